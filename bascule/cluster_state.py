@@ -1,0 +1,286 @@
+"""The cluster's state as values, parsed from machine-readable output only.
+
+crm_mon's XML (Pacemaker 2.x `crm_mon --output-as=xml`: Promoted/Unpromoted; Pacemaker 1.1
+`crm_mon -X`, as in the lab's dc-version 1.1.14: Master/Slave) and DRBD's status (8.4: /proc/drbd;
+9: `drbdadm status`). No command is run here: bascule.nodes runs them, this module reads them.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+# Pacemaker 1.1 names the roles of a multi-state resource Master/Slave, 2.1 Promoted/Unpromoted.
+_ROLE = {"Master": "Promoted", "Slave": "Unpromoted", "Promoted": "Promoted",
+         "Unpromoted": "Unpromoted", "Started": "Started", "Stopped": "Stopped"}
+
+
+class StateParseError(ValueError):
+    """The output is not what crm_mon or DRBD prints."""
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    online: bool
+    standby: bool
+    is_dc: bool
+    unclean: bool = False
+    maintenance: bool = False
+
+
+@dataclass(frozen=True)
+class ResourceStatus:
+    id: str
+    agent: str
+    role: str  # Started | Stopped | Promoted | Unpromoted | Starting ...
+    nodes: tuple[str, ...]  # where it is active
+    failed: bool
+    managed: bool
+    parent: str | None = None  # the group or clone it belongs to
+
+
+@dataclass(frozen=True)
+class FailedAction:
+    resource: str
+    node: str
+    task: str
+    exit_status: str
+    exit_code: int
+    exit_reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    nodes: tuple[NodeStatus, ...]
+    resources: tuple[ResourceStatus, ...]
+    failed_actions: tuple[FailedAction, ...]
+    fail_counts: tuple[tuple[str, str, int], ...]  # (node, resource, count)
+    dc: str | None
+    version: str
+    with_quorum: bool
+
+    def node(self, name: str) -> NodeStatus | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def instances(self, rid: str) -> tuple[ResourceStatus, ...]:
+        """Every instance of a primitive (a clone has one per node) or the members of a group."""
+        return tuple(r for r in self.resources if r.id == rid or r.parent == rid)
+
+    def where(self, rid: str, role: str | None = None) -> tuple[str, ...]:
+        """Nodes where rid (or its instances) is active, optionally in one role."""
+        out: list[str] = []
+        for r in self.instances(rid):
+            if role is None or r.role == role:
+                out.extend(n for n in r.nodes if n not in out)
+        return tuple(out)
+
+    def promoted_on(self, rid: str) -> tuple[str, ...]:
+        return self.where(rid, "Promoted")
+
+    def started(self, rid: str) -> bool:
+        inst = self.instances(rid)
+        return bool(inst) and all(r.role in ("Started", "Promoted", "Unpromoted") and r.nodes for r in inst)
+
+    def fail_count(self, resource: str, node: str | None = None) -> int:
+        return sum(c for n, r, c in self.fail_counts if r == resource and (node is None or n == node))
+
+    @property
+    def online_nodes(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.nodes if n.online)
+
+    def summary(self) -> str:
+        """One line, in the lab's words, for progress lines and reports."""
+        parts = []
+        for n in self.nodes:
+            state = "online" if n.online else "offline"
+            if n.standby:
+                state += ", standby"
+            parts.append(f"{n.name} {state}")
+        seen = set()
+        for r in self.resources:
+            key = r.parent if r.parent else r.id
+            if key in seen:
+                continue
+            seen.add(key)
+            members = self.instances(key) if r.parent else (r,)
+            desc = ", ".join(
+                f"{m.role}@{'+'.join(m.nodes) or '-'}" for m in members if m.role != "Stopped" or not m.parent
+            )
+            parts.append(f"{key}: {desc or 'Stopped'}")
+        if self.failed_actions:
+            parts.append("échecs: " + ", ".join(f"{f.resource} {f.task} sur {f.node} ({f.exit_status})" for f in self.failed_actions))
+        return "; ".join(parts)
+
+
+def _bool(el: ET.Element, name: str, default: bool = False) -> bool:
+    v = el.get(name)
+    return default if v is None else v.lower() == "true"
+
+
+def _agent(el: ET.Element) -> str:
+    # 1.1 writes ocf::heartbeat:IPaddr2, 2.x ocf:heartbeat:IPaddr2
+    return (el.get("resource_agent") or "").replace("::", ":")
+
+
+def _resource(el: ET.Element, parent: str | None) -> ResourceStatus:
+    nodes = tuple(n.get("name", "") for n in el.findall("node"))
+    role = _ROLE.get(el.get("role", ""), el.get("role", "Unknown"))
+    if not _bool(el, "active", default=bool(nodes)):
+        nodes = ()
+    return ResourceStatus(id=el.get("id", "?"), agent=_agent(el), role=role, nodes=nodes,
+                          failed=_bool(el, "failed"), managed=_bool(el, "managed", True), parent=parent)
+
+
+def _walk(container: ET.Element, parent: str | None, out: list[ResourceStatus]) -> None:
+    for el in container:
+        if el.tag == "resource":
+            out.append(_resource(el, parent))
+        elif el.tag in ("group", "clone", "bundle"):
+            # a group inside a clone keeps the clone as parent: the lab's ids are flat enough
+            _walk(el, el.get("id") if parent is None else parent, out)
+
+
+def parse_crm_mon(xml_text: str) -> ClusterState:
+    """Parse `crm_mon --output-as=xml` (2.x) or `crm_mon -X` (1.1)."""
+    try:
+        root = ET.fromstring(xml_text)
+    except ET.ParseError as exc:
+        raise StateParseError(f"crm_mon did not print XML ({exc})") from None
+    if root.tag not in ("pacemaker-result", "crm_mon"):
+        raise StateParseError(f"unexpected crm_mon XML root <{root.tag}>")
+    status = root.find("status")
+    if status is not None and status.get("code") not in (None, "0"):
+        raise StateParseError(f"crm_mon failed: {status.get('message', '')} (code {status.get('code')})")
+    summary = root.find("summary")
+    dc_el = summary.find("current_dc") if summary is not None else None
+    dc = dc_el.get("name") if dc_el is not None and _bool(dc_el, "present") else None
+    version = dc_el.get("version", "") if dc_el is not None else (root.get("version") or "")
+    quorum = _bool(dc_el, "with_quorum") if dc_el is not None else False
+
+    nodes = tuple(
+        NodeStatus(name=n.get("name", "?"), online=_bool(n, "online"), standby=_bool(n, "standby"),
+                   is_dc=_bool(n, "is_dc"), unclean=_bool(n, "unclean"), maintenance=_bool(n, "maintenance"))
+        for n in root.findall("nodes/node")
+    )
+    resources: list[ResourceStatus] = []
+    res_el = root.find("resources")
+    if res_el is not None:
+        _walk(res_el, None, resources)
+
+    failed = []
+    for f in root.findall("failures/failure"):
+        op_key = f.get("op_key", "")
+        # op_key is RESOURCE_TASK_INTERVAL; a clone instance may carry ":0"
+        rsc = re.sub(r"_(start|stop|monitor|promote|demote|notify|migrate_to|migrate_from|reload)_\d+$", "", op_key)
+        failed.append(FailedAction(resource=rsc.split(":")[0], node=f.get("node", "?"),
+                                   task=f.get("task", "?"), exit_status=f.get("exitstatus", ""),
+                                   exit_code=int(f.get("exitcode", "-1") or -1),
+                                   exit_reason=f.get("exitreason", "")))
+    counts = []
+    for n in root.findall("node_history/node"):
+        for rh in n.findall("resource_history"):
+            c = rh.get("fail-count")
+            if c and c not in ("0",):
+                value = 1000000 if c == "INFINITY" else int(c)
+                counts.append((n.get("name", "?"), rh.get("id", "?").split(":")[0], value))
+    return ClusterState(nodes=nodes, resources=tuple(resources), failed_actions=tuple(failed),
+                        fail_counts=tuple(counts), dc=dc, version=version, with_quorum=quorum)
+
+
+# --- DRBD --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DrbdStatus:
+    """One node's view of one DRBD resource."""
+    resource: str
+    configured: bool
+    role: str  # Primary | Secondary | Unknown
+    peer_role: str
+    connection: str  # Connected | StandAlone | WFConnection | SyncSource | ... (8.4 names)
+    disk: str  # UpToDate | Inconsistent | Diskless ...
+    peer_disk: str
+    sync_percent: float | None = None
+    version: str = ""
+
+    @property
+    def healthy(self) -> bool:
+        return self.connection == "Connected" and self.disk == "UpToDate" and self.peer_disk == "UpToDate"
+
+    def summary(self) -> str:
+        if not self.configured:
+            return f"{self.resource} non configurée"
+        s = f"{self.role}/{self.peer_role} {self.connection} {self.disk}/{self.peer_disk}"
+        if self.sync_percent is not None:
+            s += f" sync {self.sync_percent:.1f}%"
+        return s
+
+
+_PROC_LINE = re.compile(
+    r"^\s*(?P<minor>\d+): cs:(?P<cs>\S+)(?: ro:(?P<ro>\S+))?(?: ds:(?P<ds>\S+))?", re.M)
+_SYNC = re.compile(r"sync'ed:\s*(?P<pct>[\d.]+)%")
+
+
+def parse_proc_drbd(text: str, resource: str, minor: int = 0) -> DrbdStatus:
+    """DRBD 8.4's /proc/drbd, for the device of the given minor (/dev/drbd0 → 0)."""
+    version = ""
+    m = re.search(r"^version: (\S+)", text, re.M)
+    if m:
+        version = m.group(1)
+    elif not text.strip():
+        return DrbdStatus(resource, False, "Unknown", "Unknown", "Unconfigured", "Diskless", "DUnknown")
+    else:
+        raise StateParseError("not the text of /proc/drbd")
+    for line in _PROC_LINE.finditer(text):
+        if int(line.group("minor")) != minor:
+            continue
+        cs = line.group("cs")
+        if cs == "Unconfigured" or not line.group("ro"):
+            return DrbdStatus(resource, False, "Unknown", "Unknown", cs, "Diskless", "DUnknown", version=version)
+        role, peer_role = (line.group("ro").split("/") + ["Unknown"])[:2]
+        disk, peer_disk = (line.group("ds").split("/") + ["DUnknown"])[:2]
+        rest = text[line.end():]
+        nxt = _PROC_LINE.search(rest)
+        block = rest[: nxt.start()] if nxt else rest
+        sm = _SYNC.search(block)
+        return DrbdStatus(resource, True, role, peer_role, cs, disk, peer_disk,
+                          float(sm.group("pct")) if sm else None, version)
+    return DrbdStatus(resource, False, "Unknown", "Unknown", "Unconfigured", "Diskless", "DUnknown", version=version)
+
+
+# DRBD 9 says "replication:Established" where 8.4 says "Connected"; keep the 8.4 words.
+_REPL_TO_84 = {"Established": "Connected"}
+
+
+def parse_drbdadm_status(text: str, resource: str) -> DrbdStatus:
+    """DRBD 9's `drbdadm status RESOURCE` (two nodes: one peer)."""
+    lines = [l for l in text.splitlines() if l.strip()]
+    if not lines:
+        return DrbdStatus(resource, False, "Unknown", "Unknown", "Unconfigured", "Diskless", "DUnknown")
+    head = lines[0].split()
+    if head[0] != resource:
+        if "No such resource" in text or "not defined" in text:
+            return DrbdStatus(resource, False, "Unknown", "Unknown", "Unconfigured", "Diskless", "DUnknown")
+        raise StateParseError(f"drbdadm status does not describe {resource}")
+    fields: dict[str, str] = {}
+    peer: dict[str, str] = {}
+    in_peer = False
+    for i, line in enumerate(lines):
+        indent = len(line) - len(line.lstrip())
+        words = line.split()
+        if i > 0 and indent == 2 and not words[0].startswith(("disk:", "volume:")):
+            in_peer = True  # "  peername role:Secondary" or "  peername connection:StandAlone"
+            words = words[1:]
+        for w in words:
+            if ":" in w:
+                k, v = w.split(":", 1)
+                (peer if in_peer else fields)[k] = v
+    connection = peer.get("connection") or _REPL_TO_84.get(peer.get("replication", ""), peer.get("replication", "StandAlone"))
+    if connection == "Connected" and peer.get("replication") and peer["replication"] != "Established":
+        connection = peer["replication"]
+    if not peer:
+        connection = "StandAlone"
+    done = peer.get("done")
+    return DrbdStatus(resource, True, fields.get("role", "Unknown"), peer.get("role", "Unknown"),
+                      connection, fields.get("disk", "DUnknown"), peer.get("peer-disk", "DUnknown"),
+                      float(done) if done else None, version="9")

@@ -1,0 +1,182 @@
+"""SSH to the cluster's nodes with fabric. The only module that imports fabric or paramiko.
+
+One Connection per node, opened on first use and reused; a connect timeout and a timeout on every
+command; sudo when the inventory's user is not root. Results come back as frozen values. Every
+failure to reach a node becomes one NodeError naming the node and the fix; a connection lost in the
+middle of a command (the node is rebooting, its cable is pulled) is a NodeLost, which scenarios turn
+into the verdict « inconnu ».
+"""
+from __future__ import annotations
+
+import base64
+import shlex
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import invoke
+import paramiko
+from fabric import Config, Connection
+
+from .errors import NodeError
+from .inventory import NodeSpec
+
+
+class NodeLost(NodeError):
+    """The node stopped answering in the middle of something: nothing can be concluded from it."""
+
+
+class CommandFailed(NodeError):
+    """A command on a node exited non-zero when it had to succeed."""
+
+    def __init__(self, node: str, result: "CommandResult"):
+        self.result = result
+        err = (result.stderr or result.stdout).strip().splitlines()
+        tail = err[-1] if err else ""
+        super().__init__(f"{node}: `{result.command}` exited {result.exit_code}: {tail}",
+                         "run it by hand on the node to see why")
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    node: str
+    command: str
+    exit_code: int
+    stdout: str
+    stderr: str
+    elapsed: float
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def quote(*args: str) -> str:
+    """A shell command line from separate arguments, each quoted."""
+    return " ".join(shlex.quote(str(a)) for a in args)
+
+
+class Node:
+    """One cluster node reached over SSH."""
+
+    def __init__(self, spec: NodeSpec):
+        self.spec = spec
+        self.name = spec.name
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:  # shows in Allure step parameters: never the password
+        return f"Node({self.name} via {self.spec.ssh.user}@{self.spec.ssh.host}:{self.spec.ssh.port})"
+
+    # -- connection ------------------------------------------------------------------------------
+    def _open(self) -> Connection:
+        ssh = self.spec.ssh
+        kwargs = {"look_for_keys": False, "allow_agent": False,
+                  "banner_timeout": ssh.connect_timeout, "auth_timeout": ssh.connect_timeout}
+        if ssh.key:
+            kwargs["key_filename"] = [ssh.key]
+        if ssh.password is not None:
+            kwargs["password"] = ssh.password.reveal()
+        config = Config(overrides={"load_ssh_configs": False, "run": {"in_stream": False}})
+        conn = Connection(ssh.host, user=ssh.user, port=ssh.port, connect_kwargs=kwargs,
+                          connect_timeout=ssh.connect_timeout, config=config)
+        where = f"{ssh.user}@{ssh.host}:{ssh.port}"
+        try:
+            conn.open()
+        except paramiko.PasswordRequiredException:
+            raise NodeError(f"node {self.name}: the SSH key {ssh.key} is encrypted",
+                            "use a key without passphrase, or load it in an agent-free form") from None
+        except paramiko.AuthenticationException:
+            how = "key " + str(ssh.key) if ssh.key else "password"
+            raise NodeError(f"node {self.name}: SSH login refused for {where} with the {how}",
+                            "check the user, key or password in the inventory") from None
+        except paramiko.ssh_exception.NoValidConnectionsError:
+            raise NodeError(f"node {self.name}: nothing listens on SSH at {where}",
+                            "check host and port in the inventory, and that sshd runs on the node") from None
+        except (TimeoutError, socket.timeout):
+            raise NodeError(f"node {self.name}: no answer from {where} within {ssh.connect_timeout:.0f} s",
+                            "check that the node is up and that its address in the inventory is right") from None
+        except socket.gaierror:
+            raise NodeError(f"node {self.name}: the host name {ssh.host} does not resolve",
+                            "give an IP address or a name this machine resolves") from None
+        except FileNotFoundError:
+            raise NodeError(f"node {self.name}: the SSH key {ssh.key} does not exist",
+                            "fix the key path in the inventory") from None
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise NodeError(f"node {self.name}: SSH to {where} failed ({type(exc).__name__}: {exc})",
+                            "check that the address is the node's SSH server") from None
+        return conn
+
+    def connection(self) -> Connection:
+        with self._lock:
+            conn = self._conn
+            if conn is not None and conn.is_connected and conn.transport.is_active():
+                return conn
+            if conn is not None:
+                conn.close()
+            self._conn = None
+            self._conn = self._open()
+            return self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def reachable(self) -> bool:
+        try:
+            return self.run("true", timeout=10, check=False).ok
+        except NodeError:
+            return False
+
+    # -- commands --------------------------------------------------------------------------------
+    def run(self, command: str, timeout: float | None = None, check: bool = True) -> CommandResult:
+        """Run a shell command as root (through sudo -n when the SSH user is not root)."""
+        __tracebackhide__ = True
+        ssh = self.spec.ssh
+        timeout = ssh.command_timeout if timeout is None else timeout
+        line = f"sudo -n sh -c {shlex.quote(command)}" if ssh.sudo and ssh.user != "root" else command
+        conn = self.connection()
+        start = time.monotonic()
+        kwargs = {"hide": True, "warn": True, "timeout": timeout, "pty": False}
+        try:
+            res = conn.run(line, **kwargs)
+        except invoke.exceptions.CommandTimedOut:
+            self.close()  # the channel may be stuck; the next command opens a fresh one
+            raise NodeLost(f"node {self.name}: `{command}` did not finish within {timeout:.0f} s",
+                           "the node may be overloaded or hung; look at it by hand") from None
+        except (paramiko.SSHException, OSError, EOFError, invoke.exceptions.UnexpectedExit) as exc:
+            self.close()
+            raise NodeLost(f"node {self.name}: connection lost during `{command}` ({type(exc).__name__})",
+                           "the node went down or its network did") from None
+        result = CommandResult(self.name, command, res.exited if res.exited is not None else -1,
+                               res.stdout, res.stderr, time.monotonic() - start)
+        if ssh.sudo and ssh.user != "root" and result.exit_code == 1 and "sudo:" in result.stderr and "password" in result.stderr:
+            raise NodeError(f"node {self.name}: sudo asks {ssh.user} for a password",
+                            "allow passwordless sudo for that user, or log in as root") from None
+        if check and not result.ok:
+            raise CommandFailed(self.name, result)
+        return result
+
+    def write_file(self, path: str, content: str, owner: str | None = None) -> None:
+        # inline base64 rather than stdin: no dependence on how the channel signals end of input
+        data = base64.b64encode(content.encode()).decode()
+        self.run(f"printf %s {data} | base64 -d > {shlex.quote(path)}")
+        if owner:
+            self.run(quote("chown", owner, path))
+
+    def sha256(self, path: str) -> str | None:
+        """The file's SHA-256, or None when it does not exist."""
+        res = self.run(f"sha256sum {shlex.quote(path)}", check=False, timeout=30)
+        return res.stdout.split()[0] if res.ok and res.stdout else None
+
+    def require_tools(self, *tools: str) -> None:
+        """One clear line when crm, crm_mon or drbdadm are missing on a node."""
+        res = self.run(" ; ".join(f"command -v {shlex.quote(t)} >/dev/null || echo {shlex.quote(t)}" for t in tools),
+                       check=False, timeout=20)
+        missing = res.stdout.split()
+        if missing:
+            raise NodeError(f"node {self.name}: {', '.join(missing)} not found",
+                            "install pacemaker, crmsh and drbd-utils on the node (the lab's packages)")

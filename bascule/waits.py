@@ -1,0 +1,87 @@
+"""Polling with a deadline: the only way bascule waits.
+
+No fixed sleep anywhere else: a wait names what it waits for, polls a condition, shows a live
+progress line on a terminal, returns how long it took, and on timeout says what was expected and
+what was last seen.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Generic, TypeVar
+
+from .errors import BasculeError
+
+T = TypeVar("T")
+
+
+class WaitTimeout(BasculeError):
+    """The condition did not hold before the deadline."""
+
+    def __init__(self, what: str, deadline: float, last_seen: str):
+        self.expected = what
+        self.deadline = deadline
+        self.last_seen = last_seen
+        super().__init__(
+            f"timed out after {deadline:.0f} s waiting for {what}; last seen: {last_seen}",
+            "check the cluster by hand (crm status, cat /proc/drbd) or raise the deadline",
+        )
+
+
+@dataclass(frozen=True)
+class Waited(Generic[T]):
+    value: T
+    elapsed: float
+
+
+def _progress_stream():
+    # A live line only on a terminal: pytest's captured output and CI logs get no carriage returns.
+    stream = sys.__stderr__
+    return stream if stream is not None and stream.isatty() else None
+
+
+def wait_until(
+    probe: Callable[[], T],
+    ok: Callable[[T], bool],
+    what: str,
+    deadline: float,
+    interval: float = 1.0,
+    describe: Callable[[T], str] = repr,
+    stop: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Waited[T]:
+    """Call probe() until ok(value) holds; return the value and the seconds it took.
+
+    An exception from probe() counts as "not yet" (a node rebooting refuses SSH for a while) and is
+    shown as the last thing seen. On the deadline, raise WaitTimeout with the last value seen.
+    """
+    start = clock()
+    last = "nothing yet"
+    stream = _progress_stream()
+    waiter = stop or threading.Event()
+    try:
+        while True:
+            try:
+                value = probe()
+                if ok(value):
+                    return Waited(value, clock() - start)
+                last = describe(value)
+            except BasculeError as exc:
+                last = str(exc.what)
+            except Exception as exc:  # a probe failing is information, not the end of the wait
+                last = f"{type(exc).__name__}: {exc}"
+            elapsed = clock() - start
+            if stream:
+                stream.write(f"\r\033[K  … {what}: {elapsed:5.1f} s / {deadline:.0f} s ({last[:60]})")
+                stream.flush()
+            if elapsed >= deadline:
+                raise WaitTimeout(what, deadline, last)
+            # Event.wait, not sleep: a stop request (Ctrl-C in the probe, teardown) ends it at once.
+            if waiter.wait(min(interval, max(0.0, deadline - elapsed))):
+                raise WaitTimeout(what, deadline, f"stopped; last seen: {last}")
+    finally:
+        if stream:
+            stream.write("\r\033[K")
+            stream.flush()
