@@ -132,8 +132,11 @@ class Node:
             return False
 
     # -- commands --------------------------------------------------------------------------------
-    def run(self, command: str, timeout: float | None = None, check: bool = True) -> CommandResult:
-        """Run a shell command as root (through sudo -n when the SSH user is not root)."""
+    def run(self, command: str, timeout: float | None = None, check: bool = True,
+            display: str | None = None) -> CommandResult:
+        """Run a shell command as root (through sudo -n when the SSH user is not root).
+
+        `display` replaces the command in results and messages when it carries a secret."""
         __tracebackhide__ = True
         ssh = self.spec.ssh
         timeout = ssh.command_timeout if timeout is None else timeout
@@ -141,17 +144,18 @@ class Node:
         conn = self.connection()
         start = time.monotonic()
         kwargs = {"hide": True, "warn": True, "timeout": timeout, "pty": False}
+        shown = display or command
         try:
             res = conn.run(line, **kwargs)
         except invoke.exceptions.CommandTimedOut:
             self.close()  # the channel may be stuck; the next command opens a fresh one
-            raise NodeLost(f"node {self.name}: `{command}` did not finish within {timeout:.0f} s",
+            raise NodeLost(f"node {self.name}: `{shown}` did not finish within {timeout:.0f} s",
                            "the node may be overloaded or hung; look at it by hand") from None
         except (paramiko.SSHException, OSError, EOFError, invoke.exceptions.UnexpectedExit) as exc:
             self.close()
-            raise NodeLost(f"node {self.name}: connection lost during `{command}` ({type(exc).__name__})",
+            raise NodeLost(f"node {self.name}: connection lost during `{shown}` ({type(exc).__name__})",
                            "the node went down or its network did") from None
-        result = CommandResult(self.name, command, res.exited if res.exited is not None else -1,
+        result = CommandResult(self.name, shown, res.exited if res.exited is not None else -1,
                                res.stdout, res.stderr, time.monotonic() - start)
         if ssh.sudo and ssh.user != "root" and result.exit_code == 1 and "sudo:" in result.stderr and "password" in result.stderr:
             raise NodeError(f"node {self.name}: sudo asks {ssh.user} for a password",
@@ -160,10 +164,13 @@ class Node:
             raise CommandFailed(self.name, result)
         return result
 
-    def write_file(self, path: str, content: str, owner: str | None = None) -> None:
-        # inline base64 rather than stdin: no dependence on how the channel signals end of input
-        data = base64.b64encode(content.encode()).decode()
-        self.run(f"printf %s {data} | base64 -d > {shlex.quote(path)}")
+    def write_file(self, path: str, content: str | bytes, owner: str | None = None, mode: str = "644") -> None:
+        # inline base64 rather than stdin: no dependence on how the channel signals end of input;
+        # the command shown in errors names only the path (the content may be a secret)
+        raw = content.encode() if isinstance(content, str) else content
+        data = base64.b64encode(raw).decode()
+        self.run(f"umask 077; printf %s {data} | base64 -d > {shlex.quote(path)} && chmod {mode} {shlex.quote(path)}",
+                 display=f"write {path}")
         if owner:
             self.run(quote("chown", owner, path))
 

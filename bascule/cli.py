@@ -1,0 +1,101 @@
+"""`bascule lab up|status|down|destroy|break|heal`: the embedded lab from the command line.
+
+Each command shows what it waits for, and ends with one line: ready, or what is wrong.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .errors import BasculeError
+
+
+def _lab(args):
+    from .lab import EmbeddedLab
+    return EmbeddedLab(xx=args.xx)
+
+
+def cmd_up(args) -> int:
+    lab = _lab(args)
+    inv = lab.up()
+    for phase, secs in lab.timings.items():
+        print(f"  {phase:<22} {secs:7.1f} s", file=sys.stderr)
+    print(f"ready: {inv.master.name} (maître) and {inv.slave.name} at baseline, FTP on {inv.vip} "
+          f"({lab.timings['total']:.1f} s)")
+    return 0
+
+
+def cmd_status(args) -> int:
+    from . import netns
+    from .cluster import Cluster
+    from .history import History
+    from .lab import NAMESPACE
+    lab = _lab(args)
+    if not netns.exists(NAMESPACE):
+        print("not running: no lab namespace (run `bascule lab up`)")
+        return 1
+    netns.enter(NAMESPACE)
+    inv = lab.inventory()
+    cluster = Cluster(inv, History())
+    try:
+        state = cluster.state()
+        print(f"  crm: {state.summary()}")
+        for name, node in cluster.nodes.items():
+            print(f"  DRBD {name}: {cluster.drbd(node).summary()}")
+        problems = lab.baseline(cluster)
+    finally:
+        cluster.close()
+    if problems:
+        print("not at baseline: " + "; ".join(problems))
+        return 1
+    print(f"ready: baseline (both nodes online, ms-drbd0 promoted on {inv.master.name}, DRBD UpToDate/UpToDate, "
+          f"{inv.resources.group} and {inv.resources.fs} on {inv.master.name})")
+    return 0
+
+
+def cmd_down(args) -> int:
+    start = time.monotonic()
+    _lab(args).down(destroy_box=False)
+    print(f"down: no VM, libvirt daemon, bridge or namespace left ({time.monotonic() - start:.1f} s)")
+    return 0
+
+
+def cmd_destroy(args) -> int:
+    start = time.monotonic()
+    _lab(args).down(destroy_box=True)
+    print(f"destroyed: VMs, box and cached image removed ({time.monotonic() - start:.1f} s)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="bascule", description="bascule: the HA FTP lab's acceptance suite")
+    sub = p.add_subparsers(dest="area", required=True)
+    lab = sub.add_parser("lab", help="the embedded two-VM lab")
+    lab.add_argument("--xx", default="01", help="lab number: nodes intralabXX and hdintralabXX (default 01)")
+    labsub = lab.add_subparsers(dest="cmd", required=True)
+    labsub.add_parser("up", help="bring the lab to its baseline (idempotent)").set_defaults(func=cmd_up)
+    labsub.add_parser("status", help="check the baseline, in words").set_defaults(func=cmd_status)
+    labsub.add_parser("down", help="remove the VMs, daemons, bridges and namespace").set_defaults(func=cmd_down)
+    labsub.add_parser("destroy", help="down, and remove the box and its cached image").set_defaults(func=cmd_destroy)
+    from .breakages import add_commands
+    add_commands(labsub)
+    args = p.parse_args(argv)
+    try:
+        return args.func(args)
+    except BasculeError as exc:
+        print(f"bascule: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # an internal error still ends with one line; BASCULE_DEBUG=1 shows where
+        if os.environ.get("BASCULE_DEBUG"):
+            raise
+        print(f"bascule: internal error {type(exc).__name__}: {exc} (BASCULE_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("bascule: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

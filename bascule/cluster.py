@@ -1,0 +1,201 @@
+"""The cluster under test: its two nodes, and reading its state into values and the history.
+
+Every reading of crm_mon or DRBD goes on the history as an observation, so the failover and
+failback times in the report are read off the same timeline as the client's operations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .cluster_state import ClusterState, DrbdStatus, StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd
+from .errors import NodeError
+from .history import OBSERVATION, FAIL, INFO, OK, History
+from .inventory import Inventory
+from .nodes import Node, NodeLost
+from .waits import Waited, wait_until
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the cluster looked like at one moment, raw text kept for attachments."""
+    t: float
+    state: ClusterState | None
+    crm_mon_xml: str
+    drbd: dict[str, DrbdStatus | None]
+    drbd_text: dict[str, str]
+    errors: tuple[str, ...] = ()
+
+
+class Cluster:
+    def __init__(self, inventory: Inventory, history: History, nodes: dict[str, Node] | None = None):
+        self.inv = inventory
+        self.history = history
+        self.nodes = nodes or {spec.name: Node(spec) for spec in inventory.nodes}
+        self._crm_mon_cmd: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Cluster({' + '.join(self.nodes)}, VIP {self.inv.vip})"
+
+    @property
+    def master(self) -> Node:
+        return self.nodes[self.inv.preferred_master]
+
+    @property
+    def slave(self) -> Node:
+        return self.nodes[self.inv.slave.name]
+
+    def peer(self, node: Node) -> Node:
+        return self.slave if node.name == self.master.name else self.master
+
+    def close(self) -> None:
+        for n in self.nodes.values():
+            n.close()
+
+    # -- crm_mon ----------------------------------------------------------------------------------
+    def _crm_mon_command(self, node: Node) -> str:
+        if self._crm_mon_cmd is None:
+            # Pacemaker 2.x: --output-as=xml; 1.1 (the lab's dc-version 1.1.14): -X (--as-xml)
+            res = node.run("crm_mon --help-all 2>&1 | grep -q -- '--output-as' && echo 2 || echo 1", timeout=20)
+            self._crm_mon_cmd = ("crm_mon --one-shot --inactive --output-as=xml" if res.stdout.strip() == "2"
+                                 else "crm_mon --one-shot --inactive -X")
+        return self._crm_mon_cmd
+
+    def crm_mon(self, node: Node | None = None, record: bool = True) -> tuple[str, ClusterState]:
+        """Read crm_mon on `node`, or on the first node that answers."""
+        candidates = [node] if node else list(self.nodes.values())
+        last: Exception | None = None
+        for n in candidates:
+            t = self.history.now()
+            try:
+                res = n.run(self._crm_mon_command(n), timeout=45, check=False)
+                state = parse_crm_mon(res.stdout)
+            except (NodeError, StateParseError) as exc:
+                last = exc
+                if record:
+                    self.history.append(OBSERVATION, n.name, "crm_mon", INFO if isinstance(exc, NodeLost) else FAIL,
+                                        error=str(exc), t=t)
+                continue
+            if record:
+                self.history.append(OBSERVATION, n.name, "crm_mon", OK, self._placement(state), t=t)
+            return res.stdout, state
+        raise last if last else NodeError("no node to ask")
+
+    def state(self, node: Node | None = None) -> ClusterState:
+        try:
+            return self.crm_mon(node)[1]
+        except StateParseError as exc:
+            raise NodeError(f"crm_mon: {exc}", "is corosync/pacemaker running on the nodes? (crm status)") from None
+
+    def _placement(self, state: ClusterState) -> dict:
+        r = self.inv.resources
+        return {
+            "online": list(state.online_nodes),
+            "standby": [n.name for n in state.nodes if n.standby],
+            "promoted": list(state.promoted_on(r.ms)),
+            "fs": list(state.where(r.fs)),
+            "group": {m.id: list(m.nodes) for m in state.instances(r.group)},
+            "failed": [f"{f.resource}:{f.task}@{f.node}" for f in state.failed_actions],
+            "summary": state.summary(),
+        }
+
+    # -- DRBD -------------------------------------------------------------------------------------
+    def drbd_raw(self, node: Node) -> tuple[str, DrbdStatus]:
+        minor = int(self.inv.drbd.device.rstrip("/").split("drbd")[-1] or 0)
+        res = node.run("cat /proc/drbd 2>/dev/null || true", timeout=20)
+        text = res.stdout
+        if text.startswith("version: 9") or (not text.strip() and node.run("command -v drbdadm", check=False, timeout=20).ok
+                                             and node.run("drbdadm --version 2>/dev/null | grep -q 'DRBD_KERNEL_VERSION=9'", check=False, timeout=20).ok):
+            st = node.run(f"drbdadm status {self.inv.drbd.resource} 2>&1 || true", timeout=20).stdout
+            return st, parse_drbdadm_status(st, self.inv.drbd.resource)
+        return text, parse_proc_drbd(text, self.inv.drbd.resource, minor)
+
+    def drbd(self, node: Node, record: bool = True) -> DrbdStatus:
+        t = self.history.now()
+        try:
+            _, st = self.drbd_raw(node)
+        except NodeError as exc:
+            if record:
+                self.history.append(OBSERVATION, node.name, "drbd", INFO, error=str(exc), t=t)
+            raise
+        if record:
+            self.history.append(OBSERVATION, node.name, "drbd", OK, {"summary": st.summary(), "role": st.role,
+                                "connection": st.connection, "disk": st.disk, "peer_disk": st.peer_disk}, t=t)
+        return st
+
+    def snapshot(self) -> Snapshot:
+        errors = []
+        xml, state = "", None
+        try:
+            xml, state = self.crm_mon()
+        except Exception as exc:
+            errors.append(str(exc))
+        drbd, texts = {}, {}
+        for name, node in self.nodes.items():
+            try:
+                texts[name], drbd[name] = self.drbd_raw(node)
+            except Exception as exc:
+                drbd[name], texts[name] = None, f"(injoignable: {exc})"
+                errors.append(str(exc))
+        return Snapshot(self.history.now(), state, xml, drbd, texts, tuple(errors))
+
+    # -- waiting ----------------------------------------------------------------------------------
+    def wait_state(self, what: str, holds: Callable[[ClusterState], bool], deadline: float,
+                   interval: float = 1.0) -> Waited[ClusterState]:
+        """Poll crm_mon until holds(state), recording each reading on the history."""
+        return wait_until(self.state, holds, what, deadline, interval, describe=lambda s: s.summary())
+
+    def wait_drbd(self, node: Node, what: str, holds: Callable[[DrbdStatus], bool], deadline: float,
+                  interval: float = 1.0) -> Waited[DrbdStatus]:
+        return wait_until(lambda: self.drbd(node), holds, what, deadline, interval, describe=lambda s: s.summary())
+
+
+# --- what a student checks by hand on a node: ifconfig, ps, the mount of /home ------------------
+
+@dataclass(frozen=True)
+class NodeFacts:
+    node: str
+    has_vip: bool
+    proftpd: bool
+    apache: bool
+    home_source: str  # the device mounted on the DRBD mount point ("" when nothing is)
+
+
+def node_facts(cluster: Cluster, node: Node) -> NodeFacts:
+    inv = cluster.inv
+    mnt = inv.drbd.mount_point
+    out = node.run(
+        f"ip -o -4 addr show | grep -qw 'inet {inv.vip}' && echo vip=1 || echo vip=0; "
+        "pgrep -x proftpd >/dev/null && echo ftp=1 || echo ftp=0; "
+        "(pgrep -x apache2 || pgrep -x httpd) >/dev/null && echo web=1 || echo web=0; "
+        f"echo home=$(findmnt -n -o SOURCE --mountpoint {mnt} 2>/dev/null)", timeout=30).stdout
+    kv = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return NodeFacts(node.name, kv.get("vip") == "1", kv.get("ftp") == "1", kv.get("web") == "1", kv.get("home", "").strip())
+
+
+@dataclass(frozen=True)
+class FileWrite:
+    node: str
+    path: str
+    sha256: str | None  # None: the write failed
+    error: str = ""
+    home_source: str = ""
+
+
+def write_as_user(cluster: Cluster, node: Node, path: str, content: str) -> FileWrite:
+    """What the lab's `touch /home/user/Documents/essai1` does, as the FTP user, with known content
+    (so that the copy on the other node can be compared byte for byte)."""
+    import hashlib
+    import shlex
+    user = cluster.inv.ftp.user
+    data = content.encode()
+    cmd = (f"printf %s {shlex.quote(content)} | runuser -u {shlex.quote(user)} -- sh -c "
+           f"{shlex.quote('cat > ' + shlex.quote(path))}")
+    res = node.run(cmd, timeout=30, check=False)
+    src = node.run(f"findmnt -n -o SOURCE --target {shlex.quote(path.rsplit('/', 1)[0])} 2>/dev/null || true", timeout=20).stdout.strip()
+    if not res.ok:
+        return FileWrite(node.name, path, None, (res.stderr or res.stdout).strip().splitlines()[-1:][0] if (res.stderr or res.stdout).strip() else f"code {res.exit_code}", src)
+    found = node.sha256(path)
+    if found != hashlib.sha256(data).hexdigest():
+        return FileWrite(node.name, path, None, "le contenu relu diffère de celui écrit", src)
+    return FileWrite(node.name, path, found, "", src)

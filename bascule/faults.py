@@ -1,0 +1,228 @@
+"""Faults injected into the cluster, each healing itself.
+
+A fault is an object with inject() and an idempotent heal(); both go on the history as the fault's
+start and end events, with a snapshot of crm_mon and DRBD before and after (Jepsen's nemesis). The
+scenario's fixture heals every fault it injected in teardown, even when the scenario failed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .cluster import Cluster, Snapshot
+from .errors import BasculeError, NodeError
+from .history import FAULT, INFO, OK, FAIL
+from .nodes import Node, quote
+from .waits import wait_until
+
+
+class FaultUnavailable(BasculeError):
+    """This fault cannot be injected into this cluster (e.g. no way to cut a real node's power)."""
+
+
+class Fault:
+    name = "fault"
+
+    def __init__(self, cluster: Cluster, node: Node):
+        self.cluster = cluster
+        self.node = node
+        self.injected = False
+        self.healed = False
+        self.snapshots: list[tuple[str, Snapshot]] = []
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.node.name}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.node.name})"
+
+    def _record(self, op: str, outcome: str, value=None, error: str | None = None) -> None:
+        self.cluster.history.append(FAULT, self.label, op, outcome, value, error)
+
+    def inject(self) -> None:
+        self.snapshots.append(("avant", self.cluster.snapshot()))
+        try:
+            self._inject()
+        except Exception as exc:
+            self._record("start", FAIL, error=str(exc))
+            raise
+        self.injected = True
+        self._record("start", OK)
+
+    def heal(self) -> None:
+        if not self.injected or self.healed:
+            return
+        try:
+            self._heal()
+        except Exception as exc:
+            self._record("end", FAIL, error=str(exc))
+            raise
+        self.healed = True
+        self._record("end", OK)
+        try:
+            self.snapshots.append(("après", self.cluster.snapshot()))
+        except Exception:
+            pass
+
+    def _inject(self) -> None:
+        raise NotImplementedError
+
+    def _heal(self) -> None:
+        raise NotImplementedError
+
+
+class Standby(Fault):
+    """`crm node standby NODE`: the lab's maintenance mode."""
+    name = "standby"
+
+    def _inject(self):
+        self.node.run(quote("crm", "node", "standby", self.node.name), timeout=60)
+
+    def _heal(self):
+        self.node.run(quote("crm", "node", "online", self.node.name), timeout=60)
+
+
+def _wait_back(cluster: Cluster, node: Node, deadline: float) -> None:
+    """Wait for a node to answer SSH again and to be online in the cluster."""
+    wait_until(node.reachable, bool, f"{node.name} to answer SSH", deadline=deadline, interval=2)
+    cluster.wait_state(f"{node.name} online in the cluster",
+                       lambda s: bool(s.node(node.name)) and s.node(node.name).online, deadline=deadline, interval=2)
+
+
+class Reboot(Fault):
+    """A clean reboot of the node (`systemctl reboot`, or `reboot`)."""
+    name = "redémarrage"
+    deadline = 420
+
+    def _inject(self):
+        # detached, so the SSH command returns before the node goes down
+        self.node.run("nohup sh -c 'sleep 1; systemctl reboot || reboot' >/dev/null 2>&1 &", timeout=20)
+        self.node.close()
+        wait_until(self.node.reachable, lambda up: not up, f"{self.node.name} to go down", deadline=120, interval=1)
+
+    def _heal(self):
+        _wait_back(self.cluster, self.node, self.deadline)
+
+
+class PowerLoss(Fault):
+    """The node's power is cut: the hypervisor destroys the VM (embedded lab), or the inventory's
+    power_off command runs on this machine (an existing lab)."""
+    name = "coupure de courant"
+    deadline = 420
+
+    def __init__(self, cluster: Cluster, node: Node, power_off: Callable[[], None] | None,
+                 power_on: Callable[[], None] | None):
+        super().__init__(cluster, node)
+        if power_off is None or power_on is None:
+            raise FaultUnavailable(f"no way to cut {node.name}'s power",
+                                   "set power_off and power_on commands for the node in the inventory")
+        self._off, self._on = power_off, power_on
+
+    def _inject(self):
+        self._off()
+        self.node.close()
+
+    def _heal(self):
+        self._on()
+        _wait_back(self.cluster, self.node, self.deadline)
+
+
+class KillService(Fault):
+    """SIGKILL to every process of the service (proftpd): a crash, not a clean stop."""
+    name = "kill"
+
+    def __init__(self, cluster: Cluster, node: Node, process: str = "proftpd"):
+        super().__init__(cluster, node)
+        self.process = process
+
+    @property
+    def label(self) -> str:
+        return f"kill -9 {self.process} {self.node.name}"
+
+    def _inject(self):
+        res = self.node.run(quote("pkill", "-KILL", "-x", self.process), timeout=20, check=False)
+        if res.exit_code == 1:
+            raise BasculeError(f"no {self.process} process on {self.node.name} to kill",
+                               "the service was not running where the cluster says it runs")
+
+    def _heal(self):
+        pass  # the cluster's job; the baseline guard cleans up fail counts
+
+
+BLOCK_FILE = "/etc/proftpd/conf.d/zz-bascule-empechement.conf"
+
+
+class BlockRestart(Fault):
+    """Prevent proftpd from starting again on the node: a drop-in with a directive proftpd refuses,
+    so `/etc/init.d/proftpd start` fails. Healed by removing it and `crm resource cleanup`."""
+    name = "empêchement de redémarrage"
+
+    def __init__(self, cluster: Cluster, node: Node, resource: str):
+        super().__init__(cluster, node)
+        self.resource = resource
+
+    def _inject(self):
+        self.node.write_file(BLOCK_FILE, "# bascule: proftpd must not start on this node\nBasculeEmpechementDeRedemarrage on\n")
+        check = self.node.run("proftpd -t -c /etc/proftpd/proftpd.conf", check=False, timeout=30)
+        if check.ok:
+            raise BasculeError(f"proftpd on {self.node.name} accepted the blocking drop-in",
+                               "its configuration does not include /etc/proftpd/conf.d/")
+
+    def _heal(self):
+        self.node.run(quote("rm", "-f", BLOCK_FILE), timeout=20)
+        self.node.run(quote("crm", "resource", "cleanup", self.resource), timeout=60)
+
+
+class CablePull(Fault):
+    """The node's cluster network link goes down (corosync and DRBD both ride on it)."""
+    name = "câble débranché"
+
+    def __init__(self, cluster: Cluster, node: Node, set_link: Callable[[bool], None] | None, seconds: float = 60):
+        super().__init__(cluster, node)
+        self._set_link = set_link
+        self.seconds = seconds
+
+    def _inject(self):
+        if self._set_link is not None:
+            self._set_link(False)  # the hypervisor sets the VM's NIC link down: a pulled cable
+        else:
+            # an existing lab: the node puts its own link down and back up by itself, detached,
+            # because we may lose SSH through that very link
+            iface = self.node.spec.cluster_interface
+            self.node.run(f"nohup sh -c 'ip link set {iface} down; sleep {int(self.seconds)}; ip link set {iface} up' "
+                          ">/dev/null 2>&1 &", timeout=20)
+
+    def _heal(self):
+        if self._set_link is not None:
+            self._set_link(True)
+        wait_until(self.node.reachable, bool, f"{self.node.name} to answer SSH", deadline=self.seconds + 120, interval=2)
+
+
+class ReplicationCut(Fault):
+    """DRBD's replication link is cut (`drbdadm disconnect` on both nodes), with Pacemaker in
+    maintenance mode so that the lab's manual steps (document 3) are not undone under our feet."""
+    name = "réplication coupée"
+
+    def __init__(self, cluster: Cluster, node: Node):
+        super().__init__(cluster, node)
+
+    def _inject(self):
+        res = self.cluster.inv.drbd.resource
+        self.node.run("crm configure property maintenance-mode=true", timeout=60)
+        for n in self.cluster.nodes.values():
+            n.run(quote("drbdadm", "disconnect", res), timeout=60)
+
+    def _heal(self):
+        # Healing means the document 3 recovery has run; if the scenario stopped before, the
+        # recovery keeps the preferred master's data.
+        from .recovery import resolve_split_brain
+        resolve_split_brain(self.cluster, keep=self.cluster.master)
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A move of the resources that a scenario waits for: since when, towards which node."""
+    since: float
+    to: str
+    cause: str

@@ -1,0 +1,371 @@
+"""The embedded lab: two VMs (intralabXX, hdintralabXX) that reproduce the lab's cluster.
+
+Brought up with python-vagrant from infra/Vagrantfile, on libvirt/QEMU running inside a network
+namespace of ours (bascule.netns). `up` is idempotent: on a lab already at its baseline it only
+checks it. Every wait polls with a deadline and says what it waits for.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from . import netns
+from .checks import baseline_problems
+from .cluster import Cluster
+from .errors import BasculeError, LabError, NodeError
+from .history import History
+from .inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
+from .nodes import Node
+from .waits import wait_until
+
+NAMESPACE = "bascule"
+VIP = "10.22.100.220"
+NODE_IPS = ("10.22.100.11", "10.22.100.12")
+REPO = Path(__file__).resolve().parent.parent
+INFRA = REPO / "infra"
+TOOLS = ("vagrant", "virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "qemu-img", "debootstrap", "ip")
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("BASCULE_STATE", "/var/lib/bascule"))
+
+
+class EmbeddedLab:
+    def __init__(self, xx: str = "01", state: Path | None = None, out=None):
+        self.xx = os.environ.get("BASCULE_XX", xx)
+        self.state = state or state_dir()
+        self.out = out or (lambda msg: print(f"bascule lab: {msg}", file=sys.stderr, flush=True))
+        self.timings: dict[str, float] = {}
+        self.master_name = f"intralab{self.xx}"
+        self.slave_name = f"hdintralab{self.xx}"
+
+    # -- small helpers ----------------------------------------------------------------------------
+    @contextmanager
+    def phase(self, name: str):
+        start = time.monotonic()
+        yield
+        self.timings[name] = self.timings.get(name, 0.0) + time.monotonic() - start
+
+    def domain(self, node: str) -> str:
+        return f"bascule-{node}"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state / "run"
+
+    def _env(self) -> dict:
+        env = dict(os.environ)
+        env.update({
+            "VAGRANT_HOME": str(self.state / "vagrant.d"),
+            "VAGRANT_CHECKPOINT_DISABLE": "1",
+            "VAGRANT_DEFAULT_PROVIDER": "libvirt",
+            "BASCULE_XX": self.xx,
+            "BASCULE_BOX": self.box_name(),
+            "BASCULE_BOX_DIR": str(self.box_dir()),
+            "BASCULE_STATE": str(self.state),
+            "LIBVIRT_DEFAULT_URI": "qemu:///system",
+        })
+        return env
+
+    def virsh(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+        res = subprocess.run(["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, timeout=timeout)
+        if check and res.returncode != 0:
+            raise LabError(f"virsh {' '.join(args)} failed: {res.stderr.strip()}", "see `bascule lab status`")
+        return res
+
+    # -- host tools, namespace, libvirt -----------------------------------------------------------
+    def check_tools(self) -> None:
+        missing = [t for t in TOOLS if shutil.which(t) is None and not Path(f"/usr/sbin/{t}").exists()]
+        if missing:
+            raise LabError(f"missing on this machine: {', '.join(missing)}",
+                           "run infra/install-host.sh (as root) to install the lab's Debian packages")
+        if os.geteuid() != 0:
+            raise LabError("the embedded lab needs root (network namespace, libvirt)", "run it as root")
+
+    def _pid_alive(self, pidfile: Path) -> bool:
+        try:
+            pid = int(pidfile.read_text().strip())
+            os.kill(pid, 0)
+            return Path(f"/proc/{pid}").exists() and b"zombie" not in Path(f"/proc/{pid}/status").read_bytes().lower()
+        except (OSError, ValueError):
+            return False
+
+    def ensure_namespace(self) -> None:
+        if netns.create(NAMESPACE):
+            self.out(f"network namespace {NAMESPACE} created (no route out of it)")
+
+    def ensure_libvirt(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for daemon in ("virtlogd", "libvirtd"):
+            pidfile = self.run_dir / f"{daemon}.pid"
+            if self._pid_alive(pidfile):
+                continue
+            binary = shutil.which(daemon) or f"/usr/sbin/{daemon}"
+            res = subprocess.run(["ip", "netns", "exec", NAMESPACE, binary, "-d", "-p", str(pidfile)],
+                                 capture_output=True, text=True)
+            if res.returncode != 0:
+                raise LabError(f"{daemon} did not start: {res.stderr.strip()[-200:]}",
+                               "another libvirtd may run outside bascule's namespace: stop it (pkill libvirtd) and retry")
+        wait_until(lambda: self.virsh("version", check=False, timeout=20), lambda r: r.returncode == 0,
+                   "libvirtd to answer", deadline=60, interval=0.5, describe=lambda r: r.stderr.strip()[-80:])
+        if self.virsh("pool-info", "default", check=False).returncode != 0:
+            images = "/var/lib/libvirt/images"
+            Path(images).mkdir(parents=True, exist_ok=True)
+            self.virsh("pool-define-as", "default", "dir", "--target", images)
+            self.virsh("pool-start", "default")
+
+    # -- box --------------------------------------------------------------------------------------
+    def recipe_hash(self) -> str:
+        h = hashlib.sha256()
+        for f in sorted((INFRA / "box").iterdir()):
+            if f.is_file():
+                h.update(f.name.encode() + b"\0" + f.read_bytes())
+        return h.hexdigest()[:10]
+
+    def box_name(self) -> str:
+        return f"bascule-debian12-{self.recipe_hash()}"
+
+    def box_dir(self) -> Path:
+        return self.state / "boxes" / self.recipe_hash()
+
+    def ensure_box(self) -> None:
+        name = self.box_name()
+        boxes = self.state / "vagrant.d" / "boxes" / name
+        if boxes.exists() and (self.box_dir() / "vmlinuz").exists():
+            return
+        out = self.box_dir()
+        boxfile = out / f"{name}.box"
+        if not boxfile.exists():
+            self.out(f"building the box {name} from Debian packages (about 3 minutes)")
+            with self.phase("box build"):
+                res = subprocess.run(["bash", str(INFRA / "box" / "build.sh"), str(out), name], env=self._env())
+            if res.returncode != 0:
+                raise LabError("the box build failed (see the lines above)", "fix the error, then run `bascule lab up` again")
+        with self.phase("box add"):
+            res = subprocess.run(["vagrant", "box", "add", "--force", "--name", name, str(boxfile)],
+                                 env=self._env(), capture_output=True, text=True)
+        if res.returncode != 0:
+            raise LabError(f"vagrant box add failed: {res.stderr.strip()[-300:]}", "run `bascule lab destroy` and retry")
+        boxfile.unlink()  # vagrant keeps its own copy; the kernel and initrd stay for direct boot
+
+    # -- VMs --------------------------------------------------------------------------------------
+    def vagrant(self):
+        import vagrant  # python-vagrant; imported here so that the plain test suite does not need it
+        return vagrant.Vagrant(root=str(INFRA), quiet_stdout=True, quiet_stderr=True, env=self._env())
+
+    def vm_states(self) -> dict[str, str]:
+        try:
+            return {s.name: s.state for s in self.vagrant().status()}
+        except Exception:
+            return {}
+
+    def console_tail(self, node: str, lines: int = 15) -> str:
+        p = self.state / f"console-{node}.log"
+        if not p.exists():
+            return "(no console log)"
+        return "\n".join(p.read_text(errors="replace").splitlines()[-lines:])
+
+    def domains_running(self) -> bool:
+        # virsh answers in milliseconds where `vagrant status` takes seconds (Ruby start-up)
+        for n in (self.master_name, self.slave_name):
+            res = self.virsh("domstate", self.domain(n), check=False)
+            if res.returncode != 0 or res.stdout.strip() != "running":
+                return False
+        return (INFRA / ".vagrant" / "machines" / self.master_name / "libvirt" / "id").exists()
+
+    def ensure_vms(self) -> None:
+        if self.domains_running():
+            return
+        self.out(f"booting {self.master_name} and {self.slave_name} (about 80 s under emulation)")
+        with self.phase("boot VMs"):
+            v = self.vagrant()
+            try:
+                v.up(provider="libvirt")
+            except subprocess.CalledProcessError:
+                detail = "; ".join(f"{n}: {self.console_tail(n, 3)}" for n in (self.master_name, self.slave_name))
+                raise LabError(f"vagrant up failed; end of the consoles: {detail}",
+                               f"read {self.state}/console-*.log, then `bascule lab destroy` and `bascule lab up`") from None
+
+    def management_address(self, node: str) -> str:
+        """The VM's address on Vagrant's management network, from libvirt's DHCP lease: what
+        `vagrant ssh-config` prints as HostName, without starting Ruby twice."""
+        res = self.virsh("domifaddr", self.domain(node), "--source", "lease", check=False)
+        for line in res.stdout.splitlines():
+            cols = line.split()
+            if len(cols) == 4 and cols[2] == "ipv4" and cols[3].startswith("192.168.121."):
+                return cols[3].split("/")[0]
+        raise LabError(f"the embedded lab's VM {node} has no address (not running?)", "run `bascule lab up`")
+
+    def inventory(self) -> Inventory:
+        key = self.state / "vagrant.d" / "insecure_private_key"  # what `vagrant ssh-config` names
+        nodes = []
+        for name in (self.master_name, self.slave_name):
+            nodes.append(NodeSpec(
+                name=name,
+                ssh=SSHSpec(host=self.management_address(name), port=22, user="vagrant", key=str(key),
+                            sudo=True, connect_timeout=15, command_timeout=120),
+                cluster_interface="eth1"))
+        return Inventory(nodes=tuple(nodes), preferred_master=self.master_name, vip=VIP,
+                         ftp=FTPSpec(user="user", password=Secret(self.ftp_password()), timeout=8.0),
+                         source="embedded lab", embedded=True)
+
+    def ftp_password(self) -> str:
+        p = self.state / "lab.json"
+        if p.exists():
+            return json.loads(p.read_text())["ftp_password"]
+        self.state.mkdir(parents=True, exist_ok=True)
+        pw = secrets.token_urlsafe(12)
+        p.write_text(json.dumps({"ftp_password": pw}))
+        p.chmod(0o600)
+        return pw
+
+    def authkey(self) -> bytes:
+        p = self.state / "corosync-authkey"
+        if not p.exists():
+            p.write_bytes(secrets.token_bytes(256))
+            p.chmod(0o600)
+        return p.read_bytes()
+
+    # -- provisioning -----------------------------------------------------------------------------
+    def provision(self, cluster: Cluster) -> None:
+        master, slave = cluster.master, cluster.slave
+        with self.phase("provision nodes"):
+            for node in (master, slave):
+                wait_until(node.reachable, bool, f"SSH on {node.name}", deadline=300, interval=2)
+                node.write_file("/root/bascule-authkey", self.authkey(), mode="400")
+                node.write_file("/root/bascule-ftp-password", self.ftp_password(), mode="400")
+                node.write_file("/root/node.sh", (INFRA / "provision" / "node.sh").read_text(), mode="755")
+                env = (f"MASTER={master.name} MASTER_IP={NODE_IPS[0]} SLAVE={slave.name} SLAVE_IP={NODE_IPS[1]} "
+                       "AUTHKEY_FILE=/root/bascule-authkey FTP_PASSWORD_FILE=/root/bascule-ftp-password")
+                node.run(f"{env} /root/node.sh", timeout=120)
+        if not master.run("test -e /var/lib/bascule-drbd-init", check=False).ok:
+            self.out("DRBD: first synchronisation of resftp")
+            with self.phase("DRBD initial sync"):
+                for node in (master, slave):
+                    node.run("drbdadm up resftp 2>/dev/null || drbdadm adjust resftp")
+                master.run("drbdadm -- --overwrite-data-of-peer primary resftp || drbdadm primary --force resftp")
+                cluster.wait_drbd(master, "DRBD UpToDate/UpToDate", lambda s: s.healthy, deadline=300)
+                master.write_file("/root/drbd-init.sh", (INFRA / "provision" / "drbd-init.sh").read_text(), mode="755")
+                master.run("/root/drbd-init.sh")
+                for node in (master, slave):
+                    node.run("drbdadm down resftp")
+        with self.phase("cluster start"):
+            for node in (master, slave):
+                node.run("systemctl enable --now corosync pacemaker >/dev/null 2>&1", timeout=120)
+            cluster.wait_state("both nodes online", lambda s: set(s.online_nodes) == {master.name, slave.name},
+                               deadline=240, interval=2)
+        if not master.run("crm configure show ms-drbd0 >/dev/null 2>&1", check=False, timeout=60).ok:
+            self.out("entering the lab's crm configuration (Q1, Q3, Q4)")
+            with self.phase("crm configure"):
+                crm = (INFRA / "provision" / "lab.crm").read_text().replace("@VIP@", VIP).replace("@MASTER@", master.name)
+                master.write_file("/root/lab.crm", crm)
+                master.run("crm -f /root/lab.crm", timeout=300)
+
+    # -- baseline ---------------------------------------------------------------------------------
+    def baseline(self, cluster: Cluster) -> list[str]:
+        state = cluster.state()
+        drbd = {}
+        for name, node in cluster.nodes.items():
+            try:
+                drbd[name] = cluster.drbd(node)
+            except NodeError:
+                drbd[name] = None
+        return baseline_problems(state, drbd, cluster.inv)
+
+    def wait_baseline(self, cluster: Cluster, deadline: float = 420) -> float:
+        waited = wait_until(lambda: self.baseline(cluster), lambda p: not p, "the lab's baseline",
+                            deadline=deadline, interval=3, describe=lambda p: "; ".join(p))
+        return waited.elapsed
+
+    # -- commands ---------------------------------------------------------------------------------
+    def up(self) -> Inventory:
+        start = time.monotonic()
+        self.check_tools()
+        with self.phase("namespace + libvirt"):
+            self.ensure_namespace()
+            netns.enter(NAMESPACE)
+            self.ensure_libvirt()
+        self.ensure_box()
+        self.ensure_vms()
+        inv = self.inventory()
+        cluster = Cluster(inv, History())
+        try:
+            try:
+                problems = self.baseline(cluster)
+            except Exception as exc:  # not provisioned yet: pacemaker is not even running
+                problems = [str(exc)]
+            if problems:
+                self.provision(cluster)
+                self.out("waiting for the baseline (resources started, DRBD UpToDate/UpToDate)")
+                with self.phase("reach baseline"):
+                    self.wait_baseline(cluster)
+            with self.phase("FTP on the VIP"):
+                from .ftp import FTPClient
+                wait_until(lambda: FTPClient.for_inventory(inv).listing("."), lambda _: True,
+                           f"FTP on {VIP}", deadline=120, interval=2)
+        finally:
+            cluster.close()
+        self.timings["total"] = time.monotonic() - start
+        return inv
+
+    def down(self, destroy_box: bool = False) -> None:
+        if netns.exists(NAMESPACE):
+            netns.enter(NAMESPACE)
+            if self._pid_alive(self.run_dir / "libvirtd.pid"):
+                try:
+                    self.vagrant().destroy()
+                except Exception:
+                    for n in (self.master_name, self.slave_name):
+                        self.virsh("destroy", self.domain(n), check=False)
+                        self.virsh("undefine", self.domain(n), "--remove-all-storage", check=False)
+                for net in ("bascule-lab", "bascule-mgmt"):
+                    self.virsh("net-destroy", net, check=False)
+                    self.virsh("net-undefine", net, check=False)
+                if destroy_box:
+                    vols = self.virsh("vol-list", "default", check=False).stdout
+                    for line in vols.splitlines():
+                        if "bascule-debian12" in line:
+                            self.virsh("vol-delete", line.split()[0], "--pool", "default", check=False)
+        for daemon in ("libvirtd", "virtlogd"):
+            pidfile = self.run_dir / f"{daemon}.pid"
+            if self._pid_alive(pidfile):
+                pid = int(pidfile.read_text().strip())
+                os.kill(pid, 15)
+                try:
+                    wait_until(lambda: self._pid_alive(pidfile), lambda alive: not alive, f"{daemon} to stop",
+                               deadline=20, interval=0.2)
+                except BasculeError:
+                    os.kill(pid, 9)
+            pidfile.unlink(missing_ok=True)
+        netns.delete(NAMESPACE)
+        shutil.rmtree(INFRA / ".vagrant", ignore_errors=True)
+        if destroy_box:
+            shutil.rmtree(self.state / "vagrant.d" / "boxes", ignore_errors=True)
+            shutil.rmtree(self.state / "boxes", ignore_errors=True)
+
+    # -- the hypervisor's faults: power, cable ----------------------------------------------------
+    def power_off(self, node: str) -> None:
+        self.virsh("destroy", self.domain(node))
+
+    def power_on(self, node: str) -> None:
+        self.virsh("start", self.domain(node))
+
+    def lab_interface(self, node: str) -> str:
+        """The VM's NIC on the lab's network (the one carrying corosync and DRBD)."""
+        out = self.virsh("domiflist", self.domain(node)).stdout
+        for line in out.splitlines():
+            cols = line.split()
+            if len(cols) >= 5 and cols[2] == "bascule-lab":
+                return cols[4]  # MAC: stable across reboots, unlike vnetN
+        raise LabError(f"{node} has no NIC on the network bascule-lab", "run `bascule lab destroy` then `up`")
+
+    def set_link(self, node: str, up: bool) -> None:
+        self.virsh("domif-setlink", self.domain(node), self.lab_interface(node), "up" if up else "down")

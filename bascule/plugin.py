@@ -1,0 +1,254 @@
+"""bascule's pytest plugin: options, fixtures and the baseline guard.
+
+`pytest features/` runs against the embedded lab (brought up through python-vagrant);
+`pytest features/ --inventory lab.toml` against an existing cluster. Problems in the user's setup
+end the run with one line (no traceback). After every scenario the cluster is brought back to its
+baseline, or the run stops saying what is left broken.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .checks import Result, Verdict
+from .errors import BasculeError, BaselineError
+from .report import Report, Row
+
+ACTION = pytest.StashKey[str]()
+STEP = pytest.StashKey[object]()
+ROWS_DONE = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("bascule", "bascule: acceptance tests of the HA FTP lab")
+    g.addoption("--inventory", metavar="FILE", default=None,
+                help="TOML inventory of an existing lab cluster (default: the embedded two-VM lab)")
+    g.addoption("--lab-xx", metavar="XX", default="01",
+                help="number of the embedded lab: nodes intralabXX and hdintralabXX (default 01)")
+    g.addoption("--bascule-reports", metavar="DIR", default="reports",
+                help="where the completed test tables and the history go (default reports/)")
+
+
+def pytest_configure(config):
+    for tag, what in (("q2", "tableau Q2 (DRBD + système de fichiers)"), ("q5", "tableau Q5 (FTP)"),
+                      ("supplementaire", "tests supplémentaires de la remarque après Q5"),
+                      ("splitbrain", "document 3"), ("sauvegarde", "Q6/Q7"), ("conformite", "configuration finale"),
+                      ("lent", "scénario long (redémarrage, coupure)")):
+        config.addinivalue_line("markers", f"{tag}: {what}")
+    path = config.getoption("inventory", None)
+    if path:
+        from .inventory import load
+        try:
+            config.stash[INVENTORY] = load(path)
+        except BasculeError as exc:
+            raise pytest.UsageError(f"bascule: {exc}") from None
+
+
+INVENTORY = pytest.StashKey[object]()
+
+
+def _stop(exc: BaseException) -> None:
+    __tracebackhide__ = True
+    pytest.exit(f"bascule: {exc}", returncode=2)
+
+
+# --- session fixtures --------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def embedded_lab(request):
+    """The embedded lab, when no --inventory was given (else None)."""
+    if INVENTORY in request.config.stash:
+        return None
+    from .lab import EmbeddedLab
+    return EmbeddedLab(xx=request.config.getoption("lab_xx"))
+
+
+@pytest.fixture(scope="session")
+def inventaire(request, embedded_lab):
+    if embedded_lab is None:
+        return request.config.stash[INVENTORY]
+    try:
+        return embedded_lab.up()
+    except BasculeError as exc:
+        _stop(exc)
+
+
+@pytest.fixture(scope="session")
+def historique(request):
+    from .history import History
+    h = History()
+    yield h
+    out = Path(request.config.getoption("bascule_reports"))
+    h.save_jsonl(out / "historique.jsonl")
+
+
+@pytest.fixture(scope="session")
+def cluster(inventaire, historique):
+    from .cluster import Cluster
+    c = Cluster(inventaire, historique)
+    try:
+        for node in c.nodes.values():
+            node.require_tools("crm", "crm_mon", "drbdadm")
+    except BasculeError as exc:
+        _stop(exc)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def noeud_maitre(cluster):
+    """The preferred master (intralabXX)."""
+    return cluster.master
+
+
+@pytest.fixture(scope="session")
+def noeud_esclave(cluster):
+    """The slave (hdintralabXX)."""
+    return cluster.slave
+
+
+@pytest.fixture(scope="session")
+def client_ftp(inventaire):
+    from .ftp import FTPClient
+    return FTPClient.for_inventory(inventaire)
+
+
+@pytest.fixture(scope="session")
+def rapport(request):
+    r = Report()
+    request.config.stash[REPORT] = r
+    return r
+
+
+REPORT = pytest.StashKey[Report]()
+
+
+# --- per scenario ------------------------------------------------------------------------------
+
+@pytest.fixture
+def ligne_de_base(cluster, embedded_lab, rapport):
+    """The baseline guard: checked before the scenario, restored and checked after it."""
+    from .recovery import restore_baseline
+    rapport.cluster = f"{cluster.master.name} (maître) + {cluster.slave.name}, VIP {cluster.inv.vip}"
+    try:
+        restore_baseline(cluster, deadline=420)
+    except BasculeError as exc:
+        _stop(BaselineError(f"before the scenario: {exc.what}", exc.fix))
+    yield
+    try:
+        restore_baseline(cluster, deadline=600)
+    except BasculeError as exc:
+        _stop(BaselineError(f"after the scenario: {exc.what}", exc.fix))
+
+
+@pytest.fixture
+def pannes(ligne_de_base, cluster):
+    """Faults injected by the scenario; each is healed at teardown, even after a failure."""
+    from .report import attach_snapshot
+    injected = []
+    yield injected
+    errors = []
+    for fault in reversed(injected):
+        try:
+            fault.heal()
+        except Exception as exc:  # keep healing the others; the baseline guard then judges
+            errors.append(f"{fault.label}: {exc}")
+        for label, snap in fault.snapshots:
+            attach_snapshot(f"{fault.label} ({label})", snap)
+    if errors:
+        _stop(BaselineError("a fault could not be healed: " + "; ".join(errors), "repair the cluster by hand"))
+
+
+class Table:
+    """Records the rows of the lab's table for the current scenario."""
+
+    def __init__(self, request, report: Report):
+        self.request = request
+        self.report = report
+
+    def __repr__(self) -> str:
+        return "Table()"
+
+    def record(self, result: Result) -> Result:
+        """Record the current Then step as a row; raise when it is not OK."""
+        __tracebackhide__ = True
+        item = self.request.node
+        step = item.stash.get(STEP, None)
+        expected = step.text if step is not None else "?"
+        action = item.stash.get(ACTION, "")
+        feature = getattr(item, "_bascule_feature", "")
+        scenario = getattr(item, "_bascule_scenario", item.name)
+        self.report.add(Row(feature, scenario, action, expected, result.observed, result.verdict.value, result.details))
+        item.stash[ROWS_DONE] = item.stash.get(ROWS_DONE, 0) + 1
+        if result.verdict is Verdict.KO:
+            pytest.fail(f"KO : {result.observed}", pytrace=False)
+        if result.verdict is Verdict.INCONNU:
+            raise Inconnu(result.observed)
+        return result
+
+
+class Inconnu(Exception):
+    """The suite could not decide: the row is « inconnu », never OK."""
+
+
+@pytest.fixture
+def tableau(request, rapport):
+    return Table(request, rapport)
+
+
+# --- pytest-bdd hooks: which step is the action, which is the expected result ------------------
+
+def pytest_bdd_before_scenario(request, feature, scenario):
+    request.node._bascule_feature = feature.name
+    request.node._bascule_scenario = scenario.name
+
+
+def pytest_bdd_before_step(request, feature, scenario, step, step_func):
+    request.node.stash[STEP] = step
+    if step.type == "when":
+        request.node.stash[ACTION] = step.text
+
+
+def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):
+    """Rows after the failing step are written as « non exécuté », so the table stays complete."""
+    report = request.config.stash.get(REPORT, None)
+    if report is None:
+        return
+    steps = list(scenario.steps)
+    try:
+        idx = steps.index(step)
+    except ValueError:
+        return
+    # a failure outside a Then step (the action itself failed): that row is KO or inconnu
+    if step.type != "then":
+        verdict = "inconnu" if not isinstance(exception, AssertionError) else "KO"
+        nxt = next((s for s in steps[idx + 1:] if s.type == "then"), None)
+        report.add(Row(feature.name, scenario.name, step.text, nxt.text if nxt else "",
+                       f"l'action a échoué : {exception}", verdict))
+        idx = steps.index(nxt) if nxt else idx
+    action = request.node.stash.get(ACTION, "")
+    for s in steps[idx + 1:]:
+        if s.type == "when":
+            action = s.text
+        elif s.type == "then":
+            report.add(Row(feature.name, scenario.name, action, s.text, "non exécuté (une ligne précédente a échoué)",
+                           "non exécuté"))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    report = session.config.stash.get(REPORT, None)
+    if report is None or not report.rows:
+        return
+    paths = report.write(session.config.getoption("bascule_reports"))
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    if tr:
+        tr.write_line(f"bascule: tableau de tests complété → {paths['md']} et {paths['html']}")
+
+
+def pytest_exception_interact(node, call, report):
+    """A BasculeError inside a test is the user's setup speaking: one line is enough."""
+    exc = call.excinfo.value if call.excinfo else None
+    if isinstance(exc, BasculeError):
+        report.longrepr = f"bascule: {exc}"

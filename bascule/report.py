@@ -1,0 +1,144 @@
+"""The lab's test tables, completed with what was observed, as Markdown and HTML under reports/.
+
+Columns exactly as the lab prints them: « Actions à effectuer | Résultats attendus | Résultats
+obtenus | Statut ». Rows come from the scenarios' steps (the When step is the action, the Then step
+the expected result), in the order they ran.
+"""
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+COLUMNS = ("Actions à effectuer", "Résultats attendus", "Résultats obtenus", "Statut")
+
+
+@dataclass(frozen=True)
+class Row:
+    table: str  # the feature (e.g. « Q2 — DRBD et système de fichiers »)
+    scenario: str
+    action: str
+    expected: str
+    observed: str
+    status: str  # OK | KO | inconnu | non exécuté
+    details: tuple[str, ...] = ()
+
+
+@dataclass
+class Report:
+    title: str = "bascule — tableaux de tests complétés"
+    cluster: str = ""
+    rows: list[Row] = field(default_factory=list)
+    figures: dict[str, str] = field(default_factory=dict)  # e.g. {"Q2 bascule": "14,2 s"}
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+
+    def tables(self) -> dict[str, list[Row]]:
+        out: dict[str, list[Row]] = {}
+        for r in self.rows:
+            out.setdefault(r.table, []).append(r)
+        return out
+
+    def counts(self) -> dict[str, int]:
+        c: dict[str, int] = {}
+        for r in self.rows:
+            c[r.status] = c.get(r.status, 0) + 1
+        return c
+
+    # -- Markdown ---------------------------------------------------------------------------------
+    def markdown(self) -> str:
+        def cell(s: str) -> str:
+            return s.replace("|", "\\|").replace("\n", " ")
+        out = [f"# {self.title}", ""]
+        if self.cluster:
+            out += [f"Cluster : {self.cluster}  ", f"Date : {datetime.now():%Y-%m-%d %H:%M}", ""]
+        counts = self.counts()
+        out += ["Bilan : " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), ""]
+        for table, rows in self.tables().items():
+            out += [f"## {table}", ""]
+            out += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+            scenario = None
+            for r in rows:
+                if len({x.scenario for x in rows}) > 1 and r.scenario != scenario:
+                    scenario = r.scenario
+                    out.append(f"| **{cell(scenario)}** | | | |")
+                out.append(f"| {cell(r.action)} | {cell(r.expected)} | {cell(r.observed)} | {cell(r.status)} |")
+            out.append("")
+        if self.figures:
+            out += ["## Mesures", ""] + [f"- {k} : {v}" for k, v in self.figures.items()] + [""]
+        return "\n".join(out)
+
+    # -- HTML -------------------------------------------------------------------------------------
+    def html(self) -> str:
+        e = html.escape
+        colour = {"OK": "#d4edda", "KO": "#f8d7da", "inconnu": "#fff3cd", "non exécuté": "#e2e3e5"}
+        parts = [
+            "<!doctype html><html lang='fr'><head><meta charset='utf-8'>",
+            f"<title>{e(self.title)}</title><style>body{{font-family:sans-serif;margin:2em}}"
+            "table{border-collapse:collapse;margin-bottom:2em;width:100%}"
+            "th,td{border:1px solid #999;padding:.4em;vertical-align:top;text-align:left}"
+            "th{background:#eee}td.s{font-weight:bold;white-space:nowrap}tr.sc td{background:#f4f4f4;font-style:italic}"
+            "</style></head><body>",
+            f"<h1>{e(self.title)}</h1>",
+        ]
+        if self.cluster:
+            parts.append(f"<p>Cluster : {e(self.cluster)} — {datetime.now():%Y-%m-%d %H:%M}</p>")
+        parts.append("<p>Bilan : " + e(", ".join(f"{k} {v}" for k, v in sorted(self.counts().items()))) + "</p>")
+        for table, rows in self.tables().items():
+            parts.append(f"<h2>{e(table)}</h2><table><tr>" + "".join(f"<th>{e(c)}</th>" for c in COLUMNS) + "</tr>")
+            scenario = None
+            multi = len({x.scenario for x in rows}) > 1
+            for r in rows:
+                if multi and r.scenario != scenario:
+                    scenario = r.scenario
+                    parts.append(f"<tr class='sc'><td colspan='4'>{e(scenario)}</td></tr>")
+                parts.append(
+                    f"<tr><td>{e(r.action)}</td><td>{e(r.expected)}</td><td>{e(r.observed)}</td>"
+                    f"<td class='s' style='background:{colour.get(r.status, '#fff')}'>{e(r.status)}</td></tr>")
+            parts.append("</table>")
+        if self.figures:
+            parts.append("<h2>Mesures</h2><ul>" + "".join(f"<li>{e(k)} : {e(v)}</li>" for k, v in self.figures.items()) + "</ul>")
+        parts.append("</body></html>")
+        return "\n".join(parts)
+
+    def write(self, directory: str | Path) -> dict[str, Path]:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        paths = {"md": d / "tableau-de-tests.md", "html": d / "tableau-de-tests.html", "json": d / "tableau-de-tests.json"}
+        paths["md"].write_text(self.markdown(), encoding="utf-8")
+        paths["html"].write_text(self.html(), encoding="utf-8")
+        paths["json"].write_text(json.dumps({"cluster": self.cluster, "figures": self.figures,
+                                             "rows": [asdict(r) for r in self.rows]}, ensure_ascii=False, indent=1),
+                                 encoding="utf-8")
+        return paths
+
+
+# --- Allure ----------------------------------------------------------------------------------------
+
+def attach_text(name: str, text: str, xml: bool = False) -> None:
+    """Attach text to the current Allure step (a no-op when Allure is not recording)."""
+    try:
+        import allure
+        kind = allure.attachment_type.XML if xml else allure.attachment_type.TEXT
+        allure.attach(text, name=name, attachment_type=kind)
+    except Exception:
+        pass  # outside a BDD test or without allure: nothing to attach to
+
+
+def attach_snapshot(label: str, snapshot) -> None:
+    """crm_mon XML and DRBD status of a cluster snapshot, as Allure attachments."""
+    if snapshot.crm_mon_xml:
+        attach_text(f"crm_mon XML — {label}", snapshot.crm_mon_xml, xml=True)
+    drbd = "\n".join(f"== {node} ==\n{text}" for node, text in snapshot.drbd_text.items())
+    attach_text(f"DRBD — {label}", drbd)
+
+
+def allure_parameter(name: str, value: str) -> None:
+    try:
+        import allure
+        allure.dynamic.parameter(name, value)
+    except Exception:
+        pass

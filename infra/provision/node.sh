@@ -1,0 +1,80 @@
+#!/bin/sh
+# Prepares one node of the lab (run as root on each node, idempotent). Environment:
+#   MASTER MASTER_IP SLAVE SLAVE_IP  the two nodes of the lab and their addresses on the lab network
+#   AUTHKEY_FILE  corosync's shared key (the same on both nodes)
+#   FTP_PASSWORD_FILE  the FTP user's password (read from a file: never on a command line)
+set -eu
+
+cat > /etc/hosts <<EOT
+127.0.0.1 localhost
+$MASTER_IP $MASTER
+$SLAVE_IP $SLAVE
+EOT
+
+# --- corosync: two nodes, two_node quorum (the lab runs without STONITH) -------------------------
+install -m 400 "$AUTHKEY_FILE" /etc/corosync/authkey
+cat > /etc/corosync/corosync.conf <<EOT
+totem {
+    version: 2
+    cluster_name: debian
+    transport: knet
+    crypto_cipher: aes256
+    crypto_hash: sha256
+}
+nodelist {
+    node {
+        ring0_addr: $MASTER_IP
+        name: $MASTER
+        nodeid: 1
+    }
+    node {
+        ring0_addr: $SLAVE_IP
+        name: $SLAVE
+        nodeid: 2
+    }
+}
+quorum {
+    provider: corosync_votequorum
+    two_node: 1
+}
+logging {
+    to_logfile: no
+    to_syslog: yes
+}
+EOT
+
+# --- DRBD: resource resftp on the second disk, internal metadata (document 1) ---------------------
+cat > /etc/drbd.d/ftp.res <<EOT
+resource resftp {
+    protocol C;
+    device /dev/drbd0;
+    disk /dev/vdb;
+    meta-disk internal;
+    disk {
+        resync-rate 100M;
+        c-plan-ahead 0;
+    }
+    on $MASTER {
+        address $MASTER_IP:7788;
+    }
+    on $SLAVE {
+        address $SLAVE_IP:7788;
+    }
+}
+EOT
+modprobe drbd
+if [ ! -e /var/lib/bascule-drbd-md ]; then
+    drbdadm -- --force create-md resftp
+    touch /var/lib/bascule-drbd-md
+fi
+
+# --- MariaDB is the cluster's (cServiceMySQL): systemd must not hold port 3306 through its socket
+# unit, or every start by Pacemaker fails with "Address already in use"; the agent logs to
+# /var/log/mysql, which the package does not create.
+systemctl disable --now mariadb.socket mariadb-extra.socket mariadb.service >/dev/null 2>&1 || true
+install -d -o mysql -g adm -m 2750 /var/log/mysql
+
+# --- the FTP account: same uid on both nodes, home on /home (the DRBD disk) ------------------------
+id user >/dev/null 2>&1 || useradd -u 2001 -U -M -d /home/user -s /bin/bash user
+printf 'user:%s\n' "$(cat "$FTP_PASSWORD_FILE")" | chpasswd
+rm -f "$FTP_PASSWORD_FILE"
