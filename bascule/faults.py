@@ -28,6 +28,8 @@ class Fault:
         self.node = node
         self.injected = False
         self.healed = False
+        self.started_at: float | None = None
+        self.heal_started_at: float | None = None
         self.snapshots: list[tuple[str, Snapshot]] = []
 
     @property
@@ -37,29 +39,31 @@ class Fault:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.node.name})"
 
-    def _record(self, op: str, outcome: str, value=None, error: str | None = None) -> None:
-        self.cluster.history.append(FAULT, self.label, op, outcome, value, error)
+    def _record(self, op: str, outcome: str, value=None, error: str | None = None, t: float | None = None) -> None:
+        self.cluster.history.append(FAULT, self.label, op, outcome, value, error, t=t)
 
     def inject(self) -> None:
         self.snapshots.append(("avant", self.cluster.snapshot()))
+        self.started_at = self.cluster.history.now()  # the fault's time zero: right before the act
         try:
             self._inject()
         except Exception as exc:
-            self._record("start", FAIL, error=str(exc))
+            self._record("start", FAIL, error=str(exc), t=self.started_at)
             raise
         self.injected = True
-        self._record("start", OK)
+        self._record("start", OK, t=self.started_at)
 
     def heal(self) -> None:
         if not self.injected or self.healed:
             return
+        self.heal_started_at = self.cluster.history.now()
         try:
             self._heal()
         except Exception as exc:
-            self._record("end", FAIL, error=str(exc))
+            self._record("end", FAIL, error=str(exc), t=self.heal_started_at)
             raise
         self.healed = True
-        self._record("end", OK)
+        self._record("end", OK, t=self.heal_started_at)
         try:
             self.snapshots.append(("après", self.cluster.snapshot()))
         except Exception:

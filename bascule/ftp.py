@@ -52,8 +52,10 @@ def describe_error(exc: BaseException) -> str:
         return "connexion refusée"
     if isinstance(cause, (TimeoutError, socket.timeout)) or isinstance(exc, (TimeoutError, socket.timeout)) or "timed out" in str(exc):
         return "délai dépassé"
-    text = str(exc).strip().splitlines()
-    return text[0][:120] if text else type(exc).__name__
+    # ftputil's str() adds "Debugging info: ..." lines; strerror is the server's or OS's message
+    text = getattr(exc, "strerror", None) or str(exc)
+    lines = [l for l in str(text).strip().splitlines() if l.strip() and not l.startswith("Debugging info")]
+    return lines[0][:120] if lines else type(exc).__name__
 
 
 def is_timeout(exc: BaseException) -> bool:
@@ -101,8 +103,8 @@ class FTPClient:
         start = time.monotonic()
         with self.session() as host:
             parent = path.rsplit("/", 1)[0] if "/" in path else ""
-            if parent and not host.path.isdir(parent):
-                host.makedirs(parent)
+            if parent:
+                host.makedirs(parent, exist_ok=True)
             with host.open(path, "wb") as fh:
                 fh.write(data)
         return Transfer(path, len(data), sha256(data), time.monotonic() - start)
@@ -179,8 +181,7 @@ class Probe:
         if self._host is None:
             self._host = self.client.session()
             self._served_by = self.client.served_by(self._host)
-            if not self._host.path.isdir(self.directory):
-                self._host.makedirs(self.directory)
+            self._host.makedirs(self.directory, exist_ok=True)
         path = f"{self.directory}/sonde-{n % self.slots}.txt"
         payload = f"bascule sonde {n} {time.time():.3f}\n".encode()
         with self._host.open(path, "wb") as fh:

@@ -176,7 +176,7 @@ class Table:
         __tracebackhide__ = True
         item = self.request.node
         step = item.stash.get(STEP, None)
-        expected = step.text if step is not None else "?"
+        expected = step.name if step is not None else "?"
         action = item.stash.get(ACTION, "")
         feature = getattr(item, "_bascule_feature", "")
         scenario = getattr(item, "_bascule_scenario", item.name)
@@ -208,7 +208,7 @@ def pytest_bdd_before_scenario(request, feature, scenario):
 def pytest_bdd_before_step(request, feature, scenario, step, step_func):
     request.node.stash[STEP] = step
     if step.type == "when":
-        request.node.stash[ACTION] = step.text
+        request.node.stash[ACTION] = step.name
 
 
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):
@@ -225,15 +225,15 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     if step.type != "then":
         verdict = "inconnu" if not isinstance(exception, AssertionError) else "KO"
         nxt = next((s for s in steps[idx + 1:] if s.type == "then"), None)
-        report.add(Row(feature.name, scenario.name, step.text, nxt.text if nxt else "",
+        report.add(Row(feature.name, scenario.name, step.name, nxt.name if nxt else "",
                        f"l'action a échoué : {exception}", verdict))
         idx = steps.index(nxt) if nxt else idx
     action = request.node.stash.get(ACTION, "")
     for s in steps[idx + 1:]:
         if s.type == "when":
-            action = s.text
+            action = s.name
         elif s.type == "then":
-            report.add(Row(feature.name, scenario.name, action, s.text, "non exécuté (une ligne précédente a échoué)",
+            report.add(Row(feature.name, scenario.name, action, s.name, "non exécuté (une ligne précédente a échoué)",
                            "non exécuté"))
 
 

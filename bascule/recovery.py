@@ -46,9 +46,26 @@ def restore_baseline(cluster: Cluster, deadline: float = 420) -> float:
     """Bring the cluster back to its baseline after a scenario: nodes online, maintenance off,
     `crm resource cleanup`, DRBD reconnected; then wait for the baseline. Returns the seconds it
     took; raises BaselineError naming what is left broken."""
-    from .checks import baseline_problems
     from .waits import WaitTimeout, wait_until
+    from .checks import baseline_problems as _bp
     inv = cluster.inv
+
+    def problems():
+        state = cluster.state()
+        drbd = {}
+        for name, node in cluster.nodes.items():
+            try:
+                drbd[name] = cluster.drbd(node)
+            except NodeError:
+                drbd[name] = None
+        return _bp(state, drbd, inv)
+
+    # already at baseline: nothing to repair (a cleanup would make every resource re-probe)
+    try:
+        if not problems():
+            return 0.0
+    except BasculeError:
+        pass
     helper = None
     for n in cluster.nodes.values():
         if n.reachable():
@@ -68,16 +85,6 @@ def restore_baseline(cluster: Cluster, deadline: float = 420) -> float:
                 n.run(quote("drbdadm", "connect", inv.drbd.resource) + " || true", timeout=60)
         except NodeError:
             pass
-
-    def problems():
-        state = cluster.state()
-        drbd = {}
-        for name, node in cluster.nodes.items():
-            try:
-                drbd[name] = cluster.drbd(node)
-            except NodeError:
-                drbd[name] = None
-        return baseline_problems(state, drbd, inv)
 
     try:
         return wait_until(problems, lambda p: not p, "the cluster's baseline", deadline=deadline, interval=2,

@@ -23,7 +23,7 @@ def node_for(cluster, role: str):
 @pytest.fixture
 def sonde(client_ftp, historique, inventaire):
     """The background FTP probe of the scenario, stopped at teardown whatever happens."""
-    probe = Probe(client_ftp, historique, f"{inventaire.ftp.documents}/.bascule-sonde")
+    probe = Probe(client_ftp, historique, f"{inventaire.ftp.documents}/bascule-sonde")
     yield probe
     probe.stop()
 
@@ -63,9 +63,8 @@ def mise_en_standby(cluster, pannes, sonde, historique, role):
     fault = Standby(cluster, node)
     pannes.append(fault)
     sonde.start()
-    t0 = historique.now()
     fault.inject()
-    return Movement(t0, cluster.peer(node).name, f"standby de {node.name}")
+    return Movement(fault.started_at, cluster.peer(node).name, f"standby de {node.name}")
 
 
 @when(ROLE(r"le serveur (?P<role>maître|esclave) est remis « online »"), target_fixture="mouvement")
@@ -77,9 +76,8 @@ def remise_online(cluster, pannes, sonde, historique, role):
         fault.injected = True
     if sonde._thread is None or not sonde._thread.is_alive():
         sonde.start()
-    t0 = historique.now()
     fault.heal()
-    return Movement(t0, node.name, f"retour online de {node.name}")
+    return Movement(fault.heal_started_at, node.name, f"retour online de {node.name}")
 
 
 def wait_for_move(cluster, historique, inventaire, sonde, mouvement) -> Result:
