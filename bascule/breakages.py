@@ -1,8 +1,162 @@
-"""Deliberately broken clusters: `bascule lab break NAME` / `bascule lab heal NAME`."""
+"""Deliberately broken clusters: `bascule lab break NAME` / `bascule lab heal NAME`.
+
+Each breakage damages the embedded lab (or any lab reached through --inventory) in one way that a
+row of the tables or an extra case is about, and its heal undoes exactly that. They show that each
+scenario can fail: on a healthy lab every row is OK; with a breakage, the rows listed go KO with an
+observed result that says why.
+"""
 from __future__ import annotations
 
-BREAKAGES: dict = {}
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from .cluster import Cluster
+from .faults import BLOCK_FILE
+from .nodes import quote
+
+
+@dataclass(frozen=True)
+class Breakage:
+    name: str
+    what: str  # in the lab's words
+    caught_by: str  # the rows that must go KO
+    apply: Callable[[Cluster], None]
+    undo: Callable[[Cluster], None]
+
+
+def _crm(cluster: Cluster, *commands: str) -> None:
+    for c in commands:
+        cluster.master.run(c, timeout=180)
+
+
+def _lab_line(cluster: Cluster, text: str) -> None:
+    """Load crm lines with `crm configure load update` (what a student's edit would leave)."""
+    cluster.master.write_file("/root/bascule-heal.crm", text + "\n")
+    cluster.master.run("crm configure load update /root/bascule-heal.crm", timeout=180)
+
+
+def _fs_on(cluster: Cluster, device: str, fstype: str) -> None:
+    r, d = cluster.inv.resources, cluster.inv.drbd
+    _lab_line(cluster, f"primitive {r.fs} ocf:heartbeat:Filesystem params fstype={fstype} directory={d.mount_point} device={device}")
+
+
+def _documents_mode(cluster: Cluster, owner: str) -> None:
+    # on the node that has /home mounted now
+    state = cluster.state()
+    node = cluster.nodes[state.where(cluster.inv.resources.fs)[0]]
+    node.run(quote("chown", owner, cluster.inv.documents_dir), timeout=30)
+
+
+def _proftpd_block(cluster: Cluster, on: bool) -> None:
+    node = cluster.slave
+    if on:
+        node.write_file(BLOCK_FILE, "# bascule break: proftpd cannot start on the slave\nBasculeCasse on\n")
+    else:
+        node.run(quote("rm", "-f", BLOCK_FILE), timeout=30)
+        node.run(quote("crm", "resource", "cleanup", cluster.inv.resources.ftp), timeout=60)
+
+
+def _ip_nic(cluster: Cluster, nic: str) -> None:
+    r = cluster.inv.resources
+    cluster.master.run(quote("crm", "resource", "param", r.ip, "set", "nic", nic), timeout=60)
+
+
+def _location_lines(cluster: Cluster) -> str:
+    r, m = cluster.inv.resources, cluster.inv.preferred_master
+    return (f"location cli-prefer-IPFailover {r.group} role=Started inf: {m}\n"
+            f"location ms-drbd0-master-on-{m} {r.ms} rule $role=Master inf: #uname eq {m}")
+
+
+BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
+    Breakage(
+        "ftp-hors-groupe", "serviceFTP retiré du groupe servIntralab (Q4 non faite)",
+        "Q2 ligne 1, Q5 ligne 1, conformité « group servIntralab »",
+        lambda c: _crm(c, f"crm configure modgroup {c.inv.resources.group} remove {c.inv.resources.ftp}"),
+        lambda c: _crm(c, f"crm configure modgroup {c.inv.resources.group} add {c.inv.resources.ftp}")),
+    Breakage(
+        "sans-failback", "les préférences pour le maître supprimées (plus d'auto-failback)",
+        "Q2 ligne 6, Q5 ligne 4, conformité « location »",
+        lambda c: _crm(c, f"crm configure delete cli-prefer-IPFailover ms-drbd0-master-on-{c.inv.preferred_master}"),
+        lambda c: _lab_line(c, _location_lines(c))),
+    Breakage(
+        "home-hors-drbd", "fs0 monte un tmpfs sur /home au lieu de /dev/drbd0 (rien n'est répliqué)",
+        "Q2 lignes 1, 2 et 4, conformité « primitive fs0 »",
+        lambda c: _fs_on(c, "tmpfs", "tmpfs"),
+        lambda c: _fs_on(c, c.inv.drbd.device, "ext4")),
+    Breakage(
+        "documents-en-lecture-seule", "le dossier Documents de user appartient à root (écriture refusée)",
+        "Q2 ligne 2, Q5 ligne 3",
+        lambda c: _documents_mode(c, "root:root"),
+        lambda c: _documents_mode(c, f"{c.inv.ftp.user}:{c.inv.ftp.user}")),
+    Breakage(
+        "proftpd-casse-sur-esclave", "proftpd ne peut pas démarrer sur l'esclave (configuration invalide)",
+        "Q2 ligne 3, Q5 ligne 2, arrêt avec empêchement, redémarrage, coupure de courant",
+        lambda c: _proftpd_block(c, True),
+        lambda c: _proftpd_block(c, False)),
+    Breakage(
+        "ftp-sans-surveillance", "serviceFTP sans opération monitor (Pacemaker ne voit pas son arrêt)",
+        "arrêt sans empêchement, conformité « primitive serviceFTP »",
+        lambda c: _lab_line(c, f"primitive {c.inv.resources.ftp} lsb:proftpd"),
+        lambda c: _lab_line(c, f"primitive {c.inv.resources.ftp} lsb:proftpd op monitor interval=10s")),
+    Breakage(
+        "vip-sur-mauvaise-interface", "IPFailover posée sur eth0 (le réseau d'administration) au lieu du réseau du lab",
+        "Q2 ligne 1, Q5 lignes 1 et 3",
+        lambda c: _ip_nic(c, "eth0"),
+        lambda c: _ip_nic(c, "eth1")),
+)}
+
+
+def _cluster(args):
+    """The cluster to break: the embedded lab, or --inventory."""
+    from . import netns
+    from .history import History
+    from .inventory import load
+    if args.inventory:
+        inv = load(args.inventory)
+    else:
+        from .lab import NAMESPACE, EmbeddedLab
+        netns.enter(NAMESPACE)
+        inv = EmbeddedLab(xx=args.xx).inventory()
+    return Cluster(inv, History())
+
+
+def cmd_break(args) -> int:
+    b = BREAKAGES[args.name]
+    c = _cluster(args)
+    try:
+        b.apply(c)
+    finally:
+        c.close()
+    print(f"broken: {b.name} — {b.what}; must turn KO: {b.caught_by}; undo with `bascule lab heal {b.name}`")
+    return 0
+
+
+def cmd_heal(args) -> int:
+    b = BREAKAGES[args.name]
+    c = _cluster(args)
+    try:
+        b.undo(c)
+        from .recovery import restore_baseline
+        took = restore_baseline(c, deadline=600)
+    finally:
+        c.close()
+    print(f"healed: {b.name}; cluster at baseline ({took:.1f} s)")
+    return 0
+
+
+def cmd_list(args) -> int:
+    for b in BREAKAGES.values():
+        print(f"{b.name:28} {b.what}\n{'':28} → KO attendu : {b.caught_by}")
+    return 0
 
 
 def add_commands(sub) -> None:
-    pass
+    names = sorted(BREAKAGES)
+    for cmd, func, help_ in (("break", cmd_break, "break the cluster on purpose (see `bascule lab breakages`)"),
+                             ("heal", cmd_heal, "undo a breakage and wait for the baseline")):
+        p = sub.add_parser(cmd, help=help_)
+        p.add_argument("name", choices=names)
+        p.add_argument("--inventory", default=None, help="an existing lab instead of the embedded one")
+        p.set_defaults(func=func)
+    sub.add_parser("breakages", help="list the breakages and the rows that catch them").set_defaults(func=cmd_list)

@@ -181,9 +181,23 @@ class EmbeddedLab:
                 return False
         return (INFRA / ".vagrant" / "machines" / self.master_name / "libvirt" / "id").exists()
 
+    def _forget_stale_domains(self) -> None:
+        """Domains left by another checkout (or by a crash) that this checkout's Vagrant does not
+        know: vagrant up would fail on their names and volumes, so they are removed first."""
+        if (INFRA / ".vagrant" / "machines" / self.master_name / "libvirt" / "id").exists():
+            return
+        for n in (self.master_name, self.slave_name):
+            if self.virsh("dominfo", self.domain(n), check=False).returncode == 0:
+                self.out(f"removing the stale VM {self.domain(n)} left by an earlier checkout")
+                self.virsh("destroy", self.domain(n), check=False)
+                self.virsh("undefine", self.domain(n), "--remove-all-storage", check=False)
+            for vol in (f"{self.domain(n)}.img", f"{self.domain(n)}-vdb.qcow2"):
+                self.virsh("vol-delete", vol, "--pool", "default", check=False)
+
     def ensure_vms(self) -> None:
         if self.domains_running():
             return
+        self._forget_stale_domains()
         self.out(f"booting {self.master_name} and {self.slave_name} (about 80 s under emulation)")
         with self.phase("boot VMs"):
             v = self.vagrant()

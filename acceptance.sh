@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The acceptance suite: installs what it needs, brings the embedded lab to its baseline (unless
+# --inventory names an existing cluster), runs every scenario, writes the completed test tables and
+# renders the Allure report.
+#   ./acceptance.sh                          the embedded lab
+#   ./acceptance.sh --inventory lab.toml     an existing lab cluster
+#   ./acceptance.sh -k q2                    any pytest option: here only the Q2 table
+set -uo pipefail
+cd "$(dirname "$0")"
+bash scripts/setup.sh --lab || exit 2
+.venv/bin/pytest features/ -p no:cacheprovider --alluredir=reports/allure-results --clean-alluredir "$@"
+rc=$?
+if [[ -d reports/allure-results ]] && ls reports/allure-results/*-result.json >/dev/null 2>&1; then
+  npx --no-install allure awesome reports/allure-results -o reports/allure-report >/dev/null 2>&1 \
+    && npx --no-install allure awesome reports/allure-results -o reports/allure-rendu --single-file >/dev/null 2>&1 \
+    && echo "bascule: rapport Allure → reports/allure-report/index.html ; fichier unique à rendre → reports/allure-rendu/index.html" \
+    || echo "bascule: the Allure report could not be rendered (results are in reports/allure-results)"
+fi
+exit $rc
