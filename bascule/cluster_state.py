@@ -275,11 +275,16 @@ def parse_drbdadm_status(text: str, resource: str) -> DrbdStatus:
             if ":" in w:
                 k, v = w.split(":", 1)
                 (peer if in_peer else fields)[k] = v
-    connection = peer.get("connection") or _REPL_TO_84.get(peer.get("replication", ""), peer.get("replication", "StandAlone"))
-    if connection == "Connected" and peer.get("replication") and peer["replication"] != "Established":
-        connection = peer["replication"]
+    # A connected peer shows no "connection:" and no "replication:" while all is well
+    # (Established); a sync shows replication:SyncSource/SyncTarget; a cut shows connection:...
     if not peer:
         connection = "StandAlone"
+    elif "connection" in peer:
+        connection = peer["connection"]
+        if connection == "Connected" and peer.get("replication", "Established") != "Established":
+            connection = peer["replication"]
+    else:
+        connection = _REPL_TO_84.get(peer.get("replication", "Established"), peer.get("replication", ""))
     done = peer.get("done")
     return DrbdStatus(resource, True, fields.get("role", "Unknown"), peer.get("role", "Unknown"),
                       connection, fields.get("disk", "DUnknown"), peer.get("peer-disk", "DUnknown"),

@@ -27,6 +27,10 @@ from .inventory import Inventory
 class FTPUnavailable(BasculeError):
     """The FTP service on the VIP did not answer as expected."""
 
+    def __init__(self, what: str, fix: str = "", timed_out: bool = False):
+        super().__init__(what, fix)
+        self.timed_out = timed_out
+
 
 def _session_factory(port: int, timeout: float):
     # ftputil's session_factory has no timeout argument: give ftplib.FTP one (python-stack notes §5).
@@ -93,7 +97,8 @@ class FTPClient:
                                    session_factory=_session_factory(self.port, self.timeout))
         except ftputil.error.FTPError as exc:
             raise FTPUnavailable(f"FTP on {self.host}:{self.port} as {self.user}: {describe_error(exc)}",
-                                 "check the VIP, that proftpd runs on the active node, and the FTP account") from None
+                                 "check the VIP, that proftpd runs on the active node, and the FTP account",
+                                 timed_out=is_timeout(exc)) from None
 
     def listing(self, directory: str = ".") -> list[str]:
         with self.session() as host:
@@ -203,7 +208,8 @@ class Probe:
                 self.history.append(CLIENT, self.name, "write+read", OK, value, t=t)
             except BaseException as exc:  # the probe never dies: every error is an event
                 reason = describe_error(exc) if not isinstance(exc, BasculeError) else exc.what
-                outcome = INFO if is_timeout(exc) else FAIL
+                # no answer in time: the operation's outcome is unknown (info), not a failure
+                outcome = INFO if (getattr(exc, "timed_out", False) or is_timeout(exc)) else FAIL
                 self.history.append(CLIENT, self.name, "write+read", outcome, {"served_by": self._served_by},
                                     error=reason, t=t)
                 self._drop()

@@ -156,6 +156,13 @@ def _typed(src: str, where: str, value: Any, kind: type | tuple, kind_name: str)
     return value
 
 
+def _port(src: str, where: str, value: Any) -> int:
+    port = _typed(src, where, value, int, "an integer")
+    if not 0 < port < 65536:
+        raise _fail(src, f"{where} {port} is not a TCP port", "use a port between 1 and 65535")
+    return port
+
+
 def _password(src: str, where: str, table: dict, env: dict) -> Secret | None:
     if "password" in table and "password_env" in table:
         raise _fail(src, f"{where} has both password and password_env", "keep only one of them")
@@ -176,9 +183,7 @@ def _ssh(src: str, where: str, table: dict, defaults: dict, host: str, env: dict
     if "password" in table or "password_env" in table:
         merged.pop("password", None); merged.pop("password_env", None)
         merged.update({k: table[k] for k in ("password", "password_env") if k in table})
-    port = _typed(src, f"{where}.port", merged.get("port", 22), int, "an integer")
-    if not 0 < port < 65536:
-        raise _fail(src, f"{where}.port {port} is not a TCP port", "use a port between 1 and 65535")
+    port = _port(src, f"{where}.port", merged.get("port", 22))
     key = merged.get("key")
     if key is not None:
         key = os.path.expanduser(_typed(src, f"{where}.key", key, str, "a path"))
@@ -247,7 +252,8 @@ def parse(data: dict, src: str, env: dict | None = None, base_dir: Path | None =
             name=name,
             ssh=_ssh(src, where, raw, ssh_defaults, host, env),
             cluster_interface=_typed(src, f"{where}.cluster_interface", raw.get("cluster_interface", "eth0"), str, "an interface name"),
-            power_off=raw.get("power_off"), power_on=raw.get("power_on"),
+            power_off=_typed(src, f"{where}.power_off", raw["power_off"], str, "a command") if "power_off" in raw else None,
+            power_on=_typed(src, f"{where}.power_on", raw["power_on"], str, "a command") if "power_on" in raw else None,
         ))
     if nodes[0].name == nodes[1].name:
         raise _fail(src, f"both nodes are named {nodes[0].name}", "give each node its name from crm status")
@@ -257,6 +263,9 @@ def parse(data: dict, src: str, env: dict | None = None, base_dir: Path | None =
         raise _fail(src, f"cluster.preferred_master '{preferred}' is not one of the nodes",
                     f"use {nodes[0].name} or {nodes[1].name}")
 
+    for section in ("ftp", "drbd", "resources"):
+        if not isinstance(data.get(section, {}), dict):
+            raise _fail(src, f"[{section}] must be a table", f"write [{section}] followed by key = value lines")
     ftp_raw = data.get("ftp", {})
     _check_keys(src, "ftp", ftp_raw, _KNOWN["ftp"])
     ftp_password = _password(src, "ftp", ftp_raw, env)
@@ -265,7 +274,7 @@ def parse(data: dict, src: str, env: dict | None = None, base_dir: Path | None =
     ftp = FTPSpec(
         user=_typed(src, "ftp.user", ftp_raw.get("user", "user"), str, "a string"),
         password=ftp_password,
-        port=_typed(src, "ftp.port", ftp_raw.get("port", 21), int, "an integer"),
+        port=_port(src, "ftp.port", ftp_raw.get("port", 21)),
         timeout=float(_typed(src, "ftp.timeout", ftp_raw.get("timeout", 8), (int, float), "a number")),
         documents=_typed(src, "ftp.documents", ftp_raw.get("documents", "Documents"), str, "a directory name"),
     )

@@ -23,6 +23,20 @@ from .errors import NodeError
 from .inventory import NodeSpec
 
 
+class _CommandTime:
+    """Seconds spent in node commands outside any wait, for the benchmark."""
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.seconds = 0.0
+
+    def add(self, s: float) -> None:
+        with self.lock:
+            self.seconds += s
+
+
+COMMAND_TIME = _CommandTime()
+
+
 class NodeLost(NodeError):
     """The node stopped answering in the middle of something: nothing can be concluded from it."""
 
@@ -157,6 +171,9 @@ class Node:
                            "the node went down or its network did") from None
         result = CommandResult(self.name, shown, res.exited if res.exited is not None else -1,
                                res.stdout, res.stderr, time.monotonic() - start)
+        from .waits import ACCOUNTING
+        if not ACCOUNTING.inside() and threading.current_thread() is threading.main_thread():
+            COMMAND_TIME.add(result.elapsed)
         if ssh.sudo and ssh.user != "root" and result.exit_code == 1 and "sudo:" in result.stderr and "password" in result.stderr:
             raise NodeError(f"node {self.name}: sudo asks {ssh.user} for a password",
                             "allow passwordless sudo for that user, or log in as root") from None

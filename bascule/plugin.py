@@ -91,10 +91,27 @@ def cluster(inventaire, historique):
     try:
         for node in c.nodes.values():
             node.require_tools("crm", "crm_mon", "drbdadm")
+        check_vip(c)
     except BasculeError as exc:
         _stop(exc)
     yield c
     c.close()
+
+
+def check_vip(cluster) -> None:
+    """The inventory's VIP must be the address that IPFailover carries: otherwise every FTP row
+    would fail for a typo in the inventory, not for the cluster."""
+    from .errors import InventoryError
+    from .nodes import quote
+    rid = cluster.inv.resources.ip
+    res = cluster.master.run(quote("crm_resource", "--resource", rid, "--get-parameter", "ip"), timeout=60, check=False)
+    configured = res.stdout.strip().splitlines()[-1].strip() if res.ok and res.stdout.strip() else None
+    if configured is None:
+        raise InventoryError(f"inventory {cluster.inv.source}: the cluster has no resource {rid} with an ip parameter",
+                             "set [resources] ip to the id of the IPaddr2 resource (crm configure show)")
+    if configured != cluster.inv.vip:
+        raise InventoryError(f"inventory {cluster.inv.source}: cluster.vip is {cluster.inv.vip} but {rid} carries {configured}",
+                             f"set vip = \"{configured}\" in [cluster]")
 
 
 @pytest.fixture(scope="session")
@@ -144,9 +161,10 @@ def ligne_de_base(cluster, embedded_lab, rapport):
 
 
 @pytest.fixture
-def pannes(ligne_de_base, cluster):
+def pannes(request, ligne_de_base, cluster):
     """Faults injected by the scenario; each is healed at teardown, even after a failure."""
-    from .report import attach_snapshot
+    from .report import attach_snapshot, save_snapshot
+    captures = Path(request.config.getoption("bascule_reports")) / "captures"
     injected = []
     yield injected
     errors = []
@@ -157,6 +175,7 @@ def pannes(ligne_de_base, cluster):
             errors.append(f"{fault.label}: {exc}")
         for label, snap in fault.snapshots:
             attach_snapshot(f"{fault.label} ({label})", snap)
+            save_snapshot(captures, f"{fault.label} {label}", snap)
     if errors:
         _stop(BaselineError("a fault could not be healed: " + "; ".join(errors), "repair the cluster by hand"))
 
@@ -237,7 +256,34 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
                            "non exécuté"))
 
 
+def pytest_sessionstart(session):
+    import time
+    session.config.stash[STARTED] = time.monotonic()
+
+
+STARTED = pytest.StashKey[float]()
+
+
+def _write_durations(session) -> None:
+    """Wall time, time spent waiting on the cluster, time in node commands outside waits: what
+    bench/suite_timings.py prints."""
+    import json
+    import time
+    from .nodes import COMMAND_TIME
+    from .waits import ACCOUNTING
+    if REPORT not in session.config.stash:
+        return
+    out = Path(session.config.getoption("bascule_reports"))
+    out.mkdir(parents=True, exist_ok=True)
+    wall = time.monotonic() - session.config.stash[STARTED]
+    (out / "durees.json").write_text(json.dumps({
+        "wall_s": round(wall, 1), "waiting_on_cluster_s": round(ACCOUNTING.waited, 1),
+        "node_commands_outside_waits_s": round(COMMAND_TIME.seconds, 1),
+        "figures": session.config.stash[REPORT].figures}, ensure_ascii=False, indent=1))
+
+
 def pytest_sessionfinish(session, exitstatus):
+    _write_durations(session)
     report = session.config.stash.get(REPORT, None)
     if report is None or not report.rows:
         return

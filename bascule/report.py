@@ -142,3 +142,16 @@ def allure_parameter(name: str, value: str) -> None:
         allure.dynamic.parameter(name, value)
     except Exception:
         pass
+
+
+def save_snapshot(directory, label: str, snapshot) -> None:
+    """Keep a snapshot's raw crm_mon XML and DRBD text under reports/captures/ (test fixtures are
+    taken from there)."""
+    import re
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+    if snapshot.crm_mon_xml:
+        (d / f"{slug}.crm_mon.xml").write_text(snapshot.crm_mon_xml, encoding="utf-8")
+    for node, text in snapshot.drbd_text.items():
+        (d / f"{slug}.{node}.drbd.txt").write_text(text, encoding="utf-8")

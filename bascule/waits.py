@@ -30,6 +30,24 @@ class WaitTimeout(BasculeError):
         )
 
 
+class _Accounting:
+    """How long the suite waited on the cluster, for the benchmark (bench/suite_timings.py)."""
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.waited = 0.0
+        self.local = threading.local()
+
+    def add(self, seconds: float) -> None:
+        with self.lock:
+            self.waited += seconds
+
+    def inside(self) -> bool:
+        return getattr(self.local, "depth", 0) > 0
+
+
+ACCOUNTING = _Accounting()
+
+
 @dataclass(frozen=True)
 class Waited(Generic[T]):
     value: T
@@ -61,6 +79,8 @@ def wait_until(
     last = "nothing yet"
     stream = _progress_stream()
     waiter = stop or threading.Event()
+    outermost = not ACCOUNTING.inside()
+    ACCOUNTING.local.depth = getattr(ACCOUNTING.local, "depth", 0) + 1
     try:
         while True:
             try:
@@ -82,6 +102,9 @@ def wait_until(
             if waiter.wait(min(interval, max(0.0, deadline - elapsed))):
                 raise WaitTimeout(what, deadline, f"stopped; last seen: {last}")
     finally:
+        ACCOUNTING.local.depth -= 1
+        if outermost:
+            ACCOUNTING.add(clock() - start)
         if stream:
             stream.write("\r\033[K")
             stream.flush()

@@ -1,0 +1,211 @@
+"""bascule.checks (verdicts) and bascule.report (the lab's completed test tables)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bascule.checks import (Result, Verdict, baseline_problems, client_downtime, guarded, placement_problems,
+                            secs)
+from bascule.cluster_state import parse_crm_mon, parse_proc_drbd
+from bascule.history import CLIENT, FAIL, OK, History
+from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
+from bascule.report import COLUMNS, Report, Row
+
+FIXTURES = Path(__file__).parent / "fixtures"
+HEADER = "| Actions à effectuer | Résultats attendus | Résultats obtenus | Statut |"
+
+
+def inventory(preferred: str = "intralab01") -> Inventory:
+    nodes = {
+        "intralab01": NodeSpec("intralab01", SSHSpec(host="10.22.100.11", key="/nonexistent/id_ed25519")),
+        "hdintralab01": NodeSpec("hdintralab01", SSHSpec(host="10.22.100.12", key="/nonexistent/id_ed25519")),
+    }
+    other = next(n for n in nodes if n != preferred)
+    return Inventory(nodes=(nodes[preferred], nodes[other]), preferred_master=preferred, vip="10.22.100.220",
+                     ftp=FTPSpec(password=Secret("S3cr3t-xyz")), source="test")
+
+
+@pytest.fixture(scope="module")
+def state():
+    return parse_crm_mon((FIXTURES / "crm_mon-2.1-sain.xml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def drbd():
+    return {
+        "intralab01": parse_proc_drbd((FIXTURES / "proc_drbd-8.4-maitre-sain.txt").read_text(), "resftp"),
+        "hdintralab01": parse_proc_drbd((FIXTURES / "proc_drbd-8.4-esclave-sain.txt").read_text(), "resftp"),
+    }
+
+
+# --- verdicts ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("verdicts, expected", [
+    ([], Verdict.INCONNU),
+    ([Verdict.OK], Verdict.OK),
+    ([Verdict.OK, Verdict.OK], Verdict.OK),
+    ([Verdict.OK, Verdict.INCONNU], Verdict.INCONNU),
+    ([Verdict.INCONNU, Verdict.OK, Verdict.KO], Verdict.KO),
+    ([Verdict.KO, Verdict.INCONNU], Verdict.KO),
+    ([Verdict.OK, Verdict.KO, Verdict.OK], Verdict.KO),
+    ([Verdict.INCONNU], Verdict.INCONNU),
+])
+def test_combine(verdicts, expected):
+    assert Verdict.combine(verdicts) is expected
+    assert Verdict.combine(iter(verdicts)) is expected  # any iterable, read once
+
+
+def test_verdict_values():
+    assert [v.value for v in Verdict] == ["OK", "KO", "inconnu"]
+
+
+def test_guarded_turns_an_exception_into_inconnu():
+    def broken(x):
+        raise KeyError("intralab01")
+    r = guarded(broken, 1)
+    assert r.verdict is Verdict.INCONNU
+    assert r.observed.startswith("impossible de conclure")
+    assert "intralab01" in r.observed
+
+
+def test_guarded_passes_results_through():
+    assert guarded(lambda a, b=0: Result.ok(f"{a}+{b}"), 1, b=2) == Result(Verdict.OK, "1+2", ())
+    assert guarded(Result.ko, "non", "détail").verdict is Verdict.KO
+    assert Result.ko("non", "détail").details == ("détail",)
+    assert Result.unknown("?").verdict is Verdict.INCONNU
+
+
+def test_result_of():
+    assert Result.of([], "tout va bien") == Result.ok("tout va bien")
+    assert Result.of(["a", "b"], "tout va bien") == Result.ko("a ; b")
+
+
+@pytest.mark.parametrize("x, text", [(12.34, "12,3 s"), (0, "0,0 s"), (0.05, "0,1 s"), (None, "—"), (61.96, "62,0 s")])
+def test_secs(x, text):
+    assert secs(x) == text
+
+
+# --- the baseline ------------------------------------------------------------------------------
+
+def test_baseline_healthy(state, drbd):
+    assert drbd["intralab01"].healthy and drbd["hdintralab01"].healthy
+    assert baseline_problems(state, drbd, inventory("intralab01")) == []
+    assert placement_problems(state, inventory("intralab01"), "intralab01") == []
+
+
+def test_baseline_wrong_master(state, drbd):
+    problems = baseline_problems(state, drbd, inventory("hdintralab01"))
+    assert problems
+    assert any("hdintralab01" in p for p in problems)
+    assert any("ms-drbd0" in p and "intralab01 au lieu de hdintralab01" in p for p in problems)
+    assert any(p.startswith("fs0 actif sur intralab01") for p in problems)
+    assert {p.split()[0] for p in problems} >= {"IPFailover", "serviceWeb", "serviceFTP"}
+
+
+def test_baseline_unreadable_or_unhealthy_drbd(state, drbd):
+    standalone = parse_proc_drbd(
+        "version: 8.4.11 (api:1/proto:86-101)\n 0: cs:StandAlone ro:Primary/Unknown ds:UpToDate/DUnknown   r-----\n",
+        "resftp")
+    problems = baseline_problems(state, {"intralab01": standalone, "hdintralab01": None}, inventory())
+    assert problems == ["DRBD sur intralab01 : Primary/Unknown StandAlone UpToDate/DUnknown",
+                        "DRBD illisible sur hdintralab01"]
+
+
+def test_baseline_failed_action():
+    failed = parse_crm_mon((FIXTURES / "crm_mon-1.1-echec.xml").read_text(encoding="utf-8"))
+    problems = baseline_problems(failed, {}, inventory())
+    assert problems == ["action en échec : serviceFTP monitor sur intralab01 (not running)"]
+
+
+def test_client_downtime_sentences():
+    h = History(clock=lambda: 0.0)
+    assert client_downtime(h.events, "p") == (None, "aucune opération FTP enregistrée")
+    h.append(CLIENT, "p", "write+read", OK, t=0.0, end=0.1)
+    h.append(CLIENT, "p", "write+read", OK, t=1.0, end=1.1)
+    assert client_downtime(h.events, "p") == (0.0, "FTP disponible sans interruption (2 opérations)")
+    h.append(CLIENT, "p", "write+read", FAIL, t=2.0, end=2.1)
+    h.append(CLIENT, "p", "write+read", FAIL, t=3.0, end=3.1)
+    assert client_downtime(h.events, "p") == (None, "FTP toujours indisponible à la fin de la mesure (2 échecs)")
+    h.append(CLIENT, "p", "write+read", OK, t=14.34, end=14.5)
+    total, text = client_downtime(h.events, "p")
+    assert total == pytest.approx(12.34)
+    assert text == "FTP indisponible 12,3 s"
+
+
+# --- the report --------------------------------------------------------------------------------
+
+def rows() -> list[Row]:
+    return [
+        Row("Q2 — DRBD et système de fichiers", "Bascule", "crm node standby intralab01",
+            "Les ressources sont activées sur hdintralab01", "Ressources activées sur hdintralab01 en 14,2 s", "OK"),
+        Row("Q2 — DRBD et système de fichiers", "Bascule", "Lire essai1 | sur hdintralab01",
+            "essai1 a bien été dupliqué", "essai1 absent\nsur hdintralab01", "KO"),
+        Row("Q2 — DRBD et système de fichiers", "Retour", "crm node online intralab01",
+            "Les ressources reviennent", "impossible de conclure : <perte>", "inconnu"),
+        Row("Q5 — Câble", "Câble", "Débrancher le câble", "Bascule", "—", "non exécuté"),
+    ]
+
+
+def test_report_markdown():
+    rep = Report(cluster="intralab01 + hdintralab01 (VIP 10.22.100.220)", rows=rows(),
+                 figures={"Q2 bascule": "14,2 s"})
+    md = rep.markdown()
+    lines = md.splitlines()
+    assert lines[0] == "# bascule — tableaux de tests complétés"
+    assert lines.count(HEADER) == 2  # one table per feature
+    assert "| " + " | ".join(COLUMNS) + " |" == HEADER
+    assert lines[lines.index(HEADER) + 1] == "|---|---|---|---|"
+    assert "## Q2 — DRBD et système de fichiers" in lines and "## Q5 — Câble" in lines
+    # scenario rows only where a table has several scenarios
+    assert "| **Bascule** | | | |" in lines and "| **Retour** | | | |" in lines
+    assert "| **Câble** | | | |" not in lines
+    # pipes are escaped and newlines flattened: each row stays one Markdown row
+    assert ("| Lire essai1 \\| sur hdintralab01 | essai1 a bien été dupliqué | essai1 absent sur hdintralab01 | KO |"
+            in lines)
+    assert "Bilan : KO 1, OK 1, inconnu 1, non exécuté 1" in lines
+    assert "- Q2 bascule : 14,2 s" in lines
+    assert rep.counts() == {"OK": 1, "KO": 1, "inconnu": 1, "non exécuté": 1}
+    assert list(rep.tables()) == ["Q2 — DRBD et système de fichiers", "Q5 — Câble"]
+
+
+def test_report_write(tmp_path):
+    rep = Report(cluster="lab")
+    for r in rows():
+        rep.add(r)
+    rep.figures["Q5 coupure client"] = "3,1 s"
+    paths = rep.write(tmp_path / "reports")
+    assert set(paths) == {"md", "html", "json"}
+    assert all(p.is_file() and p.parent == tmp_path / "reports" for p in paths.values())
+    md = paths["md"].read_text(encoding="utf-8")
+    assert HEADER in md.splitlines()
+    # the file is the Markdown rendering (the date line may tick between two renderings)
+    def undated(text):
+        return [l for l in text.splitlines() if not l.startswith("Date : ")]
+    assert undated(md) == undated(rep.markdown())
+    assert "Cluster : lab  " in md.splitlines()
+    page = paths["html"].read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+    assert "".join(f"<th>{c}</th>" for c in ("Actions à effectuer", "Résultats attendus",
+                                             "Résultats obtenus", "Statut")) in page
+    assert "impossible de conclure : &lt;perte&gt;" in page and "<perte>" not in page
+    assert "background:#d4edda'>OK</td>" in page and "background:#f8d7da'>KO</td>" in page
+    assert "<tr class='sc'><td colspan='4'>Retour</td></tr>" in page
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert data["cluster"] == "lab"
+    assert data["figures"] == {"Q5 coupure client": "3,1 s"}
+    assert [r["status"] for r in data["rows"]] == ["OK", "KO", "inconnu", "non exécuté"]
+    assert data["rows"][0] == {"table": "Q2 — DRBD et système de fichiers", "scenario": "Bascule",
+                               "action": "crm node standby intralab01",
+                               "expected": "Les ressources sont activées sur hdintralab01",
+                               "observed": "Ressources activées sur hdintralab01 en 14,2 s", "status": "OK",
+                               "details": []}
+    assert "activées sur hdintralab01" in paths["json"].read_text(encoding="utf-8")  # UTF-8, not \u escapes
+
+
+def test_empty_report():
+    rep = Report()
+    md = rep.markdown()
+    assert HEADER not in md and "Bilan : " in md
+    assert "<table>" not in rep.html()
