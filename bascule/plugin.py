@@ -190,22 +190,32 @@ class Table:
     def __repr__(self) -> str:
         return "Table()"
 
-    def record(self, result: Result) -> Result:
-        """Record the current Then step as a row; raise when it is not OK."""
+    def record(self, result: Result, expected: str | None = None, raise_: bool = True) -> Result:
+        """Record the current Then step as a row; raise when it is not OK (unless raise_ is False:
+        a step with several rows records them all, then calls conclude())."""
         __tracebackhide__ = True
         item = self.request.node
         step = item.stash.get(STEP, None)
-        expected = step.name if step is not None else "?"
+        if expected is None:
+            expected = step.name if step is not None else "?"
         action = item.stash.get(ACTION, "")
         feature = getattr(item, "_bascule_feature", "")
         scenario = getattr(item, "_bascule_scenario", item.name)
         self.report.add(Row(feature, scenario, action, expected, result.observed, result.verdict.value, result.details))
         item.stash[ROWS_DONE] = item.stash.get(ROWS_DONE, 0) + 1
-        if result.verdict is Verdict.KO:
-            pytest.fail(f"KO : {result.observed}", pytrace=False)
-        if result.verdict is Verdict.INCONNU:
-            raise Inconnu(result.observed)
+        if raise_:
+            self.conclude([result])
         return result
+
+    def conclude(self, results: list[Result]) -> None:
+        __tracebackhide__ = True
+        verdict = Verdict.combine(r.verdict for r in results)
+        result = next((r for r in results if r.verdict is verdict), results[0]) if results else Result.unknown("aucune ligne")
+        if verdict is Verdict.KO:
+            bad = [r.observed for r in results if r.verdict is Verdict.KO]
+            pytest.fail("KO : " + " | ".join(bad), pytrace=False)
+        if verdict is Verdict.INCONNU:
+            raise Inconnu(result.observed)
 
 
 class Inconnu(Exception):

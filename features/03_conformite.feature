@@ -9,12 +9,10 @@ Fonctionnalité: Configuration conforme au Coté Labo
   Contexte:
     Soit le cluster dans son état de référence
 
-  Plan du Scénario: Élément de configuration du Coté Labo
+  Scénario: La configuration contient chacun des éléments du Coté Labo
     Quand on lit la configuration du cluster (crm configure show)
-    Alors elle contient « <ligne> »
-
-    Exemples:
-      | ligne |
+    Alors elle contient chacun de ces éléments du Coté Labo :
+      | élément |
       | primitive drbd0 ocf:linbit:drbd params drbd_resource=resftp op monitor role=Master interval=60s op monitor role=Slave interval=60s |
       | ms ms-drbd0 drbd0 meta clone-max=2 clone-node-max=1 master-max=1 master-node-max=1 globally-unique=false notify=true |
       | primitive fs0 ocf:heartbeat:Filesystem params fstype=ext4 directory=/home device=/dev/drbd0 |
