@@ -23,6 +23,7 @@ class Breakage:
     caught_by: str  # the rows that must go KO
     apply: Callable[[Cluster], None]
     undo: Callable[[Cluster], None]
+    scenarios: str = ""  # pytest -k expression of the scenarios that must catch it
 
 
 def _crm(cluster: Cluster, *commands: str) -> None:
@@ -62,6 +63,29 @@ def _ip_nic(cluster: Cluster, nic: str) -> None:
     cluster.master.run(quote("crm", "resource", "param", r.ip, "set", "nic", nic), timeout=60)
 
 
+RES_FILE = "/etc/drbd.d/ftp.res"
+AUTO_SB = "    net {\n        after-sb-0pri discard-least-changes;\n        after-sb-1pri discard-secondary;\n        after-sb-2pri violently-as0p;\n    }\n"
+
+
+def _drbd_auto_split_brain(cluster: Cluster, on: bool) -> None:
+    """DRBD told to settle a split brain by itself (after-sb-* policies), silently dropping data:
+    what document 3 advises against."""
+    for node in cluster.nodes.values():
+        if on:
+            node.run(f"cp -n {RES_FILE} {RES_FILE}.bascule && "
+                     f"awk -v net={quote(AUTO_SB)} '{{print}} /meta-disk/ && !done {{printf \"%s\", net; done=1}}' "
+                     f"{RES_FILE}.bascule > {RES_FILE}", timeout=30)
+        else:
+            node.run(f"if [ -e {RES_FILE}.bascule ]; then mv {RES_FILE}.bascule {RES_FILE}; fi", timeout=30)
+        node.run(f"drbdadm adjust {quote(cluster.inv.drbd.resource)}", timeout=60)
+
+
+def _save_blocked(cluster: Cluster, on: bool) -> None:
+    # /root/sauveha.conf is a directory: `crm configure save` cannot write the backup
+    cluster.master.run("rm -f /root/sauveha.conf; mkdir /root/sauveha.conf" if on else "rmdir /root/sauveha.conf 2>/dev/null || true",
+                       timeout=30)
+
+
 def _location_lines(cluster: Cluster) -> str:
     r, m = cluster.inv.resources, cluster.inv.preferred_master
     return (f"location cli-prefer-IPFailover {r.group} role=Started inf: {m}\n"
@@ -73,37 +97,49 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
         "ftp-hors-groupe", "serviceFTP retiré du groupe servIntralab (Q4 non faite)",
         "Q2 ligne 1, Q5 ligne 1, conformité « group servIntralab »",
         lambda c: _crm(c, f"crm configure modgroup {c.inv.resources.group} remove {c.inv.resources.ftp}"),
-        lambda c: _crm(c, f"crm configure modgroup {c.inv.resources.group} add {c.inv.resources.ftp}")),
+        lambda c: _crm(c, f"crm configure modgroup {c.inv.resources.group} add {c.inv.resources.ftp}"),
+        "q2 or q5 or conformite"),
     Breakage(
         "sans-failback", "les préférences pour le maître supprimées (plus d'auto-failback)",
         "Q2 ligne 6, Q5 ligne 4, conformité « location »",
         lambda c: _crm(c, f"crm configure delete cli-prefer-IPFailover ms-drbd0-master-on-{c.inv.preferred_master}"),
-        lambda c: _lab_line(c, _location_lines(c))),
+        lambda c: _lab_line(c, _location_lines(c)), "q2"),
     Breakage(
         "home-hors-drbd", "fs0 monte un tmpfs sur /home au lieu de /dev/drbd0 (rien n'est répliqué)",
         "Q2 lignes 1, 2 et 4, conformité « primitive fs0 »",
         lambda c: _fs_on(c, "tmpfs", "tmpfs"),
-        lambda c: _fs_on(c, c.inv.drbd.device, "ext4")),
+        lambda c: _fs_on(c, c.inv.drbd.device, "ext4"), "q2 or conformite"),
     Breakage(
         "documents-en-lecture-seule", "le dossier Documents de user appartient à root (écriture refusée)",
         "Q2 ligne 2, Q5 ligne 3",
         lambda c: _documents_mode(c, "root:root"),
-        lambda c: _documents_mode(c, f"{c.inv.ftp.user}:{c.inv.ftp.user}")),
+        lambda c: _documents_mode(c, f"{c.inv.ftp.user}:{c.inv.ftp.user}"), "q2 or q5"),
     Breakage(
         "proftpd-casse-sur-esclave", "proftpd ne peut pas démarrer sur l'esclave (configuration invalide)",
         "Q2 ligne 3, Q5 ligne 2, arrêt avec empêchement, redémarrage, coupure de courant",
         lambda c: _proftpd_block(c, True),
-        lambda c: _proftpd_block(c, False)),
+        lambda c: _proftpd_block(c, False), "q2 or redémarrage_propre or empêché"),
     Breakage(
         "ftp-sans-surveillance", "serviceFTP sans opération monitor (Pacemaker ne voit pas son arrêt)",
         "arrêt sans empêchement, conformité « primitive serviceFTP »",
         lambda c: _lab_line(c, f"primitive {c.inv.resources.ftp} lsb:proftpd"),
-        lambda c: _lab_line(c, f"primitive {c.inv.resources.ftp} lsb:proftpd op monitor interval=10s")),
+        lambda c: _lab_line(c, f"primitive {c.inv.resources.ftp} lsb:proftpd op monitor interval=10s"),
+        "possible or conformite"),
     Breakage(
         "vip-sur-mauvaise-interface", "IPFailover posée sur eth0 (le réseau d'administration) au lieu du réseau du lab",
         "Q2 ligne 1, Q5 lignes 1 et 3",
         lambda c: _ip_nic(c, "eth0"),
-        lambda c: _ip_nic(c, "eth1")),
+        lambda c: _ip_nic(c, "eth1"), "q2 or q5"),
+    Breakage(
+        "split-brain-auto-resolu", "DRBD règle seul un split brain (after-sb-*) en jetant des données sans le dire",
+        "split brain (détection)",
+        lambda c: _drbd_auto_split_brain(c, True),
+        lambda c: _drbd_auto_split_brain(c, False), "split_brain"),
+    Breakage(
+        "sauvegarde-impossible", "/root/sauveha.conf ne peut pas être écrit (c'est un répertoire)",
+        "Q6 (sauvegarde)",
+        lambda c: _save_blocked(c, True),
+        lambda c: _save_blocked(c, False), "sauvegarde"),
 )}
 
 
@@ -151,6 +187,37 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    """For each breakage: break, run the scenarios that must catch it, heal; then say which rows
+    went KO. This is how anyone can repeat the check that each scenario can fail."""
+    import json
+    import subprocess
+    from pathlib import Path
+    names = args.names or sorted(BREAKAGES)
+    root = Path(__file__).resolve().parent.parent
+    summary = []
+    for name in names:
+        b = BREAKAGES[name]
+        out = root / "reports" / "casse" / name
+        print(f"== {name}: {b.what}", flush=True)
+        cmd_break(args.__class__(**{**vars(args), "name": name}))
+        try:
+            subprocess.call([str(root / ".venv/bin/pytest"), "features/", "-p", "no:cacheprovider", "-q",
+                             "-k", b.scenarios, f"--bascule-reports={out}"]
+                            + (["--inventory", args.inventory] if args.inventory else []), cwd=root)
+        finally:
+            cmd_heal(args.__class__(**{**vars(args), "name": name}))
+        rows = json.loads((out / "tableau-de-tests.json").read_text())["rows"] if (out / "tableau-de-tests.json").exists() else []
+        ko = [r for r in rows if r["status"] in ("KO", "inconnu")]
+        summary.append((name, b.caught_by, ko))
+    print("\n== résumé")
+    for name, expected, ko in summary:
+        print(f"{name}: attendu KO → {expected}")
+        for r in ko or [{"table": "", "action": "AUCUNE LIGNE KO", "observed": "la casse n'a pas été vue", "status": ""}]:
+            print(f"   {r['status']:7} {r['table'][:30]:30} | {r['action'][:60]} | {r['observed'][:150]}")
+    return 0 if all(ko for _, _, ko in summary) else 1
+
+
 def add_commands(sub) -> None:
     names = sorted(BREAKAGES)
     for cmd, func, help_ in (("break", cmd_break, "break the cluster on purpose (see `bascule lab breakages`)"),
@@ -160,3 +227,7 @@ def add_commands(sub) -> None:
         p.add_argument("--inventory", default=None, help="an existing lab instead of the embedded one")
         p.set_defaults(func=func)
     sub.add_parser("breakages", help="list the breakages and the rows that catch them").set_defaults(func=cmd_list)
+    v = sub.add_parser("verify-breakages", help="break, run the scenarios that must catch it, heal; for each breakage")
+    v.add_argument("names", nargs="*", choices=names + [[]], default=[])
+    v.add_argument("--inventory", default=None)
+    v.set_defaults(func=cmd_verify)
