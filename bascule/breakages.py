@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .cluster import Cluster
-from .faults import BLOCK_FILE
 from .nodes import quote
 
 
@@ -50,11 +49,13 @@ def _documents_mode(cluster: Cluster, owner: str) -> None:
 
 
 def _proftpd_block(cluster: Cluster, on: bool) -> None:
+    # a fatal error in proftpd's main configuration file (errors in conf.d/ are not fatal)
     node = cluster.slave
+    conf = "/etc/proftpd/proftpd.conf"
     if on:
-        node.write_file(BLOCK_FILE, "# bascule break: proftpd cannot start on the slave\nBasculeCasse on\n")
+        node.run(f"grep -q BasculeCasse {conf} || echo 'BasculeCasse on' >> {conf}", timeout=30)
     else:
-        node.run(quote("rm", "-f", BLOCK_FILE), timeout=30)
+        node.run(f"sed -i '/^BasculeCasse on$/d' {conf}", timeout=30)
         node.run(quote("crm", "resource", "cleanup", cluster.inv.resources.ftp), timeout=60)
 
 

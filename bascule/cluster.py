@@ -33,6 +33,7 @@ class Cluster:
         self.history = history
         self.nodes = nodes or {spec.name: Node(spec) for spec in inventory.nodes}
         self._crm_mon_cmd: str | None = None
+        self.captures_dir = None  # where capture() keeps raw snapshots (set by the pytest plugin)
 
     def __repr__(self) -> str:
         return f"Cluster({' + '.join(self.nodes)}, VIP {self.inv.vip})"
@@ -138,6 +139,27 @@ class Cluster:
                 drbd[name], texts[name] = None, f"(injoignable: {exc})"
                 errors.append(str(exc))
         return Snapshot(self.history.now(), state, xml, drbd, texts, tuple(errors))
+
+    def baseline_problems(self) -> list[str]:
+        """What keeps the cluster from its baseline, in words (empty: at baseline)."""
+        from .checks import baseline_problems
+        state = self.state()
+        drbd = {}
+        for name, node in self.nodes.items():
+            try:
+                drbd[name] = self.drbd(node)
+            except NodeError:
+                drbd[name] = None
+        return baseline_problems(state, drbd, self.inv)
+
+    def capture(self, label: str) -> Snapshot:
+        """A snapshot attached to the current Allure step and kept under reports/captures/."""
+        from .report import attach_snapshot, save_snapshot
+        snap = self.snapshot()
+        attach_snapshot(label, snap)
+        if self.captures_dir is not None:
+            save_snapshot(self.captures_dir, label, snap)
+        return snap
 
     # -- waiting ----------------------------------------------------------------------------------
     def wait_state(self, what: str, holds: Callable[[ClusterState], bool], deadline: float,

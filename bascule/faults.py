@@ -45,12 +45,12 @@ class Fault:
     def inject(self) -> None:
         self.snapshots.append(("avant", self.cluster.snapshot()))
         self.started_at = self.cluster.history.now()  # the fault's time zero: right before the act
+        self.injected = True  # even half-done, a fault is healed: heal() is idempotent
         try:
             self._inject()
         except Exception as exc:
             self._record("start", FAIL, error=str(exc), t=self.started_at)
             raise
-        self.injected = True
         self._record("start", OK, t=self.started_at)
 
     def heal(self) -> None:
@@ -154,27 +154,25 @@ class KillService(Fault):
         pass  # the cluster's job; the baseline guard cleans up fail counts
 
 
-BLOCK_FILE = "/etc/proftpd/conf.d/zz-bascule-empechement.conf"
-
-
 class BlockRestart(Fault):
-    """Prevent proftpd from starting again on the node: a drop-in with a directive proftpd refuses,
-    so `/etc/init.d/proftpd start` fails. Healed by removing it and `crm resource cleanup`."""
+    """Prevent proftpd from starting again on the node: its binary loses its execute bit, so
+    `/etc/init.d/proftpd start` fails (start-stop-daemon cannot exec it). Healed by restoring the
+    bit and `crm resource cleanup`."""
     name = "empêchement de redémarrage"
+    binary = "/usr/sbin/proftpd"
 
     def __init__(self, cluster: Cluster, node: Node, resource: str):
         super().__init__(cluster, node)
         self.resource = resource
 
     def _inject(self):
-        self.node.write_file(BLOCK_FILE, "# bascule: proftpd must not start on this node\nBasculeEmpechementDeRedemarrage on\n")
-        check = self.node.run("proftpd -t -c /etc/proftpd/proftpd.conf", check=False, timeout=30)
-        if check.ok:
-            raise BasculeError(f"proftpd on {self.node.name} accepted the blocking drop-in",
-                               "its configuration does not include /etc/proftpd/conf.d/")
+        self.node.run(quote("chmod", "a-x", self.binary), timeout=20)
+        if self.node.run(quote("test", "-x", self.binary), check=False, timeout=20).ok:
+            raise BasculeError(f"{self.binary} on {self.node.name} is still executable",
+                               "the node's file system refused the change")
 
     def _heal(self):
-        self.node.run(quote("rm", "-f", BLOCK_FILE), timeout=20)
+        self.node.run(quote("chmod", "755", self.binary), timeout=20)
         self.node.run(quote("crm", "resource", "cleanup", self.resource), timeout=60)
 
 

@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import netns
-from .checks import baseline_problems
 from .cluster import Cluster
 from .errors import BasculeError, LabError, NodeError
 from .history import History
@@ -285,14 +284,7 @@ class EmbeddedLab:
 
     # -- baseline ---------------------------------------------------------------------------------
     def baseline(self, cluster: Cluster) -> list[str]:
-        state = cluster.state()
-        drbd = {}
-        for name, node in cluster.nodes.items():
-            try:
-                drbd[name] = cluster.drbd(node)
-            except NodeError:
-                drbd[name] = None
-        return baseline_problems(state, drbd, cluster.inv)
+        return cluster.baseline_problems()
 
     def wait_baseline(self, cluster: Cluster, deadline: float = 420) -> float:
         waited = wait_until(lambda: self.baseline(cluster), lambda p: not p, "the lab's baseline",

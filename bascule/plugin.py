@@ -85,9 +85,10 @@ def historique(request):
 
 
 @pytest.fixture(scope="session")
-def cluster(inventaire, historique):
+def cluster(request, inventaire, historique):
     from .cluster import Cluster
     c = Cluster(inventaire, historique)
+    c.captures_dir = Path(request.config.getoption("bascule_reports")) / "captures"
     try:
         for node in c.nodes.values():
             node.require_tools("crm", "crm_mon", "drbdadm")

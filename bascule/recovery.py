@@ -47,18 +47,8 @@ def restore_baseline(cluster: Cluster, deadline: float = 420) -> float:
     `crm resource cleanup`, DRBD reconnected; then wait for the baseline. Returns the seconds it
     took; raises BaselineError naming what is left broken."""
     from .waits import WaitTimeout, wait_until
-    from .checks import baseline_problems as _bp
     inv = cluster.inv
-
-    def problems():
-        state = cluster.state()
-        drbd = {}
-        for name, node in cluster.nodes.items():
-            try:
-                drbd[name] = cluster.drbd(node)
-            except NodeError:
-                drbd[name] = None
-        return _bp(state, drbd, inv)
+    problems = cluster.baseline_problems
 
     # already at baseline: nothing to repair (a cleanup would make every resource re-probe)
     try:

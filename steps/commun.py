@@ -87,7 +87,7 @@ def wait_for_move(cluster, historique, inventaire, sonde, mouvement) -> Result:
     error = None
     try:
         cluster.wait_state(f"resources on {mouvement.to}",
-                           lambda s: not placement_problems(s, inventaire, mouvement.to), FAILOVER_DEADLINE, interval=1)
+                           lambda s: not placement_problems(s, inventaire, mouvement.to), FAILOVER_DEADLINE, interval=2)
     except WaitTimeout as exc:
         error = exc.last_seen
     except NodeError as exc:
@@ -104,6 +104,10 @@ def wait_for_move(cluster, historique, inventaire, sonde, mouvement) -> Result:
         except WaitTimeout:
             pass  # the verdict below says the FTP service did not come back
     sonde.stop()
+    try:
+        cluster.capture(f"après {mouvement.cause}")
+    except Exception:  # a snapshot is a bonus; the verdict below does not depend on it
+        pass
     result, took, downtime = moved(list(historique.since(mouvement.since)), mouvement.since, inventaire,
                                    mouvement.to, probe_name, error)
     if took is not None:

@@ -35,15 +35,6 @@ done
 chroot "$root" systemctl enable ssh >/dev/null 2>&1 || true
 echo drbd > "$root/etc/modules-load.d/drbd.conf"
 
-# proftpd: no DNS or ident lookups (the guests have no resolver), no IPv6, no login delay.
-cat > "$root/etc/proftpd/conf.d/bascule.conf" <<'PF'
-UseIPv6 off
-UseReverseDNS off
-IdentLookups off
-<IfModule mod_delay.c>
-  DelayEngine off
-</IfModule>
-PF
 # journald in memory only, smaller: the VMs have 1.5 GiB.
 mkdir -p "$root/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=32M\n' > "$root/etc/systemd/journald.conf.d/bascule.conf"

@@ -74,6 +74,20 @@ fi
 systemctl disable --now mariadb.socket mariadb-extra.socket mariadb.service >/dev/null 2>&1 || true
 install -d -o mysql -g adm -m 2750 /var/log/mysql
 
+# --- proftpd: no reverse DNS (the guests have no resolver: each login would wait for it), no
+# IPv6, no login delay. Directives of modules that may not be loaded are guarded: an unknown
+# directive makes proftpd skip the whole file of conf.d/ without failing.
+cat > /etc/proftpd/conf.d/bascule.conf <<'EOT'
+UseIPv6 off
+UseReverseDNS off
+<IfModule mod_ident.c>
+  IdentLookups off
+</IfModule>
+<IfModule mod_delay.c>
+  DelayEngine off
+</IfModule>
+EOT
+
 # --- the FTP account: same uid on both nodes, home on /home (the DRBD disk) ------------------------
 id user >/dev/null 2>&1 || useradd -u 2001 -U -M -d /home/user -s /bin/bash user
 printf 'user:%s\n' "$(cat "$FTP_PASSWORD_FILE")" | chpasswd
