@@ -148,9 +148,11 @@ def save_snapshot(directory, label: str, snapshot) -> None:
     """Keep a snapshot's raw crm_mon XML and DRBD text under reports/captures/ (test fixtures are
     taken from there)."""
     import re
+    import unicodedata
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+    ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_label.lower()).strip("-")
     if snapshot.crm_mon_xml:
         (d / f"{slug}.crm_mon.xml").write_text(snapshot.crm_mon_xml, encoding="utf-8")
     for node, text in snapshot.drbd_text.items():

@@ -349,6 +349,7 @@ def split_brain_detecte(cluster, split, tableau):
         tableau.record(Result.ko(f"split brain non détecté : {exc.last_seen}"))
         return
     lines, drbd = waited.value
+    cluster.capture("split brain détecté")
     where = ", ".join(n for n, l in lines.items() if l)
     first = next(l for l in lines.values() if l)[0].split("]", 1)[-1].strip()
     tableau.record(Result.ok(f"« {first} » sur {where} en {secs(waited.elapsed)} ; "

@@ -296,3 +296,29 @@ def test_drbdadm_unconfigured_and_other_resource():
     assert not parse_drbdadm_status("resftp: No such resource\n", "resftp").configured
     with pytest.raises(StateParseError, match="does not describe resftp"):
         parse_drbdadm_status("r0 role:Primary\n  disk:UpToDate\n", "resftp")
+
+
+# --- more captures from the embedded lab (tests/fixtures/README.md says how each was made) ---------
+
+def test_captured_failed_monitor_and_fail_count():
+    from bascule.cluster_state import parse_crm_mon
+    st = parse_crm_mon((FIXTURES / "crm_mon-2.1-echec-serviceFTP.xml").read_text())
+    assert [(f.resource, f.node, f.task, f.exit_code, f.exit_status) for f in st.failed_actions] == [
+        ("serviceFTP", "intralab01", "monitor", 7, "not running")]
+    assert st.fail_count("serviceFTP", "intralab01") == 1
+    assert st.where("serviceFTP") == ("intralab01",)
+
+
+def test_captured_state_after_failover_with_master_back_online():
+    from bascule.cluster_state import parse_crm_mon, parse_proc_drbd
+    st = parse_crm_mon((FIXTURES / "crm_mon-2.1-apres-bascule.xml").read_text())
+    assert set(st.online_nodes) == {"intralab01", "hdintralab01"}
+    assert not st.node("intralab01").standby
+    assert st.promoted_on("ms-drbd0") == ("hdintralab01",)
+    assert st.where("fs0") == ("hdintralab01",)
+    assert all(m.nodes == ("hdintralab01",) for m in st.instances("servIntralab"))
+    slave = parse_proc_drbd((FIXTURES / "proc_drbd-8.4-esclave-primaire-wfconnection.txt").read_text(), "resftp")
+    assert (slave.role, slave.connection, slave.disk, slave.peer_disk, slave.healthy) == (
+        "Primary", "WFConnection", "UpToDate", "DUnknown", False)
+    stopped = parse_proc_drbd((FIXTURES / "proc_drbd-8.4-drbd-arrete.txt").read_text(), "resftp")
+    assert not stopped.configured and stopped.version == "8.4.11"
