@@ -297,9 +297,11 @@ class EmbeddedLab:
         self.check_tools()
         with self.phase("namespace + libvirt"):
             self.ensure_namespace()
-            netns.enter(NAMESPACE)
-            self.ensure_libvirt()
-        self.ensure_box()
+            self.ensure_libvirt()  # libvirtd runs in the namespace; virsh reaches it by its socket
+        if not self.domains_running():
+            # built from this (root) namespace: debootstrap needs Debian's archive
+            self.ensure_box()
+        netns.enter(NAMESPACE)
         self.ensure_vms()
         inv = self.inventory()
         cluster = Cluster(inv, History())
