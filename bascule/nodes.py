@@ -117,7 +117,15 @@ class Node:
         except FileNotFoundError:
             raise NodeError(f"node {self.name}: the SSH key {ssh.key} does not exist",
                             "fix the key path in the inventory") from None
-        except (paramiko.SSHException, OSError, EOFError) as exc:
+        except paramiko.SSHException as exc:
+            if ssh.key and "key" in str(exc).lower():
+                # paramiko tries every key type on a refused key and reports the last load error
+                raise NodeError(f"node {self.name}: SSH login refused for {where} with the key {ssh.key} "
+                                f"(or the key is unreadable: {exc})",
+                                "check that this key's public half is in the user's authorized_keys") from None
+            raise NodeError(f"node {self.name}: SSH to {where} failed (SSHException: {exc})",
+                            "check that the address is the node's SSH server") from None
+        except (OSError, EOFError) as exc:
             raise NodeError(f"node {self.name}: SSH to {where} failed ({type(exc).__name__}: {exc})",
                             "check that the address is the node's SSH server") from None
         return conn

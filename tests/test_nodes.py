@@ -1,0 +1,117 @@
+"""Errors a user can act on when reaching a node: a local paramiko SSH server on 127.0.0.1 stands
+in for a node (password and key logins), and a closed port for an unreachable one."""
+import socket
+import threading
+
+import paramiko
+import pytest
+
+from bascule.errors import NodeError
+from bascule.inventory import NodeSpec, Secret, SSHSpec
+from bascule.nodes import Node
+
+GOOD_PASSWORD = "bon-mot-de-passe-42"
+
+
+class _Server(paramiko.ServerInterface):
+    def check_auth_password(self, username, password):
+        return paramiko.AUTH_SUCCESSFUL if password == GOOD_PASSWORD else paramiko.AUTH_FAILED
+
+    def check_auth_publickey(self, username, key):
+        return paramiko.AUTH_FAILED
+
+    def get_allowed_auths(self, username):
+        return "password,publickey"
+
+    def check_channel_request(self, kind, chanid):
+        return paramiko.OPEN_SUCCEEDED
+
+    def check_channel_exec_request(self, channel, command):
+        def answer():
+            channel.sendall(b"ok\n")
+            channel.send_exit_status(0)
+            channel.close()
+        threading.Thread(target=answer, daemon=True).start()
+        return True
+
+
+@pytest.fixture
+def sshd():
+    host_key = paramiko.RSAKey.generate(1024)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(5)
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                client, _ = sock.accept()
+            except OSError:
+                continue
+            t = paramiko.Transport(client)
+            t.add_server_key(host_key)
+            try:
+                t.start_server(server=_Server())
+            except Exception:
+                pass
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    yield sock.getsockname()[1]
+    stop.set()
+    th.join(2)
+    sock.close()
+
+
+def node(port, password=None, key=None):
+    return Node(NodeSpec("intralab01", SSHSpec(host="127.0.0.1", port=port, user="root", key=key,
+                                               password=Secret(password) if password else None,
+                                               connect_timeout=3, command_timeout=5)))
+
+
+def test_password_login_runs_a_command(sshd):
+    res = node(sshd, GOOD_PASSWORD).run("echo ok")
+    assert res.ok and res.stdout == "ok\n" and res.node == "intralab01"
+
+
+def test_wrong_password_is_one_line_without_the_password(sshd):
+    with pytest.raises(NodeError) as info:
+        node(sshd, "mauvais-mot-de-passe").run("true")
+    text = str(info.value)
+    assert "node intralab01: SSH login refused for root@127.0.0.1" in text and "password" in text
+    assert "mauvais-mot-de-passe" not in text and "\n" not in text
+
+
+def test_unauthorised_key(sshd, tmp_path):
+    key = tmp_path / "id_rsa"
+    paramiko.RSAKey.generate(1024).write_private_key_file(str(key))
+    with pytest.raises(NodeError, match="SSH login refused .* with the key"):
+        node(sshd, key=str(key)).run("true")
+
+
+def test_refused_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    with pytest.raises(NodeError, match=f"nothing listens on SSH at root@127.0.0.1:{port}"):
+        node(port, GOOD_PASSWORD).run("true")
+
+
+def test_garbage_key_file(tmp_path):
+    key = tmp_path / "id_rsa"
+    key.write_text("not a key\n")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    try:
+        with pytest.raises(NodeError, match="node intralab01"):
+            node(s.getsockname()[1], key=str(key)).run("true")
+    finally:
+        s.close()
+
+
+def test_repr_never_shows_the_password():
+    assert GOOD_PASSWORD not in repr(node(22, GOOD_PASSWORD)) + repr(node(22, GOOD_PASSWORD).spec)
