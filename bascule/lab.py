@@ -101,8 +101,26 @@ class EmbeddedLab:
         if netns.create(NAMESPACE):
             self.out(f"network namespace {NAMESPACE} created (no route out of it)")
 
+    def _foreign_libvirtd(self) -> list[int]:
+        """libvirtd processes that do not live in bascule's namespace: with one of them running,
+        virsh and Vagrant would talk to it and the lab's bridges would appear outside."""
+        ns = os.stat(f"{netns.NETNS_DIR}/{NAMESPACE}").st_ino
+        foreign = []
+        for pid in subprocess.run(["pgrep", "-x", "libvirtd"], capture_output=True, text=True).stdout.split():
+            try:
+                if os.stat(f"/proc/{pid}/ns/net").st_ino != ns:
+                    foreign.append(int(pid))
+            except OSError:
+                pass
+        return foreign
+
     def ensure_libvirt(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        foreign = self._foreign_libvirtd()
+        if foreign:
+            raise LabError(f"a libvirtd outside the namespace {NAMESPACE} is running (pid {', '.join(map(str, foreign))})",
+                           "stop it (kill it, or `systemctl stop libvirtd` on a systemd host) so that the lab's "
+                           "networks stay inside bascule's namespace")
         for daemon in ("virtlogd", "libvirtd"):
             pidfile = self.run_dir / f"{daemon}.pid"
             if self._pid_alive(pidfile):
