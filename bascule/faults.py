@@ -43,7 +43,8 @@ class Fault:
         self.cluster.history.append(FAULT, self.label, op, outcome, value, error, t=t)
 
     def inject(self) -> None:
-        self.snapshots.append(("avant", self.cluster.snapshot()))
+        # attached to the step that injects it, kept under reports/captures/
+        self.snapshots.append(("avant", self.cluster.capture(f"{self.label} (avant)")))
         self.started_at = self.cluster.history.now()  # the fault's time zero: right before the act
         self.injected = True  # even half-done, a fault is healed: heal() is idempotent
         try:
@@ -65,8 +66,8 @@ class Fault:
         self.healed = True
         self._record("end", OK, t=self.heal_started_at)
         try:
-            self.snapshots.append(("après", self.cluster.snapshot()))
-        except Exception:
+            self.snapshots.append(("après", self.cluster.capture(f"{self.label} (après)")))
+        except Exception:  # a snapshot is a bonus: the heal itself succeeded
             pass
 
     def _inject(self) -> None:

@@ -164,8 +164,6 @@ def ligne_de_base(cluster, embedded_lab, rapport):
 @pytest.fixture
 def pannes(request, ligne_de_base, cluster):
     """Faults injected by the scenario; each is healed at teardown, even after a failure."""
-    from .report import attach_snapshot, save_snapshot
-    captures = Path(request.config.getoption("bascule_reports")) / "captures"
     injected = []
     yield injected
     errors = []
@@ -174,9 +172,6 @@ def pannes(request, ligne_de_base, cluster):
             fault.heal()
         except Exception as exc:  # keep healing the others; the baseline guard then judges
             errors.append(f"{fault.label}: {exc}")
-        for label, snap in fault.snapshots:
-            attach_snapshot(f"{fault.label} ({label})", snap)
-            save_snapshot(captures, f"{fault.label} {label}", snap)
     if errors:
         _stop(BaselineError("a fault could not be healed: " + "; ".join(errors), "repair the cluster by hand"))
 
