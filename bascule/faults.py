@@ -95,18 +95,31 @@ def _wait_back(cluster: Cluster, node: Node, deadline: float) -> None:
                        lambda s: bool(s.node(node.name)) and s.node(node.name).online, deadline=deadline, interval=2)
 
 
+def boot_id(node: Node) -> str:
+    return node.run("cat /proc/sys/kernel/random/boot_id", timeout=20).stdout.strip()
+
+
 class Reboot(Fault):
-    """A clean reboot of the node (`systemctl reboot`, or `reboot`)."""
+    """A clean reboot of the node (`systemctl reboot`, or `reboot`). A clean shutdown first stops
+    Pacemaker, which moves the resources away: under emulation the node answers SSH for minutes
+    before it goes down, so the reboot is told apart by the kernel's boot id, not by SSH."""
     name = "redémarrage"
-    deadline = 420
+    deadline = 600
 
     def _inject(self):
+        self.boot_id = boot_id(self.node)
         # detached, so the SSH command returns before the node goes down
         self.node.run("nohup sh -c 'sleep 1; systemctl reboot || reboot' >/dev/null 2>&1 &", timeout=20)
-        self.node.close()
-        wait_until(self.node.reachable, lambda up: not up, f"{self.node.name} to go down", deadline=120, interval=1)
 
     def _heal(self):
+        before = getattr(self, "boot_id", None)
+
+        def new_boot():
+            try:
+                return boot_id(self.node) != before
+            except NodeError:
+                return False
+        wait_until(new_boot, bool, f"{self.node.name} to reboot and answer SSH", deadline=self.deadline, interval=3)
         _wait_back(self.cluster, self.node, self.deadline)
 
 

@@ -62,10 +62,14 @@ def restore_baseline(cluster: Cluster, deadline: float = 420) -> float:
             helper = helper or n
     if helper is None:
         raise BaselineError("no node answers SSH after the scenario", "check the nodes by hand, then rerun")
-    helper.run("crm configure property maintenance-mode=false >/dev/null 2>&1 || true", timeout=60)
-    for spec in inv.nodes:
-        helper.run(quote("crm", "node", "online", spec.name) + " >/dev/null 2>&1 || true", timeout=60)
-    helper.run("crm resource cleanup >/dev/null 2>&1 || true", timeout=120)
+    remedies = ["crm configure property maintenance-mode=false"]
+    remedies += [quote("crm", "node", "online", spec.name) for spec in inv.nodes]
+    remedies += ["crm resource cleanup"]
+    for remedy in remedies:
+        try:
+            helper.run(remedy + " >/dev/null 2>&1 || true", timeout=120)
+        except NodeError:
+            pass  # a node still settling (rebooting) refuses; the wait below judges the result
     for n in cluster.nodes.values():
         # a DRBD left StandAlone by a scenario is reconnected; a real split brain is not resolved
         # here without saying so (the scenario that made it must recover it)
