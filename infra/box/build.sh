@@ -40,6 +40,7 @@ rm -rf "$root"/var/lib/apt/lists/*
 step "configure"
 "$here/configure-guest.sh" "$root"
 rm -f "$root/usr/sbin/policy-rc.d"
+: > "$root/etc/resolv.conf"  # the build host's resolver means nothing to the guests
 for m in dev/pts dev proc sys; do umount -l "$root/$m"; done
 
 step "image"
