@@ -114,12 +114,12 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
         "documents-en-lecture-seule", "le dossier Documents de user appartient à root (écriture refusée)",
         "Q2 ligne 2, Q5 ligne 3",
         lambda c: _documents_mode(c, "root:root"),
-        lambda c: _documents_mode(c, f"{c.inv.ftp.user}:{c.inv.ftp.user}"), "q2 or q5"),
+        lambda c: _documents_mode(c, f"{c.inv.ftp.user}:{c.inv.ftp.user}"), "q2"),
     Breakage(
         "proftpd-casse-sur-esclave", "proftpd ne peut pas démarrer sur l'esclave (configuration invalide)",
         "Q2 ligne 3, Q5 ligne 2, arrêt avec empêchement, redémarrage, coupure de courant",
         lambda c: _proftpd_block(c, True),
-        lambda c: _proftpd_block(c, False), "q2 or redémarrage_propre or empêché"),
+        lambda c: _proftpd_block(c, False), "q2"),
     Breakage(
         "ftp-sans-surveillance", "serviceFTP sans opération monitor (Pacemaker ne voit pas son arrêt)",
         "arrêt sans empêchement, conformité « primitive serviceFTP »",

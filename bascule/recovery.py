@@ -42,6 +42,23 @@ def resolve_split_brain(cluster: Cluster, keep: Node) -> None:
     keep.run(quote("crm", "resource", "cleanup"), timeout=120)
 
 
+def _revive_ftp(cluster: Cluster) -> None:
+    """A scenario may leave proftpd dead where Pacemaker believes it runs (a service without a
+    monitor op does not get noticed): restart it so the next scenario starts from a working FTP.
+    Never stops the run: whether FTP works is the scenarios' verdict, not the guard's."""
+    from .ftp import FTPClient, FTPUnavailable
+    client = FTPClient.for_inventory(cluster.inv)
+    try:
+        client.listing(".")
+        return
+    except FTPUnavailable:
+        pass
+    try:
+        cluster.master.run(quote("crm", "resource", "restart", cluster.inv.resources.ftp) + " >/dev/null 2>&1 || true", timeout=180)
+    except NodeError:
+        pass
+
+
 def restore_baseline(cluster: Cluster, deadline: float = 420) -> float:
     """Bring the cluster back to its baseline after a scenario: nodes online, maintenance off,
     `crm resource cleanup`, DRBD reconnected; then wait for the baseline. Returns the seconds it
@@ -53,6 +70,7 @@ def restore_baseline(cluster: Cluster, deadline: float = 420) -> float:
     # already at baseline: nothing to repair (a cleanup would make every resource re-probe)
     try:
         if not problems():
+            _revive_ftp(cluster)
             return 0.0
     except BasculeError:
         pass
