@@ -156,7 +156,7 @@ def ligne_de_base(cluster, embedded_lab, rapport):
         _stop(BaselineError(f"before the scenario: {exc.what}", exc.fix))
     yield
     try:
-        restore_baseline(cluster, deadline=600)
+        restore_baseline(cluster, deadline=480)
     except BasculeError as exc:
         _stop(BaselineError(f"after the scenario: {exc.what}", exc.fix))
 
