@@ -38,8 +38,13 @@ def resolve_split_brain(cluster: Cluster, keep: Node) -> None:
     st = cluster.drbd(keep)
     if st.role == "Primary":
         keep.run(f"mountpoint -q {quote(mnt)} || mount {quote(dev)} {quote(mnt)}", timeout=60)
+    # Pacemaker must learn what the manual steps changed (roles, mounts) before it takes the
+    # cluster back: re-probe everything while still in maintenance, wait for the probes, and only
+    # then leave maintenance. Otherwise it acts on its old picture (it would mount /home on a node
+    # whose DRBD is now Secondary: "Wrong medium type").
+    keep.run(quote("crm", "resource", "refresh") + " >/dev/null", timeout=180)
+    keep.run("crm_resource --wait --timeout=180s >/dev/null 2>&1 || true", timeout=240)
     keep.run("crm configure property maintenance-mode=false", timeout=60)
-    keep.run(quote("crm", "resource", "cleanup"), timeout=120)
 
 
 def _revive_ftp(cluster: Cluster) -> None:
