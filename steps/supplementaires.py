@@ -289,9 +289,10 @@ def issue_coupure(cluster, inventaire, coupure, rebranchement, historique, table
     coupure.split_brain = split
     if split:
         where = ", ".join(n for n, l in new_lines.items() if l) or "aucun journal"
+        line = next((l[0].split("]", 1)[-1].strip() for l in new_lines.values() if l), "pas de ligne dans le journal")
         tableau.record(Result.ok(
             f"Les deux nœuds se sont crus seuls et ont été primaires : split brain DRBD au rebranchement "
-            f"(« Split-Brain detected, dropping connection! » sur {where}) ; {state_text}. "
+            f"(« {line} » sur {where}) ; {state_text}. "
             f"Sans STONITH c'est l'issue attendue : seul STONITH l'aurait évitée (document 3)."))
     else:
         tableau.record(Result.ok(f"Pas de split brain : DRBD s'est reconnecté ({state_text})"))
