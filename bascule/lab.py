@@ -318,6 +318,7 @@ class EmbeddedLab:
             self.ensure_libvirt()  # libvirtd runs in the namespace; virsh reaches it by its socket
         if not self.domains_running():
             # built from this (root) namespace: debootstrap needs Debian's archive
+            netns.leave()
             self.ensure_box()
         netns.enter(NAMESPACE)
         self.ensure_vms()
@@ -371,6 +372,7 @@ class EmbeddedLab:
                 except BasculeError:
                     os.kill(pid, 9)
             pidfile.unlink(missing_ok=True)
+        netns.leave()
         netns.delete(NAMESPACE)
         shutil.rmtree(INFRA / ".vagrant", ignore_errors=True)
         if destroy_box:

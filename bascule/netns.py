@@ -46,6 +46,22 @@ def inside(name: str) -> bool:
     return exists(name) and _inode("/proc/self/ns/net") == _inode(f"{NETNS_DIR}/{name}")
 
 
+_ORIGINAL: int | None = None  # this process's own network namespace, kept open to come back to
+
+
+def _setns(fd: int, what: str) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise LabError(f"cannot enter {what}: {os.strerror(err)}", "run bascule as root")
+
+
+def leave() -> None:
+    """Back to the namespace the process started in (to reach Debian's archive again)."""
+    if _ORIGINAL is not None:
+        _setns(_ORIGINAL, "the original network namespace")
+
+
 def enter(name: str) -> None:
     """Move this process (its calling thread, and every thread and child it starts later) into the
     namespace. Call it before any socket to the lab is opened."""
@@ -53,13 +69,12 @@ def enter(name: str) -> None:
         return
     if not exists(name):
         raise LabError(f"the network namespace {name} does not exist", "run `bascule lab up` first")
-    libc = ctypes.CDLL(None, use_errno=True)
+    global _ORIGINAL
+    if _ORIGINAL is None:
+        _ORIGINAL = os.open("/proc/self/ns/net", os.O_RDONLY)
     fd = os.open(f"{NETNS_DIR}/{name}", os.O_RDONLY)
     try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise LabError(f"cannot enter the network namespace {name}: {os.strerror(err)}",
-                           "run bascule as root")
+        _setns(fd, f"the network namespace {name}")
     finally:
         os.close(fd)
 

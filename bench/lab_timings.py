@@ -12,16 +12,20 @@ from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root))
+from bascule.errors import BasculeError  # noqa: E402
 from bascule.lab import EmbeddedLab  # noqa: E402
 
 t = time.monotonic()
 subprocess.run(["bash", str(root / "infra" / "install-host.sh")], check=True)
 host = time.monotonic() - t
 lab = EmbeddedLab()
-if "--cold" in sys.argv:
-    lab.down(destroy_box=True)
-    print("lab and cached box removed")
-inv = lab.up()
+try:
+    if "--cold" in sys.argv:
+        lab.down(destroy_box=True)
+        print("lab and cached box removed")
+    inv = lab.up()
+except BasculeError as exc:
+    sys.exit(f"bascule: {exc}")
 print(f"{'host packages (install-host.sh)':<34} {host:7.1f} s")
 for phase, secs in lab.timings.items():
     print(f"{phase:<34} {secs:7.1f} s")
