@@ -6,7 +6,13 @@
 # usage: build.sh OUTDIR BOXNAME     (OUTDIR gets box.img, vmlinuz, initrd.img, BOXNAME.box)
 set -euo pipefail
 out=${1:?OUTDIR}; boxname=${2:?BOXNAME}
-mirror=${BASCULE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror this machine's apt already uses (or BASCULE_DEBIAN_MIRROR)
+host_mirror() {
+  awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null | grep . ||
+    awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list 2>/dev/null
+}
+mirror=${BASCULE_DEBIAN_MIRROR:-$(host_mirror)}
+[ -n "$mirror" ] || { echo "bascule box: no Debian mirror found in /etc/apt; set BASCULE_DEBIAN_MIRROR" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /var/tmp/bascule-box.XXXXXX)
 root=$work/rootfs
