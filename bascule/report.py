@@ -7,10 +7,13 @@ the expected result), in the order they ran.
 from __future__ import annotations
 
 import html
+import re
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 COLUMNS = ("Actions à effectuer", "Résultats attendus", "Résultats obtenus", "Statut")
 
@@ -34,7 +37,9 @@ class Report:
     figures: dict[str, str] = field(default_factory=dict)  # e.g. {"Q2 bascule": "14,2 s"}
 
     def add(self, row: Row) -> None:
-        self.rows.append(row)
+        # tools on the nodes colour their messages (crmsh's ERROR): keep the words, not the escapes
+        from dataclasses import replace
+        self.rows.append(replace(row, observed=_ANSI.sub("", row.observed).replace("\n", " ").strip()))
 
     def tables(self) -> dict[str, list[Row]]:
         out: dict[str, list[Row]] = {}
