@@ -220,9 +220,6 @@ class ReplicationCut(Fault):
     maintenance mode so that the lab's manual steps (document 3) are not undone under our feet."""
     name = "réplication coupée"
 
-    def __init__(self, cluster: Cluster, node: Node):
-        super().__init__(cluster, node)
-
     def _inject(self):
         res = self.cluster.inv.drbd.resource
         self.node.run("crm configure property maintenance-mode=true", timeout=60)

@@ -162,6 +162,15 @@ class Probe:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def started(self) -> bool:
+        """Whether the probe ran at some point in this scenario (its operations are in the history)."""
+        return self._thread is not None
+
     def start(self) -> None:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)

@@ -74,7 +74,7 @@ def remise_online(cluster, pannes, sonde, historique, role):
     if fault is None:  # the scenario did not put it in standby itself: bring it online all the same
         fault = Standby(cluster, node)
         fault.injected = True
-    if sonde._thread is None or not sonde._thread.is_alive():
+    if not sonde.running:
         sonde.start()
     fault.heal()
     return Movement(fault.heal_started_at, node.name, f"retour online de {node.name}")
@@ -92,7 +92,7 @@ def wait_for_move(cluster, historique, inventaire, sonde, mouvement) -> Result:
         error = exc.last_seen
     except NodeError as exc:
         return Result.unknown(f"cluster injoignable pendant la bascule : {exc}")
-    probe_name = sonde.name if sonde._thread is not None else None
+    probe_name = sonde.name if sonde.started else None
     if probe_name and error is None:
         from bascule.history import downtime_windows
         try:
