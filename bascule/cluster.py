@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .cluster_state import ClusterState, DrbdStatus, StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd
+from .cluster_state import (ClusterState, DrbdStatus, StateParseError, VipInterface, parse_crm_mon, parse_drbdadm_status,
+                            parse_proc_drbd, parse_vip_interface)
 from .errors import NodeError
 from .history import OBSERVATION, FAIL, INFO, OK, History
 from .inventory import Inventory
@@ -52,6 +53,20 @@ class Cluster:
     def close(self) -> None:
         for n in self.nodes.values():
             n.close()
+
+    def flush_to_disk(self) -> dict[str, float]:
+        """`sync` on every node: what an FTP server has acknowledged (226) may still sit in the page
+        cache, and no server, clustered or not, keeps that through a power cut. Flushing first makes
+        the witness test what the cluster promises: data on disk is on DRBD's peer too (protocol C).
+        Returns how long each node took; goes on the history."""
+        import time as _time
+        took = {}
+        for node in self.nodes.values():
+            t0 = _time.monotonic()
+            node.run("sync", timeout=120)
+            took[node.name] = round(_time.monotonic() - t0, 2)
+            self.history.append(OBSERVATION, node.name, "sync", OK, took[node.name])
+        return took
 
     # -- crm_mon ----------------------------------------------------------------------------------
     def _crm_mon_command(self, node: Node) -> str:
@@ -181,18 +196,22 @@ class NodeFacts:
     proftpd: bool
     apache: bool
     home_source: str  # the device mounted on the DRBD mount point ("" when nothing is)
+    vip_interface: VipInterface | None = None
 
 
 def node_facts(cluster: Cluster, node: Node) -> NodeFacts:
     inv = cluster.inv
     mnt = inv.drbd.mount_point
     out = node.run(
-        f"ip -o -4 addr show | grep -qw 'inet {inv.vip}' && echo vip=1 || echo vip=0; "
+        "ip -o -4 addr show | sed 's/^/ip=/'; "
         "pgrep -x proftpd >/dev/null && echo ftp=1 || echo ftp=0; "
         "(pgrep -x apache2 || pgrep -x httpd) >/dev/null && echo web=1 || echo web=0; "
         f"echo home=$(findmnt -n -o SOURCE --mountpoint {mnt} 2>/dev/null)", timeout=30).stdout
-    kv = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    return NodeFacts(node.name, kv.get("vip") == "1", kv.get("ftp") == "1", kv.get("web") == "1", kv.get("home", "").strip())
+    ip_lines = "\n".join(line[3:] for line in out.splitlines() if line.startswith("ip="))
+    kv = dict(line.split("=", 1) for line in out.splitlines() if "=" in line and not line.startswith("ip="))
+    vip = parse_vip_interface(ip_lines, inv.vip)
+    return NodeFacts(node.name, bool(vip.interface), kv.get("ftp") == "1", kv.get("web") == "1",
+                     kv.get("home", "").strip(), vip)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Fonctionnalité: Arrêt d'un service avec et sans empêchement de redémarrage
 
   Contexte:
     Soit le cluster dans son état de référence
-    Et un fichier témoin "avant-arret" écrit via le client FTP
+    Et un fichier témoin "avant-arret" écrit via le client FTP et enregistré sur disque
 
   Scénario: Service FTP arrêté, redémarrage possible
     Quand le service FTP est tué sur le serveur maître

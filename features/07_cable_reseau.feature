@@ -10,7 +10,7 @@ Fonctionnalité: Déconnexion d'un câble réseau
 
   Contexte:
     Soit le cluster dans son état de référence
-    Et un fichier témoin "avant-cable" écrit via le client FTP
+    Et un fichier témoin "avant-cable" écrit via le client FTP et enregistré sur disque
 
   Scénario: Câble réseau du serveur maître débranché puis rebranché
     Quand le câble réseau du serveur maître est débranché

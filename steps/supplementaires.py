@@ -28,11 +28,14 @@ from .commun import FAILOVER_DEADLINE, node_for, wait_for_move
 
 # --- witness files through FTP -----------------------------------------------------------------
 
-@given(parsers.parse('un fichier témoin "{nom}" écrit via le client FTP'))
-def temoin_ftp(client_ftp, inventaire, fichiers_temoins, nom):
+@given(parsers.parse('un fichier témoin "{nom}" écrit via le client FTP et enregistré sur disque'))
+def temoin_ftp(cluster, client_ftp, inventaire, fichiers_temoins, nom):
     data = f"bascule témoin {nom} {time.time():.3f} {os.urandom(16).hex()}\n".encode() * 32
     path = f"{inventaire.ftp.documents}/temoin-{nom}.txt"
     client_ftp.upload(path, data)
+    # An upload acknowledged seconds before a power cut may exist only in the page cache: its loss
+    # says nothing about the cluster. Flushing makes the witness test replication, not writeback.
+    cluster.flush_to_disk()
     fichiers_temoins[nom] = (path, sha256(data))
 
 
@@ -41,19 +44,20 @@ def relire_temoin(client_ftp, fichiers_temoins, nom):
     path, want = fichiers_temoins[nom]
     try:
         data, _ = client_ftp.download(path)
-        return path, want, sha256(data), None
+        return path, want, sha256(data), len(data), None
     except Exception as exc:  # noqa: BLE001 - the row says what the client saw
         from bascule.ftp import describe_error
-        return path, want, None, getattr(exc, "what", None) or describe_error(exc)
+        return path, want, None, None, getattr(exc, "what", None) or describe_error(exc)
 
 
 @then("le fichier témoin est intact")
 def temoin_intact(relecture, inventaire, tableau):
-    path, want, got, error = relecture
+    path, want, got, size, error = relecture
     if error:
         tableau.record(Result.ko(f"{path} illisible via {inventaire.vip} : {error}"))
     elif got != want:
-        tableau.record(Result.ko(f"{path} relu via {inventaire.vip} avec un sha256 différent : données perdues ou abîmées"))
+        tableau.record(Result.ko(f"{path} relu via {inventaire.vip} ({size} octets) avec un sha256 différent : "
+                                 "données perdues ou abîmées"))
     else:
         tableau.record(Result.ok(f"{path} relu via {inventaire.vip}, sha256 identique ({got[:12]}…)"))
 
