@@ -152,6 +152,10 @@ def resources_active(state: ClusterState, facts: dict, ftp_home: list[str] | Exc
     fo, fx = facts[on], facts[other]
     if not fo.has_vip:
         problems.append(f"VIP {inv.vip} absente des interfaces de {on} (ip addr)")
+    elif fo.vip_interface is not None and not fo.vip_interface.on_network:
+        vi = fo.vip_interface
+        problems.append(f"VIP {inv.vip}/{vi.prefix} posée sur {vi.interface} de {on}, qui n'a aucune autre adresse de ce "
+                        f"réseau ({', '.join(vi.neighbours) or 'aucune adresse'}) : mauvaise interface (nic=)")
     if fx.has_vip:
         problems.append(f"VIP {inv.vip} aussi présente sur {other}")
     if not fo.proftpd:

@@ -289,3 +289,35 @@ def parse_drbdadm_status(text: str, resource: str) -> DrbdStatus:
     return DrbdStatus(resource, True, fields.get("role", "Unknown"), peer.get("role", "Unknown"),
                       connection, fields.get("disk", "DUnknown"), peer.get("peer-disk", "DUnknown"),
                       float(done) if done else None, version="9")
+
+
+# --- the virtual IP on a node's interfaces (`ip -o -4 addr show`) -----------------------------
+
+@dataclass(frozen=True)
+class VipInterface:
+    interface: str            # "" when the VIP is on no interface
+    prefix: int | None        # the VIP's prefix length as configured (cidr_netmask)
+    on_network: bool          # does that interface carry another address of the VIP's network?
+    neighbours: tuple[str, ...] = ()  # the interface's other addresses, for the message
+
+
+def parse_vip_interface(ip_addr_text: str, vip: str) -> VipInterface:
+    """Where IPaddr2 put the VIP. An interface that holds no other address of the VIP's network is
+    the wrong NIC (a nic= naming the administration network): the node sends its gratuitous ARP
+    there, and clients on the lab's network only find the VIP again by luck of ARP."""
+    import ipaddress
+    addrs: list[tuple[str, ipaddress.IPv4Interface]] = []
+    for line in ip_addr_text.splitlines():
+        m = re.match(r"\s*\d+:\s+(\S+?)(?:@\S+)?\s+inet\s+(\d+\.\d+\.\d+\.\d+/\d+)", line)
+        if m:
+            try:
+                addrs.append((m.group(1), ipaddress.IPv4Interface(m.group(2))))
+            except ValueError:
+                continue  # not an address ip(8) would print; nothing to judge
+    target = ipaddress.IPv4Address(vip)
+    for iface, ifa in addrs:
+        if ifa.ip == target:
+            others = [a for i, a in addrs if i == iface and a.ip != target]
+            ok = any(target in a.network for a in others)
+            return VipInterface(iface, ifa.network.prefixlen, ok, tuple(str(a) for a in others))
+    return VipInterface("", None, False)

@@ -209,3 +209,67 @@ def test_empty_report():
     md = rep.markdown()
     assert HEADER not in md and "Bilan : " in md
     assert "<table>" not in rep.html()
+
+
+# --- « Vérifier que les ressources sont bien activées » -----------------------------------------
+
+# `ip -o -4 addr show` on the embedded lab's master (eth0 management, eth1 the lab's network)
+IP_ADDR_GOOD = """\
+1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
+2: eth0    inet 192.168.121.45/24 brd 192.168.121.255 scope global dynamic eth0\\       valid_lft 3397sec preferred_lft 3397sec
+3: eth1    inet 10.22.100.11/16 brd 10.22.255.255 scope global eth1\\       valid_lft forever preferred_lft forever
+3: eth1    inet 10.22.100.220/16 brd 10.22.255.255 scope global secondary eth1\\       valid_lft forever preferred_lft forever
+"""
+# the same with IPaddr2's nic=eth0: the VIP sits on the administration network's NIC
+IP_ADDR_WRONG_NIC = """\
+1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
+2: eth0    inet 192.168.121.45/24 brd 192.168.121.255 scope global dynamic eth0\\       valid_lft 3397sec preferred_lft 3397sec
+2: eth0    inet 10.22.100.220/16 brd 10.22.255.255 scope global eth0\\       valid_lft forever preferred_lft forever
+3: eth1    inet 10.22.100.11/16 brd 10.22.255.255 scope global eth1\\       valid_lft forever preferred_lft forever
+"""
+IP_ADDR_SLAVE = """\
+1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
+3: eth1    inet 10.22.100.12/16 brd 10.22.255.255 scope global eth1\\       valid_lft forever preferred_lft forever
+"""
+
+
+def test_vip_interface():
+    from bascule.cluster_state import parse_vip_interface
+    good = parse_vip_interface(IP_ADDR_GOOD, "10.22.100.220")
+    assert (good.interface, good.prefix, good.on_network) == ("eth1", 16, True)
+    wrong = parse_vip_interface(IP_ADDR_WRONG_NIC, "10.22.100.220")
+    assert (wrong.interface, wrong.on_network, wrong.neighbours) == ("eth0", False, ("192.168.121.45/24",))
+    assert parse_vip_interface(IP_ADDR_SLAVE, "10.22.100.220").interface == ""
+    # a /32 VIP inside the network of the interface's own address is on the right NIC
+    lone = "2: ens3    inet 192.168.1.10/24 scope global ens3\n2: ens3    inet 192.168.1.100/32 scope global ens3\n"
+    assert parse_vip_interface(lone, "192.168.1.100").on_network
+    # an address that only starts like the VIP is not the VIP
+    assert parse_vip_interface("3: eth1    inet 10.22.100.2200/16 x\n", "10.22.100.220").interface == ""
+
+
+def _facts(master_ip: str):
+    from bascule.cluster import NodeFacts
+    from bascule.cluster_state import parse_vip_interface
+    m = parse_vip_interface(master_ip, "10.22.100.220")
+    s = parse_vip_interface(IP_ADDR_SLAVE, "10.22.100.220")
+    return {"intralab01": NodeFacts("intralab01", bool(m.interface), True, True, "/dev/drbd0", m),
+            "hdintralab01": NodeFacts("hdintralab01", bool(s.interface), False, False, "", s)}
+
+
+def test_resources_active_ok_and_wrong_nic(state):
+    from bascule.checks import resources_active
+    inv = inventory("intralab01")
+    ok = resources_active(state, _facts(IP_ADDR_GOOD), ["Documents"], inv, "intralab01")
+    assert ok.verdict is Verdict.OK, ok.observed
+    ko = resources_active(state, _facts(IP_ADDR_WRONG_NIC), ["Documents"], inv, "intralab01")
+    assert ko.verdict is Verdict.KO
+    assert "posée sur eth0" in ko.observed and "mauvaise interface" in ko.observed
+
+
+def test_resources_active_service_on_both_nodes(state):
+    from bascule.checks import resources_active
+    from bascule.cluster import NodeFacts
+    facts = _facts(IP_ADDR_GOOD)
+    facts["hdintralab01"] = NodeFacts("hdintralab01", False, True, False, "", facts["hdintralab01"].vip_interface)
+    r = resources_active(state, facts, ["Documents"], inventory("intralab01"), "intralab01")
+    assert r.verdict is Verdict.KO and "proftpd tourne aussi sur hdintralab01" in r.observed
