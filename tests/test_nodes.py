@@ -27,10 +27,12 @@ class _Server(paramiko.ServerInterface):
         return paramiko.OPEN_SUCCEEDED
 
     def check_channel_exec_request(self, channel, command):
+        # Runs before paramiko sends its reply to the exec request: closing the channel here
+        # could reach the client first ("Channel closed."). Only EOF is sent; the client closes.
         def answer():
             channel.sendall(b"ok\n")
             channel.send_exit_status(0)
-            channel.close()
+            channel.shutdown_write()
         threading.Thread(target=answer, daemon=True).start()
         return True
 
