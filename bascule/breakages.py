@@ -126,13 +126,13 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
         lambda c: _lab_line(c, f"primitive {c.inv.resources.ftp} lsb:proftpd"),
         lambda c: _lab_line(c, f"primitive {c.inv.resources.ftp} lsb:proftpd op monitor interval=10s"),
         "possible or conformite"),
-    # Kept to show a limit: with Linux's default ARP behaviour (arp_ignore=0) the node still answers
-    # for the VIP on the lab's network, so FTP keeps working and no row goes KO (checked 2026-11-25).
+    # With Linux's default ARP behaviour (arp_ignore=0) the node still answers for the VIP on the
+    # lab's network, so FTP keeps working; only the interface check of « ressources activées » sees it.
     Breakage(
         "vip-sur-mauvaise-interface", "IPFailover posée sur eth0 (le réseau d'administration) au lieu du réseau du lab",
-        "aucune ligne : le nœud répond encore pour la VIP (ARP, arp_ignore=0), le service n'est pas atteint",
+        "Q2 ligne 1, Q5 ligne 1 (la VIP est sur une interface sans autre adresse de son réseau)",
         lambda c: _ip_nic(c, "eth0"),
-        lambda c: _ip_nic(c, "eth1"), "q2 or q5"),
+        lambda c: _ip_nic(c, "eth1"), "q2"),
     Breakage(
         "split-brain-auto-resolu", "DRBD règle seul un split brain (after-sb-*) en jetant des données sans le dire",
         "split brain (détection)",

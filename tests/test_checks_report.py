@@ -213,12 +213,12 @@ def test_empty_report():
 
 # --- « Vérifier que les ressources sont bien activées » -----------------------------------------
 
-# `ip -o -4 addr show` on the embedded lab's master (eth0 management, eth1 the lab's network)
+# `ip -o -4 addr show` captured on the embedded lab's master (eth0 management, eth1 the lab's network)
 IP_ADDR_GOOD = """\
 1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
 2: eth0    inet 192.168.121.45/24 brd 192.168.121.255 scope global dynamic eth0\\       valid_lft 3397sec preferred_lft 3397sec
 3: eth1    inet 10.22.100.11/16 brd 10.22.255.255 scope global eth1\\       valid_lft forever preferred_lft forever
-3: eth1    inet 10.22.100.220/16 brd 10.22.255.255 scope global secondary eth1\\       valid_lft forever preferred_lft forever
+3: eth1    inet 10.22.100.220/16 brd 10.22.255.255 scope global secondary eth1:VIP\\       valid_lft forever preferred_lft forever
 """
 # the same with IPaddr2's nic=eth0: the VIP sits on the administration network's NIC
 IP_ADDR_WRONG_NIC = """\
