@@ -143,7 +143,7 @@ def client_downtime(events: Iterable[Event], process: str | None = None) -> tupl
 # --- the lab's rows ----------------------------------------------------------------------------
 
 def resources_active(state: ClusterState, facts: dict, ftp_home: list[str] | Exception, inv: Inventory,
-                     on: str) -> Result:
+                     on: str, ftp_server: str | None = None) -> Result:
     """« Vérifier que les ressources sont bien activées (crm status, ifconfig, ps, Filezilla) »."""
     other = next(n.name for n in inv.nodes if n.name != on)
     problems = placement_problems(state, inv, on)
@@ -170,12 +170,15 @@ def resources_active(state: ClusterState, facts: dict, ftp_home: list[str] | Exc
         problems.append(f"{inv.drbd.mount_point} sur {on} monté depuis « {fo.home_source or 'rien'} » au lieu de {inv.drbd.device}")
     if isinstance(ftp_home, Exception):
         problems.append(f"client FTP sur {inv.vip} : {getattr(ftp_home, 'what', ftp_home)}")
+    elif ftp_server is not None and _node_named(ftp_server, inv) not in (None, on):
+        problems.append(f"le client FTP sur {inv.vip} est servi par {_node_named(ftp_server, inv)}")
     if problems:
         return Result.ko(" ; ".join(problems))
     listing = ", ".join(ftp_home[:5]) or "vide"
     return Result.ok(f"Ressources activées sur {on} (ms-drbd0 promu, {inv.resources.fs} monté depuis {inv.drbd.device}, "
                      f"{' + '.join(m.id for m in state.instances(inv.resources.group))}) ; VIP et processus proftpd, apache "
-                     f"sur {on} seulement ; client FTP connecté sur {inv.vip}, home : {listing}")
+                     f"sur {on} seulement ; client FTP connecté sur {inv.vip}"
+                     f"{' (servi par ' + ftp_server + ')' if ftp_server else ''}, home : {listing}")
 
 
 def placement_in(value: dict, inv: Inventory, on: str) -> bool:
@@ -205,7 +208,19 @@ def moved(events: list[Event], since: float, inv: Inventory, to: str, probe: str
     text = f"Ressources activées sur {to} en {secs(took)}"
     if probe:
         text += f" ; {down_text}{serving_text}"
+    last = _node_named(serving[-1][1], inv) if serving else None
+    if last is not None and last != to:
+        # crm_mon says the resources moved, yet the client is answered by the other node: an FTP
+        # server outside the cluster's control, or a VIP that did not follow
+        return Result.ko(text + f" ; mais le client FTP est toujours servi par {last}"), took, downtime
     return Result.ok(text), took, downtime
+
+
+def _node_named(hostname: str, inv: Inventory) -> str | None:
+    """The inventory's node whose name matches a served-by hostname (short names, any case);
+    None when it names none of them (then nothing can be judged from it)."""
+    short = hostname.strip().split(".")[0].lower()
+    return next((n.name for n in inv.nodes if n.name.split(".")[0].lower() == short), None)
 
 
 def duplicated(name: str, expected: str | None, found: str | None, home_source: str, inv: Inventory, node: str) -> Result:

@@ -104,6 +104,11 @@ class FTPClient:
         with self.session() as host:
             return sorted(host.listdir(directory))
 
+    def listing_and_server(self, directory: str = ".") -> tuple[list[str], str | None]:
+        """What FileZilla shows of the home, and which node answered (None: cannot tell)."""
+        with self.session() as host:
+            return sorted(host.listdir(directory)), self.served_by(host)
+
     def upload(self, path: str, data: bytes) -> Transfer:
         start = time.monotonic()
         with self.session() as host:

@@ -44,17 +44,18 @@ def etat_de_reference(ligne_de_base, cluster):
 def verifier_ressources(cluster, client_ftp, role):
     xml, state = cluster.crm_mon()
     facts = {n.name: node_facts(cluster, n) for n in cluster.nodes.values()}
+    server = None
     try:
-        home = client_ftp.listing(".")
+        home, server = client_ftp.listing_and_server(".")
     except FTPUnavailable as exc:
         home = exc
-    return state, facts, home
+    return state, facts, home, server
 
 
 @then(ROLE(r"les ressources sont activées sur le serveur (?P<role>maître|esclave)"))
 def ressources_activees(verification, cluster, inventaire, tableau, role):
-    state, facts, home = verification
-    tableau.record(resources_active(state, facts, home, inventaire, node_for(cluster, role).name))
+    state, facts, home, server = verification
+    tableau.record(resources_active(state, facts, home, inventaire, node_for(cluster, role).name, server))
 
 
 @when(ROLE(r"le serveur (?P<role>maître|esclave) est mis en « standby »"), target_fixture="mouvement")

@@ -273,3 +273,53 @@ def test_resources_active_service_on_both_nodes(state):
     facts["hdintralab01"] = NodeFacts("hdintralab01", False, True, False, "", facts["hdintralab01"].vip_interface)
     r = resources_active(state, facts, ["Documents"], inventory("intralab01"), "intralab01")
     assert r.verdict is Verdict.KO and "proftpd tourne aussi sur hdintralab01" in r.observed
+
+
+# --- « arrêtées sur A et activées sur B », read off the history ----------------------------------
+
+def _move_history(final_server: str) -> History:
+    """A failover to hdintralab01 at t=0: the probe fails 2 s, then is answered by final_server."""
+    from bascule.history import OBSERVATION
+    t = [0.0]
+    h = History(clock=lambda: t[0])
+    on_b = {"promoted": ["hdintralab01"], "fs": ["hdintralab01"],
+            "group": {"IPFailover": ["hdintralab01"], "serviceFTP": ["hdintralab01"]}, "summary": "tout sur B"}
+    h.append(CLIENT, "sonde-ftp", "write+read", OK, {"served_by": "intralab01"}, t=0.0)
+    t[0] = 1.0
+    h.append(CLIENT, "sonde-ftp", "write+read", FAIL, error="connexion refusée", t=0.5)
+    t[0] = 3.0
+    h.append(OBSERVATION, "intralab01", "crm_mon", OK, on_b, t=2.5)
+    h.append(CLIENT, "sonde-ftp", "write+read", OK, {"served_by": final_server}, t=2.5)
+    return h
+
+
+def test_moved_ok_when_the_destination_serves():
+    from bascule.checks import moved
+    result, took, downtime = moved(list(_move_history("hdintralab01").events), 0.0, inventory(), "hdintralab01",
+                                   "sonde-ftp")
+    assert result.verdict is Verdict.OK, result.observed
+    assert took == pytest.approx(3.0) and downtime == pytest.approx(2.0)
+    assert "servi par intralab01 (à 0,0 s) puis hdintralab01" in result.observed
+
+
+@pytest.mark.parametrize("server", ["intralab01", "INTRALAB01.lab.local"])
+def test_moved_ko_when_the_old_node_still_serves(server):
+    from bascule.checks import moved
+    result, _, _ = moved(list(_move_history(server).events), 0.0, inventory(), "hdintralab01", "sonde-ftp")
+    assert result.verdict is Verdict.KO
+    assert "toujours servi par intralab01" in result.observed
+
+
+def test_moved_cannot_judge_an_unknown_hostname():
+    from bascule.checks import moved
+    result, _, _ = moved(list(_move_history("srv-ftp").events), 0.0, inventory(), "hdintralab01", "sonde-ftp")
+    assert result.verdict is Verdict.OK  # a name that is none of the nodes says nothing about them
+
+
+def test_resources_active_but_the_other_node_serves(state):
+    from bascule.checks import resources_active
+    inv = inventory("intralab01")
+    r = resources_active(state, _facts(IP_ADDR_GOOD), ["Documents"], inv, "intralab01", "hdintralab01")
+    assert r.verdict is Verdict.KO and "servi par hdintralab01" in r.observed
+    assert resources_active(state, _facts(IP_ADDR_GOOD), ["Documents"], inv, "intralab01",
+                            "intralab01").verdict is Verdict.OK

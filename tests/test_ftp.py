@@ -264,3 +264,19 @@ def test_probe_against_nothing_never_dies():
     assert all("refusée" in e.error for e in evs)
     assert total_downtime(evs, probe.name) is None
     assert probe.acknowledged == {}
+
+
+def test_listing_and_server(tmp_path):
+    home = tmp_path / "hdintralab01"
+    (home / "Documents").mkdir(parents=True)
+    srv = ServerThread(home, hostname="hdintralab01")
+    try:
+        names, server = client_for(srv.port).listing_and_server(".")
+    finally:
+        srv.stop()
+    assert "Documents" in names and server == "hdintralab01"
+
+
+def test_listing_and_server_without_hostname(ftpd):
+    names, server = client_for(ftpd.port).listing_and_server(".")
+    assert server is None  # a chrooted account cannot tell; the row then judges without it
