@@ -47,11 +47,17 @@ def cmd_status(args) -> int:
         problems = lab.baseline(cluster)
     finally:
         cluster.close()
+    from .ftp import FTPClient, FTPUnavailable
+    try:
+        _, server = FTPClient.for_inventory(inv).listing_and_server(".")
+        print(f"  FTP on {inv.vip}: {inv.ftp.user} logged in, served by {server or '?'}")
+    except FTPUnavailable as exc:
+        problems.append(f"FTP on {inv.vip}: {exc.what}")
     if problems:
         print("not at baseline: " + "; ".join(problems))
         return 1
     print(f"ready: baseline (both nodes online, ms-drbd0 promoted on {inv.master.name}, DRBD UpToDate/UpToDate, "
-          f"{inv.resources.group} and {inv.resources.fs} on {inv.master.name})")
+          f"{inv.resources.group} and {inv.resources.fs} on {inv.master.name}, FTP answering on {inv.vip})")
     return 0
 
 

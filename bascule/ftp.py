@@ -107,7 +107,12 @@ class FTPClient:
     def listing_and_server(self, directory: str = ".") -> tuple[list[str], str | None]:
         """What FileZilla shows of the home, and which node answered (None: cannot tell)."""
         with self.session() as host:
-            return sorted(host.listdir(directory)), self.served_by(host)
+            try:
+                return sorted(host.listdir(directory)), self.served_by(host)
+            except ftputil.error.FTPError as exc:
+                raise FTPUnavailable(f"FTP on {self.host}:{self.port} as {self.user}: listing {directory}: "
+                                     f"{describe_error(exc)}", "check the home's permissions on the active node",
+                                     timed_out=is_timeout(exc)) from None
 
     def upload(self, path: str, data: bytes) -> Transfer:
         start = time.monotonic()
