@@ -19,6 +19,8 @@ from .report import Report, Row
 ACTION = pytest.StashKey[str]()
 STEP = pytest.StashKey[object]()
 ROWS_DONE = pytest.StashKey[int]()
+KO_ROWS = pytest.StashKey[list]()  # observed results of the scenario's KO rows, failed at its end
+STEP_FAILED = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser):
@@ -186,9 +188,11 @@ class Table:
     def __repr__(self) -> str:
         return "Table()"
 
-    def record(self, result: Result, expected: str | None = None, raise_: bool = True) -> Result:
-        """Record the current Then step as a row; raise when it is not OK (unless raise_ is False:
-        a step with several rows records them all, then calls conclude())."""
+    def record(self, result: Result, expected: str | None = None, raise_: bool = True, stop: bool = False) -> Result:
+        """Record the current Then step as a row and judge it (unless raise_ is False: a step with
+        several rows records them all, then calls conclude()). stop: a KO here stops the scenario,
+        for rows whose failure makes the next actions meaningless or harmful (restoring a save
+        that failed, recovering a split brain that was not there)."""
         __tracebackhide__ = True
         item = self.request.node
         step = item.stash.get(STEP, None)
@@ -200,18 +204,38 @@ class Table:
         self.report.add(Row(feature, scenario, action, expected, result.observed, result.verdict.value, result.details))
         item.stash[ROWS_DONE] = item.stash.get(ROWS_DONE, 0) + 1
         if raise_:
-            self.conclude([result])
+            self.conclude([result], stop=stop)
         return result
 
-    def conclude(self, results: list[Result]) -> None:
+    def conclude(self, results: list[Result], stop: bool = False) -> None:
+        """A KO row does not stop the scenario: the table is only useful complete (a cluster that
+        keeps its data but does not fail back must show both), so the KO is shown as a failed
+        Allure step and the scenario fails at its end. « inconnu » stops it: after a step that
+        could not be judged, what follows cannot be either."""
         __tracebackhide__ = True
         verdict = Verdict.combine(r.verdict for r in results)
         result = next((r for r in results if r.verdict is verdict), results[0]) if results else Result.unknown("aucune ligne")
-        if verdict is Verdict.KO:
-            bad = [r.observed for r in results if r.verdict is Verdict.KO]
-            pytest.fail("KO : " + " | ".join(bad), pytrace=False)
-        if verdict is Verdict.INCONNU:
+        if verdict is Verdict.INCONNU and not any(r.verdict is Verdict.KO for r in results):
             raise Inconnu(result.observed)
+        bad = [r.observed for r in results if r.verdict is not Verdict.OK]
+        if bad and stop:
+            pytest.fail("KO : " + " | ".join(bad), pytrace=False)
+        if bad:
+            self.request.node.stash.setdefault(KO_ROWS, []).extend(bad)
+            _failed_allure_step("KO : " + " | ".join(bad))
+
+
+def _failed_allure_step(text: str) -> None:
+    """A red sub-step under the current Then step, which itself stays green as it did its job."""
+    try:
+        import allure
+    except ImportError:
+        return
+    try:
+        with allure.step(text[:300]):
+            raise AssertionError(text)
+    except AssertionError:
+        pass
 
 
 class Inconnu(Exception):
@@ -236,8 +260,17 @@ def pytest_bdd_before_step(request, feature, scenario, step, step_func):
         request.node.stash[ACTION] = step.name
 
 
+def pytest_bdd_after_scenario(request, feature, scenario):
+    """The scenario fails when one of its rows was KO (unless a step already failed it)."""
+    __tracebackhide__ = True
+    bad = request.node.stash.get(KO_ROWS, [])
+    if bad and not request.node.stash.get(STEP_FAILED, False):
+        pytest.fail("KO : " + " | ".join(bad), pytrace=False)
+
+
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):
     """Rows after the failing step are written as « non exécuté », so the table stays complete."""
+    request.node.stash[STEP_FAILED] = True
     report = request.config.stash.get(REPORT, None)
     if report is None:
         return

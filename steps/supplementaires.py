@@ -269,7 +269,7 @@ def rebrancher(cluster, coupure, sonde, historique):
 def issue_coupure(cluster, inventaire, coupure, rebranchement, historique, tableau, embedded_lab):
     t, reformed = rebranchement
     if not reformed:
-        tableau.record(Result.ko("le cluster ne s'est pas reformé : les deux nœuds ne se voient plus après le rebranchement"))
+        tableau.record(Result.ko("le cluster ne s'est pas reformé : les deux nœuds ne se voient plus après le rebranchement"), stop=True)
         return
     # DRBD settles on Connected (resynchronised) or StandAlone (split brain) a little after
     try:
@@ -351,7 +351,7 @@ def split_brain_detecte(cluster, split, tableau):
             "DRBD to detect the split brain", deadline=60, interval=1,
             describe=lambda v: "; ".join(f"{k}: {s.summary()}" for k, s in v[1].items()))
     except WaitTimeout as exc:
-        tableau.record(Result.ko(f"split brain non détecté : {exc.last_seen}"))
+        tableau.record(Result.ko(f"split brain non détecté : {exc.last_seen}"), stop=True)
         return
     lines, drbd = waited.value
     cluster.capture("split brain détecté")
@@ -419,13 +419,13 @@ def sauvegarder(cluster):
 def sauvegarde_complete(sauvegarde, inventaire, tableau):
     before, res = sauvegarde
     if not res.ok:
-        tableau.record(Result.ko(f"crm configure save a échoué : {(res.stderr or res.stdout).strip()[-200:]}"))
+        tableau.record(Result.ko(f"crm configure save a échoué : {(res.stderr or res.stdout).strip()[-200:]}"), stop=True)
         return
     text = res.stdout
     r = inventaire.resources
     missing = [rid for rid in (r.drbd, r.ms, r.fs, r.ftp, r.web, r.ip, r.group) if f" {rid} " not in f" {text} ".replace("\n", " ")]
     if missing:
-        tableau.record(Result.ko(f"{SAVE_FILE} ne contient pas : {', '.join(missing)}"))
+        tableau.record(Result.ko(f"{SAVE_FILE} ne contient pas : {', '.join(missing)}"), stop=True)
         return
     lines = [l for l in text.splitlines() if l and not l.startswith(("\t", " "))]
     kinds = {}

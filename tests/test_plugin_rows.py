@@ -1,0 +1,79 @@
+"""The pytest plugin's handling of rows: a KO row does not stop the scenario (the table stays
+complete, the scenario fails at its end); a row marked stop=True does; an exception marks the rows
+after it « non exécuté ». Run in a child pytest with a toy feature: no cluster involved."""
+import json
+
+pytest_plugins = ["pytester"]
+
+FEATURE = """\
+# language: fr
+Fonctionnalité: Jouet
+  Scénario: Trois lignes
+    Quand on fait A
+    Alors A est {a}
+    Quand on fait B
+    Alors B est {b}
+    Quand on fait C
+    Alors C est ok
+"""
+
+STEPS = """\
+from pytest_bdd import given, parsers, scenarios, then, when
+from bascule.checks import Result
+
+scenarios("jouet.feature")
+
+@when(parsers.parse("on fait {x}"))
+def fait(x):
+    pass
+
+@then(parsers.parse("{x} est ok"))
+def ok(tableau, x):
+    tableau.record(Result.ok(f"{x} vu"))
+
+@then(parsers.parse("{x} est ko"))
+def ko(tableau, x):
+    tableau.record(Result.ko(f"{x} raté"))
+
+@then(parsers.parse("{x} est bloquant"))
+def bloquant(tableau, x):
+    tableau.record(Result.ko(f"{x} raté, la suite n'a pas de sens"), stop=True)
+
+@then(parsers.parse("{x} est inconnu"))
+def inconnu(tableau, x):
+    tableau.record(Result.unknown(f"{x} nœud perdu"))
+"""
+
+
+def run(pytester, a: str, b: str):
+    pytester.makefile(".feature", jouet=FEATURE.format(a=a, b=b))
+    pytester.makepyfile(test_jouet=STEPS)
+    out = pytester.path / "out"
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--bascule-reports={out}")
+    rows = json.loads((out / "tableau-de-tests.json").read_text())["rows"]
+    return result, [(r["action"], r["status"], r["observed"]) for r in rows]
+
+
+def test_a_ko_row_lets_the_scenario_go_on_and_fails_it_at_the_end(pytester):
+    result, rows = run(pytester, "ko", "ok")
+    result.assert_outcomes(failed=1)
+    assert [r[1] for r in rows] == ["KO", "OK", "OK"]
+    result.stdout.fnmatch_lines(["*KO : A raté*"])
+
+
+def test_a_stopping_row_stops_the_scenario(pytester):
+    result, rows = run(pytester, "bloquant", "ok")
+    result.assert_outcomes(failed=1)
+    assert [r[1] for r in rows] == ["KO", "non exécuté", "non exécuté"]
+
+
+def test_inconnu_stops_the_scenario_and_is_never_ok(pytester):
+    result, rows = run(pytester, "ok", "inconnu")
+    result.assert_outcomes(failed=1)
+    assert [r[1] for r in rows] == ["OK", "inconnu", "non exécuté"]
+
+
+def test_all_ok_passes(pytester):
+    result, rows = run(pytester, "ok", "ok")
+    result.assert_outcomes(passed=1)
+    assert [r[1] for r in rows] == ["OK", "OK", "OK"]
