@@ -51,8 +51,15 @@ def pytest_configure(config):
 INVENTORY = pytest.StashKey[object]()
 
 
-def _stop(exc: BaseException) -> None:
+def _stop(exc: BaseException, config=None) -> None:
+    """Stop the run with one line; the completed table (written at session end) says why too,
+    so that a teacher who opens only the table does not take a short table for a passed lab."""
     __tracebackhide__ = True
+    if config is not None:
+        report = config.stash.get(REPORT, None)
+        if report is None:
+            report = config.stash[REPORT] = Report()
+        report.stopped = str(exc)
     pytest.exit(f"bascule: {exc}", returncode=2)
 
 
@@ -74,7 +81,7 @@ def inventaire(request, embedded_lab):
     try:
         return embedded_lab.up(check_ftp=False)  # FTP is the scenarios' to judge
     except BasculeError as exc:
-        _stop(exc)
+        _stop(exc, request.config)
 
 
 @pytest.fixture(scope="session")
@@ -96,7 +103,7 @@ def cluster(request, inventaire, historique):
             node.require_tools("crm", "crm_mon", "drbdadm")
         check_vip(c)
     except BasculeError as exc:
-        _stop(exc)
+        _stop(exc, request.config)
     yield c
     c.close()
 
@@ -137,7 +144,7 @@ def client_ftp(inventaire):
 
 @pytest.fixture(scope="session")
 def rapport(request):
-    r = Report()
+    r = request.config.stash.get(REPORT, None) or Report()
     request.config.stash[REPORT] = r
     return r
 
@@ -148,19 +155,19 @@ REPORT = pytest.StashKey[Report]()
 # --- per scenario ------------------------------------------------------------------------------
 
 @pytest.fixture
-def ligne_de_base(cluster, embedded_lab, rapport):
+def ligne_de_base(request, cluster, embedded_lab, rapport):
     """The baseline guard: checked before the scenario, restored and checked after it."""
     from .recovery import restore_baseline
     rapport.cluster = f"{cluster.master.name} (maître) + {cluster.slave.name}, VIP {cluster.inv.vip}"
     try:
         restore_baseline(cluster, deadline=420)
     except BasculeError as exc:
-        _stop(BaselineError(f"before the scenario: {exc.what}", exc.fix))
+        _stop(BaselineError(f"before the scenario: {exc.what}", exc.fix), request.config)
     yield
     try:
         restore_baseline(cluster, deadline=480)
     except BasculeError as exc:
-        _stop(BaselineError(f"after the scenario: {exc.what}", exc.fix))
+        _stop(BaselineError(f"after the scenario: {exc.what}", exc.fix), request.config)
 
 
 @pytest.fixture
@@ -175,7 +182,8 @@ def pannes(request, ligne_de_base, cluster):
         except Exception as exc:  # keep healing the others; the baseline guard then judges
             errors.append(f"{fault.label}: {exc}")
     if errors:
-        _stop(BaselineError("a fault could not be healed: " + "; ".join(errors), "repair the cluster by hand"))
+        _stop(BaselineError("a fault could not be healed: " + "; ".join(errors), "repair the cluster by hand"),
+              request.config)
 
 
 class Table:
@@ -324,7 +332,7 @@ def _write_durations(session) -> None:
 def pytest_sessionfinish(session, exitstatus):
     _write_durations(session)
     report = session.config.stash.get(REPORT, None)
-    if report is None or not report.rows:
+    if report is None or not (report.rows or report.stopped):
         return
     paths = report.write(session.config.getoption("bascule_reports"))
     tr = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -35,6 +35,7 @@ class Report:
     cluster: str = ""
     rows: list[Row] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)  # e.g. {"Q2 bascule": "14,2 s"}
+    stopped: str = ""  # why the run stopped before its end ("" when it ran to the end)
 
     def add(self, row: Row) -> None:
         # tools on the nodes colour their messages (crmsh's ERROR): keep the words, not the escapes
@@ -62,6 +63,8 @@ class Report:
             out += [f"Cluster : {self.cluster}  ", f"Date : {datetime.now():%Y-%m-%d %H:%M}", ""]
         counts = self.counts()
         out += ["Bilan : " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), ""]
+        if self.stopped:
+            out += [f"**Exécution arrêtée avant la fin** : {self.stopped}", ""]
         for table, rows in self.tables().items():
             out += [f"## {table}", ""]
             out += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
@@ -92,6 +95,8 @@ class Report:
         if self.cluster:
             parts.append(f"<p>Cluster : {e(self.cluster)} — {datetime.now():%Y-%m-%d %H:%M}</p>")
         parts.append("<p>Bilan : " + e(", ".join(f"{k} {v}" for k, v in sorted(self.counts().items()))) + "</p>")
+        if self.stopped:
+            parts.append(f"<p style='background:#f8d7da;padding:.5em'><b>Exécution arrêtée avant la fin</b> : {e(self.stopped)}</p>")
         for table, rows in self.tables().items():
             parts.append(f"<h2>{e(table)}</h2><table><tr>" + "".join(f"<th>{e(c)}</th>" for c in COLUMNS) + "</tr>")
             scenario = None
@@ -115,7 +120,7 @@ class Report:
         paths = {"md": d / "tableau-de-tests.md", "html": d / "tableau-de-tests.html", "json": d / "tableau-de-tests.json"}
         paths["md"].write_text(self.markdown(), encoding="utf-8")
         paths["html"].write_text(self.html(), encoding="utf-8")
-        paths["json"].write_text(json.dumps({"cluster": self.cluster, "figures": self.figures,
+        paths["json"].write_text(json.dumps({"cluster": self.cluster, "figures": self.figures, "stopped": self.stopped,
                                              "rows": [asdict(r) for r in self.rows]}, ensure_ascii=False, indent=1),
                                  encoding="utf-8")
         return paths

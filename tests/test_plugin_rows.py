@@ -77,3 +77,61 @@ def test_all_ok_passes(pytester):
     result, rows = run(pytester, "ok", "ok")
     result.assert_outcomes(passed=1)
     assert [r[1] for r in rows] == ["OK", "OK", "OK"]
+
+
+INVENTORY = """\
+[cluster]
+vip = "127.0.0.1"
+preferred_master = "intralab01"
+
+[ssh]
+user = "root"
+password_env = "BASCULE_TEST_SSH_PW"
+
+[[nodes]]
+name = "intralab01"
+host = "127.0.0.1"
+port = {port}
+
+[[nodes]]
+name = "hdintralab01"
+host = "127.0.0.1"
+port = {port}
+
+[ftp]
+password_env = "BASCULE_TEST_SSH_PW"
+"""
+
+
+def test_a_stopped_run_says_why_in_the_table(pytester, monkeypatch):
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there: the nodes are unreachable
+    monkeypatch.setenv("BASCULE_TEST_SSH_PW", "pas-affiché-42")
+    pytester.makefile(".feature", jouet="# language: fr\nFonctionnalité: Jouet\n  Scénario: Une ligne\n"
+                                        "    Quand on regarde le cluster\n    Alors il est là\n")
+    pytester.makepyfile(test_jouet="""
+from pytest_bdd import scenarios, then, when
+from bascule.checks import Result
+scenarios("jouet.feature")
+
+@when("on regarde le cluster")
+def regarde(cluster):
+    pass
+
+@then("il est là")
+def la(tableau):
+    tableau.record(Result.ok("vu"))
+""")
+    inv = pytester.path / "inv.toml"
+    inv.write_text(INVENTORY.format(port=port))
+    out = pytester.path / "out"
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--inventory={inv}", f"--bascule-reports={out}")
+    assert result.ret == 2
+    result.stdout.fnmatch_lines([f"*bascule: node intralab01*nothing listens on SSH at root@127.0.0.1:{port}*"])
+    table = (out / "tableau-de-tests.md").read_text()
+    assert "Exécution arrêtée avant la fin" in table and "nothing listens on SSH" in table
+    assert "pas-affiché-42" not in table + result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
