@@ -148,16 +148,12 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
 
 def _cluster(args):
     """The cluster to break: the embedded lab, or --inventory."""
-    from . import netns
-    from .history import History
-    from .inventory import load
     if args.inventory:
-        inv = load(args.inventory)
-    else:
-        from .lab import NAMESPACE, EmbeddedLab
-        netns.enter(NAMESPACE)
-        inv = EmbeddedLab(xx=args.xx).inventory()
-    return Cluster(inv, History())
+        from .history import History
+        from .inventory import load
+        return Cluster(load(args.inventory), History())
+    from .lab import EmbeddedLab
+    return EmbeddedLab(xx=args.xx).running_cluster()
 
 
 def cmd_break(args) -> int:

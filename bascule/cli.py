@@ -28,17 +28,13 @@ def cmd_up(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from . import netns
-    from .cluster import Cluster
-    from .history import History
-    from .lab import NAMESPACE
     lab = _lab(args)
-    if not netns.exists(NAMESPACE):
-        print("not running: no lab namespace (run `bascule lab up`)")
+    try:
+        cluster = lab.running_cluster()
+    except BasculeError as exc:
+        print(f"not running: {exc}")
         return 1
-    netns.enter(NAMESPACE)
-    inv = lab.inventory()
-    cluster = Cluster(inv, History())
+    inv = cluster.inv
     try:
         state = cluster.state()
         print(f"  crm: {state.summary()}")

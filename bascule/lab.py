@@ -235,6 +235,14 @@ class EmbeddedLab:
                 return cols[3].split("/")[0]
         raise LabError(f"the embedded lab's VM {node} has no address (not running?)", "run `bascule lab up`")
 
+    def running_cluster(self) -> Cluster:
+        """The running lab's cluster, reached from inside its namespace (for status, break, heal);
+        raises LabError when the lab is not up."""
+        if not netns.exists(NAMESPACE):
+            raise LabError("the embedded lab is not running (no namespace bascule)", "run `bascule lab up`")
+        netns.enter(NAMESPACE)
+        return Cluster(self.inventory(), History())
+
     def inventory(self) -> Inventory:
         key = self.state / "vagrant.d" / "insecure_private_key"  # what `vagrant ssh-config` names
         nodes = []
