@@ -7,7 +7,6 @@ observed result that says why.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Callable
 

@@ -7,7 +7,7 @@ Each verdict carries what was observed, in the lab's words, for the « Résultat
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from .cluster_state import ClusterState, DrbdStatus
@@ -170,8 +170,8 @@ def resources_active(state: ClusterState, facts: dict, ftp_home: list[str] | Exc
         problems.append(f"{inv.drbd.mount_point} sur {on} monté depuis « {fo.home_source or 'rien'} » au lieu de {inv.drbd.device}")
     if isinstance(ftp_home, Exception):
         problems.append(f"client FTP sur {inv.vip} : {getattr(ftp_home, 'what', ftp_home)}")
-    elif ftp_server is not None and _node_named(ftp_server, inv) not in (None, on):
-        problems.append(f"le client FTP sur {inv.vip} est servi par {_node_named(ftp_server, inv)}")
+    elif ftp_server is not None and node_named(ftp_server, inv) not in (None, on):
+        problems.append(f"le client FTP sur {inv.vip} est servi par {node_named(ftp_server, inv)}")
     if problems:
         return Result.ko(" ; ".join(problems))
     listing = ", ".join(ftp_home[:5]) or "vide"
@@ -208,7 +208,7 @@ def moved(events: list[Event], since: float, inv: Inventory, to: str, probe: str
     text = f"Ressources activées sur {to} en {secs(took)}"
     if probe:
         text += f" ; {down_text}{serving_text}"
-    last = _node_named(serving[-1][1], inv) if serving else None
+    last = node_named(serving[-1][1], inv) if serving else None
     if last is not None and last != to:
         # crm_mon says the resources moved, yet the client is answered by the other node: an FTP
         # server outside the cluster's control, or a VIP that did not follow
@@ -216,7 +216,7 @@ def moved(events: list[Event], since: float, inv: Inventory, to: str, probe: str
     return Result.ok(text), took, downtime
 
 
-def _node_named(hostname: str, inv: Inventory) -> str | None:
+def node_named(hostname: str, inv: Inventory) -> str | None:
     """The inventory's node whose name matches a served-by hostname (short names, any case);
     None when it names none of them (then nothing can be judged from it)."""
     short = hostname.strip().split(".")[0].lower()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Pacemaker 1.1 names the roles of a multi-state resource Master/Slave, 2.1 Promoted/Unpromoted.
 _ROLE = {"Master": "Promoted", "Slave": "Unpromoted", "Promoted": "Promoted",

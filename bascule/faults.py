@@ -6,12 +6,12 @@ scenario's fixture heals every fault it injected in teardown, even when the scen
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from .cluster import Cluster, Snapshot
 from .errors import BasculeError, NodeError
-from .history import FAULT, INFO, OK, FAIL
+from .history import FAULT, OK, FAIL
 from .nodes import Node, quote
 from .waits import wait_until
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ftplib
 import hashlib
-import io
 import socket
 import threading
 import time

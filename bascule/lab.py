@@ -19,10 +19,9 @@ from pathlib import Path
 
 from . import netns
 from .cluster import Cluster
-from .errors import BasculeError, LabError, NodeError
+from .errors import BasculeError, LabError
 from .history import History
 from .inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
-from .nodes import Node
 from .waits import wait_until
 
 NAMESPACE = "bascule"

@@ -7,7 +7,6 @@ baseline, or the run stops saying what is left broken.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

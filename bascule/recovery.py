@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .cluster import Cluster
 from .errors import BaselineError, BasculeError, NodeError
-from .history import FAULT, OK, STEP
+from .history import OK, STEP
 from .nodes import Node, quote
 
 SPLIT_BRAIN_LOG = r"Split-Brain detected.*dropping connection"

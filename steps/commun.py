@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from bascule.checks import Result, moved, resources_active, secs
+from bascule.checks import Result, moved, resources_active
 from bascule.cluster import node_facts
-from bascule.errors import BasculeError, NodeError
+from bascule.errors import NodeError
 from bascule.faults import Movement, Standby
 from bascule.ftp import FTPUnavailable, Probe
 from bascule.report import allure_parameter, attach_snapshot

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 
-from pytest_bdd import parsers, then, when
+from pytest_bdd import then, when
 
 from bascule.checks import Result, duplicated, home_accessible
 from bascule.cluster import write_as_user
