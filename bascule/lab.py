@@ -307,6 +307,13 @@ class EmbeddedLab:
                 master.write_file("/root/lab.crm", crm)
                 master.run("crm -f /root/lab.crm", timeout=300)
 
+    def provisioned(self, cluster: Cluster) -> bool:
+        """Has the lab's configuration been entered (pacemaker answers and knows ms-drbd0)?"""
+        try:
+            return cluster.master.run("crm configure show ms-drbd0 >/dev/null 2>&1", check=False, timeout=60).ok
+        except BasculeError:
+            return False
+
     # -- baseline ---------------------------------------------------------------------------------
     def baseline(self, cluster: Cluster) -> list[str]:
         return cluster.baseline_problems()
@@ -340,12 +347,24 @@ class EmbeddedLab:
                 problems = self.baseline(cluster)
             except Exception as exc:  # not provisioned yet: pacemaker is not even running
                 problems = [str(exc)]
-            if problems:
+            fresh = bool(problems) and not self.provisioned(cluster)
+            if fresh:
                 self.provision(cluster)
                 self.out("waiting for the baseline (resources started, DRBD UpToDate/UpToDate)")
                 with self.phase("reach baseline"):
                     self.wait_baseline(cluster)
-            if problems or check_ftp:
+            elif problems:
+                # provisioned, but settling (a breakage just applied, a scenario just ended) or
+                # broken: provisioning again would silently repair what the user broke on purpose
+                self.out("the lab is provisioned but not at its baseline: waiting for it")
+                with self.phase("reach baseline"):
+                    try:
+                        self.wait_baseline(cluster, deadline=300)
+                    except BasculeError as exc:
+                        raise LabError(f"the lab is not at its baseline: {exc.what}",
+                                       "`bascule lab heal NAME` if you broke it on purpose, else `bascule lab down` "
+                                       "then `bascule lab up`") from None
+            if fresh or check_ftp:
                 with self.phase("FTP on the VIP"):
                     from .ftp import FTPClient
                     wait_until(lambda: FTPClient.for_inventory(inv).listing("."), lambda _: True,
