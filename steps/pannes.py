@@ -10,7 +10,8 @@ import time
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from bascule.checks import Result, node_named, secs
+from bascule.checks import Result, client_downtime, node_named, secs
+from bascule.errors import NodeError
 from bascule.faults import BlockRestart, FaultUnavailable, KillService, Movement, PowerLoss, Reboot
 from bascule.ftp import sha256
 from bascule.history import downtime_windows, served_by
@@ -140,7 +141,17 @@ def service_redemarre(cluster, inventaire, historique, sonde, arret, tableau, ro
         state = waited.value
     except WaitTimeout as exc:
         sonde.stop()
-        tableau.record(Result.ko(f"{rid} n'a pas été redémarré sur {node.name} : {exc.last_seen}"))
+        down, down_text = client_downtime(historique.since(since), sonde.name)
+        try:
+            now = cluster.state()
+            unseen = now.started(rid) and now.fail_count(rid, node.name) <= before
+        except NodeError:
+            unseen = False
+        if unseen:  # the monitor never ran or never failed: Pacemaker still believes it runs
+            tableau.record(Result.ko(f"Pacemaker n'a pas vu l'arrêt en {secs(exc.deadline)} : {rid} toujours « Started » "
+                                     f"sur {node.name}, fail-count {before} inchangé ; {down_text}"))
+        else:
+            tableau.record(Result.ko(f"{rid} n'a pas été redémarré sur {node.name} : {exc.last_seen} ; {down_text}"))
         return
     try:
         wait_until(lambda: downtime_windows(historique.since(since), sonde.name),
