@@ -323,3 +323,12 @@ def test_resources_active_but_the_other_node_serves(state):
     assert r.verdict is Verdict.KO and "servi par hdintralab01" in r.observed
     assert resources_active(state, _facts(IP_ADDR_GOOD), ["Documents"], inv, "intralab01",
                             "intralab01").verdict is Verdict.OK
+
+
+def test_moved_ko_when_the_client_never_comes_back():
+    from bascule.checks import moved
+    h = _move_history("hdintralab01")
+    h.append(CLIENT, "sonde-ftp", "write+read", FAIL, error="identifiants refusés (530)", t=2.8)
+    result, took, downtime = moved(list(h.events), 0.0, inventory(), "hdintralab01", "sonde-ftp")
+    assert result.verdict is Verdict.KO and downtime is None
+    assert "n'a pas retrouvé le service" in result.observed and "toujours servi" not in result.observed
