@@ -211,7 +211,8 @@ def moved(events: list[Event], since: float, inv: Inventory, to: str, probe: str
     if probe and downtime is None:
         # crm_mon may say Started while the service does not answer (an LSB script that returns 0
         # although proftpd died): the user's verdict is the client's
-        return Result.ko(text + " ; mais le client FTP n'a pas retrouvé le service"), took, downtime
+        said = "toujours indisponible" in down_text
+        return Result.ko(text if said else text + " ; mais le client FTP n'a pas retrouvé le service"), took, downtime
     last = node_named(serving[-1][1], inv) if serving else None
     if last is not None and last != to:
         # crm_mon says the resources moved, yet the client is answered by the other node: an FTP

@@ -331,4 +331,4 @@ def test_moved_ko_when_the_client_never_comes_back():
     h.append(CLIENT, "sonde-ftp", "write+read", FAIL, error="identifiants refusés (530)", t=2.8)
     result, took, downtime = moved(list(h.events), 0.0, inventory(), "hdintralab01", "sonde-ftp")
     assert result.verdict is Verdict.KO and downtime is None
-    assert "n'a pas retrouvé le service" in result.observed and "toujours servi" not in result.observed
+    assert "FTP toujours indisponible" in result.observed and "toujours servi" not in result.observed
