@@ -77,9 +77,15 @@ class Cluster:
                                  else "crm_mon --one-shot --inactive -X")
         return self._crm_mon_cmd
 
-    def crm_mon(self, node: Node | None = None, record: bool = True) -> tuple[str, ClusterState]:
-        """Read crm_mon on `node`, or on the first node that answers."""
-        candidates = [node] if node else list(self.nodes.values())
+    def crm_mon(self, node: Node | None = None, record: bool = True, prefer: Node | None = None) -> tuple[str, ClusterState]:
+        """Read crm_mon on `node`, or on the first node that answers (`prefer` asked first: during a
+        move, the destination; a node shutting down still answers, slowly, with its own stale view)."""
+        if node:
+            candidates = [node]
+        else:
+            candidates = list(self.nodes.values())
+            if prefer is not None:
+                candidates.sort(key=lambda n: n.name != prefer.name)
         last: Exception | None = None
         for n in candidates:
             t = self.history.now()
@@ -97,9 +103,9 @@ class Cluster:
             return res.stdout, state
         raise last if last else NodeError("no node to ask")
 
-    def state(self, node: Node | None = None) -> ClusterState:
+    def state(self, node: Node | None = None, prefer: Node | None = None) -> ClusterState:
         try:
-            return self.crm_mon(node)[1]
+            return self.crm_mon(node, prefer=prefer)[1]
         except StateParseError as exc:
             raise NodeError(f"crm_mon: {exc}", "is corosync/pacemaker running on the nodes? (crm status)") from None
 
@@ -178,9 +184,10 @@ class Cluster:
 
     # -- waiting ----------------------------------------------------------------------------------
     def wait_state(self, what: str, holds: Callable[[ClusterState], bool], deadline: float,
-                   interval: float = 1.0) -> Waited[ClusterState]:
+                   interval: float = 1.0, prefer: Node | None = None) -> Waited[ClusterState]:
         """Poll crm_mon until holds(state), recording each reading on the history."""
-        return wait_until(self.state, holds, what, deadline, interval, describe=lambda s: s.summary())
+        return wait_until(lambda: self.state(prefer=prefer), holds, what, deadline, interval,
+                          describe=lambda s: s.summary())
 
     def wait_drbd(self, node: Node, what: str, holds: Callable[[DrbdStatus], bool], deadline: float,
                   interval: float = 1.0) -> Waited[DrbdStatus]:

@@ -332,3 +332,34 @@ def test_moved_ko_when_the_client_never_comes_back():
     result, took, downtime = moved(list(h.events), 0.0, inventory(), "hdintralab01", "sonde-ftp")
     assert result.verdict is Verdict.KO and downtime is None
     assert "FTP toujours indisponible" in result.observed and "toujours servi" not in result.observed
+
+
+class _StubNode:
+    """Stands in for a node: answers crm_mon with the lab's captured XML, remembers who was asked."""
+    asked: list = []
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def run(self, command: str, timeout=None, check=True):
+        from bascule.nodes import CommandResult
+        if "--help-all" in command:
+            return CommandResult(self.name, command, 0, "2\n", "", 0.0)
+        _StubNode.asked.append(self.name)
+        xml = (FIXTURES / "crm_mon-2.1-sain.xml").read_text(encoding="utf-8")
+        return CommandResult(self.name, command, 0, xml, "", 0.0)
+
+    def close(self):
+        pass
+
+
+def test_crm_mon_asks_the_preferred_node_first():
+    from bascule.cluster import Cluster
+    inv = inventory()
+    nodes = {"intralab01": _StubNode("intralab01"), "hdintralab01": _StubNode("hdintralab01")}
+    c = Cluster(inv, History(), nodes=nodes)
+    _StubNode.asked = []
+    c.state()
+    c.state(prefer=nodes["hdintralab01"])
+    c.wait_state("anything", lambda s: True, deadline=5, prefer=nodes["hdintralab01"])
+    assert _StubNode.asked == ["intralab01", "hdintralab01", "hdintralab01"]
