@@ -211,7 +211,8 @@ def moved(events: list[Event], since: float, inv: Inventory, to: str, probe: str
     if probe and downtime is None:
         # crm_mon may say Started while the service does not answer (an LSB script that returns 0
         # although proftpd died): the user's verdict is the client's
-        said = "toujours indisponible" in down_text
+        # with client operations on record, down_text already says « toujours indisponible »
+        said = any(e.source == "client" and e.process == probe for e in evs)
         return Result.ko(text if said else text + " ; mais le client FTP n'a pas retrouvé le service"), took, downtime
     last = node_named(serving[-1][1], inv) if serving else None
     if last is not None and last != to:

@@ -59,12 +59,10 @@ class Cluster:
         cache, and no server, clustered or not, keeps that through a power cut. Flushing first makes
         the witness test what the cluster promises: data on disk is on DRBD's peer too (protocol C).
         Returns how long each node took; goes on the history."""
-        import time as _time
         took = {}
         for node in self.nodes.values():
-            t0 = _time.monotonic()
-            node.run("sync", timeout=120)
-            took[node.name] = round(_time.monotonic() - t0, 2)
+            res = node.run("sync", timeout=120)
+            took[node.name] = round(res.elapsed, 2)
             self.history.append(OBSERVATION, node.name, "sync", OK, took[node.name])
         return took
 
