@@ -1,18 +1,25 @@
-"""Verdicts: pure functions of the cluster's state and of the history.
+"""Every verdict of bascule: pure functions of typed observations and of the history.
 
-A verdict is OK, KO or « inconnu » (the suite could not decide: a node lost mid-step). Combined,
-KO beats inconnu beats OK; a check that raises gives inconnu, never OK (Jepsen's checker rules).
-Each verdict carries what was observed, in the lab's words, for the « Résultats obtenus » column.
+A check takes one typed observation (bascule.observations), the slice of the history it needs and
+the inventory, and returns a Result: OK, KO or « inconnu » (the suite could not decide), what was
+observed in the lab's words (the « Résultats obtenus » column), structured details, and where it is
+known, the likely cause with the lab's command that fixes it. Combined, KO beats inconnu beats OK;
+a check that raises gives inconnu, never OK (Jepsen's checker rules). Nothing here runs a command:
+so `bascule rejuger` can judge a saved run again, offline, and get the same table.
 """
 from __future__ import annotations
 
 import enum
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from .cluster_state import ClusterState, DrbdStatus
-from .history import Event, downtime_windows, total_downtime
+from .cluster_state import ClusterState, DrbdStatus, parse_crm_mon, parse_vip_interface
+from .history import CLIENT, OBSERVATION, OK, Event, downtime_windows, first_observation, served_by, total_downtime
 from .inventory import Inventory
+from .observations import (Audit, CableOutcome, CableTakeover, ClusterReading, ConfigurationLine, FileRead, FileWrite,
+                           FtpTest, MoveSeen, ResourcesSeen, RestartSeen, RestoreSeen, SaveSeen, SplitBrainDetection,
+                           SplitBrainResolution, StartState, Takeover, WitnessRead)
 
 
 class Verdict(enum.Enum):
@@ -35,14 +42,16 @@ class Result:
     verdict: Verdict
     observed: str  # « Résultats obtenus »
     details: tuple[str, ...] = ()
+    cause: str = ""  # the likely cause, when it is known
+    fix: str = ""  # the lab's command that fixes it
 
     @staticmethod
     def ok(observed: str, *details: str) -> "Result":
         return Result(Verdict.OK, observed, details)
 
     @staticmethod
-    def ko(observed: str, *details: str) -> "Result":
-        return Result(Verdict.KO, observed, details)
+    def ko(observed: str, *details: str, cause: str = "", fix: str = "") -> "Result":
+        return Result(Verdict.KO, observed, details, cause, fix)
 
     @staticmethod
     def unknown(observed: str, *details: str) -> "Result":
@@ -66,6 +75,15 @@ def secs(x: float | None) -> str:
     return "—" if x is None else f"{x:.1f}".replace(".", ",") + " s"
 
 
+def node_named(hostname: str | None, inv: Inventory) -> str | None:
+    """The inventory's node whose name matches a served-by hostname (short names, any case);
+    None when it names none of them (then nothing can be judged from it)."""
+    if not hostname:
+        return None
+    short = hostname.strip().split(".")[0].lower()
+    return next((n.name for n in inv.nodes if n.name.split(".")[0].lower() == short), None)
+
+
 # --- placement ---------------------------------------------------------------------------------
 
 def placement_problems(state: ClusterState, inv: Inventory, on: str, membership: bool = True) -> list[str]:
@@ -76,10 +94,9 @@ def placement_problems(state: ClusterState, inv: Inventory, on: str, membership:
     promoted = state.promoted_on(r.ms)
     if promoted != (on,):
         problems.append(f"DRBD primaire (ms-drbd0 promu) sur {', '.join(promoted) or 'aucun nœud'} au lieu de {on}")
-    for rid in (r.fs,):
-        where = state.where(rid)
-        if where != (on,):
-            problems.append(f"{rid} actif sur {', '.join(where) or 'aucun nœud'} au lieu de {on}")
+    where = state.where(r.fs)
+    if where != (on,):
+        problems.append(f"{r.fs} actif sur {', '.join(where) or 'aucun nœud'} au lieu de {on}")
     members = state.instances(r.group)
     if not members:
         problems.append(f"groupe {r.group} absent de la configuration")
@@ -98,6 +115,45 @@ def placement_problems(state: ClusterState, inv: Inventory, on: str, membership:
     return problems
 
 
+def placement(state: ClusterState, inv: Inventory) -> dict:
+    """What the history keeps of a crm_mon reading: where each of the lab's resources runs. One
+    condition on this value (move_problems) serves both the wait for a move and its verdict."""
+    r = inv.resources
+    return {
+        "online": list(state.online_nodes),
+        "standby": [n.name for n in state.nodes if n.standby],
+        "promoted": list(state.promoted_on(r.ms)),
+        "fs": list(state.where(r.fs)),
+        "group": {m.id: list(m.nodes) for m in state.instances(r.group)},
+        "where": {rid: list(state.where(rid)) for rid in (r.ip, r.web, r.ftp)},
+        "failed": [f"{f.resource}:{f.task}@{f.node}" for f in state.failed_actions],
+        "summary": state.summary(),
+    }
+
+
+def move_problems(value: dict, inv: Inventory, to: str) -> list[str]:
+    """Does a crm_mon reading (its placement value) show every resource active on `to`? Group
+    membership is not required here (the « ressources activées » row judges it): a serviceFTP
+    outside the group that follows DRBD still moves."""
+    if not isinstance(value, dict):
+        return ["aucune lecture de crm_mon"]
+    r = inv.resources
+    problems = []
+    if value.get("promoted") != [to]:
+        problems.append(f"ms-drbd0 promu sur {'+'.join(value.get('promoted') or []) or 'aucun nœud'}")
+    if value.get("fs") != [to]:
+        problems.append(f"{r.fs} sur {'+'.join(value.get('fs') or []) or 'aucun nœud'}")
+    where = value.get("where")
+    if where is None:  # a reading saved before "where" existed: the group members say it
+        where = value.get("group") or {}
+        if not where:
+            problems.append(f"groupe {r.group} absent")
+    for rid, nodes in where.items():
+        if nodes != [to]:
+            problems.append(f"{rid} sur {'+'.join(nodes) or 'aucun nœud'}")
+    return problems
+
+
 def baseline_problems(state: ClusterState, drbd: dict[str, DrbdStatus | None], inv: Inventory) -> list[str]:
     """The baseline: both nodes online (not standby), no failed actions, ms-drbd0 promoted on the
     preferred master, DRBD Connected UpToDate/UpToDate, fs0 and the group on the master."""
@@ -110,6 +166,10 @@ def baseline_problems(state: ClusterState, drbd: dict[str, DrbdStatus | None], i
             problems.append(f"{spec.name} hors ligne")
         elif n.standby:
             problems.append(f"{spec.name} en standby")
+        elif n.maintenance:
+            problems.append(f"{spec.name} en maintenance")
+    if state.maintenance_mode:
+        problems.append("cluster en mode maintenance (maintenance-mode=true)")
     for f in state.failed_actions:
         problems.append(f"action en échec : {f.resource} {f.task} sur {f.node} ({f.exit_status or f.exit_code})")
     # the baseline is about where things run; whether serviceFTP is in the group is the
@@ -123,6 +183,143 @@ def baseline_problems(state: ClusterState, drbd: dict[str, DrbdStatus | None], i
     return problems
 
 
+# --- the state found at the start --------------------------------------------------------------
+
+def foreign_locations(constraints_xml: str | None, inv: Inventory) -> list[tuple[str, str]]:
+    """Location constraints on the lab's resources that the lab's configuration does not have:
+    a ban (negative score, what `crm resource move/ban` leaves) or a preference for the slave.
+    The lab has two, both preferences for the master. [(id, what it does), …]"""
+    if not constraints_xml:
+        return []
+    root = ET.fromstring(constraints_xml)
+    r = inv.resources
+    ours = {r.ms, r.drbd, r.fs, r.group, r.ip, r.web, r.ftp, r.mysql_clone}
+    master = inv.preferred_master
+    out = []
+
+    def score_of(s: str | None) -> float:
+        s = (s or "0").strip().lower().lstrip("+")
+        if s in ("inf", "infinity"):
+            return float("inf")
+        if s in ("-inf", "-infinity"):
+            return float("-inf")
+        try:
+            return float(s)
+        except ValueError:
+            return 0.0
+
+    for loc in root.iter("rsc_location"):
+        rsc = loc.get("rsc")
+        if rsc not in ours:
+            continue
+        targets = []  # (node or None, score)
+        if loc.get("node") is not None:
+            targets.append((loc.get("node"), score_of(loc.get("score"))))
+        for rule in loc.findall("rule"):
+            nodes = [e.get("value") for e in rule.findall("expression")
+                     if e.get("attribute") == "#uname" and e.get("operation") == "eq"]
+            for n in nodes or [None]:
+                targets.append((n, score_of(rule.get("score"))))
+        for node, score in targets:
+            if score < 0:
+                out.append((loc.get("id", "?"), f"interdit {rsc} sur {node or 'un nœud'}"))
+            elif score > 0 and node is not None and node != master:
+                out.append((loc.get("id", "?"), f"préfère {rsc} sur {node}"))
+    return out
+
+
+def _reading_problems(reading: ClusterReading, inv: Inventory) -> tuple[list[tuple[str, str]], str]:
+    """Departures from the baseline in a reading, each with the lab's command that undoes it;
+    plus a reason when the reading cannot be judged."""
+    if reading.crm_mon_xml is None:
+        return [], f"crm_mon illisible : {reading.crm_mon_error}"
+    state = parse_crm_mon(reading.crm_mon_xml)
+    found: list[tuple[str, str]] = []
+    for spec in inv.nodes:
+        n = state.node(spec.name)
+        if n is None:
+            found.append((f"{spec.name} inconnu du cluster", "vérifier corosync.conf et le nom du nœud dans l'inventaire"))
+        elif not n.online:
+            found.append((f"{spec.name} hors ligne", f"démarrer corosync et pacemaker sur {spec.name}"))
+        elif n.standby:
+            found.append((f"{spec.name} en standby", f"crm node online {spec.name}"))
+        elif n.maintenance:
+            found.append((f"{spec.name} en maintenance", f"crm node ready {spec.name}"))
+    if state.maintenance_mode:
+        found.append(("cluster en mode maintenance (maintenance-mode=true)", "crm configure property maintenance-mode=false"))
+    unmanaged = sorted({x.parent or x.id for x in state.resources if not x.managed})
+    if unmanaged and not state.maintenance_mode:
+        found.append((f"ressources non gérées par Pacemaker : {', '.join(unmanaged)}", f"crm resource manage {unmanaged[0]}"))
+    for f in state.failed_actions:
+        found.append((f"action en échec : {f.resource} {f.task} sur {f.node} ({f.exit_status or f.exit_code})",
+                      f"crm resource cleanup {f.resource}"))
+    for p in placement_problems(state, inv, inv.preferred_master, membership=False):
+        found.append((p, "crm status ; crm resource cleanup, ou crm configure show pour les contraintes"))
+    for name, st in reading.drbd.items():
+        if st is None:
+            found.append((f"DRBD illisible sur {name} ({reading.drbd_errors.get(name, '')})", "cat /proc/drbd"))
+        elif not st.configured:
+            found.append((f"DRBD {inv.drbd.resource} non démarré sur {name}", f"drbdadm up {inv.drbd.resource}"))
+        elif st.connection != "Connected":
+            found.append((f"DRBD non connecté sur {name} : {st.summary()}", f"drbdadm connect {inv.drbd.resource}"))
+        elif not st.healthy:
+            found.append((f"DRBD pas UpToDate/UpToDate sur {name} : {st.summary()}", "attendre la fin de la synchronisation"))
+    for cid, what in foreign_locations(reading.constraints_xml, inv):
+        found.append((f"contrainte {cid} ({what}) absente de la configuration du lab", f"crm configure delete {cid}"))
+    return found, ""
+
+
+def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
+    """« État du cluster au départ »: the cluster as found, before any row. KO names each departure
+    from the baseline in the lab's words; inconnu when the cluster could not be read."""
+    found, unreadable = _reading_problems(obs.reading, inv)
+    if unreadable:
+        return Result.unknown(unreadable)
+    ftp = obs.ftp
+    if ftp is None:
+        found.append(("FTP non essayé", ""))
+    elif not ftp.logged_in:
+        fix = ("corriger le mot de passe FTP de l'inventaire ([ftp] password_env)" if ftp.login_refused
+               else f"crm status ; le FTP doit répondre sur {inv.vip}")
+        found.append((f"client FTP sur {inv.vip} : {ftp.error}", fix))
+    elif not ftp.wrote:
+        found.append((f"écriture FTP impossible dans {inv.ftp.documents} : {ftp.write_error}",
+                      f"droits de {inv.documents_dir} (chown {inv.ftp.user})"))
+    if found:
+        fixes = []
+        for _, f in found:
+            if f and f not in fixes:
+                fixes.append(f)
+        return Result.ko("Cluster pas dans son état de référence : " + " ; ".join(p for p, _ in found),
+                         *[p for p, _ in found], cause="état laissé par une manipulation précédente",
+                         fix=" ; ".join(fixes))
+    state = parse_crm_mon(obs.reading.crm_mon_xml)
+    drbd = next(iter(obs.reading.drbd.values()))
+    who = f", servi par {ftp.served_by}" if ftp and ftp.served_by else ""
+    return Result.ok(f"Cluster dans son état de référence : {' et '.join(state.online_nodes)} en ligne, ms-drbd0 promu sur "
+                     f"{inv.preferred_master}, DRBD {drbd.summary() if drbd else '?'}, aucune action en échec, aucune contrainte "
+                     f"étrangère au lab ; FTP sur {inv.vip} : connexion et écriture dans {inv.ftp.documents} réussies{who}")
+
+
+def audit(obs: Audit, events: list[Event], inv: Inventory) -> Result:
+    """After a scenario (CTS's audits): bascule undid its own faults; any other repair it had to
+    make is a finding; an audit that could not run is inconnu."""
+    if obs.error:
+        return Result.unknown(f"audit impossible : {obs.error}")
+    own = [r for r in obs.repairs if r.own]
+    other = [r for r in obs.repairs if not r.own]
+    own_text = "bascule a défait ses propres pannes (" + " ; ".join(r.what for r in own) + ")" if own else "rien à défaire"
+    problems = []
+    if other:
+        problems.append("réparé par bascule après le scénario : " + " ; ".join(f"{r.what} (vu : {r.why})" for r in other))
+    if obs.baseline_after:
+        problems.append("le cluster n'est pas revenu à son état de référence : " + " ; ".join(obs.baseline_after))
+    if problems:
+        return Result.ko(" ; ".join(problems) + f" ; {own_text}", *[r.why for r in other],
+                         cause="le scénario a laissé le cluster hors de son état de référence")
+    return Result.ok(f"Cluster revenu à son état de référence en {secs(obs.waited)} sans autre réparation ; {own_text}")
+
+
 # --- from the history --------------------------------------------------------------------------
 
 def client_downtime(events: Iterable[Event], process: str | None = None) -> tuple[float | None, str]:
@@ -130,7 +327,7 @@ def client_downtime(events: Iterable[Event], process: str | None = None) -> tupl
     evs = list(events)
     windows = downtime_windows(evs, process)
     total = total_downtime(evs, process)
-    ops = [e for e in evs if e.source == "client" and (process is None or e.process == process)]
+    ops = [e for e in evs if e.source == CLIENT and (process is None or e.process == process)]
     if not ops:
         return None, "aucune opération FTP enregistrée"
     if not windows:
@@ -140,23 +337,40 @@ def client_downtime(events: Iterable[Event], process: str | None = None) -> tupl
     return total, f"FTP indisponible {secs(total)}"
 
 
+def serving_at_end(events: Iterable[Event], process: str | None) -> tuple[bool, str | None]:
+    """Who served the client's last successful operation: (there was one, the hostname or None
+    when it could not be read). Only that operation counts: an older reading is stale."""
+    last = None
+    for e in events:
+        if e.source == CLIENT and e.outcome == OK and (process is None or e.process == process):
+            if last is None or e.t >= last.t:
+                last = e
+    if last is None:
+        return False, None
+    return True, last.value.get("served_by") if isinstance(last.value, dict) else None
+
+
 # --- the lab's rows ----------------------------------------------------------------------------
 
-def resources_active(state: ClusterState, facts: dict, ftp_home: list[str] | Exception, inv: Inventory,
-                     on: str, ftp_server: str | None = None) -> Result:
+def resources_active(obs: ResourcesSeen, events: list[Event], inv: Inventory) -> Result:
     """« Vérifier que les ressources sont bien activées (crm status, ifconfig, ps, Filezilla) »."""
+    on = obs.on or inv.preferred_master
+    state = parse_crm_mon(obs.crm_mon_xml)
     other = next(n.name for n in inv.nodes if n.name != on)
     problems = placement_problems(state, inv, on)
     for f in state.failed_actions:
         problems.append(f"action en échec : {f.resource} {f.task} sur {f.node}")
-    fo, fx = facts[on], facts[other]
-    if not fo.has_vip:
+    fo, fx = obs.nodes[on], obs.nodes[other]
+    vi = parse_vip_interface(fo.ip_addr, inv.vip)
+    cause = fix = ""
+    if not vi.interface:
         problems.append(f"VIP {inv.vip} absente des interfaces de {on} (ip addr)")
-    elif fo.vip_interface is not None and not fo.vip_interface.on_network:
-        vi = fo.vip_interface
+    elif not vi.on_network:
         problems.append(f"VIP {inv.vip}/{vi.prefix} posée sur {vi.interface} de {on}, qui n'a aucune autre adresse de ce "
                         f"réseau ({', '.join(vi.neighbours) or 'aucune adresse'}) : mauvaise interface (nic=)")
-    if fx.has_vip:
+        cause, fix = (f"le paramètre nic={vi.interface} de {inv.resources.ip}",
+                      f"crm configure edit {inv.resources.ip} (nic= l'interface du réseau de la VIP)")
+    if parse_vip_interface(fx.ip_addr, inv.vip).interface:
         problems.append(f"VIP {inv.vip} aussi présente sur {other}")
     if not fo.proftpd:
         problems.append(f"proftpd ne tourne pas sur {on} (ps)")
@@ -168,84 +382,274 @@ def resources_active(state: ClusterState, facts: dict, ftp_home: list[str] | Exc
         problems.append(f"apache tourne aussi sur {other}")
     if fo.home_source != inv.drbd.device:
         problems.append(f"{inv.drbd.mount_point} sur {on} monté depuis « {fo.home_source or 'rien'} » au lieu de {inv.drbd.device}")
-    if isinstance(ftp_home, Exception):
-        problems.append(f"client FTP sur {inv.vip} : {getattr(ftp_home, 'what', ftp_home)}")
-    elif ftp_server is not None and node_named(ftp_server, inv) not in (None, on):
-        problems.append(f"le client FTP sur {inv.vip} est servi par {node_named(ftp_server, inv)}")
+    if obs.ftp_listing is None:
+        problems.append(f"client FTP sur {inv.vip} : {obs.ftp_error}")
+    elif node_named(obs.served_by, inv) not in (None, on):
+        problems.append(f"le client FTP sur {inv.vip} est servi par {node_named(obs.served_by, inv)}")
+    if any(f"n'est pas dans le groupe {inv.resources.group}" in p for p in problems) and not fix:
+        cause, fix = f"{inv.resources.ftp} hors du groupe {inv.resources.group} (Q4)", f"crm configure edit {inv.resources.group}"
     if problems:
-        return Result.ko(" ; ".join(problems))
-    listing = ", ".join(ftp_home[:5]) or "vide"
+        return Result.ko(" ; ".join(problems), cause=cause, fix=fix)
+    listing = ", ".join(obs.ftp_listing[:5]) or "vide"
     return Result.ok(f"Ressources activées sur {on} (ms-drbd0 promu, {inv.resources.fs} monté depuis {inv.drbd.device}, "
                      f"{' + '.join(m.id for m in state.instances(inv.resources.group))}) ; VIP et processus proftpd, apache "
                      f"sur {on} seulement ; client FTP connecté sur {inv.vip}"
-                     f"{' (servi par ' + ftp_server + ')' if ftp_server else ''}, home : {listing}")
+                     f"{' (servi par ' + obs.served_by + ')' if obs.served_by else ''}, home : {listing}")
 
 
-def placement_in(value: dict, inv: Inventory, on: str) -> bool:
-    """Does a crm_mon observation (its recorded value) show every resource on `on`?"""
-    if not isinstance(value, dict):
-        return False
-    group = value.get("group") or {}
-    return (value.get("promoted") == [on] and value.get("fs") == [on] and bool(group)
-            and all(nodes == [on] for nodes in group.values()))
+def home_accessible(obs: FileWrite, events: list[Event], inv: Inventory) -> Result:
+    """« Home accessible »: the write as the user succeeded, on the DRBD file system."""
+    if obs.on and obs.on != obs.node:
+        return Result.ko(f"{obs.path} a été écrit sur {obs.node}, pas sur {obs.on} que la ligne désigne")
+    if obs.sha256 is None:
+        return Result.ko(f"écriture de {obs.path} impossible sur {obs.node} : {obs.error}",
+                         fix=f"droits de {inv.documents_dir} (chown {inv.ftp.user})")
+    if obs.home_source != inv.drbd.device:
+        return Result.ko(f"{obs.path} écrit sur {obs.node} mais hors de DRBD (monté depuis « {obs.home_source or 'disque local'} »)",
+                         fix=f"crm configure edit {inv.resources.fs} (device={inv.drbd.device})")
+    return Result.ok(f"« Home » accessible sur {obs.node} : {obs.path} écrit ({inv.drbd.device}, sha256 {obs.sha256[:12]}…)")
 
 
-def moved(events: list[Event], since: float, inv: Inventory, to: str, probe: str | None,
-          wait_error: str | None = None) -> tuple[Result, float | None, float | None]:
+def duplicated(obs: FileRead, events: list[Event], inv: Inventory) -> Result:
+    """« essai1 a bien été dupliqué »: same SHA-256 on the other node, read on the DRBD mount."""
+    if obs.on and obs.on != obs.node:
+        return Result.ko(f"{obs.name} a été lu sur {obs.node}, pas sur {obs.on} que la ligne désigne")
+    if obs.error:
+        return Result.unknown(f"{obs.node} injoignable : {obs.error}")
+    if obs.expected_sha256 is None:
+        return Result.ko(f"{obs.name} n'a pas pu être écrit : rien à comparer")
+    if obs.home_source != inv.drbd.device:
+        return Result.ko(f"{inv.drbd.mount_point} sur {obs.node} monté depuis « {obs.home_source or 'rien'} », pas depuis {inv.drbd.device}")
+    if obs.sha256 is None:
+        return Result.ko(f"{obs.name} absent sur {obs.node}")
+    if obs.sha256 != obs.expected_sha256:
+        return Result.ko(f"{obs.name} présent sur {obs.node} mais sha256 différent ({obs.sha256[:12]}… au lieu de "
+                         f"{obs.expected_sha256[:12]}…)")
+    return Result.ok(f"{obs.name} présent sur {obs.node}, sha256 identique ({obs.sha256[:12]}…)")
+
+
+def move_timing(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[float | None, float | None]:
+    """Seconds from the move's start to the first crm_mon reading that shows it done, and the
+    client's downtime (None when unknown): the figures quoted for a move."""
+    evs = [e for e in events if e.t >= obs.since]
+    first = first_observation(evs, obs.since, lambda e: e.op == "crm_mon" and e.outcome == OK
+                              and not move_problems(e.value, inv, obs.to))
+    downtime = client_downtime(evs, obs.probe)[0] if obs.probe else None
+    return (None if first is None else first.end - obs.since), downtime
+
+
+def moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
     """Row « les ressources sont arrêtées sur A et activées sur B »: read off the history, the time
     from the fault to the first crm_mon that shows everything on B, and the client's downtime."""
-    from .history import first_observation, served_by
-    evs = [e for e in events if e.t >= since]
-    first = first_observation(evs, since, lambda e: e.op == "crm_mon" and e.outcome == "ok" and placement_in(e.value, inv, to))
-    took = None if first is None else first.end - since
-    downtime, down_text = client_downtime(evs, probe) if probe else (None, "")
-    serving = served_by(evs, probe) if probe else []
-    serving_text = " ; servi par " + " puis ".join(f"{n} (à {secs(t - since)})" for t, n in serving) if serving else ""
-    if first is None:
-        last = next((e for e in reversed(evs) if e.source == "observation" and e.op == "crm_mon" and e.outcome == "ok"), None)
-        seen = last.value.get("summary") if last and isinstance(last.value, dict) else (wait_error or "aucune observation")
-        return Result.ko(f"Les ressources ne sont pas toutes activées sur {to} : {seen}" + (f" ; {down_text}" if down_text else "")), None, downtime
-    text = f"Ressources activées sur {to} en {secs(took)}"
-    if probe:
-        text += f" ; {down_text}{serving_text}"
-    if probe and downtime is None:
+    if obs.unreachable:
+        return Result.unknown(f"cluster injoignable pendant la bascule : {obs.unreachable}")
+    evs = [e for e in events if e.t >= obs.since]
+    took, downtime = move_timing(obs, events, inv)
+    down_text = client_downtime(evs, obs.probe)[1] if obs.probe else ""
+    serving = served_by(evs, obs.probe) if obs.probe else []
+    serving_text = " ; servi par " + " puis ".join(f"{n} (à {secs(t - obs.since)})" for t, n in serving) if serving else ""
+    if took is None:
+        last = next((e for e in reversed(evs) if e.source == OBSERVATION and e.op == "crm_mon" and e.outcome == OK), None)
+        seen = last.value.get("summary") if last and isinstance(last.value, dict) else (obs.wait_error or "aucune observation")
+        return Result.ko(f"Les ressources ne sont pas toutes activées sur {obs.to} : {seen}" + (f" ; {down_text}" if down_text else ""))
+    text = f"Ressources activées sur {obs.to} en {secs(took)}"
+    if not obs.probe:
+        return Result.ok(text)
+    text += f" ; {down_text}{serving_text}"
+    if downtime is None:
         # crm_mon may say Started while the service does not answer (an LSB script that returns 0
         # although proftpd died): the user's verdict is the client's
-        # with client operations on record, down_text already says « toujours indisponible »
-        said = any(e.source == "client" and e.process == probe for e in evs)
-        return Result.ko(text if said else text + " ; mais le client FTP n'a pas retrouvé le service"), took, downtime
-    last = node_named(serving[-1][1], inv) if serving else None
-    if last is not None and last != to:
+        said = any(e.source == CLIENT and e.process == obs.probe for e in evs)
+        return Result.ko(text if said else text + " ; mais le client FTP n'a pas retrouvé le service")
+    answered, host = serving_at_end(evs, obs.probe)
+    if answered and host is None:
+        return Result.ok(text + " ; nœud qui sert le client non lisible après la bascule (/etc/hostname via FTP)")
+    last = node_named(host, inv)
+    if last is not None and last != obs.to:
         # crm_mon says the resources moved, yet the client is answered by the other node: an FTP
         # server outside the cluster's control, or a VIP that did not follow
-        return Result.ko(text + f" ; mais le client FTP est toujours servi par {last}"), took, downtime
-    return Result.ok(text), took, downtime
+        return Result.ko(text + f" ; mais le client FTP est toujours servi par {last}",
+                         cause="un serveur FTP hors du contrôle du cluster, ou une VIP qui n'a pas suivi")
+    return Result.ok(text)
 
 
-def node_named(hostname: str, inv: Inventory) -> str | None:
-    """The inventory's node whose name matches a served-by hostname (short names, any case);
-    None when it names none of them (then nothing can be judged from it)."""
-    short = hostname.strip().split(".")[0].lower()
-    return next((n.name for n in inv.nodes if n.name.split(".")[0].lower() == short), None)
+def taken_over(obs: Takeover, events: list[Event], inv: Inventory) -> Result:
+    """« le service FTP est repris par l'esclave avec ses données »: the move, then the witnesses."""
+    result = moved(obs.move, events, inv)
+    if result.verdict is not Verdict.OK:
+        return result
+    lost = [f"{w.path} {'illisible (' + w.error + ')' if w.error else 'différent'}"
+            for w in obs.witnesses if w.error or w.found != w.expected]
+    if lost:
+        return Result.ko(result.observed + " ; mais " + ", ".join(lost))
+    return Result.ok(result.observed + f" ; {len(obs.witnesses)} fichier(s) témoin(s) relu(s) à l'identique")
 
 
-def duplicated(name: str, expected: str | None, found: str | None, home_source: str, inv: Inventory, node: str) -> Result:
-    """« essai1 a bien été dupliqué »: same SHA-256 on the other node, read on the DRBD mount."""
-    if expected is None:
-        return Result.ko(f"{name} n'a pas pu être écrit : rien à comparer")
-    if home_source != inv.drbd.device:
-        return Result.ko(f"{inv.drbd.mount_point} sur {node} monté depuis « {home_source or 'rien'} », pas depuis {inv.drbd.device}")
-    if found is None:
-        return Result.ko(f"{name} absent sur {node}")
-    if found != expected:
-        return Result.ko(f"{name} présent sur {node} mais sha256 différent ({found[:12]}… au lieu de {expected[:12]}…)")
-    return Result.ok(f"{name} présent sur {node}, sha256 identique ({found[:12]}…)")
+def ftp_test(obs: FtpTest, events: list[Event], inv: Inventory) -> Result:
+    """« Tests à partir de Filezilla concluants »: upload, download, same checksum; the files of
+    earlier tests of the scenario read back identical."""
+    if obs.error:
+        return Result.ko(f"client FTP sur {inv.vip} : {obs.error}")
+    problems = []
+    if obs.read_back != obs.sha256:
+        problems.append(f"{obs.path} relu avec un sha256 différent")
+    for w in obs.earlier:
+        if w.found != w.expected:
+            problems.append(f"{w.path}, écrit avant la bascule, relu différent")
+    if problems:
+        return Result.ko(" ; ".join(problems))
+    who = f", servi par {obs.served_by}" if obs.served_by else ""
+    kept = f" ; {len(obs.earlier)} fichier(s) écrit(s) avant la bascule relu(s) à l'identique" if obs.earlier else ""
+    return Result.ok(f"Envoi puis téléchargement de {obs.path} ({obs.size // 1024} Ko) via {inv.vip}{who}, sha256 identique{kept}")
 
 
-def home_accessible(write, inv: Inventory) -> Result:
-    """« Home accessible »: the write as the user succeeded, on the DRBD file system."""
-    if write.sha256 is None:
-        return Result.ko(f"écriture de {write.path} impossible sur {write.node} : {write.error}")
-    if write.home_source != inv.drbd.device:
-        return Result.ko(f"{write.path} écrit sur {write.node} mais hors de DRBD (monté depuis « {write.home_source or 'disque local'} »)")
-    return Result.ok(f"« Home » accessible sur {write.node} : {write.path} écrit ({inv.drbd.device}, sha256 {write.sha256[:12]}…)")
+def witness_intact(obs: WitnessRead, events: list[Event], inv: Inventory) -> Result:
+    if obs.error:
+        return Result.ko(f"{obs.path} illisible via {inv.vip} : {obs.error}")
+    if obs.found != obs.expected:
+        return Result.ko(f"{obs.path} relu via {inv.vip} ({obs.size} octets) avec un sha256 différent : données perdues ou abîmées")
+    return Result.ok(f"{obs.path} relu via {inv.vip}, sha256 identique ({obs.found[:12]}…)")
+
+
+def service_restarted(obs: RestartSeen, events: list[Event], inv: Inventory) -> Result:
+    """proftpd killed, restart allowed: Pacemaker restarts it on the same node (fail-count + 1) and
+    the client is served again, by that node."""
+    evs = [e for e in events if e.t >= obs.since]
+    rid, node = obs.resource, obs.node
+    down, down_text = client_downtime(evs, obs.probe)
+    if not obs.restarted:
+        if obs.still_started_unseen:  # the monitor never ran or never failed: Pacemaker still believes it runs
+            return Result.ko(f"Pacemaker n'a pas vu l'arrêt en {secs(obs.deadline)} : {rid} toujours « Started » sur {node}, "
+                             f"fail-count {obs.fail_count_before} inchangé ; {down_text}",
+                             cause=f"{rid} sans op monitor", fix=f"crm configure edit {rid} (op monitor interval=30s)")
+        return Result.ko(f"{rid} n'a pas été redémarré sur {node} : {obs.wait_error} ; {down_text}")
+    windows = downtime_windows(evs, obs.probe)
+    if windows and windows[-1].end is None:
+        return Result.ko(f"{rid} relancé par Pacemaker mais le FTP ne répond plus sur {inv.vip} ; {down_text}")
+    answered, host = serving_at_end(evs, obs.probe)
+    last = node_named(host, inv)
+    if last is not None and last != node:
+        return Result.ko(f"{rid} relancé sur {node} mais le client FTP est servi par {last}")
+    back = (f" ; service de nouveau rendu {secs(windows[-1].end - obs.since)} après le kill" if windows
+            else " (aucune interruption vue par le client)")
+    return Result.ok(f"{rid} redémarré sur {node} par Pacemaker (fail-count {obs.fail_count_before} → {obs.fail_count_after}) ; "
+                     f"{down_text}{back}")
+
+
+# --- the extra cases: cable, split brain -------------------------------------------------------
+
+def cable_taken_over(obs: CableTakeover, events: list[Event], inv: Inventory) -> Result:
+    """After the master's cable is pulled, the slave serves the VIP: as the client sees it."""
+    evs = [e for e in events if e.t >= obs.since]
+    serving = served_by(evs, obs.probe)
+    views = []
+    for name, xml in obs.views.items():
+        if xml is None:
+            views.append(f"{name} injoignable")
+            continue
+        st = parse_crm_mon(xml)
+        views.append(f"vu de {name} : {', '.join(st.online_nodes)} en ligne, ms-drbd0 promu sur "
+                     f"{'+'.join(st.promoted_on(inv.resources.ms)) or 'aucun'}")
+    answered, host = serving_at_end(evs, obs.probe)
+    if node_named(host, inv) != obs.node:
+        who = node_named(host, inv) or host or ("un nœud non identifié" if answered else "personne")
+        return Result.ko(f"le FTP n'est pas servi par {obs.node} après la coupure (servi par {who}) ; " + " ; ".join(views))
+    down, down_text = client_downtime(evs, obs.probe)
+    t_switch = next((t for t, n in reversed(serving) if node_named(n, inv) == obs.node), obs.since) - obs.since
+    return Result.ok(f"FTP servi par {obs.node} {secs(t_switch)} après la coupure ({down_text}) ; " + " ; ".join(views))
+
+
+def cable_outcome(obs: CableOutcome, events: list[Event], inv: Inventory) -> Result:
+    """What happened when the cable came back: a DRBD split brain (both became primary), or not."""
+    if not obs.reformed:
+        return Result.ko("le cluster ne s'est pas reformé : les deux nœuds ne se voient plus après le rebranchement")
+    if obs.unreachable:
+        return Result.unknown(f"nœud injoignable : {obs.unreachable}")
+    if obs.wait_error:
+        return Result.unknown(f"DRBD ni connecté ni StandAlone : {obs.wait_error}")
+    state_text = " ; ".join(f"DRBD {n} : {s.summary()}" for n, s in obs.drbd.items())
+    if split_brain_seen(obs):
+        where = ", ".join(n for n, l in obs.new_split_brain_lines.items() if l) or "aucun journal"
+        line = next((l[0].split("]", 1)[-1].strip() for l in obs.new_split_brain_lines.values() if l),
+                    "pas de ligne dans le journal")
+        return Result.ok(f"Les deux nœuds se sont crus seuls et ont été primaires : split brain DRBD au rebranchement "
+                         f"(« {line} » sur {where}) ; {state_text}. "
+                         f"Sans STONITH c'est l'issue attendue : seul STONITH l'aurait évitée (document 3).")
+    return Result.ok(f"Pas de split brain : DRBD s'est reconnecté ({state_text})")
+
+
+def split_brain_seen(obs: CableOutcome) -> bool:
+    return any(obs.new_split_brain_lines.values()) or any(s.connection == "StandAlone" for s in obs.drbd.values())
+
+
+def split_brain_detected(obs: SplitBrainDetection, events: list[Event], inv: Inventory) -> Result:
+    if not obs.detected:
+        return Result.ko(f"split brain non détecté : {obs.wait_error}",
+                         cause="DRBD règle seul le split brain (after-sb-*) ou la réplication n'a pas été coupée",
+                         fix=f"retirer les after-sb-* de la section net de /etc/drbd.d/{inv.drbd.resource}.res")
+    where = ", ".join(n for n, l in obs.new_lines.items() if l)
+    first = next(l for l in obs.new_lines.values() if l)[0].split("]", 1)[-1].strip()
+    return Result.ok(f"« {first} » sur {where} en {secs(obs.elapsed)} ; "
+                     + " ; ".join(f"DRBD {n} : {s.summary()}" for n, s in obs.drbd.items()))
+
+
+def split_brain_resolved(obs: SplitBrainResolution, events: list[Event], inv: Inventory) -> Result:
+    problems = [f"DRBD {n} : {s.summary()}" for n, s in obs.drbd.items() if not s.healthy]
+    if obs.master_took_back_error:
+        problems.append(f"le maître n'a pas repris DRBD et /home : {obs.master_took_back_error}")
+    kept, dropped = obs.kept, obs.dropped
+    if kept.error or kept.sha256 is None or kept.sha256 != kept.expected_sha256:
+        problems.append(f"{kept.name} (écrit sur le maître) absent ou différent")
+    if dropped.error or dropped.sha256 is not None:
+        problems.append(f"{dropped.name} (écrit sur l'esclave, écarté) est encore là")
+    if problems:
+        return Result.ko(" ; ".join(problems))
+    return Result.ok(f"DRBD UpToDate/UpToDate sur les deux nœuds ; {kept.name} présent (sha256 identique), "
+                     f"{dropped.name} disparu avec les données écartées de l'esclave")
+
+
+# --- configuration: Q6/Q7 and conformance ------------------------------------------------------
+
+SAVE_FILE = "/root/sauveha.conf"
+
+
+def save_complete(obs: SaveSeen, events: list[Event], inv: Inventory) -> Result:
+    if not obs.ok:
+        return Result.ko(f"crm configure save a échoué : {obs.error}")
+    r = inv.resources
+    flat = f" {obs.saved_text} ".replace("\n", " ")
+    missing = [rid for rid in (r.drbd, r.ms, r.fs, r.ftp, r.web, r.ip, r.group) if f" {rid} " not in flat]
+    if missing:
+        return Result.ko(f"{SAVE_FILE} ne contient pas : {', '.join(missing)}")
+    kinds: dict[str, int] = {}
+    for l in obs.saved_text.splitlines():
+        if l and not l.startswith(("\t", " ")):
+            kinds[l.split()[0]] = kinds.get(l.split()[0], 0) + 1
+    return Result.ok(f"{SAVE_FILE} écrit : " + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())))
+
+
+def restore_identical(obs: RestoreSeen, events: list[Event], inv: Inventory) -> Result:
+    from .conformance import config_differences, configuration_xml
+    if obs.still_there:
+        return Result.ko(f"suppression sans effet pour {', '.join(obs.still_there)} : la restauration n'est pas éprouvée")
+    if not obs.load_ok:
+        return Result.ko(f"crm configure load update a échoué : {obs.load_error}")
+    diffs = config_differences(configuration_xml(obs.before_xml), configuration_xml(obs.restored_xml))
+    if diffs:
+        return Result.ko("configuration restaurée différente : " + " ; ".join(diffs[:6]))
+    if obs.clone_back_after is None:
+        return Result.ko(f"configuration identique mais {obs.clone} ne redémarre pas : {obs.clone_wait_error}")
+    return Result.ok(f"{', '.join(obs.deleted)} supprimés puis restaurés ; configuration identique à la sauvegarde "
+                     f"(ressources, contraintes, attributs) ; {obs.clone} redémarré sur les deux nœuds en {secs(obs.clone_back_after)}")
+
+
+def configuration_line(obs: ConfigurationLine, events: list[Event], inv: Inventory) -> Result:
+    from .conformance import check_line, configuration_xml
+    return check_line(obs.line, configuration_xml(obs.configuration_xml), inv)
+
+
+# Every check by name: how a saved run names the check that judged each of its rows.
+CHECKS: dict[str, Callable[..., Result]] = {f.__name__: f for f in (
+    start_state, audit, resources_active, home_accessible, duplicated, moved, taken_over, ftp_test,
+    witness_intact, service_restarted, cable_taken_over, cable_outcome, split_brain_detected,
+    split_brain_resolved, save_complete, restore_identical, configuration_line)}

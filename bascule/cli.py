@@ -71,6 +71,33 @@ def cmd_destroy(args) -> int:
     return 0
 
 
+def cmd_rejuger(args) -> int:
+    from .rejudge import rejudge
+    paths = rejudge(args.dir, args.sortie)
+    print(f"rejugé : {paths['md']}, {paths['html']}, {paths['json']}")
+    return 0
+
+
+def cmd_inventaire(args) -> int:
+    """The running embedded lab as an inventory file: the path a teacher takes (--inventory)."""
+    lab = _lab(args)
+    text = lab.inventory_toml()
+    if args.sortie:
+        from pathlib import Path
+        Path(args.sortie).write_text(text, encoding="utf-8")
+        print(f"inventaire écrit : {args.sortie} (mot de passe FTP : export BASCULE_FTP_PASSWORD=$(bascule lab "
+              "mot-de-passe-ftp); les nœuds ne sont joignables que dans l'espace réseau bascule : "
+              "ip netns exec bascule …)")
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_ftp_password(args) -> int:
+    print(_lab(args).ftp_password())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bascule", description="bascule: the HA FTP lab's acceptance suite")
     sub = p.add_subparsers(dest="area", required=True)
@@ -81,8 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     labsub.add_parser("status", help="check the baseline, in words").set_defaults(func=cmd_status)
     labsub.add_parser("down", help="remove the VMs, daemons, bridges and namespace").set_defaults(func=cmd_down)
     labsub.add_parser("destroy", help="down, and remove the box and its cached image").set_defaults(func=cmd_destroy)
+    inv = labsub.add_parser("inventaire", help="write the running lab's inventory (TOML), to test it through --inventory")
+    inv.add_argument("--sortie", default=None, help="file to write (default: standard output)")
+    inv.set_defaults(func=cmd_inventaire)
+    labsub.add_parser("mot-de-passe-ftp", help="print the embedded lab's FTP password").set_defaults(func=cmd_ftp_password)
     from .breakages import add_commands
     add_commands(labsub)
+    rj = sub.add_parser("rejuger", help="judge a saved run again from its history (no cluster needed)")
+    rj.add_argument("dir", help="the run's reports directory (it holds historique.jsonl)")
+    rj.add_argument("--sortie", default=None, help="where to write the tables (default: DIR/rejuge/)")
+    rj.set_defaults(func=cmd_rejuger)
     args = p.parse_args(argv)
     try:
         return args.func(args)

@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .cluster_state import (ClusterState, DrbdStatus, StateParseError, VipInterface, parse_crm_mon, parse_drbdadm_status,
-                            parse_proc_drbd, parse_vip_interface)
+from .cluster_state import ClusterState, DrbdStatus, StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd
 from .errors import NodeError
 from .history import OBSERVATION, FAIL, INFO, OK, History
 from .inventory import Inventory
 from .nodes import Node, NodeLost
+from .observations import ClusterReading, FileRead, FileWrite, NodeSeen
 from .waits import Waited, wait_until
 
 
@@ -108,16 +108,36 @@ class Cluster:
             raise NodeError(f"crm_mon: {exc}", "is corosync/pacemaker running on the nodes? (crm status)") from None
 
     def _placement(self, state: ClusterState) -> dict:
-        r = self.inv.resources
-        return {
-            "online": list(state.online_nodes),
-            "standby": [n.name for n in state.nodes if n.standby],
-            "promoted": list(state.promoted_on(r.ms)),
-            "fs": list(state.where(r.fs)),
-            "group": {m.id: list(m.nodes) for m in state.instances(r.group)},
-            "failed": [f"{f.resource}:{f.task}@{f.node}" for f in state.failed_actions],
-            "summary": state.summary(),
-        }
+        from .checks import placement
+        return placement(state, self.inv)
+
+    def constraints_xml(self, node: Node | None = None) -> str:
+        """The CIB's constraints (`cibadmin -Q --scope constraints`)."""
+        return (node or self.master).run("cibadmin -Q --scope constraints", timeout=60).stdout
+
+    def reading(self) -> "ClusterReading":
+        """One reading of the whole cluster for a check: crm_mon, DRBD on each node, the location
+        constraints. What cannot be read is said, never guessed."""
+        from .observations import ClusterReading
+        xml, error = None, ""
+        try:
+            xml, _ = self.crm_mon()
+        except (NodeError, StateParseError) as exc:
+            error = str(exc)
+        drbd, drbd_errors = {}, {}
+        for name, node in self.nodes.items():
+            try:
+                drbd[name] = self.drbd(node)
+            except (NodeError, StateParseError) as exc:
+                drbd[name], drbd_errors[name] = None, str(exc)
+        constraints = None
+        for node in self.nodes.values():
+            try:
+                constraints = self.constraints_xml(node)
+                break
+            except NodeError:
+                continue
+        return ClusterReading(xml, error, drbd, drbd_errors, constraints)
 
     # -- DRBD -------------------------------------------------------------------------------------
     def drbd_raw(self, node: Node) -> tuple[str, DrbdStatus]:
@@ -194,17 +214,7 @@ class Cluster:
 
 # --- what a student checks by hand on a node: ifconfig, ps, the mount of /home ------------------
 
-@dataclass(frozen=True)
-class NodeFacts:
-    node: str
-    has_vip: bool
-    proftpd: bool
-    apache: bool
-    home_source: str  # the device mounted on the DRBD mount point ("" when nothing is)
-    vip_interface: VipInterface | None = None
-
-
-def node_facts(cluster: Cluster, node: Node) -> NodeFacts:
+def node_seen(cluster: Cluster, node: Node) -> NodeSeen:
     inv = cluster.inv
     mnt = inv.drbd.mount_point
     out = node.run(
@@ -214,18 +224,13 @@ def node_facts(cluster: Cluster, node: Node) -> NodeFacts:
         f"echo home=$(findmnt -n -o SOURCE --mountpoint {mnt} 2>/dev/null)", timeout=30).stdout
     ip_lines = "\n".join(line[3:] for line in out.splitlines() if line.startswith("ip="))
     kv = dict(line.split("=", 1) for line in out.splitlines() if "=" in line and not line.startswith("ip="))
-    vip = parse_vip_interface(ip_lines, inv.vip)
-    return NodeFacts(node.name, bool(vip.interface), kv.get("ftp") == "1", kv.get("web") == "1",
-                     kv.get("home", "").strip(), vip)
+    return NodeSeen(node.name, ip_lines, kv.get("ftp") == "1", kv.get("web") == "1", kv.get("home", "").strip())
 
 
-@dataclass(frozen=True)
-class FileWrite:
-    node: str
-    path: str
-    sha256: str | None  # None: the write failed
-    error: str = ""
-    home_source: str = ""
+def home_source(node: Node, path: str) -> str:
+    """The device mounted where `path` lives (findmnt), "" when it cannot be told."""
+    import shlex
+    return node.run(f"findmnt -n -o SOURCE --target {shlex.quote(path)} 2>/dev/null || true", timeout=20).stdout.strip()
 
 
 def write_as_user(cluster: Cluster, node: Node, path: str, content: str) -> FileWrite:
@@ -238,10 +243,19 @@ def write_as_user(cluster: Cluster, node: Node, path: str, content: str) -> File
     cmd = (f"printf %s {shlex.quote(content)} | runuser -u {shlex.quote(user)} -- sh -c "
            f"{shlex.quote('cat > ' + shlex.quote(path))}")
     res = node.run(cmd, timeout=30, check=False)
-    src = node.run(f"findmnt -n -o SOURCE --target {shlex.quote(path.rsplit('/', 1)[0])} 2>/dev/null || true", timeout=20).stdout.strip()
+    src = home_source(node, path.rsplit('/', 1)[0])
     if not res.ok:
-        return FileWrite(node.name, path, None, (res.stderr or res.stdout).strip().splitlines()[-1:][0] if (res.stderr or res.stdout).strip() else f"code {res.exit_code}", src)
+        said = (res.stderr or res.stdout).strip()
+        return FileWrite(node.name, path, None, said.splitlines()[-1] if said else f"code {res.exit_code}", src)
     found = node.sha256(path)
     if found != hashlib.sha256(data).hexdigest():
         return FileWrite(node.name, path, None, "le contenu relu diffère de celui écrit", src)
     return FileWrite(node.name, path, found, "", src)
+
+
+def read_on(cluster: Cluster, node: Node, name: str, path: str, expected: str | None) -> FileRead:
+    """A witness file read on a node's DRBD mount; what cannot be read is said."""
+    try:
+        return FileRead(name, node.name, home_source(node, path.rsplit("/", 1)[0]), node.sha256(path), "", expected)
+    except NodeError as exc:
+        return FileRead(name, node.name, "", None, str(exc), expected)

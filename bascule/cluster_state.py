@@ -59,6 +59,7 @@ class ClusterState:
     dc: str | None
     version: str
     with_quorum: bool
+    maintenance_mode: bool = False  # the cluster property: Pacemaker manages nothing
 
     def node(self, name: str) -> NodeStatus | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -157,6 +158,8 @@ def parse_crm_mon(xml_text: str) -> ClusterState:
     dc = dc_el.get("name") if dc_el is not None and _bool(dc_el, "present") else None
     version = dc_el.get("version", "") if dc_el is not None else (root.get("version") or "")
     quorum = _bool(dc_el, "with_quorum") if dc_el is not None else False
+    options = summary.find("cluster_options") if summary is not None else None
+    maintenance_mode = _bool(options, "maintenance-mode") if options is not None else False
 
     nodes = tuple(
         NodeStatus(name=n.get("name", "?"), online=_bool(n, "online"), standby=_bool(n, "standby"),
@@ -185,7 +188,8 @@ def parse_crm_mon(xml_text: str) -> ClusterState:
                 value = 1000000 if c == "INFINITY" else int(c)
                 counts.append((n.get("name", "?"), rh.get("id", "?").split(":")[0], value))
     return ClusterState(nodes=nodes, resources=tuple(resources), failed_actions=tuple(failed),
-                        fail_counts=tuple(counts), dc=dc, version=version, with_quorum=quorum)
+                        fail_counts=tuple(counts), dc=dc, version=version, with_quorum=quorum,
+                        maintenance_mode=maintenance_mode)
 
 
 # --- DRBD --------------------------------------------------------------------------------------

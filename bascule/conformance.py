@@ -3,7 +3,9 @@
 Each lab line is checked for its meaning in the CIB XML (`cibadmin -Q --scope configuration`):
 type, parameters, roles, scores. Constraint ids are the student's choice, so constraints are found
 by what they do, not by their names. Pacemaker 2.1 writes Promoted where 1.1 wrote Master, and
-`clone promotable=true` where 1.1 had `master`: both are accepted.
+`clone promotable=true` where 1.1 had `master`: both are accepted. Roles and order actions are
+read as Pacemaker reads them, whatever their case: the lab's `rule role=master` is stored as typed,
+lower case, and is the Promoted role (see `role_of`).
 """
 from __future__ import annotations
 
@@ -13,8 +15,24 @@ import xml.etree.ElementTree as ET
 from .checks import Result
 from .inventory import Inventory
 
-PROMOTED = {"Master", "Promoted"}
 INF = {"INFINITY", "+INFINITY", "inf", "+inf"}
+
+
+_ROLES = {"promoted": "Promoted", "master": "Promoted",
+          "unpromoted": "Unpromoted", "slave": "Unpromoted",
+          "started": "Started"}
+
+
+def role_of(value: str | None) -> str | None:
+    """The role a CIB attribute names, as Pacemaker's text2role reads it: case-insensitive, with
+    1.1's Master/Slave the same roles as 2.1's Promoted/Unpromoted. "Promoted", "Unpromoted",
+    "Started", or None (absent, or any other role)."""
+    return _ROLES.get(value.strip().casefold()) if value else None
+
+
+def _action(value: str | None, default: str) -> str:
+    """An order constraint's action (start, promote…), which Pacemaker compares case-insensitively."""
+    return (value or default).strip().casefold()
 
 
 def _params(el: ET.Element, section: str = "instance_attributes") -> dict[str, str]:
@@ -65,10 +83,10 @@ def check_line(line: str, cfg: ET.Element, inv: Inventory) -> Result:
             problems.append(f"{r.drbd} est {p.get('class')}:{p.get('provider')}:{p.get('type')} au lieu de ocf:linbit:drbd")
         if _params(p).get("drbd_resource") != inv.drbd.resource:
             problems.append(f"drbd_resource={_params(p).get('drbd_resource')} au lieu de {inv.drbd.resource}")
-        roles = {op.get("role") for op in _ops(p) if op.get("name") == "monitor"}
-        if not roles & PROMOTED:
+        roles = {role_of(op.get("role")) for op in _ops(p) if op.get("name") == "monitor"}
+        if "Promoted" not in roles:
             problems.append("pas de monitor pour le rôle Master")
-        if not roles & {"Slave", "Unpromoted"}:
+        if "Unpromoted" not in roles:
             problems.append("pas de monitor pour le rôle Slave")
         return Result.of(problems, f"{r.drbd} : ocf:linbit:drbd, drbd_resource={inv.drbd.resource}, monitor Master et Slave")
 
@@ -109,7 +127,7 @@ def check_line(line: str, cfg: ET.Element, inv: Inventory) -> Result:
         dependent = r.fs if words[3] == "fs0" else r.ftp
         for c in cfg.findall(".//rsc_colocation"):
             if (c.get("rsc") == dependent and c.get("with-rsc") == r.ms
-                    and c.get("with-rsc-role") in PROMOTED and c.get("score") in INF):
+                    and role_of(c.get("with-rsc-role")) == "Promoted" and c.get("score") in INF):
                 return Result.ok(f"colocation {c.get('id')} : {dependent} avec {r.ms}:Master, score inf")
         return Result.ko(f"aucune colocation inf: {dependent} avec {r.ms}:Master")
 
@@ -119,9 +137,11 @@ def check_line(line: str, cfg: ET.Element, inv: Inventory) -> Result:
         else:
             first, first_action, then, then_action = r.fs, "start", r.ftp, "start"
         for o in cfg.findall(".//rsc_order"):
-            kind_ok = o.get("kind", "Mandatory") == "Mandatory" and (o.get("score") in (None, *INF) or o.get("kind") == "Mandatory")
+            kind = o.get("kind", "Mandatory").strip().casefold()
+            kind_ok = kind == "mandatory" and (o.get("score") in (None, *INF) or o.get("kind") is not None)
+            got_first = _action(o.get("first-action"), "start")
             if (o.get("first") == first and o.get("then") == then
-                    and o.get("first-action", "start") == first_action and o.get("then-action", first_action if first_action != "promote" else "start") == then_action
+                    and got_first == first_action and _action(o.get("then-action"), got_first if got_first != "promote" else "start") == then_action
                     and kind_ok):
                 return Result.ok(f"ordre {o.get('id')} : {first}:{first_action} puis {then}:{then_action}")
         return Result.ko(f"aucun ordre obligatoire {first}:{first_action} puis {then}:{then_action}")
@@ -132,7 +152,7 @@ def check_line(line: str, cfg: ET.Element, inv: Inventory) -> Result:
                 continue
             for rule in loc.findall("rule"):
                 exprs = rule.findall("expression")
-                if (rule.get("role") in PROMOTED and any(e.get("attribute") == "#uname" and e.get("operation") == "eq"
+                if (role_of(rule.get("role")) == "Promoted" and any(e.get("attribute") == "#uname" and e.get("operation") == "eq"
                                                           and e.get("value") == inv.preferred_master for e in exprs)):
                     score = rule.get("score", "")
                     if score in INF or (score.lstrip("+").isdigit() and int(score.lstrip("+")) > 0):

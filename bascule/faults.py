@@ -7,13 +7,16 @@ scenario's fixture heals every fault it injected in teardown, even when the scen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .cluster import Cluster, Snapshot
 from .errors import BasculeError, NodeError
 from .history import FAULT, OK, FAIL
 from .nodes import Node, quote
 from .waits import wait_until
+
+if TYPE_CHECKING:
+    from .observations import MoveSeen
 
 
 class FaultUnavailable(BasculeError):
@@ -70,6 +73,16 @@ class Fault:
         except Exception:  # a snapshot is a bonus: the heal itself succeeded
             pass
 
+    @property
+    def undo(self) -> str:
+        """What healing this fault does, in the lab's words (the audit row lists it)."""
+        return f"{self.label} défaite"
+
+    def leaves_failure(self, resource: str, node: str) -> bool:
+        """Is a failed action of `resource` on `node` what this fault is expected to leave behind?
+        Those are cleaned up as part of undoing the fault; any other one is a finding."""
+        return False
+
     def _inject(self) -> None:
         raise NotImplementedError
 
@@ -86,6 +99,10 @@ class Standby(Fault):
 
     def _heal(self):
         self.node.run(quote("crm", "node", "online", self.node.name), timeout=60)
+
+    @property
+    def undo(self) -> str:
+        return f"crm node online {self.node.name}"
 
 
 def _wait_back(cluster: Cluster, node: Node, deadline: float) -> None:
@@ -110,6 +127,13 @@ class Reboot(Fault):
         self.boot_id = boot_id(self.node)
         # detached, so the SSH command returns before the node goes down
         self.node.run("nohup sh -c 'sleep 1; systemctl reboot || reboot' >/dev/null 2>&1 &", timeout=20)
+
+    @property
+    def undo(self) -> str:
+        return f"attendu le retour de {self.node.name} après son redémarrage"
+
+    def leaves_failure(self, resource: str, node: str) -> bool:
+        return node == self.node.name  # operations cut short on the node that went down
 
     def _heal(self):
         before = getattr(self, "boot_id", None)
@@ -145,14 +169,29 @@ class PowerLoss(Fault):
         self._on()
         _wait_back(self.cluster, self.node, self.deadline)
 
+    @property
+    def undo(self) -> str:
+        return f"courant de {self.node.name} rétabli"
+
+    def leaves_failure(self, resource: str, node: str) -> bool:
+        return True  # a node that vanishes mid-operation leaves failures on either side
+
 
 class KillService(Fault):
     """SIGKILL to every process of the service (proftpd): a crash, not a clean stop."""
     name = "kill"
 
-    def __init__(self, cluster: Cluster, node: Node, process: str = "proftpd"):
+    def __init__(self, cluster: Cluster, node: Node, process: str = "proftpd", resource: str | None = None):
         super().__init__(cluster, node)
         self.process = process
+        self.resource = resource or cluster.inv.resources.ftp
+
+    @property
+    def undo(self) -> str:
+        return f"crm resource cleanup {self.resource} (l'échec du monitor que le kill provoque)"
+
+    def leaves_failure(self, resource: str, node: str) -> bool:
+        return resource == self.resource
 
     @property
     def label(self) -> str:
@@ -189,6 +228,13 @@ class BlockRestart(Fault):
         self.node.run(quote("chmod", "755", self.binary), timeout=20)
         self.node.run(quote("crm", "resource", "cleanup", self.resource), timeout=60)
 
+    @property
+    def undo(self) -> str:
+        return f"chmod 755 {self.binary} sur {self.node.name} ; crm resource cleanup {self.resource}"
+
+    def leaves_failure(self, resource: str, node: str) -> bool:
+        return resource == self.resource
+
 
 class CablePull(Fault):
     """The node's cluster network link goes down (corosync and DRBD both ride on it)."""
@@ -214,6 +260,13 @@ class CablePull(Fault):
             self._set_link(True)
         wait_until(self.node.reachable, bool, f"{self.node.name} to answer SSH", deadline=self.seconds + 120, interval=2)
 
+    @property
+    def undo(self) -> str:
+        return f"câble de {self.node.name} rebranché"
+
+    def leaves_failure(self, resource: str, node: str) -> bool:
+        return True  # both halves ran alone: each may have failed operations on the other's resources
+
 
 class ReplicationCut(Fault):
     """DRBD's replication link is cut (`drbdadm disconnect` on both nodes), with Pacemaker in
@@ -232,6 +285,18 @@ class ReplicationCut(Fault):
         from .recovery import resolve_split_brain
         resolve_split_brain(self.cluster, keep=self.cluster.master)
 
+    def resolved(self) -> None:
+        """Document 3's recovery was run by the scenario itself: that is this fault's heal."""
+        self.healed = True
+        self._record("end", OK)
+
+    @property
+    def undo(self) -> str:
+        return "split brain résolu comme le dit le document 3"
+
+    def leaves_failure(self, resource: str, node: str) -> bool:
+        return True  # both nodes were primary: Pacemaker's monitors see what it did not do
+
 
 @dataclass(frozen=True)
 class Movement:
@@ -239,3 +304,32 @@ class Movement:
     since: float
     to: str
     cause: str
+
+
+def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: float) -> "MoveSeen":
+    """Wait until the cluster shows every resource on `to` (the very condition the verdict uses,
+    checks.move_problems on crm_mon's recorded placement) and the probe is served again; then stop
+    the probe. Returns what the check judges: the rest is on the history."""
+    from .checks import move_problems
+    from .observations import MoveSeen
+    from .waits import WaitTimeout
+    error = unreachable = ""
+    try:
+        # asked first: the destination (the node left behind may be shutting down and answer late, with
+        # its own view; a clean reboot measured 345.8 s that way in a full run where FTP was back at 152.9 s)
+        cluster.wait_state(f"resources on {to}", lambda s: not move_problems(cluster._placement(s), cluster.inv, to),
+                           deadline, interval=2, prefer=cluster.nodes.get(to))
+    except WaitTimeout as exc:
+        error = exc.last_seen
+    except NodeError as exc:
+        unreachable = str(exc)
+    probe_name = probe.name if probe is not None and probe.started else None
+    if probe_name and not error and not unreachable:
+        probe.wait_back(movement.since, deadline=120)
+    if probe is not None:
+        probe.stop()
+    try:
+        cluster.capture(f"après {movement.cause}")
+    except Exception:  # a snapshot is a bonus; the verdict does not depend on it
+        pass
+    return MoveSeen(movement.since, to, movement.cause, probe_name, error, unreachable)

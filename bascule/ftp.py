@@ -191,6 +191,23 @@ class Probe:
             self._thread.join(timeout=self.client.timeout * 3 + 5)
         self._drop()
 
+    def wait_back(self, since: float, deadline: float) -> float | None:
+        """Wait until the client is served again: at least one good operation since `since`, and
+        every outage since then closed. The one way bascule waits for FTP to come back. Returns the
+        seconds waited, None at the deadline (the verdict then says the service did not come back)."""
+        from .history import downtime_windows
+        from .waits import WaitTimeout, wait_until
+
+        def served_again(evs) -> bool:
+            mine = [e for e in evs if e.source == CLIENT and e.process == self.name]
+            return any(e.outcome == OK for e in mine) and all(w.end is not None for w in downtime_windows(mine))
+        try:
+            return wait_until(lambda: self.history.since(since), served_again, f"FTP to answer again on {self.client.host}",
+                              deadline=deadline, interval=0.5,
+                              describe=lambda evs: f"{len(downtime_windows(evs, self.name))} interruption(s)").elapsed
+        except WaitTimeout:
+            return None
+
     def _drop(self) -> None:
         if self._host is not None:
             try:

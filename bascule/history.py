@@ -18,6 +18,8 @@ from typing import Any, Callable, Iterable
 
 OK, FAIL, INFO = "ok", "fail", "info"
 CLIENT, FAULT, OBSERVATION, STEP = "client", "fault", "observation", "step"
+# a row of the table as it was judged (check, observation, slice), and facts about the run itself
+VERDICT, RUN = "verdict", "run"
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,12 @@ class History:
             if "index" in d:
                 events.append(Event(**d))
         return events
+
+
+def roundtrip_events(events: Iterable[Event]) -> list[Event]:
+    """Events as a saved history gives them back (their JSON form): what every check judges, live
+    or re-judged, so that both see the same values."""
+    return [Event(**json.loads(json.dumps(asdict(e), ensure_ascii=False, default=str))) for e in events]
 
 
 # --- what is computed from a history ------------------------------------------------------------

@@ -123,6 +123,26 @@ class Inventory:
         return f"{self.home}/{self.ftp.documents}"
 
 
+def public(inv: Inventory) -> dict:
+    """What a saved run keeps of the inventory: everything a check reads, never a password."""
+    import dataclasses
+    return {
+        "nodes": [{"name": n.name, "host": n.ssh.host, "cluster_interface": n.cluster_interface} for n in inv.nodes],
+        "preferred_master": inv.preferred_master, "vip": inv.vip,
+        "ftp": {"user": inv.ftp.user, "port": inv.ftp.port, "timeout": inv.ftp.timeout, "documents": inv.ftp.documents},
+        "drbd": dataclasses.asdict(inv.drbd), "resources": dataclasses.asdict(inv.resources),
+        "source": inv.source, "embedded": inv.embedded,
+    }
+
+
+def from_public(d: dict) -> Inventory:
+    """The inventory a saved run describes (no passwords: enough to judge, not to connect)."""
+    nodes = tuple(NodeSpec(n["name"], SSHSpec(n["host"]), n.get("cluster_interface", "eth0")) for n in d["nodes"])
+    return Inventory(nodes=nodes, preferred_master=d["preferred_master"], vip=d["vip"], ftp=FTPSpec(**d["ftp"]),
+                     drbd=DRBDSpec(**d["drbd"]), resources=ResourceIds(**d["resources"]), source=d.get("source", ""),
+                     embedded=d.get("embedded", False))
+
+
 # --- reading the TOML file ---------------------------------------------------------------------
 
 _KNOWN = {

@@ -255,6 +255,24 @@ class EmbeddedLab:
                          ftp=FTPSpec(user="user", password=Secret(self.ftp_password()), timeout=8.0),
                          source="embedded lab", embedded=True)
 
+    def inventory_toml(self) -> str:
+        """This running lab as an inventory file, as a teacher would write it for an existing lab;
+        the FTP password is named through BASCULE_FTP_PASSWORD, never written."""
+        inv = self.inventory()
+        lines = ["# bascule inventory of the embedded lab (bascule lab inventaire); reach it from its namespace:",
+                 "#   export BASCULE_FTP_PASSWORD=$(.venv/bin/bascule lab mot-de-passe-ftp)",
+                 "#   ip netns exec bascule .venv/bin/pytest features/ --inventory THIS_FILE", "",
+                 "[cluster]", f'vip = "{inv.vip}"', f'preferred_master = "{inv.preferred_master}"', "",
+                 "[ssh]", 'user = "vagrant"', f'key = "{inv.nodes[0].ssh.key}"', "sudo = true",
+                 "connect_timeout = 15", "command_timeout = 120", ""]
+        for n in inv.nodes:
+            dom = self.domain(n.name)
+            lines += ["[[nodes]]", f'name = "{n.name}"', f'host = "{n.ssh.host}"', f'cluster_interface = "{n.cluster_interface}"',
+                      f'power_off = "virsh -c qemu:///system destroy {dom}"',
+                      f'power_on = "virsh -c qemu:///system start {dom}"', ""]
+        lines += ["[ftp]", f'user = "{inv.ftp.user}"', 'password_env = "BASCULE_FTP_PASSWORD"', ""]
+        return "\n".join(lines)
+
     def ftp_password(self) -> str:
         p = self.state / "lab.json"
         if p.exists():

@@ -30,6 +30,9 @@ def pytest_addoption(parser):
                 help="number of the embedded lab: nodes intralabXX and hdintralabXX (default 01)")
     g.addoption("--bascule-reports", metavar="DIR", default="reports",
                 help="where the completed test tables and the history go (default reports/)")
+    g.addoption("--remettre-en-etat", action="store_true", default=False,
+                help="bring a cluster found away from its baseline back to it before the first row (the table "
+                     "then says what was repaired); without it, such a run stops after « État du cluster au départ »")
 
 
 def pytest_configure(config):
@@ -38,6 +41,16 @@ def pytest_configure(config):
                       ("splitbrain", "document 3"), ("sauvegarde", "Q6/Q7"), ("conformite", "configuration finale"),
                       ("lent", "scénario long (redémarrage, coupure)")):
         config.addinivalue_line("markers", f"{tag}: {what}")
+    # a run that stops early must not leave the previous run's table for a student to hand in
+    out = Path(config.getoption("bascule_reports", "reports") or "reports")
+    for old in ("tableau-de-tests.md", "tableau-de-tests.html", "tableau-de-tests.json", "historique.jsonl", "durees.json"):
+        try:
+            (out / old).unlink()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+            pass
+    from .history import History
+    config.stash[HISTORY] = History()
+    config.stash[REPORT] = Report(date=_now())
     path = config.getoption("inventory", None)
     if path:
         from .inventory import load
@@ -48,6 +61,13 @@ def pytest_configure(config):
 
 
 INVENTORY = pytest.StashKey[object]()
+HISTORY = pytest.StashKey[object]()
+START = pytest.StashKey[object]()  # the start-state row's Result, once taken
+
+
+def _now() -> str:
+    from datetime import datetime
+    return f"{datetime.now():%Y-%m-%d %H:%M}"
 
 
 def _stop(exc: BaseException, config=None) -> None:
@@ -57,8 +77,12 @@ def _stop(exc: BaseException, config=None) -> None:
     if config is not None:
         report = config.stash.get(REPORT, None)
         if report is None:
-            report = config.stash[REPORT] = Report()
+            report = config.stash[REPORT] = Report(date=_now())
         report.stopped = str(exc)
+        history = config.stash.get(HISTORY, None)
+        if history is not None:
+            from .history import RUN, INFO
+            history.append(RUN, "bascule", "stopped", INFO, str(exc))
     pytest.exit(f"bascule: {exc}", returncode=2)
 
 
@@ -85,11 +109,8 @@ def inventaire(request, embedded_lab):
 
 @pytest.fixture(scope="session")
 def historique(request):
-    from .history import History
-    h = History()
-    yield h
-    out = Path(request.config.getoption("bascule_reports"))
-    h.save_jsonl(out / "historique.jsonl")
+    """The run's history, saved at the end of the session (pytest_sessionfinish)."""
+    return request.config.stash[HISTORY]
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +124,12 @@ def cluster(request, inventaire, historique):
         check_vip(c)
     except BasculeError as exc:
         _stop(exc, request.config)
+    from .history import INFO, RUN
+    from .inventory import public
+    report = request.config.stash[REPORT]
+    report.cluster = f"{c.master.name} (maître) + {c.slave.name}, VIP {c.inv.vip}"
+    historique.append(RUN, "bascule", "start", INFO, {"date": report.date, "cluster": report.cluster,
+                                                      "inventory": public(inventaire)})
     yield c
     c.close()
 
@@ -143,9 +170,7 @@ def client_ftp(inventaire):
 
 @pytest.fixture(scope="session")
 def rapport(request):
-    r = request.config.stash.get(REPORT, None) or Report()
-    request.config.stash[REPORT] = r
-    return r
+    return request.config.stash[REPORT]
 
 
 REPORT = pytest.StashKey[Report]()
@@ -153,32 +178,97 @@ REPORT = pytest.StashKey[Report]()
 
 # --- per scenario ------------------------------------------------------------------------------
 
+START_TABLE = "État du cluster au départ"
+START_ACTION = "Lire le cluster avant tout test : crm_mon, DRBD sur chaque nœud, contraintes, connexion et écriture FTP sur la VIP"
+START_EXPECTED = ("Le cluster est dans son état de référence : deux nœuds en ligne, rien en maintenance, aucune action en "
+                  "échec, DRBD Connected UpToDate/UpToDate, ms-drbd0 promu et toutes les ressources sur le maître, aucune "
+                  "contrainte étrangère au lab, FTP utilisable sur la VIP")
+AUDIT_ACTION = "Après le scénario : bascule défait ses propres pannes et audite le cluster"
+AUDIT_EXPECTED = "Le cluster revient à son état de référence sans autre réparation"
+
+
+@pytest.fixture(scope="session")
+def etat_au_depart(request, cluster, historique, rapport, inventaire):
+    """« État du cluster au départ »: the cluster is judged as found, before any row. Nothing is
+    repaired unless --remettre-en-etat asks for it, and then the table says what was repaired.
+    A cluster that starts away from its baseline (or an FTP account that cannot log in and write)
+    stops the run here: the lab's rows are not run on a cluster that starts broken, and no fault is
+    injected into it."""
+    from .checks import start_state
+    from .observations import StartState
+    from .recovery import ftp_access, restore_baseline
+    table = Table.for_session(request, rapport, historique, inventaire)
+
+    def look():
+        reading = cluster.reading()
+        return StartState(reading, ftp_access(cluster) if reading.crm_mon_xml is not None else None)
+    first = table.judge(start_state, look(), raise_=False, table=START_TABLE, action=START_ACTION,
+                        expected=START_EXPECTED)
+    if first.verdict is Verdict.OK:
+        return first
+    if not request.config.getoption("remettre_en_etat"):
+        _stop(BaselineError(f"état du cluster au départ {first.verdict.value} : {first.observed}",
+                            (first.fix + " ; ou relancer avec --remettre-en-etat" if first.fix
+                             else "réparer le cluster, ou relancer avec --remettre-en-etat")
+                            + " (les lignes du lab ne sont pas exécutées sur un cluster qui part cassé)"),
+              request.config)
+    try:
+        repairs, _ = restore_baseline(cluster, deadline=420)
+    except BasculeError as exc:
+        _stop(BaselineError(f"--remettre-en-etat : {exc.what}", exc.fix), request.config)
+    from .history import INFO, RUN
+    rapport.repaired = [f"{r.what} (vu : {r.why})" for r in repairs]
+    historique.append(RUN, "bascule", "repaired", INFO, rapport.repaired)
+    again = table.judge(start_state, look(), raise_=False, table=START_TABLE,
+                        action="Après --remettre-en-etat : relire le cluster", expected=START_EXPECTED)
+    if again.verdict is not Verdict.OK:
+        _stop(BaselineError(f"après --remettre-en-etat, le cluster n'est toujours pas dans son état de référence : "
+                            f"{again.observed}", again.fix or "réparer le cluster à la main"), request.config)
+    return again
+
+
 @pytest.fixture
-def ligne_de_base(request, cluster, embedded_lab, rapport):
-    """The baseline guard: checked before the scenario, restored and checked after it."""
-    from .recovery import restore_baseline
-    rapport.cluster = f"{cluster.master.name} (maître) + {cluster.slave.name}, VIP {cluster.inv.vip}"
+def ligne_de_base(request, cluster, etat_au_depart, rapport, historique, inventaire):
+    """Before the scenario: the cluster must be at its baseline (the start-state row judged the
+    first scenario's; the audit of the previous scenario brought it back for the others). After it:
+    bascule undoes its own faults (the `pannes` fixture) and audits the cluster: any other repair is
+    a row of the scenario's table."""
+    from .recovery import audit_after, settle
     try:
-        restore_baseline(cluster, deadline=420)
+        problems, _ = settle(cluster, deadline=120)
     except BasculeError as exc:
-        _stop(BaselineError(f"before the scenario: {exc.what}", exc.fix), request.config)
+        problems = [str(exc)]
+    if problems:
+        _stop(BaselineError("before the scenario: the cluster is not at its baseline: " + "; ".join(problems),
+                            "see the previous scenario's audit row"), request.config)
+    injected: list = []
+    request.node.stash[FAULTS] = injected
     yield
-    try:
-        restore_baseline(cluster, deadline=480)
-    except BasculeError as exc:
-        _stop(BaselineError(f"after the scenario: {exc.what}", exc.fix), request.config)
+    from .checks import audit
+    seen = audit_after(cluster, injected)
+    result = Table(request, rapport, historique, inventaire).judge(
+        audit, seen, raise_=False, action=AUDIT_ACTION, expected=AUDIT_EXPECTED)
+    if seen.error or seen.baseline_after:
+        _stop(BaselineError(f"after the scenario: {result.observed}",
+                            "repair it by hand (crm status, cat /proc/drbd), then rerun"), request.config)
+    if result.verdict is not Verdict.OK:
+        pytest.fail(f"audit KO : {result.observed}", pytrace=False)
+
+
+FAULTS = pytest.StashKey[list]()
 
 
 @pytest.fixture
 def pannes(request, ligne_de_base, cluster):
-    """Faults injected by the scenario; each is healed at teardown, even after a failure."""
-    injected = []
+    """Faults injected by the scenario; each is healed at teardown, even after a failure, before
+    the audit of ligne_de_base looks at the cluster."""
+    injected = request.node.stash[FAULTS]
     yield injected
     errors = []
     for fault in reversed(injected):
         try:
             fault.heal()
-        except Exception as exc:  # keep healing the others; the baseline guard then judges
+        except Exception as exc:  # keep healing the others; the audit then judges
             errors.append(f"{fault.label}: {exc}")
     if errors:
         _stop(BaselineError("a fault could not be healed: " + "; ".join(errors), "repair the cluster by hand"),
@@ -186,33 +276,85 @@ def pannes(request, ligne_de_base, cluster):
 
 
 class Table:
-    """Records the rows of the lab's table for the current scenario."""
+    """Records the rows of the lab's table for the current scenario. Every row is judged here, by
+    a check of bascule.checks on a typed observation; the row, the check's name, the observation
+    and the slice of the history it read go on the history, so that `bascule rejuger` judges the
+    saved run again and gets the same table."""
 
-    def __init__(self, request, report: Report):
+    def __init__(self, request, report: Report, history=None, inventory=None):
         self.request = request
         self.report = report
+        self.history = history if history is not None else request.config.stash.get(HISTORY, None)
+        self.inventory = inventory
+
+    @classmethod
+    def for_session(cls, request, report: Report, history, inventory) -> "Table":
+        return cls(request, report, history, inventory)
 
     def __repr__(self) -> str:
         return "Table()"
 
-    def record(self, result: Result, expected: str | None = None, raise_: bool = True, stop: bool = False) -> Result:
-        """Record the current Then step as a row and judge it (unless raise_ is False: a step with
-        several rows records them all, then calls conclude()). stop: a KO here stops the scenario,
-        for rows whose failure makes the next actions meaningless or harmful (restoring a save
-        that failed, recovering a split brain that was not there)."""
-        __tracebackhide__ = True
+    def _where(self, table: str | None, action: str | None, expected: str | None) -> tuple[str, str, str, str]:
         item = self.request.node
         step = item.stash.get(STEP, None)
         if expected is None:
             expected = step.name if step is not None else "?"
-        action = item.stash.get(ACTION, "")
-        feature = getattr(item, "_bascule_feature", "")
-        scenario = getattr(item, "_bascule_scenario", item.name)
-        self.report.add(Row(feature, scenario, action, expected, result.observed, result.verdict.value, result.details))
-        item.stash[ROWS_DONE] = item.stash.get(ROWS_DONE, 0) + 1
+        return (table if table is not None else getattr(item, "_bascule_feature", ""),
+                "" if table is not None else getattr(item, "_bascule_scenario", getattr(item, "name", "")),
+                action if action is not None else item.stash.get(ACTION, ""), expected)
+
+    def judge(self, check, observation, since: float | None = None, expected: str | None = None, raise_: bool = True,
+              stop: bool = False, table: str | None = None, action: str | None = None) -> Result:
+        """Judge one row: check(observation, history since `since`, inventory). The check sees the
+        observation and the events as a saved run will hold them (their JSON form)."""
+        __tracebackhide__ = True
+        from .checks import guarded
+        from .history import VERDICT, roundtrip_events
+        from .inventory import from_public, public
+        from .observations import roundtrip, to_json
+        if since is None:
+            since = getattr(observation, "since", None)
+        events = self.history.events if self.history is not None else ()
+        upto = len(events)
+        inv = from_public(public(self.inventory or self.request.getfixturevalue("inventaire")))
+        try:
+            obs = roundtrip(observation)
+            window = roundtrip_events([e for e in events if since is not None and e.t >= since])
+            result = guarded(check, obs, window, inv)
+        except Exception as exc:  # noqa: BLE001 - an observation that cannot be judged is inconnu
+            result = Result.unknown(f"impossible de conclure : {exc}")
+        feature, scenario, act, exp = self._where(table, action, expected)
+        if self.history is not None:
+            self.history.append(VERDICT, check.__name__, "row", result.verdict.value, {
+                "table": feature, "scenario": scenario, "action": act, "expected": exp, "check": check.__name__,
+                "observation": to_json(observation), "since": since, "upto": upto})
+        self._add(feature, scenario, act, exp, result)
         if raise_:
             self.conclude([result], stop=stop)
         return result
+
+    def record(self, result: Result, expected: str | None = None, raise_: bool = True, stop: bool = False) -> Result:
+        """A row whose verdict was not given by a check (a step that failed, a row not run): kept on
+        the history as it is."""
+        __tracebackhide__ = True
+        from .history import VERDICT
+        feature, scenario, act, exp = self._where(None, None, expected)
+        if self.history is not None:
+            self.history.append(VERDICT, "", "row", result.verdict.value, {
+                "table": feature, "scenario": scenario, "action": act, "expected": exp, "check": None,
+                "result": {"verdict": result.verdict.value, "observed": result.observed, "details": list(result.details),
+                           "cause": result.cause, "fix": result.fix}})
+        self._add(feature, scenario, act, exp, result)
+        if raise_:
+            self.conclude([result], stop=stop)
+        return result
+
+    def _add(self, feature: str, scenario: str, action: str, expected: str, result: Result) -> None:
+        self.report.add(row_of(feature, scenario, action, expected, result))
+        item = self.request.node
+        if hasattr(item, "stash"):
+            item.stash[ROWS_DONE] = item.stash.get(ROWS_DONE, 0) + 1
+            item.stash[ROW_STEP] = item.stash.get(STEP, None)
 
     def conclude(self, results: list[Result], stop: bool = False) -> None:
         """A KO row does not stop the scenario: the table is only useful complete (a cluster that
@@ -230,6 +372,14 @@ class Table:
         if bad:
             self.request.node.stash.setdefault(KO_ROWS, []).extend(bad)
             _failed_allure_step("KO : " + " | ".join(bad))
+
+
+ROW_STEP = pytest.StashKey[object]()
+
+
+def row_of(table: str, scenario: str, action: str, expected: str, result: Result) -> Row:
+    return Row(table, scenario, action, expected, result.observed, result.verdict.value, result.details,
+               result.cause, result.fix)
 
 
 def _failed_allure_step(text: str) -> None:
@@ -286,20 +436,38 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
         idx = steps.index(step)
     except ValueError:
         return
+    # a Then step that raised before it recorded its row: the row is still written
+    if step.type == "then" and request.node.stash.get(ROW_STEP, None) is not step:
+        verdict = "inconnu" if not isinstance(exception, AssertionError) else "KO"
+        _add_plain_row(request, report, feature.name, scenario.name, request.node.stash.get(ACTION, ""), step.name,
+                       f"la vérification n'a pas pu aller au bout : {exception}", verdict)
     # a failure outside a Then step (the action itself failed): that row is KO or inconnu
     if step.type != "then":
         verdict = "inconnu" if not isinstance(exception, AssertionError) else "KO"
         nxt = next((s for s in steps[idx + 1:] if s.type == "then"), None)
-        report.add(Row(feature.name, scenario.name, step.name, nxt.name if nxt else "",
-                       f"l'action a échoué : {exception}", verdict))
+        _add_plain_row(request, report, feature.name, scenario.name, step.name, nxt.name if nxt else "",
+                       f"l'action a échoué : {exception}", verdict)
         idx = steps.index(nxt) if nxt else idx
     action = request.node.stash.get(ACTION, "")
     for s in steps[idx + 1:]:
         if s.type == "when":
             action = s.name
         elif s.type == "then":
-            report.add(Row(feature.name, scenario.name, action, s.name, "non exécuté (une ligne précédente a échoué)",
-                           "non exécuté"))
+            _add_plain_row(request, report, feature.name, scenario.name, action, s.name,
+                           "non exécuté (une ligne précédente a échoué)", "non exécuté")
+
+
+def _add_plain_row(request, report: Report, table: str, scenario: str, action: str, expected: str, observed: str,
+                   status: str) -> None:
+    """A row that no check judged (an action that failed, a row not run): on the history as it is,
+    so that a re-judged run has it too."""
+    from .history import VERDICT
+    history = request.config.stash.get(HISTORY, None)
+    if history is not None:
+        history.append(VERDICT, "", "row", status, {"table": table, "scenario": scenario, "action": action,
+                       "expected": expected, "check": None,
+                       "result": {"verdict": status, "observed": observed, "details": [], "cause": "", "fix": ""}})
+    report.add(Row(table, scenario, action, expected, observed, status))
 
 
 def pytest_sessionstart(session):
@@ -317,7 +485,8 @@ def _write_durations(session) -> None:
     import time
     from .nodes import COMMAND_TIME
     from .waits import ACCOUNTING
-    if REPORT not in session.config.stash:
+    report = session.config.stash.get(REPORT, None)
+    if report is None or not (report.rows or report.stopped):
         return
     out = Path(session.config.getoption("bascule_reports"))
     out.mkdir(parents=True, exist_ok=True)
@@ -330,6 +499,10 @@ def _write_durations(session) -> None:
 
 def pytest_sessionfinish(session, exitstatus):
     _write_durations(session)
+    history = session.config.stash.get(HISTORY, None)
+    report0 = session.config.stash.get(REPORT, None)
+    if history is not None and history.events and report0 is not None and (report0.rows or report0.stopped):
+        history.save_jsonl(Path(session.config.getoption("bascule_reports")) / "historique.jsonl")
     report = session.config.stash.get(REPORT, None)
     if report is None or not (report.rows or report.stopped):
         return

@@ -1,10 +1,18 @@
-"""Bringing the cluster back: the baseline guard's restore, and document 3's split-brain recovery."""
+"""Bringing the cluster back, and saying so: the audit after each scenario, the explicit
+`--remettre-en-etat`, and document 3's split-brain recovery.
+
+bascule never repairs the user's cluster in silence: every repair is returned as a Repair (what was
+done, what was seen, whether it undid bascule's own fault), and the audit row of the scenario lists
+them."""
 from __future__ import annotations
+
+from typing import Callable
 
 from .cluster import Cluster
 from .errors import BaselineError, BasculeError, NodeError
 from .history import OK, STEP
 from .nodes import Node, quote
+from .observations import Audit, FtpAccess, Repair
 
 SPLIT_BRAIN_LOG = r"Split-Brain detected.*dropping connection"
 
@@ -47,65 +55,173 @@ def resolve_split_brain(cluster: Cluster, keep: Node) -> None:
     keep.run("crm configure property maintenance-mode=false", timeout=60)
 
 
-def _revive_ftp(cluster: Cluster) -> None:
-    """A scenario may leave proftpd dead where Pacemaker believes it runs (a service without a
-    monitor op does not get noticed): restart it so the next scenario starts from a working FTP.
-    Never stops the run: whether FTP works is the scenarios' verdict, not the guard's."""
-    from .ftp import FTPClient, FTPUnavailable
+def ftp_access(cluster: Cluster, write: bool = True) -> "FtpAccess":
+    """The FTP account on the VIP as a user finds it: log in, list the home, write (then delete) a
+    small file in Documents. Nothing here repairs anything."""
+    import os
+    import ftputil.error
+    from .ftp import FTPClient, FTPUnavailable, describe_error
+    from .observations import FtpAccess
     client = FTPClient.for_inventory(cluster.inv)
     try:
-        client.listing(".")
-        return
-    except FTPUnavailable:
-        pass
+        with client.session() as host:
+            host.listdir(".")
+            server = client.served_by(host)
+            if not write:
+                return FtpAccess(True, served_by=server)
+            path = f"{cluster.inv.ftp.documents}/bascule-acces-{os.urandom(3).hex()}.txt"
+            try:
+                with host.open(path, "w", encoding="utf-8") as fh:
+                    fh.write("bascule: essai d'écriture avant tout test\n")
+                host.remove(path)
+            except (ftputil.error.FTPError, OSError) as exc:
+                return FtpAccess(True, wrote=False, write_error=describe_error(exc), served_by=server)
+            return FtpAccess(True, wrote=True, served_by=server)
+    except FTPUnavailable as exc:
+        return FtpAccess(False, error=exc.what.split(": ", 2)[-1], login_refused="530" in exc.what)
+    except (ftputil.error.FTPError, OSError) as exc:
+        return FtpAccess(False, error=describe_error(exc), login_refused="530" in str(exc))
+
+
+def _stuck(state, drbd: dict) -> bool:
+    """Does the cluster show something that will not go away by waiting (a failed action, a node in
+    standby or maintenance, DRBD StandAlone)? Then waiting longer for the baseline is pointless."""
+    return (bool(state.failed_actions) or state.maintenance_mode
+            or any(n.standby or n.maintenance for n in state.nodes)
+            or any(st is not None and st.connection == "StandAlone" for st in drbd.values()))
+
+
+def _read(cluster: Cluster):
+    state = cluster.state()
+    drbd = {}
+    for name, node in cluster.nodes.items():
+        try:
+            drbd[name] = cluster.drbd(node)
+        except NodeError:
+            drbd[name] = None
+    return state, drbd
+
+
+def settle(cluster: Cluster, deadline: float) -> tuple[list[str], float]:
+    """Wait, without touching anything, until the cluster is at its baseline, or shows something
+    that waiting will not cure. Returns what still keeps it from its baseline and the seconds."""
+    from .checks import baseline_problems
+    from .waits import WaitTimeout, wait_until
     try:
-        cluster.master.run(quote("crm", "resource", "restart", cluster.inv.resources.ftp) + " >/dev/null 2>&1 || true", timeout=180)
+        waited = wait_until(lambda: _read(cluster),
+                            lambda v: not baseline_problems(v[0], v[1], cluster.inv) or _stuck(*v),
+                            "the cluster to settle at its baseline", deadline=deadline, interval=3,
+                            describe=lambda v: "; ".join(baseline_problems(v[0], v[1], cluster.inv)))
+    except WaitTimeout as exc:
+        return [exc.last_seen], float(deadline)
+    state, drbd = waited.value
+    return baseline_problems(state, drbd, cluster.inv), waited.elapsed
+
+
+def repair(cluster: Cluster, own_failures: Callable[[str, str], bool] = lambda rsc, node: False) -> list[Repair]:
+    """Bring the cluster back towards its baseline, and say each thing done and why: maintenance
+    mode left, nodes online, failed actions cleaned up per resource, DRBD StandAlone reconnected.
+    own_failures(resource, node) tells the failed actions that bascule's own faults left behind."""
+    from .observations import Repair
+    inv = cluster.inv
+    done: list[Repair] = []
+    helper = next((n for n in cluster.nodes.values() if n.reachable()), None)
+    if helper is None:
+        raise BaselineError("no node answers SSH", "check the nodes by hand, then rerun")
+    state, drbd = _read(cluster)
+
+    def run(cmd: str, what: str, why: str, own: bool = False, node=None) -> None:
+        try:
+            (node or helper).run(cmd + " >/dev/null 2>&1 || true", timeout=120)
+        except NodeError:
+            pass  # a node still settling refuses; the wait that follows judges the result
+        done.append(Repair(what, why, own))
+
+    if state.maintenance_mode:
+        run("crm_attribute --type crm_config --name maintenance-mode --update false",
+            "crm configure property maintenance-mode=false", "cluster en mode maintenance")
+    for n in state.nodes:
+        if n.standby:
+            run(quote("crm", "node", "online", n.name), f"crm node online {n.name}", f"{n.name} en standby")
+        elif n.maintenance:
+            run(quote("crm", "node", "ready", n.name), f"crm node ready {n.name}", f"{n.name} en maintenance")
+    for rsc in dict.fromkeys(f.resource for f in state.failed_actions):
+        fails = [f for f in state.failed_actions if f.resource == rsc]
+        why = "actions en échec : " + ", ".join(f"{f.resource} {f.task} sur {f.node} ({f.exit_status or f.exit_code})" for f in fails)
+        own = all(own_failures(f.resource, f.node) for f in fails)
+        run(quote("crm_resource", "--cleanup", "--resource", rsc), f"crm resource cleanup {rsc}", why, own)
+    for name, st in drbd.items():
+        # a DRBD left StandAlone is reconnected; a real split brain is not resolved here (the
+        # scenario that made it must recover it)
+        if st is not None and st.configured and st.connection == "StandAlone":
+            run(quote("drbdadm", "connect", inv.drbd.resource), f"drbdadm connect {inv.drbd.resource} sur {name}",
+                f"DRBD {name} : {st.summary()}", node=cluster.nodes[name])
+    return done
+
+
+def restore_ftp(cluster: Cluster) -> Repair | None:
+    """proftpd dead where Pacemaker believes it runs (a service without a monitor op goes
+    unnoticed): restart the resource, and say so."""
+    from .observations import Repair
+    access = ftp_access(cluster, write=False)
+    if access.logged_in:
+        return None
+    rid = cluster.inv.resources.ftp
+    try:
+        cluster.master.run(quote("crm", "resource", "restart", rid) + " >/dev/null 2>&1 || true", timeout=180)
     except NodeError:
         pass
+    return Repair(f"crm resource restart {rid}", f"FTP ne répondait pas sur {cluster.inv.vip} ({access.error}) "
+                  "alors que le cluster était dans son état de référence", False)
 
 
-def restore_baseline(cluster: Cluster, deadline: float = 420) -> float:
-    """Bring the cluster back to its baseline after a scenario: nodes online, maintenance off,
-    `crm resource cleanup`, DRBD reconnected; then wait for the baseline. Returns the seconds it
-    took; raises BaselineError naming what is left broken."""
+def restore_baseline(cluster: Cluster, deadline: float = 420) -> tuple[list[Repair], float]:
+    """Bring the cluster to its baseline: what `--remettre-en-etat` and `bascule lab heal` do. Returns
+    every repair made and the seconds it took; raises BaselineError naming what is left broken."""
     from .waits import WaitTimeout, wait_until
-    inv = cluster.inv
-    problems = cluster.baseline_problems
-
-    # already at baseline: nothing to repair (a cleanup would make every resource re-probe)
-    try:
-        if not problems():
-            _revive_ftp(cluster)
-            return 0.0
-    except BasculeError:
-        pass
-    helper = None
-    for n in cluster.nodes.values():
-        if n.reachable():
-            helper = helper or n
-    if helper is None:
-        raise BaselineError("no node answers SSH after the scenario", "check the nodes by hand, then rerun")
-    remedies = ["crm configure property maintenance-mode=false"]
-    remedies += [quote("crm", "node", "online", spec.name) for spec in inv.nodes]
-    remedies += ["crm resource cleanup"]
-    for remedy in remedies:
+    repairs: list[Repair] = []
+    problems, took = settle(cluster, deadline=30)
+    if problems:
+        repairs = repair(cluster)
         try:
-            helper.run(remedy + " >/dev/null 2>&1 || true", timeout=120)
-        except NodeError:
-            pass  # a node still settling (rebooting) refuses; the wait below judges the result
-    for n in cluster.nodes.values():
-        # a DRBD left StandAlone by a scenario is reconnected; a real split brain is not resolved
-        # here without saying so (the scenario that made it must recover it)
-        try:
-            st = cluster.drbd(n)
-            if st.configured and st.connection == "StandAlone":
-                n.run(quote("drbdadm", "connect", inv.drbd.resource) + " || true", timeout=60)
-        except NodeError:
-            pass
+            took += wait_until(cluster.baseline_problems, lambda p: not p, "the cluster's baseline", deadline=deadline,
+                               interval=2, describe=lambda p: "; ".join(p)).elapsed
+        except WaitTimeout as exc:
+            raise BaselineError(f"the cluster did not come back to its baseline within {deadline:.0f} s: {exc.last_seen}",
+                                "repair it by hand (crm status, cat /proc/drbd), then rerun") from None
+    fixed = restore_ftp(cluster)
+    if fixed is not None:
+        repairs.append(fixed)
+    return repairs, took
 
+
+def audit_after(cluster: Cluster, faults: list, deadline: float = 420) -> Audit:
+    """After a scenario (CTS's audits): undo what bascule's own faults are expected to leave behind
+    (a kill leaves a failed action: `crm resource cleanup`), then look. Anything else that must be
+    repaired is a finding, listed in the audit; the cluster is repaired all the same, so that the
+    next scenario starts from its baseline, and the audit says whether it came back."""
+    from .observations import Audit, Repair
+    from .waits import WaitTimeout, wait_until
+    own = [Repair(f.undo, f"panne du scénario : {f.label}", True) for f in faults if f.injected]
     try:
-        return wait_until(problems, lambda p: not p, "the cluster's baseline", deadline=deadline, interval=2,
-                          describe=lambda p: "; ".join(p)).elapsed
-    except WaitTimeout as exc:
-        raise BaselineError(f"the cluster did not come back to its baseline within {deadline:.0f} s: {exc.last_seen}",
-                            "repair it by hand (crm status, cat /proc/drbd), then rerun") from None
+        problems, waited = settle(cluster, deadline=240)
+        if problems:
+            found = repair(cluster, own_failures=lambda rsc, node: any(f.leaves_failure(rsc, node) for f in faults
+                                                                        if f.injected))
+            own += [r for r in found if r.own]
+            others = [r for r in found if not r.own]
+            try:
+                waited += wait_until(cluster.baseline_problems, lambda p: not p, "the cluster's baseline",
+                                     deadline=deadline, interval=2, describe=lambda p: "; ".join(p)).elapsed
+                left: tuple[str, ...] = ()
+            except WaitTimeout as exc:
+                left = (exc.last_seen,)
+        else:
+            others, left = [], ()
+        if not left:
+            fixed = restore_ftp(cluster)
+            if fixed is not None:
+                others.append(fixed)
+        return Audit(tuple(own + others), left, "", round(waited, 1))
+    except BasculeError as exc:
+        return Audit(tuple(own), (), str(exc))

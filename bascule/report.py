@@ -27,6 +27,18 @@ class Row:
     observed: str
     status: str  # OK | KO | inconnu | non exécuté
     details: tuple[str, ...] = ()
+    cause: str = ""  # the likely cause, when known
+    fix: str = ""  # the lab's command that fixes it
+
+    @property
+    def observed_in_full(self) -> str:
+        """The « Résultats obtenus » cell: what was seen, then the likely cause and its fix."""
+        text = self.observed
+        if self.cause:
+            text += f" — cause probable : {self.cause}"
+        if self.fix:
+            text += f" — pour corriger : {self.fix}"
+        return text
 
 
 @dataclass
@@ -36,6 +48,8 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)  # e.g. {"Q2 bascule": "14,2 s"}
     stopped: str = ""  # why the run stopped before its end ("" when it ran to the end)
+    date: str = ""  # when the run began, « 2026-11-27 14:05 »
+    repaired: list[str] = field(default_factory=list)  # what --remettre-en-etat repaired before the first row
 
     def add(self, row: Row) -> None:
         # tools on the nodes colour their messages (crmsh's ERROR): keep the words, not the escapes
@@ -60,11 +74,14 @@ class Report:
             return s.replace("|", "\\|").replace("\n", " ")
         out = [f"# {self.title}", ""]
         if self.cluster:
-            out += [f"Cluster : {self.cluster}  ", f"Date : {datetime.now():%Y-%m-%d %H:%M}", ""]
+            out += [f"Cluster : {self.cluster}  ", f"Date : {self.date or datetime.now().strftime('%Y-%m-%d %H:%M')}", ""]
         counts = self.counts()
         out += ["Bilan : " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), ""]
         if self.stopped:
             out += [f"**Exécution arrêtée avant la fin** : {self.stopped}", ""]
+        if self.repaired:
+            out += ["**Cluster remis en état par bascule avant le premier test (--remettre-en-etat)** : "
+                    + " ; ".join(self.repaired), ""]
         for table, rows in self.tables().items():
             out += [f"## {table}", ""]
             out += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
@@ -73,7 +90,7 @@ class Report:
                 if len({x.scenario for x in rows}) > 1 and r.scenario != scenario:
                     scenario = r.scenario
                     out.append(f"| **{cell(scenario)}** | | | |")
-                out.append(f"| {cell(r.action)} | {cell(r.expected)} | {cell(r.observed)} | {cell(r.status)} |")
+                out.append(f"| {cell(r.action)} | {cell(r.expected)} | {cell(r.observed_in_full)} | {cell(r.status)} |")
             out.append("")
         if self.figures:
             out += ["## Mesures", ""] + [f"- {k} : {v}" for k, v in self.figures.items()] + [""]
@@ -93,10 +110,13 @@ class Report:
             f"<h1>{e(self.title)}</h1>",
         ]
         if self.cluster:
-            parts.append(f"<p>Cluster : {e(self.cluster)} — {datetime.now():%Y-%m-%d %H:%M}</p>")
+            parts.append(f"<p>Cluster : {e(self.cluster)} — {e(self.date or datetime.now().strftime('%Y-%m-%d %H:%M'))}</p>")
         parts.append("<p>Bilan : " + e(", ".join(f"{k} {v}" for k, v in sorted(self.counts().items()))) + "</p>")
         if self.stopped:
             parts.append(f"<p style='background:#f8d7da;padding:.5em'><b>Exécution arrêtée avant la fin</b> : {e(self.stopped)}</p>")
+        if self.repaired:
+            parts.append("<p style='background:#fff3cd;padding:.5em'><b>Cluster remis en état par bascule avant le premier "
+                         f"test (--remettre-en-etat)</b> : {e(' ; '.join(self.repaired))}</p>")
         for table, rows in self.tables().items():
             parts.append(f"<h2>{e(table)}</h2><table><tr>" + "".join(f"<th>{e(c)}</th>" for c in COLUMNS) + "</tr>")
             scenario = None
@@ -106,7 +126,7 @@ class Report:
                     scenario = r.scenario
                     parts.append(f"<tr class='sc'><td colspan='4'>{e(scenario)}</td></tr>")
                 parts.append(
-                    f"<tr><td>{e(r.action)}</td><td>{e(r.expected)}</td><td>{e(r.observed)}</td>"
+                    f"<tr><td>{e(r.action)}</td><td>{e(r.expected)}</td><td>{e(r.observed_in_full)}</td>"
                     f"<td class='s' style='background:{colour.get(r.status, '#fff')}'>{e(r.status)}</td></tr>")
             parts.append("</table>")
         if self.figures:
@@ -120,7 +140,8 @@ class Report:
         paths = {"md": d / "tableau-de-tests.md", "html": d / "tableau-de-tests.html", "json": d / "tableau-de-tests.json"}
         paths["md"].write_text(self.markdown(), encoding="utf-8")
         paths["html"].write_text(self.html(), encoding="utf-8")
-        paths["json"].write_text(json.dumps({"cluster": self.cluster, "figures": self.figures, "stopped": self.stopped,
+        paths["json"].write_text(json.dumps({"cluster": self.cluster, "date": self.date, "figures": self.figures, "stopped": self.stopped,
+                                             "repaired": self.repaired,
                                              "rows": [asdict(r) for r in self.rows]}, ensure_ascii=False, indent=1),
                                  encoding="utf-8")
         return paths

@@ -1,16 +1,21 @@
-"""Steps shared by every feature: the baseline, standby/online, the resources' placement, the probe."""
+"""Steps shared by every feature: the baseline, standby/online, the resources' placement, the probe.
+
+Steps stay thin: they act through the library, gather a typed observation, and hand it to a check
+of bascule.checks through `tableau.judge`. No step builds a verdict itself.
+"""
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from bascule.checks import Result, moved, resources_active
-from bascule.cluster import node_facts
-from bascule.errors import NodeError
-from bascule.faults import Movement, Standby
+from bascule import checks
+from bascule.cluster import node_seen
+from bascule.faults import Movement, Standby, await_move
 from bascule.ftp import FTPUnavailable, Probe
+from bascule.observations import FtpWitness, ResourcesSeen
 from bascule.report import allure_parameter, attach_snapshot
-from bascule.waits import WaitTimeout, wait_until
 
 ROLE = parsers.re  # steps name nodes by their role in the lab: « maître » or « esclave »
 FAILOVER_DEADLINE = 360  # under emulation a clean reboot moves everything in up to 4 min (measured 235 s)
@@ -29,8 +34,14 @@ def sonde(client_ftp, historique, inventaire):
 
 
 @pytest.fixture
-def fichiers_temoins():
-    """Witness files written by the scenario: name -> FileWrite (node, path, sha256)."""
+def fichiers_temoins() -> dict[str, FtpWitness]:
+    """Witness files written through FTP by the scenario: name -> FtpWitness (path, sha256)."""
+    return {}
+
+
+@pytest.fixture
+def ecritures() -> dict:
+    """Files written on a node's /home by the scenario (the lab's touch): name -> FileWrite."""
     return {}
 
 
@@ -41,25 +52,23 @@ def etat_de_reference(ligne_de_base, cluster):
 
 @when(ROLE(r"on vérifie sur le serveur (?P<role>maître|esclave) que les ressources sont bien activées"),
       target_fixture="verification")
-def verifier_ressources(cluster, client_ftp, role):
-    xml, state = cluster.crm_mon()
-    facts = {n.name: node_facts(cluster, n) for n in cluster.nodes.values()}
-    server = None
+def verifier_ressources(cluster, client_ftp, role) -> ResourcesSeen:
+    xml, _ = cluster.crm_mon()
+    seen = {n.name: node_seen(cluster, n) for n in cluster.nodes.values()}
     try:
         home, server = client_ftp.listing_and_server(".")
+        return ResourcesSeen(xml, seen, tuple(home), "", server, node_for(cluster, role).name)
     except FTPUnavailable as exc:
-        home = exc
-    return state, facts, home, server
+        return ResourcesSeen(xml, seen, None, exc.what, None, node_for(cluster, role).name)
 
 
 @then(ROLE(r"les ressources sont activées sur le serveur (?P<role>maître|esclave)"))
-def ressources_activees(verification, cluster, inventaire, tableau, role):
-    state, facts, home, server = verification
-    tableau.record(resources_active(state, facts, home, inventaire, node_for(cluster, role).name, server))
+def ressources_activees(verification, cluster, tableau, role):
+    tableau.judge(checks.resources_active, replace(verification, on=node_for(cluster, role).name))
 
 
 @when(ROLE(r"le serveur (?P<role>maître|esclave) est mis en « standby »"), target_fixture="mouvement")
-def mise_en_standby(cluster, pannes, sonde, historique, role):
+def mise_en_standby(cluster, pannes, sonde, role) -> Movement:
     node = node_for(cluster, role)
     fault = Standby(cluster, node)
     pannes.append(fault)
@@ -69,7 +78,7 @@ def mise_en_standby(cluster, pannes, sonde, historique, role):
 
 
 @when(ROLE(r"le serveur (?P<role>maître|esclave) est remis « online »"), target_fixture="mouvement")
-def remise_online(cluster, pannes, sonde, historique, role):
+def remise_online(cluster, pannes, sonde, role) -> Movement:
     node = node_for(cluster, role)
     fault = next((f for f in pannes if isinstance(f, Standby) and f.node is node), None)
     if fault is None:  # the scenario did not put it in standby itself: bring it online all the same
@@ -81,52 +90,25 @@ def remise_online(cluster, pannes, sonde, historique, role):
     return Movement(fault.heal_started_at, node.name, f"retour online de {node.name}")
 
 
-def wait_for_move(cluster, historique, inventaire, sonde, mouvement) -> Result:
-    """Wait until every resource runs on the destination and the FTP client is served again;
-    then judge from the history (times, downtime, who served)."""
-    from bascule.checks import placement_problems
-    error = None
-    try:
-        # asked first: the destination (the node left behind may be shutting down and answer late, with
-        # its own view; a clean reboot measured 345.8 s that way in a full run where FTP was back at 152.9 s)
-        cluster.wait_state(f"resources on {mouvement.to}",
-                           lambda s: not placement_problems(s, inventaire, mouvement.to), FAILOVER_DEADLINE, interval=2,
-                           prefer=cluster.nodes.get(mouvement.to))
-    except WaitTimeout as exc:
-        error = exc.last_seen
-    except NodeError as exc:
-        return Result.unknown(f"cluster injoignable pendant la bascule : {exc}")
-    probe_name = sonde.name if sonde.started else None
-    if probe_name and error is None:
-        from bascule.history import downtime_windows
-        try:
-            wait_until(lambda: downtime_windows(historique.since(mouvement.since), probe_name),
-                       lambda w: bool(historique.since(mouvement.since)) and all(x.end is not None for x in w)
-                       and any(e.source == "client" and e.outcome == "ok" for e in historique.since(mouvement.since)),
-                       f"FTP to answer again on {inventaire.vip}", deadline=120, interval=0.5,
-                       describe=lambda w: f"{len(w)} interruption(s)")
-        except WaitTimeout:
-            pass  # the verdict below says the FTP service did not come back
-    sonde.stop()
-    try:
-        cluster.capture(f"après {mouvement.cause}")
-    except Exception:  # a snapshot is a bonus; the verdict below does not depend on it
-        pass
-    result, took, downtime = moved(list(historique.since(mouvement.since)), mouvement.since, inventaire,
-                                   mouvement.to, probe_name, error)
+def judge_move(cluster, sonde, mouvement: Movement, role: str):
+    """Wait for the move towards the node the Then step names (the wait and the verdict use the
+    same condition, checks.move_problems); the figures go to Allure as parameters."""
+    seen = await_move(cluster, sonde, mouvement, node_for(cluster, role).name, FAILOVER_DEADLINE)
+    took, downtime = checks.move_timing(seen, list(cluster.history.since(seen.since)), cluster.inv)
     if took is not None:
-        allure_parameter(f"bascule vers {mouvement.to} (s)", f"{took:.1f}")
+        allure_parameter(f"bascule vers {seen.to} (s)", f"{took:.1f}")
     if downtime is not None:
-        allure_parameter(f"indisponibilité FTP, {mouvement.cause} (s)", f"{downtime:.1f}")
-    return result  # moved() already makes a move KO when the client never got the service back
+        allure_parameter(f"indisponibilité FTP, {seen.cause} (s)", f"{downtime:.1f}")
+    return seen
 
 
 @then(ROLE(r"les ressources sont arrêtées sur le serveur (?P<role>maître|esclave) et activées sur le serveur (?P<role2>maître|esclave)"))
-def ressources_migrees(cluster, historique, inventaire, sonde, mouvement, tableau, rapport, role, role2):
-    result = wait_for_move(cluster, historique, inventaire, sonde, mouvement)
-    tableau.record(result)
+def ressources_migrees(cluster, sonde, mouvement, tableau, role, role2):
+    if node_for(cluster, role).name == node_for(cluster, role2).name:
+        pytest.fail("ligne mal écrite : le même serveur est nommé deux fois", pytrace=False)
+    tableau.judge(checks.moved, judge_move(cluster, sonde, mouvement, role2))
 
 
 @then(ROLE(r"les ressources sont de nouveau activées sur le serveur (?P<role>maître|esclave)( \(auto-failback\))?"))
-def ressources_revenues(cluster, historique, inventaire, sonde, mouvement, tableau, role):
-    tableau.record(wait_for_move(cluster, historique, inventaire, sonde, mouvement))
+def ressources_revenues(cluster, sonde, mouvement, tableau, role):
+    tableau.judge(checks.moved, judge_move(cluster, sonde, mouvement, role))

@@ -6,19 +6,20 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from dataclasses import dataclass
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from bascule.checks import Result, client_downtime, node_named, secs
+from bascule import checks
 from bascule.errors import NodeError
 from bascule.faults import BlockRestart, FaultUnavailable, KillService, Movement, PowerLoss, Reboot
-from bascule.ftp import sha256
-from bascule.history import downtime_windows, served_by
+from bascule.ftp import describe_error, sha256
+from bascule.observations import FtpWitness, RestartSeen, Takeover, WitnessRead
 from bascule.report import allure_parameter
-from bascule.waits import WaitTimeout, wait_until
+from bascule.waits import WaitTimeout
 
-from .commun import node_for, wait_for_move
+from .commun import judge_move, node_for
 
 
 # --- witness files through FTP -----------------------------------------------------------------
@@ -31,30 +32,26 @@ def temoin_ftp(cluster, client_ftp, inventaire, fichiers_temoins, nom):
     # An upload acknowledged seconds before a power cut may exist only in the page cache: its loss
     # says nothing about the cluster. Flushing makes the witness test replication, not writeback.
     cluster.flush_to_disk()
-    fichiers_temoins[nom] = (path, sha256(data))
+    fichiers_temoins[nom] = FtpWitness(path, sha256(data))
+
+
+def read_witness(client_ftp, witness: FtpWitness) -> WitnessRead:
+    """A witness read back through the FTP client on the VIP; an error is what the client saw."""
+    try:
+        data, _ = client_ftp.download(witness.path)
+        return WitnessRead(witness.path, witness.sha256, sha256(data), len(data))
+    except Exception as exc:  # noqa: BLE001 - the row says what the client saw
+        return WitnessRead(witness.path, witness.sha256, None, None, getattr(exc, "what", None) or describe_error(exc))
 
 
 @when(parsers.parse('on relit le fichier témoin "{nom}" via le client FTP'), target_fixture="relecture")
-def relire_temoin(client_ftp, fichiers_temoins, nom):
-    path, want = fichiers_temoins[nom]
-    try:
-        data, _ = client_ftp.download(path)
-        return path, want, sha256(data), len(data), None
-    except Exception as exc:  # noqa: BLE001 - the row says what the client saw
-        from bascule.ftp import describe_error
-        return path, want, None, None, getattr(exc, "what", None) or describe_error(exc)
+def relire_temoin(client_ftp, fichiers_temoins, nom) -> WitnessRead:
+    return read_witness(client_ftp, fichiers_temoins[nom])
 
 
 @then("le fichier témoin est intact")
-def temoin_intact(relecture, inventaire, tableau):
-    path, want, got, size, error = relecture
-    if error:
-        tableau.record(Result.ko(f"{path} illisible via {inventaire.vip} : {error}"))
-    elif got != want:
-        tableau.record(Result.ko(f"{path} relu via {inventaire.vip} ({size} octets) avec un sha256 différent : "
-                                 "données perdues ou abîmées"))
-    else:
-        tableau.record(Result.ok(f"{path} relu via {inventaire.vip}, sha256 identique ({got[:12]}…)"))
+def temoin_intact(relecture, tableau):
+    tableau.judge(checks.witness_intact, relecture)
 
 
 # --- reboot and power loss ---------------------------------------------------------------------
@@ -67,7 +64,7 @@ def _start(fault, pannes, sonde):
 
 
 @when(parsers.re(r"le serveur (?P<role>maître|esclave) est redémarré"), target_fixture="mouvement")
-def redemarrage(cluster, pannes, sonde, role):
+def redemarrage(cluster, pannes, sonde, role) -> Movement:
     node = node_for(cluster, role)
     fault = _start(Reboot(cluster, node), pannes, sonde)
     return Movement(fault.started_at, cluster.peer(node).name, f"redémarrage de {node.name}")
@@ -86,7 +83,7 @@ def power_controls(cluster, embedded_lab, node):
 
 
 @when(parsers.re(r"le courant du serveur (?P<role>maître|esclave) est coupé"), target_fixture="mouvement")
-def coupure_courant(cluster, embedded_lab, pannes, sonde, role):
+def coupure_courant(cluster, embedded_lab, pannes, sonde, role) -> Movement:
     node = node_for(cluster, role)
     off, on = power_controls(cluster, embedded_lab, node)
     try:
@@ -97,7 +94,7 @@ def coupure_courant(cluster, embedded_lab, pannes, sonde, role):
     return Movement(fault.started_at, cluster.peer(node).name, f"coupure de courant de {node.name}")
 
 
-def _rejoin(cluster, pannes, sonde, historique, role, kind):
+def _rejoin(cluster, pannes, sonde, historique, role, kind) -> Movement:
     node = node_for(cluster, role)
     fault = next(f for f in pannes if isinstance(f, kind) and f.node is node)
     sonde.start()
@@ -107,79 +104,66 @@ def _rejoin(cluster, pannes, sonde, historique, role, kind):
 
 
 @when(parsers.re(r"le serveur (?P<role>maître|esclave) a redémarré et rejoint le cluster"), target_fixture="mouvement")
-def retour_apres_redemarrage(cluster, pannes, sonde, historique, role):
+def retour_apres_redemarrage(cluster, pannes, sonde, historique, role) -> Movement:
     return _rejoin(cluster, pannes, sonde, historique, role, Reboot)
 
 
 @when(parsers.re(r"le courant du serveur (?P<role>maître|esclave) est rétabli et qu'il rejoint le cluster"),
       target_fixture="mouvement")
-def retour_du_courant(cluster, pannes, sonde, historique, role):
+def retour_du_courant(cluster, pannes, sonde, historique, role) -> Movement:
     return _rejoin(cluster, pannes, sonde, historique, role, PowerLoss)
 
 
 # --- a service killed --------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Kill:
+    """proftpd killed on a node: when, and the resource's fail-count there before."""
+    since: float
+    node: str
+    fail_count_before: int
+
+
 @when(parsers.re(r"le service FTP est tué sur le serveur (?P<role>maître|esclave)$"), target_fixture="arret")
-def tuer_service(cluster, inventaire, pannes, sonde, role):
+def tuer_service(cluster, inventaire, pannes, sonde, role) -> Kill:
     node = node_for(cluster, role)
     before = cluster.state().fail_count(inventaire.resources.ftp, node.name)
     fault = _start(KillService(cluster, node), pannes, sonde)
-    return fault, before
+    return Kill(fault.started_at, node.name, before)
+
+
+RESTART_DEADLINE = 180
 
 
 @then(parsers.re(r"Pacemaker redémarre le service FTP sur le serveur (?P<role>maître|esclave)"))
-def service_redemarre(cluster, inventaire, historique, sonde, arret, tableau, role):
-    fault, before = arret
-    node = node_for(cluster, role)
+def service_redemarre(cluster, inventaire, sonde, arret, tableau, role):
+    node = node_for(cluster, role).name
     rid = inventaire.resources.ftp
-    since = fault.started_at
+    before = arret.fail_count_before
     try:
-        waited = cluster.wait_state(
-            f"{rid} restarted on {node.name}",
-            lambda s: s.where(rid) == (node.name,) and s.started(rid) and s.fail_count(rid, node.name) > before,
-            deadline=180, interval=1)
-        state = waited.value
+        state = cluster.wait_state(
+            f"{rid} restarted on {node}",
+            lambda s: s.where(rid) == (node,) and s.started(rid) and s.fail_count(rid, node) > before,
+            deadline=RESTART_DEADLINE, interval=1).value
+        back = sonde.wait_back(arret.since, deadline=120)
+        sonde.stop()
+        if back is not None:
+            allure_parameter("attente du retour du FTP après kill -9 (s)", f"{back:.1f}")
+        seen = RestartSeen(arret.since, rid, node, before, sonde.name, True, state.fail_count(rid, node))
     except WaitTimeout as exc:
         sonde.stop()
-        down, down_text = client_downtime(historique.since(since), sonde.name)
         try:
             now = cluster.state()
-            unseen = now.started(rid) and now.fail_count(rid, node.name) <= before
+            unseen = now.started(rid) and now.fail_count(rid, node) <= before
         except NodeError:
             unseen = False
-        if unseen:  # the monitor never ran or never failed: Pacemaker still believes it runs
-            tableau.record(Result.ko(f"Pacemaker n'a pas vu l'arrêt en {secs(exc.deadline)} : {rid} toujours « Started » "
-                                     f"sur {node.name}, fail-count {before} inchangé ; {down_text}"))
-        else:
-            tableau.record(Result.ko(f"{rid} n'a pas été redémarré sur {node.name} : {exc.last_seen} ; {down_text}"))
-        return
-    try:
-        wait_until(lambda: downtime_windows(historique.since(since), sonde.name),
-                   lambda w: bool(w) and all(x.end is not None for x in w), f"FTP on {inventaire.vip} again",
-                   deadline=120, interval=0.5, describe=lambda w: f"{len(w)} interruption(s)")
-    except WaitTimeout:
-        pass
-    sonde.stop()
-    evs = list(historique.since(since))
-    windows = downtime_windows(evs, sonde.name)
-    if not windows or windows[-1].end is None:
-        tableau.record(Result.ko(f"{rid} relancé par Pacemaker mais le FTP ne répond plus sur {inventaire.vip}"))
-        return
-    serving = served_by(evs, sonde.name)
-    last = node_named(serving[-1][1], inventaire) if serving else None
-    if last is not None and last != node.name:
-        tableau.record(Result.ko(f"{rid} relancé sur {node.name} mais le client FTP est servi par {last}"))
-        return
-    down = sum(w.duration for w in windows)
-    allure_parameter("indisponibilité FTP, kill -9 proftpd (s)", f"{down:.1f}")
-    tableau.record(Result.ok(
-        f"{rid} redémarré sur {node.name} par Pacemaker (fail-count {before} → {state.fail_count(rid, node.name)}) ; "
-        f"FTP indisponible {secs(down)} ; service de nouveau rendu {secs(windows[-1].end - since)} après le kill"))
+        seen = RestartSeen(arret.since, rid, node, before, sonde.name, False, None, exc.last_seen, RESTART_DEADLINE, unseen)
+    tableau.judge(checks.service_restarted, seen)
 
 
 @when(parsers.re(r"le service FTP est tué sur le serveur (?P<role>maître|esclave) et son redémarrage empêché"),
       target_fixture="mouvement")
-def tuer_et_empecher(cluster, inventaire, pannes, sonde, role):
+def tuer_et_empecher(cluster, inventaire, pannes, sonde, role) -> Movement:
     node = node_for(cluster, role)
     block = BlockRestart(cluster, node, inventaire.resources.ftp)
     pannes.append(block)
@@ -189,27 +173,14 @@ def tuer_et_empecher(cluster, inventaire, pannes, sonde, role):
 
 
 @then(parsers.re(r"le service FTP est repris par le serveur (?P<role>maître|esclave) avec ses données"))
-def service_repris(cluster, historique, inventaire, sonde, mouvement, fichiers_temoins, client_ftp, tableau, role):
-    result = wait_for_move(cluster, historique, inventaire, sonde, mouvement)
-    if result.verdict.value != "OK":
-        tableau.record(result)
-        return
-    lost = []
-    for nom, (path, want) in fichiers_temoins.items():
-        try:
-            data, _ = client_ftp.download(path)
-            if sha256(data) != want:
-                lost.append(f"{path} différent")
-        except Exception as exc:  # noqa: BLE001
-            lost.append(f"{path} illisible ({getattr(exc, 'what', exc)})")
-    if lost:
-        tableau.record(Result.ko(result.observed + " ; mais " + ", ".join(lost)))
-    else:
-        tableau.record(Result.ok(result.observed + f" ; {len(fichiers_temoins)} fichier(s) témoin(s) relu(s) à l'identique"))
+def service_repris(cluster, sonde, mouvement, fichiers_temoins, client_ftp, tableau, role):
+    move = judge_move(cluster, sonde, mouvement, role)
+    reads = tuple(read_witness(client_ftp, w) for w in fichiers_temoins.values())
+    tableau.judge(checks.taken_over, Takeover(move, reads), since=move.since)
 
 
 @when("la cause est supprimée et les erreurs effacées (crm resource cleanup)", target_fixture="mouvement")
-def supprimer_la_cause(cluster, pannes, sonde, historique):
+def supprimer_la_cause(cluster, pannes, sonde) -> Movement:
     block = next(f for f in pannes if isinstance(f, BlockRestart))
     sonde.start()
     block.heal()

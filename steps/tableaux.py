@@ -3,98 +3,73 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
 from pytest_bdd import then, when
 
-from bascule.checks import Result, duplicated, home_accessible
-from bascule.cluster import write_as_user
-from bascule.errors import NodeError
-from bascule.ftp import FTPUnavailable, sha256
+from bascule import checks
+from bascule.cluster import read_on, write_as_user
+from bascule.ftp import FTPUnavailable, describe_error, sha256
+from bascule.observations import FileRead, FileWrite, FtpTest, FtpWitness, WitnessRead
 
 from .commun import ROLE, node_for
 
 
 @when(ROLE(r"on teste l'accès en écriture sur la partition du serveur (?P<role>maître|esclave) avec le fichier \"(?P<nom>[^\"]+)\""),
       target_fixture="ecriture")
-def ecrire_temoin(cluster, inventaire, fichiers_temoins, role, nom):
+def ecrire_temoin(cluster, inventaire, ecritures, role, nom) -> FileWrite:
     node = node_for(cluster, role)
     content = f"bascule {nom} écrit sur {node.name} à {time.strftime('%H:%M:%S')} {os.urandom(8).hex()}\n"
     w = write_as_user(cluster, node, f"{inventaire.documents_dir}/{nom}", content)
-    fichiers_temoins[nom] = w
+    ecritures[nom] = w
     return w
 
 
 @then(ROLE(r"« Home » est accessible sur le serveur (?P<role>maître|esclave)"))
-def home_accessible_sur(ecriture, inventaire, tableau, role):
-    tableau.record(home_accessible(ecriture, inventaire))
+def home_accessible_sur(ecriture, cluster, tableau, role):
+    tableau.judge(checks.home_accessible, replace(ecriture, on=node_for(cluster, role).name))
 
 
 @when(ROLE(r"on vérifie sur le serveur (?P<role>maître|esclave) la présence du fichier \"(?P<nom>[^\"]+)\""),
       target_fixture="lecture")
-def lire_temoin(cluster, inventaire, role, nom):
-    node = node_for(cluster, role)
-    from bascule.cluster import node_facts
-    try:
-        facts = node_facts(cluster, node)
-        return node.name, facts.home_source, node.sha256(f"{inventaire.documents_dir}/{nom}")
-    except NodeError as exc:
-        return node.name, "", exc
+def lire_temoin(cluster, inventaire, ecritures, role, nom) -> FileRead:
+    written = ecritures.get(nom)
+    return read_on(cluster, node_for(cluster, role), nom, f"{inventaire.documents_dir}/{nom}",
+                   written.sha256 if written else None)
 
 
 @then(ROLE(r"« (?P<nom>[^»]+) » a bien été dupliqué sur le serveur (?P<role>maître|esclave)"))
-def temoin_duplique(lecture, fichiers_temoins, inventaire, tableau, nom, role):
-    node, source, found = lecture
-    if isinstance(found, Exception):
-        tableau.record(Result.unknown(f"{node} injoignable : {found}"))
-        return
-    written = fichiers_temoins.get(nom)
-    tableau.record(duplicated(nom, written.sha256 if written else None, found, source, inventaire, node))
+def temoin_duplique(lecture, cluster, tableau, nom, role):
+    tableau.judge(checks.duplicated, replace(lecture, on=node_for(cluster, role).name))
 
 
 @when("on teste l'accès en écriture au serveur FTP", target_fixture="essai_ftp")
-def essai_ftp(client_ftp, inventaire, fichiers_temoins):
+def essai_ftp(client_ftp, inventaire, fichiers_temoins) -> FtpTest:
     """Upload a file with known content through the VIP, read it back; read back the files that
     earlier FTP tests of the scenario wrote (the data must survive every move)."""
     n = sum(1 for k in fichiers_temoins if k.startswith("ftp-")) + 1
     name = f"ftp-{n}"
     path = f"{inventaire.ftp.documents}/essai-{name}-{os.urandom(3).hex()}.txt"
     data = f"bascule {name} {time.time():.3f} {os.urandom(16).hex()}\n".encode() * 64
-    outcome = {"path": path, "sha256": sha256(data), "size": len(data), "earlier": {}}
+    earlier = {k: w for k, w in fichiers_temoins.items() if k.startswith("ftp-")}
+    fichiers_temoins[name] = FtpWitness(path, sha256(data))
+    served = None
     try:
         with client_ftp.session() as host:
-            outcome["served_by"] = client_ftp.served_by(host)
+            served = client_ftp.served_by(host)
         client_ftp.upload(path, data)
         back, _ = client_ftp.download(path)
-        outcome["read_back"] = sha256(back)
-        for key, (old_path, old_sha) in fichiers_temoins.items():
-            if key.startswith("ftp-"):
-                old, _ = client_ftp.download(old_path)
-                outcome["earlier"][old_path] = (old_sha, sha256(old))
+        reads = []
+        for w in earlier.values():
+            old, _ = client_ftp.download(w.path)
+            reads.append(WitnessRead(w.path, w.sha256, sha256(old), len(old)))
+        return FtpTest(path, sha256(data), len(data), sha256(back), served, tuple(reads))
     except FTPUnavailable as exc:
-        outcome["error"] = exc.what
+        return FtpTest(path, sha256(data), len(data), served_by=served, error=exc.what)
     except Exception as exc:  # an FTP error mid-transfer: the user's FileZilla would show it
-        from bascule.ftp import describe_error
-        outcome["error"] = describe_error(exc)
-    fichiers_temoins[name] = (path, outcome["sha256"])
-    return outcome
+        return FtpTest(path, sha256(data), len(data), served_by=served, error=describe_error(exc))
 
 
 @then("les tests à partir du client FTP sont concluants")
-def tests_ftp_concluants(essai_ftp, inventaire, tableau):
-    o = essai_ftp
-    if "error" in o:
-        tableau.record(Result.ko(f"client FTP sur {inventaire.vip} : {o['error']}"))
-        return
-    problems = []
-    if o.get("read_back") != o["sha256"]:
-        problems.append(f"{o['path']} relu avec un sha256 différent")
-    for path, (want, got) in o["earlier"].items():
-        if want != got:
-            problems.append(f"{path}, écrit avant la bascule, relu différent")
-    who = f", servi par {o['served_by']}" if o.get("served_by") else ""
-    if problems:
-        tableau.record(Result.ko(" ; ".join(problems)))
-        return
-    kept = f" ; {len(o['earlier'])} fichier(s) écrit(s) avant la bascule relu(s) à l'identique" if o["earlier"] else ""
-    tableau.record(Result.ok(f"Envoi puis téléchargement de {o['path']} ({o['size'] // 1024} Ko) via {inventaire.vip}"
-                             f"{who}, sha256 identique{kept}"))
+def tests_ftp_concluants(essai_ftp, tableau):
+    tableau.judge(checks.ftp_test, essai_ftp)

@@ -200,7 +200,7 @@ def test_report_write(tmp_path):
                                "action": "crm node standby intralab01",
                                "expected": "Les ressources sont activées sur hdintralab01",
                                "observed": "Ressources activées sur hdintralab01 en 14,2 s", "status": "OK",
-                               "details": []}
+                               "details": [], "cause": "", "fix": ""}
     assert "activées sur hdintralab01" in paths["json"].read_text(encoding="utf-8")  # UTF-8, not \u escapes
 
 
@@ -247,32 +247,35 @@ def test_vip_interface():
     assert parse_vip_interface("3: eth1    inet 10.22.100.2200/16 x\n", "10.22.100.220").interface == ""
 
 
-def _facts(master_ip: str):
-    from bascule.cluster import NodeFacts
-    from bascule.cluster_state import parse_vip_interface
-    m = parse_vip_interface(master_ip, "10.22.100.220")
-    s = parse_vip_interface(IP_ADDR_SLAVE, "10.22.100.220")
-    return {"intralab01": NodeFacts("intralab01", bool(m.interface), True, True, "/dev/drbd0", m),
-            "hdintralab01": NodeFacts("hdintralab01", bool(s.interface), False, False, "", s)}
+def _seen(master_ip: str, served: str | None = None, slave_proftpd: bool = False, on: str = "intralab01"):
+    from bascule.observations import NodeSeen, ResourcesSeen
+    xml = (FIXTURES / "crm_mon-2.1-sain.xml").read_text(encoding="utf-8")
+    return ResourcesSeen(xml, {"intralab01": NodeSeen("intralab01", master_ip, True, True, "/dev/drbd0"),
+                               "hdintralab01": NodeSeen("hdintralab01", IP_ADDR_SLAVE, slave_proftpd, False, "")},
+                         ("Documents",), "", served, on)
 
 
-def test_resources_active_ok_and_wrong_nic(state):
+def test_resources_active_ok_and_wrong_nic():
     from bascule.checks import resources_active
     inv = inventory("intralab01")
-    ok = resources_active(state, _facts(IP_ADDR_GOOD), ["Documents"], inv, "intralab01")
+    ok = resources_active(_seen(IP_ADDR_GOOD), [], inv)
     assert ok.verdict is Verdict.OK, ok.observed
-    ko = resources_active(state, _facts(IP_ADDR_WRONG_NIC), ["Documents"], inv, "intralab01")
+    ko = resources_active(_seen(IP_ADDR_WRONG_NIC), [], inv)
     assert ko.verdict is Verdict.KO
     assert "posée sur eth0" in ko.observed and "mauvaise interface" in ko.observed
+    assert "nic=" in ko.cause and ko.fix.startswith("crm configure edit IPFailover")
 
 
-def test_resources_active_service_on_both_nodes(state):
+def test_resources_active_service_on_both_nodes():
     from bascule.checks import resources_active
-    from bascule.cluster import NodeFacts
-    facts = _facts(IP_ADDR_GOOD)
-    facts["hdintralab01"] = NodeFacts("hdintralab01", False, True, False, "", facts["hdintralab01"].vip_interface)
-    r = resources_active(state, facts, ["Documents"], inventory("intralab01"), "intralab01")
+    r = resources_active(_seen(IP_ADDR_GOOD, slave_proftpd=True), [], inventory("intralab01"))
     assert r.verdict is Verdict.KO and "proftpd tourne aussi sur hdintralab01" in r.observed
+
+
+def test_resources_active_judges_the_node_the_row_names():
+    from bascule.checks import resources_active
+    r = resources_active(_seen(IP_ADDR_GOOD, on="hdintralab01"), [], inventory("intralab01"))
+    assert r.verdict is Verdict.KO and "au lieu de hdintralab01" in r.observed
 
 
 # --- « arrêtées sur A et activées sur B », read off the history ----------------------------------
@@ -283,7 +286,9 @@ def _move_history(final_server: str) -> History:
     t = [0.0]
     h = History(clock=lambda: t[0])
     on_b = {"promoted": ["hdintralab01"], "fs": ["hdintralab01"],
-            "group": {"IPFailover": ["hdintralab01"], "serviceFTP": ["hdintralab01"]}, "summary": "tout sur B"}
+            "group": {"IPFailover": ["hdintralab01"], "serviceFTP": ["hdintralab01"]},
+            "where": {"IPFailover": ["hdintralab01"], "serviceWeb": ["hdintralab01"], "serviceFTP": ["hdintralab01"]},
+            "summary": "tout sur B"}
     h.append(CLIENT, "sonde-ftp", "write+read", OK, {"served_by": "intralab01"}, t=0.0)
     t[0] = 1.0
     h.append(CLIENT, "sonde-ftp", "write+read", FAIL, error="connexion refusée", t=0.5)
@@ -293,10 +298,16 @@ def _move_history(final_server: str) -> History:
     return h
 
 
+def _move(to: str):
+    from bascule.observations import MoveSeen
+    return MoveSeen(0.0, to, "standby de intralab01", "sonde-ftp")
+
+
 def test_moved_ok_when_the_destination_serves():
-    from bascule.checks import moved
-    result, took, downtime = moved(list(_move_history("hdintralab01").events), 0.0, inventory(), "hdintralab01",
-                                   "sonde-ftp")
+    from bascule.checks import move_timing, moved
+    seen = _move("hdintralab01")
+    result = moved(seen, list(_move_history("hdintralab01").events), inventory())
+    took, downtime = move_timing(seen, list(_move_history("hdintralab01").events), inventory())
     assert result.verdict is Verdict.OK, result.observed
     assert took == pytest.approx(3.0) and downtime == pytest.approx(2.0)
     assert "servi par intralab01 (à 0,0 s) puis hdintralab01" in result.observed
@@ -305,31 +316,31 @@ def test_moved_ok_when_the_destination_serves():
 @pytest.mark.parametrize("server", ["intralab01", "INTRALAB01.lab.local"])
 def test_moved_ko_when_the_old_node_still_serves(server):
     from bascule.checks import moved
-    result, _, _ = moved(list(_move_history(server).events), 0.0, inventory(), "hdintralab01", "sonde-ftp")
+    result = moved(_move("hdintralab01"), list(_move_history(server).events), inventory())
     assert result.verdict is Verdict.KO
     assert "toujours servi par intralab01" in result.observed
 
 
 def test_moved_cannot_judge_an_unknown_hostname():
     from bascule.checks import moved
-    result, _, _ = moved(list(_move_history("srv-ftp").events), 0.0, inventory(), "hdintralab01", "sonde-ftp")
+    result = moved(_move("hdintralab01"), list(_move_history("srv-ftp").events), inventory())
     assert result.verdict is Verdict.OK  # a name that is none of the nodes says nothing about them
 
 
-def test_resources_active_but_the_other_node_serves(state):
+def test_resources_active_but_the_other_node_serves():
     from bascule.checks import resources_active
     inv = inventory("intralab01")
-    r = resources_active(state, _facts(IP_ADDR_GOOD), ["Documents"], inv, "intralab01", "hdintralab01")
+    r = resources_active(_seen(IP_ADDR_GOOD, "hdintralab01"), [], inv)
     assert r.verdict is Verdict.KO and "servi par hdintralab01" in r.observed
-    assert resources_active(state, _facts(IP_ADDR_GOOD), ["Documents"], inv, "intralab01",
-                            "intralab01").verdict is Verdict.OK
+    assert resources_active(_seen(IP_ADDR_GOOD, "intralab01"), [], inv).verdict is Verdict.OK
 
 
 def test_moved_ko_when_the_client_never_comes_back():
-    from bascule.checks import moved
+    from bascule.checks import move_timing, moved
     h = _move_history("hdintralab01")
     h.append(CLIENT, "sonde-ftp", "write+read", FAIL, error="identifiants refusés (530)", t=2.8)
-    result, took, downtime = moved(list(h.events), 0.0, inventory(), "hdintralab01", "sonde-ftp")
+    result = moved(_move("hdintralab01"), list(h.events), inventory())
+    _, downtime = move_timing(_move("hdintralab01"), list(h.events), inventory())
     assert result.verdict is Verdict.KO and downtime is None
     assert "FTP toujours indisponible" in result.observed and "toujours servi" not in result.observed
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bascule.checks import Verdict
-from bascule.conformance import check_line, config_differences, configuration_xml, normalise
+from bascule.conformance import check_line, config_differences, configuration_xml, normalise, role_of
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
 
 FIX = Path(__file__).parent / "fixtures"
@@ -82,3 +82,115 @@ def test_restore_differences_are_named(cfg):
     diffs = config_differences(cfg, restored)
     assert "rsc_colocation serviceFTP-on-ms-drbd0 manquant après restauration" in diffs
     assert any(d.startswith("primitive fs0 différent") for d in diffs)
+
+
+# --- roles read as Pacemaker reads them: any case, Master/Slave or Promoted/Unpromoted -------------
+
+@pytest.fixture
+def cfg_texte():
+    """The lab typed as the lab text writes it: `rule role=master`, stored lower case by Pacemaker."""
+    return configuration_xml((FIX / "cib-configuration-texte-du-lab.xml").read_text())
+
+
+def test_the_derived_fixture_has_the_roles_as_the_lab_types_them(cfg_texte):
+    assert cfg_texte.find(".//rsc_location[@rsc='ms-drbd0']/rule").get("role") == "master"
+    assert [op.get("role") for op in cfg_texte.findall(".//primitive[@id='drbd0']/operations/op")] == ["Master", "Slave"]
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_every_lab_line_is_ok_on_the_lab_as_the_lab_text_types_it(line, cfg_texte, inv):
+    r = check_line(normalise(line, inv), cfg_texte, inv)
+    assert r.verdict is Verdict.OK, r.observed
+
+
+@pytest.mark.parametrize("value, role", [
+    ("Master", "Promoted"), ("master", "Promoted"), ("MASTER", "Promoted"), ("Promoted", "Promoted"), ("promoted", "Promoted"),
+    ("Slave", "Unpromoted"), ("slave", "Unpromoted"), ("Unpromoted", "Unpromoted"), ("unpromoted", "Unpromoted"),
+    ("Started", "Started"), ("started", "Started"),
+    ("Stopped", None), ("", None), (None, None), ("maître", None),
+])
+def test_role_of(value, role):
+    assert role_of(value) == role
+
+
+def _set_role(cfg, xpath, attr, value):
+    cfg = copy.deepcopy(cfg)
+    for el in cfg.findall(xpath):
+        el.set(attr, value)
+    return cfg
+
+
+LOCATION = "location ms-drbd0"
+PROMOTED_SPELLINGS = ["master", "Master", "MASTER", "Promoted", "promoted"]
+UNPROMOTED_SPELLINGS = ["slave", "Slave", "Unpromoted", "unpromoted"]
+
+
+@pytest.mark.parametrize("role", PROMOTED_SPELLINGS)
+def test_location_rule_role_promoted_in_any_spelling(cfg, inv, role):
+    c = _set_role(cfg, ".//rsc_location[@rsc='ms-drbd0']/rule", "role", role)
+    line = next(l for l in LINES if l.startswith(LOCATION))
+    r = check_line(normalise(line, inv), c, inv)
+    assert r.verdict is Verdict.OK, r.observed
+
+
+@pytest.mark.parametrize("role", ["Started", "slave", "Unpromoted", "Stopped"])
+def test_location_rule_role_not_promoted_is_ko(cfg, inv, role):
+    c = _set_role(cfg, ".//rsc_location[@rsc='ms-drbd0']/rule", "role", role)
+    line = next(l for l in LINES if l.startswith(LOCATION))
+    r = check_line(normalise(line, inv), c, inv)
+    assert r.verdict is Verdict.KO and "aucune préférence" in r.observed
+
+
+@pytest.mark.parametrize("rsc", ["fs0", "serviceFTP"])
+@pytest.mark.parametrize("role", PROMOTED_SPELLINGS)
+def test_colocation_with_rsc_role_promoted_in_any_spelling(cfg, inv, rsc, role):
+    c = _set_role(cfg, f".//rsc_colocation[@rsc='{rsc}']", "with-rsc-role", role)
+    line = next(l for l in LINES if l.startswith(f"colocation {rsc}"))
+    r = check_line(normalise(line, inv), c, inv)
+    assert r.verdict is Verdict.OK, r.observed
+
+
+@pytest.mark.parametrize("role", UNPROMOTED_SPELLINGS + ["Started"])
+def test_colocation_with_rsc_role_not_promoted_is_ko(cfg, inv, role):
+    c = _set_role(cfg, ".//rsc_colocation[@rsc='fs0']", "with-rsc-role", role)
+    line = next(l for l in LINES if l.startswith("colocation fs0"))
+    r = check_line(normalise(line, inv), c, inv)
+    assert r.verdict is Verdict.KO and "aucune colocation" in r.observed
+
+
+@pytest.mark.parametrize("promoted", PROMOTED_SPELLINGS)
+@pytest.mark.parametrize("unpromoted", UNPROMOTED_SPELLINGS)
+def test_drbd_monitor_roles_in_any_spelling(cfg, inv, promoted, unpromoted):
+    c = _set_role(cfg, ".//op[@id='drbd0-monitor-60s']", "role", promoted)
+    c = _set_role(c, ".//op[@id='drbd0-monitor-60s-0']", "role", unpromoted)
+    line = next(l for l in LINES if l.startswith("primitive drbd0"))
+    r = check_line(normalise(line, inv), c, inv)
+    assert r.verdict is Verdict.OK, r.observed
+
+
+def test_drbd_monitors_both_promoted_miss_the_slave_one(cfg, inv):
+    c = _set_role(cfg, ".//op[@id='drbd0-monitor-60s-0']", "role", "master")
+    line = next(l for l in LINES if l.startswith("primitive drbd0"))
+    r = check_line(normalise(line, inv), c, inv)
+    assert r.verdict is Verdict.KO and "pas de monitor pour le rôle Slave" in r.observed
+
+
+@pytest.mark.parametrize("first_action, then_action, kind", [
+    ("promote", "start", "Mandatory"), ("Promote", "Start", "mandatory"), ("PROMOTE", "START", "MANDATORY"),
+])
+def test_order_actions_and_kind_in_any_case(cfg, inv, first_action, then_action, kind):
+    c = copy.deepcopy(cfg)
+    o = c.find(".//rsc_order[@id='ms-drbd0-before-fs0']")
+    o.set("first-action", first_action)
+    o.set("then-action", then_action)
+    o.set("kind", kind)
+    line = next(l for l in LINES if l.startswith("order ms-drbd0-before-fs0"))
+    r = check_line(normalise(line, inv), c, inv)
+    assert r.verdict is Verdict.OK, r.observed
+
+
+def test_order_start_instead_of_promote_is_ko(cfg, inv):
+    c = _set_role(cfg, ".//rsc_order[@id='ms-drbd0-before-fs0']", "first-action", "Start")
+    line = next(l for l in LINES if l.startswith("order ms-drbd0-before-fs0"))
+    r = check_line(normalise(line, inv), c, inv)
+    assert r.verdict is Verdict.KO and "aucun ordre" in r.observed
