@@ -22,6 +22,7 @@ class Breakage:
     apply: Callable[[Cluster], None]
     undo: Callable[[Cluster], None]
     scenarios: str = ""  # pytest -k expression of the scenarios that must catch it
+    before_run: bool = False  # a cluster left broken before the run: the start-state row must catch it
 
 
 def _crm(cluster: Cluster, *commands: str) -> None:
@@ -92,7 +93,53 @@ def _location_lines(cluster: Cluster) -> str:
             f"location ms-drbd0-master-on-{m} {r.ms} rule $role=Master inf: #uname eq {m}")
 
 
+def _on_each(cluster: Cluster, command: str) -> None:
+    for node in cluster.nodes.values():
+        node.run(command, timeout=60)
+
+
+def _kill_ftp(cluster: Cluster) -> None:
+    node = cluster.nodes[cluster.state().where(cluster.inv.resources.ftp)[0]]
+    node.run("pkill -KILL -x proftpd || true", timeout=30)
+
+
+START_ROW = "« État du cluster au départ » (puis la série s'arrête)"
+
 BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
+    # Clusters left broken before the run, as a teacher may find a student's lab: each must turn the
+    # start-state row KO with its cause, and no row of the lab may run on it.
+    Breakage(
+        "depart-drbd-deconnecte", "avant la série : la réplication DRBD coupée (drbdadm disconnect sur l'esclave)",
+        START_ROW,
+        lambda c: c.slave.run(quote("drbdadm", "disconnect", c.inv.drbd.resource), timeout=60),
+        lambda c: _on_each(c, quote("drbdadm", "connect", c.inv.drbd.resource) + " 2>/dev/null || true"),
+        "q2", before_run=True),
+    Breakage(
+        "depart-esclave-en-standby", "avant la série : l'esclave laissé en standby (crm node standby)",
+        START_ROW,
+        lambda c: c.master.run(quote("crm", "node", "standby", c.slave.name), timeout=120),
+        lambda c: c.master.run(quote("crm", "node", "online", c.slave.name), timeout=120),
+        "q2", before_run=True),
+    Breakage(
+        "depart-groupe-interdit-sur-esclave", "avant la série : une interdiction oubliée (crm resource ban servIntralab "
+        "sur l'esclave) ; tout tourne sur le maître, mais aucune bascule n'est possible",
+        START_ROW,
+        lambda c: c.master.run(quote("crm_resource", "--ban", "--resource", c.inv.resources.group, "--node", c.slave.name),
+                               timeout=120),
+        lambda c: c.master.run(quote("crm_resource", "--clear", "--resource", c.inv.resources.group), timeout=120),
+        "q2", before_run=True),
+    Breakage(
+        "depart-maintenance", "avant la série : le cluster laissé en mode maintenance",
+        START_ROW,
+        lambda c: c.master.run("crm_attribute --type crm_config --name maintenance-mode --update true", timeout=120),
+        lambda c: c.master.run("crm_attribute --type crm_config --name maintenance-mode --update false", timeout=120),
+        "q2", before_run=True),
+    Breakage(
+        "depart-proftpd-tue", "avant la série : proftpd tué sur le maître (Pacemaker le relance, l'échec reste affiché)",
+        START_ROW,
+        _kill_ftp,
+        lambda c: c.master.run(quote("crm_resource", "--cleanup", "--resource", c.inv.resources.ftp), timeout=120),
+        "q2", before_run=True),
     Breakage(
         "ftp-hors-groupe", "serviceFTP retiré du groupe servIntralab (Q4 non faite)",
         "Q2 ligne 1, Q5 ligne 1, conformité « group servIntralab »",
@@ -172,10 +219,11 @@ def cmd_heal(args) -> int:
     try:
         b.undo(c)
         from .recovery import restore_baseline
-        took = restore_baseline(c, deadline=600)
+        repairs, took = restore_baseline(c, deadline=600)
     finally:
         c.close()
-    print(f"healed: {b.name}; cluster at baseline ({took:.1f} s)")
+    more = f"; also repaired: {'; '.join(f'{r.what} ({r.why})' for r in repairs)}" if repairs else ""
+    print(f"healed: {b.name}; cluster at baseline ({took:.1f} s){more}")
     return 0
 
 

@@ -218,6 +218,9 @@ def foreign_locations(constraints_xml: str | None, inv: Inventory) -> list[tuple
         for rule in loc.findall("rule"):
             nodes = [e.get("value") for e in rule.findall("expression")
                      if e.get("attribute") == "#uname" and e.get("operation") == "eq"]
+            # « #uname ne X » with two nodes names the other one
+            nodes += [other for e in rule.findall("expression") if e.get("attribute") == "#uname"
+                      and e.get("operation") == "ne" for other in [n.name for n in inv.nodes if n.name != e.get("value")]]
             for n in nodes or [None]:
                 targets.append((n, score_of(rule.get("score"))))
         for node, score in targets:
@@ -285,6 +288,11 @@ def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
     elif not ftp.wrote:
         found.append((f"écriture FTP impossible dans {inv.ftp.documents} : {ftp.write_error}",
                       f"droits de {inv.documents_dir} (chown {inv.ftp.user})"))
+    if obs.reading.constraints_xml is None:
+        if not found:
+            return Result.unknown("contraintes du cluster illisibles (cibadmin) : impossible de dire si des contraintes "
+                                  "étrangères au lab empêchent les bascules")
+        found.append(("contraintes du cluster illisibles (cibadmin)", ""))
     if found:
         fixes = []
         for _, f in found:
@@ -294,7 +302,9 @@ def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
                          *[p for p, _ in found], cause="état laissé par une manipulation précédente",
                          fix=" ; ".join(fixes))
     state = parse_crm_mon(obs.reading.crm_mon_xml)
-    drbd = next(iter(obs.reading.drbd.values()))
+    drbd = next(iter(obs.reading.drbd.values()), None)
+    if drbd is None:
+        return Result.unknown("DRBD non lu sur les nœuds")
     who = f", servi par {ftp.served_by}" if ftp and ftp.served_by else ""
     return Result.ok(f"Cluster dans son état de référence : {' et '.join(state.online_nodes)} en ligne, ms-drbd0 promu sur "
                      f"{inv.preferred_master}, DRBD {drbd.summary() if drbd else '?'}, aucune action en échec, aucune contrainte "
@@ -517,6 +527,9 @@ def service_restarted(obs: RestartSeen, events: list[Event], inv: Inventory) -> 
     evs = [e for e in events if e.t >= obs.since]
     rid, node = obs.resource, obs.node
     down, down_text = client_downtime(evs, obs.probe)
+    if obs.restarted and not any(e.source == CLIENT and e.process == obs.probe for e in evs):
+        return Result.unknown(f"{rid} relancé sur {node} (fail-count {obs.fail_count_before} → {obs.fail_count_after}), "
+                              "mais le client FTP n'a rien enregistré : service rendu ou non, impossible de le dire")
     if not obs.restarted:
         if obs.still_started_unseen:  # the monitor never ran or never failed: Pacemaker still believes it runs
             return Result.ko(f"Pacemaker n'a pas vu l'arrêt en {secs(obs.deadline)} : {rid} toujours « Started » sur {node}, "

@@ -39,8 +39,10 @@ def rejudge_events(events: list[Event]) -> Report:
                            tuple(r.get("details", ())), r.get("cause", ""), r.get("fix", "")))
             continue
         check = CHECKS.get(v["check"])
-        if check is None or inv is None:
+        if check is None:
             result = Result.unknown(f"vérification {v['check']!r} inconnue de cette version de bascule")
+        elif inv is None:
+            result = Result.unknown("inventaire absent de l'historique (pas d'événement de début de série)")
         else:
             since = v.get("since")
             window = [x for x in events if x.index < v["upto"] and since is not None and x.t >= since]
