@@ -9,65 +9,16 @@ so `bascule rejuger` can judge a saved run again, offline, and get the same tabl
 """
 from __future__ import annotations
 
-import enum
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from .cluster_state import ClusterState, DrbdStatus, parse_crm_mon, parse_vip_interface
 from .history import CLIENT, OBSERVATION, OK, Event, downtime_windows, first_observation, served_by, total_downtime
 from .inventory import Inventory
+from .verdict import Result, Verdict, guarded
 from .observations import (Audit, CableOutcome, CableTakeover, ClusterReading, ConfigurationLine, FileRead, FileWrite,
                            FtpTest, MoveSeen, ResourcesSeen, RestartSeen, RestoreSeen, SaveSeen, SplitBrainDetection,
                            SplitBrainResolution, StartState, Takeover, WitnessRead)
-
-
-class Verdict(enum.Enum):
-    OK = "OK"
-    KO = "KO"
-    INCONNU = "inconnu"
-
-    @staticmethod
-    def combine(verdicts: Iterable["Verdict"]) -> "Verdict":
-        vs = list(verdicts)
-        if Verdict.KO in vs:
-            return Verdict.KO
-        if Verdict.INCONNU in vs or not vs:
-            return Verdict.INCONNU
-        return Verdict.OK
-
-
-@dataclass(frozen=True)
-class Result:
-    verdict: Verdict
-    observed: str  # « Résultats obtenus »
-    details: tuple[str, ...] = ()
-    cause: str = ""  # the likely cause, when it is known
-    fix: str = ""  # the lab's command that fixes it
-
-    @staticmethod
-    def ok(observed: str, *details: str) -> "Result":
-        return Result(Verdict.OK, observed, details)
-
-    @staticmethod
-    def ko(observed: str, *details: str, cause: str = "", fix: str = "") -> "Result":
-        return Result(Verdict.KO, observed, details, cause, fix)
-
-    @staticmethod
-    def unknown(observed: str, *details: str) -> "Result":
-        return Result(Verdict.INCONNU, observed, details)
-
-    @staticmethod
-    def of(problems: list[str], ok_text: str) -> "Result":
-        return Result.ok(ok_text) if not problems else Result.ko(" ; ".join(problems))
-
-
-def guarded(check: Callable[..., Result], *args, **kwargs) -> Result:
-    """Run a check; an exception inside it is « inconnu » with the reason, never OK."""
-    try:
-        return check(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - any failure to judge is an unknown verdict
-        return Result.unknown(f"impossible de conclure : {exc}")
 
 
 def secs(x: float | None) -> str:
@@ -666,3 +617,5 @@ CHECKS: dict[str, Callable[..., Result]] = {f.__name__: f for f in (
     start_state, audit, resources_active, home_accessible, duplicated, moved, taken_over, ftp_test,
     witness_intact, service_restarted, cable_taken_over, cable_outcome, split_brain_detected,
     split_brain_resolved, save_complete, restore_identical, configuration_line)}
+
+__all__ = ["Result", "Verdict", "guarded", "CHECKS", *CHECKS]

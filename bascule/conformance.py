@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from .checks import Result
+from .verdict import Result
 from .inventory import Inventory
 
 INF = {"INFINITY", "+INFINITY", "inf", "+inf"}

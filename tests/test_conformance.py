@@ -1,7 +1,6 @@
 """The lab's configuration lines checked against the CIB captured from the embedded lab, and
 against copies of it broken in the ways a student's configuration can be."""
 import copy
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
