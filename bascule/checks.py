@@ -207,15 +207,29 @@ def _reading_problems(reading: ClusterReading, inv: Inventory) -> tuple[list[tup
     for f in state.failed_actions:
         found.append((f"action en échec : {f.resource} {f.task} sur {f.node} ({f.exit_status or f.exit_code})",
                       f"crm resource cleanup {f.resource}"))
+    # a node in standby, offline or in maintenance explains where the resources are, and a DRBD
+    # stopped there (and waiting for its peer on the other node): those are consequences, whose fix
+    # is the node's; a StandAlone DRBD never is (it gave up on its peer)
+    node_level = bool(found)
+    away = {spec.name for spec in inv.nodes if (state.node(spec.name) is None or not state.node(spec.name).online
+                                                 or state.node(spec.name).standby)}
+
+    def fix(command: str, consequence: bool) -> str:
+        return "" if consequence else command
     for p in placement_problems(state, inv, inv.preferred_master, membership=False):
-        found.append((p, "crm status ; crm resource cleanup, ou crm configure show pour les contraintes"))
+        found.append((p, fix("crm status ; crm resource cleanup, ou crm configure show pour les contraintes", node_level)))
     for name, st in reading.drbd.items():
+        peer = next((n for n in reading.drbd if n != name), None)
+        peer_down = peer is not None and (peer in away or (reading.drbd.get(peer) is not None
+                                                           and not reading.drbd[peer].configured))
         if st is None:
             found.append((f"DRBD illisible sur {name} ({reading.drbd_errors.get(name, '')})", "cat /proc/drbd"))
         elif not st.configured:
-            found.append((f"DRBD {inv.drbd.resource} non démarré sur {name}", f"drbdadm up {inv.drbd.resource}"))
+            found.append((f"DRBD {inv.drbd.resource} non démarré sur {name}",
+                           fix(f"drbdadm up {inv.drbd.resource}", name in away)))
         elif st.connection != "Connected":
-            found.append((f"DRBD non connecté sur {name} : {st.summary()}", f"drbdadm connect {inv.drbd.resource}"))
+            found.append((f"DRBD non connecté sur {name} : {st.summary()}",
+                          fix(f"drbdadm connect {inv.drbd.resource}", st.connection != "StandAlone" and peer_down)))
         elif not st.healthy:
             found.append((f"DRBD pas UpToDate/UpToDate sur {name} : {st.summary()}", "attendre la fin de la synchronisation"))
     for cid, what in foreign_locations(reading.constraints_xml, inv):

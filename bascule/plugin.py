@@ -436,6 +436,17 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
         idx = steps.index(step)
     except ValueError:
         return
+    if isinstance(exception, pytest.exit.Exception):
+        # the run was stopped (a cluster that starts broken, one that did not come back): the
+        # reason heads the table; this scenario's rows were not run
+        action = request.node.stash.get(ACTION, "")
+        for s in steps[idx:]:
+            if s.type == "when":
+                action = s.name
+            elif s.type == "then" and not (s is step and request.node.stash.get(ROW_STEP, None) is step):
+                _add_plain_row(request, report, feature.name, scenario.name, action, s.name,
+                               "non exécuté (série arrêtée : la raison est en tête du tableau)", "non exécuté")
+        return
     # a Then step that raised before it recorded its row: the row is still written
     if step.type == "then" and request.node.stash.get(ROW_STEP, None) is not step:
         verdict = "inconnu" if not isinstance(exception, AssertionError) else "KO"
