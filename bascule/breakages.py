@@ -194,7 +194,7 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
 
 def _cluster(args):
     """The cluster to break: the embedded lab, or --inventory."""
-    if args.inventory:
+    if args.inventory is not None:
         from .history import History
         from .inventory import load
         return Cluster(load(args.inventory), History())

@@ -12,7 +12,7 @@ from .cluster_state import ClusterState, DrbdStatus, StateParseError, parse_crm_
 from .errors import NodeError
 from .history import OBSERVATION, FAIL, INFO, OK, History
 from .inventory import Inventory
-from .nodes import Node, NodeLost
+from .nodes import Node, NodeLost, quote
 from .observations import ClusterReading, FileRead, FileWrite, NodeSeen
 from .waits import Waited, wait_until
 
@@ -141,12 +141,16 @@ class Cluster:
 
     # -- DRBD -------------------------------------------------------------------------------------
     def drbd_raw(self, node: Node) -> tuple[str, DrbdStatus]:
-        minor = int(self.inv.drbd.device.rstrip("/").split("drbd")[-1] or 0)
+        from .inventory import drbd_minor
+        minor = drbd_minor(self.inv.drbd.device)
+        if minor is None:  # a /dev/drbd/by-res/… path: the node knows the minor
+            said = node.run(quote("drbdadm", "sh-minor", self.inv.drbd.resource) + " 2>/dev/null || true", timeout=20).stdout
+            minor = int(said.strip()) if said.strip().isdigit() else 0
         res = node.run("cat /proc/drbd 2>/dev/null || true", timeout=20)
         text = res.stdout
         if text.startswith("version: 9") or (not text.strip() and node.run("command -v drbdadm", check=False, timeout=20).ok
                                              and node.run("drbdadm --version 2>/dev/null | grep -q 'DRBD_KERNEL_VERSION=9'", check=False, timeout=20).ok):
-            st = node.run(f"drbdadm status {self.inv.drbd.resource} 2>&1 || true", timeout=20).stdout
+            st = node.run(quote("drbdadm", "status", self.inv.drbd.resource) + " 2>&1 || true", timeout=20).stdout
             return st, parse_drbdadm_status(st, self.inv.drbd.resource)
         return text, parse_proc_drbd(text, self.inv.drbd.resource, minor)
 

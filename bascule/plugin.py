@@ -13,7 +13,7 @@ import pytest
 
 from .checks import Result, Verdict
 from .errors import BasculeError, BaselineError
-from .report import Report, Row
+from .report import Report, Row, attach_text
 
 ACTION = pytest.StashKey[str]()
 STEP = pytest.StashKey[object]()
@@ -52,7 +52,7 @@ def pytest_configure(config):
     config.stash[HISTORY] = History()
     config.stash[REPORT] = Report(date=_now())
     path = config.getoption("inventory", None)
-    if path:
+    if path is not None:  # an empty path (an unset shell variable) is an error, never the embedded lab
         from .inventory import load
         try:
             config.stash[INVENTORY] = load(path)
@@ -204,6 +204,7 @@ def etat_au_depart(request, cluster, historique, rapport, inventaire):
         return StartState(reading, ftp_access(cluster) if reading.crm_mon_xml is not None else None)
     first = table.judge(start_state, look(), raise_=False, table=START_TABLE, action=START_ACTION,
                         expected=START_EXPECTED)
+    attach_text(f"{START_TABLE} : {first.verdict.value}", first.observed + (f"\n\nPour corriger : {first.fix}" if first.fix else ""))
     if first.verdict is Verdict.OK:
         return first
     if not request.config.getoption("remettre_en_etat"):

@@ -1,6 +1,7 @@
 """bascule.inventory: the TOML inventory, parsed to an Inventory or refused with one InventoryError."""
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 
 from bascule.errors import BasculeError, InventoryError
 from bascule.inventory import (DRBDSpec, FTPSpec, Inventory, NodeSpec, ResourceIds, Secret, SSHSpec,
-                               load, parse)
+                               drbd_minor, load, parse)
 
 SECRET = "S3cr3t-xyz"
 ENV = {"BASCULE_FTP_PASSWORD": SECRET, "SSH_PW": "ssh-" + SECRET}
@@ -71,7 +72,8 @@ def refused(data: dict, env: dict | None = None, base_dir: Path | None = None) -
     assert isinstance(err, BasculeError)
     assert str(err).startswith("inventory inv.toml: ")
     assert err.fix, "every inventory error names its fix"
-    assert SECRET not in str(err)
+    assert "\n" not in str(err) and "\r" not in str(err), "one line"
+    assert SECRET not in str(err) and SECRET not in repr(err)
     return err
 
 
@@ -286,3 +288,291 @@ def test_power_off_must_be_a_command():
     nodes = [{"name": "intralab01", "host": "10.22.100.11", "power_off": 3},
              {"name": "hdintralab01", "host": "10.22.100.12"}]
     assert "nodes[1].power_off must be a command" in str(refused(base(nodes=nodes)))
+
+
+# --- hostile inputs: every field checked for what it is ------------------------------------------
+
+def node1(**fields) -> dict:
+    """base() with nodes[1] given these fields (name and host default to valid ones)."""
+    return base(nodes=[{"name": "intralab01", "host": "10.22.100.11", **fields},
+                       {"name": "hdintralab01", "host": "10.22.100.12"}])
+
+
+def hidden(err: InventoryError, *secrets: str) -> None:
+    """No password in any form the error takes: message, repr, args, what, fix."""
+    for s in secrets:
+        for text in (str(err), repr(err), repr(err.args), err.what, err.fix):
+            assert s not in text
+
+
+@pytest.mark.parametrize("host", [
+    "10.22.100.11", "fd00::11", "fe80::1%eth1", "::1", "a", "intralab01", "intralab01.example.org",
+    "intralab01.example.org.", "xn--rseau-bsa.example", "a" * 63, ".".join(["a" * 63] * 3) + "." + "a" * 61,
+])
+def test_host_accepted(host):
+    inv = parse(node1(host=host), "inv.toml", ENV)
+    assert inv.node("intralab01").ssh.host == host
+
+
+def test_host_with_user_is_refused_without_echoing_it():
+    err = refused(node1(host=f"admin:{SECRET}@10.22.100.11"))
+    assert "nodes[1].host holds a user (user@host)" in str(err)
+    assert 'user = "..."' in err.fix
+    assert "admin" not in str(err)
+
+
+@pytest.mark.parametrize("host, fix", [
+    ("10.22.100.11:2222", 'host = "10.22.100.11" and port = 2222'),
+    ("intralab01:22", 'host = "intralab01" and port = 22'),
+    ("[fd00::11]:2222", 'host = "fd00::11" and port = 2222'),
+])
+def test_host_with_port_is_refused(host, fix):
+    err = refused(node1(host=host))
+    assert f"nodes[1].host '{host}' holds a port" in str(err)
+    assert fix in err.fix
+
+
+@pytest.mark.parametrize("host", [" 10.22.100.11", "10.22.100.11 ", "intra lab01", "intra\tlab", "intralab01\n", "intra\x00lab"])
+def test_host_with_whitespace_or_control_is_refused(host):
+    assert "nodes[1].host" in str(err := refused(node1(host=host)))
+    assert "contains whitespace or a control character" in str(err)
+
+
+@pytest.mark.parametrize("host, message", [
+    ("a" * 64, "nodes[1].host has a part of 64 characters"),
+    ("intralab01." + "b" * 64 + ".org", "nodes[1].host has a part of 64 characters"),
+    (".".join(["a" * 63] * 4), "nodes[1].host is 255 characters long"),
+])
+def test_host_too_long_is_refused_cleanly(host, message):
+    # fabric would raise UnicodeError ("label too long") at the first connection
+    err = refused(node1(host=host))
+    assert message in str(err)
+    assert "1 to 63 characters" in err.fix or "253" in err.fix
+
+
+@pytest.mark.parametrize("host, message", [
+    ("", "nodes[1].host is empty"),
+    ("-oProxyCommand=sh", "contains '='"),
+    ("-intralab01", "starts or ends with a hyphen"),
+    ("intralab01-", "starts or ends with a hyphen"),
+    ("intra..lab", "empty part between dots"),
+    ("réseau", "contains 'é'"),
+    ("intra_lab", "contains '_'"),
+    ("10.22.100", "'10.22.100' is not an IPv4 address"),
+    ("300.1.1.1", "is not an IPv4 address"),
+    ("[fd00::11]", "is in brackets"),
+    ("fd00::zz", "is neither an IP address nor a host name"),
+])
+def test_host_that_is_no_address_nor_name(host, message):
+    assert message in str(refused(node1(host=host)))
+
+
+@pytest.mark.parametrize("where, data", [
+    ("nodes[1].connect_timeout", lambda v: node1(connect_timeout=v)),
+    ("nodes[1].command_timeout", lambda v: base(ssh={"password_env": "SSH_PW", "command_timeout": v})),
+    ("ftp.timeout", lambda v: base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "timeout": v})),
+])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), 0, 0.0, -1, -0.5, 1e12])
+def test_timeout_must_be_finite_and_positive(where, data, value):
+    err = refused(data(value))
+    assert str(err).startswith(f"inventory inv.toml: {where} ")
+    assert "in seconds" in err.fix
+
+
+def test_timeout_accepted_and_from_file(tmp_path, key):
+    inv = parse(node1(connect_timeout=0.5, command_timeout=86400), "inv.toml", ENV)
+    assert inv.node("intralab01").ssh.connect_timeout == 0.5
+    assert inv.node("intralab01").ssh.command_timeout == 86400.0
+    # TOML writes nan and inf as bare words
+    p = write(tmp_path, VALID + "timeout = nan\n")
+    with pytest.raises(InventoryError) as info:
+        load(p, env=ENV)
+    assert "ftp.timeout nan is not a duration" in str(info.value)
+
+
+@pytest.mark.parametrize("data, message", [
+    (node1(port=-1), "nodes[1].port -1 is not a TCP port"),
+    (node1(port=65536), "nodes[1].port 65536 is not a TCP port"),
+    (node1(port=2.5), "nodes[1].port must be an integer, not float"),
+    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "port": 0}), "ftp.port 0 is not a TCP port"),
+])
+def test_port_out_of_range(data, message):
+    assert message in str(refused(data))
+
+
+def test_port_bounds_accepted():
+    inv = parse(base(nodes=[{"name": "intralab01", "host": "a", "port": 1}, {"name": "hdintralab01", "host": "b", "port": 65535}],
+                     ftp={"password_env": "BASCULE_FTP_PASSWORD", "port": 65535}), "inv.toml", ENV)
+    assert [n.ssh.port for n in inv.nodes] == [1, 65535] and inv.ftp.port == 65535
+
+
+@pytest.mark.parametrize("where, data", [
+    ("nodes[1].name", lambda v: base(cluster={"vip": "10.22.100.220"}, nodes=[{"name": v, "host": "a"}, {"name": "hdintralab01", "host": "b"}])),
+    ("cluster.preferred_master", lambda v: base(cluster={"vip": "10.22.100.220", "preferred_master": v})),
+    ("ftp.user", lambda v: base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "user": v})),
+    ("resources.fs", lambda v: base(resources={"fs": v})),
+    ("resources.ms", lambda v: base(resources={"ms": v})),
+    ("drbd.resource", lambda v: base(drbd={"resource": v})),
+    ("nodes[1].user", lambda v: base(ssh={"password_env": "SSH_PW", "user": v})),
+    ("nodes[1].cluster_interface", lambda v: node1(cluster_interface=v)),
+])
+@pytest.mark.parametrize("value, message", [
+    ("", "is empty"),
+    (" ", "contains whitespace or a control character"),
+    ("fs0 ", "contains whitespace or a control character"),
+    ("serv Intralab", "contains whitespace or a control character"),
+    ("fs0\r", "contains whitespace or a control character"),
+    ("fs\x000", "contains whitespace or a control character"),
+])
+def test_name_not_empty_nor_with_whitespace(where, data, value, message):
+    err = refused(data(value))
+    assert str(err).startswith(f"inventory inv.toml: {where} ")
+    assert message in str(err)
+
+
+def test_cluster_interface_is_an_interface_name():
+    assert "is not a network interface name" in str(refused(node1(cluster_interface="enp0s31f6-very-long")))
+
+
+@pytest.mark.parametrize("ending", ["\r", "\n", "\r\n"])
+def test_password_with_line_end_is_refused_naming_the_field(ending):
+    # a password file written on Windows (or by echo): the line end would be sent with the password
+    err = refused(base(), env={**ENV, "BASCULE_FTP_PASSWORD": SECRET + ending})
+    assert "ftp.password_env: $BASCULE_FTP_PASSWORD ends with a line end" in str(err)
+    hidden(err, SECRET)
+    err = refused(node1(password=SECRET + ending))
+    assert "nodes[1].password: the password ends with a line end" in str(err)
+    hidden(err, SECRET)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\t", "\x7f", "\x85"])
+def test_password_with_control_character_is_refused(char):
+    err = refused(base(ftp={"password": SECRET[:3] + char + SECRET[3:]}))
+    assert "ftp.password: the password holds a control character" in str(err)
+    hidden(err, SECRET[:3], SECRET[3:])
+    err = refused(base(), env={**ENV, "SSH_PW": SECRET + char + "x"})
+    assert "nodes[1].password_env: $SSH_PW holds a control character" in str(err)
+    hidden(err, SECRET)
+
+
+def test_password_from_env_must_be_utf8():
+    # os.environ gives undecodable bytes as surrogate escapes
+    err = refused(base(), env={**ENV, "BASCULE_FTP_PASSWORD": SECRET + "\udcff"})
+    assert "ftp.password_env: $BASCULE_FTP_PASSWORD is not valid UTF-8 text" in str(err)
+    hidden(err, SECRET)
+
+
+def test_password_empty_is_refused():
+    assert "ftp.password_env: $BASCULE_FTP_PASSWORD is empty" in str(refused(base(), env={**ENV, "BASCULE_FTP_PASSWORD": ""}))
+    assert "nodes[1].password: the password is empty" in str(refused(node1(password="")))
+
+
+@pytest.mark.parametrize("pasted", [SECRET, SECRET + "!", "my password", "1" + SECRET, ""])
+def test_password_env_that_is_no_variable_name_is_not_echoed(pasted):
+    # the password pasted into password_env: refused, and never printed
+    err = refused(base(ftp={"password_env": pasted}))
+    assert str(err) == ("inventory inv.toml: ftp.password_env must name an environment variable (letters, digits, _), "
+                        f"not hold the password — {err.fix}")
+    hidden(err, pasted or "\x00")
+
+
+def test_password_env_unset_lowercase_name_is_not_echoed():
+    # hunter2 is a valid variable name, and perhaps the password: not printed when unset
+    err = refused(base(ftp={"password_env": "hunter2"}))
+    assert "ftp.password_env names a variable that is not set" in str(err)
+    hidden(err, "hunter2")
+
+
+def test_password_never_in_str_nor_repr():
+    """Every refusal of a password, inline or through the environment: the value is in no form of the error."""
+    bad = [SECRET + "\r\n", SECRET + "\x00", SECRET + "\udcff", "\n" + SECRET]
+    for value in bad:
+        for data, env in ((base(ftp={"password": value}), ENV) if "\udcff" not in value else (base(), {**ENV, "BASCULE_FTP_PASSWORD": value}),
+                          (base(), {**ENV, "SSH_PW": value}),
+                          (node1(password=value), ENV)):
+            with pytest.raises(InventoryError) as info:
+                parse(data, "inv.toml", env)
+            hidden(info.value, SECRET, value)
+            assert info.value.__cause__ is None and info.value.__context__ is None  # nor does a chained exception
+
+
+@pytest.mark.parametrize("device, minor", [
+    ("/dev/drbd0", 0), ("/dev/drbd12", 12), ("/dev/drbd1048575", 1048575),
+    ("/dev/drbd/by-res/resftp/0", None), ("/dev/drbd/by-res/resftp", None), ("/dev/drbd/by-disk/vg0/home", None),
+])
+def test_drbd_device_accepted_and_its_minor(device, minor):
+    inv = parse(base(drbd={"device": device}), "inv.toml", ENV)
+    assert inv.drbd.device == device
+    assert drbd_minor(device) == minor
+
+
+@pytest.mark.parametrize("device, message", [
+    ("/dev/sdb1", "drbd.device '/dev/sdb1' is not a DRBD device"),
+    ("drbd0", "is not a DRBD device"),
+    ("/dev/drbd", "is not a DRBD device"),
+    ("/dev/drbd01", "is not a DRBD device"),
+    ("/dev/drbd0 ", "is not a DRBD device"),
+    ("/dev/drbd/by-res/resftp/x", "is not a DRBD device"),
+    ("/dev/drbd/by-res/resftp/0/", "is not a DRBD device"),
+    ("", "is not a DRBD device"),
+    ("/dev/drbd1048576", "has a minor above 1048575"),
+    ("/dev/drbd/by-res/r0/0", "is resource r0's, drbd.resource is resftp"),
+])
+def test_drbd_device_of_another_shape(device, message):
+    err = refused(base(drbd={"device": device}))
+    assert message in str(err)
+    assert "/dev/drbd" in err.fix or "same resource" in err.fix
+
+
+def test_drbd_minor_of_other_strings():
+    assert drbd_minor("/dev/sdb1") is None and drbd_minor("") is None and drbd_minor("/dev/drbd01") is None
+
+
+@pytest.mark.parametrize("data, message", [
+    (base(drbd={"mount_point": "home"}), "drbd.mount_point 'home' is not an absolute path"),
+    (base(drbd={"mount_point": "/my home"}), "is not an absolute path without spaces"),
+    (base(drbd={"mount_point": ""}), "drbd.mount_point is empty"),
+    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "documents": "/Documents"}), "is not under the FTP user's home"),
+    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "documents": "../root"}), "is not under the FTP user's home"),
+    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "documents": ""}), "ftp.documents is empty"),
+    (node1(power_off=""), "nodes[1].power_off is empty"),
+    (node1(power_on="virsh start a\nrm -rf /"), "nodes[1].power_on 'virsh start a\\nrm -rf /' contains a control character"),
+    (base(ssh={"key": ""}), "nodes[1].key is empty"),
+])
+def test_paths_and_commands(data, message):
+    assert message in str(refused(data))
+
+
+def test_key_that_is_a_directory(tmp_path):
+    assert f"nodes[1].key {tmp_path} is a directory" in str(refused(base(ssh={"key": str(tmp_path)})))
+
+
+def test_empty_path_never_falls_back(tmp_path, key, monkeypatch):
+    # `--inventory "$INVENTORY"` with the variable unset: never the working directory, nor its inventory.toml
+    write(tmp_path, VALID)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InventoryError) as info:
+        load("", env=ENV)
+    assert str(info.value).startswith('inventory "": the path is empty (an unset shell variable?)')
+    assert "--inventory" in info.value.fix
+
+
+def test_directory_is_not_an_inventory(tmp_path):
+    with pytest.raises(InventoryError) as info:
+        load(tmp_path, env=ENV)
+    assert str(info.value).startswith(f"inventory {tmp_path}: is a directory, not an inventory file")
+    assert str(tmp_path / "inventory.toml") in info.value.fix
+
+
+def test_unreadable_file(tmp_path, monkeypatch):
+    p = write(tmp_path, VALID)
+    p.chmod(0)
+    if os.geteuid() == 0:  # root reads anything: make the read fail as it would for a user
+        def denied(self):
+            raise PermissionError(13, "Permission denied", str(self))
+        monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(InventoryError) as info:
+        load(p, env=ENV)
+    assert str(info.value).startswith(f"inventory {p}: cannot be read (permission denied)")
+    assert "\n" not in str(info.value)
+    assert "chmod" in info.value.fix

@@ -1,0 +1,59 @@
+"""Runs saved from the real embedded lab, judged again offline (`bascule rejuger`).
+
+Each directory under tests/fixtures/runs/ is the reports directory of a real run through
+`--inventory` (tests/fixtures/README.md says which breakage made each): its history, and the table
+the run wrote. Re-judging the history must give the same verdict on every row, and the broken runs
+must name their cause in the start-state row.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bascule.rejudge import rejudge
+
+RUNS = Path(__file__).parent / "fixtures" / "runs"
+
+# what each broken-before-the-run lab must be reported for, in the start-state row
+CAUSES = {
+    "depart-drbd-deconnecte": ["DRBD non connecté sur hdintralab01", "StandAlone", "drbdadm connect resftp"],
+    "depart-esclave-en-standby": ["hdintralab01 en standby", "crm node online hdintralab01"],
+    "depart-groupe-interdit-sur-esclave": ["contrainte cli-ban-servIntralab-on-hdintralab01",
+                                           "interdit servIntralab sur hdintralab01", "crm configure delete"],
+    "depart-maintenance": ["mode maintenance", "maintenance-mode=false"],
+    "mot-de-passe-ftp-faux": ["identifiants refusés (530)", "mot de passe FTP de l'inventaire"],
+}
+
+
+def rows(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["rows"]
+
+
+@pytest.mark.parametrize("run", sorted(p.name for p in RUNS.iterdir() if p.is_dir()))
+def test_rejudging_a_real_run_gives_the_same_verdicts(run, tmp_path):
+    saved = rows(RUNS / run / "tableau-de-tests.json")
+    again = rows(rejudge(RUNS / run, tmp_path)["json"])
+    assert [(r["table"], r["action"], r["expected"], r["status"]) for r in again] == \
+           [(r["table"], r["action"], r["expected"], r["status"]) for r in saved]
+
+
+def test_the_healthy_run_is_all_ok(tmp_path):
+    again = rows(rejudge(RUNS / "sain-conformite-sauvegarde", tmp_path)["json"])
+    assert again and all(r["status"] == "OK" for r in again)
+    assert again[0]["table"] == "État du cluster au départ"
+    assert sum(r["action"].startswith("Après le scénario") for r in again) == 2  # one audit per scenario
+
+
+@pytest.mark.parametrize("run", sorted(CAUSES))
+def test_a_lab_broken_before_the_run_is_ko_at_its_first_row(run, tmp_path):
+    paths = rejudge(RUNS / run, tmp_path)
+    first, *rest = rows(paths["json"])
+    assert (first["table"], first["status"]) == ("État du cluster au départ", "KO")
+    text = first["observed"] + " — " + first["fix"]
+    for cause in CAUSES[run]:
+        assert cause in text
+    # no row of the lab ran on it
+    assert all(r["status"] == "non exécuté" for r in rest)
+    assert json.loads(paths["json"].read_text(encoding="utf-8"))["stopped"].startswith("état du cluster au départ KO")
