@@ -186,14 +186,17 @@ class Cluster:
     def baseline_problems(self) -> list[str]:
         """What keeps the cluster from its baseline, in words (empty: at baseline)."""
         from .checks import baseline_problems
-        state = self.state()
-        drbd = {}
+        return baseline_problems(self.state(), self.drbd_everywhere(), self.inv)
+
+    def drbd_everywhere(self) -> dict[str, DrbdStatus | None]:
+        """DRBD as each node sees it; None where the node could not be read."""
+        drbd: dict[str, DrbdStatus | None] = {}
         for name, node in self.nodes.items():
             try:
                 drbd[name] = self.drbd(node)
             except NodeError:
                 drbd[name] = None
-        return baseline_problems(state, drbd, self.inv)
+        return drbd
 
     def capture(self, label: str) -> Snapshot:
         """A snapshot attached to the current Allure step and kept under reports/captures/."""

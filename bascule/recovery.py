@@ -92,14 +92,7 @@ def _stuck(state, drbd: dict) -> bool:
 
 
 def _read(cluster: Cluster):
-    state = cluster.state()
-    drbd = {}
-    for name, node in cluster.nodes.items():
-        try:
-            drbd[name] = cluster.drbd(node)
-        except NodeError:
-            drbd[name] = None
-    return state, drbd
+    return cluster.state(), cluster.drbd_everywhere()
 
 
 def settle(cluster: Cluster, deadline: float) -> tuple[list[str], float]:
