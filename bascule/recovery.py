@@ -201,7 +201,8 @@ def audit_after(cluster: Cluster, faults: list, deadline: float = 420) -> Audit:
         if problems:
             found = repair(cluster, own_failures=lambda rsc, node: any(f.leaves_failure(rsc, node) for f in faults
                                                                         if f.injected))
-            own += [r for r in found if r.own]
+            # a fault's undo that already names the cleanup is not listed twice
+            own += [r for r in found if r.own and not any(r.what in o.what for o in own)]
             others = [r for r in found if not r.own]
             try:
                 waited += wait_until(cluster.baseline_problems, lambda p: not p, "the cluster's baseline",
