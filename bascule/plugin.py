@@ -202,11 +202,16 @@ def etat_au_depart(request, cluster, historique, rapport, inventaire):
     def look():
         reading = cluster.reading()
         return StartState(reading, ftp_access(cluster) if reading.crm_mon_xml is not None else None)
-    first = table.judge(start_state, look(), raise_=False, table=START_TABLE, action=START_ACTION,
+    found = look()
+    first = table.judge(start_state, found, raise_=False, table=START_TABLE, action=START_ACTION,
                         expected=START_EXPECTED)
     attach_text(f"{START_TABLE} : {first.verdict.value}", first.observed + (f"\n\nPour corriger : {first.fix}" if first.fix else ""))
     if first.verdict is Verdict.OK:
         return first
+    if found.ftp is not None and found.ftp.login_refused:
+        # the inventory's password, not the cluster: no repair can mend it
+        _stop(BaselineError(f"état du cluster au départ {first.verdict.value} : {first.observed}", first.fix),
+              request.config)
     if not request.config.getoption("remettre_en_etat"):
         _stop(BaselineError(f"état du cluster au départ {first.verdict.value} : {first.observed}",
                             (first.fix + " ; ou relancer avec --remettre-en-etat" if first.fix
@@ -518,6 +523,9 @@ def pytest_sessionfinish(session, exitstatus):
     report = session.config.stash.get(REPORT, None)
     if report is None or not (report.rows or report.stopped):
         return
+    if session.exitstatus == 0 and any(r.status in ("KO", "inconnu") for r in report.rows):
+        # a KO outside any test (the start-state row, with --remettre-en-etat) still fails the run
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     paths = report.write(session.config.getoption("bascule_reports"))
     tr = session.config.pluginmanager.get_plugin("terminalreporter")
     if tr:
