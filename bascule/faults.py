@@ -188,7 +188,7 @@ class KillService(Fault):
 
     @property
     def undo(self) -> str:
-        return f"crm resource cleanup {self.resource} (l'échec du monitor que le kill provoque)"
+        return ""  # nothing to heal: the failed monitor it leaves is cleaned up by the audit, as its own
 
     def leaves_failure(self, resource: str, node: str) -> bool:
         return resource == self.resource

@@ -195,7 +195,7 @@ def audit_after(cluster: Cluster, faults: list, deadline: float = 420) -> Audit:
     next scenario starts from its baseline, and the audit says whether it came back."""
     from .observations import Audit, Repair
     from .waits import WaitTimeout, wait_until
-    own = [Repair(f.undo, f"panne du scénario : {f.label}", True) for f in faults if f.injected]
+    own = [Repair(f.undo, f"panne du scénario : {f.label}", True) for f in faults if f.injected and f.undo]
     try:
         problems, waited = settle(cluster, deadline=240)
         if problems:
