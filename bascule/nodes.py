@@ -66,9 +66,29 @@ class CommandResult:
         return self.exit_code == 0
 
 
+class _DeadTransport(Exception):
+    """A command outlived its hard deadline: the SSH transport no longer carries anything."""
+
+
+def _quietly(action) -> None:
+    try:
+        action()
+    except Exception:
+        pass
+
+
 def quote(*args: str) -> str:
     """A shell command line from separate arguments, each quoted."""
     return " ".join(shlex.quote(str(a)) for a in args)
+
+
+KEEPALIVE = 5  # seconds between SSH keepalives
+
+
+def hard_deadline(timeout: float) -> float:
+    """How long a command may take in all, even on a dead transport: its timeout, plus a grace for
+    invoke's own timeout to fire and report first."""
+    return timeout + min(10.0, max(2.0, timeout / 2))
 
 
 class Node:
@@ -97,7 +117,7 @@ class Node:
                           connect_timeout=ssh.connect_timeout, config=config)
         where = f"{ssh.user}@{ssh.host}:{ssh.port}"
         try:
-            conn.open()
+            self._open_or_close(conn)
         except paramiko.PasswordRequiredException:
             raise NodeError(f"node {self.name}: the SSH key {ssh.key} is encrypted",
                             "use a key without passphrase, or load it in an agent-free form") from None
@@ -118,6 +138,10 @@ class Node:
             raise NodeError(f"node {self.name}: the SSH key {ssh.key} does not exist",
                             "fix the key path in the inventory") from None
         except paramiko.SSHException as exc:
+            if "banner" in str(exc).lower() or "No existing session" in str(exc):
+                raise NodeError(f"node {self.name}: {where} accepts connections but no SSH server answers there "
+                                f"within {ssh.connect_timeout:.0f} s",
+                                "check the port in the inventory (is it the node's sshd?)") from None
             if ssh.key and "key" in str(exc).lower():
                 # paramiko tries every key type on a refused key and reports the last load error
                 raise NodeError(f"node {self.name}: SSH login refused for {where} with the key {ssh.key} "
@@ -128,7 +152,23 @@ class Node:
         except (OSError, EOFError) as exc:
             raise NodeError(f"node {self.name}: SSH to {where} failed ({type(exc).__name__}: {exc})",
                             "check that the address is the node's SSH server") from None
+        # keepalives make a transport whose peer vanished (a node powered off, its cable pulled)
+        # fail instead of waiting forever on a reply that cannot come
+        conn.transport.set_keepalive(KEEPALIVE)
         return conn
+
+    @staticmethod
+    def _open_or_close(conn: Connection) -> None:
+        """Open, and on any failure close what was started: a half-open transport's thread would
+        otherwise print paramiko's traceback after pytest has ended."""
+        try:
+            conn.open()
+        except BaseException:
+            try:
+                conn.close()
+            except Exception:
+                pass
+            raise
 
     def connection(self) -> Connection:
         with self._lock:
@@ -168,7 +208,11 @@ class Node:
         kwargs = {"hide": True, "warn": True, "timeout": timeout, "pty": False}
         shown = display or command
         try:
-            res = conn.run(line, **kwargs)
+            res = self._run_with_deadline(conn, line, kwargs, timeout)
+        except _DeadTransport:
+            self._abandon(conn)
+            raise NodeLost(f"node {self.name}: `{shown}` got no answer within {hard_deadline(timeout):.0f} s "
+                           "(the connection is dead)", "the node went down or its network did") from None
         except invoke.exceptions.CommandTimedOut:
             self.close()  # the channel may be stuck; the next command opens a fresh one
             raise NodeLost(f"node {self.name}: `{shown}` did not finish within {timeout:.0f} s",
@@ -188,6 +232,39 @@ class Node:
         if check and not result.ok:
             raise CommandFailed(self.name, result)
         return result
+
+    @staticmethod
+    def _run_with_deadline(conn: Connection, line: str, kwargs: dict, timeout: float):
+        """conn.run in a worker thread, waited for at most hard_deadline(timeout): on a transport whose
+        peer vanished, invoke's own timeout can block on closing the channel (202 s seen in a reboot)."""
+        box: dict = {}
+
+        def work():
+            try:
+                box["result"] = conn.run(line, **kwargs)
+            except BaseException as exc:  # handed to the caller's thread
+                box["error"] = exc
+        worker = threading.Thread(target=work, name="ssh-command", daemon=True)
+        worker.start()
+        worker.join(hard_deadline(timeout))
+        if worker.is_alive():
+            raise _DeadTransport()
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+
+    def _abandon(self, conn: Connection) -> None:
+        """Forget a connection whose transport is dead, closing its socket without waiting on it."""
+        with self._lock:
+            if self._conn is conn:
+                self._conn = None
+        try:
+            sock = conn.transport.sock if conn.transport is not None else None
+            if sock is not None:
+                sock.close()
+        except Exception:
+            pass
+        threading.Thread(target=lambda: _quietly(conn.close), name="ssh-abandon", daemon=True).start()
 
     def write_file(self, path: str, content: str | bytes, owner: str | None = None, mode: str = "644") -> None:
         # inline base64 rather than stdin: no dependence on how the channel signals end of input;

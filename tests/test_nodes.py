@@ -117,3 +117,66 @@ def test_garbage_key_file(tmp_path):
 
 def test_repr_never_shows_the_password():
     assert GOOD_PASSWORD not in repr(node(22, GOOD_PASSWORD)) + repr(node(22, GOOD_PASSWORD).spec)
+
+
+class _BlackHole:
+    """A TCP relay to the test sshd that can stop carrying anything, both ways, without closing:
+    what a node powered off or a pulled cable looks like to this side of the connection."""
+
+    def __init__(self, target_port: int):
+        self.target = target_port
+        self.frozen = threading.Event()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        client, _ = self.sock.accept()
+        upstream = socket.create_connection(("127.0.0.1", self.target))
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src, dst):
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            if self.frozen.is_set():
+                continue  # swallowed: nothing gets through any more, and nothing is closed
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
+
+
+def test_a_command_on_a_dead_connection_returns_within_its_deadline(sshd):
+    import time
+    from bascule.nodes import NodeLost, hard_deadline
+    hole = _BlackHole(sshd)
+    n = node(hole.port, GOOD_PASSWORD)
+    assert n.run("echo ok").ok  # the connection works
+    hole.frozen.set()
+    start = time.monotonic()
+    with pytest.raises(NodeLost) as info:
+        n.run("echo ok", timeout=2)
+    took = time.monotonic() - start
+    assert took <= hard_deadline(2) + 1.5, took
+    assert "node intralab01" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_port_that_never_speaks_is_one_line():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)  # accepts (the kernel does), never sends a banner
+    try:
+        with pytest.raises(NodeError) as info:
+            node(s.getsockname()[1], GOOD_PASSWORD).run("true")
+        text = str(info.value)
+        assert "no SSH server answers there" in text and GOOD_PASSWORD not in text and "\n" not in text
+    finally:
+        s.close()
