@@ -102,6 +102,20 @@ def test_every_lab_line_is_ok_on_the_lab_as_the_lab_text_types_it(line, cfg_text
     assert r.verdict is Verdict.OK, r.observed
 
 
+@pytest.fixture
+def cfg_texte_capture():
+    """Captured: the embedded lab after `location … rule role=master inf: #uname eq intralab01` was
+    entered with crmsh 4.4 exactly as the lab text writes it (Pacemaker 2.1.5 kept role="master")."""
+    return configuration_xml((FIX / "cib-configuration-texte-du-lab-capture.xml").read_text())
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_every_lab_line_is_ok_on_the_captured_lab_text(line, cfg_texte_capture, inv):
+    assert cfg_texte_capture.find(".//rsc_location[@rsc='ms-drbd0']/rule").get("role") == "master"
+    r = check_line(normalise(line, inv), cfg_texte_capture, inv)
+    assert r.verdict is Verdict.OK, r.observed
+
+
 @pytest.mark.parametrize("value, role", [
     ("Master", "Promoted"), ("master", "Promoted"), ("MASTER", "Promoted"), ("Promoted", "Promoted"), ("promoted", "Promoted"),
     ("Slave", "Unpromoted"), ("slave", "Unpromoted"), ("Unpromoted", "Unpromoted"), ("unpromoted", "Unpromoted"),
