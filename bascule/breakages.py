@@ -218,8 +218,13 @@ def cmd_heal(args) -> int:
     c = _cluster(args)
     try:
         b.undo(c)
+        from .errors import RepairIncomplete
         from .recovery import restore_baseline
-        repairs, took = restore_baseline(c, deadline=600)
+        try:
+            repairs, took = restore_baseline(c, deadline=600)
+        except RepairIncomplete as exc:
+            done = "; ".join(f"{r.what} ({r.why})" for r in exc.repairs) or "nothing"
+            raise RepairIncomplete(f"{exc.what} (repaired meanwhile: {done})", exc.fix, exc.repairs) from None
     finally:
         c.close()
     more = f"; also repaired: {'; '.join(f'{r.what} ({r.why})' for r in repairs)}" if repairs else ""

@@ -276,6 +276,20 @@ def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
                      f"étrangère au lab ; FTP sur {inv.vip} : connexion et écriture dans {inv.ftp.documents} réussies{who}")
 
 
+def configuration_changes(before_xml: str, after_xml: str) -> list[str]:
+    """What differs in the resources and constraints of two CIB configurations (properties and node
+    attributes are state: maintenance-mode, standby)."""
+    from .conformance import canonical, configuration_xml
+    a = {k: v for k, v in canonical(configuration_xml(before_xml)).items() if not k.startswith("property ")}
+    b = {k: v for k, v in canonical(configuration_xml(after_xml)).items() if not k.startswith("property ")}
+    return ([f"{k} supprimé" for k in sorted(a.keys() - b.keys())] + [f"{k} ajouté" for k in sorted(b.keys() - a.keys())]
+            + [f"{k} modifié" for k in sorted(a.keys() & b.keys()) if a[k] != b[k]])
+
+
+def audit_config_changes(obs: Audit) -> list[str]:
+    return configuration_changes(obs.config_before, obs.config_after) if obs.config_before and obs.config_after else []
+
+
 def audit(obs: Audit, events: list[Event], inv: Inventory) -> Result:
     """After a scenario (CTS's audits): bascule undid its own faults; any other repair it had to
     make is a finding; an audit that could not run is inconnu."""
@@ -289,6 +303,9 @@ def audit(obs: Audit, events: list[Event], inv: Inventory) -> Result:
         problems.append("réparé par bascule après le scénario : " + " ; ".join(f"{r.what} (vu : {r.why})" for r in other))
     if obs.baseline_after:
         problems.append("le cluster n'est pas revenu à son état de référence : " + " ; ".join(obs.baseline_after))
+    changed = audit_config_changes(obs)
+    if changed:
+        problems.append("configuration du cluster changée par le scénario et non rétablie : " + " ; ".join(changed))
     if problems:
         return Result.ko(" ; ".join(problems) + f" ; {own_text}", *[r.why for r in other],
                          cause="le scénario a laissé le cluster hors de son état de référence")

@@ -31,5 +31,14 @@ class BaselineError(BasculeError):
     """The cluster is not at its baseline and bascule could not restore it."""
 
 
+class RepairIncomplete(BaselineError):
+    """bascule repaired things, yet the cluster did not reach its baseline: what it did must still
+    be told (`repairs`, a list of observations.Repair)."""
+
+    def __init__(self, what: str, fix: str, repairs: list):
+        super().__init__(what, fix)
+        self.repairs = list(repairs)
+
+
 class Undecidable(Exception):
     """The suite lost sight of the cluster mid-step: the verdict is « inconnu », never OK."""

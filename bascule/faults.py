@@ -191,7 +191,7 @@ class KillService(Fault):
         return ""  # nothing to heal: the failed monitor it leaves is cleaned up by the audit, as its own
 
     def leaves_failure(self, resource: str, node: str) -> bool:
-        return resource == self.resource
+        return resource == self.resource and node == self.node.name
 
     @property
     def label(self) -> str:
@@ -233,7 +233,7 @@ class BlockRestart(Fault):
         return f"chmod 755 {self.binary} sur {self.node.name} ; crm resource cleanup {self.resource}"
 
     def leaves_failure(self, resource: str, node: str) -> bool:
-        return resource == self.resource
+        return resource == self.resource and node == self.node.name
 
 
 class CablePull(Fault):

@@ -65,6 +65,10 @@ class Audit:
     baseline_after: tuple[str, ...]  # what still kept the cluster from its baseline ("": at baseline)
     error: str = ""  # the audit could not run (no node answered)
     waited: float = 0.0
+    # the CIB's configuration when the scenario began and after the audit: a scenario must leave
+    # the student's resources and constraints as it found them ("": not read)
+    config_before: str = ""
+    config_after: str = ""
 
 
 # --- the rows of Q2 and Q5 ------------------------------------------------------------------------

@@ -218,13 +218,20 @@ def etat_au_depart(request, cluster, historique, rapport, inventaire):
                              else "réparer le cluster, ou relancer avec --remettre-en-etat")
                             + " (les lignes du lab ne sont pas exécutées sur un cluster qui part cassé)"),
               request.config)
+    from .errors import RepairIncomplete
+    from .history import INFO, RUN
+
+    def said(repairs) -> None:
+        rapport.repaired = [f"{r.what} (vu : {r.why})" for r in repairs]
+        historique.append(RUN, "bascule", "repaired", INFO, rapport.repaired)
     try:
         repairs, _ = restore_baseline(cluster, deadline=420)
+    except RepairIncomplete as exc:
+        said(exc.repairs)  # what bascule changed is told even when it did not suffice
+        _stop(BaselineError(f"--remettre-en-etat : {exc.what}", exc.fix), request.config)
     except BasculeError as exc:
         _stop(BaselineError(f"--remettre-en-etat : {exc.what}", exc.fix), request.config)
-    from .history import INFO, RUN
-    rapport.repaired = [f"{r.what} (vu : {r.why})" for r in repairs]
-    historique.append(RUN, "bascule", "repaired", INFO, rapport.repaired)
+    said(repairs)
     again = table.judge(start_state, look(), raise_=False, table=START_TABLE,
                         action="Après --remettre-en-etat : relire le cluster", expected=START_EXPECTED)
     if again.verdict is not Verdict.OK:
@@ -247,14 +254,17 @@ def ligne_de_base(request, cluster, etat_au_depart, rapport, historique, inventa
     if problems:
         _stop(BaselineError("before the scenario: the cluster is not at its baseline: " + "; ".join(problems),
                             "see the previous scenario's audit row"), request.config)
+    from .recovery import configuration
+    config_before = configuration(cluster)
     injected: list = []
     request.node.stash[FAULTS] = injected
     yield
-    from .checks import audit
-    seen = audit_after(cluster, injected)
+    from .checks import audit, audit_config_changes
+    seen = audit_after(cluster, injected, config_before)
     result = Table(request, rapport, historique, inventaire).judge(
         audit, seen, raise_=False, action=AUDIT_ACTION, expected=AUDIT_EXPECTED)
-    if seen.error or seen.baseline_after:
+    if seen.error or seen.baseline_after or audit_config_changes(seen):
+        # the next scenarios would judge another cluster than the one found
         _stop(BaselineError(f"after the scenario: {result.observed}",
                             "repair it by hand (crm status, cat /proc/drbd), then rerun"), request.config)
     if result.verdict is not Verdict.OK:

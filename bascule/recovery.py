@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .cluster import Cluster
-from .errors import BaselineError, BasculeError, NodeError
+from .errors import BaselineError, BasculeError, NodeError, RepairIncomplete
 from .history import OK, STEP
 from .nodes import Node, quote
 from .observations import Audit, FtpAccess, Repair
@@ -180,15 +180,25 @@ def restore_baseline(cluster: Cluster, deadline: float = 420) -> tuple[list[Repa
             took += wait_until(cluster.baseline_problems, lambda p: not p, "the cluster's baseline", deadline=deadline,
                                interval=2, describe=lambda p: "; ".join(p)).elapsed
         except WaitTimeout as exc:
-            raise BaselineError(f"the cluster did not come back to its baseline within {deadline:.0f} s: {exc.last_seen}",
-                                "repair it by hand (crm status, cat /proc/drbd), then rerun") from None
+            raise RepairIncomplete(f"the cluster did not come back to its baseline within {deadline:.0f} s: {exc.last_seen}",
+                                   "repair it by hand (crm status, cat /proc/drbd), then rerun", repairs) from None
     fixed = restore_ftp(cluster)
     if fixed is not None:
         repairs.append(fixed)
     return repairs, took
 
 
-def audit_after(cluster: Cluster, faults: list, deadline: float = 420) -> Audit:
+def configuration(cluster: Cluster) -> str:
+    """The CIB's configuration (`cibadmin -Q --scope configuration`), "" when no node answers."""
+    for node in [cluster.master, cluster.slave]:
+        try:
+            return node.run("cibadmin -Q --scope configuration", timeout=60).stdout
+        except NodeError:
+            continue
+    return ""
+
+
+def audit_after(cluster: Cluster, faults: list, config_before: str = "", deadline: float = 420) -> Audit:
     """After a scenario (CTS's audits): undo what bascule's own faults are expected to leave behind
     (a kill leaves a failed action: `crm resource cleanup`), then look. Anything else that must be
     repaired is a finding, listed in the audit; the cluster is repaired all the same, so that the
@@ -216,6 +226,7 @@ def audit_after(cluster: Cluster, faults: list, deadline: float = 420) -> Audit:
             fixed = restore_ftp(cluster)
             if fixed is not None:
                 others.append(fixed)
-        return Audit(tuple(own + others), left, "", round(waited, 1))
+        return Audit(tuple(own + others), left, "", round(waited, 1), config_before,
+                     configuration(cluster) if config_before else "")
     except BasculeError as exc:
         return Audit(tuple(own), (), str(exc))

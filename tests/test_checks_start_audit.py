@@ -528,3 +528,34 @@ def test_a_check_judges_the_roundtripped_value_as_the_original(x):
 def test_from_json_rejects_an_unknown_type():
     with pytest.raises(ValueError, match="unknown observation type 'Nope'"):
         from_json({"type": "Nope", "value": {}})
+
+
+# --- the audit also holds the scenario to the configuration it found -----------------------------
+
+def test_audit_ko_when_the_scenario_left_the_configuration_changed():
+    before = (FIXTURES / "cib-configuration-lab.xml").read_text(encoding="utf-8")
+    assert checks.audit(Audit((), (), "", 1.0, before, before), [], inventory()).verdict is Verdict.OK
+    # Q7's deletion of the MySQL clone, never restored
+    import re
+    after = re.sub(r'<clone id="cServiceMySQL".*?</clone>', "", before, flags=re.S)
+    assert after != before
+    r = checks.audit(Audit((), (), "", 1.0, before, after), [], inventory())
+    assert r.verdict is Verdict.KO
+    assert "configuration du cluster changée par le scénario et non rétablie" in r.observed
+    assert "clone cServiceMySQL supprimé" in r.observed
+
+
+def test_audit_ignores_properties_and_node_attributes():
+    before = (FIXTURES / "cib-configuration-lab.xml").read_text(encoding="utf-8")
+    after = before.replace('name="no-quorum-policy"', 'name="no-quorum-policy"', 1)  # same
+    if "maintenance-mode" not in after:
+        after = after.replace("</cluster_property_set>",
+                              '<nvpair id="x-mm" name="maintenance-mode" value="false"/></cluster_property_set>', 1)
+    assert checks.configuration_changes(before, after) == []
+
+
+def test_repairs_are_told_even_when_they_did_not_suffice():
+    from bascule.errors import BaselineError, RepairIncomplete
+    from bascule.observations import Repair
+    exc = RepairIncomplete("not back", "by hand", [Repair("crm node online hdintralab01", "hdintralab01 en standby", False)])
+    assert isinstance(exc, BaselineError) and exc.repairs[0].what == "crm node online hdintralab01"
