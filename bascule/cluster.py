@@ -111,9 +111,15 @@ class Cluster:
         from .checks import placement
         return placement(state, self.inv)
 
-    def constraints_xml(self, node: Node | None = None) -> str:
-        """The CIB's constraints (`cibadmin -Q --scope constraints`)."""
-        return (node or self.master).run("cibadmin -Q --scope constraints", timeout=60).stdout
+    def cib(self, scope: str) -> str:
+        """One section of the CIB (`cibadmin -Q --scope SCOPE`), asked of the master, then of the
+        slave; "" when neither answers."""
+        for node in (self.master, self.slave):
+            try:
+                return node.run(quote("cibadmin", "-Q", "--scope", scope), timeout=60).stdout
+            except NodeError:
+                continue
+        return ""
 
     def reading(self) -> "ClusterReading":
         """One reading of the whole cluster for a check: crm_mon, DRBD on each node, the location
@@ -130,14 +136,7 @@ class Cluster:
                 drbd[name] = self.drbd(node)
             except (NodeError, StateParseError) as exc:
                 drbd[name], drbd_errors[name] = None, str(exc)
-        constraints = None
-        for node in self.nodes.values():
-            try:
-                constraints = self.constraints_xml(node)
-                break
-            except NodeError:
-                continue
-        return ClusterReading(xml, error, drbd, drbd_errors, constraints)
+        return ClusterReading(xml, error, drbd, drbd_errors, self.cib("constraints") or None)
 
     # -- DRBD -------------------------------------------------------------------------------------
     def drbd_raw(self, node: Node) -> tuple[str, DrbdStatus]:

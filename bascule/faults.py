@@ -310,14 +310,14 @@ def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: f
     """Wait until the cluster shows every resource on `to` (the very condition the verdict uses,
     checks.move_problems on crm_mon's recorded placement) and the probe is served again; then stop
     the probe. Returns what the check judges: the rest is on the history."""
-    from .checks import move_problems
+    from .checks import move_problems, placement
     from .observations import MoveSeen
     from .waits import WaitTimeout
     error = unreachable = ""
     try:
         # asked first: the destination (the node left behind may be shutting down and answer late, with
         # its own view; a clean reboot measured 345.8 s that way in a full run where FTP was back at 152.9 s)
-        cluster.wait_state(f"resources on {to}", lambda s: not move_problems(cluster._placement(s), cluster.inv, to),
+        cluster.wait_state(f"resources on {to}", lambda s: not move_problems(placement(s, cluster.inv), cluster.inv, to),
                            deadline, interval=2, prefer=cluster.nodes.get(to))
     except WaitTimeout as exc:
         error = exc.last_seen

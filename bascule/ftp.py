@@ -26,9 +26,10 @@ from .inventory import Inventory
 class FTPUnavailable(BasculeError):
     """The FTP service on the VIP did not answer as expected."""
 
-    def __init__(self, what: str, fix: str = "", timed_out: bool = False):
+    def __init__(self, what: str, fix: str = "", timed_out: bool = False, login_refused: bool = False):
         super().__init__(what, fix)
         self.timed_out = timed_out
+        self.login_refused = login_refused  # 530: the account, not the service
 
 
 def _session_factory(port: int, timeout: float):
@@ -49,7 +50,7 @@ def sha256(data: bytes) -> str:
 def describe_error(exc: BaseException) -> str:
     """A short reason in words: refused, timed out, login refused, 550 ..."""
     cause = exc.__cause__ or exc.__context__
-    if isinstance(exc, ftputil.error.PermanentError) and "530" in str(exc):
+    if is_login_refused(exc):
         return "identifiants refusés (530)"
     if isinstance(cause, ConnectionRefusedError) or "Connection refused" in str(exc):
         return "connexion refusée"
@@ -59,6 +60,10 @@ def describe_error(exc: BaseException) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     lines = [l for l in str(text).strip().splitlines() if l.strip() and not l.startswith("Debugging info")]
     return lines[0][:120] if lines else type(exc).__name__
+
+
+def is_login_refused(exc: BaseException) -> bool:
+    return isinstance(exc, ftputil.error.PermanentError) and "530" in str(exc)
 
 
 def is_timeout(exc: BaseException) -> bool:
@@ -97,7 +102,7 @@ class FTPClient:
         except ftputil.error.FTPError as exc:
             raise FTPUnavailable(f"FTP on {self.host}:{self.port} as {self.user}: {describe_error(exc)}",
                                  "check the VIP, that proftpd runs on the active node, and the FTP account",
-                                 timed_out=is_timeout(exc)) from None
+                                 timed_out=is_timeout(exc), login_refused=is_login_refused(exc)) from None
 
     def listing(self, directory: str = ".") -> list[str]:
         with self.session() as host:

@@ -62,7 +62,6 @@ def pytest_configure(config):
 
 INVENTORY = pytest.StashKey[object]()
 HISTORY = pytest.StashKey[object]()
-START = pytest.StashKey[object]()  # the start-state row's Result, once taken
 
 
 def _now() -> str:
@@ -197,7 +196,7 @@ def etat_au_depart(request, cluster, historique, rapport, inventaire):
     from .checks import start_state
     from .observations import StartState
     from .recovery import ftp_access, restore_baseline
-    table = Table.for_session(request, rapport, historique, inventaire)
+    table = Table(request, rapport, historique, inventaire)
 
     def look():
         reading = cluster.reading()
@@ -254,8 +253,7 @@ def ligne_de_base(request, cluster, etat_au_depart, rapport, historique, inventa
     if problems:
         _stop(BaselineError("before the scenario: the cluster is not at its baseline: " + "; ".join(problems),
                             "see the previous scenario's audit row"), request.config)
-    from .recovery import configuration
-    config_before = configuration(cluster)
+    config_before = cluster.cib("configuration")
     injected: list = []
     request.node.stash[FAULTS] = injected
     yield
@@ -303,10 +301,6 @@ class Table:
         self.history = history if history is not None else request.config.stash.get(HISTORY, None)
         self.inventory = inventory
 
-    @classmethod
-    def for_session(cls, request, report: Report, history, inventory) -> "Table":
-        return cls(request, report, history, inventory)
-
     def __repr__(self) -> str:
         return "Table()"
 
@@ -353,13 +347,8 @@ class Table:
         """A row whose verdict was not given by a check (a step that failed, a row not run): kept on
         the history as it is."""
         __tracebackhide__ = True
-        from .history import VERDICT
         feature, scenario, act, exp = self._where(None, None, expected)
-        if self.history is not None:
-            self.history.append(VERDICT, "", "row", result.verdict.value, {
-                "table": feature, "scenario": scenario, "action": act, "expected": exp, "check": None,
-                "result": {"verdict": result.verdict.value, "observed": result.observed, "details": list(result.details),
-                           "cause": result.cause, "fix": result.fix}})
+        _plain_row_event(self.history, row_of(feature, scenario, act, exp, result))
         self._add(feature, scenario, act, exp, result)
         if raise_:
             self.conclude([result], stop=stop)
@@ -486,15 +475,21 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
 
 def _add_plain_row(request, report: Report, table: str, scenario: str, action: str, expected: str, observed: str,
                    status: str) -> None:
-    """A row that no check judged (an action that failed, a row not run): on the history as it is,
-    so that a re-judged run has it too."""
+    """A row that no check judged (an action that failed, a row not run)."""
+    row = Row(table, scenario, action, expected, observed, status)
+    _plain_row_event(request.config.stash.get(HISTORY, None), row)
+    report.add(row)
+
+
+def _plain_row_event(history, row: Row) -> None:
+    """A row whose verdict no check gave goes on the history as it is, so that a re-judged run has
+    it too."""
     from .history import VERDICT
-    history = request.config.stash.get(HISTORY, None)
     if history is not None:
-        history.append(VERDICT, "", "row", status, {"table": table, "scenario": scenario, "action": action,
-                       "expected": expected, "check": None,
-                       "result": {"verdict": status, "observed": observed, "details": [], "cause": "", "fix": ""}})
-    report.add(Row(table, scenario, action, expected, observed, status))
+        history.append(VERDICT, "", "row", row.status, {
+            "table": row.table, "scenario": row.scenario, "action": row.action, "expected": row.expected, "check": None,
+            "result": {"verdict": row.status, "observed": row.observed, "details": list(row.details),
+                       "cause": row.cause, "fix": row.fix}})
 
 
 def pytest_sessionstart(session):
@@ -526,13 +521,12 @@ def _write_durations(session) -> None:
 
 def pytest_sessionfinish(session, exitstatus):
     _write_durations(session)
-    history = session.config.stash.get(HISTORY, None)
-    report0 = session.config.stash.get(REPORT, None)
-    if history is not None and history.events and report0 is not None and (report0.rows or report0.stopped):
-        history.save_jsonl(Path(session.config.getoption("bascule_reports")) / "historique.jsonl")
     report = session.config.stash.get(REPORT, None)
     if report is None or not (report.rows or report.stopped):
         return
+    history = session.config.stash.get(HISTORY, None)
+    if history is not None and history.events:
+        history.save_jsonl(Path(session.config.getoption("bascule_reports")) / "historique.jsonl")
     if session.exitstatus == 0 and any(r.status in ("KO", "inconnu") for r in report.rows):
         # a KO outside any test (the start-state row, with --remettre-en-etat) still fails the run
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -55,13 +55,12 @@ def resolve_split_brain(cluster: Cluster, keep: Node) -> None:
     keep.run("crm configure property maintenance-mode=false", timeout=60)
 
 
-def ftp_access(cluster: Cluster, write: bool = True) -> "FtpAccess":
+def ftp_access(cluster: Cluster, write: bool = True) -> FtpAccess:
     """The FTP account on the VIP as a user finds it: log in, list the home, write (then delete) a
     small file in Documents. Nothing here repairs anything."""
     import os
     import ftputil.error
-    from .ftp import FTPClient, FTPUnavailable, describe_error
-    from .observations import FtpAccess
+    from .ftp import FTPClient, FTPUnavailable, describe_error, is_login_refused
     client = FTPClient.for_inventory(cluster.inv)
     try:
         with client.session() as host:
@@ -78,9 +77,9 @@ def ftp_access(cluster: Cluster, write: bool = True) -> "FtpAccess":
                 return FtpAccess(True, wrote=False, write_error=describe_error(exc), served_by=server)
             return FtpAccess(True, wrote=True, served_by=server)
     except FTPUnavailable as exc:
-        return FtpAccess(False, error=exc.what.split(": ", 2)[-1], login_refused="530" in exc.what)
+        return FtpAccess(False, error=exc.what.split(": ", 2)[-1], login_refused=exc.login_refused)
     except (ftputil.error.FTPError, OSError) as exc:
-        return FtpAccess(False, error=describe_error(exc), login_refused="530" in str(exc))
+        return FtpAccess(False, error=describe_error(exc), login_refused=is_login_refused(exc))
 
 
 def _stuck(state, drbd: dict) -> bool:
@@ -115,7 +114,6 @@ def repair(cluster: Cluster, own_failures: Callable[[str, str], bool] = lambda r
     """Bring the cluster back towards its baseline, and say each thing done and why: maintenance
     mode left, nodes online, failed actions cleaned up per resource, DRBD StandAlone reconnected.
     own_failures(resource, node) tells the failed actions that bascule's own faults left behind."""
-    from .observations import Repair
     inv = cluster.inv
     done: list[Repair] = []
     helper = next((n for n in cluster.nodes.values() if n.reachable()), None)
@@ -155,7 +153,6 @@ def repair(cluster: Cluster, own_failures: Callable[[str, str], bool] = lambda r
 def restore_ftp(cluster: Cluster) -> Repair | None:
     """proftpd dead where Pacemaker believes it runs (a service without a monitor op goes
     unnoticed): restart the resource, and say so."""
-    from .observations import Repair
     access = ftp_access(cluster, write=False)
     if access.logged_in:
         return None
@@ -168,34 +165,36 @@ def restore_ftp(cluster: Cluster) -> Repair | None:
                   "alors que le cluster était dans son état de référence", False)
 
 
-def restore_baseline(cluster: Cluster, deadline: float = 420) -> tuple[list[Repair], float]:
-    """Bring the cluster to its baseline: what `--remettre-en-etat` and `bascule lab heal` do. Returns
-    every repair made and the seconds it took; raises BaselineError naming what is left broken."""
+def _repair_until_baseline(cluster: Cluster, deadline: float, settle_for: float,
+                           own_failures: Callable[[str, str], bool] = lambda rsc, node: False
+                           ) -> tuple[list[Repair], float, tuple[str, ...]]:
+    """Settle without touching anything; if that is not enough, repair (each repair said) and wait
+    for the baseline; then check FTP. Returns the repairs, the seconds, and what is left broken."""
     from .waits import WaitTimeout, wait_until
     repairs: list[Repair] = []
-    problems, took = settle(cluster, deadline=30)
+    problems, took = settle(cluster, deadline=settle_for)
     if problems:
-        repairs = repair(cluster)
+        repairs = repair(cluster, own_failures)
         try:
             took += wait_until(cluster.baseline_problems, lambda p: not p, "the cluster's baseline", deadline=deadline,
                                interval=2, describe=lambda p: "; ".join(p)).elapsed
         except WaitTimeout as exc:
-            raise RepairIncomplete(f"the cluster did not come back to its baseline within {deadline:.0f} s: {exc.last_seen}",
-                                   "repair it by hand (crm status, cat /proc/drbd), then rerun", repairs) from None
+            return repairs, took, (exc.last_seen,)
     fixed = restore_ftp(cluster)
     if fixed is not None:
         repairs.append(fixed)
+    return repairs, took, ()
+
+
+def restore_baseline(cluster: Cluster, deadline: float = 420) -> tuple[list[Repair], float]:
+    """Bring the cluster to its baseline: what `--remettre-en-etat` and `bascule lab heal` do. Returns
+    every repair made and the seconds it took; raises RepairIncomplete naming what is left broken,
+    with the repairs made meanwhile."""
+    repairs, took, left = _repair_until_baseline(cluster, deadline, settle_for=30)
+    if left:
+        raise RepairIncomplete(f"the cluster did not come back to its baseline within {deadline:.0f} s: {left[0]}",
+                               "repair it by hand (crm status, cat /proc/drbd), then rerun", repairs)
     return repairs, took
-
-
-def configuration(cluster: Cluster) -> str:
-    """The CIB's configuration (`cibadmin -Q --scope configuration`), "" when no node answers."""
-    for node in [cluster.master, cluster.slave]:
-        try:
-            return node.run("cibadmin -Q --scope configuration", timeout=60).stdout
-        except NodeError:
-            continue
-    return ""
 
 
 def audit_after(cluster: Cluster, faults: list, config_before: str = "", deadline: float = 420) -> Audit:
@@ -203,30 +202,16 @@ def audit_after(cluster: Cluster, faults: list, config_before: str = "", deadlin
     (a kill leaves a failed action: `crm resource cleanup`), then look. Anything else that must be
     repaired is a finding, listed in the audit; the cluster is repaired all the same, so that the
     next scenario starts from its baseline, and the audit says whether it came back."""
-    from .observations import Audit, Repair
-    from .waits import WaitTimeout, wait_until
-    own = [Repair(f.undo, f"panne du scénario : {f.label}", True) for f in faults if f.injected and f.undo]
+    injected = [f for f in faults if f.injected]
+    own = [Repair(f.undo, f"panne du scénario : {f.label}", True) for f in injected if f.undo]
     try:
-        problems, waited = settle(cluster, deadline=240)
-        if problems:
-            found = repair(cluster, own_failures=lambda rsc, node: any(f.leaves_failure(rsc, node) for f in faults
-                                                                        if f.injected))
-            # a fault's undo that already names the cleanup is not listed twice
-            own += [r for r in found if r.own and not any(r.what in o.what for o in own)]
-            others = [r for r in found if not r.own]
-            try:
-                waited += wait_until(cluster.baseline_problems, lambda p: not p, "the cluster's baseline",
-                                     deadline=deadline, interval=2, describe=lambda p: "; ".join(p)).elapsed
-                left: tuple[str, ...] = ()
-            except WaitTimeout as exc:
-                left = (exc.last_seen,)
-        else:
-            others, left = [], ()
-        if not left:
-            fixed = restore_ftp(cluster)
-            if fixed is not None:
-                others.append(fixed)
-        return Audit(tuple(own + others), left, "", round(waited, 1), config_before,
-                     configuration(cluster) if config_before else "")
+        found, waited, left = _repair_until_baseline(
+            cluster, deadline, settle_for=240,
+            own_failures=lambda rsc, node: any(f.leaves_failure(rsc, node) for f in injected))
     except BasculeError as exc:
         return Audit(tuple(own), (), str(exc))
+    # a fault's undo that already names the cleanup is not listed twice
+    own += [r for r in found if r.own and not any(r.what in o.what for o in own)]
+    others = [r for r in found if not r.own]
+    return Audit(tuple(own + others), left, "", round(waited, 1), config_before,
+                 cluster.cib("configuration") if config_before else "")

@@ -90,7 +90,7 @@ def remise_online(cluster, pannes, sonde, role) -> Movement:
     return Movement(fault.heal_started_at, node.name, f"retour online de {node.name}")
 
 
-def judge_move(cluster, sonde, mouvement: Movement, role: str):
+def move_towards(cluster, sonde, mouvement: Movement, role: str):
     """Wait for the move towards the node the Then step names (the wait and the verdict use the
     same condition, checks.move_problems); the figures go to Allure as parameters."""
     seen = await_move(cluster, sonde, mouvement, node_for(cluster, role).name, FAILOVER_DEADLINE)
@@ -106,9 +106,9 @@ def judge_move(cluster, sonde, mouvement: Movement, role: str):
 def ressources_migrees(cluster, sonde, mouvement, tableau, role, role2):
     if node_for(cluster, role).name == node_for(cluster, role2).name:
         pytest.fail("ligne mal écrite : le même serveur est nommé deux fois", pytrace=False)
-    tableau.judge(checks.moved, judge_move(cluster, sonde, mouvement, role2))
+    tableau.judge(checks.moved, move_towards(cluster, sonde, mouvement, role2))
 
 
 @then(ROLE(r"les ressources sont de nouveau activées sur le serveur (?P<role>maître|esclave)( \(auto-failback\))?"))
 def ressources_revenues(cluster, sonde, mouvement, tableau, role):
-    tableau.judge(checks.moved, judge_move(cluster, sonde, mouvement, role))
+    tableau.judge(checks.moved, move_towards(cluster, sonde, mouvement, role))

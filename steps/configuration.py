@@ -15,10 +15,6 @@ from bascule.report import attach_text
 from bascule.waits import WaitTimeout
 
 
-def _cib(node) -> str:
-    return node.run("cibadmin -Q --scope configuration", timeout=60).stdout
-
-
 # --- save and restore (Q6, Q7) -----------------------------------------------------------------
 
 @when("on sauvegarde la configuration avec crm configure save", target_fixture="sauvegarde")
@@ -38,7 +34,7 @@ def sauvegarde_complete(sauvegarde, tableau):
 def supprimer_et_restaurer(cluster, inventaire) -> RestoreSeen:
     master = cluster.master
     r = inventaire.resources
-    before = _cib(master)
+    before = cluster.cib("configuration")
     deleted = []
     # a running resource cannot be deleted: stop the MySQL clone first, as a student would
     master.run(quote("crm", "resource", "stop", r.mysql_clone), timeout=60)
@@ -49,10 +45,10 @@ def supprimer_et_restaurer(cluster, inventaire) -> RestoreSeen:
     for rid in [r.mysql_clone] + constraints:
         master.run(quote("crm", "configure", "delete", "--force", rid) + f" || crm configure delete {shlex.quote(rid)}", timeout=60)
         deleted.append(rid)
-    after_delete = configuration_xml(_cib(master))
+    after_delete = configuration_xml(cluster.cib("configuration"))
     still = tuple(rid for rid in deleted if after_delete.find(f".//*[@id='{rid}']") is not None)
     res = master.run(f"crm configure load update {SAVE_FILE}", timeout=120, check=False)
-    restored = _cib(master)
+    restored = cluster.cib("configuration")
     attach_text("configuration après restauration", restored, xml=False)
     back, wait_error = None, ""
     if res.ok and not still:
@@ -77,7 +73,7 @@ def restauration_identique(restauration, tableau):
 def lire_configuration(cluster) -> str:
     show = cluster.master.run("crm configure show 2>/dev/null", timeout=60, check=False).stdout
     attach_text("crm configure show", show)
-    return _cib(cluster.master)
+    return cluster.cib("configuration")
 
 
 @then("elle contient chacun de ces éléments du Coté Labo :")

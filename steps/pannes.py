@@ -19,7 +19,7 @@ from bascule.observations import FtpWitness, RestartSeen, Takeover, WitnessRead
 from bascule.report import allure_parameter
 from bascule.waits import WaitTimeout
 
-from .commun import judge_move, node_for
+from .commun import move_towards, node_for
 
 
 # --- witness files through FTP -----------------------------------------------------------------
@@ -174,7 +174,7 @@ def tuer_et_empecher(cluster, inventaire, pannes, sonde, role) -> Movement:
 
 @then(parsers.re(r"le service FTP est repris par le serveur (?P<role>maître|esclave) avec ses données"))
 def service_repris(cluster, sonde, mouvement, fichiers_temoins, client_ftp, tableau, role):
-    move = judge_move(cluster, sonde, mouvement, role)
+    move = move_towards(cluster, sonde, mouvement, role)
     reads = tuple(read_witness(client_ftp, w) for w in fichiers_temoins.values())
     tableau.judge(checks.taken_over, Takeover(move, reads), since=move.since)
 

@@ -133,6 +133,7 @@ def test_wrong_password(ftpd):
     msg = str(info.value)
     assert "530" in msg or "identifiants" in msg
     assert "identifiants refusés (530)" in info.value.what
+    assert info.value.login_refused and not info.value.timed_out
     assert "mauvais" not in msg
     assert isinstance(info.value, BasculeError) and info.value.fix
 
