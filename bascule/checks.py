@@ -10,10 +10,12 @@ so `bascule rejuger` can judge a saved run again, offline, and get the same tabl
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from typing import Callable, Iterable
 
 from .cluster_state import ClusterState, DrbdStatus, parse_crm_mon, parse_vip_interface
-from .history import CLIENT, OBSERVATION, OK, Event, downtime_windows, first_observation, served_by, total_downtime
+from .history import (CLIENT, CONNECT, LOGIN, OBSERVATION, OK, READ, UNKNOWN_STAGE, WRITE, Event, Window, downtime_windows,
+                      first_observation, served_by, usable, write_refusals)
 from .inventory import Inventory
 from .verdict import Result, Verdict, guarded
 from .observations import (Audit, CableOutcome, CableTakeover, ClusterReading, ConfigurationLine, FileRead, FileWrite,
@@ -314,32 +316,100 @@ def audit(obs: Audit, events: list[Event], inv: Inventory) -> Result:
 
 # --- from the history --------------------------------------------------------------------------
 
+KIND_WORDS = {CONNECT: "pas de connexion", LOGIN: "identification refusée", READ: "lecture impossible",
+              WRITE: "envoi refusé", UNKNOWN_STAGE: "échec"}
+# said once per row that quotes a downtime, so that a figure is never read without its meaning
+DOWNTIME_DEFINITION = ("indisponible = ni connexion, ni identification, ni lecture possibles ; "
+                       "de la dernière opération réussie à la suivante, une opération toutes les 0.25 s")
+
+
+def window_figure(w: Window) -> str:
+    """One outage's length, with its bounds when they differ by more than the probe's cadence."""
+    if w.duration is None:
+        return "non terminée"
+    if w.uncertain:
+        return f"{secs(w.duration)} (entre {secs(w.shortest)} et {secs(w.longest)})"
+    return secs(w.duration)
+
+
+def window_phases(w: Window) -> str:
+    """Which kinds of failure, for how long: « pas de connexion 40,2 s (délai dépassé), ... »."""
+    def phase(p) -> str:
+        if p.kind == UNKNOWN_STAGE:  # a history from before the kinds were told apart: its reason only
+            return f"{p.reason or 'échec'} {secs(p.seconds)}"
+        return f"{KIND_WORDS.get(p.kind, p.kind)} {secs(p.seconds)}" + (f" ({p.reason})" if p.reason else "")
+    return ", ".join(phase(p) for p in w.phases)
+
+
 def client_downtime(events: Iterable[Event], process: str | None = None) -> tuple[float | None, str]:
-    """The client's total downtime and a sentence for the report."""
+    """The client's total downtime and a sentence for the report: how long, of which kind, and
+    uploads refused on a server that answered, said apart."""
     evs = list(events)
-    windows = downtime_windows(evs, process)
-    total = total_downtime(evs, process)
     ops = [e for e in evs if e.source == CLIENT and (process is None or e.process == process)]
     if not ops:
         return None, "aucune opération FTP enregistrée"
+    windows = downtime_windows(evs, process)
+    refused = write_refusals(evs, process)
+    refused_text = ""
+    if refused:
+        spans = [window_figure(w) if w.end is not None else "jusqu'à la fin de la mesure" for w in refused]
+        refused_text = f" ; envois refusés par un serveur qui répond : {', '.join(spans)} ({refused[-1].phases[0].reason or 'refus'})"
     if not windows:
-        return 0.0, f"FTP disponible sans interruption ({len(ops)} opérations)"
-    if total is None:
-        return None, f"FTP toujours indisponible à la fin de la mesure ({windows[-1].failed + windows[-1].unknown} échecs)"
-    return total, f"FTP indisponible {secs(total)}"
+        return 0.0, f"FTP disponible sans interruption ({len(ops)} opérations)" + refused_text
+    if windows[-1].end is None:
+        last = windows[-1]
+        return None, (f"FTP toujours indisponible à la fin de la mesure ({last.failed + last.unknown} échecs : "
+                      f"{window_phases(last)})" + refused_text)
+    total = sum(w.duration for w in windows)
+    if len(windows) == 1:
+        text = f"FTP indisponible {window_figure(windows[0])} : {window_phases(windows[0])}"
+    else:
+        text = (f"FTP indisponible {secs(total)} en {len(windows)} interruptions : "
+                + " + ".join(f"{window_figure(w)} ({window_phases(w)})" for w in windows))
+    return total, f"{text} [{DOWNTIME_DEFINITION}]{refused_text}"
 
 
 def serving_at_end(events: Iterable[Event], process: str | None) -> tuple[bool, str | None]:
-    """Who served the client's last successful operation: (there was one, the hostname or None
-    when it could not be read). Only that operation counts: an older reading is stale."""
+    """Who served the client's last usable operation that could tell (a read): (there was one, the
+    hostname or None when it could not be read). Only that operation counts: an older reading is stale."""
     last = None
     for e in events:
-        if e.source == CLIENT and e.outcome == OK and (process is None or e.process == process):
+        # an upload does not read the hostname: only reads tell who serves (a history from an older
+        # bascule has one kind of operation, which did)
+        if (e.source == CLIENT and usable(e) and (process is None or e.process == process)
+                and not (isinstance(e.value, dict) and e.value.get("op") == WRITE)):
             if last is None or e.t >= last.t:
                 last = e
     if last is None:
         return False, None
     return True, last.value.get("served_by") if isinstance(last.value, dict) else None
+
+
+# --- outages outside a move ---------------------------------------------------------------------
+
+# the rows that quote the client's downtime themselves
+QUOTES_DOWNTIME = frozenset({"moved", "taken_over", "service_restarted", "cable_taken_over"})
+
+
+def row_outages(row_events: Iterable[Event]) -> str:
+    """What the FTP probe lived through while a row was being carried out, said when it lost the
+    service or saw uploads refused (a split brain's recovery, a configuration being restored). The
+    row's verdict stays that of its check: the lab expects no figure there, the table gives it."""
+    evs = list(row_events)
+    if not any(e.source == CLIENT for e in evs):
+        return ""
+    windows = downtime_windows(evs)
+    if not windows and not write_refusals(evs):
+        return ""
+    return "pendant cette ligne, " + client_downtime(evs)[1]
+
+
+def judge_row(check: Callable[..., Result], obs, events: list[Event], row_events: list[Event], inv: Inventory) -> Result:
+    """A row's verdict (its check, guarded) with the outages seen while it was carried out. The one
+    way a row is judged, live (plugin.Table.judge) and offline (bascule rejuger)."""
+    result = guarded(check, obs, events, inv)
+    note = "" if check.__name__ in QUOTES_DOWNTIME else row_outages(row_events)
+    return replace(result, observed=f"{result.observed} ; {note}") if note else result
 
 
 # --- the lab's rows ----------------------------------------------------------------------------

@@ -308,8 +308,8 @@ class Movement:
 
 def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: float) -> "MoveSeen":
     """Wait until the cluster shows every resource on `to` (the very condition the verdict uses,
-    checks.move_problems on crm_mon's recorded placement) and the probe is served again; then stop
-    the probe. Returns what the check judges: the rest is on the history."""
+    checks.move_problems on crm_mon's recorded placement) and the probe is served again (it goes on
+    running: it runs for the whole scenario). Returns what the check judges: the rest is on the history."""
     from .checks import move_problems, placement
     from .observations import MoveSeen
     from .waits import WaitTimeout
@@ -326,8 +326,6 @@ def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: f
     probe_name = probe.name if probe is not None and probe.started else None
     if probe_name and not error and not unreachable:
         probe.wait_back(movement.since, deadline=120)
-    if probe is not None:
-        probe.stop()
     try:
         cluster.capture(f"après {movement.cause}")
     except Exception:  # a snapshot is a bonus; the verdict does not depend on it

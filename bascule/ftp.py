@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ftplib
 import hashlib
+import io
 import socket
 import threading
 import time
@@ -19,7 +20,7 @@ import ftputil.error
 import ftputil.session
 
 from .errors import BasculeError
-from .history import CLIENT, FAIL, INFO, OK, History
+from .history import CADENCE, CLIENT, CONNECT, FAIL, INFO, LOGIN, OK, READ, WRITE, History
 from .inventory import Inventory
 
 
@@ -144,27 +145,50 @@ class FTPClient:
             return None
 
 
-class Probe:
-    """A background client that writes and reads a small file every `interval` seconds.
+# What a probe operation could not do, from the first stage that failed. The first three make the
+# service unusable for its users (downtime); a refused upload on a server that answers and serves
+# reads is reported apart, never as « indisponible » (history.usable).
 
-    Each cycle is one history event: ok (the file read back has the written checksum), fail (an
-    error came back), or info (no answer within the client's timeout: the write may or may not have
-    happened). The session is kept while it works and reopened after an error, as FileZilla does.
+
+class Probe:
+    """A background client that starts one FTP operation every `cadence` seconds, whatever the
+    state of those still in flight (at most `in_flight` at once), so that one hung operation never
+    blinds it (a power cut left the old one-at-a-time probe waiting 17.6 s on a dead connection).
+
+    Each operation:
+    - connects anew to the VIP and waits for the server's greeting (220), with its own short
+      timeout: can a user connect now? (a session already open may outlive a stopped server);
+    - takes a logged-in session from its pool, or opens one (a login costs about 1.4 s of the
+      guest's CPU under emulation: logging in four times a second would load the node it measures),
+      as FileZilla keeps its session;
+    - one operation in two reads (the serving node's /etc/hostname, then a listing of the home),
+      the other writes (uploads a small file and reads it back).
+    Each is one history event with its start and end, ok or not; a failure says at which stage
+    (value["failed_at"]: connexion, identification, lecture, écriture) and drops its session; no
+    answer in time is « info » (unknown outcome). ftplib is used directly (ftputil wraps it) so
+    that each stage is one command and is timed.
     """
 
     def __init__(self, client: FTPClient, history: History, directory: str, name: str = "sonde-ftp",
-                 interval: float = 0.25, slots: int = 4):
+                 cadence: float = CADENCE, connect_timeout: float = 2.0, in_flight: int = 8, slots: int = 4,
+                 logins: int = 2):
         self.client = client
         self.history = history
         self.directory = directory.rstrip("/")
         self.name = name
-        self.interval = interval
+        self.cadence = cadence
+        self.connect_timeout = min(connect_timeout, client.timeout)
+        self.in_flight = in_flight
         self.slots = slots
+        self.skipped = 0  # ticks not started because `in_flight` operations were still running
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._host: ftputil.FTPHost | None = None
-        self._served_by: str | None = None
-        self.acknowledged: dict[str, str] = {}  # path -> sha256 of the last write that was confirmed
+        self._slots = threading.BoundedSemaphore(in_flight)
+        self._ops: list[threading.Thread] = []
+        self._idle: list[ftplib.FTP] = []  # logged-in sessions between two operations
+        self._idle_cond = threading.Condition()
+        self.logins = logins
+        self._logging_in = 0
 
     def __repr__(self) -> str:
         return f"Probe({self.name} on {self.client.host})"
@@ -186,26 +210,36 @@ class Probe:
         return self._thread is not None
 
     def start(self) -> None:
+        """Start probing; a probe already running goes on (it runs for the whole scenario)."""
+        if self.running:
+            return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread = threading.Thread(target=self._schedule, name=self.name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop starting operations and wait for those in flight (each has its own timeouts)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self.client.timeout * 3 + 5)
-        self._drop()
+            self._thread.join(timeout=self.cadence * 4 + 1)
+        deadline = time.monotonic() + self.connect_timeout + self.client.timeout * 4 + 2
+        for op in list(self._ops):
+            op.join(timeout=max(0.0, deadline - time.monotonic()))
+        with self._idle_cond:
+            idle, self._idle = self._idle, []
+        for ftp in idle:
+            _close(ftp)
 
     def wait_back(self, since: float, deadline: float) -> float | None:
-        """Wait until the client is served again: at least one good operation since `since`, and
-        every outage since then closed. The one way bascule waits for FTP to come back. Returns the
-        seconds waited, None at the deadline (the verdict then says the service did not come back)."""
-        from .history import downtime_windows
+        """Wait until the client can use the service again: at least one usable operation since
+        `since`, and every outage since then closed. The one way bascule waits for FTP to come back.
+        Returns the seconds waited, None at the deadline (the verdict then says it did not come back)."""
+        from .history import downtime_windows, usable
         from .waits import WaitTimeout, wait_until
 
         def served_again(evs) -> bool:
             mine = [e for e in evs if e.source == CLIENT and e.process == self.name]
-            return any(e.outcome == OK for e in mine) and all(w.end is not None for w in downtime_windows(mine))
+            return any(usable(e) for e in mine) and all(w.end is not None for w in downtime_windows(mine))
         try:
             return wait_until(lambda: self.history.since(since), served_again, f"FTP to answer again on {self.client.host}",
                               deadline=deadline, interval=0.5,
@@ -213,47 +247,134 @@ class Probe:
         except WaitTimeout:
             return None
 
-    def _drop(self) -> None:
-        if self._host is not None:
-            try:
-                self._host.close()
-            except Exception:
-                pass
-        self._host = None
-        self._served_by = None
-
-    def _cycle(self, n: int) -> dict:
-        if self._host is None:
-            self._host = self.client.session()
-            self._served_by = self.client.served_by(self._host)
-            self._host.makedirs(self.directory, exist_ok=True)
-        path = f"{self.directory}/sonde-{n % self.slots}.txt"
-        payload = f"bascule sonde {n} {time.time():.3f}\n".encode()
-        with self._host.open(path, "wb") as fh:
-            fh.write(payload)
-        with self._host.open(path, "rb") as fh:
-            back = fh.read()
-        if back != payload:
-            raise FTPUnavailable(f"lu {sha256(back)[:12]} au lieu de {sha256(payload)[:12]} dans {path}")
-        self.acknowledged[path] = sha256(payload)
-        return {"path": path, "sha256": sha256(payload), "served_by": self._served_by}
-
-    def _run(self) -> None:
-        n = 0
+    def _schedule(self) -> None:
+        # a fixed cadence on the history's clock: tick k starts at t0 + k * cadence, never later
+        # because an earlier operation is slow
+        t0 = self.history.now()
+        k = 0
         while not self._stop.is_set():
-            n += 1
-            t = self.history.now()
+            if self._slots.acquire(blocking=False):
+                op = threading.Thread(target=self._operation, args=(k,), name=f"{self.name}-{k}", daemon=True)
+                self._ops = [o for o in self._ops if o.is_alive()] + [op]
+                op.start()
+            else:
+                self.skipped += 1
+            k += 1
+            self._stop.wait(max(0.0, t0 + k * self.cadence - self.history.now()))
+
+    def _greeting(self) -> None:
+        """A new connection gets the server's 220 in time (then QUIT): a user can connect now."""
+        with socket.create_connection((self.client.host, self.client.port), timeout=self.connect_timeout) as sock:
+            sock.settimeout(self.connect_timeout)
+            line = sock.makefile("rb").readline(512)
+            if not line.startswith(b"220"):
+                raise FTPUnavailable(f"accueil inattendu : {line[:60].decode('latin-1').strip() or 'connexion fermée'}")
             try:
-                value = self._cycle(n)
-                self.history.append(CLIENT, self.name, "write+read", OK, value, t=t)
-            except BaseException as exc:  # the probe never dies: every error is an event
-                reason = describe_error(exc) if not isinstance(exc, BasculeError) else exc.what
-                # no answer in time: the operation's outcome is unknown (info), not a failure
-                outcome = INFO if (getattr(exc, "timed_out", False) or is_timeout(exc)) else FAIL
-                self.history.append(CLIENT, self.name, "write+read", outcome, {"served_by": self._served_by},
-                                    error=reason, t=t)
-                self._drop()
-            # pace the cycles, but never more than `interval` between two starts when all is well
-            remaining = self.interval - (self.history.now() - t)
-            if remaining > 0:
-                self._stop.wait(remaining)
+                sock.sendall(b"QUIT\r\n")
+            except OSError:
+                pass
+
+    def _session(self) -> tuple[ftplib.FTP, bool]:
+        """A logged-in session: an idle one from the pool; else a new one (True: it is new), unless
+        `logins` are already under way, then the first that becomes idle (several operations that
+        find the pool empty at once would otherwise all log in, and load the node they measure)."""
+        deadline = time.monotonic() + self.client.timeout
+        with self._idle_cond:
+            while not self._idle and self._logging_in >= self.logins:
+                if not self._idle_cond.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    raise TimeoutError("timed out waiting for a session")
+            if self._idle:
+                return self._idle.pop(), False
+            self._logging_in += 1
+        try:
+            ftp = ftplib.FTP(encoding="utf-8")
+            ftp.connect(self.client.host, self.client.port, timeout=self.connect_timeout)
+            ftp.timeout = self.client.timeout  # the data connections' and every later command's
+            ftp.sock.settimeout(self.client.timeout)
+            return ftp, True
+        except BaseException:
+            self._login_done()
+            raise
+
+    def _login_done(self) -> None:
+        with self._idle_cond:
+            self._logging_in -= 1
+            self._idle_cond.notify()
+
+    def _give_back(self, ftp: ftplib.FTP) -> None:
+        with self._idle_cond:
+            self._idle.append(ftp)
+            self._idle_cond.notify()
+
+    def _operation(self, k: int) -> None:
+        t = self.history.now()
+        stage = CONNECT
+        served = None
+        ftp = None
+        kind = READ if k % 2 == 0 else WRITE
+        try:
+            self._greeting()
+            stage = LOGIN
+            ftp, new = self._session()
+            if new:
+                try:
+                    ftp.login(self.client.user, self.client._password.reveal())
+                finally:
+                    self._login_done()
+            if kind == READ:
+                stage = READ
+                served = self._hostname(ftp)
+                ftp.nlst()  # the home, as the user's client shows it
+                value = {"op": READ, "served_by": served}
+            else:
+                stage = WRITE
+                path = f"{self.directory}/sonde-{(k // 2) % self.slots}.txt"
+                payload = f"bascule sonde {k} {time.time():.3f}\n".encode()
+                try:
+                    ftp.storbinary(f"STOR {path}", io.BytesIO(payload))
+                except ftplib.error_perm:
+                    # its directory may be missing (first upload, or a node whose /home was not
+                    # replicated): make it and try once more; a second refusal is the answer
+                    try:
+                        ftp.mkd(self.directory)
+                    except ftplib.error_perm:
+                        pass
+                    ftp.storbinary(f"STOR {path}", io.BytesIO(payload))
+                stage = READ  # reading it back: a failure here is the service's, not a refused upload
+                back = bytearray()
+                ftp.retrbinary(f"RETR {path}", back.extend)
+                if bytes(back) != payload:
+                    raise FTPUnavailable(f"lu {sha256(bytes(back))[:12]} au lieu de {sha256(payload)[:12]} dans {path}")
+                value = {"op": WRITE, "path": path, "sha256": sha256(payload)}
+            self.history.append(CLIENT, self.name, kind, OK, value, t=t)
+            self._give_back(ftp)
+            ftp = None
+        except BaseException as exc:  # the probe never dies: every error is an event
+            reason = exc.what if isinstance(exc, BasculeError) else describe_error(exc)
+            if stage == LOGIN and isinstance(exc, ftplib.error_perm) and str(exc).startswith("530"):
+                reason = "identifiants refusés (530)"
+            timed_out = isinstance(exc, (TimeoutError, socket.timeout)) or is_timeout(exc)
+            # no answer in time: the operation's outcome is unknown (info), not a failure
+            self.history.append(CLIENT, self.name, kind, INFO if timed_out else FAIL,
+                                {"failed_at": stage, "served_by": served}, error=reason, t=t)
+        finally:
+            if ftp is not None:  # a session that failed is not reused: the next operation logs in again
+                _close(ftp)
+            self._slots.release()
+
+    @staticmethod
+    def _hostname(ftp: ftplib.FTP) -> str | None:
+        """Which node answers: its /etc/hostname, when the account may read it (not chrooted)."""
+        data = bytearray()
+        try:
+            ftp.retrbinary("RETR /etc/hostname", data.extend)
+        except ftplib.error_perm:
+            return None
+        return data.decode("utf-8", "replace").strip() or None
+
+
+def _close(ftp: ftplib.FTP) -> None:
+    try:
+        ftp.close()
+    except Exception:
+        pass

@@ -35,17 +35,45 @@ class Event:
     error: str | None = None
 
 
+CADENCE = 0.25  # seconds between two starts of the FTP probe's operations (ftp.Probe)
+# the stage at which a probe operation failed (ftp.Probe); an operation recorded without one (a
+# history from an older bascule) counts as unusable service, as it did then
+CONNECT, LOGIN, READ, WRITE = "connexion", "identification", "lecture", "écriture"
+UNKNOWN_STAGE = "échec"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Consecutive failures of one kind inside a window: the stage, how long, the first reason."""
+    kind: str
+    seconds: float
+    reason: str | None
+
+
 @dataclass(frozen=True)
 class Window:
-    """A stretch of time during which a client got no good answer."""
-    start: float
-    end: float | None  # None: no good answer came back before the history ended
+    """A stretch of time during which a client could not use the service: from the last operation
+    that succeeded before it to the first one that succeeded after it, each taken when its answer
+    came (a user lives the time between two good answers; an operation started during the outage
+    and answered late, from a backlog, ends the outage when it is answered, not when it was sent).
+    The probe starts operations at a fixed cadence, so a hung one delays neither bound."""
+    start: float  # end of the last good operation before; the first failure's start when none came before
+    end: float | None  # end of the first good operation after; None: none came before the history ended
     failed: int
     unknown: int
+    shortest: float | None = None  # end of the last good one to start of the next: the outage lasted at least...
+    longest: float | None = None  # start of the last good one to end of the next: ...and at most
+    phases: tuple[Phase, ...] = ()
+    open_start: bool = False  # no good operation before it: it may have begun earlier
 
     @property
     def duration(self) -> float | None:
         return None if self.end is None else self.end - self.start
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether its bounds differ by more than the probe's cadence (the row then gives both)."""
+        return self.shortest is not None and self.longest is not None and self.longest - self.shortest > CADENCE + 1e-9
 
 
 class History:
@@ -113,27 +141,71 @@ def client_ops(events: Iterable[Event], process: str | None = None) -> list[Even
     return sorted(ops, key=lambda e: (e.t, e.index))
 
 
+def failed_at(op: Event) -> str | None:
+    """The stage at which a client operation failed (None: it succeeded)."""
+    if op.outcome == OK:
+        return None
+    stage = op.value.get("failed_at") if isinstance(op.value, dict) else None
+    return stage or UNKNOWN_STAGE
+
+
+def usable(op: Event) -> bool:
+    """Whether the client could use the service: it connected, logged in and read. An upload
+    refused by a server that answers does not make the service unusable (it is reported apart)."""
+    return failed_at(op) in (None, WRITE)
+
+
 def downtime_windows(events: Iterable[Event], process: str | None = None) -> list[Window]:
-    """Windows seen by a client: from the start of the first operation that did not succeed to the
-    start of the next one that did. An unknown outcome (timeout) counts as no service: the user got
-    no answer in time."""
+    """Windows during which a client could not use the service (usable() false): from the last
+    usable operation before to the first usable one after. An unknown outcome (timeout) counts as
+    no service: the user got no answer in time."""
+    return _windows(client_ops(events, process), bad=lambda op: not usable(op), good=usable)
+
+
+def write_refusals(events: Iterable[Event], process: str | None = None) -> list[Window]:
+    """Windows during which uploads failed on a server that otherwise answered: from the last
+    upload that succeeded to the next one (operations that did not try to write are left out)."""
+    def tried_to_write(op: Event) -> bool:
+        return (isinstance(op.value, dict) and op.value.get("op") == WRITE) or op.op == WRITE
+    writes = [op for op in client_ops(events, process) if tried_to_write(op) and failed_at(op) in (None, WRITE)]
+    return _windows(writes, bad=lambda op: failed_at(op) == WRITE, good=lambda op: op.outcome == OK)
+
+
+def _windows(ops: list[Event], bad: Callable[[Event], bool], good: Callable[[Event], bool]) -> list[Window]:
     windows: list[Window] = []
-    start = None
-    failed = unknown = 0
-    for op in client_ops(events, process):
-        if op.outcome == OK:
-            if start is not None:
-                windows.append(Window(start, op.t, failed, unknown))
-                start = None
-                failed = unknown = 0
-        else:
-            if start is None:
-                start = op.t
-            failed += op.outcome == FAIL
-            unknown += op.outcome == INFO
-    if start is not None:
-        windows.append(Window(start, None, failed, unknown))
+    last_good: Event | None = None
+    failures: list[Event] = []
+    for op in ops:
+        if bad(op):
+            failures.append(op)
+        elif good(op):
+            if failures:
+                windows.append(_window(last_good, failures, op))
+                failures = []
+            last_good = op
+    if failures:
+        windows.append(_window(last_good, failures, None))
     return windows
+
+
+def _window(before: Event | None, failures: list[Event], after: Event | None) -> Window:
+    start = before.end if before is not None else failures[0].t
+    end = after.end if after is not None else None
+    phases: list[Phase] = []
+    runs: list[tuple[str, float, str | None]] = []
+    for op in failures:
+        kind = failed_at(op) or UNKNOWN_STAGE
+        if not runs or runs[-1][0] != kind:
+            runs.append((kind, op.t, op.error))
+    for i, (kind, t, reason) in enumerate(runs):
+        until = runs[i + 1][1] if i + 1 < len(runs) else (end if end is not None else max(op.end for op in failures))
+        if i == 0 and before is not None:
+            t = start  # the first phase runs from the last good operation
+        phases.append(Phase(kind, max(0.0, until - t), reason))
+    return Window(start, end, sum(op.outcome == FAIL for op in failures), sum(op.outcome == INFO for op in failures),
+                  shortest=None if before is None or after is None else after.t - before.end,
+                  longest=None if before is None or after is None else after.end - before.t,
+                  phases=tuple(phases), open_start=before is None)
 
 
 def total_downtime(events: Iterable[Event], process: str | None = None) -> float | None:
@@ -174,7 +246,7 @@ def served_by(events: Iterable[Event], process: str | None = None) -> list[tuple
     could tell which node served them."""
     changes: list[tuple[float, str]] = []
     for op in client_ops(events, process):
-        node = op.value.get("served_by") if op.outcome == OK and isinstance(op.value, dict) else None
+        node = op.value.get("served_by") if usable(op) and isinstance(op.value, dict) else None
         if node and (not changes or changes[-1][1] != node):
             changes.append((op.t, node))
     return changes

@@ -240,11 +240,21 @@ def etat_au_depart(request, cluster, historique, rapport, inventaire):
 
 
 @pytest.fixture
-def ligne_de_base(request, cluster, etat_au_depart, rapport, historique, inventaire):
+def sonde(client_ftp, historique, inventaire):
+    """The scenario's background FTP probe: it runs from the scenario's first row to its audit
+    (ligne_de_base starts and stops it), so that an outage outside a move is seen too."""
+    from .ftp import Probe
+    probe = Probe(client_ftp, historique, f"{inventaire.ftp.documents}/bascule-sonde")
+    yield probe
+    probe.stop()
+
+
+@pytest.fixture
+def ligne_de_base(request, cluster, etat_au_depart, rapport, historique, inventaire, sonde):
     """Before the scenario: the cluster must be at its baseline (the start-state row judged the
     first scenario's; the audit of the previous scenario brought it back for the others). After it:
     bascule undoes its own faults (the `pannes` fixture) and audits the cluster: any other repair is
-    a row of the scenario's table."""
+    a row of the scenario's table. The FTP probe runs in between, through the audit's repairs."""
     from .recovery import audit_after, settle
     try:
         problems, _ = settle(cluster, deadline=120)
@@ -256,9 +266,12 @@ def ligne_de_base(request, cluster, etat_au_depart, rapport, historique, inventa
     config_before = cluster.cib("configuration")
     injected: list = []
     request.node.stash[FAULTS] = injected
+    request.node.stash[ROW_START] = historique.now()
+    sonde.start()
     yield
     from .checks import audit, audit_config_changes
     seen = audit_after(cluster, injected, config_before)
+    sonde.stop()
     result = Table(request, rapport, historique, inventaire).judge(
         audit, seen, raise_=False, action=AUDIT_ACTION, expected=AUDIT_EXPECTED)
     if seen.error or seen.baseline_after or audit_config_changes(seen):
@@ -267,6 +280,10 @@ def ligne_de_base(request, cluster, etat_au_depart, rapport, historique, inventa
                             "repair it by hand (crm status, cat /proc/drbd), then rerun"), request.config)
     if result.verdict is not Verdict.OK:
         pytest.fail(f"audit KO : {result.observed}", pytrace=False)
+
+
+# when the row being judged began: the end of the previous row of the scenario, or its start
+ROW_START = pytest.StashKey[float]()
 
 
 FAULTS = pytest.StashKey[list]()
@@ -318,7 +335,7 @@ class Table:
         """Judge one row: check(observation, history since `since`, inventory). The check sees the
         observation and the events as a saved run will hold them (their JSON form)."""
         __tracebackhide__ = True
-        from .checks import guarded
+        from .checks import judge_row
         from .history import VERDICT, roundtrip_events
         from .inventory import from_public, public
         from .observations import roundtrip, to_json
@@ -326,18 +343,23 @@ class Table:
             since = getattr(observation, "since", None)
         events = self.history.events if self.history is not None else ()
         upto = len(events)
+        item = self.request.node
+        row_since = item.stash.get(ROW_START, None) if hasattr(item, "stash") else None
         inv = from_public(public(self.inventory or self.request.getfixturevalue("inventaire")))
         try:
             obs = roundtrip(observation)
             window = roundtrip_events([e for e in events if since is not None and e.t >= since])
-            result = guarded(check, obs, window, inv)
+            row = roundtrip_events([e for e in events if row_since is not None and e.t >= row_since])
+            result = judge_row(check, obs, window, row, inv)
         except Exception as exc:  # noqa: BLE001 - an observation that cannot be judged is inconnu
             result = Result.unknown(f"impossible de conclure : {exc}")
+        if hasattr(item, "stash") and self.history is not None:
+            item.stash[ROW_START] = self.history.now()
         feature, scenario, act, exp = self._where(table, action, expected)
         if self.history is not None:
             self.history.append(VERDICT, check.__name__, "row", result.verdict.value, {
                 "table": feature, "scenario": scenario, "action": act, "expected": exp, "check": check.__name__,
-                "observation": to_json(observation), "since": since, "upto": upto})
+                "observation": to_json(observation), "since": since, "row_since": row_since, "upto": upto})
         self._add(feature, scenario, act, exp, result)
         if raise_:
             self.conclude([result], stop=stop)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .checks import CHECKS, Result, Verdict, guarded
+from .checks import CHECKS, Result, Verdict, judge_row
 from .errors import BasculeError
 from .history import RUN, VERDICT, Event, History
 from .inventory import from_public
@@ -45,9 +45,11 @@ def rejudge_events(events: list[Event]) -> Report:
             result = Result.unknown("inventaire absent de l'historique (pas d'événement de début de série)")
         else:
             since = v.get("since")
+            row_since = v.get("row_since")  # absent from histories older than the probe that never stops
             window = [x for x in events if x.index < v["upto"] and since is not None and x.t >= since]
+            row = [x for x in events if x.index < v["upto"] and row_since is not None and x.t >= row_since]
             try:
-                result = guarded(check, from_json(v["observation"]), window, inv)
+                result = judge_row(check, from_json(v["observation"]), window, row, inv)
             except Exception as exc:  # noqa: BLE001 - an observation this version cannot read
                 result = Result.unknown(f"impossible de conclure : {exc}")
         report.add(Row(v["table"], v["scenario"], v["action"], v["expected"], result.observed, result.verdict.value,

@@ -1,4 +1,4 @@
-"""Steps shared by every feature: the baseline, standby/online, the resources' placement, the probe.
+"""Steps shared by every feature: the baseline, standby/online, the resources' placement.
 
 Steps stay thin: they act through the library, gather a typed observation, and hand it to a check
 of bascule.checks through `tableau.judge`. No step builds a verdict itself.
@@ -13,7 +13,7 @@ from pytest_bdd import given, parsers, then, when
 from bascule import checks
 from bascule.cluster import node_seen
 from bascule.faults import Movement, Standby, await_move
-from bascule.ftp import FTPUnavailable, Probe
+from bascule.ftp import FTPUnavailable
 from bascule.observations import FtpWitness, ResourcesSeen
 from bascule.report import allure_parameter, attach_snapshot
 
@@ -23,14 +23,6 @@ FAILOVER_DEADLINE = 360  # under emulation a clean reboot moves everything in up
 
 def node_for(cluster, role: str):
     return cluster.master if role == "maître" else cluster.slave
-
-
-@pytest.fixture
-def sonde(client_ftp, historique, inventaire):
-    """The background FTP probe of the scenario, stopped at teardown whatever happens."""
-    probe = Probe(client_ftp, historique, f"{inventaire.ftp.documents}/bascule-sonde")
-    yield probe
-    probe.stop()
 
 
 @pytest.fixture
@@ -68,24 +60,21 @@ def ressources_activees(verification, cluster, tableau, role):
 
 
 @when(ROLE(r"le serveur (?P<role>maître|esclave) est mis en « standby »"), target_fixture="mouvement")
-def mise_en_standby(cluster, pannes, sonde, role) -> Movement:
+def mise_en_standby(cluster, pannes, role) -> Movement:
     node = node_for(cluster, role)
     fault = Standby(cluster, node)
     pannes.append(fault)
-    sonde.start()
     fault.inject()
     return Movement(fault.started_at, cluster.peer(node).name, f"standby de {node.name}")
 
 
 @when(ROLE(r"le serveur (?P<role>maître|esclave) est remis « online »"), target_fixture="mouvement")
-def remise_online(cluster, pannes, sonde, role) -> Movement:
+def remise_online(cluster, pannes, role) -> Movement:
     node = node_for(cluster, role)
     fault = next((f for f in pannes if isinstance(f, Standby) and f.node is node), None)
     if fault is None:  # the scenario did not put it in standby itself: bring it online all the same
         fault = Standby(cluster, node)
         fault.injected = True
-    if not sonde.running:
-        sonde.start()
     fault.heal()
     return Movement(fault.heal_started_at, node.name, f"retour online de {node.name}")
 

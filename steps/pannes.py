@@ -56,17 +56,16 @@ def temoin_intact(relecture, tableau):
 
 # --- reboot and power loss ---------------------------------------------------------------------
 
-def _start(fault, pannes, sonde):
+def _start(fault, pannes):
     pannes.append(fault)
-    sonde.start()
     fault.inject()
     return fault
 
 
 @when(parsers.re(r"le serveur (?P<role>maître|esclave) est redémarré"), target_fixture="mouvement")
-def redemarrage(cluster, pannes, sonde, role) -> Movement:
+def redemarrage(cluster, pannes, role) -> Movement:
     node = node_for(cluster, role)
-    fault = _start(Reboot(cluster, node), pannes, sonde)
+    fault = _start(Reboot(cluster, node), pannes)
     return Movement(fault.started_at, cluster.peer(node).name, f"redémarrage de {node.name}")
 
 
@@ -83,35 +82,34 @@ def power_controls(cluster, embedded_lab, node):
 
 
 @when(parsers.re(r"le courant du serveur (?P<role>maître|esclave) est coupé"), target_fixture="mouvement")
-def coupure_courant(cluster, embedded_lab, pannes, sonde, role) -> Movement:
+def coupure_courant(cluster, embedded_lab, pannes, role) -> Movement:
     node = node_for(cluster, role)
     off, on = power_controls(cluster, embedded_lab, node)
     try:
         fault = PowerLoss(cluster, node, off, on)
     except FaultUnavailable as exc:
         pytest.skip(f"coupure de courant impossible sur ce cluster : {exc}")
-    _start(fault, pannes, sonde)
+    _start(fault, pannes)
     return Movement(fault.started_at, cluster.peer(node).name, f"coupure de courant de {node.name}")
 
 
-def _rejoin(cluster, pannes, sonde, historique, role, kind) -> Movement:
+def _rejoin(cluster, pannes, historique, role, kind) -> Movement:
     node = node_for(cluster, role)
     fault = next(f for f in pannes if isinstance(f, kind) and f.node is node)
-    sonde.start()
     fault.heal()
     # the failback is timed from the node's return to the cluster, as a student would time it
     return Movement(historique.now(), node.name, f"retour de {node.name}")
 
 
 @when(parsers.re(r"le serveur (?P<role>maître|esclave) a redémarré et rejoint le cluster"), target_fixture="mouvement")
-def retour_apres_redemarrage(cluster, pannes, sonde, historique, role) -> Movement:
-    return _rejoin(cluster, pannes, sonde, historique, role, Reboot)
+def retour_apres_redemarrage(cluster, pannes, historique, role) -> Movement:
+    return _rejoin(cluster, pannes, historique, role, Reboot)
 
 
 @when(parsers.re(r"le courant du serveur (?P<role>maître|esclave) est rétabli et qu'il rejoint le cluster"),
       target_fixture="mouvement")
-def retour_du_courant(cluster, pannes, sonde, historique, role) -> Movement:
-    return _rejoin(cluster, pannes, sonde, historique, role, PowerLoss)
+def retour_du_courant(cluster, pannes, historique, role) -> Movement:
+    return _rejoin(cluster, pannes, historique, role, PowerLoss)
 
 
 # --- a service killed --------------------------------------------------------------------------
@@ -125,10 +123,10 @@ class Kill:
 
 
 @when(parsers.re(r"le service FTP est tué sur le serveur (?P<role>maître|esclave)$"), target_fixture="arret")
-def tuer_service(cluster, inventaire, pannes, sonde, role) -> Kill:
+def tuer_service(cluster, inventaire, pannes, role) -> Kill:
     node = node_for(cluster, role)
     before = cluster.state().fail_count(inventaire.resources.ftp, node.name)
-    fault = _start(KillService(cluster, node), pannes, sonde)
+    fault = _start(KillService(cluster, node), pannes)
     return Kill(fault.started_at, node.name, before)
 
 
@@ -146,12 +144,10 @@ def service_redemarre(cluster, inventaire, sonde, arret, tableau, role):
             lambda s: s.where(rid) == (node,) and s.started(rid) and s.fail_count(rid, node) > before,
             deadline=RESTART_DEADLINE, interval=1).value
         back = sonde.wait_back(arret.since, deadline=120)
-        sonde.stop()
         if back is not None:
             allure_parameter("attente du retour du FTP après kill -9 (s)", f"{back:.1f}")
         seen = RestartSeen(arret.since, rid, node, before, sonde.name, True, state.fail_count(rid, node))
     except WaitTimeout as exc:
-        sonde.stop()
         try:
             now = cluster.state()
             unseen = now.started(rid) and now.fail_count(rid, node) <= before
@@ -163,12 +159,12 @@ def service_redemarre(cluster, inventaire, sonde, arret, tableau, role):
 
 @when(parsers.re(r"le service FTP est tué sur le serveur (?P<role>maître|esclave) et son redémarrage empêché"),
       target_fixture="mouvement")
-def tuer_et_empecher(cluster, inventaire, pannes, sonde, role) -> Movement:
+def tuer_et_empecher(cluster, inventaire, pannes, role) -> Movement:
     node = node_for(cluster, role)
     block = BlockRestart(cluster, node, inventaire.resources.ftp)
     pannes.append(block)
     block.inject()
-    kill = _start(KillService(cluster, node), pannes, sonde)
+    kill = _start(KillService(cluster, node), pannes)
     return Movement(kill.started_at, cluster.peer(node).name, f"kill -9 proftpd sur {node.name}, redémarrage empêché")
 
 
@@ -180,8 +176,7 @@ def service_repris(cluster, sonde, mouvement, fichiers_temoins, client_ftp, tabl
 
 
 @when("la cause est supprimée et les erreurs effacées (crm resource cleanup)", target_fixture="mouvement")
-def supprimer_la_cause(cluster, pannes, sonde) -> Movement:
+def supprimer_la_cause(cluster, pannes) -> Movement:
     block = next(f for f in pannes if isinstance(f, BlockRestart))
-    sonde.start()
     block.heal()
     return Movement(block.heal_started_at, block.node.name, f"cleanup de {block.resource}")

@@ -42,12 +42,12 @@ class CableCut:
 
 
 @when(parsers.re(r"le câble réseau du serveur (?P<role>maître|esclave) est débranché"), target_fixture="coupure")
-def debrancher(cluster, embedded_lab, pannes, sonde, role) -> CableCut:
+def debrancher(cluster, embedded_lab, pannes, role) -> CableCut:
     node = node_for(cluster, role)
     link = (lambda up: embedded_lab.set_link(node.name, up)) if embedded_lab is not None else None
     fault = CablePull(cluster, node, link, seconds=90)
     before = logged_lines(cluster)
-    return CableCut(_start(fault, pannes, sonde), before)
+    return CableCut(_start(fault, pannes), before)
 
 
 @then(parsers.re(r"le serveur (?P<role>maître|esclave) reprend le service FTP sur l'adresse IP virtuelle"))
@@ -70,8 +70,7 @@ def esclave_reprend(cluster, historique, inventaire, sonde, coupure, tableau, ro
 
 
 @when(parsers.re(r"le câble réseau du serveur (?P<role>maître|esclave) est rebranché"), target_fixture="rebranchement")
-def rebrancher(cluster, coupure, sonde) -> CableOutcome:
-    sonde.stop()
+def rebrancher(cluster, coupure) -> CableOutcome:
     coupure.fault.heal()
     try:
         cluster.wait_state("both nodes see each other again", lambda s: len(s.online_nodes) == 2, deadline=180, interval=2)
@@ -104,7 +103,6 @@ def resoudre_eventuel(cluster, coupure, rebranchement, historique, sonde) -> Mov
         serving = served_by(historique.since(coupure.fault.started_at), sonde.name)
         keep = cluster.nodes.get(checks.node_named(serving[-1][1], cluster.inv) or "") if serving else None
         resolve_split_brain(cluster, keep=keep or cluster.master)
-    sonde.start()
     return Movement(t, cluster.master.name, "reprise après le câble rebranché")
 
 

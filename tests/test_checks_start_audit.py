@@ -349,7 +349,8 @@ def test_moved_does_not_call_a_stale_served_by_still_serving(last_value):
     assert r.verdict is Verdict.OK, r.observed
     assert "toujours servi par" not in r.observed
     assert "nœud qui sert le client non lisible après la bascule" in r.observed
-    assert r.observed.startswith("Ressources activées sur hdintralab01 en 3,0 s ; FTP indisponible 2,1 s")
+    # from the last good answer before (0.1) to the next one (2.7)
+    assert r.observed.startswith("Ressources activées sur hdintralab01 en 3,0 s ; FTP indisponible 2,6 s : connexion refusée 2,6 s")
 
 
 # --- proftpd killed, restart allowed -------------------------------------------------------------
@@ -381,7 +382,9 @@ def test_restart_with_a_short_outage_is_ok_and_says_when_it_came_back():
     events = _restart_history([(0.0, OK, MASTER), (0.3, FAIL, None), (1.3, OK, MASTER)])
     r = checks.service_restarted(_restart(), events, inventory())
     assert r.verdict is Verdict.OK, r.observed
-    assert "FTP indisponible 1,0 s ; service de nouveau rendu 1,3 s après le kill" in r.observed
+    # from the last good answer (0.1) to the next one (1.4)
+    assert "FTP indisponible 1,3 s : connexion refusée 1,3 s" in r.observed
+    assert r.observed.endswith("; service de nouveau rendu 1,4 s après le kill")
 
 
 def test_not_restarted_and_still_started_unseen_points_at_op_monitor():

@@ -21,7 +21,8 @@ with warnings.catch_warnings():
 
 from bascule.errors import BasculeError
 from bascule.ftp import FTPClient, FTPUnavailable, Probe, Transfer, describe_error, sha256
-from bascule.history import CLIENT, FAIL, OK, History, downtime_windows, served_by, total_downtime
+from bascule.history import (CLIENT, CONNECT, FAIL, INFO, OK, READ, WRITE, History, downtime_windows, served_by,
+                             total_downtime)
 from bascule.inventory import Secret
 
 USER = "user"
@@ -34,13 +35,26 @@ class ServerThread:
     stop() closes the listening socket and every client connection from the server's own thread, so
     that the port refuses connections as soon as stop() returns."""
 
-    def __init__(self, home: Path, port: int = 0, hostname: str | None = None):
+    def __init__(self, home: Path, port: int = 0, hostname: str | None = None, perm: str = "elradfmwMT"):
         if hostname is not None:  # what the probe reads to tell which node serves it
             (home / "etc").mkdir(parents=True, exist_ok=True)
             (home / "etc" / "hostname").write_text(hostname + "\n", encoding="utf-8")
         authorizer = DummyAuthorizer()
-        authorizer.add_user(USER, PASSWORD, str(home), perm="elradfmwMT")
-        handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "auth_failed_timeout": 0})
+        authorizer.add_user(USER, PASSWORD, str(home), perm=perm)
+        server = self
+
+        class Handler(FTPHandler):
+            def ftp_RETR(self, file):
+                if server._hang.is_set():  # the IO loop stops here: every connection hangs
+                    server.hanging = True
+                    server._released.wait(30)
+                    server._hang.clear()
+                return super().ftp_RETR(file)
+
+        Handler.authorizer = authorizer
+        Handler.auth_failed_timeout = 0
+        handler = Handler
+        self._hang, self._released, self.hanging = threading.Event(), threading.Event(), False
         # FTPServer sets SO_REUSEADDR: a new server may bind the port of one just closed
         self.server = FTPServer(("127.0.0.1", port), handler, ioloop=IOLoop())
         self.port = self.server.address[1]
@@ -54,6 +68,15 @@ class ServerThread:
                 self.server.serve_forever(timeout=0.02, blocking=False, handle_exit=False)
         finally:
             self.server.close_all()
+
+    def hang_next_transfer(self) -> float:
+        """The next download blocks the whole server (its IO loop) until release()."""
+        self._released.clear()
+        self._hang.set()
+        return time.monotonic()
+
+    def release(self) -> None:
+        self._released.set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -173,6 +196,13 @@ def wait_for(condition, deadline: float, what: str) -> None:
         time.sleep(0.02)
 
 
+CADENCE = 0.1
+
+
+def ops_of(history: History, probe: Probe) -> list:
+    return sorted((e for e in history.events if e.source == CLIENT and e.process == probe.name), key=lambda e: e.t)
+
+
 def test_probe_measures_a_known_outage(tmp_path):
     home1, home2 = tmp_path / "intralab01", tmp_path / "hdintralab01"
     home1.mkdir()
@@ -180,7 +210,7 @@ def test_probe_measures_a_known_outage(tmp_path):
     srv = ServerThread(home1, hostname="intralab01")
     port = srv.port
     history = History()
-    probe = Probe(client_for(port), history, "sonde", interval=0.1)
+    probe = Probe(client_for(port), history, "sonde", cadence=CADENCE)
     assert probe.name == "sonde-ftp"
     srv2 = None
     try:
@@ -190,7 +220,7 @@ def test_probe_measures_a_known_outage(tmp_path):
             return [e for e in history.events
                     if e.process == probe.name and e.outcome == OK and e.t >= t]
 
-        wait_for(lambda: len(oks_since(0.0)) >= 3, 10, "the probe's first successful cycles")
+        wait_for(lambda: len(oks_since(0.0)) >= 3, 10, "the probe's first successful operations")
 
         srv.stop()
         down_at = history.now()
@@ -210,61 +240,118 @@ def test_probe_measures_a_known_outage(tmp_path):
             srv.stop()
 
     events = history.events
-    ops = [e for e in events if e.source == CLIENT and e.process == probe.name]
-    assert len(ops) >= 3 + 2 * probe.slots
+    ops = ops_of(history, probe)
     windows = downtime_windows(events, probe.name)
     assert len(windows) == 1, windows
     (w,) = windows
     assert w.failed >= 1 and w.unknown == 0  # refused at once: failures, never a timeout
-    assert any(e.outcome == OK and e.t < w.start for e in ops), "an ok before the outage"
-    assert any(e.outcome == OK and e.t >= w.end for e in ops), "an ok after the outage"
+    assert {p.kind for p in w.phases} == {CONNECT} and "refusée" in w.phases[0].reason
     measured = total_downtime(events, probe.name)
-    assert measured is not None
-    assert measured == pytest.approx(outage, abs=0.3)
-    assert w.start == pytest.approx(down_at, abs=0.3)
-    assert w.end == pytest.approx(up_at, abs=0.3)
-    failures = [e for e in ops if e.outcome == FAIL]
-    assert all(e.error for e in failures)
-    assert any("refusée" in e.error for e in failures)
+    # from the last good operation before the outage to the first good one after: one cadence of slack each side
+    assert outage - 0.05 <= measured <= outage + 2 * CADENCE + 0.1
+    assert w.start == pytest.approx(down_at, abs=CADENCE + 0.05)
+    assert w.end == pytest.approx(up_at, abs=CADENCE + 0.05)
+    assert not w.uncertain  # operations on loopback last milliseconds
 
     # which node answered, read from each server's /etc/hostname
     assert [node for _, node in served_by(events, probe.name)] == ["intralab01", "hdintralab01"]
 
-    # every write the probe acknowledged is on the server that answered last, with its checksum
-    assert probe.acknowledged
-    assert set(probe.acknowledged) == {f"sonde/sonde-{i}.txt" for i in range(probe.slots)}
-    for path, digest in probe.acknowledged.items():
+    # the last good upload of each slot is on the server that answered last, with its checksum
+    last_writes = {}
+    for e in ops:
+        if e.outcome == OK and e.value["op"] == WRITE:
+            last_writes[e.value["path"]] = e.value["sha256"]
+    assert set(last_writes) == {f"sonde/sonde-{i}.txt" for i in range(probe.slots)}
+    for path, digest in last_writes.items():
         assert sha256((home2 / path).read_bytes()) == digest, path
-    ok_values = [e.value for e in ops if e.outcome == OK]
-    assert all(v["sha256"] and v["path"].startswith("sonde/sonde-") for v in ok_values)
+
+
+def test_probe_keeps_its_cadence_through_a_server_that_hangs_mid_transfer(tmp_path):
+    """The power cut's lesson: an operation hung on a dead connection must not stop the others."""
+    home = tmp_path / "home"
+    home.mkdir()
+    srv = ServerThread(home, hostname="intralab01")
+    history = History()
+    probe = Probe(FTPClient("127.0.0.1", USER, Secret(PASSWORD), srv.port, timeout=0.6), history, "sonde",
+                  cadence=CADENCE, connect_timeout=0.4)
+    try:
+        probe.start()
+        wait_for(lambda: sum(e.outcome == OK for e in ops_of(history, probe)) >= 4, 10, "good operations")
+        hung_at = history.now()
+        srv.hang_next_transfer()  # the next RETR blocks the whole server, data connection open
+        wait_for(lambda: srv.hanging, 10, "a transfer to hang")
+        time.sleep(2.0)
+        released_at = history.now()
+        srv.release()
+        wait_for(lambda: sum(e.outcome == OK and e.t > released_at for e in ops_of(history, probe)) >= 4, 10, "recovery")
+    finally:
+        probe.stop()
+        srv.release()
+        srv.stop()
+    ops = ops_of(history, probe)
+    hang_start = next(e.t for e in ops if e.t >= hung_at and e.outcome != OK)
+    during = [e for e in ops if hang_start <= e.t < released_at]
+    # operations kept starting at the cadence while one was stuck (never more than one cadence late)
+    starts = [e.t for e in during]
+    assert len(starts) >= (released_at - hang_start) / CADENCE - 3
+    assert max(b - a for a, b in zip(starts, starts[1:])) < 2 * CADENCE
+    # the hung transfer timed out: its outcome is unknown, at the read stage; the others could not even connect
+    assert any(e.outcome == INFO and e.value["failed_at"] == READ for e in during)
+    # (those started less than a timeout before the release were answered late, and that is right)
+    stuck = [e for e in during if e.t < released_at - 0.6]
+    assert stuck and all(e.outcome == INFO for e in stuck), [(e.outcome, e.value, e.error) for e in stuck if e.outcome != INFO]
+    assert {e.value["failed_at"] for e in stuck} <= {CONNECT, READ}
+    (w,) = downtime_windows(history.events, probe.name)
+    assert w.duration == pytest.approx(released_at - hang_start, abs=0.7)
+    assert w.end is not None and w.end >= released_at - CADENCE
+
+
+def test_probe_against_a_server_that_refuses_connections_never_dies():
+    history = History()
+    probe = Probe(client_for(closed_port()), history, "sonde", cadence=0.05)
+    probe.start()
+    try:
+        time.sleep(1.0)
+    finally:
+        probe.stop()
+    ops = ops_of(history, probe)
+    assert len(ops) >= 15  # one every 0.05 s, refused at once
+    assert all(e.outcome == FAIL and e.value["failed_at"] == CONNECT for e in ops)
+    assert all("refusée" in e.error for e in ops)
+    assert total_downtime(history.events, probe.name) is None
+
+
+def test_probe_tells_a_refused_upload_from_an_outage(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    srv = ServerThread(home, hostname="intralab01", perm="elr")  # reads only: every upload refused (550)
+    history = History()
+    with Probe(client_for(srv.port), history, "sonde", cadence=0.05) as probe:
+        wait_for(lambda: len(ops_of(history, probe)) >= 10, 10, "ten operations")
+    srv.stop()
+    ops = ops_of(history, probe)
+    assert downtime_windows(history.events, probe.name) == []
+    refused = [e for e in ops if e.outcome == FAIL]
+    assert refused and all(e.value["failed_at"] == WRITE for e in refused)
+    from bascule.history import write_refusals
+    (w,) = write_refusals(history.events, probe.name)
+    assert w.end is None and w.phases[0].kind == WRITE and "550" in w.phases[0].reason
 
 
 def test_probe_context_manager_stops(ftpd):
     history = History()
-    with Probe(client_for(ftpd.port), history, "sonde2", name="p2", interval=0.05, slots=2) as probe:
-        wait_for(lambda: sum(e.outcome == OK for e in history.events) >= 2, 10, "two cycles")
+    with Probe(client_for(ftpd.port), history, "sonde2", name="p2", cadence=0.05, slots=2) as probe:
+        wait_for(lambda: sum(e.outcome == OK for e in history.events) >= 2, 10, "two operations")
     n = len(history.events)
     time.sleep(0.15)
-    assert len(history.events) == n, "no cycle after stop()"
-    assert all(e.process == "p2" and e.op == "write+read" for e in history.events)
+    assert len(history.events) == n, "no operation after stop()"
+    assert all(e.process == "p2" and e.op in (READ, WRITE) for e in history.events)
     assert downtime_windows(history.events, "p2") == []
-    assert set(probe.acknowledged) <= {"sonde2/sonde-0.txt", "sonde2/sonde-1.txt"}
     assert (ftpd.home / "sonde2").is_dir()
-
-
-def test_probe_against_nothing_never_dies():
-    history = History()
-    probe = Probe(client_for(closed_port()), history, "sonde", interval=0.05)
+    probe.start()  # a probe can be started again, and starting it twice is harmless
     probe.start()
-    try:
-        wait_for(lambda: len(history.events) >= 3, 10, "three failed cycles")
-    finally:
-        probe.stop()
-    evs = history.events
-    assert all(e.outcome == FAIL for e in evs)
-    assert all("refusée" in e.error for e in evs)
-    assert total_downtime(evs, probe.name) is None
-    assert probe.acknowledged == {}
+    wait_for(lambda: len(history.events) > n, 10, "a restart")
+    probe.stop()
 
 
 def test_listing_and_server(tmp_path):
