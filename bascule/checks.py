@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from typing import Callable, Iterable
 
-from .cluster_state import ClusterState, DrbdStatus, parse_crm_mon, parse_vip_interface
+from .cluster_state import ClusterState, DrbdStatus, parse_controld_journal, parse_crm_mon, parse_vip_interface
 from .history import (CLIENT, CONNECT, LOGIN, OBSERVATION, OK, READ, UNKNOWN_STAGE, WRITE, Event, Window, downtime_windows,
                       first_observation, served_by, usable, write_refusals)
 from .inventory import Inventory
@@ -500,9 +500,93 @@ def move_timing(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[flo
     return (None if first is None else first.end - obs.since), downtime
 
 
+def move_anatomy(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[str, ...]:
+    """Where a move's seconds went, from each node's controller journal: its critical path (stop
+    proftpd … umount, demote, promote, mount … start proftpd), the waits between those operations,
+    the operations off the path, set beside the client's outage. Times are from the move's start."""
+    if not obs.journals:
+        return ()
+    ops, unread = [], []
+    for j in obs.journals:
+        if j.error:
+            unread.append(f"{j.node} ({j.error})")
+            continue
+        for op in parse_controld_journal(j.text):
+            start = op.start - j.offset - j.t0 - obs.since
+            end = None if op.end is None else op.end - j.offset - j.t0 - obs.since
+            ops.append((start, end, op))
+    uncertainty = max((j.uncertainty for j in obs.journals if not j.error), default=0.0)
+    evs = [e for e in events if e.t >= obs.since]
+    outage = ""
+    windows = downtime_windows(evs, obs.probe) if obs.probe else []
+    if windows:
+        w = windows[0]
+        outage = (f" ; client FTP privé de service de {rel(w.start - obs.since)} à "
+                  f"{rel(w.end - obs.since) if w.end is not None else 'la fin de la mesure'}")
+    head = f"Anatomie de la bascule (journal de Pacemaker de chaque nœud, horloges recalées à ±{secs(uncertainty)})"
+    if unread:
+        head += " ; journal illisible sur " + ", ".join(unread)
+    ops = [o for o in ops if o[0] >= -2.0]  # the journal was read from 2 s before the move
+    if not ops:
+        return (f"{head} : aucune opération journalisée (Pacemaker antérieur à 2.0, ou journal absent){outage}",)
+    src = next((n.name for n in inv.nodes if n.name != obs.to), None)
+    r = inv.resources
+    on_path = {(src, "stop", r.ftp), (src, "stop", r.web), (src, "stop", r.ip), (src, "stop", r.fs),
+               (src, "demote", r.drbd), (obs.to, "promote", r.drbd), (obs.to, "start", r.fs),
+               (obs.to, "start", r.ip), (obs.to, "start", r.web), (obs.to, "start", r.ftp)}
+    ops.sort(key=lambda o: o[0])
+    path = [o for o in ops if (o[2].node, o[2].task, o[2].resource) in on_path]
+    if not path:
+        return (f"{head} : aucune opération du chemin critique journalisée{outage}",)
+    begin = min(o[0] for o in path)
+    finish = max((o[1] for o in path if o[1] is not None), default=begin)
+    busy = covered([(o[0], o[1]) for o in path if o[1] is not None])  # the group may start its VIP meanwhile
+    off = [o for o in ops if o not in path and o[0] <= finish and (o[1] is None or o[1] >= begin)]
+    kinds: dict[str, list[float]] = {}
+    for o in off:
+        kinds.setdefault(f"{o[2].task} {o[2].resource}", []).append(0.0 if o[1] is None else o[1] - o[0])
+    off_text = ", ".join(f"{k}{' ×' + str(len(v)) if len(v) > 1 else ''} {secs(sum(v))}"
+                         for k, v in sorted(kinds.items(), key=lambda kv: -sum(kv[1])))
+    chain = " → ".join(f"{o[2].task} {o[2].resource} sur {o[2].node} {secs(o[1] - o[0]) if o[1] is not None else '(sans fin)'}"
+                       f" ({rel(o[0])})" for o in path)
+    missing = [f"{t} {res} sur {n}" for n, t, res in sorted(on_path, key=str)
+               if n and not any((o[2].node, o[2].task, o[2].resource) == (n, t, res) for o in path)]
+    lines = [f"{head} : chemin critique de {rel(begin)} à {rel(finish)} ({secs(finish - begin)}) : "
+             f"{secs(busy)} occupées par ses {len(path)} opérations, {secs(max(0.0, finish - begin - busy))} d'attente entre elles"
+             f"{outage}",
+             f"Chemin critique : {chain}" + (f" ; non journalisées : {', '.join(missing)}" if missing else ""),
+             f"Hors chemin pendant ce temps : {len(off)} opération(s), {secs(sum(sum(v) for v in kinds.values()))}"
+             + (f" ({off_text})" if off_text else "")]
+    return tuple(lines)
+
+
+def covered(spans: list[tuple[float, float]]) -> float:
+    """Seconds covered by at least one of the spans (overlapping operations count once)."""
+    total, reach = 0.0, None
+    for a, b in sorted(spans):
+        if reach is None or a > reach:
+            total += b - a
+            reach = b
+        elif b > reach:
+            total += b - reach
+            reach = b
+    return total
+
+
+def rel(t: float) -> str:
+    """A time from the move's start: « +12,3 s »."""
+    return ("+" if t >= 0 else "−") + secs(abs(t))
+
+
 def moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
     """Row « les ressources sont arrêtées sur A et activées sur B »: read off the history, the time
-    from the fault to the first crm_mon that shows everything on B, and the client's downtime."""
+    from the fault to the first crm_mon that shows everything on B, and the client's downtime; under
+    it, the move's anatomy (the cluster's own account of where the seconds went)."""
+    result = _moved(obs, events, inv)
+    return replace(result, details=result.details + move_anatomy(obs, events, inv))
+
+
+def _moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
     if obs.unreachable:
         return Result.unknown(f"cluster injoignable pendant la bascule : {obs.unreachable}")
     evs = [e for e in events if e.t >= obs.since]
@@ -543,8 +627,8 @@ def taken_over(obs: Takeover, events: list[Event], inv: Inventory) -> Result:
     lost = [f"{w.path} {'illisible (' + w.error + ')' if w.error else 'différent'}"
             for w in obs.witnesses if w.error or w.found != w.expected]
     if lost:
-        return Result.ko(result.observed + " ; mais " + ", ".join(lost))
-    return Result.ok(result.observed + f" ; {len(obs.witnesses)} fichier(s) témoin(s) relu(s) à l'identique")
+        return Result.ko(result.observed + " ; mais " + ", ".join(lost), *result.details)
+    return Result.ok(result.observed + f" ; {len(obs.witnesses)} fichier(s) témoin(s) relu(s) à l'identique", *result.details)
 
 
 def ftp_test(obs: FtpTest, events: list[Event], inv: Inventory) -> Result:

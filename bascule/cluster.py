@@ -206,6 +206,29 @@ class Cluster:
             save_snapshot(self.captures_dir, label, snap)
         return snap
 
+    def journal(self, node: Node, since: float):
+        """The node's Pacemaker controller journal from history time `since` on (the cluster's own
+        account of the operations it ran), with the node's clock offset to put it on the history: a
+        NodeJournal, whose error says why when it could not be read."""
+        import time as _time
+        from .observations import NodeJournal
+        t0 = self.history.started_at.timestamp()
+        try:
+            best = None
+            for _ in range(2):  # the quicker of two readings bounds the offset better
+                before = _time.time()
+                res = node.run("date +%s.%N", timeout=20)
+                after = _time.time()
+                reading = (float(res.stdout.strip()) - (before + after) / 2, (after - before) / 2)
+                best = reading if best is None or reading[1] < best[1] else best
+            offset, uncertainty = best
+            start = int(t0 + since + offset) - 2
+            res = node.run(f"journalctl -o short-unix --no-pager -q -t pacemaker-controld --since @{start} "
+                           "| grep -E 'Requesting local execution|Result of' || true", timeout=60)
+            return NodeJournal(node.name, res.stdout, offset, uncertainty, t0)
+        except (NodeError, ValueError) as exc:
+            return NodeJournal(node.name, "", 0.0, 0.0, t0, error=str(exc))
+
     # -- waiting ----------------------------------------------------------------------------------
     def wait_state(self, what: str, holds: Callable[[ClusterState], bool], deadline: float,
                    interval: float = 1.0, prefer: Node | None = None) -> Waited[ClusterState]:

@@ -325,3 +325,49 @@ def parse_vip_interface(ip_addr_text: str, vip: str) -> VipInterface:
             ok = any(target in a.network for a in others)
             return VipInterface(iface, ifa.network.prefixlen, ok, tuple(str(a) for a in others))
     return VipInterface("", None, False)
+
+
+# --- the cluster's own account of its operations (Pacemaker's controller, in the journal) --------
+
+@dataclass(frozen=True)
+class ClusterOperation:
+    """One resource operation as the node's controller logged it, on the node's clock (epoch s)."""
+    node: str
+    resource: str
+    task: str  # start, stop, promote, demote, notify, monitor
+    start: float
+    end: float | None  # None: its result was not logged (still running, or the node went away)
+    result: str = ""
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.end is None else self.end - self.start
+
+
+# Pacemaker 2.x logs these two notices for every operation it runs on its node (1.1 logs other
+# words: nothing is parsed there, and the anatomy says so)
+_REQUEST = re.compile(r"^(\d+\.\d+) \S+ pacemaker-controld\[\d+\]:\s+\w+: Requesting local execution of (\w+) "
+                      r"operation for (\S+) on (\S+)")
+_RESULT = re.compile(r"^(\d+\.\d+) \S+ pacemaker-controld\[\d+\]:\s+\w+: Result of (\w+) operation for (\S+) "
+                     r"on (\S+): ([^|]+?)\s*(?:\||$)")
+
+
+def parse_controld_journal(text: str) -> list[ClusterOperation]:
+    """Operations from `journalctl -o short-unix -t pacemaker-controld` lines: each request paired
+    with the next result of the same task on the same resource."""
+    open_: dict[tuple[str, str, str], tuple[float, str]] = {}
+    ops: list[ClusterOperation] = []
+    for line in text.splitlines():
+        m = _REQUEST.match(line)
+        if m:
+            t, task, rsc, node = float(m[1]), m[2], m[3], m[4]
+            open_[(node, rsc, task)] = (t, node)
+            continue
+        m = _RESULT.match(line)
+        if m:
+            t, task, rsc, node, result = float(m[1]), m[2], m[3], m[4], m[5]
+            started = open_.pop((node, rsc, task), None)
+            if started is not None:
+                ops.append(ClusterOperation(node, rsc, task, started[0], t, result.strip()))
+    ops.extend(ClusterOperation(node, rsc, task, t, None) for (node, rsc, task), (t, _) in open_.items())
+    return sorted(ops, key=lambda o: o.start)

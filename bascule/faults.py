@@ -330,4 +330,6 @@ def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: f
         cluster.capture(f"après {movement.cause}")
     except Exception:  # a snapshot is a bonus; the verdict does not depend on it
         pass
-    return MoveSeen(movement.since, to, movement.cause, probe_name, error, unreachable)
+    # the cluster's own account of the move, for its anatomy (a node that does not answer says so)
+    journals = tuple(cluster.journal(node, movement.since) for node in cluster.nodes.values())
+    return MoveSeen(movement.since, to, movement.cause, probe_name, error, unreachable, journals)

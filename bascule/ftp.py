@@ -164,14 +164,15 @@ class Probe:
     - one operation in two reads (the serving node's /etc/hostname, then a listing of the home),
       the other writes (uploads a small file and reads it back).
     Each is one history event with its start and end, ok or not; a failure says at which stage
-    (value["failed_at"]: connexion, identification, lecture, écriture) and drops its session; no
-    answer in time is « info » (unknown outcome). ftplib is used directly (ftputil wraps it) so
+    (value["failed_at"]: connexion, identification, lecture, écriture — the last only for an upload
+    the server refused with a 5xx reply) and drops its session and the idle ones (opened on a
+    server that may be gone, they would fail in turn after it comes back); no answer in time is
+    « info » (unknown outcome). ftplib is used directly (ftputil wraps it) so
     that each stage is one command and is timed.
     """
 
     def __init__(self, client: FTPClient, history: History, directory: str, name: str = "sonde-ftp",
-                 cadence: float = CADENCE, connect_timeout: float = 2.0, in_flight: int = 8, slots: int = 4,
-                 logins: int = 2):
+                 cadence: float = CADENCE, connect_timeout: float = 2.0, in_flight: int = 8, logins: int = 2):
         self.client = client
         self.history = history
         self.directory = directory.rstrip("/")
@@ -179,14 +180,14 @@ class Probe:
         self.cadence = cadence
         self.connect_timeout = min(connect_timeout, client.timeout)
         self.in_flight = in_flight
-        self.slots = slots
         self.skipped = 0  # ticks not started because `in_flight` operations were still running
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._slots = threading.BoundedSemaphore(in_flight)
+        self._running = threading.BoundedSemaphore(in_flight)
         self._ops: list[threading.Thread] = []
         self._idle: list[ftplib.FTP] = []  # logged-in sessions between two operations
         self._idle_cond = threading.Condition()
+        self._files_in_use: set[int] = set()
         self.logins = logins
         self._logging_in = 0
 
@@ -225,10 +226,7 @@ class Probe:
         deadline = time.monotonic() + self.connect_timeout + self.client.timeout * 4 + 2
         for op in list(self._ops):
             op.join(timeout=max(0.0, deadline - time.monotonic()))
-        with self._idle_cond:
-            idle, self._idle = self._idle, []
-        for ftp in idle:
-            _close(ftp)
+        self._drop_idle()
 
     def wait_back(self, since: float, deadline: float) -> float | None:
         """Wait until the client can use the service again: at least one usable operation since
@@ -253,7 +251,7 @@ class Probe:
         t0 = self.history.now()
         k = 0
         while not self._stop.is_set():
-            if self._slots.acquire(blocking=False):
+            if self._running.acquire(blocking=False):
                 op = threading.Thread(target=self._operation, args=(k,), name=f"{self.name}-{k}", daemon=True)
                 self._ops = [o for o in self._ops if o.is_alive()] + [op]
                 op.start()
@@ -301,6 +299,20 @@ class Probe:
             self._logging_in -= 1
             self._idle_cond.notify()
 
+    def _take_slot(self) -> int:
+        """A file no upload in flight is writing: two uploads of one file, delayed together behind a
+        login, would read each other's content back (seen in a failback: « lu … au lieu de … »)."""
+        with self._idle_cond:
+            slot = next(i for i in range(self.in_flight + 1) if i not in self._files_in_use)
+            self._files_in_use.add(slot)
+            return slot
+
+    def _drop_idle(self) -> None:
+        with self._idle_cond:
+            idle, self._idle = self._idle, []
+        for ftp in idle:
+            _close(ftp)
+
     def _give_back(self, ftp: ftplib.FTP) -> None:
         with self._idle_cond:
             self._idle.append(ftp)
@@ -311,6 +323,7 @@ class Probe:
         stage = CONNECT
         served = None
         ftp = None
+        slot = None
         kind = READ if k % 2 == 0 else WRITE
         try:
             self._greeting()
@@ -328,7 +341,8 @@ class Probe:
                 value = {"op": READ, "served_by": served}
             else:
                 stage = WRITE
-                path = f"{self.directory}/sonde-{(k // 2) % self.slots}.txt"
+                slot = self._take_slot()
+                path = f"{self.directory}/sonde-{slot}.txt"
                 payload = f"bascule sonde {k} {time.time():.3f}\n".encode()
                 try:
                     ftp.storbinary(f"STOR {path}", io.BytesIO(payload))
@@ -350,6 +364,10 @@ class Probe:
             self._give_back(ftp)
             ftp = None
         except BaseException as exc:  # the probe never dies: every error is an event
+            if stage == WRITE and not isinstance(exc, ftplib.error_perm):
+                stage = READ  # the upload was not refused (5xx): the transfer failed, the service with it
+            if stage != WRITE:
+                self._drop_idle()  # opened on a server that may be gone: reused, they would fail in turn
             reason = exc.what if isinstance(exc, BasculeError) else describe_error(exc)
             if stage == LOGIN and isinstance(exc, ftplib.error_perm) and str(exc).startswith("530"):
                 reason = "identifiants refusés (530)"
@@ -360,7 +378,10 @@ class Probe:
         finally:
             if ftp is not None:  # a session that failed is not reused: the next operation logs in again
                 _close(ftp)
-            self._slots.release()
+            if slot is not None:
+                with self._idle_cond:
+                    self._files_in_use.discard(slot)
+            self._running.release()
 
     @staticmethod
     def _hostname(ftp: ftplib.FTP) -> str | None:

@@ -53,12 +53,14 @@ class Phase:
 @dataclass(frozen=True)
 class Window:
     """A stretch of time during which a client could not use the service: from the last operation
-    that succeeded before it to the first one that succeeded after it, each taken when its answer
-    came (a user lives the time between two good answers; an operation started during the outage
-    and answered late, from a backlog, ends the outage when it is answered, not when it was sent).
-    The probe starts operations at a fixed cadence, so a hung one delays neither bound."""
-    start: float  # end of the last good operation before; the first failure's start when none came before
-    end: float | None  # end of the first good operation after; None: none came before the history ended
+    that succeeded before it to the first one that succeeded after it, each taken when it was sent.
+    Sent, not answered: the first answer after a move waits for a login on a node that is still
+    starting its resources (1.4 to 8 s under emulation, and not the same for two clients), so
+    starts are what two independent clients agree on; `longest` counts that wait, and the row gives
+    both bounds when they differ by more than the cadence. The probe starts operations at a fixed
+    cadence, so a hung one delays neither bound."""
+    start: float  # start of the last good operation before; the first failure's when none came before
+    end: float | None  # start of the first good operation after; None: none came before the history ended
     failed: int
     unknown: int
     shortest: float | None = None  # end of the last good one to start of the next: the outage lasted at least...
@@ -189,8 +191,8 @@ def _windows(ops: list[Event], bad: Callable[[Event], bool], good: Callable[[Eve
 
 
 def _window(before: Event | None, failures: list[Event], after: Event | None) -> Window:
-    start = before.end if before is not None else failures[0].t
-    end = after.end if after is not None else None
+    start = before.t if before is not None else failures[0].t
+    end = after.t if after is not None else None
     phases: list[Phase] = []
     runs: list[tuple[str, float, str | None]] = []
     for op in failures:

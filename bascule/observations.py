@@ -147,6 +147,18 @@ class FtpTest:
 
 
 @dataclass(frozen=True)
+class NodeJournal:
+    """A node's controller journal over a move (journalctl -o short-unix -t pacemaker-controld), with
+    how to put its clock on the history's: history t = node epoch - offset - t0."""
+    node: str
+    text: str
+    offset: float  # node clock minus this machine's clock, seconds
+    uncertainty: float  # half the time the clock reading took: the offset is known to ± this
+    t0: float  # this machine's epoch at the history's t = 0
+    error: str = ""  # why it could not be read ("" when it was)
+
+
+@dataclass(frozen=True)
 class MoveSeen:
     """A move of the resources, judged from the history from `since` on: the crm_mon readings and
     the probe's operations are there."""
@@ -156,6 +168,7 @@ class MoveSeen:
     probe: str | None  # the probe's process name in the history (None: no probe ran)
     wait_error: str = ""  # the wait for the placement timed out: what was last seen
     unreachable: str = ""  # the cluster could not be read at all
+    journals: tuple[NodeJournal, ...] = ()  # each node's controller journal over the move (its anatomy)
 
 
 @dataclass(frozen=True)

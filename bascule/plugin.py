@@ -7,6 +7,7 @@ baseline, or the run stops saying what is left broken.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,12 @@ def pytest_configure(config):
                       ("splitbrain", "document 3"), ("sauvegarde", "Q6/Q7"), ("conformite", "configuration finale"),
                       ("lent", "scénario long (redémarrage, coupure)")):
         config.addinivalue_line("markers", f"{tag}: {what}")
-    # a run that stops early must not leave the previous run's table for a student to hand in
+    # a run that stops early must not leave the previous run's table for a student to hand in (an
+    # acceptance run only: the project's own tests, run meanwhile, must not wipe a run's reports)
     out = Path(config.getoption("bascule_reports", "reports") or "reports")
-    for old in ("tableau-de-tests.md", "tableau-de-tests.html", "tableau-de-tests.json", "historique.jsonl", "durees.json"):
+    acceptance = config.getoption("inventory", None) is not None or any(
+        "features" in Path(str(a).split("::")[0]).parts for a in config.args)
+    for old in (() if not acceptance else ("tableau-de-tests.md", "tableau-de-tests.html", "tableau-de-tests.json", "historique.jsonl", "durees.json")):
         try:
             (out / old).unlink()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
@@ -266,7 +270,7 @@ def ligne_de_base(request, cluster, etat_au_depart, rapport, historique, inventa
     config_before = cluster.cib("configuration")
     injected: list = []
     request.node.stash[FAULTS] = injected
-    request.node.stash[ROW_START] = historique.now()
+    begun = request.node.stash[ROW_START] = historique.now()
     sonde.start()
     yield
     from .checks import audit, audit_config_changes
@@ -274,6 +278,7 @@ def ligne_de_base(request, cluster, etat_au_depart, rapport, historique, inventa
     sonde.stop()
     result = Table(request, rapport, historique, inventaire).judge(
         audit, seen, raise_=False, action=AUDIT_ACTION, expected=AUDIT_EXPECTED)
+    _timeline(request, rapport, historique, begun)
     if seen.error or seen.baseline_after or audit_config_changes(seen):
         # the next scenarios would judge another cluster than the one found
         _stop(BaselineError(f"after the scenario: {result.observed}",
@@ -284,6 +289,33 @@ def ligne_de_base(request, cluster, etat_au_depart, rapport, historique, inventa
 
 # when the row being judged began: the end of the previous row of the scenario, or its start
 ROW_START = pytest.StashKey[float]()
+
+
+def _timeline(request, report: Report, history, since: float) -> None:
+    """The scenario's timeline (bascule.timeline): a PNG under reports/timelines/, attached to the
+    scenario in Allure, embedded in the HTML table; its place goes on the history for `rejuger`."""
+    import re
+    import unicodedata
+    from .history import RUN
+    from .timeline import draw
+    item = request.node
+    scenario = getattr(item, "_bascule_scenario", item.name)
+    slug = re.sub(r"[^a-z0-9]+", "-", unicodedata.normalize("NFKD", scenario).encode("ascii", "ignore").decode().lower()).strip("-")
+    out = Path(request.config.getoption("bascule_reports")) / "timelines" / f"{slug or 'scenario'}.png"
+    try:
+        path = draw(list(history.events), since, history.now(), scenario, out)
+    except Exception as exc:  # noqa: BLE001 - a picture is a bonus: the rows do not depend on it
+        report.timelines[scenario] = ""
+        print(f"bascule: timeline of « {scenario} » not drawn: {exc}", file=sys.stderr)
+        return
+    relative = str(path.relative_to(Path(request.config.getoption("bascule_reports"))))
+    report.timelines[scenario] = relative
+    history.append(RUN, "bascule", "timeline", "ok", {"scenario": scenario, "path": relative})
+    try:
+        import allure
+        allure.attach.file(str(path), name=f"chronologie — {scenario}", attachment_type=allure.attachment_type.PNG)
+    except Exception:
+        pass
 
 
 FAULTS = pytest.StashKey[list]()

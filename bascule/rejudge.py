@@ -29,6 +29,8 @@ def rejudge_events(events: list[Event]) -> Report:
                 report.stopped = e.value
             elif e.op == "repaired":
                 report.repaired = list(e.value)
+            elif e.op == "timeline":
+                report.timelines[e.value["scenario"]] = "../" + e.value["path"]  # rejuge/ sits beside timelines/
             continue
         if e.source != VERDICT:
             continue

@@ -50,6 +50,7 @@ class Report:
     stopped: str = ""  # why the run stopped before its end ("" when it ran to the end)
     date: str = ""  # when the run began, « 2026-11-27 14:05 »
     repaired: list[str] = field(default_factory=list)  # what --remettre-en-etat repaired before the first row
+    timelines: dict[str, str] = field(default_factory=dict)  # scenario -> its timeline PNG, relative to the tables
 
     def add(self, row: Row) -> None:
         # tools on the nodes colour their messages (crmsh's ERROR): keep the words, not the escapes
@@ -91,6 +92,7 @@ class Report:
                     scenario = r.scenario
                     out.append(f"| **{cell(scenario)}** | | | |")
                 out.append(f"| {cell(r.action)} | {cell(r.expected)} | {cell(r.observed_in_full)} | {cell(r.status)} |")
+                out.extend(f"| ↳ | | {cell(d)} | |" for d in r.details)
             out.append("")
         if self.figures:
             out += ["## Mesures", ""] + [f"- {k} : {v}" for k, v in self.figures.items()] + [""]
@@ -106,6 +108,7 @@ class Report:
             "table{border-collapse:collapse;margin-bottom:2em;width:100%}"
             "th,td{border:1px solid #999;padding:.4em;vertical-align:top;text-align:left}"
             "th{background:#eee}td.s{font-weight:bold;white-space:nowrap}tr.sc td{background:#f4f4f4;font-style:italic}"
+            "tr.d td{font-size:.85em;color:#444;border-top:none}figure{margin:0 0 2em}figcaption{font-size:.9em;color:#555}"
             "</style></head><body>",
             f"<h1>{e(self.title)}</h1>",
         ]
@@ -128,7 +131,14 @@ class Report:
                 parts.append(
                     f"<tr><td>{e(r.action)}</td><td>{e(r.expected)}</td><td>{e(r.observed_in_full)}</td>"
                     f"<td class='s' style='background:{colour.get(r.status, '#fff')}'>{e(r.status)}</td></tr>")
+                if r.details:
+                    parts.append("<tr class='d'><td></td><td colspan='3'>" + "<br>".join(e(d) for d in r.details) + "</td></tr>")
             parts.append("</table>")
+            for scenario_name in dict.fromkeys(x.scenario for x in rows):
+                png = self.timelines.get(scenario_name)
+                if png:
+                    parts.append(f"<figure><img src='{e(png)}' alt='chronologie' style='max-width:100%'>"
+                                 f"<figcaption>Chronologie — {e(scenario_name)}</figcaption></figure>")
         if self.figures:
             parts.append("<h2>Mesures</h2><ul>" + "".join(f"<li>{e(k)} : {e(v)}</li>" for k, v in self.figures.items()) + "</ul>")
         parts.append("</body></html>")
@@ -141,7 +151,7 @@ class Report:
         paths["md"].write_text(self.markdown(), encoding="utf-8")
         paths["html"].write_text(self.html(), encoding="utf-8")
         paths["json"].write_text(json.dumps({"cluster": self.cluster, "date": self.date, "figures": self.figures, "stopped": self.stopped,
-                                             "repaired": self.repaired,
+                                             "repaired": self.repaired, "timelines": self.timelines,
                                              "rows": [asdict(r) for r in self.rows]}, ensure_ascii=False, indent=1),
                                  encoding="utf-8")
         return paths

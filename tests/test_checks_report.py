@@ -128,13 +128,13 @@ def test_client_downtime_sentences():
     assert client_downtime(h.events, "p") == (0.0, "FTP disponible sans interruption (2 opérations)")
     h.append(CLIENT, "p", "write+read", FAIL, t=2.0, end=2.1)
     h.append(CLIENT, "p", "write+read", FAIL, t=3.0, end=3.1)
-    assert client_downtime(h.events, "p") == (None, "FTP toujours indisponible à la fin de la mesure (2 échecs : échec 2,0 s)")
+    assert client_downtime(h.events, "p") == (None, "FTP toujours indisponible à la fin de la mesure (2 échecs : échec 2,1 s)")
     h.append(CLIENT, "p", "write+read", OK, t=14.34, end=14.5)
     total, text = client_downtime(h.events, "p")
-    # from the last good answer (1.1) to the next one (14.5)
-    assert total == pytest.approx(13.4)
+    # from the last good operation (sent at 1.0) to the next one (sent at 14.34)
+    assert total == pytest.approx(13.34)
     # the two answers took 0.1 and 0.16 s: the bounds differ by more than the cadence, so both are given
-    assert text == f"FTP indisponible 13,4 s (entre 13,2 s et 13,5 s) : échec 13,4 s [{DOWNTIME_DEFINITION}]"
+    assert text == f"FTP indisponible 13,3 s (entre 13,2 s et 13,5 s) : échec 13,3 s [{DOWNTIME_DEFINITION}]"
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -312,7 +312,7 @@ def test_moved_ok_when_the_destination_serves():
     result = moved(seen, list(_move_history("hdintralab01").events), inventory())
     took, downtime = move_timing(seen, list(_move_history("hdintralab01").events), inventory())
     assert result.verdict is Verdict.OK, result.observed
-    assert took == pytest.approx(3.0) and downtime == pytest.approx(3.0)
+    assert took == pytest.approx(3.0) and downtime == pytest.approx(2.5)
     assert "servi par intralab01 (à 0,0 s) puis hdintralab01" in result.observed
 
 

@@ -382,9 +382,9 @@ def test_restart_with_a_short_outage_is_ok_and_says_when_it_came_back():
     events = _restart_history([(0.0, OK, MASTER), (0.3, FAIL, None), (1.3, OK, MASTER)])
     r = checks.service_restarted(_restart(), events, inventory())
     assert r.verdict is Verdict.OK, r.observed
-    # from the last good answer (0.1) to the next one (1.4)
+    # from the last good operation (sent at 0.0) to the next one (sent at 1.3)
     assert "FTP indisponible 1,3 s : connexion refusée 1,3 s" in r.observed
-    assert r.observed.endswith("; service de nouveau rendu 1,4 s après le kill")
+    assert r.observed.endswith("; service de nouveau rendu 1,3 s après le kill")
 
 
 def test_not_restarted_and_still_started_unseen_points_at_op_monitor():

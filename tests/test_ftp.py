@@ -231,7 +231,7 @@ def test_probe_measures_a_known_outage(tmp_path):
         outage = up_at - down_at
         assert srv2.port == port
 
-        wait_for(lambda: len(oks_since(up_at)) >= 2 * probe.slots, 10, "the probe's recovery")
+        wait_for(lambda: len(oks_since(up_at)) >= 8, 10, "the probe's recovery")
     finally:
         probe.stop()
         if srv2 is not None:
@@ -256,12 +256,12 @@ def test_probe_measures_a_known_outage(tmp_path):
     # which node answered, read from each server's /etc/hostname
     assert [node for _, node in served_by(events, probe.name)] == ["intralab01", "hdintralab01"]
 
-    # the last good upload of each slot is on the server that answered last, with its checksum
+    # the last good upload of each file is on the server that answered last, with its checksum
     last_writes = {}
     for e in ops:
-        if e.outcome == OK and e.value["op"] == WRITE:
+        if e.outcome == OK and e.value["op"] == WRITE and e.t >= up_at:
             last_writes[e.value["path"]] = e.value["sha256"]
-    assert set(last_writes) == {f"sonde/sonde-{i}.txt" for i in range(probe.slots)}
+    assert last_writes and set(last_writes) <= {f"sonde/sonde-{i}.txt" for i in range(probe.in_flight + 1)}
     for path, digest in last_writes.items():
         assert sha256((home2 / path).read_bytes()) == digest, path
 
@@ -303,7 +303,10 @@ def test_probe_keeps_its_cadence_through_a_server_that_hangs_mid_transfer(tmp_pa
     assert {e.value["failed_at"] for e in stuck} <= {CONNECT, READ}
     (w,) = downtime_windows(history.events, probe.name)
     assert w.duration == pytest.approx(released_at - hang_start, abs=0.7)
-    assert w.end is not None and w.end >= released_at - CADENCE
+    # the first good operation was sent during the hang and answered after the release, from the
+    # server's backlog: the window ends when it was sent, within a connect timeout of the release
+    assert w.end is not None and released_at - 0.4 - CADENCE <= w.end <= released_at + CADENCE
+    assert w.longest >= released_at - hang_start  # the late answer is in the upper bound
 
 
 def test_probe_against_a_server_that_refuses_connections_never_dies():
@@ -340,7 +343,7 @@ def test_probe_tells_a_refused_upload_from_an_outage(tmp_path):
 
 def test_probe_context_manager_stops(ftpd):
     history = History()
-    with Probe(client_for(ftpd.port), history, "sonde2", name="p2", cadence=0.05, slots=2) as probe:
+    with Probe(client_for(ftpd.port), history, "sonde2", name="p2", cadence=0.05) as probe:
         wait_for(lambda: sum(e.outcome == OK for e in history.events) >= 2, 10, "two operations")
     n = len(history.events)
     time.sleep(0.15)

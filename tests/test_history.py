@@ -66,7 +66,7 @@ def spans(windows) -> list[tuple]:
 def test_one_window_from_the_last_good_operation_to_the_next():
     # the definition: from the last operation that succeeded before to the first after
     h = timeline((0.0, OK), (1.0, FAIL), (1.5, FAIL), (2.0, FAIL), (3.25, OK), (3.5, OK))
-    assert spans(downtime_windows(h.events, P)) == [(0.05, 3.3, 3, 0)]
+    assert spans(downtime_windows(h.events, P)) == [(0.0, 3.25, 3, 0)]
     (w,) = downtime_windows(h.events)
     assert w.duration == pytest.approx(3.25)
     assert (w.shortest, w.longest) == (pytest.approx(3.2), pytest.approx(3.3))
@@ -77,22 +77,22 @@ def test_one_window_from_the_last_good_operation_to_the_next():
 def test_unknown_outcome_counts_as_down():
     h = timeline((0.0, OK), (1.0, INFO), (4.0, FAIL), (5.0, OK))
     (w,) = downtime_windows(h.events, P)
-    assert (w.start, w.end, w.failed, w.unknown) == (0.05, 5.05, 1, 1)
+    assert (w.start, w.end, w.failed, w.unknown) == (0.0, 5.0, 1, 1)
     assert total_downtime(h.events, P) == pytest.approx(5.0)
     only_info = timeline((0.0, OK), (1.0, INFO), (2.0, OK))
-    assert spans(downtime_windows(only_info.events)) == [(0.05, 2.05, 0, 1)]
+    assert spans(downtime_windows(only_info.events)) == [(0.0, 2.0, 0, 1)]
 
 
 def test_window_still_open_at_the_end():
     h = timeline((0.0, OK), (1.0, FAIL), (2.0, INFO))
     (w,) = downtime_windows(h.events, P)
-    assert spans([w]) == [(0.05, None, 1, 1)]
+    assert spans([w]) == [(0.0, None, 1, 1)]
     assert w.duration is None
     assert total_downtime(h.events, P) is None
     # even after a closed window, an open one makes the total unknown
     h2 = timeline((0.0, FAIL), (1.0, OK), (2.0, FAIL))
     w1, w2 = downtime_windows(h2.events)
-    assert w1.open_start and w1.duration == pytest.approx(1.05)  # no good operation before: it may have begun earlier
+    assert w1.open_start and w1.duration == pytest.approx(1.0)  # no good operation before: it may have begun earlier
     assert w2.duration is None
     assert total_downtime(h2.events) is None
 
@@ -100,7 +100,7 @@ def test_window_still_open_at_the_end():
 def test_two_windows_add_up():
     h = timeline((0.0, OK), (1.0, FAIL), (2.5, OK), (3.0, OK), (4.0, INFO), (4.5, FAIL), (5.0, OK))
     ws = downtime_windows(h.events, P)
-    assert spans(ws) == [(0.05, 2.55, 1, 0), (3.05, 5.05, 1, 1)]
+    assert spans(ws) == [(0.0, 2.5, 1, 0), (3.0, 5.0, 1, 1)]
     assert total_downtime(h.events, P) == pytest.approx(4.5)
 
 
@@ -112,7 +112,7 @@ def test_windows_follow_start_times_not_append_order():
     h.append(CLIENT, P, "write+read", FAIL, t=1.0, end=2.5)  # timed out late, started before
     assert [e.t for e in client_ops(h.events)] == [0.0, 1.0, 2.0]
     (w,) = downtime_windows(h.events)
-    assert spans([w]) == [(0.1, 2.1, 1, 0)]
+    assert spans([w]) == [(0.0, 2.0, 1, 0)]
     # the slow failure does not move the bounds: the good operations around it do
     assert (w.shortest, w.longest) == (pytest.approx(1.9), pytest.approx(2.1))
 
@@ -124,12 +124,12 @@ def test_other_processes_and_sources_are_ignored():
     h.append(CLIENT, "autre-sonde", "write+read", FAIL, t=5.0, end=5.1)
     h.append(FAULT, "standby intralab01", "start", FAIL, t=0.2, end=0.2)
     h.append(OBSERVATION, "intralab01", "crm_mon", FAIL, t=0.3, end=0.4)
-    assert spans(downtime_windows(h.events, P)) == [(0.05, 2.05, 1, 0)]
+    assert spans(downtime_windows(h.events, P)) == [(0.0, 2.0, 1, 0)]
     assert total_downtime(h.events, P) == pytest.approx(2.0)
     assert spans(downtime_windows(h.events, "autre-sonde")) == [(0.5, None, 2, 0)]
     assert total_downtime(h.events, "autre-sonde") is None
     # without process=, every client op is merged into one timeline: the other probe's failures count
-    assert spans(downtime_windows(h.events)) == [(0.05, 2.05, 2, 0), (2.05, None, 1, 0)]
+    assert spans(downtime_windows(h.events)) == [(0.0, 2.0, 2, 0), (2.0, None, 1, 0)]
     assert len(client_ops(h.events, P)) == 3 and len(client_ops(h.events)) == 5
 
 
@@ -205,7 +205,7 @@ def test_save_and_load_round_trip(tmp_path):
     assert all(isinstance(e, Event) for e in loaded)
     assert loaded == list(h.events)
     assert downtime_windows(loaded, P) == downtime_windows(h.events, P)
-    assert spans(downtime_windows(loaded, P)) == [(0.7, None, 1, 1)]
+    assert spans(downtime_windows(loaded, P)) == [(0.5, None, 1, 1)]
     assert [s.process for s, _ in fault_spans(loaded)] == ["câble intralab01"]
 
 
@@ -250,7 +250,7 @@ def test_a_refused_upload_on_a_server_that_answers_is_no_downtime():
     assert downtime_windows(h.events, P) == []
     (w,) = write_refusals(h.events, P)
     # from the last upload that worked (i=3) to the next one (i=13)
-    assert (w.start, w.end, w.failed) == (0.85, 3.35, 4)
+    assert (w.start, w.end, w.failed) == (0.75, 3.25, 4)
     assert w.phases == (Phase(WRITE, pytest.approx(2.5), "553 refusé"),)
 
 
@@ -265,7 +265,7 @@ def test_phases_say_which_kind_of_failure_and_for_how_long():
     (w,) = downtime_windows(h.events, P)
     assert w.duration == pytest.approx(3.25)
     assert [(p.kind, p.seconds, p.reason) for p in w.phases] == [
-        (CONNECT, pytest.approx(2.15), "connexion refusée"), (LOGIN, pytest.approx(1.1), "identifiants refusés (530)")]
+        (CONNECT, pytest.approx(2.25), "connexion refusée"), (LOGIN, pytest.approx(1.0), "identifiants refusés (530)")]
     assert served_by(h.events, P) == [(0.0, "intralab01"), (3.25, "hdintralab01")]
 
 
@@ -275,5 +275,5 @@ def test_a_hung_operation_makes_the_bounds_differ_and_the_window_uncertain():
     probe_op(h, 0.25, READ, failed=CONNECT)
     probe_op(h, 4.0, READ)
     (w,) = downtime_windows(h.events, P)
-    assert (w.duration, w.shortest, w.longest) == (pytest.approx(1.1), pytest.approx(1.0), pytest.approx(4.1))
+    assert (w.duration, w.shortest, w.longest) == (pytest.approx(4.0), pytest.approx(1.0), pytest.approx(4.1))
     assert w.uncertain
