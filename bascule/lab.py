@@ -12,7 +12,7 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +22,7 @@ from .cluster import Cluster
 from .errors import BasculeError, LabError
 from .history import History
 from .inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
-from .waits import wait_until
+from .waits import HEARTBEAT, PROGRESS, wait_until
 
 NAMESPACE = "bascule"
 VIP = "10.22.100.220"
@@ -40,7 +40,7 @@ class EmbeddedLab:
     def __init__(self, xx: str = "01", state: Path | None = None, out=None):
         self.xx = os.environ.get("BASCULE_XX", xx)
         self.state = state or state_dir()
-        self.out = out or (lambda msg: print(f"bascule lab: {msg}", file=sys.stderr, flush=True))
+        self.out = out or (lambda msg: PROGRESS.say(f"bascule lab: {msg}"))
         self.timings: dict[str, float] = {}
         self.master_name = f"intralab{self.xx}"
         self.slave_name = f"hdintralab{self.xx}"
@@ -48,9 +48,21 @@ class EmbeddedLab:
     # -- small helpers ----------------------------------------------------------------------------
     @contextmanager
     def phase(self, name: str):
+        """Time a phase; while it lasts, say every HEARTBEAT seconds that it still runs (a box build
+        is minutes of silence otherwise, in a CI log as on a terminal)."""
         start = time.monotonic()
-        yield
-        self.timings[name] = self.timings.get(name, 0.0) + time.monotonic() - start
+        done = threading.Event()
+
+        def heartbeat():
+            while not done.wait(HEARTBEAT):
+                self.out(f"{name}: still running ({time.monotonic() - start:.0f} s)")
+        beat = threading.Thread(target=heartbeat, name=f"lab-{name}", daemon=True)
+        beat.start()
+        try:
+            yield
+        finally:
+            done.set()
+            self.timings[name] = self.timings.get(name, 0.0) + time.monotonic() - start
 
     def domain(self, node: str) -> str:
         return f"bascule-{node}"

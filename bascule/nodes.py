@@ -9,6 +9,8 @@ into the verdict « inconnu ».
 from __future__ import annotations
 
 import base64
+import logging
+import os
 import shlex
 import socket
 import threading
@@ -21,6 +23,13 @@ from fabric import Config, Connection
 
 from .errors import NodeError
 from .inventory import NodeSpec
+
+# paramiko's transport threads log their own failures with a traceback (« Error reading SSH protocol
+# banner »), which Python prints on stderr, after pytest has ended when the thread outlives the run.
+# bascule reports each failure itself, in one line: paramiko's log stays silent unless BASCULE_DEBUG.
+if not os.environ.get("BASCULE_DEBUG"):
+    logging.getLogger("paramiko").addHandler(logging.NullHandler())
+    logging.getLogger("paramiko").propagate = False
 
 
 class _CommandTime:

@@ -7,6 +7,7 @@ baseline, or the run stops saying what is left broken.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,12 +16,25 @@ import pytest
 from .checks import Result, Verdict
 from .errors import BasculeError, BaselineError
 from .report import Report, Row, attach_text
+from .waits import PROGRESS
 
 ACTION = pytest.StashKey[str]()
 STEP = pytest.StashKey[object]()
 ROWS_DONE = pytest.StashKey[int]()
 KO_ROWS = pytest.StashKey[list]()  # observed results of the scenario's KO rows, failed at its end
 STEP_FAILED = pytest.StashKey[bool]()
+
+
+def _real_stderr():
+    """A copy of fd 2 taken when pytest loads this plugin, before it captures the output: progress
+    lines (a wait, a lab phase) go there and show as they happen, on a terminal or in a CI log."""
+    try:
+        return os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+PROGRESS.stream = _real_stderr()
 
 
 def pytest_addoption(parser):
@@ -549,6 +563,17 @@ def _plain_row_event(history, row: Row) -> None:
 def pytest_sessionstart(session):
     import time
     session.config.stash[STARTED] = time.monotonic()
+    config = session.config
+    acceptance = any("features" in Path(str(a).split("::")[0]).parts for a in config.args)
+    if acceptance and INVENTORY not in config.stash and not config.option.collectonly:
+        # the target must never be a surprise: without --inventory, bascule builds and starts VMs
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        line = ("bascule: pas d'inventaire (--inventory) : la série porte sur le lab embarqué, ses deux VM sont "
+                "démarrées ou réutilisées (bascule lab up) ; pour un cluster existant : --inventory mon-lab.toml")
+        if reporter is not None:
+            reporter.write_line(line, bold=True)
+        else:
+            print(line, file=sys.stderr)
 
 
 STARTED = pytest.StashKey[float]()

@@ -1,7 +1,7 @@
 """Polling with a deadline: the only way bascule waits.
 
 No fixed sleep anywhere else: a wait names what it waits for, polls a condition, shows a live
-progress line on a terminal, returns how long it took, and on timeout says what was expected and
+progress line on a terminal (a line every 30 s elsewhere), returns how long it took, and on timeout says what was expected and
 what was last seen.
 """
 from __future__ import annotations
@@ -54,10 +54,43 @@ class Waited(Generic[T]):
     elapsed: float
 
 
-def _progress_stream():
-    # A live line only on a terminal: pytest's captured output and CI logs get no carriage returns.
-    stream = sys.__stderr__
-    return stream if stream is not None and stream.isatty() else None
+HEARTBEAT = 30.0  # seconds between two progress lines off a terminal (CI logs, a nightly job, | tee)
+
+
+class Progress:
+    """Where progress goes: the process's real stderr. Under pytest, fd 2 is captured while a test
+    runs: the plugin hands over a copy of it taken before capture began, so that a long wait is seen
+    in a CI log as it happens, not after."""
+
+    def __init__(self):
+        self.stream = None  # None: sys.__stderr__
+
+    def _out(self):
+        return self.stream or sys.__stderr__
+
+    @property
+    def live(self) -> bool:
+        """A terminal: one line redrawn in place. Elsewhere, a line every HEARTBEAT seconds."""
+        out = self._out()
+        return out is not None and out.isatty()
+
+    def say(self, line: str) -> None:
+        out = self._out()
+        if out is None:
+            return
+        if self.live:
+            line = "\r\033[K" + line
+        out.write(line + "\n")
+        out.flush()
+
+    def redraw(self, line: str) -> None:
+        out = self._out()
+        if out is not None and self.live:
+            out.write("\r\033[K" + line)
+            out.flush()
+
+
+PROGRESS = Progress()
 
 
 def wait_until(
@@ -77,7 +110,8 @@ def wait_until(
     """
     start = clock()
     last = "nothing yet"
-    stream = _progress_stream()
+    live = PROGRESS.live
+    next_beat = HEARTBEAT
     waiter = stop or threading.Event()
     outermost = not ACCOUNTING.inside()
     ACCOUNTING.local.depth = getattr(ACCOUNTING.local, "depth", 0) + 1
@@ -93,9 +127,11 @@ def wait_until(
             except Exception as exc:  # a probe failing is information, not the end of the wait
                 last = f"{type(exc).__name__}: {exc}"
             elapsed = clock() - start
-            if stream:
-                stream.write(f"\r\033[K  … {what}: {elapsed:5.1f} s / {deadline:.0f} s ({last[:60]})")
-                stream.flush()
+            if live:
+                PROGRESS.redraw(f"  … {what}: {elapsed:5.1f} s / {deadline:.0f} s ({last[:60]})")
+            elif elapsed >= next_beat:
+                PROGRESS.say(f"  … {what}: {elapsed:.0f} s / {deadline:.0f} s ({last[:100]})")
+                next_beat += HEARTBEAT
             if elapsed >= deadline:
                 raise WaitTimeout(what, deadline, last)
             # Event.wait, not sleep: a stop request (Ctrl-C in the probe, teardown) ends it at once.
@@ -105,6 +141,5 @@ def wait_until(
         ACCOUNTING.local.depth -= 1
         if outermost:
             ACCOUNTING.add(clock() - start)
-        if stream:
-            stream.write("\r\033[K")
-            stream.flush()
+        if live:
+            PROGRESS.redraw("")

@@ -136,3 +136,32 @@ def test_interval_is_waited_between_polls():
     assert all(g >= 0.09 for g in gaps[:-1])
     assert calls[-1] - calls[0] >= 0.24
     assert time.monotonic() - start < 1.5
+
+
+def test_off_a_terminal_a_long_wait_says_a_line_every_30_s(monkeypatch):
+    import io
+    from bascule.waits import PROGRESS
+    log = io.StringIO()  # a CI log: not a terminal
+    monkeypatch.setattr(PROGRESS, "stream", log)
+    stop = threading.Event()
+    clock = FakeClock(step=5.0)  # each poll costs 5 s of fake time
+    with pytest.raises(WaitTimeout):
+        wait_until(lambda: "StandAlone", lambda v: False, "DRBD to reconnect", deadline=100, interval=0.0,
+                   stop=stop, clock=clock)
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 3, lines  # at 30, 60 and 90 s
+    assert lines[0].startswith("  … DRBD to reconnect: 30 s / 100 s ('StandAlone')")
+    assert "\r" not in log.getvalue()  # no carriage return in a log
+
+
+def test_a_lab_phase_says_it_still_runs(monkeypatch):
+    from bascule import lab as lab_module
+    said = []
+    monkeypatch.setattr(lab_module, "HEARTBEAT", 0.05)
+    lab = lab_module.EmbeddedLab(out=said.append)
+    with lab.phase("box build"):
+        deadline = time.monotonic() + 5
+        while len(said) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert said[:2] and all(s.startswith("box build: still running (") for s in said)
+    assert "box build" in lab.timings
