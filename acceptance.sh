@@ -11,8 +11,13 @@ bash scripts/setup.sh --lab || exit 2
 .venv/bin/pytest features/ -p no:cacheprovider --alluredir=reports/allure-results --clean-alluredir "$@"
 rc=$?
 if [[ -d reports/allure-results ]] && ls reports/allure-results/*-result.json >/dev/null 2>&1; then
-  npx --no-install allure awesome reports/allure-results -o reports/allure-report >/dev/null 2>&1 \
-    && npx --no-install allure awesome reports/allure-results -o reports/allure-rendu --single-file >/dev/null 2>&1 \
+  # named after the lab and the cluster, its suites grouped by feature (Q2, Q5, extra cases…)
+  cluster=$(.venv/bin/python -c 'import json; print(json.load(open("reports/tableau-de-tests.json")).get("cluster", ""))' 2>/dev/null)
+  name="Haute disponibilité d'un serveur FTP${cluster:+ — $cluster}"
+  npx --no-install allure awesome reports/allure-results -o reports/allure-report --report-name "$name" \
+      --group-by feature >/dev/null 2>&1 \
+    && npx --no-install allure awesome reports/allure-results -o reports/allure-rendu --single-file \
+      --report-name "$name" --group-by feature >/dev/null 2>&1 \
     && echo "bascule: rapport Allure → reports/allure-report/index.html ; fichier unique à rendre → reports/allure-rendu/index.html" \
     || echo "bascule: the Allure report could not be rendered (results are in reports/allure-results)"
 fi

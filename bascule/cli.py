@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 from .errors import BasculeError
 
@@ -83,7 +84,6 @@ def cmd_inventaire(args) -> int:
     lab = _lab(args)
     text = lab.inventory_toml()
     if args.sortie:
-        from pathlib import Path
         Path(args.sortie).write_text(text, encoding="utf-8")
         print(f"inventaire écrit : {args.sortie} (mot de passe FTP : export BASCULE_FTP_PASSWORD=$(bascule lab "
               "mot-de-passe-ftp); les nœuds ne sont joignables que dans l'espace réseau bascule : "
@@ -96,6 +96,22 @@ def cmd_inventaire(args) -> int:
 def cmd_ftp_password(args) -> int:
     print(_lab(args).ftp_password())
     return 0
+
+
+def cmd_classe(args) -> int:
+    """A whole class: the suite against each group's inventory, then one summary page."""
+    from . import trend
+    from .classe import groups_from, run_class, write_summary
+    out = Path(args.sortie)
+    groups = groups_from(args.inventaires, out)
+    trend_file = Path(args.tendance) if args.tendance else None
+    print(f"bascule classe: {len(groups)} groupes, {args.parallele} à la fois ; rapports sous {out}/", flush=True)
+    runs = run_class(groups, args.parallele, args.pytest_args, trend_file)
+    if trend_file is not None and trend_file.is_file():
+        trend.plot(trend.load(trend_file), out / "tendance", nights=args.nuits)
+    paths = write_summary(runs, out)
+    print(f"bascule classe: synthèse → {paths['html']} et {paths['md']}")
+    return 0 if all(r.exit_code == 0 for r in runs) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,7 +134,17 @@ def main(argv: list[str] | None = None) -> int:
     rj.add_argument("dir", help="the run's reports directory (it holds historique.jsonl)")
     rj.add_argument("--sortie", default=None, help="where to write the tables (default: DIR/rejuge/)")
     rj.set_defaults(func=cmd_rejuger)
+    cl = sub.add_parser("classe", help="run the suite against each group's cluster and write one summary page")
+    cl.add_argument("inventaires", nargs="+", help="the groups' inventory files, or directories of them")
+    cl.add_argument("--parallele", type=int, default=4, help="how many clusters at once (default 4)")
+    cl.add_argument("--sortie", default="reports/classe", help="where the summary and each group's reports go")
+    cl.add_argument("--tendance", default=None, help="append each group's figures to this file (JSON lines) and plot the trend")
+    cl.add_argument("--nuits", type=int, default=10, help="how many past runs the trend plots show (default 10)")
+    cl.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: options for each group's pytest (e.g. -k q2)")
+    cl.set_defaults(func=cmd_classe)
     args = p.parse_args(argv)
+    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
+        args.pytest_args = args.pytest_args[1:]
     try:
         return args.func(args)
     except BasculeError as exc:

@@ -206,6 +206,25 @@ class Cluster:
             save_snapshot(self.captures_dir, label, snap)
         return snap
 
+    def versions(self) -> dict[str, str]:
+        """The cluster's software, read from the preferred master's package database (cheap: no crm
+        call, which costs seconds of a guest's CPU): for the report and Allure's environment."""
+        command = ("dpkg-query -W -f '${Package}=${Version}\\n' pacemaker corosync crmsh drbd-utils proftpd-core "
+                   "proftpd-basic 2>/dev/null || rpm -q --qf '%{NAME}=%{VERSION}-%{RELEASE}\\n' pacemaker corosync crmsh "
+                   "drbd-utils proftpd 2>/dev/null; echo kernel=$(uname -r); "
+                   "echo drbd-kernel=$(sed -n 's/^version: \\([^ ]*\\).*/\\1/p' /proc/drbd 2>/dev/null); "
+                   "echo debian=$(cat /etc/debian_version 2>/dev/null)")
+        res = self._preferred_node().run(command, timeout=30, check=False)
+        found = {}
+        for line in res.stdout.splitlines():
+            name, _, version = line.partition("=")
+            if name and version.strip() and "no packages found" not in version:
+                found[name.strip()] = version.strip()
+        return found
+
+    def _preferred_node(self) -> Node:
+        return self.nodes.get(self.inv.preferred_master) or next(iter(self.nodes.values()))
+
     def journal(self, node: Node, since: float):
         """The node's Pacemaker controller journal from history time `since` on (the cluster's own
         account of the operations it ran), with the node's clock offset to put it on the history: a

@@ -45,6 +45,11 @@ def pytest_addoption(parser):
                 help="number of the embedded lab: nodes intralabXX and hdintralabXX (default 01)")
     g.addoption("--bascule-reports", metavar="DIR", default="reports",
                 help="where the completed test tables and the history go (default reports/)")
+    g.addoption("--bascule-tendance", metavar="FILE", default=None,
+                help="append this run's figures (move times, FTP downtimes, verdicts) to FILE (JSON lines) and show "
+                     "the last nights per move in the HTML table")
+    g.addoption("--bascule-groupe", metavar="NAME", default="",
+                help="the group this cluster belongs to (bascule classe sets it), in the trend file")
     g.addoption("--remettre-en-etat", action="store_true", default=False,
                 help="bring a cluster found away from its baseline back to it before the first row (the table "
                      "then says what was repaired); without it, such a run stops after « État du cluster au départ »")
@@ -215,6 +220,7 @@ def etat_au_depart(request, cluster, historique, rapport, inventaire):
     from .observations import StartState
     from .recovery import ftp_access, restore_baseline
     table = Table(request, rapport, historique, inventaire)
+    _versions(request.config, cluster, rapport)
 
     def look():
         reading = cluster.reading()
@@ -255,6 +261,24 @@ def etat_au_depart(request, cluster, historique, rapport, inventaire):
         _stop(BaselineError(f"après --remettre-en-etat, le cluster n'est toujours pas dans son état de référence : "
                             f"{again.observed}", again.fix or "réparer le cluster à la main"), request.config)
     return again
+
+
+def _versions(config, cluster, report: Report) -> None:
+    """The cluster's versions, in the table's header and in Allure's environment widget (with the
+    report's name: the lab and the cluster)."""
+    try:
+        report.versions = cluster.versions()
+    except BasculeError as exc:
+        report.versions = {"versions": f"illisibles ({exc.what})"}
+    alluredir = getattr(config.option, "allure_report_dir", None)
+    if alluredir:
+        env = {"cluster": report.cluster or cluster.inv.vip, **report.versions}
+        lines = [f"{k}={str(v).replace(chr(10), ' ')}" for k, v in env.items()]
+        try:
+            Path(alluredir).mkdir(parents=True, exist_ok=True)
+            (Path(alluredir) / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        except OSError:
+            pass  # the environment widget is a bonus
 
 
 @pytest.fixture
@@ -606,6 +630,7 @@ def pytest_sessionfinish(session, exitstatus):
     history = session.config.stash.get(HISTORY, None)
     if history is not None and history.events:
         history.save_jsonl(Path(session.config.getoption("bascule_reports")) / "historique.jsonl")
+        _trend(session.config, report, history)
     if session.exitstatus == 0 and any(r.status in ("KO", "inconnu") for r in report.rows):
         # a KO outside any test (the start-state row, with --remettre-en-etat) still fails the run
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -613,6 +638,21 @@ def pytest_sessionfinish(session, exitstatus):
     tr = session.config.pluginmanager.get_plugin("terminalreporter")
     if tr:
         tr.write_line(f"bascule: tableau de tests complété → {paths['md']} et {paths['html']}")
+
+
+def _trend(config, report: Report, history) -> None:
+    """--bascule-tendance: append this run's record, and plot each move's last nights into the table."""
+    path = config.getoption("bascule_tendance", None)
+    if not path:
+        return
+    from . import trend
+    try:
+        trend.append(path, trend.record_of(list(history.events), config.getoption("bascule_groupe", "")))
+        out = Path(config.getoption("bascule_reports"))
+        for label, png in trend.plot(trend.load(path), out / "tendance").items():
+            report.trends[label] = str(png.relative_to(out))
+    except (OSError, ValueError, KeyError) as exc:
+        report.figures["tendance"] = f"non mise à jour : {exc}"
 
 
 def pytest_exception_interact(node, call, report):

@@ -51,6 +51,8 @@ class Report:
     date: str = ""  # when the run began, « 2026-11-27 14:05 »
     repaired: list[str] = field(default_factory=list)  # what --remettre-en-etat repaired before the first row
     timelines: dict[str, str] = field(default_factory=dict)  # scenario -> its timeline PNG, relative to the tables
+    trends: dict[str, str] = field(default_factory=dict)  # move -> its last nights' PNG (--bascule-tendance)
+    versions: dict[str, str] = field(default_factory=dict)  # the cluster's software (pacemaker, corosync, …)
 
     def add(self, row: Row) -> None:
         # tools on the nodes colour their messages (crmsh's ERROR): keep the words, not the escapes
@@ -76,6 +78,8 @@ class Report:
         out = [f"# {self.title}", ""]
         if self.cluster:
             out += [f"Cluster : {self.cluster}  ", f"Date : {self.date or datetime.now().strftime('%Y-%m-%d %H:%M')}", ""]
+        if self.versions:
+            out += ["Versions : " + ", ".join(f"{k} {v}" for k, v in self.versions.items()), ""]
         counts = self.counts()
         out += ["Bilan : " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), ""]
         if self.stopped:
@@ -114,6 +118,8 @@ class Report:
         ]
         if self.cluster:
             parts.append(f"<p>Cluster : {e(self.cluster)} — {e(self.date or datetime.now().strftime('%Y-%m-%d %H:%M'))}</p>")
+        if self.versions:
+            parts.append("<p>Versions : " + e(", ".join(f"{k} {v}" for k, v in self.versions.items())) + "</p>")
         parts.append("<p>Bilan : " + e(", ".join(f"{k} {v}" for k, v in sorted(self.counts().items()))) + "</p>")
         if self.stopped:
             parts.append(f"<p style='background:#f8d7da;padding:.5em'><b>Exécution arrêtée avant la fin</b> : {e(self.stopped)}</p>")
@@ -141,6 +147,10 @@ class Report:
                                  f"<figcaption>Chronologie — {e(scenario_name)}</figcaption></figure>")
         if self.figures:
             parts.append("<h2>Mesures</h2><ul>" + "".join(f"<li>{e(k)} : {e(v)}</li>" for k, v in self.figures.items()) + "</ul>")
+        if self.trends:
+            parts.append("<h2>Tendance (dernières exécutions, par bascule)</h2><div>"
+                         + "".join(f"<img src='{e(png)}' alt='{e(label)}' title='{e(label)}' style='margin:.3em'>"
+                                   for label, png in self.trends.items()) + "</div>")
         parts.append("</body></html>")
         return "\n".join(parts)
 
@@ -152,6 +162,7 @@ class Report:
         paths["html"].write_text(self.html(), encoding="utf-8")
         paths["json"].write_text(json.dumps({"cluster": self.cluster, "date": self.date, "figures": self.figures, "stopped": self.stopped,
                                              "repaired": self.repaired, "timelines": self.timelines,
+                                             "trends": self.trends, "versions": self.versions,
                                              "rows": [asdict(r) for r in self.rows]}, ensure_ascii=False, indent=1),
                                  encoding="utf-8")
         return paths

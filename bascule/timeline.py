@@ -1,8 +1,8 @@
 """A scenario's timeline, drawn from its history: what a teacher shows the class.
 
 One time axis (seconds from the scenario's start), with:
-- the FTP probe's operations on one lane: usable (green), upload refused (orange), no service
-  (red), no answer in time (grey);
+- the FTP service as the probe lived it, on one lane: usable (green), no service (red), uploads
+  refused (pink), operations left without an answer in time (grey ticks);
 - the faults bascule injected, as shaded windows;
 - each node's resource operations on a lane of its own, from the controller journals that the
   moves read (the anatomy's source), coloured by task.
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .cluster_state import parse_controld_journal
-from .history import CLIENT, INFO, VERDICT, WRITE, Event, failed_at, fault_spans, usable
+from .history import CLIENT, INFO, VERDICT, Event, downtime_windows, fault_spans, write_refusals
 
 TASK_COLOURS = {"stop": "#d62728", "demote": "#ff7f0e", "promote": "#2ca02c", "start": "#1f77b4",
                 "notify": "#9467bd", "monitor": "#8c8c8c"}
@@ -65,14 +65,19 @@ def draw(events: list[Event], since: float, until: float, title: str, path: str 
 
     colours = {"ok": "#2ca02c", "write": "#e377c2", "down": "#d62728", "unknown": "#7f7f7f"}
     y = y_of["client FTP (sonde)"]
-    for op in (e for e in span if e.source == CLIENT):
-        if op.outcome == INFO:
-            c = colours["unknown"]
-        elif failed_at(op) == WRITE:
-            c = colours["write"]
-        else:
-            c = colours["ok"] if usable(op) else colours["down"]
-        ax.plot([op.t - since, max(op.end, op.t + 0.05) - since], [y, y], color=c, lw=10, solid_capstyle="butt")
+    ops = [e for e in span if e.source == CLIENT]
+    if ops:
+        # the service as the client lived it: usable (green), then each outage and each stretch of
+        # refused uploads over it; the operations left without an answer in time as grey ticks
+        first, last = min(op.t for op in ops), max(op.end for op in ops)
+        ax.broken_barh([(first - since, last - first)], (y - 0.25, 0.5), facecolors=colours["ok"])
+        for windows, colour in ((write_refusals(ops), colours["write"]), (downtime_windows(ops), colours["down"])):
+            for w in windows:
+                end = w.end if w.end is not None else last
+                ax.broken_barh([(w.start - since, max(end - w.start, 0.1))], (y - 0.25, 0.5), facecolors=colour)
+        for op in ops:
+            if op.outcome == INFO:
+                ax.plot([op.t - since] * 2, [y - 0.35, y + 0.35], color=colours["unknown"], lw=1)
 
     for node, ops in nodes.items():
         y = y_of[node]
