@@ -500,12 +500,14 @@ def move_timing(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[flo
     return (None if first is None else first.end - obs.since), downtime
 
 
-def move_anatomy(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[str, ...]:
+def move_anatomy(obs: MoveSeen | CableTakeover, events: list[Event], inv: Inventory) -> tuple[str, ...]:
     """Where a move's seconds went, from each node's controller journal: its critical path (stop
     proftpd … umount, demote, promote, mount … start proftpd), the waits between those operations,
     the operations off the path, set beside the client's outage. Times are from the move's start."""
     if not obs.journals:
         return ()
+    if isinstance(obs, CableTakeover):  # the same account, towards the node that must serve the VIP
+        obs = MoveSeen(obs.since, obs.node, "câble débranché", obs.probe, journals=obs.journals)
     ops, unread = [], []
     for j in obs.journals:
         if j.error:
@@ -705,7 +707,8 @@ def cable_taken_over(obs: CableTakeover, events: list[Event], inv: Inventory) ->
         return Result.ko(f"le FTP n'est pas servi par {obs.node} après la coupure (servi par {who}) ; " + " ; ".join(views))
     down, down_text = client_downtime(evs, obs.probe)
     t_switch = next((t for t, n in reversed(serving) if node_named(n, inv) == obs.node), obs.since) - obs.since
-    return Result.ok(f"FTP servi par {obs.node} {secs(t_switch)} après la coupure ({down_text}) ; " + " ; ".join(views))
+    return Result.ok(f"FTP servi par {obs.node} {secs(t_switch)} après la coupure ({down_text}) ; " + " ; ".join(views),
+                     *move_anatomy(obs, events, inv))
 
 
 def cable_outcome(obs: CableOutcome, events: list[Event], inv: Inventory) -> Result:

@@ -202,6 +202,7 @@ class CableTakeover:
     node: str  # the node that must serve the VIP
     probe: str
     views: dict[str, str | None]  # crm_mon XML as each node sees the cluster (None: unreachable)
+    journals: tuple[NodeJournal, ...] = ()  # each node's controller journal over the failover (its anatomy)
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,8 @@ def esclave_reprend(cluster, historique, inventaire, sonde, coupure, tableau, ro
             views[n.name] = cluster.crm_mon(n)[0]
         except NodeError:
             views[n.name] = None
-    tableau.judge(checks.cable_taken_over, CableTakeover(since, node.name, sonde.name, views))
+    journals = tuple(cluster.journal(n, since) for n in cluster.nodes.values())
+    tableau.judge(checks.cable_taken_over, CableTakeover(since, node.name, sonde.name, views, journals))
 
 
 @when(parsers.re(r"le câble réseau du serveur (?P<role>maître|esclave) est rebranché"), target_fixture="rebranchement")

@@ -139,3 +139,9 @@ def test_an_outage_outside_a_move_is_said_in_the_row_where_it_happened():
     def moved(o, e, i):
         return checks.Result.ok("Ressources activées")
     assert checks.judge_row(moved, None, [], evs, inventory()).observed == "Ressources activées"  # it quotes its own
+
+
+def test_the_cable_row_has_the_same_anatomy_towards_the_node_that_must_serve():
+    from bascule.observations import CableTakeover
+    cable = roundtrip(CableTakeover(STANDBY, "hdintralab01", "sonde-ftp", {}, (journal("intralab01"), journal("hdintralab01"))))
+    assert checks.move_anatomy(cable, [], inventory()) == checks.move_anatomy(move(), [], inventory())
