@@ -226,7 +226,7 @@ class BlockRestart(Fault):
 
     def _heal(self):
         self.node.run(quote("chmod", "755", self.binary), timeout=20)
-        self.node.run(quote("crm", "resource", "cleanup", self.resource), timeout=60)
+        self.node.run(quote("crm_resource", "--cleanup", "--resource", self.resource), timeout=60)
 
     @property
     def undo(self) -> str:
@@ -275,7 +275,7 @@ class ReplicationCut(Fault):
 
     def _inject(self):
         res = self.cluster.inv.drbd.resource
-        self.node.run("crm configure property maintenance-mode=true", timeout=60)
+        self.node.run("crm_attribute --type crm_config --name maintenance-mode --update true", timeout=60)
         for n in self.cluster.nodes.values():
             n.run(quote("drbdadm", "disconnect", res), timeout=60)
 
