@@ -331,5 +331,5 @@ def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: f
     except Exception:  # a snapshot is a bonus; the verdict does not depend on it
         pass
     # the cluster's own account of the move, for its anatomy (a node that does not answer says so)
-    journals = tuple(cluster.journal(node, movement.since) for node in cluster.nodes.values())
+    journals = cluster.journals(movement.since)
     return MoveSeen(movement.since, to, movement.cause, probe_name, error, unreachable, journals)

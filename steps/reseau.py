@@ -66,7 +66,7 @@ def esclave_reprend(cluster, historique, inventaire, sonde, coupure, tableau, ro
             views[n.name] = cluster.crm_mon(n)[0]
         except NodeError:
             views[n.name] = None
-    journals = tuple(cluster.journal(n, since) for n in cluster.nodes.values())
+    journals = cluster.journals(since)
     tableau.judge(checks.cable_taken_over, CableTakeover(since, node.name, sonde.name, views, journals))
 
 
