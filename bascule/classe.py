@@ -90,8 +90,10 @@ def run_group(group: Group, pytest_args: list[str], trend: Path | None) -> Group
         run.rows, run.stopped = data.get("rows", []), data.get("stopped", "")
     else:
         lines = [line.strip() for line in (group.out / "pytest.log").read_text(encoding="utf-8").splitlines()
-                 if "bascule:" in line]
-        run.error = (lines[-1].split("bascule:", 1)[1].strip() if lines else f"pytest exit code {rc}, no table written")
+                 if "bascule:" in line or "error:" in line]
+        said = lines[-1] if lines else ""
+        said = said.split("bascule:", 1)[1] if "bascule:" in said else said.split("error:", 1)[-1]
+        run.error = said.strip() or f"pytest exit code {rc}, no table written"
     history = group.out / "historique.jsonl"
     if history.is_file():
         from .history import History

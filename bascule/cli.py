@@ -134,17 +134,19 @@ def main(argv: list[str] | None = None) -> int:
     rj.add_argument("dir", help="the run's reports directory (it holds historique.jsonl)")
     rj.add_argument("--sortie", default=None, help="where to write the tables (default: DIR/rejuge/)")
     rj.set_defaults(func=cmd_rejuger)
-    cl = sub.add_parser("classe", help="run the suite against each group's cluster and write one summary page")
+    cl = sub.add_parser("classe", help="run the suite against each group's cluster and write one summary page",
+                        epilog="options after -- go to each group's pytest, e.g. -- -k q2")
     cl.add_argument("inventaires", nargs="+", help="the groups' inventory files, or directories of them")
     cl.add_argument("--parallele", type=int, default=4, help="how many clusters at once (default 4)")
     cl.add_argument("--sortie", default="reports/classe", help="where the summary and each group's reports go")
     cl.add_argument("--tendance", default=None, help="append each group's figures to this file (JSON lines) and plot the trend")
     cl.add_argument("--nuits", type=int, default=10, help="how many past runs the trend plots show (default 10)")
-    cl.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: options for each group's pytest (e.g. -k q2)")
     cl.set_defaults(func=cmd_classe)
-    args = p.parse_args(argv)
-    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
-        args.pytest_args = args.pytest_args[1:]
+    # `bascule classe … -- -k q2`: what follows -- goes to each group's pytest, untouched
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = p.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
+    args.pytest_args = extra
     try:
         return args.func(args)
     except BasculeError as exc:
