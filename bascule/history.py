@@ -160,7 +160,9 @@ def usable(op: Event) -> bool:
 def downtime_windows(events: Iterable[Event], process: str | None = None) -> list[Window]:
     """Windows during which a client could not use the service (usable() false): from the last
     usable operation before to the first usable one after. An unknown outcome (timeout) counts as
-    no service: the user got no answer in time."""
+    no service: the user got no answer in time. Operations are taken in the order of what each
+    tells (moment()), not of when each was sent: a login that waited 7 s and was dropped when the
+    server stopped belongs to that stop, not to the second it was sent."""
     return _windows(client_ops(events, process), bad=lambda op: not usable(op), good=usable)
 
 
@@ -173,32 +175,39 @@ def write_refusals(events: Iterable[Event], process: str | None = None) -> list[
     return _windows(writes, bad=lambda op: failed_at(op) == WRITE, good=lambda op: op.outcome == OK)
 
 
+def moment(op: Event, good: Callable[[Event], bool]) -> float:
+    """When an operation tells something about the service: a success or a timeout when it was sent
+    (the service took, or never answered, the request); a failure when it came (a refusal, or a
+    connection dropped after a login had waited 7 s, belongs to the moment the server dropped it)."""
+    return op.t if good(op) or op.outcome == INFO else op.end
+
+
 def _windows(ops: list[Event], bad: Callable[[Event], bool], good: Callable[[Event], bool]) -> list[Window]:
     windows: list[Window] = []
     last_good: Event | None = None
     failures: list[Event] = []
-    for op in ops:
+    for op in sorted((o for o in ops if bad(o) or good(o)), key=lambda o: (moment(o, good), o.index)):
         if bad(op):
             failures.append(op)
-        elif good(op):
+        else:
             if failures:
-                windows.append(_window(last_good, failures, op))
-                failures = []
+                windows.append(_window(last_good, failures, op, good))
+            failures = []
             last_good = op
     if failures:
-        windows.append(_window(last_good, failures, None))
+        windows.append(_window(last_good, failures, None, good))
     return windows
 
 
-def _window(before: Event | None, failures: list[Event], after: Event | None) -> Window:
-    start = before.t if before is not None else failures[0].t
+def _window(before: Event | None, failures: list[Event], after: Event | None, good: Callable[[Event], bool]) -> Window:
+    start = before.t if before is not None else moment(failures[0], good)
     end = after.t if after is not None else None
     phases: list[Phase] = []
     runs: list[tuple[str, float, str | None]] = []
     for op in failures:
         kind = failed_at(op) or UNKNOWN_STAGE
         if not runs or runs[-1][0] != kind:
-            runs.append((kind, op.t, op.error))
+            runs.append((kind, moment(op, good), op.error))
     for i, (kind, t, reason) in enumerate(runs):
         until = runs[i + 1][1] if i + 1 < len(runs) else (end if end is not None else max(op.end for op in failures))
         if i == 0 and before is not None:
