@@ -522,9 +522,10 @@ def move_anatomy(obs: MoveSeen | CableTakeover, events: list[Event], inv: Invent
     outage = ""
     windows = downtime_windows(evs, obs.probe) if obs.probe else []
     if windows:
-        w = windows[0]
-        outage = (f" ; client FTP privé de service de {rel(w.start - obs.since)} à "
-                  f"{rel(w.end - obs.since) if w.end is not None else 'la fin de la mesure'}")
+        first, last = windows[0], windows[-1]
+        outage = (f" ; client FTP privé de service de {rel(first.start - obs.since)} à "
+                  f"{rel(last.end - obs.since) if last.end is not None else 'la fin de la mesure'}"
+                  + (f" ({len(windows)} interruptions)" if len(windows) > 1 else ""))
     head = f"Anatomie de la bascule (journal de Pacemaker de chaque nœud, horloges recalées à ±{secs(uncertainty)})"
     if unread:
         head += " ; journal illisible sur " + ", ".join(unread)

@@ -214,7 +214,8 @@ def _window(before: Event | None, failures: list[Event], after: Event | None, go
             t = start  # the first phase runs from the last good operation
         phases.append(Phase(kind, max(0.0, until - t), reason))
     return Window(start, end, sum(op.outcome == FAIL for op in failures), sum(op.outcome == INFO for op in failures),
-                  shortest=None if before is None or after is None else after.t - before.end,
+                  # a slow good operation still in flight when the next one was sent: at least nothing
+                  shortest=None if before is None or after is None else max(0.0, after.t - before.end),
                   longest=None if before is None or after is None else after.end - before.t,
                   phases=tuple(phases), open_start=before is None)
 

@@ -162,7 +162,9 @@ def main() -> int:
     args, pytest_args = ap.parse_known_args()
     if args.again:
         ops = [tuple(o) for o in json.loads((args.again / "curl-ops.json").read_text())]
-        return 1 if compare(args.again / "historique.jsonl", ops) else 0
+        missed = compare(args.again / "historique.jsonl", ops)
+        print(f"\n{'every move within' if not missed else f'{missed} row(s) beyond'} {GOAL} s of the independent client")
+        return 1 if missed else 0
     if not args.inventory:
         ap.error("--inventory is required (or --again DIR)")
     client = CurlClient(*ftp_target(args.inventory), ROOT / "reports" / ".cross-check")
