@@ -145,3 +145,16 @@ def test_the_cable_row_has_the_same_anatomy_towards_the_node_that_must_serve():
     from bascule.observations import CableTakeover
     cable = roundtrip(CableTakeover(STANDBY, "hdintralab01", "sonde-ftp", {}, (journal("intralab01"), journal("hdintralab01"))))
     assert checks.move_anatomy(cable, [], inventory()) == checks.move_anatomy(move(), [], inventory())
+
+
+def test_a_real_runs_move_rows_carry_their_anatomy_when_judged_again(tmp_path):
+    import json
+    from bascule.rejudge import rejudge
+    run = FIXTURES / "runs" / "sain-q2-sonde-continue"
+    rows = json.loads(rejudge(run, tmp_path)["json"].read_text(encoding="utf-8"))["rows"]
+    moves = [r for r in rows if "standby" in r["action"] or "online" in r["action"]]
+    assert len(moves) == 2
+    for r in moves:
+        assert r["details"][0].startswith("Anatomie de la bascule")
+        assert "Chemin critique : stop serviceFTP sur" in r["details"][1]
+        assert "[indisponible = ni connexion" in r["observed"]

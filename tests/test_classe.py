@@ -68,3 +68,14 @@ def test_the_trend_file_keeps_each_run_and_plots_each_move(tmp_path):
     pngs = plot(records, tmp_path / "tendance", nights=2)
     (png,) = pngs.values()
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_real_runs_record_has_each_move_with_the_figures_its_rows_quote():
+    from bascule.history import History
+    from bascule.trend import record_of
+    runs = Path(__file__).parent / "fixtures" / "runs" / "sain-q2-sonde-continue"
+    record = record_of(History.load_events(runs / "historique.jsonl"), "g1")
+    standby, online = record.moves.values()
+    # the same figures as bench/cross_check.py beside curl (66.96 s and 81.21 s for curl)
+    assert round(standby.downtime, 2) == 67.25 and round(online.downtime, 2) == 81.25
+    assert 60 < standby.took < 100 and record.counts == {"OK": 9} and record.group == "g1"
