@@ -265,8 +265,11 @@ def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
         for _, f in found:
             if f and f not in fixes:
                 fixes.append(f)
+        login_only = len(found) == 1 and ftp is not None and ftp.login_refused
         return Result.ko("Cluster pas dans son état de référence : " + " ; ".join(p for p, _ in found),
-                         *[p for p, _ in found], cause="état laissé par une manipulation précédente",
+                         *[p for p, _ in found],
+                         cause=("identifiants FTP de l'inventaire refusés" if login_only
+                                else "état laissé par une manipulation précédente"),
                          fix=" ; ".join(fixes))
     state = parse_crm_mon(obs.reading.crm_mon_xml)
     drbd = next(iter(obs.reading.drbd.values()), None)

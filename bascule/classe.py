@@ -83,7 +83,14 @@ def run_group(group: Group, pytest_args: list[str], trend: Path | None) -> Group
     start = time.monotonic()
     with (group.out / "pytest.log").open("w", encoding="utf-8") as log:
         rc = subprocess.call(command + pytest_args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    run = GroupRun(group, rc, time.monotonic() - start)
+    run = collect(group, rc, time.monotonic() - start)
+    run.allure = render_allure(results, group)
+    return run
+
+
+def collect(group: Group, rc: int, seconds: float) -> GroupRun:
+    """What a group's run left in its directory: its rows, why it stopped, its moves' figures."""
+    run = GroupRun(group, rc, seconds)
     table = group.out / "tableau-de-tests.json"
     if table.is_file():
         data = json.loads(table.read_text(encoding="utf-8"))
@@ -103,7 +110,8 @@ def run_group(group: Group, pytest_args: list[str], trend: Path | None) -> Group
             run.moves = {k: (v.took, v.downtime) for k, v in record.moves.items()}
         except (ValueError, KeyError, TypeError):
             pass  # the figures are a bonus: the rows are the verdict
-    run.allure = render_allure(results, group)
+    if (group.out / "allure-report" / "index.html").is_file():
+        run.allure = f"{group.name}/allure-report/index.html"
     return run
 
 
@@ -179,7 +187,8 @@ def cause_in_a_word(row: dict) -> str:
 def columns(runs: list[GroupRun]) -> list[tuple[str, str, str]]:
     """Every row of the lab's tables met in the runs, in the order met: (table, scenario, action)."""
     seen: dict[tuple[str, str, str], None] = {}
-    for run in runs:
+    # the most complete run first: a run that stopped early must not set the columns' order
+    for run in sorted(runs, key=lambda r: -len(r.rows)):
         for r in run.rows:
             seen.setdefault((r["table"], r["scenario"], r["action"]), None)
     return list(seen)
@@ -189,7 +198,7 @@ def short_ids(cols: list[tuple[str, str, str]]) -> list[str]:
     """« Q2-3 »: the table's first word and the row's rank in it, as a column header."""
     ids, rank = [], {}
     for table, _, _ in cols:
-        head = table.split(" ")[0] or "?"
+        head = (table.split(" ")[0] or "?")[:6]
         rank[table] = rank.get(table, 0) + 1
         ids.append(f"{head}-{rank[table]}")
     return ids
@@ -204,7 +213,7 @@ def write_summary(runs: list[GroupRun], out: Path, title: str = "bascule — cla
         return next((r for r in run.rows if (r["table"], r["scenario"], r["action"]) == col), None)
 
     def moves_text(run: GroupRun) -> list[str]:
-        return [f"{label} : {fmt(took)}, FTP indisponible {fmt(down)}" for label, (took, down) in run.moves.items()]
+        return [f"{short_move(label)} : {fmt(took)} (FTP {fmt(down)})" for label, (took, down) in run.moves.items()]
 
     # -- markdown
     md = [f"# {title}", "", f"Date : {date} — {len(runs)} groupes", "",
@@ -227,29 +236,33 @@ def write_summary(runs: list[GroupRun], out: Path, title: str = "bascule — cla
              "<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}"
              "th,td{border:1px solid #999;padding:.25em .4em;font-size:.85em;vertical-align:top}"
              "th{background:#eee}td.c{text-align:center;white-space:nowrap}td.c a{color:#000;text-decoration:none}"
-             "small{color:#555}</style></head><body>",
-             f"<h1>{e(title)}</h1><p>Date : {e(date)} — {len(runs)} groupes</p><table><tr><th>groupe</th><th>bilan</th>"]
+             "small{color:#555}td.b{max-width:22em}td.m{white-space:nowrap;font-size:.8em}</style></head><body>",
+             f"<h1>{e(title)}</h1><p>Date : {e(date)} — {len(runs)} groupes</p><table><tr><th>groupe</th><th>bilan</th>"
+             "<th>bascules : durée (FTP indisponible)</th><th>causes des KO</th>"]
     parts += [f"<th title='{e(t)} — {e(a)}'>{e(i)}</th>" for i, (t, _, a) in zip(ids, cols)]
-    parts.append("<th>bascules (durée, FTP indisponible)</th><th>causes des KO</th></tr>")
+    parts.append("</tr>")
     for run in runs:
         name = e(run.group.name)
         link = f"<a href='{name}/tableau-de-tests.html'>{name}</a>" if run.rows else name
         if run.allure:
             link += f"<br><small><a href='{e(run.allure)}'>Allure</a></small>"
-        parts.append(f"<tr><td>{link}</td><td>{e(verdict_of(run))}</td>")
-        kos = []
+        kos, cells = [], []
         for i, col in zip(ids, cols):
             row = cell_of(run, col)
             if row is None:
-                parts.append("<td class='c'>—</td>")
+                cells.append("<td class='c'></td>")
                 continue
             status = row["status"]
             if status in ("KO", "inconnu"):
                 kos.append(f"{i} : {cause_in_a_word(row)}")
-            parts.append(f"<td class='c' style='background:{COLOURS.get(status, '#fff')}' title='{e(row.get('observed', ''))}'>"
-                         f"<a href='{name}/tableau-de-tests.html'>{e(status)}</a></td>")
-        parts.append(f"<td>{'<br>'.join(e(m) for m in moves_text(run))}</td><td>{'<br>'.join(e(k) for k in kos)}</td></tr>")
-    parts.append("</table><h2>Colonnes</h2><ul>")
+            cells.append(f"<td class='c' style='background:{COLOURS.get(status, '#fff')}' title='{e(status)} : "
+                         f"{e(row.get('observed', ''))}'><a href='{name}/tableau-de-tests.html'>{e(SHORT.get(status, status))}</a></td>")
+        parts.append(f"<tr><td>{link}</td><td class='b'>{e(verdict_of(run))}</td>"
+                     f"<td class='m'>{'<br>'.join(e(m) for m in moves_text(run))}</td>"
+                     f"<td class='b'>{'<br>'.join(e(k) for k in kos)}</td>{''.join(cells)}</tr>")
+    parts.append("</table><p><small>OK, KO ; « ? » inconnu ; « · » non exécuté ; case vide : ligne absente de ce "
+                 "tableau. Survoler une case montre ce qui a été vu ; la case mène au tableau du groupe.</small></p>"
+                 "<h2>Colonnes</h2><ul>")
     parts += [f"<li><b>{e(i)}</b> : {e(t)} — {e(s)} — {e(a)}</li>" for i, (t, s, a) in zip(ids, cols)]
     parts.append("</ul>")
     trends = sorted(out.glob("tendance/*.png"))
@@ -262,6 +275,17 @@ def write_summary(runs: list[GroupRun], out: Path, title: str = "bascule — cla
     paths["md"].write_text("\n".join(md), encoding="utf-8")
     paths["html"].write_text("\n".join(parts), encoding="utf-8")
     return paths
+
+
+SHORT = {"OK": "OK", "KO": "KO", "inconnu": "?", "non exécuté": "·"}  # the legend says what « ? » and « · » are
+
+
+def short_move(label: str) -> str:
+    """« Tableau Q2 — … — standby de intralab01 » → « Q2 standby de intralab01 »."""
+    import re
+    scenario, _, cause = label.rpartition(" — ")
+    m = re.search(r"\bQ\d\b", scenario)
+    return f"{m.group(0) if m else scenario.split(' ')[0]} {cause}".strip()
 
 
 def fmt(x: float | None) -> str:

@@ -31,6 +31,12 @@ class Row:
     fix: str = ""  # the lab's command that fixes it
 
     @property
+    def new_details(self) -> tuple[str, ...]:
+        """The details that the « Résultats obtenus » cell does not already say (a move's anatomy;
+        not the start row's departures, which its text lists)."""
+        return tuple(d for d in self.details if d not in self.observed)
+
+    @property
     def observed_in_full(self) -> str:
         """The « Résultats obtenus » cell: what was seen, then the likely cause and its fix."""
         text = self.observed
@@ -96,7 +102,7 @@ class Report:
                     scenario = r.scenario
                     out.append(f"| **{cell(scenario)}** | | | |")
                 out.append(f"| {cell(r.action)} | {cell(r.expected)} | {cell(r.observed_in_full)} | {cell(r.status)} |")
-                out.extend(f"| ↳ | | {cell(d)} | |" for d in r.details)
+                out.extend(f"| ↳ | | {cell(d)} | |" for d in r.new_details)
             out.append("")
         if self.figures:
             out += ["## Mesures", ""] + [f"- {k} : {v}" for k, v in self.figures.items()] + [""]
@@ -137,8 +143,8 @@ class Report:
                 parts.append(
                     f"<tr><td>{e(r.action)}</td><td>{e(r.expected)}</td><td>{e(r.observed_in_full)}</td>"
                     f"<td class='s' style='background:{colour.get(r.status, '#fff')}'>{e(r.status)}</td></tr>")
-                if r.details:
-                    parts.append("<tr class='d'><td></td><td colspan='3'>" + "<br>".join(e(d) for d in r.details) + "</td></tr>")
+                if r.new_details:
+                    parts.append("<tr class='d'><td></td><td colspan='3'>" + "<br>".join(e(d) for d in r.new_details) + "</td></tr>")
             parts.append("</table>")
             for scenario_name in dict.fromkeys(x.scenario for x in rows):
                 png = self.timelines.get(scenario_name)

@@ -114,7 +114,7 @@ def _ko(obs: StartState, inv: Inventory | None = None) -> Result:
     r = judge_start(obs, inv)
     assert r.verdict is Verdict.KO, r.observed
     assert r.observed.startswith("Cluster pas dans son état de référence : ")
-    assert r.cause == "état laissé par une manipulation précédente"
+    assert r.cause == "identifiants FTP de l'inventaire refusés"  # the account, not the cluster
     return r
 
 

@@ -52,7 +52,7 @@ def test_the_summary_has_a_column_per_row_and_the_cause_of_each_ko(tmp_path):
     page = paths["html"].read_text(encoding="utf-8")
     assert page.count("<th title=") == 3
     assert "Q2-2 : nic=eth0 de IPFailover" in page
-    assert "Bascule — standby de intralab01 : 72,5 s, FTP indisponible 63,1 s" in page
+    assert "Bascule standby de intralab01 : 72,5 s (FTP 63,1 s)" in page
     assert "#f8d7da" in page  # the KO cell is red
     assert short_ids([("Q2 — a", "s", "x"), ("Q2 — a", "s", "y"), ("Q5 — b", "s", "z")]) == ["Q2-1", "Q2-2", "Q5-1"]
 
