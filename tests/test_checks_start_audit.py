@@ -114,7 +114,7 @@ def _ko(obs: StartState, inv: Inventory | None = None) -> Result:
     r = judge_start(obs, inv)
     assert r.verdict is Verdict.KO, r.observed
     assert r.observed.startswith("Cluster pas dans son état de référence : ")
-    assert r.cause == "identifiants FTP de l'inventaire refusés"  # the account, not the cluster
+    assert r.cause in ("état laissé par une manipulation précédente", "identifiants FTP de l'inventaire refusés")
     return r
 
 
@@ -175,6 +175,7 @@ def test_start_state_ftp_login_refused_points_at_the_inventory_password():
     r = _ko(start(ftp=FtpAccess(False, error="identifiants refusés (530 Login incorrect.)", login_refused=True)))
     assert r.details == ("client FTP sur 10.22.100.220 : identifiants refusés (530 Login incorrect.)",)
     assert "mot de passe FTP de l'inventaire" in r.fix and "password_env" in r.fix
+    assert r.cause == "identifiants FTP de l'inventaire refusés"  # the account, not the cluster
     assert "S3cr3t-xyz" not in r.observed + r.fix + "".join(r.details)
 
 
@@ -182,6 +183,7 @@ def test_start_state_ftp_unreachable_is_not_a_password_problem():
     r = _ko(start(ftp=FtpAccess(False, error="connexion refusée")))
     assert "mot de passe" not in r.fix
     assert r.fix == "crm status ; le FTP doit répondre sur 10.22.100.220"
+    assert r.cause == "état laissé par une manipulation précédente"
 
 
 def test_start_state_ftp_write_refused():
