@@ -275,7 +275,7 @@ class ReplicationCut(Fault):
 
     def _inject(self):
         res = self.cluster.inv.drbd.resource
-        self.node.run("crm_attribute --type crm_config --name maintenance-mode --update true", timeout=60)
+        self.node.run("crm configure property maintenance-mode=true", timeout=60)
         for n in self.cluster.nodes.values():
             n.run(quote("drbdadm", "disconnect", res), timeout=60)
 
