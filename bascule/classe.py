@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import BasculeError
+from .trend import short_move
 from .waits import HEARTBEAT, PROGRESS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,14 +279,6 @@ def write_summary(runs: list[GroupRun], out: Path, title: str = "bascule — cla
 
 
 SHORT = {"OK": "OK", "KO": "KO", "inconnu": "?", "non exécuté": "·"}  # the legend says what « ? » and « · » are
-
-
-def short_move(label: str) -> str:
-    """« Tableau Q2 — … — standby de intralab01 » → « Q2 standby de intralab01 »."""
-    import re
-    scenario, _, cause = label.rpartition(" — ")
-    m = re.search(r"\bQ\d\b", scenario)
-    return f"{m.group(0) if m else scenario.split(' ')[0]} {cause}".strip()
 
 
 def fmt(x: float | None) -> str:

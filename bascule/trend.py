@@ -69,6 +69,14 @@ def record_of(events: list[Event], group: str = "") -> RunRecord:
     return RunRecord(date, cluster, group, counts, moves)
 
 
+def short_move(label: str) -> str:
+    """« Tableau Q2 — … — standby de intralab01 » → « Q2 standby de intralab01 »."""
+    import re
+    scenario, _, cause = label.rpartition(" — ")
+    m = re.search(r"\bQ\d\b", scenario)
+    return f"{m.group(0) if m else scenario.split(' ')[0]} {cause}".strip()
+
+
 def append(path: str | Path, record: RunRecord) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,12 +109,16 @@ def plot(records: Iterable[RunRecord], directory: str | Path, nights: int = 10) 
             if label in r.moves:
                 series.setdefault(r.group or r.cluster, []).append((r.date, r.moves[label]))
         fig, ax = plt.subplots(figsize=(4.2, 1.8), dpi=100)
+        dates: list[str] = []
         for who, points in series.items():
             points = points[-nights:]
             xs = range(len(points))
             ax.plot(xs, [p.took for _, p in points], marker="o", ms=3, label=f"{who} : bascule")
             ax.plot(xs, [p.downtime for _, p in points], marker="x", ms=3, ls="--", label=f"{who} : FTP indisponible")
-        ax.set_title(label, fontsize=7)
+            if len(points) > len(dates):
+                dates = [d[5:16] for d, _ in points]  # « 11-27 16:48 »
+        ax.set_xticks(range(len(dates)), dates, rotation=30, ha="right")
+        ax.set_title(short_move(label), fontsize=7)
         ax.set_ylabel("s", fontsize=7)
         ax.tick_params(labelsize=6)
         ax.set_xlabel(f"dernières exécutions (≤ {nights})", fontsize=6)
