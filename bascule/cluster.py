@@ -223,16 +223,13 @@ class Cluster:
                    "drbd-utils proftpd 2>/dev/null; echo kernel=$(uname -r); "
                    "echo drbd-kernel=$(sed -n 's/^version: \\([^ ]*\\).*/\\1/p' /proc/drbd 2>/dev/null); "
                    "echo debian=$(cat /etc/debian_version 2>/dev/null)")
-        res = self._preferred_node().run(command, timeout=30, check=False)
+        res = self.master.run(command, timeout=30, check=False)
         found = {}
         for line in res.stdout.splitlines():
             name, _, version = line.partition("=")
             if name and version.strip() and "no packages found" not in version:
                 found[name.strip()] = version.strip()
         return found
-
-    def _preferred_node(self) -> Node:
-        return self.nodes.get(self.inv.preferred_master) or next(iter(self.nodes.values()))
 
     def journals(self, since: float) -> tuple:
         """Every node's controller journal from `since` on, read at once (the nodes in parallel)."""

@@ -145,11 +145,6 @@ class FTPClient:
             return None
 
 
-# What a probe operation could not do, from the first stage that failed. The first three make the
-# service unusable for its users (downtime); a refused upload on a server that answers and serves
-# reads is reported apart, never as « indisponible » (history.usable).
-
-
 class Probe:
     """A background client that starts one FTP operation every `cadence` seconds, whatever the
     state of those still in flight (at most `in_flight` at once), so that one hung operation never

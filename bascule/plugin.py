@@ -64,8 +64,7 @@ def pytest_configure(config):
     # a run that stops early must not leave the previous run's table for a student to hand in (an
     # acceptance run only: the project's own tests, run meanwhile, must not wipe a run's reports)
     out = Path(config.getoption("bascule_reports", "reports") or "reports")
-    acceptance = config.getoption("inventory", None) is not None or any(
-        "features" in Path(str(a).split("::")[0]).parts for a in config.args)
+    acceptance = config.getoption("inventory", None) is not None or _runs_features(config)
     for old in (() if not acceptance else ("tableau-de-tests.md", "tableau-de-tests.html", "tableau-de-tests.json", "historique.jsonl", "durees.json")):
         try:
             (out / old).unlink()
@@ -84,6 +83,11 @@ def pytest_configure(config):
 
 
 INVENTORY = pytest.StashKey[object]()
+
+
+def _runs_features(config) -> bool:
+    """Whether this pytest runs the lab's scenarios (features/), not the project's own tests."""
+    return any("features" in Path(str(a).split("::")[0]).parts for a in config.args)
 HISTORY = pytest.StashKey[object]()
 
 
@@ -332,14 +336,12 @@ ROW_START = pytest.StashKey[float]()
 def _timeline(request, report: Report, history, since: float) -> None:
     """The scenario's timeline (bascule.timeline): a PNG under reports/timelines/, attached to the
     scenario in Allure, embedded in the HTML table; its place goes on the history for `rejuger`."""
-    import re
-    import unicodedata
     from .history import RUN
+    from .report import slug
     from .timeline import draw
     item = request.node
     scenario = getattr(item, "_bascule_scenario", item.name)
-    slug = re.sub(r"[^a-z0-9]+", "-", unicodedata.normalize("NFKD", scenario).encode("ascii", "ignore").decode().lower()).strip("-")
-    out = Path(request.config.getoption("bascule_reports")) / "timelines" / f"{slug or 'scenario'}.png"
+    out = Path(request.config.getoption("bascule_reports")) / "timelines" / f"{slug(scenario) or 'scenario'}.png"
     try:
         path = draw(list(history.events), since, history.now(), scenario, out)
     except Exception as exc:  # noqa: BLE001 - a picture is a bonus: the rows do not depend on it
@@ -588,8 +590,7 @@ def pytest_sessionstart(session):
     import time
     session.config.stash[STARTED] = time.monotonic()
     config = session.config
-    acceptance = any("features" in Path(str(a).split("::")[0]).parts for a in config.args)
-    if acceptance and INVENTORY not in config.stash and not config.option.collectonly:
+    if _runs_features(config) and INVENTORY not in config.stash and not config.option.collectonly:
         # the target must never be a surprise: without --inventory, bascule builds and starts VMs
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         line = ("bascule: pas d'inventaire (--inventory) : la série porte sur le lab embarqué, ses deux VM sont "

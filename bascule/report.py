@@ -202,16 +202,21 @@ def allure_parameter(name: str, value: str) -> None:
         pass
 
 
+def slug(label: str, limit: int = 120) -> str:
+    """A file name from a French label: ASCII, lower case, words joined by « - »."""
+    import re
+    import unicodedata
+    ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_label.lower()).strip("-")[:limit]
+
+
 def save_snapshot(directory, label: str, snapshot) -> None:
     """Keep a snapshot's raw crm_mon XML and DRBD text under reports/captures/ (test fixtures are
     taken from there)."""
-    import re
-    import unicodedata
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_label.lower()).strip("-")
+    name = slug(label)
     if snapshot.crm_mon_xml:
-        (d / f"{slug}.crm_mon.xml").write_text(snapshot.crm_mon_xml, encoding="utf-8")
+        (d / f"{name}.crm_mon.xml").write_text(snapshot.crm_mon_xml, encoding="utf-8")
     for node, text in snapshot.drbd_text.items():
-        (d / f"{slug}.{node}.drbd.txt").write_text(text, encoding="utf-8")
+        (d / f"{name}.{node}.drbd.txt").write_text(text, encoding="utf-8")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .history import RUN, VERDICT, Event
+from .report import slug
 
 MOVE_CHECKS = ("moved", "taken_over")
 
@@ -94,8 +95,6 @@ def load(path: str | Path) -> list[RunRecord]:
 def plot(records: Iterable[RunRecord], directory: str | Path, nights: int = 10) -> dict[str, Path]:
     """One small PNG per move: its last `nights` runs, one line per cluster (group), the move's time
     and the client's downtime. Returns move label -> PNG."""
-    import re
-    import unicodedata
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -125,8 +124,7 @@ def plot(records: Iterable[RunRecord], directory: str | Path, nights: int = 10) 
         ax.legend(fontsize=5, loc="upper left")
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        slug = re.sub(r"[^a-z0-9]+", "-", unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower())
-        path = Path(directory) / f"{slug.strip('-')[:80] or 'mouvement'}.png"
+        path = Path(directory) / f"{slug(label, 80) or 'mouvement'}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path)
         plt.close(fig)
