@@ -60,6 +60,10 @@ class ClusterState:
     version: str
     with_quorum: bool
     maintenance_mode: bool = False  # the cluster property: Pacemaker manages nothing
+    # crm_mon printed a <node_history> (the fail-counts' only place): Pacemaker 1.1.13 and older
+    # never do, in XML; 1.1.14 and later always do (tools/crm_mon.c: "XML output always prints
+    # everything"). Without it, fail-counts are read with crm_failcount (Cluster.fail_count).
+    fail_counts_shown: bool = True
 
     def node(self, name: str) -> NodeStatus | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -179,7 +183,8 @@ def parse_crm_mon(xml_text: str) -> ClusterState:
         failed.append(FailedAction(resource=rsc.split(":")[0], node=f.get("node", "?"),
                                    task=f.get("task", "?"), exit_status=f.get("exitstatus", ""),
                                    exit_code=int(f.get("exitcode", "-1") or -1),
-                                   exit_reason=f.get("exitreason", "")))
+                                   # Pacemaker 1.1 prints exitreason="none" when the agent gave none
+                                   exit_reason=_reason(f.get("exitreason", ""))))
     counts = []
     for n in root.findall("node_history/node"):
         for rh in n.findall("resource_history"):
@@ -189,7 +194,20 @@ def parse_crm_mon(xml_text: str) -> ClusterState:
                 counts.append((n.get("name", "?"), rh.get("id", "?").split(":")[0], value))
     return ClusterState(nodes=nodes, resources=tuple(resources), failed_actions=tuple(failed),
                         fail_counts=tuple(counts), dc=dc, version=version, with_quorum=quorum,
-                        maintenance_mode=maintenance_mode)
+                        maintenance_mode=maintenance_mode, fail_counts_shown=root.find("node_history") is not None)
+
+
+def parse_crm_failcount(text: str) -> int | None:
+    """`crm_failcount -G -r RES -N NODE`: « scope=status  name=fail-count-RES value=N » (1.1 and
+    2.x); INFINITY as Pacemaker's 1000000; None when no value was printed."""
+    m = re.search(r"\bvalue=(\d+|INFINITY)\b", text)
+    if not m:
+        return None
+    return 1000000 if m.group(1) == "INFINITY" else int(m.group(1))
+
+
+def _reason(text: str) -> str:
+    return "" if text == "none" else text
 
 
 # --- DRBD --------------------------------------------------------------------------------------
@@ -342,6 +360,11 @@ class ClusterOperation:
     @property
     def seconds(self) -> float | None:
         return None if self.end is None else self.end - self.start
+
+    @property
+    def ok(self) -> bool:
+        """Its result was logged and was a success (Pacemaker writes « ok »)."""
+        return self.end is not None and self.result.strip().lower() == "ok"
 
 
 # Pacemaker 2.x logs these two notices for every operation it runs on its node (1.1 logs other

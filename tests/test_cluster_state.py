@@ -86,11 +86,17 @@ def test_21_summary_line(healthy):
     assert "échecs" not in s
 
 
-# --- Pacemaker 1.1, written by hand from its schema ---------------------------------------------
+# --- Pacemaker 1.1: a sample written from 1.1.14's crm_mon.c, not captured ----------------------
 
-def test_11_fixture_says_it_was_written_by_hand():
+def test_11_fixture_says_it_is_a_sample_written_from_the_sources():
     head = fixture("crm_mon-1.1-echec.xml")[:600]
-    assert "<!--" in head and "by hand" in head and "crm_mon.rng" in head
+    assert "<!--" in head and "not captured" in head and "Pacemaker-1.1.14 sources" in head
+
+
+def test_11_exit_reason_none_is_no_reason(failed11):
+    # 1.1 prints exitreason="none" where the agent gave none (an LSB script never gives one)
+    assert "exitreason=\"none\"" in fixture("crm_mon-1.1-echec.xml")
+    assert failed11.failed_actions[0].exit_reason == ""
 
 
 def test_11_normalised_to_21_words(failed11):
@@ -322,3 +328,25 @@ def test_captured_state_after_failover_with_master_back_online():
         "Primary", "WFConnection", "UpToDate", "DUnknown", False)
     stopped = parse_proc_drbd((FIXTURES / "proc_drbd-8.4-drbd-arrete.txt").read_text(), "resftp")
     assert not stopped.configured and stopped.version == "8.4.11"
+
+
+def test_11_always_prints_its_node_history(failed11):
+    # 1.1.14's crm_mon prints the node history under -X with or without -f: fail-counts are there
+    assert failed11.fail_counts_shown
+
+
+def test_without_node_history_fail_counts_are_not_shown():
+    # Pacemaker 1.1.13 and older print no <node_history> in XML: a fail-count of 0 there says nothing
+    import re
+    xml = re.sub(r"<node_history>.*</node_history>", "", fixture("crm_mon-1.1-echec.xml"), flags=re.S)
+    state = parse_crm_mon(xml)
+    assert not state.fail_counts_shown and state.fail_counts == ()
+
+
+def test_crm_failcount_output():
+    from bascule.cluster_state import parse_crm_failcount
+    # the line crm_failcount -G prints in 1.1 (tools/crm_attribute.c) and 2.x
+    assert parse_crm_failcount("scope=status  name=fail-count-serviceFTP value=1\n") == 1
+    assert parse_crm_failcount("scope=status  name=fail-count-serviceFTP value=INFINITY\n") == 1000000
+    assert parse_crm_failcount("scope=status  name=fail-count-serviceFTP value=0\n") == 0
+    assert parse_crm_failcount("Error performing operation: No such device or address\n") is None
