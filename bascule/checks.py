@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from typing import Callable, Iterable
 
-from .cluster_state import ClusterState, DrbdStatus, parse_controld_journal, parse_crm_mon, parse_vip_interface
+from .cluster_state import ClusterOperation, ClusterState, DrbdStatus, parse_controld_journal, parse_crm_mon, parse_vip_interface
 from .history import (CLIENT, CONNECT, LOGIN, OBSERVATION, OK, READ, UNKNOWN_STAGE, WRITE, Event, Window, downtime_windows,
                       first_observation, served_by, usable, write_refusals)
 from .inventory import Inventory
@@ -494,13 +494,68 @@ def duplicated(obs: FileRead, events: list[Event], inv: Inventory) -> Result:
 
 
 def move_timing(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[float | None, float | None]:
-    """Seconds from the move's start to the first crm_mon reading that shows it done, and the
-    client's downtime (None when unknown): the figures quoted for a move."""
+    """Seconds from the move's start to its end, and the client's downtime (None when unknown): the
+    figures quoted for a move. The end is the cluster's own: the last start on the destination's
+    critical path, from its controller journal. Without a journal that shows the whole path on the
+    destination (Pacemaker 1.1, a journal not read), it is the first crm_mon reading that shows the
+    move done: bascule does not ask crm_mon while the client sees the service down (each reading
+    costs the destination a third of its CPU during a move under emulation), so that reading can
+    come a few seconds after the end."""
+    evs = [e for e in events if e.t >= obs.since]
+    seen = crm_mon_saw_move(obs, events, inv)
+    downtime = client_downtime(evs, obs.probe)[0] if obs.probe else None
+    if seen is None:
+        return None, downtime
+    end = journal_move_end(obs, inv)
+    return (seen if end is None else end), downtime
+
+
+def crm_mon_saw_move(obs: MoveSeen, events: list[Event], inv: Inventory) -> float | None:
+    """Seconds from the move's start to the end of the first crm_mon reading that shows it done."""
     evs = [e for e in events if e.t >= obs.since]
     first = first_observation(evs, obs.since, lambda e: e.op == "crm_mon" and e.outcome == OK
                               and not move_problems(e.value, inv, obs.to))
-    downtime = client_downtime(evs, obs.probe)[0] if obs.probe else None
-    return (None if first is None else first.end - obs.since), downtime
+    return None if first is None else first.end - obs.since
+
+
+def journal_operations(obs: MoveSeen) -> list[tuple[float, float | None, ClusterOperation]]:
+    """Every node's journalled operations as (start, end, operation), in seconds from the move's
+    start on the history's clock (each node's offset removed), from 2 s before the move on."""
+    ops = []
+    for j in obs.journals:
+        if j.error:
+            continue
+        for op in parse_controld_journal(j.text):
+            start = op.start - j.offset - j.t0 - obs.since
+            end = None if op.end is None else op.end - j.offset - j.t0 - obs.since
+            ops.append((start, end, op))
+    return sorted((o for o in ops if o[0] >= -2.0), key=lambda o: o[0])
+
+
+def critical_path_keys(obs: MoveSeen, inv: Inventory) -> tuple[set, set]:
+    """The (node, task, resource) of a move's critical path: what stops on the node left, what
+    starts on the destination."""
+    src = next((n.name for n in inv.nodes if n.name != obs.to), None)
+    r = inv.resources
+    leaving = {(src, "stop", r.ftp), (src, "stop", r.web), (src, "stop", r.ip), (src, "stop", r.fs),
+               (src, "demote", r.drbd)}
+    arriving = {(obs.to, "promote", r.drbd), (obs.to, "start", r.fs), (obs.to, "start", r.ip),
+                (obs.to, "start", r.web), (obs.to, "start", r.ftp)}
+    return leaving, arriving
+
+
+def journal_move_end(obs: MoveSeen, inv: Inventory) -> float | None:
+    """When the destination finished the last operation of the critical path, from its journal;
+    None unless every one of them is journalled with a successful end."""
+    _, arriving = critical_path_keys(obs, inv)
+    ends = {}
+    for start, end, op in journal_operations(obs):
+        key = (op.node, op.task, op.resource)
+        if key in arriving and end is not None and start >= 0:
+            ends[key] = (end, op.ok)
+    if set(ends) != arriving or not all(ok for _, ok in ends.values()):
+        return None
+    return max(end for end, _ in ends.values())
 
 
 def move_anatomy(obs: MoveSeen | CableTakeover, events: list[Event], inv: Inventory) -> tuple[str, ...]:
@@ -511,15 +566,8 @@ def move_anatomy(obs: MoveSeen | CableTakeover, events: list[Event], inv: Invent
         return ()
     if isinstance(obs, CableTakeover):  # the same account, towards the node that must serve the VIP
         obs = MoveSeen(obs.since, obs.node, "câble débranché", obs.probe, journals=obs.journals)
-    ops, unread = [], []
-    for j in obs.journals:
-        if j.error:
-            unread.append(f"{j.node} ({j.error})")
-            continue
-        for op in parse_controld_journal(j.text):
-            start = op.start - j.offset - j.t0 - obs.since
-            end = None if op.end is None else op.end - j.offset - j.t0 - obs.since
-            ops.append((start, end, op))
+    unread = [f"{j.node} ({j.error})" for j in obs.journals if j.error]
+    ops = journal_operations(obs)
     uncertainty = max((j.uncertainty for j in obs.journals if not j.error), default=0.0)
     evs = [e for e in events if e.t >= obs.since]
     outage = ""
@@ -532,15 +580,10 @@ def move_anatomy(obs: MoveSeen | CableTakeover, events: list[Event], inv: Invent
     head = f"Anatomie de la bascule (journal de Pacemaker de chaque nœud, horloges recalées à ±{secs(uncertainty)})"
     if unread:
         head += " ; journal illisible sur " + ", ".join(unread)
-    ops = [o for o in ops if o[0] >= -2.0]  # the journal was read from 2 s before the move
     if not ops:
         return (f"{head} : aucune opération journalisée (Pacemaker antérieur à 2.0, ou journal absent){outage}",)
-    src = next((n.name for n in inv.nodes if n.name != obs.to), None)
-    r = inv.resources
-    on_path = {(src, "stop", r.ftp), (src, "stop", r.web), (src, "stop", r.ip), (src, "stop", r.fs),
-               (src, "demote", r.drbd), (obs.to, "promote", r.drbd), (obs.to, "start", r.fs),
-               (obs.to, "start", r.ip), (obs.to, "start", r.web), (obs.to, "start", r.ftp)}
-    ops.sort(key=lambda o: o[0])
+    leaving, arriving = critical_path_keys(obs, inv)
+    on_path = leaving | arriving
     path = [o for o in ops if (o[2].node, o[2].task, o[2].resource) in on_path]
     if not path:
         return (f"{head} : aucune opération du chemin critique journalisée{outage}",)
@@ -604,7 +647,10 @@ def _moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
         last = next((e for e in reversed(evs) if e.source == OBSERVATION and e.op == "crm_mon" and e.outcome == OK), None)
         seen = last.value.get("summary") if last and isinstance(last.value, dict) else (obs.wait_error or "aucune observation")
         return Result.ko(f"Les ressources ne sont pas toutes activées sur {obs.to} : {seen}" + (f" ; {down_text}" if down_text else ""))
+    seen = crm_mon_saw_move(obs, events, inv)
     text = f"Ressources activées sur {obs.to} en {secs(took)}"
+    if seen is not None and took != seen:
+        text += f" (fin du dernier démarrage selon le journal de Pacemaker ; crm_mon l'a montré à {secs(seen)})"
     if not obs.probe:
         return Result.ok(text)
     text += f" ; {down_text}{serving_text}"

@@ -111,6 +111,16 @@ class Cluster:
         from .checks import placement
         return placement(state, self.inv)
 
+    def fail_count(self, state: ClusterState, resource: str, node: str) -> int:
+        """The resource's fail-count on a node: crm_mon's, or, where crm_mon prints no node history
+        (Pacemaker 1.1.13 and older), crm_failcount's (-1 when neither says)."""
+        if state.fail_counts_shown:
+            return state.fail_count(resource, node)
+        from .cluster_state import parse_crm_failcount
+        res = self.master.run(quote("crm_failcount", "-G", "-r", resource, "-N", node) + " 2>&1", timeout=30, check=False)
+        found = parse_crm_failcount(res.stdout)
+        return -1 if found is None else found
+
     def cib(self, scope: str) -> str:
         """One section of the CIB (`cibadmin -Q --scope SCOPE`), asked of the master, then of the
         slave; "" when neither answers."""
@@ -166,14 +176,10 @@ class Cluster:
                                 "connection": st.connection, "disk": st.disk, "peer_disk": st.peer_disk}, t=t)
         return st
 
-    def snapshot(self) -> Snapshot:
-        errors = []
-        xml, state = "", None
-        try:
-            xml, state = self.crm_mon()
-        except Exception as exc:
-            errors.append(str(exc))
-        drbd, texts = {}, {}
+    def snapshot(self, prefer: Node | None = None) -> Snapshot:
+        """crm_mon (asked of `prefer` first: after a move, the destination) and DRBD on every node,
+        all at once: one reading of the cluster costs the time of the slowest node, not their sum."""
+        from concurrent.futures import ThreadPoolExecutor
 
         def read(item):
             name, node = item
@@ -181,14 +187,21 @@ class Cluster:
                 return name, self.drbd_raw(node), None
             except Exception as exc:
                 return name, None, exc
-        from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(max_workers=len(self.nodes) or 1) as pool:  # the nodes at once
+        errors = []
+        xml, state = "", None
+        drbd, texts = {}, {}
+        with ThreadPoolExecutor(max_workers=len(self.nodes) + 1) as pool:
+            mon = pool.submit(self.crm_mon, prefer=prefer)
             for name, raw, exc in pool.map(read, self.nodes.items()):
                 if exc is None:
                     texts[name], drbd[name] = raw
                 else:
                     drbd[name], texts[name] = None, f"(injoignable: {exc})"
                     errors.append(str(exc))
+            try:
+                xml, state = mon.result()
+            except Exception as exc:
+                errors.insert(0, str(exc))
         return Snapshot(self.history.now(), state, xml, drbd, texts, tuple(errors))
 
     def baseline_problems(self) -> list[str]:
@@ -206,10 +219,10 @@ class Cluster:
                 drbd[name] = None
         return drbd
 
-    def capture(self, label: str) -> Snapshot:
+    def capture(self, label: str, prefer: Node | None = None) -> Snapshot:
         """A snapshot attached to the current Allure step and kept under reports/captures/."""
         from .report import attach_snapshot, save_snapshot
-        snap = self.snapshot()
+        snap = self.snapshot(prefer)
         attach_snapshot(label, snap)
         if self.captures_dir is not None:
             save_snapshot(self.captures_dir, label, snap)

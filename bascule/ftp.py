@@ -240,6 +240,13 @@ class Probe:
         except WaitTimeout:
             return None
 
+    def out_of_service(self, since: float) -> bool:
+        """Does the client see the service down now (an outage since `since` still open)?"""
+        from .history import downtime_windows
+        mine = [e for e in self.history.since(since) if e.source == CLIENT and e.process == self.name]
+        windows = downtime_windows(mine)
+        return bool(windows) and windows[-1].end is None
+
     def _schedule(self) -> None:
         # a fixed cadence on the history's clock: tick k starts at t0 + k * cadence, never later
         # because an earlier operation is slow

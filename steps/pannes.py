@@ -13,11 +13,11 @@ from pytest_bdd import given, parsers, then, when
 
 from bascule import checks
 from bascule.errors import NodeError
-from bascule.faults import BlockRestart, FaultUnavailable, KillService, Movement, PowerLoss, Reboot
+from bascule.faults import BlockRestart, FaultUnavailable, KillService, Movement, PowerLoss, Reboot, reading_while_served
 from bascule.ftp import describe_error, sha256
 from bascule.observations import FtpWitness, RestartSeen, Takeover, WitnessRead
 from bascule.report import allure_parameter
-from bascule.waits import WaitTimeout
+from bascule.waits import WaitTimeout, wait_until
 
 from .commun import move_towards, node_for
 
@@ -125,7 +125,7 @@ class Kill:
 @when(parsers.re(r"le service FTP est tué sur le serveur (?P<role>maître|esclave)$"), target_fixture="arret")
 def tuer_service(cluster, inventaire, pannes, role) -> Kill:
     node = node_for(cluster, role)
-    before = cluster.state().fail_count(inventaire.resources.ftp, node.name)
+    before = cluster.fail_count(cluster.state(), inventaire.resources.ftp, node.name)
     fault = _start(KillService(cluster, node), pannes)
     return Kill(fault.started_at, node.name, before)
 
@@ -139,18 +139,19 @@ def service_redemarre(cluster, inventaire, sonde, arret, tableau, role):
     rid = inventaire.resources.ftp
     before = arret.fail_count_before
     try:
-        state = cluster.wait_state(
-            f"{rid} restarted on {node}",
-            lambda s: s.where(rid) == (node,) and s.started(rid) and s.fail_count(rid, node) > before,
-            deadline=RESTART_DEADLINE, interval=1).value
+        state = wait_until(
+            reading_while_served(cluster, sonde, arret.since), lambda s: s is not None and s.where(rid) == (node,)
+            and s.started(rid) and cluster.fail_count(s, rid, node) > before, f"{rid} restarted on {node}",
+            deadline=RESTART_DEADLINE, interval=1, describe=lambda s: "FTP client still without service" if s is None
+            else s.summary()).value
         back = sonde.wait_back(arret.since, deadline=120)
         if back is not None:
             allure_parameter("attente du retour du FTP après kill -9 (s)", f"{back:.1f}")
-        seen = RestartSeen(arret.since, rid, node, before, sonde.name, True, state.fail_count(rid, node))
+        seen = RestartSeen(arret.since, rid, node, before, sonde.name, True, cluster.fail_count(state, rid, node))
     except WaitTimeout as exc:
         try:
             now = cluster.state()
-            unseen = now.started(rid) and now.fail_count(rid, node) <= before
+            unseen = now.started(rid) and cluster.fail_count(now, rid, node) <= before
         except NodeError:
             unseen = False
         seen = RestartSeen(arret.since, rid, node, before, sonde.name, False, None, exc.last_seen, RESTART_DEADLINE, unseen)

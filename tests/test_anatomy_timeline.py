@@ -158,3 +158,25 @@ def test_a_real_runs_move_rows_carry_their_anatomy_when_judged_again(tmp_path):
         assert r["details"][0].startswith("Anatomie de la bascule")
         assert "Chemin critique : stop serviceFTP sur" in r["details"][1]
         assert "[indisponible = ni connexion" in r["observed"]
+
+
+def test_the_move_ends_with_the_last_start_on_the_destination_in_its_journal():
+    # hdintralab01's journal: its start of serviceFTP, the last of the path, ends at 1795797423.49…
+    ops = parse_controld_journal((FIXTURES / "journal-controld-q2-hdintralab01.txt").read_text())
+    start_ftp = next(o for o in ops if (o.task, o.resource) == ("start", "serviceFTP"))
+    assert checks.journal_move_end(move(), inventory()) == pytest.approx(start_ftp.end - T0 - STANDBY)
+
+
+def test_without_the_destination_s_journal_the_move_ends_when_crm_mon_showed_it():
+    assert checks.journal_move_end(move(journals=(journal("intralab01"),)), inventory()) is None
+    unread = NodeJournal("hdintralab01", "", 0.0, 0.0, T0, error="injoignable")
+    assert checks.journal_move_end(move(journals=(journal("intralab01"), unread)), inventory()) is None
+
+
+def test_a_failed_start_on_the_destination_gives_no_end():
+    failed = journal("hdintralab01")
+    text = failed.text.replace("Result of start operation for serviceFTP on hdintralab01: ok",
+                               "Result of start operation for serviceFTP on hdintralab01: error")
+    assert text != failed.text
+    bad = NodeJournal("hdintralab01", text, 0.0, 0.1, T0)
+    assert checks.journal_move_end(move(journals=(journal("intralab01"), bad)), inventory()) is None

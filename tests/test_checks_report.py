@@ -377,3 +377,63 @@ def test_crm_mon_asks_the_preferred_node_first():
     c.state(prefer=nodes["hdintralab01"])
     c.wait_state("anything", lambda s: True, deadline=5, prefer=nodes["hdintralab01"])
     assert _StubNode.asked == ["intralab01", "hdintralab01", "hdintralab01"]
+
+
+class _FailcountNode(_StubNode):
+    said: list = []
+
+    def run(self, command: str, timeout=None, check=True):
+        from bascule.nodes import CommandResult
+        _FailcountNode.said.append(command)
+        return CommandResult(self.name, command, 0, "scope=status  name=fail-count-serviceFTP value=2\n", "", 0.0)
+
+
+def test_fail_count_from_crm_failcount_only_where_crm_mon_has_no_history():
+    import re
+    from bascule.cluster import Cluster
+    from bascule.cluster_state import parse_crm_mon
+    inv = inventory()
+    nodes = {n: _FailcountNode(n) for n in ("intralab01", "hdintralab01")}
+    c = Cluster(inv, History(), nodes=nodes)
+    shown = parse_crm_mon((FIXTURES / "crm_mon-1.1-echec.xml").read_text(encoding="utf-8"))
+    _FailcountNode.said = []
+    assert c.fail_count(shown, "serviceFTP", "intralab01") == 1 and _FailcountNode.said == []
+    hidden = parse_crm_mon(re.sub(r"<node_history>.*</node_history>", "",
+                                  (FIXTURES / "crm_mon-1.1-echec.xml").read_text(encoding="utf-8"), flags=re.S))
+    assert c.fail_count(hidden, "serviceFTP", "intralab01") == 2
+    assert _FailcountNode.said == ["crm_failcount -G -r serviceFTP -N intralab01 2>&1"]
+
+
+class _DownProbe:
+    started = True
+
+    def __init__(self):
+        self.down = True
+
+    def out_of_service(self, since):
+        return self.down
+
+
+def test_crm_mon_is_read_only_every_silent_read_while_the_client_sees_the_service_down():
+    from bascule.cluster import Cluster
+    from bascule.faults import SILENT_READ, reading_while_served
+
+    class Clock(History):
+        now_value = 0.0
+
+        def now(self):
+            return Clock.now_value
+    inv = inventory()
+    nodes = {"intralab01": _StubNode("intralab01"), "hdintralab01": _StubNode("hdintralab01")}
+    c = Cluster(inv, Clock(), nodes=nodes)
+    probe = _DownProbe()
+    reading = reading_while_served(c, probe, 0.0, prefer=nodes["hdintralab01"])
+    _StubNode.asked = []
+    assert reading() is not None  # the first reading is taken: the move may already be over
+    Clock.now_value = SILENT_READ - 1
+    assert reading() is None and _StubNode.asked == ["hdintralab01"]  # down: the guests are left alone
+    Clock.now_value = SILENT_READ + 0.5
+    assert reading() is not None  # a cluster that moved but serves no FTP is still seen
+    probe.down = False
+    Clock.now_value += 1
+    assert reading() is not None and _StubNode.asked == ["hdintralab01"] * 3
