@@ -33,14 +33,22 @@ if not os.environ.get("BASCULE_DEBUG"):
 
 
 class _CommandTime:
-    """Seconds spent in node commands outside any wait, for the benchmark."""
+    """Seconds spent in node commands outside any wait, and every command's span (epoch start, end,
+    node, its first word, inside a wait or not), for bench/suite_timings.py: which part of a run
+    the suite spent loading the guests it measures."""
     def __init__(self):
         self.lock = threading.Lock()
         self.seconds = 0.0
+        self.spans: list[tuple[float, float, str, str, bool]] = []
 
     def add(self, s: float) -> None:
         with self.lock:
             self.seconds += s
+
+    def span(self, start: float, end: float, node: str, command: str, in_wait: bool) -> None:
+        words = command.split()
+        with self.lock:
+            self.spans.append((round(start, 3), round(end, 3), node, words[0] if words else "", in_wait))
 
 
 COMMAND_TIME = _CommandTime()
@@ -216,6 +224,8 @@ class Node:
         start = time.monotonic()
         kwargs = {"hide": True, "warn": True, "timeout": timeout, "pty": False}
         shown = display or command
+        from .waits import ACCOUNTING
+        began = time.time()
         try:
             res = self._run_with_deadline(conn, line, kwargs, timeout)
         except _DeadTransport:
@@ -230,9 +240,10 @@ class Node:
             self.close()
             raise NodeLost(f"node {self.name}: connection lost during `{shown}` ({type(exc).__name__})",
                            "the node went down or its network did") from None
+        finally:
+            COMMAND_TIME.span(began, time.time(), self.name, shown, ACCOUNTING.inside())
         result = CommandResult(self.name, shown, res.exited if res.exited is not None else -1,
                                res.stdout, res.stderr, time.monotonic() - start)
-        from .waits import ACCOUNTING
         if not ACCOUNTING.inside() and threading.current_thread() is threading.main_thread():
             COMMAND_TIME.add(result.elapsed)
         if ssh.sudo and ssh.user != "root" and result.exit_code == 1 and "sudo:" in result.stderr and "password" in result.stderr:

@@ -620,7 +620,10 @@ def _write_durations(session) -> None:
     (out / "durees.json").write_text(json.dumps({
         "wall_s": round(wall, 1), "waiting_on_cluster_s": round(ACCOUNTING.waited, 1),
         "node_commands_outside_waits_s": round(COMMAND_TIME.seconds, 1),
-        "figures": session.config.stash[REPORT].figures}, ensure_ascii=False, indent=1))
+        "session_epoch": [round(time.time() - wall, 3), round(time.time(), 3)],
+        "figures": session.config.stash[REPORT].figures,
+        # every node command: [epoch start, end, node, first word, inside a wait]
+        "commands": COMMAND_TIME.spans}, ensure_ascii=False, indent=None))
 
 
 def pytest_sessionfinish(session, exitstatus):
