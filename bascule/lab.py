@@ -32,6 +32,14 @@ INFRA = REPO / "infra"
 TOOLS = ("vagrant", "virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "qemu-img", "debootstrap", "ip")
 
 
+def both(action, nodes) -> None:
+    """Run action(node) on every node at once; the first error is raised once all have ended."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        for future in [pool.submit(action, node) for node in nodes]:
+            future.result()
+
+
 def state_dir() -> Path:
     return Path(os.environ.get("BASCULE_STATE", "/var/lib/bascule"))
 
@@ -42,6 +50,7 @@ class EmbeddedLab:
         self.state = state or state_dir()
         self.out = out or (lambda msg: PROGRESS.say(f"bascule lab: {msg}"))
         self.timings: dict[str, float] = {}
+        self.spans: list[tuple[str, float, float]] = []  # (phase, monotonic start, end): for bench/lab_timings.py
         self.master_name = f"intralab{self.xx}"
         self.slave_name = f"hdintralab{self.xx}"
 
@@ -63,6 +72,7 @@ class EmbeddedLab:
         finally:
             done.set()
             self.timings[name] = self.timings.get(name, 0.0) + time.monotonic() - start
+            self.spans.append((name, start, time.monotonic()))
 
     def domain(self, node: str) -> str:
         return f"bascule-{node}"
@@ -305,29 +315,30 @@ class EmbeddedLab:
     # -- provisioning -----------------------------------------------------------------------------
     def provision(self, cluster: Cluster) -> None:
         master, slave = cluster.master, cluster.slave
+
+        def prepare(node) -> None:
+            wait_until(node.reachable, bool, f"SSH on {node.name}", deadline=300, interval=2)
+            node.write_file("/root/bascule-authkey", self.authkey(), mode="400")
+            node.write_file("/root/bascule-ftp-password", self.ftp_password(), mode="400")
+            node.write_file("/root/node.sh", (INFRA / "provision" / "node.sh").read_text(), mode="755")
+            env = (f"NODE={node.name} MASTER={master.name} MASTER_IP={NODE_IPS[0]} SLAVE={slave.name} SLAVE_IP={NODE_IPS[1]} "
+                   "AUTHKEY_FILE=/root/bascule-authkey FTP_PASSWORD_FILE=/root/bascule-ftp-password")
+            node.run(f"{env} /root/node.sh", timeout=120)
+        # Both nodes at once: each has its own CPU, and nothing in node.sh needs the peer.
         with self.phase("provision nodes"):
-            for node in (master, slave):
-                wait_until(node.reachable, bool, f"SSH on {node.name}", deadline=300, interval=2)
-                node.write_file("/root/bascule-authkey", self.authkey(), mode="400")
-                node.write_file("/root/bascule-ftp-password", self.ftp_password(), mode="400")
-                node.write_file("/root/node.sh", (INFRA / "provision" / "node.sh").read_text(), mode="755")
-                env = (f"MASTER={master.name} MASTER_IP={NODE_IPS[0]} SLAVE={slave.name} SLAVE_IP={NODE_IPS[1]} "
-                       "AUTHKEY_FILE=/root/bascule-authkey FTP_PASSWORD_FILE=/root/bascule-ftp-password")
-                node.run(f"{env} /root/node.sh", timeout=120)
+            both(prepare, (master, slave))
         if not master.run("test -e /var/lib/bascule-drbd-init", check=False).ok:
             self.out("DRBD: first synchronisation of resftp")
             with self.phase("DRBD initial sync"):
-                for node in (master, slave):
-                    node.run("drbdadm up resftp 2>/dev/null || drbdadm adjust resftp")
+                both(lambda node: node.run("drbdadm up resftp 2>/dev/null || drbdadm adjust resftp"), (master, slave))
                 master.run("drbdadm -- --overwrite-data-of-peer primary resftp || drbdadm primary --force resftp")
                 cluster.wait_drbd(master, "DRBD UpToDate/UpToDate", lambda s: s.healthy, deadline=300)
                 master.write_file("/root/drbd-init.sh", (INFRA / "provision" / "drbd-init.sh").read_text(), mode="755")
                 master.run("/root/drbd-init.sh")
-                for node in (master, slave):
-                    node.run("drbdadm down resftp")
+                both(lambda node: node.run("drbdadm down resftp"), (master, slave))
         with self.phase("cluster start"):
-            for node in (master, slave):
-                node.run("systemctl enable --now corosync pacemaker >/dev/null 2>&1", timeout=120)
+            both(lambda node: node.run("systemctl enable --now corosync pacemaker >/dev/null 2>&1", timeout=120),
+                 (master, slave))
             cluster.wait_state("both nodes online", lambda s: set(s.online_nodes) == {master.name, slave.name},
                                deadline=240, interval=2)
         if not master.run("crm configure show ms-drbd0 >/dev/null 2>&1", check=False, timeout=60).ok:

@@ -1,9 +1,17 @@
 #!/bin/sh
 # Prepares one node of the lab (run as root on each node, idempotent). Environment:
+#   NODE  this node's name
 #   MASTER MASTER_IP SLAVE SLAVE_IP  the two nodes of the lab and their addresses on the lab network
 #   AUTHKEY_FILE  corosync's shared key (the same on both nodes)
 #   FTP_PASSWORD_FILE  the FTP user's password (read from a file: never on a command line)
 set -eu
+
+# The node's name, set here rather than by Vagrant (`vm.hostname` restarts the guest's networking
+# once more at boot, 20-26 s under emulation); the FTP probe reads /etc/hostname to tell who serves.
+if [ "$(cat /etc/hostname)" != "$NODE" ]; then
+    echo "$NODE" > /etc/hostname
+    hostname "$NODE"
+fi
 
 cat > /etc/hosts <<EOT
 127.0.0.1 localhost
