@@ -495,19 +495,20 @@ def duplicated(obs: FileRead, events: list[Event], inv: Inventory) -> Result:
 
 def move_timing(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[float | None, float | None]:
     """Seconds from the move's start to its end, and the client's downtime (None when unknown): the
-    figures quoted for a move. The end is the cluster's own: the last start on the destination's
-    critical path, from its controller journal. Without a journal that shows the whole path on the
-    destination (Pacemaker 1.1, a journal not read), it is the first crm_mon reading that shows the
-    move done: bascule does not ask crm_mon while the client sees the service down (each reading
-    costs the destination a third of its CPU during a move under emulation), so that reading can
-    come a few seconds after the end."""
+    figures quoted for a move. Two sources say when the move was over, each no earlier than it was:
+    the end of the first crm_mon reading that showed it done, and the destination's journal line for
+    its last start on the critical path (Pacemaker writes it just after sending the result to the
+    CIB). The end is the earlier of the two. crm_mon alone would be late by design: it is read every
+    15 s at most while the client sees the service down (each reading cost the destination a third
+    of its CPU during a move under emulation). Without a journal (Pacemaker 1.1, a node not read),
+    crm_mon's reading is the end."""
     evs = [e for e in events if e.t >= obs.since]
     seen = crm_mon_saw_move(obs, events, inv)
     downtime = client_downtime(evs, obs.probe)[0] if obs.probe else None
     if seen is None:
         return None, downtime
     end = journal_move_end(obs, inv)
-    return (seen if end is None else end), downtime
+    return (seen if end is None else min(seen, end)), downtime
 
 
 def crm_mon_saw_move(obs: MoveSeen, events: list[Event], inv: Inventory) -> float | None:
@@ -647,10 +648,12 @@ def _moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
         last = next((e for e in reversed(evs) if e.source == OBSERVATION and e.op == "crm_mon" and e.outcome == OK), None)
         seen = last.value.get("summary") if last and isinstance(last.value, dict) else (obs.wait_error or "aucune observation")
         return Result.ko(f"Les ressources ne sont pas toutes activées sur {obs.to} : {seen}" + (f" ; {down_text}" if down_text else ""))
-    seen = crm_mon_saw_move(obs, events, inv)
+    seen, end = crm_mon_saw_move(obs, events, inv), journal_move_end(obs, inv)
     text = f"Ressources activées sur {obs.to} en {secs(took)}"
-    if seen is not None and took != seen:
+    if end is not None and seen is not None and end < seen:
         text += f" (fin du dernier démarrage selon le journal de Pacemaker ; crm_mon l'a montré à {secs(seen)})"
+    elif end is not None:
+        text += f" (vu par crm_mon ; le journal de Pacemaker a écrit la fin du dernier démarrage à {secs(end)})"
     if not obs.probe:
         return Result.ok(text)
     text += f" ; {down_text}{serving_text}"

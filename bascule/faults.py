@@ -306,7 +306,7 @@ def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | N
     SILENT_READ s while the probe sees the service down since `since` (and returns None then).
     Each crm_mon costs the destination a third of its CPU during a move under emulation, and the
     service being down says the move is not over; a cluster that moved but serves no FTP is still
-    seen. The move's end is taken from the cluster's journal (checks.move_timing), not from here."""
+    seen. The move's end is the earlier of this reading and the cluster's journal (checks.move_timing)."""
     probing = probe is not None and probe.started
     last_read = [float("-inf")]
 

@@ -57,3 +57,14 @@ def test_a_lab_broken_before_the_run_is_ko_at_its_first_row(run, tmp_path):
     # no row of the lab ran on it
     assert all(r["status"] == "non exécuté" for r in rest)
     assert json.loads(paths["json"].read_text(encoding="utf-8"))["stopped"].startswith("état du cluster au départ KO")
+
+
+def test_a_move_ends_at_the_earlier_of_crm_mon_and_the_journal(tmp_path):
+    # captured: crm_mon polled every 2 s saw the standby done after the journal's last start, and the
+    # failback before it (the journal's line comes after the CIB update, late on a loaded guest)
+    again = rows(rejudge(RUNS / "sain-q2-sonde-continue", tmp_path)["json"])
+    moves = [r["observed"] for r in again if r["observed"].startswith("Ressources activées sur") and " en " in r["observed"]]
+    assert moves[0].startswith("Ressources activées sur hdintralab01 en 80,0 s (fin du dernier démarrage selon le "
+                               "journal de Pacemaker ; crm_mon l'a montré à 80,6 s)")
+    assert moves[1].startswith("Ressources activées sur intralab01 en 94,4 s (vu par crm_mon ; le journal de Pacemaker "
+                               "a écrit la fin du dernier démarrage à 95,5 s)")
