@@ -234,7 +234,11 @@ def canonical(cfg: ET.Element) -> dict[str, str]:
         attrs = {k: v for k, v in el.attrib.items() if k != "id"}
         if el.tag == "nvpair":
             return f"{attrs.get('name')}={attrs.get('value')}"
-        kids = sorted(describe(c) for c in el if c.tag not in ("primitive", "group") or el.tag == "operations")
+        # An empty attribute set means nothing: `crm_resource --restart` (bascule's own repair of a
+        # proftpd dead under a Started resource) leaves <meta_attributes id="…"/> behind when it
+        # deletes the target-role it set, and that was reported as the scenario changing the primitive.
+        kids = sorted(describe(c) for c in el if (c.tag not in ("primitive", "group") or el.tag == "operations")
+                      and not (c.tag in ("meta_attributes", "instance_attributes", "utilization") and len(c) == 0))
         return f"{el.tag}{sorted(attrs.items())}{kids}"
 
     for section in ("resources", "constraints", "crm_config", "rsc_defaults", "op_defaults"):

@@ -75,6 +75,20 @@ def test_same_configuration_has_no_differences(cfg):
     assert config_differences(cfg, copy.deepcopy(cfg)) == []
 
 
+def test_an_empty_attribute_set_is_no_change(cfg):
+    # captured on the lab: `crm_resource --restart --resource serviceFTP` left
+    # <meta_attributes id="serviceFTP-meta_attributes"/> in the primitive once it had deleted the
+    # target-role it set; a meta attribute with a value is still a change
+    import xml.etree.ElementTree as ET
+    restarted = copy.deepcopy(cfg)
+    ET.SubElement(restarted.find(".//primitive[@id='serviceFTP']"), "meta_attributes", id="serviceFTP-meta_attributes")
+    assert config_differences(cfg, restarted) == []
+    stopped = copy.deepcopy(restarted)
+    ET.SubElement(stopped.find(".//primitive[@id='serviceFTP']/meta_attributes"), "nvpair",
+                  id="serviceFTP-meta_attributes-target-role", name="target-role", value="Stopped")
+    assert config_differences(cfg, stopped) == ["primitive serviceFTP différent"]
+
+
 def test_restore_differences_are_named(cfg):
     restored = _drop(cfg, ".//rsc_colocation[@rsc='serviceFTP']")
     restored.find(".//primitive[@id='fs0']//nvpair[@name='fstype']").set("value", "xfs")
