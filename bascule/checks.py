@@ -503,12 +503,19 @@ def move_timing(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[flo
     of its CPU during a move under emulation). Without a journal (Pacemaker 1.1, a node not read),
     crm_mon's reading is the end."""
     evs = [e for e in events if e.t >= obs.since]
-    seen = crm_mon_saw_move(obs, events, inv)
     downtime = client_downtime(evs, obs.probe)[0] if obs.probe else None
-    if seen is None:
-        return None, downtime
-    end = journal_move_end(obs, inv)
-    return (seen if end is None else min(seen, end)), downtime
+    return move_end(*move_end_sources(obs, events, inv)), downtime
+
+
+def move_end_sources(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[float | None, float | None]:
+    """(crm_mon's reading, the journal's last start) for a move, each None when it did not say."""
+    seen = crm_mon_saw_move(obs, events, inv)
+    return seen, (None if seen is None else journal_move_end(obs, inv))
+
+
+def move_end(seen: float | None, end: float | None) -> float | None:
+    """The move's end: crm_mon had to show it done; then the earlier of the two sources."""
+    return None if seen is None else (seen if end is None else min(seen, end))
 
 
 def crm_mon_saw_move(obs: MoveSeen, events: list[Event], inv: Inventory) -> float | None:
@@ -640,7 +647,9 @@ def _moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
     if obs.unreachable:
         return Result.unknown(f"cluster injoignable pendant la bascule : {obs.unreachable}")
     evs = [e for e in events if e.t >= obs.since]
-    took, downtime = move_timing(obs, events, inv)
+    seen, end = move_end_sources(obs, events, inv)
+    took = move_end(seen, end)
+    downtime = client_downtime(evs, obs.probe)[0] if obs.probe else None
     down_text = client_downtime(evs, obs.probe)[1] if obs.probe else ""
     serving = served_by(evs, obs.probe) if obs.probe else []
     serving_text = " ; servi par " + " puis ".join(f"{n} (à {secs(t - obs.since)})" for t, n in serving) if serving else ""
@@ -648,7 +657,6 @@ def _moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
         last = next((e for e in reversed(evs) if e.source == OBSERVATION and e.op == "crm_mon" and e.outcome == OK), None)
         seen = last.value.get("summary") if last and isinstance(last.value, dict) else (obs.wait_error or "aucune observation")
         return Result.ko(f"Les ressources ne sont pas toutes activées sur {obs.to} : {seen}" + (f" ; {down_text}" if down_text else ""))
-    seen, end = crm_mon_saw_move(obs, events, inv), journal_move_end(obs, inv)
     text = f"Ressources activées sur {obs.to} en {secs(took)}"
     if end is not None and seen is not None and end < seen:
         text += f" (fin du dernier démarrage selon le journal de Pacemaker ; crm_mon l'a montré à {secs(seen)})"

@@ -321,6 +321,11 @@ def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | N
     return reading
 
 
+def describe_reading(state) -> str:
+    """What a wait on reading_while_served says it last saw."""
+    return "FTP client still without service" if state is None else state.summary()
+
+
 @dataclass(frozen=True)
 class Movement:
     """A move of the resources that a scenario waits for: since when, towards which node."""
@@ -341,7 +346,7 @@ def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: f
     try:
         wait_until(reading, lambda s: s is not None and not move_problems(placement(s, cluster.inv), cluster.inv, to),
                    f"resources on {to}", deadline, interval=2,
-                   describe=lambda s: "FTP client still without service" if s is None else s.summary())
+                   describe=describe_reading)
     except WaitTimeout as exc:
         error = exc.last_seen
     except NodeError as exc:

@@ -68,25 +68,23 @@ def minus(spans: list[tuple[float, float]], cut: list[tuple[float, float]]) -> l
     return out
 
 
-def read_journals(inventory: Path, since: float, until: float, out: Path) -> None:
-    """Each node's controller journal over the run, with the node's clock offset, saved in `out`."""
+def read_journals(inventory: Path, since: float, out: Path) -> None:
+    """Each node's controller journal from epoch `since` on, read as a move's anatomy reads it
+    (Cluster.journal: the node's clock offset from `date` over SSH), saved in `out`; split() keeps
+    the run's window."""
+    from bascule.cluster import Cluster
+    from bascule.history import History
     from bascule.inventory import load
-    from bascule.nodes import Node
-    inv = load(inventory)
-    for spec in inv.nodes:
-        node = Node(spec)
-        try:
-            before = time.time()
-            clock = float(node.run("date +%s.%N", timeout=20).stdout.strip())
-            offset = clock - (before + time.time()) / 2
-            text = node.run(f"journalctl -o short-unix --no-pager -q -t pacemaker-controld --since @{int(since + offset) - 2} "
-                            f"--until @{int(until + offset) + 2} | grep -E 'Requesting local execution|Result of' || true",
-                            timeout=120).stdout
-            (out / f"journal-{spec.name}.json").write_text(json.dumps({"offset": offset, "text": text}))
-        except Exception as exc:  # a node that does not answer: the split says so
-            print(f"journal of {spec.name} not read: {exc}")
-        finally:
-            node.close()
+    history = History()
+    cluster = Cluster(load(inventory), history)
+    try:
+        for j in cluster.journals(since - history.started_at.timestamp()):
+            if j.error:  # a node that does not answer: the split says whose journal it read
+                print(f"journal of {j.node} not read: {j.error}")
+                continue
+            (out / f"journal-{j.node}.json").write_text(json.dumps({"offset": j.offset, "text": j.text}))
+    finally:
+        cluster.close()
 
 
 def split(reports: Path) -> None:
@@ -142,7 +140,7 @@ def main() -> int:
         if args.inventory and not list(args.again.glob("journal-*.json")):
             # a run made by another script (bench/cross_check.py): its journals are read now
             d = json.loads((args.again / "durees.json").read_text())
-            read_journals(args.inventory, *d["session_epoch"], args.again)
+            read_journals(args.inventory, d["session_epoch"][0], args.again)
         split(args.again)
         return 0
     if not args.inventory:
@@ -153,7 +151,7 @@ def main() -> int:
                           "--inventory", str(args.inventory), *pytest_args], cwd=ROOT)
     outer = time.monotonic() - start
     d = json.loads((reports / "durees.json").read_text())
-    read_journals(args.inventory, *d["session_epoch"], reports)
+    read_journals(args.inventory, d["session_epoch"][0], reports)
     print(f"\npytest exit code {rc}; pytest process {outer:.1f} s")
     split(reports)
     return rc

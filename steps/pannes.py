@@ -13,7 +13,8 @@ from pytest_bdd import given, parsers, then, when
 
 from bascule import checks
 from bascule.errors import NodeError
-from bascule.faults import BlockRestart, FaultUnavailable, KillService, Movement, PowerLoss, Reboot, reading_while_served
+from bascule.faults import (BlockRestart, FaultUnavailable, KillService, Movement, PowerLoss, Reboot, describe_reading,
+                            reading_while_served)
 from bascule.ftp import describe_error, sha256
 from bascule.observations import FtpWitness, RestartSeen, Takeover, WitnessRead
 from bascule.report import allure_parameter
@@ -142,8 +143,7 @@ def service_redemarre(cluster, inventaire, sonde, arret, tableau, role):
         state = wait_until(
             reading_while_served(cluster, sonde, arret.since), lambda s: s is not None and s.where(rid) == (node,)
             and s.started(rid) and cluster.fail_count(s, rid, node) > before, f"{rid} restarted on {node}",
-            deadline=RESTART_DEADLINE, interval=1, describe=lambda s: "FTP client still without service" if s is None
-            else s.summary()).value
+            deadline=RESTART_DEADLINE, interval=1, describe=describe_reading).value
         back = sonde.wait_back(arret.since, deadline=120)
         if back is not None:
             allure_parameter("attente du retour du FTP après kill -9 (s)", f"{back:.1f}")
