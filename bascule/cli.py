@@ -15,7 +15,7 @@ from .errors import BasculeError
 
 def _lab(args):
     from .lab import EmbeddedLab
-    return EmbeddedLab(xx=args.xx)
+    return EmbeddedLab(xx=args.xx, debian=getattr(args, "debian", None))
 
 
 def cmd_up(args) -> int:
@@ -23,7 +23,7 @@ def cmd_up(args) -> int:
     inv = lab.up()
     for phase, secs in lab.timings.items():
         print(f"  {phase:<22} {secs:7.1f} s", file=sys.stderr)
-    print(f"ready: {inv.master.name} (maître) and {inv.slave.name} at baseline, FTP on {inv.vip} "
+    print(f"ready: {inv.master.name} (maître) and {inv.slave.name} at baseline on Debian {lab.release.name}, FTP on {inv.vip} "
           f"({lab.timings['total']:.1f} s)")
     return 0
 
@@ -120,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     lab = sub.add_parser("lab", help="the embedded two-VM lab")
     lab.add_argument("--xx", default="01", help="lab number: nodes intralabXX and hdintralabXX (default 01)")
     labsub = lab.add_subparsers(dest="cmd", required=True)
-    labsub.add_parser("up", help="bring the lab to its baseline (idempotent)").set_defaults(func=cmd_up)
+    up = labsub.add_parser("up", help="bring the lab to its baseline (idempotent)")
+    up.add_argument("--debian", default=None, metavar="N",
+                    help="Debian release of the lab's VMs: 12 (default) or 13 (Pacemaker 3, crmsh 5)")
+    up.set_defaults(func=cmd_up)
     labsub.add_parser("status", help="check the baseline, in words").set_defaults(func=cmd_status)
     labsub.add_parser("down", help="remove the VMs, daemons, bridges and namespace").set_defaults(func=cmd_down)
     labsub.add_parser("destroy", help="down, and remove the box and its cached image").set_defaults(func=cmd_destroy)

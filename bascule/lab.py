@@ -1,17 +1,16 @@
 """The embedded lab: two VMs (intralabXX, hdintralabXX) that reproduce the lab's cluster.
 
-Brought up with python-vagrant from infra/Vagrantfile, on libvirt/QEMU running inside a network
-namespace of ours (bascule.netns). `up` is idempotent: on a lab already at its baseline it only
-checks it. Every wait polls with a deadline and says what it waits for.
+Built from three parts, one concept each: the Debian release (bascule.lab_release: data), its box
+(bascule.lab_box) and the hypervisor that boots it (bascule.hypervisor: namespace, libvirt, VMs,
+power and cable faults). This module provisions the VMs into the lab's cluster and brings it to its
+baseline. `up` is idempotent: on a lab already at its baseline it only checks it. Every wait polls
+with a deadline and says what it waits for.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
-import shutil
-import subprocess
 import threading
 import time
 from contextlib import contextmanager
@@ -21,15 +20,16 @@ from . import netns
 from .cluster import Cluster
 from .errors import BasculeError, LabError
 from .history import History
+from .hypervisor import NAMESPACE, Hypervisor
 from .inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
+from .lab_box import Box, remove_all
+from .lab_release import Release, lab_commands, release as release_named
 from .waits import HEARTBEAT, PROGRESS, wait_until
 
-NAMESPACE = "bascule"
 VIP = "10.22.100.220"
 NODE_IPS = ("10.22.100.11", "10.22.100.12")
 REPO = Path(__file__).resolve().parent.parent
 INFRA = REPO / "infra"
-TOOLS = ("vagrant", "virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "qemu-img", "debootstrap", "ip")
 
 
 def both(action, nodes) -> None:
@@ -45,7 +45,8 @@ def state_dir() -> Path:
 
 
 class EmbeddedLab:
-    def __init__(self, xx: str = "01", state: Path | None = None, out=None):
+    def __init__(self, xx: str = "01", state: Path | None = None, out=None, debian: str | None = None):
+        """debian: the release to build ("12", "13"); None is the running lab's, else the default."""
         self.xx = os.environ.get("BASCULE_XX", xx)
         self.state = state or state_dir()
         self.out = out or (lambda msg: PROGRESS.say(f"bascule lab: {msg}"))
@@ -53,6 +54,10 @@ class EmbeddedLab:
         self.spans: list[tuple[str, float, float]] = []  # (phase, monotonic start, end): for bench/lab_timings.py
         self.master_name = f"intralab{self.xx}"
         self.slave_name = f"hdintralab{self.xx}"
+        self.asked_release = debian
+        self.release: Release = release_named(debian if debian is not None else self.running_release_name())
+        self.box = Box(self.release, self.state, self._env, self.phase, self.out)
+        self.hypervisor = Hypervisor(self.state, (self.master_name, self.slave_name), self._env, self.phase, self.out)
 
     # -- small helpers ----------------------------------------------------------------------------
     @contextmanager
@@ -74,12 +79,17 @@ class EmbeddedLab:
             self.timings[name] = self.timings.get(name, 0.0) + time.monotonic() - start
             self.spans.append((name, start, time.monotonic()))
 
-    def domain(self, node: str) -> str:
-        return f"bascule-{node}"
-
     @property
-    def run_dir(self) -> Path:
-        return self.state / "run"
+    def release_file(self) -> Path:
+        """The release of the lab that runs, written when its VMs boot (status, break, heal and
+        down need it, and a lab up for another release must refuse)."""
+        return self.state / "run" / "release"
+
+    def running_release_name(self) -> str | None:
+        try:
+            return self.release_file.read_text().strip() or None
+        except OSError:
+            return None
 
     def _env(self) -> dict:
         env = dict(os.environ)
@@ -88,173 +98,12 @@ class EmbeddedLab:
             "VAGRANT_CHECKPOINT_DISABLE": "1",
             "VAGRANT_DEFAULT_PROVIDER": "libvirt",
             "BASCULE_XX": self.xx,
-            "BASCULE_BOX": self.box_name(),
-            "BASCULE_BOX_DIR": str(self.box_dir()),
+            "BASCULE_BOX": self.box.name,
+            "BASCULE_BOX_DIR": str(self.box.dir),
             "BASCULE_STATE": str(self.state),
             "LIBVIRT_DEFAULT_URI": "qemu:///system",
         })
         return env
-
-    def virsh(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
-        res = subprocess.run(["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, timeout=timeout)
-        if check and res.returncode != 0:
-            raise LabError(f"virsh {' '.join(args)} failed: {res.stderr.strip()}", "see `bascule lab status`")
-        return res
-
-    # -- host tools, namespace, libvirt -----------------------------------------------------------
-    def check_tools(self) -> None:
-        missing = [t for t in TOOLS if shutil.which(t) is None and not Path(f"/usr/sbin/{t}").exists()]
-        if missing:
-            raise LabError(f"missing on this machine: {', '.join(missing)}",
-                           "run infra/install-host.sh (as root) to install the lab's Debian packages")
-        if os.geteuid() != 0:
-            raise LabError("the embedded lab needs root (network namespace, libvirt)", "run it as root")
-
-    def _pid_alive(self, pidfile: Path) -> bool:
-        try:
-            pid = int(pidfile.read_text().strip())
-            os.kill(pid, 0)
-            return Path(f"/proc/{pid}").exists() and b"zombie" not in Path(f"/proc/{pid}/status").read_bytes().lower()
-        except (OSError, ValueError):
-            return False
-
-    def ensure_namespace(self) -> None:
-        if netns.create(NAMESPACE):
-            self.out(f"network namespace {NAMESPACE} created (no route out of it)")
-
-    def _foreign_libvirtd(self) -> list[int]:
-        """libvirtd processes that do not live in bascule's namespace: with one of them running,
-        virsh and Vagrant would talk to it and the lab's bridges would appear outside."""
-        ns = os.stat(f"{netns.NETNS_DIR}/{NAMESPACE}").st_ino
-        foreign = []
-        for pid in subprocess.run(["pgrep", "-x", "libvirtd"], capture_output=True, text=True).stdout.split():
-            try:
-                if os.stat(f"/proc/{pid}/ns/net").st_ino != ns:
-                    foreign.append(int(pid))
-            except OSError:
-                pass
-        return foreign
-
-    def ensure_libvirt(self) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        foreign = self._foreign_libvirtd()
-        if foreign:
-            raise LabError(f"a libvirtd outside the namespace {NAMESPACE} is running (pid {', '.join(map(str, foreign))})",
-                           "stop it (kill it, or `systemctl stop libvirtd` on a systemd host) so that the lab's "
-                           "networks stay inside bascule's namespace")
-        for daemon in ("virtlogd", "libvirtd"):
-            pidfile = self.run_dir / f"{daemon}.pid"
-            if self._pid_alive(pidfile):
-                continue
-            binary = shutil.which(daemon) or f"/usr/sbin/{daemon}"
-            res = subprocess.run(["ip", "netns", "exec", NAMESPACE, binary, "-d", "-p", str(pidfile)],
-                                 capture_output=True, text=True)
-            if res.returncode != 0:
-                raise LabError(f"{daemon} did not start: {res.stderr.strip()[-200:]}",
-                               "another libvirtd may run outside bascule's namespace: stop it (pkill libvirtd) and retry")
-        wait_until(lambda: self.virsh("version", check=False, timeout=20), lambda r: r.returncode == 0,
-                   "libvirtd to answer", deadline=60, interval=0.5, describe=lambda r: r.stderr.strip()[-80:])
-        if self.virsh("pool-info", "default", check=False).returncode != 0:
-            images = "/var/lib/libvirt/images"
-            Path(images).mkdir(parents=True, exist_ok=True)
-            self.virsh("pool-define-as", "default", "dir", "--target", images)
-            self.virsh("pool-start", "default")
-
-    # -- box --------------------------------------------------------------------------------------
-    def recipe_hash(self) -> str:
-        h = hashlib.sha256()
-        for f in sorted((INFRA / "box").iterdir()):
-            if f.is_file():
-                h.update(f.name.encode() + b"\0" + f.read_bytes())
-        return h.hexdigest()[:10]
-
-    def box_name(self) -> str:
-        return f"bascule-debian12-{self.recipe_hash()}"
-
-    def box_dir(self) -> Path:
-        return self.state / "boxes" / self.recipe_hash()
-
-    def ensure_box(self) -> None:
-        name = self.box_name()
-        boxes = self.state / "vagrant.d" / "boxes" / name
-        if boxes.exists() and (self.box_dir() / "vmlinuz").exists():
-            return
-        out = self.box_dir()
-        boxfile = out / f"{name}.box"
-        if not boxfile.exists():
-            self.out(f"building the box {name} from Debian packages (about 3 minutes)")
-            with self.phase("box build"):
-                res = subprocess.run(["bash", str(INFRA / "box" / "build.sh"), str(out), name], env=self._env())
-            if res.returncode != 0:
-                raise LabError("the box build failed (see the lines above)", "fix the error, then run `bascule lab up` again")
-        with self.phase("box add"):
-            res = subprocess.run(["vagrant", "box", "add", "--force", "--name", name, str(boxfile)],
-                                 env=self._env(), capture_output=True, text=True)
-        if res.returncode != 0:
-            raise LabError(f"vagrant box add failed: {res.stderr.strip()[-300:]}", "run `bascule lab destroy` and retry")
-        boxfile.unlink()  # vagrant keeps its own copy; the kernel and initrd stay for direct boot
-
-    # -- VMs --------------------------------------------------------------------------------------
-    def vagrant(self):
-        import vagrant  # python-vagrant; imported here so that the plain test suite does not need it
-        return vagrant.Vagrant(root=str(INFRA), quiet_stdout=True, quiet_stderr=True, env=self._env())
-
-    def vm_states(self) -> dict[str, str]:
-        try:
-            return {s.name: s.state for s in self.vagrant().status()}
-        except Exception:
-            return {}
-
-    def console_tail(self, node: str, lines: int = 15) -> str:
-        p = self.state / f"console-{node}.log"
-        if not p.exists():
-            return "(no console log)"
-        return "\n".join(p.read_text(errors="replace").splitlines()[-lines:])
-
-    def domains_running(self) -> bool:
-        # virsh answers in milliseconds where `vagrant status` takes seconds (Ruby start-up)
-        for n in (self.master_name, self.slave_name):
-            res = self.virsh("domstate", self.domain(n), check=False)
-            if res.returncode != 0 or res.stdout.strip() != "running":
-                return False
-        return (INFRA / ".vagrant" / "machines" / self.master_name / "libvirt" / "id").exists()
-
-    def _forget_stale_domains(self) -> None:
-        """Domains left by another checkout (or by a crash) that this checkout's Vagrant does not
-        know: vagrant up would fail on their names and volumes, so they are removed first."""
-        if (INFRA / ".vagrant" / "machines" / self.master_name / "libvirt" / "id").exists():
-            return
-        for n in (self.master_name, self.slave_name):
-            if self.virsh("dominfo", self.domain(n), check=False).returncode == 0:
-                self.out(f"removing the stale VM {self.domain(n)} left by an earlier checkout")
-                self.virsh("destroy", self.domain(n), check=False)
-                self.virsh("undefine", self.domain(n), "--remove-all-storage", check=False)
-            for vol in (f"{self.domain(n)}.img", f"{self.domain(n)}-vdb.qcow2"):
-                self.virsh("vol-delete", vol, "--pool", "default", check=False)
-
-    def ensure_vms(self) -> None:
-        if self.domains_running():
-            return
-        self._forget_stale_domains()
-        self.out(f"booting {self.master_name} and {self.slave_name} (about 80 s under emulation)")
-        with self.phase("boot VMs"):
-            v = self.vagrant()
-            try:
-                v.up(provider="libvirt")
-            except subprocess.CalledProcessError:
-                detail = "; ".join(f"{n}: {self.console_tail(n, 3)}" for n in (self.master_name, self.slave_name))
-                raise LabError(f"vagrant up failed; end of the consoles: {detail}",
-                               f"read {self.state}/console-*.log, then `bascule lab destroy` and `bascule lab up`") from None
-
-    def management_address(self, node: str) -> str:
-        """The VM's address on Vagrant's management network, from libvirt's DHCP lease: what
-        `vagrant ssh-config` prints as HostName, without starting Ruby twice."""
-        res = self.virsh("domifaddr", self.domain(node), "--source", "lease", check=False)
-        for line in res.stdout.splitlines():
-            cols = line.split()
-            if len(cols) == 4 and cols[2] == "ipv4" and cols[3].startswith("192.168.121."):
-                return cols[3].split("/")[0]
-        raise LabError(f"the embedded lab's VM {node} has no address (not running?)", "run `bascule lab up`")
 
     def running_cluster(self) -> Cluster:
         """The running lab's cluster, reached from inside its namespace (for status, break, heal);
@@ -270,7 +119,7 @@ class EmbeddedLab:
         for name in (self.master_name, self.slave_name):
             nodes.append(NodeSpec(
                 name=name,
-                ssh=SSHSpec(host=self.management_address(name), port=22, user="vagrant", key=str(key),
+                ssh=SSHSpec(host=self.hypervisor.management_address(name), port=22, user="vagrant", key=str(key),
                             sudo=True, connect_timeout=15, command_timeout=120),
                 cluster_interface="eth1"))
         return Inventory(nodes=tuple(nodes), preferred_master=self.master_name, vip=VIP,
@@ -288,7 +137,7 @@ class EmbeddedLab:
                  "[ssh]", 'user = "vagrant"', f'key = "{inv.nodes[0].ssh.key}"', "sudo = true",
                  "connect_timeout = 15", "command_timeout = 120", ""]
         for n in inv.nodes:
-            dom = self.domain(n.name)
+            dom = self.hypervisor.domain(n.name)
             lines += ["[[nodes]]", f'name = "{n.name}"', f'host = "{n.ssh.host}"', f'cluster_interface = "{n.cluster_interface}"',
                       f'power_off = "virsh -c qemu:///system destroy {dom}"',
                       f'power_on = "virsh -c qemu:///system start {dom}"', ""]
@@ -344,9 +193,18 @@ class EmbeddedLab:
         if not master.run("crm configure show ms-drbd0 >/dev/null 2>&1", check=False, timeout=60).ok:
             self.out("entering the lab's crm configuration (Q1, Q3, Q4)")
             with self.phase("crm configure"):
-                crm = (INFRA / "provision" / "lab.crm").read_text().replace("@VIP@", VIP).replace("@MASTER@", master.name)
+                crm = lab_commands((INFRA / "provision" / "lab.crm").read_text(), self.release, VIP, master.name)
                 master.write_file("/root/lab.crm", crm)
-                master.run("crm -f /root/lab.crm", timeout=300)
+                entered = master.run("crm -f /root/lab.crm", timeout=300, check=False)
+            # crm -f goes on after a refused line and its final `quit` exits 0: a line crmsh
+            # refused (crmsh 5 and the lab's `ms`) would leave a lab without DRBD and no error
+            refused = [line.strip() for line in (entered.stdout + entered.stderr).splitlines()
+                       if line.lstrip().startswith("ERROR")]
+            if refused or not entered.ok:
+                raise LabError(f"Debian {self.release.name}'s crmsh refused the lab's commands: "
+                               + " | ".join(refused[:3] or [f"exit code {entered.exit_code}"]),
+                               "adapt the line in bascule/lab_release.py (the release's crm adaptations), then "
+                               "`bascule lab down` and `bascule lab up`")
 
     def provisioned(self, cluster: Cluster) -> bool:
         """Has the lab's configuration been entered (pacemaker answers and knows ms-drbd0)?"""
@@ -373,16 +231,25 @@ class EmbeddedLab:
         provisioned lab away from its baseline is handed over as it is, for the start-state row
         to judge, instead of being waited for."""
         start = time.monotonic()
-        self.check_tools()
+        hv = self.hypervisor
+        hv.check_tools()
+        running = self.running_release_name()
+        if self.asked_release is not None and running is not None and running != self.release.name and hv.libvirt_running():
+            raise LabError(f"a Debian {running} lab is running, and Debian {self.release.name} was asked for",
+                           f"take it down first (`bascule lab down`), then `bascule lab up --debian {self.release.name}`")
         with self.phase("namespace + libvirt"):
-            self.ensure_namespace()
-            self.ensure_libvirt()  # libvirtd runs in the namespace; virsh reaches it by its socket
-        if not self.domains_running():
+            hv.ensure_namespace()
+            hv.ensure_libvirt()  # libvirtd runs in the namespace; virsh reaches it by its socket
+        if not hv.domains_running():
             # built from this (root) namespace: debootstrap needs Debian's archive
             netns.leave()
-            self.ensure_box()
+            self.out(f"the lab on {self.release.label}")
+            self.box.ensure()
+            netns.enter(NAMESPACE)
+            self.release_file.parent.mkdir(parents=True, exist_ok=True)
+            self.release_file.write_text(self.release.name + "\n")
         netns.enter(NAMESPACE)
-        self.ensure_vms()
+        hv.ensure_vms()
         inv = self.inventory()
         cluster = Cluster(inv, History())
         try:
@@ -420,56 +287,7 @@ class EmbeddedLab:
         return inv
 
     def down(self, destroy_box: bool = False) -> None:
-        if netns.exists(NAMESPACE):
-            netns.enter(NAMESPACE)
-            if self._pid_alive(self.run_dir / "libvirtd.pid"):
-                try:
-                    self.vagrant().destroy()
-                except Exception:
-                    for n in (self.master_name, self.slave_name):
-                        self.virsh("destroy", self.domain(n), check=False)
-                        self.virsh("undefine", self.domain(n), "--remove-all-storage", check=False)
-                for net in ("bascule-lab", "bascule-mgmt"):
-                    self.virsh("net-destroy", net, check=False)
-                    self.virsh("net-undefine", net, check=False)
-                if destroy_box:
-                    vols = self.virsh("vol-list", "default", check=False).stdout
-                    for line in vols.splitlines():
-                        if "bascule-debian12" in line:
-                            self.virsh("vol-delete", line.split()[0], "--pool", "default", check=False)
-        for daemon in ("libvirtd", "virtlogd"):
-            pidfile = self.run_dir / f"{daemon}.pid"
-            if self._pid_alive(pidfile):
-                pid = int(pidfile.read_text().strip())
-                os.kill(pid, 15)
-                try:
-                    wait_until(lambda: self._pid_alive(pidfile), lambda alive: not alive, f"{daemon} to stop",
-                               deadline=20, interval=0.2)
-                except BasculeError:
-                    os.kill(pid, 9)
-            pidfile.unlink(missing_ok=True)
-        netns.leave()
-        netns.delete(NAMESPACE)
-        shutil.rmtree(INFRA / ".vagrant", ignore_errors=True)
+        self.hypervisor.down(remove_box_images=destroy_box)
+        self.release_file.unlink(missing_ok=True)
         if destroy_box:
-            shutil.rmtree(self.state / "vagrant.d" / "boxes", ignore_errors=True)
-            shutil.rmtree(self.state / "boxes", ignore_errors=True)
-
-    # -- the hypervisor's faults: power, cable ----------------------------------------------------
-    def power_off(self, node: str) -> None:
-        self.virsh("destroy", self.domain(node))
-
-    def power_on(self, node: str) -> None:
-        self.virsh("start", self.domain(node))
-
-    def lab_interface(self, node: str) -> str:
-        """The VM's NIC on the lab's network (the one carrying corosync and DRBD)."""
-        out = self.virsh("domiflist", self.domain(node)).stdout
-        for line in out.splitlines():
-            cols = line.split()
-            if len(cols) >= 5 and cols[2] == "bascule-lab":
-                return cols[4]  # MAC: stable across reboots, unlike vnetN
-        raise LabError(f"{node} has no NIC on the network bascule-lab", "run `bascule lab destroy` then `up`")
-
-    def set_link(self, node: str, up: bool) -> None:
-        self.virsh("domif-setlink", self.domain(node), self.lab_interface(node), "up" if up else "down")
+            remove_all(self.state)

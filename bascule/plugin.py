@@ -43,6 +43,9 @@ def pytest_addoption(parser):
                 help="TOML inventory of an existing lab cluster (default: the embedded two-VM lab)")
     g.addoption("--lab-xx", metavar="XX", default="01",
                 help="number of the embedded lab: nodes intralabXX and hdintralabXX (default 01)")
+    g.addoption("--debian", metavar="N", default=None,
+                help="Debian release of the embedded lab: 12 (default) or 13; a lab already running keeps its own "
+                     "(`bascule lab down` first to change it)")
     g.addoption("--bascule-reports", metavar="DIR", default="reports",
                 help="where the completed test tables and the history go (default reports/)")
     g.addoption("--bascule-tendance", metavar="FILE", default=None,
@@ -120,7 +123,10 @@ def embedded_lab(request):
     if INVENTORY in request.config.stash:
         return None
     from .lab import EmbeddedLab
-    return EmbeddedLab(xx=request.config.getoption("lab_xx"))
+    try:
+        return EmbeddedLab(xx=request.config.getoption("lab_xx"), debian=request.config.getoption("debian"))
+    except BasculeError as exc:
+        _stop(exc, request.config)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ sampled every second: a phase that is slow because the host is busy says so.
 
     .venv/bin/python bench/lab_timings.py --cold      # box build, boot, DRBD sync, baseline
     .venv/bin/python bench/lab_timings.py             # up on a lab already at its baseline
+    .venv/bin/python bench/lab_timings.py --debian 13 # the Debian 13 lab
 """
 import subprocess
 import sys
@@ -66,7 +67,7 @@ class Sampler:
 t = time.monotonic()
 subprocess.run(["bash", str(root / "infra" / "install-host.sh")], check=True)
 host = time.monotonic() - t
-lab = EmbeddedLab()
+lab = EmbeddedLab(debian=sys.argv[sys.argv.index("--debian") + 1] if "--debian" in sys.argv else None)
 with Sampler() as sampler:
     try:
         if "--cold" in sys.argv:

@@ -72,7 +72,7 @@ def redemarrage(cluster, pannes, role) -> Movement:
 
 def power_controls(cluster, embedded_lab, node):
     if embedded_lab is not None:
-        return (lambda: embedded_lab.power_off(node.name)), (lambda: embedded_lab.power_on(node.name))
+        return (lambda: embedded_lab.hypervisor.power_off(node.name)), (lambda: embedded_lab.hypervisor.power_on(node.name))
     spec = node.spec
     if not (spec.power_off and spec.power_on):
         return None, None

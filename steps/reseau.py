@@ -44,7 +44,7 @@ class CableCut:
 @when(parsers.re(r"le câble réseau du serveur (?P<role>maître|esclave) est débranché"), target_fixture="coupure")
 def debrancher(cluster, embedded_lab, pannes, role) -> CableCut:
     node = node_for(cluster, role)
-    link = (lambda up: embedded_lab.set_link(node.name, up)) if embedded_lab is not None else None
+    link = (lambda up: embedded_lab.hypervisor.set_link(node.name, up)) if embedded_lab is not None else None
     fault = CablePull(cluster, node, link, seconds=90)
     before = logged_lines(cluster)
     return CableCut(_start(fault, pannes), before)

@@ -3,9 +3,11 @@
 # package the lab needs is baked in. No loop device, no partition, no bootloader: the image is one
 # ext4 file system (mkfs.ext4 -d) and the VMs boot its kernel directly (vagrant-libvirt kernel/initrd).
 #
-# usage: build.sh OUTDIR BOXNAME     (OUTDIR gets box.img, vmlinuz, initrd.img, BOXNAME.box)
+# usage: build.sh OUTDIR BOXNAME [SUITE]   (OUTDIR gets box.img, vmlinuz, initrd.img, BOXNAME.box)
+#   SUITE is the Debian release's code name: bookworm (Debian 12, the default) or trixie (Debian 13);
+#   bascule/lab_release.py names it for each release the lab knows.
 set -euo pipefail
-out=${1:?OUTDIR}; boxname=${2:?BOXNAME}
+out=${1:?OUTDIR}; boxname=${2:?BOXNAME}; suite=${3:-bookworm}
 # The Debian mirror this machine's apt already uses (or BASCULE_DEBIAN_MIRROR)
 host_mirror() {
   awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null | grep . ||
@@ -24,8 +26,8 @@ trap cleanup EXIT
 step() { printf 'bascule box: %s (%ds)\n' "$*" "$SECONDS"; }
 
 base=systemd-sysv,udev,kmod,linux-image-amd64,initramfs-tools,openssh-server,sudo,ifupdown,isc-dhcp-client,iproute2,e2fsprogs,procps,python3,iputils-ping,less
-step "debootstrap bookworm"
-debootstrap --variant=minbase --include="$base" bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 \
+step "debootstrap $suite"
+debootstrap --variant=minbase --include="$base" "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 \
   || { tail -20 "$work/debootstrap.log"; exit 1; }
 
 step "cluster packages"
@@ -33,7 +35,7 @@ printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod +x "$root/u
 mount -t proc proc "$root/proc"; mount -t sysfs sys "$root/sys"
 mount --bind /dev "$root/dev"; mount --bind /dev/pts "$root/dev/pts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-echo "deb $mirror bookworm main" > "$root/etc/apt/sources.list"
+echo "deb $mirror $suite main" > "$root/etc/apt/sources.list"
 chroot "$root" apt-get update -qq
 # The lab: pacemaker + corosync + crmsh, DRBD (the 8.4 module is in Debian's kernel), proftpd (its
 # /etc/init.d/proftpd is the lab's lsb:proftpd), apache (serviceWeb), MariaDB (cServiceMySQL).

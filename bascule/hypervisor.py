@@ -1,0 +1,222 @@
+"""The embedded lab's hypervisor: bascule's network namespace, the libvirt daemons started inside
+it, the two VMs (Vagrant, through python-vagrant) and the faults only a hypervisor can make (power
+cut, cable pulled).
+
+Nothing here knows the Debian release or the cluster: the VMs boot whatever box the environment
+names (BASCULE_BOX, BASCULE_BOX_DIR), and the lab (bascule.lab) provisions them.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from . import netns
+from .errors import BasculeError, LabError
+from .waits import wait_until
+
+NAMESPACE = "bascule"
+INFRA = Path(__file__).resolve().parent.parent / "infra"
+TOOLS = ("vagrant", "virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "qemu-img", "debootstrap", "ip")
+NETWORKS = ("bascule-lab", "bascule-mgmt")
+
+
+class Hypervisor:
+    def __init__(self, state: Path, node_names: tuple[str, str], env, phase, out):
+        self.state = state
+        self.node_names = node_names
+        self._env = env      # () -> the environment Vagrant runs in
+        self._phase = phase
+        self._out = out
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state / "run"
+
+    def domain(self, node: str) -> str:
+        return f"bascule-{node}"
+
+    def virsh(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+        res = subprocess.run(["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, timeout=timeout)
+        if check and res.returncode != 0:
+            raise LabError(f"virsh {' '.join(args)} failed: {res.stderr.strip()}", "see `bascule lab status`")
+        return res
+
+    # -- host tools, namespace, libvirt -----------------------------------------------------------
+    def check_tools(self) -> None:
+        missing = [t for t in TOOLS if shutil.which(t) is None and not Path(f"/usr/sbin/{t}").exists()]
+        if missing:
+            raise LabError(f"missing on this machine: {', '.join(missing)}",
+                           "run infra/install-host.sh (as root) to install the lab's Debian packages")
+        if os.geteuid() != 0:
+            raise LabError("the embedded lab needs root (network namespace, libvirt)", "run it as root")
+
+    def _pid_alive(self, pidfile: Path) -> bool:
+        try:
+            pid = int(pidfile.read_text().strip())
+            os.kill(pid, 0)
+            return Path(f"/proc/{pid}").exists() and b"zombie" not in Path(f"/proc/{pid}/status").read_bytes().lower()
+        except (OSError, ValueError):
+            return False
+
+    def ensure_namespace(self) -> None:
+        if netns.create(NAMESPACE):
+            self._out(f"network namespace {NAMESPACE} created (no route out of it)")
+
+    def _foreign_libvirtd(self) -> list[int]:
+        """libvirtd processes that do not live in bascule's namespace: with one of them running,
+        virsh and Vagrant would talk to it and the lab's bridges would appear outside."""
+        ns = os.stat(f"{netns.NETNS_DIR}/{NAMESPACE}").st_ino
+        foreign = []
+        for pid in subprocess.run(["pgrep", "-x", "libvirtd"], capture_output=True, text=True).stdout.split():
+            try:
+                if os.stat(f"/proc/{pid}/ns/net").st_ino != ns:
+                    foreign.append(int(pid))
+            except OSError:
+                pass
+        return foreign
+
+    def ensure_libvirt(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        foreign = self._foreign_libvirtd()
+        if foreign:
+            raise LabError(f"a libvirtd outside the namespace {NAMESPACE} is running (pid {', '.join(map(str, foreign))})",
+                           "stop it (kill it, or `systemctl stop libvirtd` on a systemd host) so that the lab's "
+                           "networks stay inside bascule's namespace")
+        for daemon in ("virtlogd", "libvirtd"):
+            pidfile = self.run_dir / f"{daemon}.pid"
+            if self._pid_alive(pidfile):
+                continue
+            binary = shutil.which(daemon) or f"/usr/sbin/{daemon}"
+            res = subprocess.run(["ip", "netns", "exec", NAMESPACE, binary, "-d", "-p", str(pidfile)],
+                                 capture_output=True, text=True)
+            if res.returncode != 0:
+                raise LabError(f"{daemon} did not start: {res.stderr.strip()[-200:]}",
+                               "another libvirtd may run outside bascule's namespace: stop it (pkill libvirtd) and retry")
+        wait_until(lambda: self.virsh("version", check=False, timeout=20), lambda r: r.returncode == 0,
+                   "libvirtd to answer", deadline=60, interval=0.5, describe=lambda r: r.stderr.strip()[-80:])
+        if self.virsh("pool-info", "default", check=False).returncode != 0:
+            images = "/var/lib/libvirt/images"
+            Path(images).mkdir(parents=True, exist_ok=True)
+            self.virsh("pool-define-as", "default", "dir", "--target", images)
+            self.virsh("pool-start", "default")
+
+    def libvirt_running(self) -> bool:
+        return netns.exists(NAMESPACE) and self._pid_alive(self.run_dir / "libvirtd.pid")
+
+    # -- VMs --------------------------------------------------------------------------------------
+    def vagrant(self):
+        import vagrant  # python-vagrant; imported here so that the plain test suite does not need it
+        return vagrant.Vagrant(root=str(INFRA), quiet_stdout=True, quiet_stderr=True, env=self._env())
+
+    def vm_states(self) -> dict[str, str]:
+        try:
+            return {s.name: s.state for s in self.vagrant().status()}
+        except Exception:
+            return {}
+
+    def console_tail(self, node: str, lines: int = 15) -> str:
+        p = self.state / f"console-{node}.log"
+        if not p.exists():
+            return "(no console log)"
+        return "\n".join(p.read_text(errors="replace").splitlines()[-lines:])
+
+    def domains_running(self) -> bool:
+        # virsh answers in milliseconds where `vagrant status` takes seconds (Ruby start-up)
+        for n in self.node_names:
+            res = self.virsh("domstate", self.domain(n), check=False)
+            if res.returncode != 0 or res.stdout.strip() != "running":
+                return False
+        return (INFRA / ".vagrant" / "machines" / self.node_names[0] / "libvirt" / "id").exists()
+
+    def _forget_stale_domains(self) -> None:
+        """Domains left by another checkout (or by a crash) that this checkout's Vagrant does not
+        know: vagrant up would fail on their names and volumes, so they are removed first."""
+        if (INFRA / ".vagrant" / "machines" / self.node_names[0] / "libvirt" / "id").exists():
+            return
+        for n in self.node_names:
+            if self.virsh("dominfo", self.domain(n), check=False).returncode == 0:
+                self._out(f"removing the stale VM {self.domain(n)} left by an earlier checkout")
+                self.virsh("destroy", self.domain(n), check=False)
+                self.virsh("undefine", self.domain(n), "--remove-all-storage", check=False)
+            for vol in (f"{self.domain(n)}.img", f"{self.domain(n)}-vdb.qcow2"):
+                self.virsh("vol-delete", vol, "--pool", "default", check=False)
+
+    def ensure_vms(self) -> None:
+        if self.domains_running():
+            return
+        self._forget_stale_domains()
+        self._out(f"booting {' and '.join(self.node_names)} (about 80 s under emulation)")
+        with self._phase("boot VMs"):
+            v = self.vagrant()
+            try:
+                v.up(provider="libvirt")
+            except subprocess.CalledProcessError:
+                detail = "; ".join(f"{n}: {self.console_tail(n, 3)}" for n in self.node_names)
+                raise LabError(f"vagrant up failed; end of the consoles: {detail}",
+                               f"read {self.state}/console-*.log, then `bascule lab destroy` and `bascule lab up`") from None
+
+    def management_address(self, node: str) -> str:
+        """The VM's address on Vagrant's management network, from libvirt's DHCP lease: what
+        `vagrant ssh-config` prints as HostName, without starting Ruby twice."""
+        res = self.virsh("domifaddr", self.domain(node), "--source", "lease", check=False)
+        for line in res.stdout.splitlines():
+            cols = line.split()
+            if len(cols) == 4 and cols[2] == "ipv4" and cols[3].startswith("192.168.121."):
+                return cols[3].split("/")[0]
+        raise LabError(f"the embedded lab's VM {node} has no address (not running?)", "run `bascule lab up`")
+
+    def down(self, remove_box_images: bool = False) -> None:
+        """The VMs, their volumes and networks, the daemons and the namespace: nothing left running.
+        The boxes' images in libvirt's pool stay (the next boot would copy them again) unless
+        remove_box_images (`bascule lab destroy`)."""
+        if netns.exists(NAMESPACE):
+            netns.enter(NAMESPACE)
+            if self._pid_alive(self.run_dir / "libvirtd.pid"):
+                try:
+                    self.vagrant().destroy()
+                except Exception:
+                    for n in self.node_names:
+                        self.virsh("destroy", self.domain(n), check=False)
+                        self.virsh("undefine", self.domain(n), "--remove-all-storage", check=False)
+                for net in NETWORKS:
+                    self.virsh("net-destroy", net, check=False)
+                    self.virsh("net-undefine", net, check=False)
+                if remove_box_images:  # the boxes' images libvirt copied into its pool, one per release and recipe
+                    for line in self.virsh("vol-list", "default", check=False).stdout.splitlines():
+                        if line.split() and line.split()[0].startswith("bascule-debian"):
+                            self.virsh("vol-delete", line.split()[0], "--pool", "default", check=False)
+        for daemon in ("libvirtd", "virtlogd"):
+            pidfile = self.run_dir / f"{daemon}.pid"
+            if self._pid_alive(pidfile):
+                pid = int(pidfile.read_text().strip())
+                os.kill(pid, 15)
+                try:
+                    wait_until(lambda: self._pid_alive(pidfile), lambda alive: not alive, f"{daemon} to stop",
+                               deadline=20, interval=0.2)
+                except BasculeError:
+                    os.kill(pid, 9)
+            pidfile.unlink(missing_ok=True)
+        netns.leave()
+        netns.delete(NAMESPACE)
+        shutil.rmtree(INFRA / ".vagrant", ignore_errors=True)
+
+    # -- the hypervisor's faults: power, cable ----------------------------------------------------
+    def power_off(self, node: str) -> None:
+        self.virsh("destroy", self.domain(node))
+
+    def power_on(self, node: str) -> None:
+        self.virsh("start", self.domain(node))
+
+    def lab_interface(self, node: str) -> str:
+        """The VM's NIC on the lab's network (the one carrying corosync and DRBD)."""
+        out = self.virsh("domiflist", self.domain(node)).stdout
+        for line in out.splitlines():
+            cols = line.split()
+            if len(cols) >= 5 and cols[2] == "bascule-lab":
+                return cols[4]  # MAC: stable across reboots, unlike vnetN
+        raise LabError(f"{node} has no NIC on the network bascule-lab", "run `bascule lab destroy` then `up`")
+
+    def set_link(self, node: str, up: bool) -> None:
+        self.virsh("domif-setlink", self.domain(node), self.lab_interface(node), "up" if up else "down")

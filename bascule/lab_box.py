@@ -1,0 +1,67 @@
+"""The embedded lab's Vagrant box: built once per Debian release and per recipe, from Debian packages
+(infra/box/build.sh), then cached under the state directory.
+
+A box's name carries its release and a hash of its recipe, so that changing the recipe or the
+release builds a new box instead of booting a stale one.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+from .errors import LabError
+from .lab_release import Release
+
+INFRA = Path(__file__).resolve().parent.parent / "infra"
+
+
+class Box:
+    def __init__(self, release: Release, state: Path, env, phase, out):
+        self.release = release
+        self.state = state
+        self._env = env      # () -> the environment Vagrant runs in
+        self._phase = phase  # a context manager that times and announces a phase
+        self._out = out
+
+    def recipe_hash(self) -> str:
+        h = hashlib.sha256(self.release.codename.encode() + b"\0")
+        for f in sorted((INFRA / "box").iterdir()):
+            if f.is_file():
+                h.update(f.name.encode() + b"\0" + f.read_bytes())
+        return h.hexdigest()[:10]
+
+    @property
+    def name(self) -> str:
+        return f"bascule-debian{self.release.name}-{self.recipe_hash()}"
+
+    @property
+    def dir(self) -> Path:
+        """Where the kernel and initrd stay for direct boot (the VMs boot them, not a bootloader)."""
+        return self.state / "boxes" / f"debian{self.release.name}-{self.recipe_hash()}"
+
+    def ensure(self) -> None:
+        name = self.name
+        if (self.state / "vagrant.d" / "boxes" / name).exists() and (self.dir / "vmlinuz").exists():
+            return
+        boxfile = self.dir / f"{name}.box"
+        if not boxfile.exists():
+            self._out(f"building the box {name} from Debian {self.release.name} packages (about 3 minutes)")
+            with self._phase("box build"):
+                res = subprocess.run(["bash", str(INFRA / "box" / "build.sh"), str(self.dir), name, self.release.codename],
+                                     env=self._env())
+            if res.returncode != 0:
+                raise LabError("the box build failed (see the lines above)", "fix the error, then run `bascule lab up` again")
+        with self._phase("box add"):
+            res = subprocess.run(["vagrant", "box", "add", "--force", "--name", name, str(boxfile)],
+                                 env=self._env(), capture_output=True, text=True)
+        if res.returncode != 0:
+            raise LabError(f"vagrant box add failed: {res.stderr.strip()[-300:]}", "run `bascule lab destroy` and retry")
+        boxfile.unlink()  # vagrant keeps its own copy; the kernel and initrd stay for direct boot
+
+
+def remove_all(state: Path) -> None:
+    """Every release's box and cached image (`bascule lab destroy`)."""
+    shutil.rmtree(state / "vagrant.d" / "boxes", ignore_errors=True)
+    shutil.rmtree(state / "boxes", ignore_errors=True)

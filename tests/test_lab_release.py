@@ -1,0 +1,45 @@
+"""The embedded lab's releases are data: the one line crmsh 5 needs changed, and nothing else."""
+import pytest
+
+from bascule.errors import LabError
+from bascule.lab import INFRA
+from bascule.lab_release import DEBIAN_12, DEBIAN_13, DEFAULT, CrmAdaptation, Release, lab_commands, release
+
+LAB_CRM = (INFRA / "provision" / "lab.crm").read_text()
+
+
+def commands(rel):
+    return lab_commands(LAB_CRM, rel, "10.22.100.220", "intralab01").splitlines()
+
+
+def test_debian_12_enters_the_lab_s_lines_as_written():
+    lines = commands(DEBIAN_12)
+    assert "ms ms-drbd0 drbd0 meta clone-max=2 clone-node-max=1 master-max=1 master-node-max=1 globally-unique=false notify=true" in lines
+    assert not any("@VIP@" in line or "@MASTER@" in line for line in lines)
+
+
+def test_debian_13_changes_only_the_ms_line_into_a_promotable_clone_and_says_why():
+    twelve, thirteen = commands(DEBIAN_12), commands(DEBIAN_13)
+    assert not any(line.startswith("ms ") for line in thirteen)
+    clone = [line for line in thirteen if line.startswith("clone ms-drbd0 ")]
+    assert clone == ["clone ms-drbd0 drbd0 meta promotable=true clone-max=2 clone-node-max=1 promoted-max=1 "
+                     "promoted-node-max=1 globally-unique=false notify=true"]
+    at = thirteen.index(clone[0])
+    assert thirteen[at - 2].startswith("# Debian 13: crmsh 5 has no `ms` command")
+    assert thirteen[at - 1].startswith("# The lab's line: ms ms-drbd0 drbd0")
+    # every other line is the same
+    assert [line for line in twelve if not line.startswith("ms ")] == \
+        [line for line in thirteen if line != clone[0] and not line.startswith("# Debian 13") and not line.startswith("# The lab's line")]
+
+
+def test_an_adaptation_that_no_longer_matches_lab_crm_is_an_error_not_a_silent_skip():
+    drifted = Release("99", "sid", "9", "9", (CrmAdaptation("ms nothing-like-this ", "x", "why"),))
+    with pytest.raises(LabError, match="matches 0 lines"):
+        lab_commands(LAB_CRM, drifted, "10.0.0.1", "a")
+
+
+def test_a_release_is_named_by_its_number():
+    assert release(None) is DEFAULT is DEBIAN_12
+    assert release("13") is DEBIAN_13 and release("debian13") is DEBIAN_13
+    with pytest.raises(LabError, match="--debian 11: the embedded lab knows Debian 12 and 13"):
+        release("11")
