@@ -199,6 +199,11 @@ def check_line(line: str, cfg: ET.Element, inv: Inventory) -> Result:
         p = c.find("primitive")
         if p is None or p.get("type") != "mysql":
             return Result.ko(f"{r.mysql_clone} ne clone pas une ressource mysql")
+        if _params(c, "meta_attributes").get("promotable", "false").casefold() == "true":
+            # the student typed the lab's line: crmsh 4.5 and later make a clone of an agent that
+            # can promote (mysql can) promotable of their own accord (crmsh 5 on Debian 13 does)
+            return Result.ok(f"clone {r.mysql_clone} de {p.get('id')} (mysql), promotable=true : crmsh (4.5 et "
+                             "suivants) l'ajoute de lui-même à la ligne du lab pour un agent qui sait promouvoir")
         return Result.ok(f"clone {r.mysql_clone} de {p.get('id')} (mysql)")
 
     if kind == "property":

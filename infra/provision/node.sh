@@ -98,5 +98,13 @@ EOT
 
 # --- the FTP account: same uid on both nodes, home on /home (the DRBD disk) ------------------------
 id user >/dev/null 2>&1 || useradd -u 2001 -U -M -d /home/user -s /bin/bash user
-printf 'user:%s\n' "$(cat "$FTP_PASSWORD_FILE")" | chpasswd
+# Hashed with SHA-512, not Debian's default yescrypt: proftpd checks the password through
+# unix_chkpwd, and under software emulation a yescrypt check costs the 1-CPU guest 1.1-1.6 s (on
+# Debian 13, with a login every few seconds, it saturated the guest and FTP logins timed out). A
+# setting of bascule's lab for speed, not the lab's: the hash is computed here from the same password
+# (read from its file: never on a command line) and handed to chpasswd already encrypted.
+hash=$(perl -e 'chomp(my $p = <STDIN>); my @c = ("a".."z", "A".."Z", 0..9, ".", "/");
+                my $salt = join "", map { $c[rand @c] } 1..16; print crypt($p, "\$6\$$salt\$")' < "$FTP_PASSWORD_FILE")
+case "$hash" in '$6$'*) ;; *) echo "node.sh: no SHA-512 crypt on this node" >&2; exit 1 ;; esac
+printf 'user:%s\n' "$hash" | chpasswd -e
 rm -f "$FTP_PASSWORD_FILE"
