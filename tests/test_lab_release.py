@@ -43,3 +43,32 @@ def test_a_release_is_named_by_its_number():
     assert release("13") is DEBIAN_13 and release("debian13") is DEBIAN_13
     with pytest.raises(LabError, match="--debian 11: the embedded lab knows Debian 12 and 13"):
         release("11")
+
+
+def test_each_release_has_its_own_box_and_cache(tmp_path):
+    from bascule.lab_box import Box
+    twelve, thirteen = (Box(rel, tmp_path, dict, None, print) for rel in (DEBIAN_12, DEBIAN_13))
+    assert twelve.name.startswith("bascule-debian12-") and thirteen.name.startswith("bascule-debian13-")
+    assert twelve.recipe_hash() != thirteen.recipe_hash()  # the suite is part of the recipe
+    assert twelve.dir.parent == thirteen.dir.parent == tmp_path / "boxes" and twelve.dir != thirteen.dir
+
+
+def test_a_lab_command_without_debian_acts_on_the_running_lab_s_release(tmp_path):
+    from bascule.lab import EmbeddedLab
+    assert EmbeddedLab(state=tmp_path, out=print).release is DEFAULT
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "release").write_text("13\n")
+    assert EmbeddedLab(state=tmp_path, out=print).release is DEBIAN_13        # status, break, heal, down
+    assert EmbeddedLab(state=tmp_path, out=print, debian="12").release is DEBIAN_12  # up refuses it while 13 runs
+
+
+def test_lab_up_for_another_release_than_the_running_one_says_to_take_it_down_first(tmp_path, monkeypatch):
+    from bascule.lab import EmbeddedLab
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "release").write_text("12\n")
+    lab = EmbeddedLab(state=tmp_path, out=print, debian="13")
+    monkeypatch.setattr(lab.hypervisor, "check_tools", lambda: None)
+    monkeypatch.setattr(lab.hypervisor, "libvirt_running", lambda: True)
+    with pytest.raises(LabError, match=r"a Debian 12 lab is running, and Debian 13 was asked for — take it down "
+                                       r"first \(`bascule lab down`\), then `bascule lab up --debian 13`"):
+        lab.up()
