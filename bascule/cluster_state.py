@@ -83,6 +83,12 @@ class ClusterState:
     def promoted_on(self, rid: str) -> tuple[str, ...]:
         return self.where(rid, "Promoted")
 
+    def failures_of(self, rid: str) -> tuple[FailedAction, ...]:
+        """Failed actions of rid or of its instances (a clone's failures are logged under its
+        primitive's id, « serviceMySQL » or « serviceMySQL:0 »)."""
+        ids = {rid} | {r.id for r in self.instances(rid)}
+        return tuple(f for f in self.failed_actions if f.resource.split(":")[0] in ids)
+
     def started(self, rid: str) -> bool:
         inst = self.instances(rid)
         return bool(inst) and all(r.role in ("Started", "Promoted", "Unpromoted") and r.nodes for r in inst)

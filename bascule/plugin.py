@@ -73,6 +73,9 @@ def pytest_configure(config):
             (out / old).unlink()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
             pass
+    if acceptance:  # this run's snapshots only (two of them with one name are told apart by a suffix)
+        import shutil
+        shutil.rmtree(out / "captures", ignore_errors=True)
     from .history import History
     config.stash[HISTORY] = History()
     config.stash[REPORT] = Report(date=_now())

@@ -53,8 +53,10 @@ def supprimer_et_restaurer(cluster, inventaire) -> RestoreSeen:
     back, wait_error = None, ""
     if res.ok and not still:
         try:
+            # its own failures only: another resource's failure meanwhile (an IPFailover monitor
+            # under load, seen on Debian 13) is the audit's to report, not a clone that did not restart
             back = round(cluster.wait_state(f"{r.mysql_clone} started again on both nodes",
-                                            lambda s: len(s.where(r.mysql_clone)) == 2 and not s.failed_actions,
+                                            lambda s: len(s.where(r.mysql_clone)) == 2 and not s.failures_of(r.mysql_clone),
                                             deadline=240, interval=2).elapsed, 1)
         except WaitTimeout as exc:
             wait_error = exc.last_seen

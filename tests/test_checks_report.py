@@ -437,3 +437,14 @@ def test_crm_mon_is_read_only_every_silent_read_while_the_client_sees_the_servic
     probe.down = False
     Clock.now_value += 1
     assert reading() is not None and _StubNode.asked == ["hdintralab01"] * 3
+
+
+def test_two_snapshots_with_one_label_are_both_kept(tmp_path):
+    # kill -9 proftpd is the fault of two scenarios; the second one's snapshot overwrote the first one's
+    from bascule.cluster import Snapshot
+    from bascule.report import save_snapshot
+    for text in ("<first/>", "<second/>"):
+        save_snapshot(tmp_path, "kill -9 proftpd intralab01 — après", Snapshot(0.0, None, text, {}, {"intralab01": text}))
+    assert (tmp_path / "kill-9-proftpd-intralab01-apres.crm_mon.xml").read_text() == "<first/>"
+    assert (tmp_path / "kill-9-proftpd-intralab01-apres-2.crm_mon.xml").read_text() == "<second/>"
+    assert (tmp_path / "kill-9-proftpd-intralab01-apres-2.intralab01.drbd.txt").read_text() == "<second/>"

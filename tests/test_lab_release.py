@@ -72,3 +72,4 @@ def test_lab_up_for_another_release_than_the_running_one_says_to_take_it_down_fi
     with pytest.raises(LabError, match=r"a Debian 12 lab is running, and Debian 13 was asked for — take it down "
                                        r"first \(`bascule lab down`\), then `bascule lab up --debian 13`"):
         lab.up()
+
