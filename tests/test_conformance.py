@@ -221,3 +221,31 @@ def test_order_start_instead_of_promote_is_ko(cfg, inv):
     line = next(l for l in LINES if l.startswith("order ms-drbd0-before-fs0"))
     r = check_line(normalise(line, inv), c, inv)
     assert r.verdict is Verdict.KO and "aucun ordre" in r.observed
+
+
+# --- Debian 13: captured from the embedded lab built with --debian 13 (crmsh 5, Pacemaker 3.0) ------
+
+@pytest.fixture
+def cfg13():
+    return configuration_xml((FIX / "cib-configuration-debian13.xml").read_text())
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_every_lab_line_is_ok_on_the_debian_13_lab(line, cfg13, inv):
+    # the lab's ms entered as `clone ms-drbd0 drbd0 meta promotable=true …`, Master stored as Promoted
+    r = check_line(normalise(line, inv), cfg13, inv)
+    assert r.verdict is Verdict.OK, r.observed
+
+
+def test_debian_13_stores_the_lab_s_multi_state_resource_as_a_promotable_clone(cfg13):
+    assert cfg13.find(".//master") is None
+    ms = cfg13.find(".//clone[@id='ms-drbd0']")
+    meta = {nv.get("name"): nv.get("value") for nv in ms.findall("meta_attributes/nvpair")}
+    assert meta["promotable"] == "true" and meta["promoted-max"] == "1"
+
+
+def test_the_mysql_clone_made_promotable_by_crmsh_is_said_not_judged(cfg13, inv):
+    line = next(l for l in LINES if l.startswith("clone "))
+    r = check_line(normalise(line, inv), cfg13, inv)
+    assert r.verdict is Verdict.OK
+    assert "promotable=true : crmsh (4.5 et suivants) l'ajoute de lui-même" in r.observed
