@@ -7,6 +7,7 @@
 #   ./acceptance.sh -k q2                    any pytest option: here only the Q2 table
 #   ./acceptance.sh --debian 13              the embedded lab on Debian 13 (Pacemaker 3, crmsh 5)
 #   BASCULE_REPORTS=reports/debian13 ./acceptance.sh …   the tables and the Allure report go there
+#     (set the directory this way, not with --bascule-reports, so that both land in it)
 set -uo pipefail
 cd "$(dirname "$0")"
 reports=${BASCULE_REPORTS:-reports}

@@ -122,11 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     labsub = lab.add_subparsers(dest="cmd", required=True)
     up = labsub.add_parser("up", help="bring the lab to its baseline (idempotent)")
     up.add_argument("--debian", default=None, metavar="N",
-                    help="Debian release of the lab's VMs: 12 (default) or 13 (Pacemaker 3, crmsh 5)")
+                    help="Debian release of the lab's VMs: 12 or 13 (Pacemaker 3, crmsh 5); without it, the existing "
+                         "lab's release, else 12")
     up.set_defaults(func=cmd_up)
     labsub.add_parser("status", help="check the baseline, in words").set_defaults(func=cmd_status)
     labsub.add_parser("down", help="remove the VMs, daemons, bridges and namespace").set_defaults(func=cmd_down)
-    labsub.add_parser("destroy", help="down, and remove the box and its cached image").set_defaults(func=cmd_destroy)
+    labsub.add_parser("destroy", help="down, and remove every release's box and cached image").set_defaults(func=cmd_destroy)
     inv = labsub.add_parser("inventaire", help="write the running lab's inventory (TOML), to test it through --inventory")
     inv.add_argument("--sortie", default=None, help="file to write (default: standard output)")
     inv.set_defaults(func=cmd_inventaire)

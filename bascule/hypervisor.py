@@ -3,7 +3,8 @@ it, the two VMs (Vagrant, through python-vagrant) and the faults only a hypervis
 cut, cable pulled).
 
 Nothing here knows the Debian release or the cluster: the VMs boot whatever box the environment
-names (BASCULE_BOX, BASCULE_BOX_DIR), and the lab (bascule.lab) provisions them.
+names (BASCULE_BOX, BASCULE_BOX_DIR), and the lab (bascule.lab) provisions them. Only `down` with
+remove_box_images knows how boxes are named, from bascule.lab_box.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from . import netns
 from .errors import BasculeError, LabError
+from .lab_box import BOX_PREFIX
 from .waits import wait_until
 
 NAMESPACE = "bascule"
@@ -102,9 +104,6 @@ class Hypervisor:
             self.virsh("pool-define-as", "default", "dir", "--target", images)
             self.virsh("pool-start", "default")
 
-    def libvirt_running(self) -> bool:
-        return netns.exists(NAMESPACE) and self._pid_alive(self.run_dir / "libvirtd.pid")
-
     # -- VMs --------------------------------------------------------------------------------------
     def vagrant(self):
         import vagrant  # python-vagrant; imported here so that the plain test suite does not need it
@@ -185,7 +184,7 @@ class Hypervisor:
                     self.virsh("net-undefine", net, check=False)
                 if remove_box_images:  # the boxes' images libvirt copied into its pool, one per release and recipe
                     for line in self.virsh("vol-list", "default", check=False).stdout.splitlines():
-                        if line.split() and line.split()[0].startswith("bascule-debian"):
+                        if line.split() and line.split()[0].startswith(BOX_PREFIX):
                             self.virsh("vol-delete", line.split()[0], "--pool", "default", check=False)
         for daemon in ("libvirtd", "virtlogd"):
             pidfile = self.run_dir / f"{daemon}.pid"

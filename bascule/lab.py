@@ -22,8 +22,8 @@ from .errors import BasculeError, LabError
 from .history import History
 from .hypervisor import NAMESPACE, Hypervisor
 from .inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
-from .lab_box import Box, remove_all
-from .lab_release import Release, lab_commands, release as release_named
+from .lab_box import Box, remove_all_boxes
+from .lab_release import DEFAULT, RELEASES, Release, lab_commands, release as release_named
 from .waits import HEARTBEAT, PROGRESS, wait_until
 
 VIP = "10.22.100.220"
@@ -55,9 +55,9 @@ class EmbeddedLab:
         self.master_name = f"intralab{self.xx}"
         self.slave_name = f"hdintralab{self.xx}"
         self.asked_release = debian
+        self.hypervisor = Hypervisor(self.state, (self.master_name, self.slave_name), self._env, self.phase, self.out)
         self.release: Release = release_named(debian if debian is not None else self.running_release_name())
         self.box = Box(self.release, self.state, self._env, self.phase, self.out)
-        self.hypervisor = Hypervisor(self.state, (self.master_name, self.slave_name), self._env, self.phase, self.out)
 
     # -- small helpers ----------------------------------------------------------------------------
     @contextmanager
@@ -81,15 +81,22 @@ class EmbeddedLab:
 
     @property
     def release_file(self) -> Path:
-        """The release of the lab that runs, written when its VMs boot (status, break, heal and
-        down need it, and a lab up for another release must refuse)."""
-        return self.state / "run" / "release"
+        """The release of the lab that exists (running or stopped), written once its box is chosen,
+        before its VMs are created, and removed by `down`: status, break, heal and down act on it,
+        and a lab up for another release refuses while it is there."""
+        return self.hypervisor.run_dir / "release"
 
     def running_release_name(self) -> str | None:
+        """The existing lab's release; an unknown one (a newer checkout's) is said and read as the
+        default, so that `bascule lab down` can still remove it."""
         try:
-            return self.release_file.read_text().strip() or None
+            name = self.release_file.read_text().strip() or None
         except OSError:
             return None
+        if name is not None and name not in RELEASES:
+            self.out(f"{self.release_file} names an unknown release « {name} »: taken as Debian {DEFAULT.name}")
+            return DEFAULT.name
+        return name
 
     def _env(self) -> dict:
         env = dict(os.environ)
@@ -233,19 +240,19 @@ class EmbeddedLab:
         start = time.monotonic()
         hv = self.hypervisor
         hv.check_tools()
-        running = self.running_release_name()
-        if self.asked_release is not None and running is not None and running != self.release.name and hv.libvirt_running():
-            raise LabError(f"a Debian {running} lab is running, and Debian {self.release.name} was asked for",
-                           f"take it down first (`bascule lab down`), then `bascule lab up --debian {self.release.name}`")
+        existing = self.running_release_name()
+        if self.asked_release is not None and existing is not None and existing != self.release.name:
+            raise self._other_release(existing)
         with self.phase("namespace + libvirt"):
             hv.ensure_namespace()
             hv.ensure_libvirt()  # libvirtd runs in the namespace; virsh reaches it by its socket
+        if existing is None and hv.domains_running() and self.release is not DEFAULT:
+            raise self._other_release(DEFAULT.name)  # VMs of a checkout older than releases: the default's
         if not hv.domains_running():
             # built from this (root) namespace: debootstrap needs Debian's archive
             netns.leave()
             self.out(f"the lab on {self.release.label}")
             self.box.ensure()
-            netns.enter(NAMESPACE)
             self.release_file.parent.mkdir(parents=True, exist_ok=True)
             self.release_file.write_text(self.release.name + "\n")
         netns.enter(NAMESPACE)
@@ -286,8 +293,12 @@ class EmbeddedLab:
         self.timings["total"] = time.monotonic() - start
         return inv
 
+    def _other_release(self, existing: str) -> LabError:
+        return LabError(f"a Debian {existing} lab exists (running or stopped), and Debian {self.release.name} was asked for",
+                        f"take it down first (`bascule lab down`), then `bascule lab up --debian {self.release.name}`")
+
     def down(self, destroy_box: bool = False) -> None:
         self.hypervisor.down(remove_box_images=destroy_box)
         self.release_file.unlink(missing_ok=True)
         if destroy_box:
-            remove_all(self.state)
+            remove_all_boxes(self.state)

@@ -15,6 +15,7 @@ from .errors import LabError
 from .lab_release import Release
 
 INFRA = Path(__file__).resolve().parent.parent / "infra"
+BOX_PREFIX = "bascule-debian"  # then the release and the recipe's hash: bascule-debian13-046ad8df82
 
 
 class Box:
@@ -34,7 +35,7 @@ class Box:
 
     @property
     def name(self) -> str:
-        return f"bascule-debian{self.release.name}-{self.recipe_hash()}"
+        return f"{BOX_PREFIX}{self.release.name}-{self.recipe_hash()}"
 
     @property
     def dir(self) -> Path:
@@ -61,7 +62,7 @@ class Box:
         boxfile.unlink()  # vagrant keeps its own copy; the kernel and initrd stay for direct boot
 
 
-def remove_all(state: Path) -> None:
+def remove_all_boxes(state: Path) -> None:
     """Every release's box and cached image (`bascule lab destroy`)."""
     shutil.rmtree(state / "vagrant.d" / "boxes", ignore_errors=True)
     shutil.rmtree(state / "boxes", ignore_errors=True)

@@ -44,8 +44,8 @@ def pytest_addoption(parser):
     g.addoption("--lab-xx", metavar="XX", default="01",
                 help="number of the embedded lab: nodes intralabXX and hdintralabXX (default 01)")
     g.addoption("--debian", metavar="N", default=None,
-                help="Debian release of the embedded lab: 12 (default) or 13; a lab already running keeps its own "
-                     "(`bascule lab down` first to change it)")
+                help="Debian release of the embedded lab: 12 or 13; without it, the existing lab's release, else 12. "
+                     "A lab of another release must be taken down first (`bascule lab down`)")
     g.addoption("--bascule-reports", metavar="DIR", default="reports",
                 help="where the completed test tables and the history go (default reports/)")
     g.addoption("--bascule-tendance", metavar="FILE", default=None,

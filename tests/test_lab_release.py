@@ -62,14 +62,22 @@ def test_a_lab_command_without_debian_acts_on_the_running_lab_s_release(tmp_path
     assert EmbeddedLab(state=tmp_path, out=print, debian="12").release is DEBIAN_12  # up refuses it while 13 runs
 
 
-def test_lab_up_for_another_release_than_the_running_one_says_to_take_it_down_first(tmp_path, monkeypatch):
+def test_lab_up_for_another_release_than_the_existing_one_says_to_take_it_down_first(tmp_path, monkeypatch):
     from bascule.lab import EmbeddedLab
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "release").write_text("12\n")
     lab = EmbeddedLab(state=tmp_path, out=print, debian="13")
     monkeypatch.setattr(lab.hypervisor, "check_tools", lambda: None)
-    monkeypatch.setattr(lab.hypervisor, "libvirt_running", lambda: True)
-    with pytest.raises(LabError, match=r"a Debian 12 lab is running, and Debian 13 was asked for — take it down "
+    with pytest.raises(LabError, match=r"a Debian 12 lab exists \(running or stopped\), and Debian 13 was asked for — take it down "
                                        r"first \(`bascule lab down`\), then `bascule lab up --debian 13`"):
         lab.up()
 
+
+
+def test_an_unknown_release_in_the_state_is_said_and_read_as_the_default_so_that_down_still_works(tmp_path):
+    from bascule.lab import EmbeddedLab
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "release").write_text("15\n")
+    said = []
+    assert EmbeddedLab(state=tmp_path, out=said.append).release is DEFAULT
+    assert said and "unknown release « 15 »" in said[0]

@@ -3,11 +3,11 @@
 # package the lab needs is baked in. No loop device, no partition, no bootloader: the image is one
 # ext4 file system (mkfs.ext4 -d) and the VMs boot its kernel directly (vagrant-libvirt kernel/initrd).
 #
-# usage: build.sh OUTDIR BOXNAME [SUITE]   (OUTDIR gets box.img, vmlinuz, initrd.img, BOXNAME.box)
-#   SUITE is the Debian release's code name: bookworm (Debian 12, the default) or trixie (Debian 13);
-#   bascule/lab_release.py names it for each release the lab knows.
+# usage: build.sh OUTDIR BOXNAME SUITE   (OUTDIR gets box.img, vmlinuz, initrd.img, BOXNAME.box)
+#   SUITE is the Debian release's code name (bookworm, trixie): bascule/lab_release.py names it for
+#   each release the lab knows.
 set -euo pipefail
-out=${1:?OUTDIR}; boxname=${2:?BOXNAME}; suite=${3:-bookworm}
+out=${1:?OUTDIR}; boxname=${2:?BOXNAME}; suite=${3:?SUITE}
 # The Debian mirror this machine's apt already uses (or BASCULE_DEBIAN_MIRROR)
 host_mirror() {
   awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null | grep . ||

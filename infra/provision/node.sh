@@ -5,6 +5,7 @@
 #   AUTHKEY_FILE  corosync's shared key (the same on both nodes)
 #   FTP_PASSWORD_FILE  the FTP user's password (read from a file: never on a command line)
 set -eu
+trap 'rm -f "${FTP_PASSWORD_FILE:-}"' EXIT  # the password's file goes, whatever fails
 
 # The node's name, set here rather than by Vagrant (`vm.hostname` restarts the guest's networking
 # once more at boot, 20-26 s under emulation); the FTP probe reads /etc/hostname to tell who serves.
@@ -102,7 +103,9 @@ id user >/dev/null 2>&1 || useradd -u 2001 -U -M -d /home/user -s /bin/bash user
 # unix_chkpwd, and under software emulation a yescrypt check costs the 1-CPU guest 1.1-1.6 s (on
 # Debian 13, with a login every few seconds, it saturated the guest and FTP logins timed out). A
 # setting of bascule's lab for speed, not the lab's: the hash is computed here from the same password
-# (read from its file: never on a command line) and handed to chpasswd already encrypted.
+# (read from its file, not from this script's arguments) and handed to chpasswd already encrypted.
+# The file itself was written by bascule through sudo, base64 in that command's line: the guest's
+# journal keeps it (only bascule's own lab VMs get this file).
 hash=$(perl -e 'chomp(my $p = <STDIN>); my @c = ("a".."z", "A".."Z", 0..9, ".", "/");
                 my $salt = join "", map { $c[rand @c] } 1..16; print crypt($p, "\$6\$$salt\$")' < "$FTP_PASSWORD_FILE")
 case "$hash" in '$6$'*) ;; *) echo "node.sh: no SHA-512 crypt on this node" >&2; exit 1 ;; esac
