@@ -68,3 +68,15 @@ def test_failed_start_with_its_restart_prevented_on_pacemaker_3():
     assert st.fail_count("serviceFTP", "intralab01") == 1000000  # INFINITY: a failed start bans the node
     assert all(m.nodes == ("hdintralab01",) for m in st.instances("servIntralab"))
     assert st.promoted_on("ms-drbd0") == ("hdintralab01",)
+
+
+def test_failed_monitor_restarted_in_place_on_pacemaker_3():
+    st = parse_crm_mon(fixture("crm_mon-3.0-echec-serviceFTP.xml"))
+    # Pacemaker 3 words it « Not running » (2.1: « not running »), with the reason the agent gave
+    assert [(f.resource, f.node, f.task, f.exit_code, f.exit_status) for f in st.failed_actions] == [
+        ("serviceFTP", "intralab01", "monitor", 7, "Not running")]
+    assert st.failed_actions[0].exit_reason == "Resource agent interrupted by Killed signal"
+    assert st.fail_count("serviceFTP", "intralab01") == 1
+    assert st.where("serviceFTP", "Started") == ("intralab01",)
+    # a promotion in progress is shown by its own word
+    assert st.where("cServiceMySQL", "Promoting") == ("intralab01",)
