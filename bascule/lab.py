@@ -20,7 +20,7 @@ from . import netns
 from .cluster import Cluster
 from .errors import BasculeError, LabError
 from .history import History
-from .hypervisor import NAMESPACE, Hypervisor
+from .hypervisor import INFRA, NAMESPACE, Hypervisor
 from .inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
 from .lab_box import Box, remove_all_boxes
 from .lab_release import DEFAULT, RELEASES, Release, lab_commands, release as release_named
@@ -28,8 +28,6 @@ from .waits import HEARTBEAT, PROGRESS, wait_until
 
 VIP = "10.22.100.220"
 NODE_IPS = ("10.22.100.11", "10.22.100.12")
-REPO = Path(__file__).resolve().parent.parent
-INFRA = REPO / "infra"
 
 
 def both(action, nodes) -> None:

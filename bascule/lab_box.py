@@ -12,10 +12,9 @@ import subprocess
 from pathlib import Path
 
 from .errors import LabError
+from .hypervisor import BOX_PREFIX, INFRA
 from .lab_release import Release
 
-INFRA = Path(__file__).resolve().parent.parent / "infra"
-BOX_PREFIX = "bascule-debian"  # then the release and the recipe's hash: bascule-debian13-046ad8df82
 
 
 class Box:

@@ -215,12 +215,12 @@ def save_snapshot(directory, label: str, snapshot) -> None:
     taken from there)."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    name = slug(label)
+    base = name = slug(label)
     # two scenarios can make the same fault (kill -9 proftpd with and without its restart
     # prevented): the second one's snapshot goes beside the first one's, not over it
     taken, n = {p.name.split(".")[0] for p in d.iterdir()}, 2
     while name in taken:
-        name, n = f"{slug(label)}-{n}", n + 1
+        name, n = f"{base}-{n}", n + 1
     if snapshot.crm_mon_xml:
         (d / f"{name}.crm_mon.xml").write_text(snapshot.crm_mon_xml, encoding="utf-8")
     for node, text in snapshot.drbd_text.items():
