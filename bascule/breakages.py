@@ -87,6 +87,15 @@ def _save_blocked(cluster: Cluster, on: bool) -> None:
                        timeout=30)
 
 
+def _mysql_start_blocked(cluster: Cluster, on: bool) -> None:
+    # an option MariaDB does not know: the running server is untouched, its next start fails (the
+    # restore of Q7 stops and restarts the MySQL clone); healed by removing it and clearing the failures
+    conf = "/etc/mysql/mariadb.conf.d/99-bascule-casse.cnf"
+    _on_each(cluster, f"printf '[mysqld]\\nbascule-option-inconnue=1\\n' > {conf}" if on else f"rm -f {conf}")
+    if not on:
+        cluster.master.run(quote("crm_resource", "--cleanup", "--resource", cluster.inv.resources.mysql_clone), timeout=120)
+
+
 def _location_lines(cluster: Cluster) -> str:
     r, m = cluster.inv.resources, cluster.inv.preferred_master
     return (f"location cli-prefer-IPFailover {r.group} role=Started inf: {m}\n"
@@ -189,6 +198,12 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
         "Q6 (sauvegarde)",
         lambda c: _save_blocked(c, True),
         lambda c: _save_blocked(c, False), "sauvegarde"),
+    Breakage(
+        "mysql-ne-redemarre-pas", "MariaDB ne peut plus démarrer (option inconnue dans sa configuration) ; le serveur "
+        "qui tourne n'est pas touché",
+        "Q7 (restauration : cServiceMySQL ne redémarre pas)",
+        lambda c: _mysql_start_blocked(c, True),
+        lambda c: _mysql_start_blocked(c, False), "sauvegarde"),
 )}
 
 
