@@ -10,11 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import BasculeError
+from bascule.errors import BasculeError
 
 
 def _lab(args):
-    from .lab import EmbeddedLab
+    from bascule.lab.embedded import EmbeddedLab
     return EmbeddedLab(xx=args.xx, debian=getattr(args, "debian", None))
 
 
@@ -44,7 +44,7 @@ def cmd_status(args) -> int:
         problems = lab.baseline(cluster)
     finally:
         cluster.close()
-    from .ftp import FTPClient, FTPUnavailable
+    from bascule.cluster.ftp import FTPClient, FTPUnavailable
     try:
         _, server = FTPClient.for_inventory(inv).listing_and_server(".")
         print(f"  FTP on {inv.vip}: {inv.ftp.user} logged in, served by {server or '?'}")
@@ -73,7 +73,7 @@ def cmd_destroy(args) -> int:
 
 
 def cmd_rejuger(args) -> int:
-    from .rejudge import rejudge
+    from bascule.judging.rejudge import rejudge
     paths = rejudge(args.dir, args.sortie)
     print(f"rejugé : {paths['md']}, {paths['html']}, {paths['json']}")
     return 0
@@ -100,8 +100,8 @@ def cmd_ftp_password(args) -> int:
 
 def cmd_classe(args) -> int:
     """A whole class: the suite against each group's inventory, then one summary page."""
-    from . import trend
-    from .classe import groups_from, run_class, write_summary
+    from bascule.reporting import trend
+    from bascule.reporting.class_run import groups_from, run_class, write_summary
     out = Path(args.sortie)
     groups = groups_from(args.inventaires, out)
     trend_file = Path(args.tendance) if args.tendance else None
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     inv.add_argument("--sortie", default=None, help="file to write (default: standard output)")
     inv.set_defaults(func=cmd_inventaire)
     labsub.add_parser("mot-de-passe-ftp", help="print the embedded lab's FTP password").set_defaults(func=cmd_ftp_password)
-    from .breakages import add_commands
+    from bascule.lab.breakages import add_commands
     add_commands(labsub)
     rj = sub.add_parser("rejuger", help="judge a saved run again from its history (no cluster needed)")
     rj.add_argument("dir", help="the run's reports directory (it holds historique.jsonl)")

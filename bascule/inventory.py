@@ -1,6 +1,6 @@
 """The inventory: which cluster bascule tests and how to reach it.
 
-A TOML file (see examples/inventory.toml) or, without one, the embedded lab's (bascule.lab builds it
+A TOML file (see examples/inventory.toml) or, without one, the embedded lab's (bascule.lab.embedded builds it
 from `vagrant ssh-config`). Every problem is reported as one InventoryError naming the field and the
 fix. Passwords are kept as Secret values, which never print.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InventoryError
+from bascule.errors import InventoryError
 
 
 class Secret:

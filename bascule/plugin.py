@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from .checks import Result, Verdict
-from .errors import BasculeError, BaselineError
-from .report import Report, Row, attach_text
-from .waits import PROGRESS
+from bascule.judging.checks import Result, Verdict
+from bascule.errors import BasculeError, BaselineError
+from bascule.reporting.report import Report, Row, attach_text
+from bascule.waits import PROGRESS
 
 ACTION = pytest.StashKey[str]()
 STEP = pytest.StashKey[object]()
@@ -76,12 +76,12 @@ def pytest_configure(config):
     if acceptance:  # this run's snapshots only (two of them with one name are told apart by a suffix)
         import shutil
         shutil.rmtree(out / "captures", ignore_errors=True)
-    from .history import History
+    from bascule.judging.history import History
     config.stash[HISTORY] = History()
     config.stash[REPORT] = Report(date=_now())
     path = config.getoption("inventory", None)
     if path is not None:  # an empty path (an unset shell variable) is an error, never the embedded lab
-        from .inventory import load
+        from bascule.inventory import load
         try:
             config.stash[INVENTORY] = load(path)
         except BasculeError as exc:
@@ -113,7 +113,7 @@ def _stop(exc: BaseException, config=None) -> None:
         report.stopped = str(exc)
         history = config.stash.get(HISTORY, None)
         if history is not None:
-            from .history import RUN, INFO
+            from bascule.judging.history import RUN, INFO
             history.append(RUN, "bascule", "stopped", INFO, str(exc))
     pytest.exit(f"bascule: {exc}", returncode=2)
 
@@ -125,7 +125,7 @@ def embedded_lab(request):
     """The embedded lab, when no --inventory was given (else None)."""
     if INVENTORY in request.config.stash:
         return None
-    from .lab import EmbeddedLab
+    from bascule.lab.embedded import EmbeddedLab
     try:
         return EmbeddedLab(xx=request.config.getoption("lab_xx"), debian=request.config.getoption("debian"))
     except BasculeError as exc:
@@ -150,7 +150,7 @@ def historique(request):
 
 @pytest.fixture(scope="session")
 def cluster(request, inventaire, historique):
-    from .cluster import Cluster
+    from bascule.cluster.cluster import Cluster
     c = Cluster(inventaire, historique)
     c.captures_dir = Path(request.config.getoption("bascule_reports")) / "captures"
     try:
@@ -159,8 +159,8 @@ def cluster(request, inventaire, historique):
         check_vip(c)
     except BasculeError as exc:
         _stop(exc, request.config)
-    from .history import INFO, RUN
-    from .inventory import public
+    from bascule.judging.history import INFO, RUN
+    from bascule.inventory import public
     report = request.config.stash[REPORT]
     report.cluster = f"{c.master.name} (maître) + {c.slave.name}, VIP {c.inv.vip}"
     historique.append(RUN, "bascule", "start", INFO, {"date": report.date, "cluster": report.cluster,
@@ -172,8 +172,8 @@ def cluster(request, inventaire, historique):
 def check_vip(cluster) -> None:
     """The inventory's VIP must be the address that IPFailover carries: otherwise every FTP row
     would fail for a typo in the inventory, not for the cluster."""
-    from .errors import InventoryError
-    from .nodes import quote
+    from bascule.errors import InventoryError
+    from bascule.cluster.nodes import quote
     rid = cluster.inv.resources.ip
     res = cluster.master.run(quote("crm_resource", "--resource", rid, "--get-parameter", "ip"), timeout=60, check=False)
     configured = res.stdout.strip().splitlines()[-1].strip() if res.ok and res.stdout.strip() else None
@@ -199,7 +199,7 @@ def noeud_esclave(cluster):
 
 @pytest.fixture(scope="session")
 def client_ftp(inventaire):
-    from .ftp import FTPClient
+    from bascule.cluster.ftp import FTPClient
     return FTPClient.for_inventory(inventaire)
 
 
@@ -229,9 +229,9 @@ def etat_au_depart(request, cluster, historique, rapport, inventaire):
     A cluster that starts away from its baseline (or an FTP account that cannot log in and write)
     stops the run here: the lab's rows are not run on a cluster that starts broken, and no fault is
     injected into it."""
-    from .checks import start_state
-    from .observations import StartState
-    from .recovery import ftp_access, restore_baseline
+    from bascule.judging.checks import start_state
+    from bascule.judging.observations import StartState
+    from bascule.cluster.recovery import ftp_access, restore_baseline
     table = Table(request, rapport, historique, inventaire)
     _versions(request.config, cluster, rapport)
 
@@ -254,8 +254,8 @@ def etat_au_depart(request, cluster, historique, rapport, inventaire):
                              else "réparer le cluster, ou relancer avec --remettre-en-etat")
                             + " (les lignes du lab ne sont pas exécutées sur un cluster qui part cassé)"),
               request.config)
-    from .errors import RepairIncomplete
-    from .history import INFO, RUN
+    from bascule.errors import RepairIncomplete
+    from bascule.judging.history import INFO, RUN
 
     def said(repairs) -> None:
         rapport.repaired = [f"{r.what} (vu : {r.why})" for r in repairs]
@@ -298,7 +298,7 @@ def _versions(config, cluster, report: Report) -> None:
 def sonde(client_ftp, historique, inventaire):
     """The scenario's background FTP probe: it runs from the scenario's first row to its audit
     (ligne_de_base starts and stops it), so that an outage outside a move is seen too."""
-    from .ftp import Probe
+    from bascule.cluster.ftp import Probe
     probe = Probe(client_ftp, historique, f"{inventaire.ftp.documents}/bascule-sonde")
     yield probe
     probe.stop()
@@ -310,7 +310,7 @@ def ligne_de_base(request, cluster, etat_au_depart, rapport, historique, inventa
     first scenario's; the audit of the previous scenario brought it back for the others). After it:
     bascule undoes its own faults (the `pannes` fixture) and audits the cluster: any other repair is
     a row of the scenario's table. The FTP probe runs in between, through the audit's repairs."""
-    from .recovery import audit_after, settle
+    from bascule.cluster.recovery import audit_after, settle
     try:
         problems, _ = settle(cluster, deadline=120)
     except BasculeError as exc:
@@ -324,7 +324,7 @@ def ligne_de_base(request, cluster, etat_au_depart, rapport, historique, inventa
     begun = request.node.stash[ROW_START] = historique.now()
     sonde.start()
     yield
-    from .checks import audit, audit_config_changes
+    from bascule.judging.checks import audit, audit_config_changes
     seen = audit_after(cluster, injected, config_before)
     sonde.stop()
     result = Table(request, rapport, historique, inventaire).judge(
@@ -343,11 +343,11 @@ ROW_START = pytest.StashKey[float]()
 
 
 def _timeline(request, report: Report, history, since: float) -> None:
-    """The scenario's timeline (bascule.timeline): a PNG under reports/timelines/, attached to the
+    """The scenario's timeline (bascule.reporting.timeline): a PNG under reports/timelines/, attached to the
     scenario in Allure, embedded in the HTML table; its place goes on the history for `rejuger`."""
-    from .history import RUN
-    from .report import slug
-    from .timeline import draw
+    from bascule.judging.history import RUN
+    from bascule.reporting.report import slug
+    from bascule.reporting.timeline import draw
     item = request.node
     scenario = getattr(item, "_bascule_scenario", item.name)
     out = Path(request.config.getoption("bascule_reports")) / "timelines" / f"{slug(scenario) or 'scenario'}.png"
@@ -389,7 +389,7 @@ def pannes(request, ligne_de_base, cluster):
 
 class Table:
     """Records the rows of the lab's table for the current scenario. Every row is judged here, by
-    a check of bascule.checks on a typed observation; the row, the check's name, the observation
+    a check of bascule.judging.checks on a typed observation; the row, the check's name, the observation
     and the slice of the history it read go on the history, so that `bascule rejuger` judges the
     saved run again and gets the same table."""
 
@@ -416,10 +416,10 @@ class Table:
         """Judge one row: check(observation, history since `since`, inventory). The check sees the
         observation and the events as a saved run will hold them (their JSON form)."""
         __tracebackhide__ = True
-        from .checks import judge_row
-        from .history import VERDICT, roundtrip_events
-        from .inventory import from_public, public
-        from .observations import roundtrip, to_json
+        from bascule.judging.checks import judge_row
+        from bascule.judging.history import VERDICT, roundtrip_events
+        from bascule.inventory import from_public, public
+        from bascule.judging.observations import roundtrip, to_json
         if since is None:
             since = getattr(observation, "since", None)
         events = self.history.events if self.history is not None else ()
@@ -587,7 +587,7 @@ def _add_plain_row(request, report: Report, table: str, scenario: str, action: s
 def _plain_row_event(history, row: Row) -> None:
     """A row whose verdict no check gave goes on the history as it is, so that a re-judged run has
     it too."""
-    from .history import VERDICT
+    from bascule.judging.history import VERDICT
     if history is not None:
         history.append(VERDICT, "", "row", row.status, {
             "table": row.table, "scenario": row.scenario, "action": row.action, "expected": row.expected, "check": None,
@@ -618,8 +618,8 @@ def _write_durations(session) -> None:
     bench/suite_timings.py prints."""
     import json
     import time
-    from .nodes import COMMAND_TIME
-    from .waits import ACCOUNTING
+    from bascule.cluster.nodes import COMMAND_TIME
+    from bascule.waits import ACCOUNTING
     report = session.config.stash.get(REPORT, None)
     if report is None or not (report.rows or report.stopped):
         return
@@ -658,7 +658,7 @@ def _trend(config, report: Report, history) -> None:
     path = config.getoption("bascule_tendance", None)
     if not path:
         return
-    from . import trend
+    from bascule.reporting import trend
     try:
         trend.append(path, trend.record_of(list(history.events), config.getoption("bascule_groupe", "")))
         out = Path(config.getoption("bascule_reports"))

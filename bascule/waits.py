@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
-from .errors import BasculeError
+from bascule.errors import BasculeError
 
 T = TypeVar("T")
 

@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CURLS, PERIOD = 4, 1.0  # 4 processes, one listing each every second: one every 0.25 s in all
 GOAL = 0.5
-# the rows whose check quotes the client's downtime (bascule.checks.QUOTES_DOWNTIME)
+# the rows whose check quotes the client's downtime (bascule.judging.checks.QUOTES_DOWNTIME)
 MOVE_CHECKS = ("moved", "taken_over", "service_restarted", "cable_taken_over")
 
 
@@ -122,7 +122,7 @@ def outages(ops: list[tuple[float, float, bool, str]], since: float, until: floa
 def compare(history: Path, curl_ops: list) -> int:
     """Print bascule's downtime and curl's for each row that quotes one; returns how many missed the goal."""
     sys.path.insert(0, str(ROOT))
-    from bascule.history import History, downtime_windows  # the run's own timeline: not its FTP module
+    from bascule.judging.history import History, downtime_windows  # the run's own timeline: not its FTP module
     lines = history.read_text(encoding="utf-8").splitlines()
     t0 = datetime.fromisoformat(json.loads(lines[0])["history_started_at"]).timestamp()
     events = History.load_events(history)

@@ -17,7 +17,7 @@ from pathlib import Path
 root = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root))
 from bascule.errors import BasculeError  # noqa: E402
-from bascule.lab import EmbeddedLab  # noqa: E402
+from bascule.lab.embedded import EmbeddedLab  # noqa: E402
 
 
 class Sampler:

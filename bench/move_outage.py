@@ -29,12 +29,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from cross_check import CurlClient, ftp_target, outages  # noqa: E402
 
-from bascule.checks import move_problems, placement  # noqa: E402
-from bascule.cluster import Cluster  # noqa: E402
+from bascule.judging.checks import move_problems, placement  # noqa: E402
+from bascule.cluster.cluster import Cluster  # noqa: E402
 from bascule.errors import BasculeError  # noqa: E402
-from bascule.history import History  # noqa: E402
+from bascule.judging.history import History  # noqa: E402
 from bascule.inventory import load as load_inventory  # noqa: E402
-from bascule.nodes import quote  # noqa: E402
+from bascule.cluster.nodes import quote  # noqa: E402
 
 GOAL_STANDBY = 30.0
 POLL = 5.0

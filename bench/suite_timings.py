@@ -72,8 +72,8 @@ def read_journals(inventory: Path, since: float, out: Path) -> None:
     """Each node's controller journal from epoch `since` on, read as a move's anatomy reads it
     (Cluster.journal: the node's clock offset from `date` over SSH), saved in `out`; split() keeps
     the run's window."""
-    from bascule.cluster import Cluster
-    from bascule.history import History
+    from bascule.cluster.cluster import Cluster
+    from bascule.judging.history import History
     from bascule.inventory import load
     history = History()
     cluster = Cluster(load(inventory), history)
@@ -88,7 +88,7 @@ def read_journals(inventory: Path, since: float, out: Path) -> None:
 
 
 def split(reports: Path) -> None:
-    from bascule.cluster_state import parse_controld_journal
+    from bascule.cluster.state import parse_controld_journal
     d = json.loads((reports / "durees.json").read_text())
     begin, end = d["session_epoch"]
     wall = end - begin

@@ -1,7 +1,7 @@
 """Steps shared by every feature: the baseline, standby/online, the resources' placement.
 
 Steps stay thin: they act through the library, gather a typed observation, and hand it to a check
-of bascule.checks through `tableau.judge`. No step builds a verdict itself.
+of bascule.judging.checks through `tableau.judge`. No step builds a verdict itself.
 """
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from dataclasses import replace
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from bascule import checks
-from bascule.cluster import node_seen
-from bascule.faults import Movement, Standby, await_move
-from bascule.ftp import FTPUnavailable
-from bascule.observations import FtpWitness, ResourcesSeen
-from bascule.report import allure_parameter, attach_snapshot
+from bascule.judging import checks
+from bascule.cluster.cluster import node_seen
+from bascule.cluster.faults import Movement, Standby, await_move
+from bascule.cluster.ftp import FTPUnavailable
+from bascule.judging.observations import FtpWitness, ResourcesSeen
+from bascule.reporting.report import allure_parameter, attach_snapshot
 
 ROLE = parsers.re  # steps name nodes by their role in the lab: « maître » or « esclave »
 FAILOVER_DEADLINE = 360  # under emulation a clean reboot moves everything in up to 4 min (measured 235 s)

@@ -6,12 +6,12 @@ import shlex
 
 from pytest_bdd import then, when
 
-from bascule import checks
-from bascule.checks import SAVE_FILE
-from bascule.conformance import configuration_xml, normalise
-from bascule.nodes import quote
-from bascule.observations import ConfigurationLine, RestoreSeen, SaveSeen
-from bascule.report import attach_text
+from bascule.judging import checks
+from bascule.judging.checks import SAVE_FILE
+from bascule.judging.conformance import configuration_xml, normalise
+from bascule.cluster.nodes import quote
+from bascule.judging.observations import ConfigurationLine, RestoreSeen, SaveSeen
+from bascule.reporting.report import attach_text
 from bascule.waits import WaitTimeout
 
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from bascule import checks
+from bascule.judging import checks
 from bascule.errors import NodeError
-from bascule.faults import (BlockRestart, FaultUnavailable, KillService, Movement, PowerLoss, Reboot, describe_reading,
+from bascule.cluster.faults import (BlockRestart, FaultUnavailable, KillService, Movement, PowerLoss, Reboot, describe_reading,
                             reading_while_served)
-from bascule.ftp import describe_error, sha256
-from bascule.observations import FtpWitness, RestartSeen, Takeover, WitnessRead
-from bascule.report import allure_parameter
+from bascule.cluster.ftp import describe_error, sha256
+from bascule.judging.observations import FtpWitness, RestartSeen, Takeover, WitnessRead
+from bascule.reporting.report import allure_parameter
 from bascule.waits import WaitTimeout, wait_until
 
 from .commun import move_towards, node_for

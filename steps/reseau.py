@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 from pytest_bdd import parsers, then, when
 
-from bascule import checks
-from bascule.cluster import read_on, write_as_user
+from bascule.judging import checks
+from bascule.cluster.cluster import read_on, write_as_user
 from bascule.errors import NodeError
-from bascule.faults import CablePull, Movement, ReplicationCut
-from bascule.history import served_by
-from bascule.nodes import quote
-from bascule.observations import CableOutcome, CableTakeover, FileWrite, SplitBrainDetection, SplitBrainResolution
-from bascule.recovery import resolve_split_brain, split_brain_logged
+from bascule.cluster.faults import CablePull, Movement, ReplicationCut
+from bascule.judging.history import served_by
+from bascule.cluster.nodes import quote
+from bascule.judging.observations import CableOutcome, CableTakeover, FileWrite, SplitBrainDetection, SplitBrainResolution
+from bascule.cluster.recovery import resolve_split_brain, split_brain_logged
 from bascule.waits import WaitTimeout, wait_until
 
 from .commun import FAILOVER_DEADLINE, node_for

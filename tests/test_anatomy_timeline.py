@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bascule import checks
-from bascule.cluster_state import parse_controld_journal
-from bascule.history import CLIENT, FAIL, FAULT, OK, READ, VERDICT, History
-from bascule.observations import MoveSeen, NodeJournal, roundtrip, to_json
-from bascule.report import Report, Row
-from bascule.timeline import draw, node_operations
+from bascule.judging import checks
+from bascule.cluster.state import parse_controld_journal
+from bascule.judging.history import CLIENT, FAIL, FAULT, OK, READ, VERDICT, History
+from bascule.judging.observations import MoveSeen, NodeJournal, roundtrip, to_json
+from bascule.reporting.report import Report, Row
+from bascule.reporting.timeline import draw, node_operations
 from test_checks_report import inventory
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -142,14 +142,14 @@ def test_an_outage_outside_a_move_is_said_in_the_row_where_it_happened():
 
 
 def test_the_cable_row_has_the_same_anatomy_towards_the_node_that_must_serve():
-    from bascule.observations import CableTakeover
+    from bascule.judging.observations import CableTakeover
     cable = roundtrip(CableTakeover(STANDBY, "hdintralab01", "sonde-ftp", {}, (journal("intralab01"), journal("hdintralab01"))))
     assert checks.move_anatomy(cable, [], inventory()) == checks.move_anatomy(move(), [], inventory())
 
 
 def test_a_real_runs_move_rows_carry_their_anatomy_when_judged_again(tmp_path):
     import json
-    from bascule.rejudge import rejudge
+    from bascule.judging.rejudge import rejudge
     run = FIXTURES / "runs" / "sain-q2-sonde-continue"
     rows = json.loads(rejudge(run, tmp_path)["json"].read_text(encoding="utf-8"))["rows"]
     moves = [r for r in rows if "standby" in r["action"] or "online" in r["action"]]

@@ -1,4 +1,4 @@
-"""bascule.checks (verdicts) and bascule.report (the lab's completed test tables)."""
+"""bascule.judging.checks (verdicts) and bascule.reporting.report (the lab's completed test tables)."""
 from __future__ import annotations
 
 import json
@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bascule.checks import DOWNTIME_DEFINITION
-from bascule.checks import (Result, Verdict, baseline_problems, client_downtime, guarded, placement_problems,
+from bascule.judging.checks import DOWNTIME_DEFINITION
+from bascule.judging.checks import (Result, Verdict, baseline_problems, client_downtime, guarded, placement_problems,
                             secs)
-from bascule.cluster_state import parse_crm_mon, parse_proc_drbd
-from bascule.history import CLIENT, FAIL, OK, History
+from bascule.cluster.state import parse_crm_mon, parse_proc_drbd
+from bascule.judging.history import CLIENT, FAIL, OK, History
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
-from bascule.report import COLUMNS, Report, Row
+from bascule.reporting.report import COLUMNS, Report, Row
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HEADER = "| Actions à effectuer | Résultats attendus | Résultats obtenus | Statut |"
@@ -237,7 +237,7 @@ IP_ADDR_SLAVE = """\
 
 
 def test_vip_interface():
-    from bascule.cluster_state import parse_vip_interface
+    from bascule.cluster.state import parse_vip_interface
     good = parse_vip_interface(IP_ADDR_GOOD, "10.22.100.220")
     assert (good.interface, good.prefix, good.on_network) == ("eth1", 16, True)
     wrong = parse_vip_interface(IP_ADDR_WRONG_NIC, "10.22.100.220")
@@ -251,7 +251,7 @@ def test_vip_interface():
 
 
 def _seen(master_ip: str, served: str | None = None, slave_proftpd: bool = False, on: str = "intralab01"):
-    from bascule.observations import NodeSeen, ResourcesSeen
+    from bascule.judging.observations import NodeSeen, ResourcesSeen
     xml = (FIXTURES / "crm_mon-2.1-sain.xml").read_text(encoding="utf-8")
     return ResourcesSeen(xml, {"intralab01": NodeSeen("intralab01", master_ip, True, True, "/dev/drbd0"),
                                "hdintralab01": NodeSeen("hdintralab01", IP_ADDR_SLAVE, slave_proftpd, False, "")},
@@ -259,7 +259,7 @@ def _seen(master_ip: str, served: str | None = None, slave_proftpd: bool = False
 
 
 def test_resources_active_ok_and_wrong_nic():
-    from bascule.checks import resources_active
+    from bascule.judging.checks import resources_active
     inv = inventory("intralab01")
     ok = resources_active(_seen(IP_ADDR_GOOD), [], inv)
     assert ok.verdict is Verdict.OK, ok.observed
@@ -270,13 +270,13 @@ def test_resources_active_ok_and_wrong_nic():
 
 
 def test_resources_active_service_on_both_nodes():
-    from bascule.checks import resources_active
+    from bascule.judging.checks import resources_active
     r = resources_active(_seen(IP_ADDR_GOOD, slave_proftpd=True), [], inventory("intralab01"))
     assert r.verdict is Verdict.KO and "proftpd tourne aussi sur hdintralab01" in r.observed
 
 
 def test_resources_active_judges_the_node_the_row_names():
-    from bascule.checks import resources_active
+    from bascule.judging.checks import resources_active
     r = resources_active(_seen(IP_ADDR_GOOD, on="hdintralab01"), [], inventory("intralab01"))
     assert r.verdict is Verdict.KO and "au lieu de hdintralab01" in r.observed
 
@@ -285,7 +285,7 @@ def test_resources_active_judges_the_node_the_row_names():
 
 def _move_history(final_server: str) -> History:
     """A failover to hdintralab01 at t=0: the probe fails 2 s, then is answered by final_server."""
-    from bascule.history import OBSERVATION
+    from bascule.judging.history import OBSERVATION
     t = [0.0]
     h = History(clock=lambda: t[0])
     on_b = {"promoted": ["hdintralab01"], "fs": ["hdintralab01"],
@@ -302,12 +302,12 @@ def _move_history(final_server: str) -> History:
 
 
 def _move(to: str):
-    from bascule.observations import MoveSeen
+    from bascule.judging.observations import MoveSeen
     return MoveSeen(0.0, to, "standby de intralab01", "sonde-ftp")
 
 
 def test_moved_ok_when_the_destination_serves():
-    from bascule.checks import move_timing, moved
+    from bascule.judging.checks import move_timing, moved
     seen = _move("hdintralab01")
     result = moved(seen, list(_move_history("hdintralab01").events), inventory())
     took, downtime = move_timing(seen, list(_move_history("hdintralab01").events), inventory())
@@ -318,20 +318,20 @@ def test_moved_ok_when_the_destination_serves():
 
 @pytest.mark.parametrize("server", ["intralab01", "INTRALAB01.lab.local"])
 def test_moved_ko_when_the_old_node_still_serves(server):
-    from bascule.checks import moved
+    from bascule.judging.checks import moved
     result = moved(_move("hdintralab01"), list(_move_history(server).events), inventory())
     assert result.verdict is Verdict.KO
     assert "toujours servi par intralab01" in result.observed
 
 
 def test_moved_cannot_judge_an_unknown_hostname():
-    from bascule.checks import moved
+    from bascule.judging.checks import moved
     result = moved(_move("hdintralab01"), list(_move_history("srv-ftp").events), inventory())
     assert result.verdict is Verdict.OK  # a name that is none of the nodes says nothing about them
 
 
 def test_resources_active_but_the_other_node_serves():
-    from bascule.checks import resources_active
+    from bascule.judging.checks import resources_active
     inv = inventory("intralab01")
     r = resources_active(_seen(IP_ADDR_GOOD, "hdintralab01"), [], inv)
     assert r.verdict is Verdict.KO and "servi par hdintralab01" in r.observed
@@ -339,7 +339,7 @@ def test_resources_active_but_the_other_node_serves():
 
 
 def test_moved_ko_when_the_client_never_comes_back():
-    from bascule.checks import move_timing, moved
+    from bascule.judging.checks import move_timing, moved
     h = _move_history("hdintralab01")
     h.append(CLIENT, "sonde-ftp", "write+read", FAIL, error="identifiants refusés (530)", t=2.8)
     result = moved(_move("hdintralab01"), list(h.events), inventory())
@@ -356,7 +356,7 @@ class _StubNode:
         self.name = name
 
     def run(self, command: str, timeout=None, check=True):
-        from bascule.nodes import CommandResult
+        from bascule.cluster.nodes import CommandResult
         if "--help-all" in command:
             return CommandResult(self.name, command, 0, "2\n", "", 0.0)
         _StubNode.asked.append(self.name)
@@ -368,7 +368,7 @@ class _StubNode:
 
 
 def test_crm_mon_asks_the_preferred_node_first():
-    from bascule.cluster import Cluster
+    from bascule.cluster.cluster import Cluster
     inv = inventory()
     nodes = {"intralab01": _StubNode("intralab01"), "hdintralab01": _StubNode("hdintralab01")}
     c = Cluster(inv, History(), nodes=nodes)
@@ -383,15 +383,15 @@ class _FailcountNode(_StubNode):
     said: list = []
 
     def run(self, command: str, timeout=None, check=True):
-        from bascule.nodes import CommandResult
+        from bascule.cluster.nodes import CommandResult
         _FailcountNode.said.append(command)
         return CommandResult(self.name, command, 0, "scope=status  name=fail-count-serviceFTP value=2\n", "", 0.0)
 
 
 def test_fail_count_from_crm_failcount_only_where_crm_mon_has_no_history():
     import re
-    from bascule.cluster import Cluster
-    from bascule.cluster_state import parse_crm_mon
+    from bascule.cluster.cluster import Cluster
+    from bascule.cluster.state import parse_crm_mon
     inv = inventory()
     nodes = {n: _FailcountNode(n) for n in ("intralab01", "hdintralab01")}
     c = Cluster(inv, History(), nodes=nodes)
@@ -415,8 +415,8 @@ class _DownProbe:
 
 
 def test_crm_mon_is_read_only_every_silent_read_while_the_client_sees_the_service_down():
-    from bascule.cluster import Cluster
-    from bascule.faults import SILENT_READ, reading_while_served
+    from bascule.cluster.cluster import Cluster
+    from bascule.cluster.faults import SILENT_READ, reading_while_served
 
     class Clock(History):
         now_value = 0.0
@@ -441,8 +441,8 @@ def test_crm_mon_is_read_only_every_silent_read_while_the_client_sees_the_servic
 
 def test_two_snapshots_with_one_label_are_both_kept(tmp_path):
     # kill -9 proftpd is the fault of two scenarios; the second one's snapshot overwrote the first one's
-    from bascule.cluster import Snapshot
-    from bascule.report import save_snapshot
+    from bascule.cluster.cluster import Snapshot
+    from bascule.reporting.report import save_snapshot
     for text in ("<first/>", "<second/>"):
         save_snapshot(tmp_path, "kill -9 proftpd intralab01 — après", Snapshot(0.0, None, text, {}, {"intralab01": text}))
     assert (tmp_path / "kill-9-proftpd-intralab01-apres.crm_mon.xml").read_text() == "<first/>"

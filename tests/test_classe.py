@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bascule.classe import Group, GroupRun, groups_from, run_class, short_ids, write_summary
-from bascule.trend import MoveFigures, RunRecord, append, load, plot
+from bascule.reporting.class_run import Group, GroupRun, groups_from, run_class, short_ids, write_summary
+from bascule.reporting.trend import MoveFigures, RunRecord, append, load, plot
 from test_ftp import PASSWORD as FTP_PASSWORD
 from test_hostile_runs import ftpd_local, inventory  # noqa: F401 - the fixture
 from test_nodes import GOOD_PASSWORD as SSH_PASSWORD, sshd  # noqa: F401 - the fixture
@@ -71,8 +71,8 @@ def test_the_trend_file_keeps_each_run_and_plots_each_move(tmp_path):
 
 
 def test_a_real_runs_record_has_each_move_with_the_figures_its_rows_quote():
-    from bascule.history import History
-    from bascule.trend import record_of
+    from bascule.judging.history import History
+    from bascule.reporting.trend import record_of
     runs = Path(__file__).parent / "fixtures" / "runs" / "sain-q2-sonde-continue"
     record = record_of(History.load_events(runs / "historique.jsonl"), "g1")
     standby, online = record.moves.values()

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bascule.checks import Verdict
-from bascule.conformance import check_line, config_differences, configuration_xml, normalise, role_of
+from bascule.judging.checks import Verdict
+from bascule.judging.conformance import check_line, config_differences, configuration_xml, normalise, role_of
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
 
 FIX = Path(__file__).parent / "fixtures"

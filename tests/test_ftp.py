@@ -1,4 +1,4 @@
-"""bascule.ftp against a real FTP server (pyftpdlib on 127.0.0.1): the client, and the probe measuring
+"""bascule.cluster.ftp against a real FTP server (pyftpdlib on 127.0.0.1): the client, and the probe measuring
 an outage of known length."""
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ with warnings.catch_warnings():
     from pyftpdlib.servers import FTPServer
 
 from bascule.errors import BasculeError
-from bascule.ftp import FTPClient, FTPUnavailable, Probe, Transfer, describe_error, sha256
-from bascule.history import (CLIENT, CONNECT, FAIL, INFO, OK, READ, WRITE, History, downtime_windows, served_by,
+from bascule.cluster.ftp import FTPClient, FTPUnavailable, Probe, Transfer, describe_error, sha256
+from bascule.judging.history import (CLIENT, CONNECT, FAIL, INFO, OK, READ, WRITE, History, downtime_windows, served_by,
                              total_downtime)
 from bascule.inventory import Secret
 
@@ -336,7 +336,7 @@ def test_probe_tells_a_refused_upload_from_an_outage(tmp_path):
     assert downtime_windows(history.events, probe.name) == []
     refused = [e for e in ops if e.outcome == FAIL]
     assert refused and all(e.value["failed_at"] == WRITE for e in refused)
-    from bascule.history import write_refusals
+    from bascule.judging.history import write_refusals
     (w,) = write_refusals(history.events, probe.name)
     assert w.end is None and w.phases[0].kind == WRITE and "550" in w.phases[0].reason
 

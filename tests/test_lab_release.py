@@ -2,8 +2,8 @@
 import pytest
 
 from bascule.errors import LabError
-from bascule.lab import INFRA
-from bascule.lab_release import DEBIAN_12, DEBIAN_13, DEFAULT, CrmAdaptation, Release, lab_commands, release
+from bascule.lab.embedded import INFRA
+from bascule.lab.release import DEBIAN_12, DEBIAN_13, DEFAULT, CrmAdaptation, Release, lab_commands, release
 
 LAB_CRM = (INFRA / "provision" / "lab.crm").read_text()
 
@@ -46,7 +46,7 @@ def test_a_release_is_named_by_its_number():
 
 
 def test_each_release_has_its_own_box_and_cache(tmp_path):
-    from bascule.lab_box import Box
+    from bascule.lab.box import Box
     twelve, thirteen = (Box(rel, tmp_path, dict, None, print) for rel in (DEBIAN_12, DEBIAN_13))
     assert twelve.name.startswith("bascule-debian12-") and thirteen.name.startswith("bascule-debian13-")
     assert twelve.recipe_hash() != thirteen.recipe_hash()  # the suite is part of the recipe
@@ -54,7 +54,7 @@ def test_each_release_has_its_own_box_and_cache(tmp_path):
 
 
 def test_a_lab_command_without_debian_acts_on_the_running_lab_s_release(tmp_path):
-    from bascule.lab import EmbeddedLab
+    from bascule.lab.embedded import EmbeddedLab
     assert EmbeddedLab(state=tmp_path, out=print).release is DEFAULT
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "release").write_text("13\n")
@@ -63,7 +63,7 @@ def test_a_lab_command_without_debian_acts_on_the_running_lab_s_release(tmp_path
 
 
 def test_lab_up_for_another_release_than_the_existing_one_says_to_take_it_down_first(tmp_path, monkeypatch):
-    from bascule.lab import EmbeddedLab
+    from bascule.lab.embedded import EmbeddedLab
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "release").write_text("12\n")
     lab = EmbeddedLab(state=tmp_path, out=print, debian="13")
@@ -75,7 +75,7 @@ def test_lab_up_for_another_release_than_the_existing_one_says_to_take_it_down_f
 
 
 def test_an_unknown_release_in_the_state_is_said_and_read_as_the_default_so_that_down_still_works(tmp_path):
-    from bascule.lab import EmbeddedLab
+    from bascule.lab.embedded import EmbeddedLab
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "release").write_text("15\n")
     said = []

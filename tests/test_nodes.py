@@ -8,7 +8,7 @@ import pytest
 
 from bascule.errors import NodeError
 from bascule.inventory import NodeSpec, Secret, SSHSpec
-from bascule.nodes import Node
+from bascule.cluster.nodes import Node
 
 GOOD_PASSWORD = "bon-mot-de-passe-42"
 
@@ -156,7 +156,7 @@ class _BlackHole:
 
 def test_a_command_on_a_dead_connection_returns_within_its_deadline(sshd):
     import time
-    from bascule.nodes import NodeLost, hard_deadline
+    from bascule.cluster.nodes import NodeLost, hard_deadline
     hole = _BlackHole(sshd)
     n = node(hole.port, GOOD_PASSWORD)
     assert n.run("echo ok").ok  # the connection works

@@ -3,7 +3,7 @@
 A toy feature runs in a child pytest (as in test_plugin_rows.py): its Then steps judge rows with
 real checks through `tableau.judge` (an OK, a KO, a move read off the history), one Then step raises
 before it judges, and the rows after it are « non exécuté ». The run writes reports/historique.jsonl
-and the tables; bascule.rejudge rebuilds the tables from the history alone. No cluster involved.
+and the tables; bascule.judging.rejudge rebuilds the tables from the history alone. No cluster involved.
 
 The plugin appends the RUN "start" event (date, cluster, public inventory) only in its `cluster`
 fixture; the toy has no cluster, so its conftest appends that event itself, as `cluster` does."""
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from bascule import checks
-from bascule.checks import Result
+from bascule.judging import checks
+from bascule.judging.checks import Result
 from bascule.errors import BasculeError
-from bascule.history import CLIENT, RUN, VERDICT, History
-from bascule.rejudge import rejudge, rejudge_events
+from bascule.judging.history import CLIENT, RUN, VERDICT, History
+from bascule.judging.rejudge import rejudge, rejudge_events
 
 pytest_plugins = ["pytester"]
 
@@ -42,7 +42,7 @@ Fonctionnalité: Jouet rejugé
 CONFTEST = """\
 import os
 import pytest
-from bascule.history import INFO, RUN
+from bascule.judging.history import INFO, RUN
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec, public
 
 
@@ -65,9 +65,9 @@ def depart(inventaire, historique, rapport):
 
 STEPS = """\
 from pytest_bdd import scenarios, then, when
-from bascule import checks
-from bascule.history import CLIENT, FAIL, OBSERVATION, OK
-from bascule.observations import FileRead, FileWrite, MoveSeen
+from bascule.judging import checks
+from bascule.judging.history import CLIENT, FAIL, OBSERVATION, OK
+from bascule.judging.observations import FileRead, FileWrite, MoveSeen
 
 scenarios("jouet.feature")
 

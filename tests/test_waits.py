@@ -155,7 +155,7 @@ def test_off_a_terminal_a_long_wait_says_a_line_every_30_s(monkeypatch):
 
 
 def test_a_lab_phase_says_it_still_runs(monkeypatch):
-    from bascule import lab as lab_module
+    from bascule.lab import embedded as lab_module
     said = []
     monkeypatch.setattr(lab_module, "HEARTBEAT", 0.05)
     lab = lab_module.EmbeddedLab(out=said.append)

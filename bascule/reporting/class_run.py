@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .errors import BasculeError
-from .trend import short_move
-from .waits import HEARTBEAT, PROGRESS
+from bascule.errors import BasculeError
+from bascule.reporting.trend import short_move
+from bascule.waits import HEARTBEAT, PROGRESS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COLOURS = {"OK": "#d4edda", "KO": "#f8d7da", "inconnu": "#fff3cd", "non exécuté": "#e2e3e5"}
 
 
@@ -104,8 +104,8 @@ def collect(group: Group, rc: int, seconds: float) -> GroupRun:
         run.error = said.strip() or f"pytest exit code {rc}, no table written"
     history = group.out / "historique.jsonl"
     if history.is_file():
-        from .history import History
-        from .trend import record_of
+        from bascule.judging.history import History
+        from bascule.reporting.trend import record_of
         try:
             record = record_of(History.load_events(history), group.name)
             run.moves = {k: (v.took, v.downtime) for k, v in record.moves.items()}

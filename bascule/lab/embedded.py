@@ -1,7 +1,7 @@
 """The embedded lab: two VMs (intralabXX, hdintralabXX) that reproduce the lab's cluster.
 
-Built from three parts, one concept each: the Debian release (bascule.lab_release: data), its box
-(bascule.lab_box) and the hypervisor that boots it (bascule.hypervisor: namespace, libvirt, VMs,
+Built from three parts, one concept each: the Debian release (bascule.lab.release: data), its box
+(bascule.lab.box) and the hypervisor that boots it (bascule.lab.hypervisor: namespace, libvirt, VMs,
 power and cable faults). This module provisions the VMs into the lab's cluster and brings it to its
 baseline. `up` is idempotent: on a lab already at its baseline it only checks it. Every wait polls
 with a deadline and says what it waits for.
@@ -16,15 +16,15 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import netns
-from .cluster import Cluster
-from .errors import BasculeError, LabError
-from .history import History
-from .hypervisor import INFRA, NAMESPACE, Hypervisor
-from .inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
-from .lab_box import Box, remove_all_boxes
-from .lab_release import DEFAULT, RELEASES, Release, lab_commands, release as release_named
-from .waits import HEARTBEAT, PROGRESS, wait_until
+from bascule.lab import netns
+from bascule.cluster.cluster import Cluster
+from bascule.errors import BasculeError, LabError
+from bascule.judging.history import History
+from bascule.lab.hypervisor import INFRA, NAMESPACE, Hypervisor
+from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
+from bascule.lab.box import Box, remove_all_boxes
+from bascule.lab.release import DEFAULT, RELEASES, Release, lab_commands, release as release_named
+from bascule.waits import HEARTBEAT, PROGRESS, wait_until
 
 VIP = "10.22.100.220"
 NODE_IPS = ("10.22.100.11", "10.22.100.12")
@@ -283,7 +283,7 @@ class EmbeddedLab:
                                        "then `bascule lab up`") from None
             if fresh or check_ftp:
                 with self.phase("FTP on the VIP"):
-                    from .ftp import FTPClient
+                    from bascule.cluster.ftp import FTPClient
                     wait_until(lambda: FTPClient.for_inventory(inv).listing("."), lambda _: True,
                                f"FTP on {VIP}", deadline=120, interval=2)
         finally:

@@ -3,7 +3,7 @@ it, the two VMs (Vagrant, through python-vagrant) and the faults only a hypervis
 cut, cable pulled).
 
 Nothing here knows the Debian release or the cluster: the VMs boot whatever box the environment
-names (BASCULE_BOX, BASCULE_BOX_DIR), and the lab (bascule.lab) provisions them. Only the prefix of boxes' names is
+names (BASCULE_BOX, BASCULE_BOX_DIR), and the lab (bascule.lab.embedded) provisions them. Only the prefix of boxes' names is
 here (BOX_PREFIX), for `down` to remove their images from libvirt's pool.
 """
 from __future__ import annotations
@@ -13,13 +13,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import netns
-from .errors import BasculeError, LabError
-from .waits import wait_until
+from bascule.lab import netns
+from bascule.errors import BasculeError, LabError
+from bascule.waits import wait_until
 
 NAMESPACE = "bascule"
-INFRA = Path(__file__).resolve().parent.parent / "infra"  # the Vagrantfile, the box recipe, provisioning
-BOX_PREFIX = "bascule-debian"  # every box's name starts so (bascule.lab_box adds the release and the recipe's hash)
+INFRA = Path(__file__).resolve().parents[2] / "infra"  # the Vagrantfile, the box recipe, provisioning
+BOX_PREFIX = "bascule-debian"  # every box's name starts so (bascule.lab.box adds the release and the recipe's hash)
 TOOLS = ("vagrant", "virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "qemu-img", "debootstrap", "ip")
 NETWORKS = ("bascule-lab", "bascule-mgmt")
 

@@ -11,7 +11,7 @@ import ctypes
 import os
 import subprocess
 
-from .errors import LabError
+from bascule.errors import LabError
 
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = "/run/netns"

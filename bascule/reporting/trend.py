@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .history import RUN, VERDICT, Event
-from .report import slug
+from bascule.judging.history import RUN, VERDICT, Event
+from bascule.reporting.report import slug
 
 MOVE_CHECKS = ("moved", "taken_over")
 
@@ -45,9 +45,9 @@ class RunRecord:
 
 def record_of(events: list[Event], group: str = "") -> RunRecord:
     """A run's record, from its history alone (as `bascule rejuger` reads it)."""
-    from .checks import move_timing
-    from .inventory import from_public
-    from .observations import MoveSeen, from_json
+    from bascule.judging.checks import move_timing
+    from bascule.inventory import from_public
+    from bascule.judging.observations import MoveSeen, from_json
     date = cluster = ""
     inv = None
     counts: dict[str, int] = {}

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .cluster import Cluster
-from .errors import BaselineError, BasculeError, NodeError, RepairIncomplete
-from .history import OK, STEP
-from .nodes import Node, quote
-from .observations import Audit, FtpAccess, Repair
+from bascule.cluster.cluster import Cluster
+from bascule.errors import BaselineError, BasculeError, NodeError, RepairIncomplete
+from bascule.judging.history import OK, STEP
+from bascule.cluster.nodes import Node, quote
+from bascule.judging.observations import Audit, FtpAccess, Repair
 
 SPLIT_BRAIN_LOG = r"Split-Brain detected.*dropping connection"
 
@@ -63,7 +63,7 @@ def ftp_access(cluster: Cluster, write: bool = True) -> FtpAccess:
     small file in Documents. Nothing here repairs anything."""
     import os
     import ftputil.error
-    from .ftp import FTPClient, FTPUnavailable, describe_error, is_login_refused
+    from bascule.cluster.ftp import FTPClient, FTPUnavailable, describe_error, is_login_refused
     client = FTPClient.for_inventory(cluster.inv)
     try:
         with client.session() as host:
@@ -100,8 +100,8 @@ def _read(cluster: Cluster):
 def settle(cluster: Cluster, deadline: float) -> tuple[list[str], float]:
     """Wait, without touching anything, until the cluster is at its baseline, or shows something
     that waiting will not cure. Returns what still keeps it from its baseline and the seconds."""
-    from .checks import baseline_problems
-    from .waits import WaitTimeout, wait_until
+    from bascule.judging.checks import baseline_problems
+    from bascule.waits import WaitTimeout, wait_until
     try:
         waited = wait_until(lambda: _read(cluster),
                             lambda v: not baseline_problems(v[0], v[1], cluster.inv) or _stuck(*v),
@@ -175,7 +175,7 @@ def _repair_until_baseline(cluster: Cluster, deadline: float, settle_for: float,
                            ) -> tuple[list[Repair], float, tuple[str, ...]]:
     """Settle without touching anything; if that is not enough, repair (each repair said) and wait
     for the baseline; then check FTP. Returns the repairs, the seconds, and what is left broken."""
-    from .waits import WaitTimeout, wait_until
+    from bascule.waits import WaitTimeout, wait_until
     repairs: list[Repair] = []
     problems, took = settle(cluster, deadline=settle_for)
     if problems:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .cluster import Cluster
-from .nodes import quote
+from bascule.cluster.cluster import Cluster
+from bascule.cluster.nodes import quote
 
 
 @dataclass(frozen=True)
@@ -210,10 +210,10 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
 def _cluster(args):
     """The cluster to break: the embedded lab, or --inventory."""
     if args.inventory is not None:
-        from .history import History
-        from .inventory import load
+        from bascule.judging.history import History
+        from bascule.inventory import load
         return Cluster(load(args.inventory), History())
-    from .lab import EmbeddedLab
+    from bascule.lab.embedded import EmbeddedLab
     return EmbeddedLab(xx=args.xx).running_cluster()
 
 
@@ -233,8 +233,8 @@ def cmd_heal(args) -> int:
     c = _cluster(args)
     try:
         b.undo(c)
-        from .errors import RepairIncomplete
-        from .recovery import restore_baseline
+        from bascule.errors import RepairIncomplete
+        from bascule.cluster.recovery import restore_baseline
         try:
             repairs, took = restore_baseline(c, deadline=600)
         except RepairIncomplete as exc:
@@ -260,7 +260,7 @@ def cmd_verify(args) -> int:
     import subprocess
     from pathlib import Path
     names = args.names or sorted(BREAKAGES)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     summary = []
     for name in names:
         b = BREAKAGES[name]

@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .cluster_state import ClusterState, DrbdStatus, StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd
-from .errors import NodeError
-from .history import OBSERVATION, FAIL, INFO, OK, History
-from .inventory import Inventory
-from .nodes import Node, NodeLost, quote
-from .observations import ClusterReading, FileRead, FileWrite, NodeSeen
-from .waits import Waited, wait_until
+from bascule.cluster.state import ClusterState, DrbdStatus, StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd
+from bascule.errors import NodeError
+from bascule.judging.history import OBSERVATION, FAIL, INFO, OK, History
+from bascule.inventory import Inventory
+from bascule.cluster.nodes import Node, NodeLost, quote
+from bascule.judging.observations import ClusterReading, FileRead, FileWrite, NodeSeen
+from bascule.waits import Waited, wait_until
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class Cluster:
             raise NodeError(f"crm_mon: {exc}", "is corosync/pacemaker running on the nodes? (crm status)") from None
 
     def _placement(self, state: ClusterState) -> dict:
-        from .checks import placement
+        from bascule.judging.checks import placement
         return placement(state, self.inv)
 
     def fail_count(self, state: ClusterState, resource: str, node: str) -> int:
@@ -116,7 +116,7 @@ class Cluster:
         (Pacemaker 1.1.13 and older), crm_failcount's (-1 when neither says)."""
         if state.fail_counts_shown:
             return state.fail_count(resource, node)
-        from .cluster_state import parse_crm_failcount
+        from bascule.cluster.state import parse_crm_failcount
         res = self.master.run(quote("crm_failcount", "-G", "-r", resource, "-N", node) + " 2>&1", timeout=30, check=False)
         found = parse_crm_failcount(res.stdout)
         return -1 if found is None else found
@@ -134,7 +134,7 @@ class Cluster:
     def reading(self) -> "ClusterReading":
         """One reading of the whole cluster for a check: crm_mon, DRBD on each node, the location
         constraints. What cannot be read is said, never guessed."""
-        from .observations import ClusterReading
+        from bascule.judging.observations import ClusterReading
         xml, error = None, ""
         try:
             xml, _ = self.crm_mon()
@@ -150,7 +150,7 @@ class Cluster:
 
     # -- DRBD -------------------------------------------------------------------------------------
     def drbd_raw(self, node: Node) -> tuple[str, DrbdStatus]:
-        from .inventory import drbd_minor
+        from bascule.inventory import drbd_minor
         minor = drbd_minor(self.inv.drbd.device)
         if minor is None:  # a /dev/drbd/by-res/… path: the node knows the minor
             said = node.run(quote("drbdadm", "sh-minor", self.inv.drbd.resource) + " 2>/dev/null || true", timeout=20).stdout
@@ -206,7 +206,7 @@ class Cluster:
 
     def baseline_problems(self) -> list[str]:
         """What keeps the cluster from its baseline, in words (empty: at baseline)."""
-        from .checks import baseline_problems
+        from bascule.judging.checks import baseline_problems
         return baseline_problems(self.state(), self.drbd_everywhere(), self.inv)
 
     def drbd_everywhere(self) -> dict[str, DrbdStatus | None]:
@@ -221,7 +221,7 @@ class Cluster:
 
     def capture(self, label: str, prefer: Node | None = None) -> Snapshot:
         """A snapshot attached to the current Allure step and kept under reports/captures/."""
-        from .report import attach_snapshot, save_snapshot
+        from bascule.reporting.report import attach_snapshot, save_snapshot
         snap = self.snapshot(prefer)
         attach_snapshot(label, snap)
         if self.captures_dir is not None:
@@ -255,7 +255,7 @@ class Cluster:
         account of the operations it ran), with the node's clock offset to put it on the history: a
         NodeJournal, whose error says why when it could not be read."""
         import time as _time
-        from .observations import NodeJournal
+        from bascule.judging.observations import NodeJournal
         t0 = self.history.started_at.timestamp()
         try:
             best = None

@@ -21,8 +21,8 @@ import invoke
 import paramiko
 from fabric import Config, Connection
 
-from .errors import NodeError
-from .inventory import NodeSpec
+from bascule.errors import NodeError
+from bascule.inventory import NodeSpec
 
 # paramiko's transport threads log their own failures with a traceback (« Error reading SSH protocol
 # banner »), which Python prints on stderr, after pytest has ended when the thread outlives the run.
@@ -224,7 +224,7 @@ class Node:
         start = time.monotonic()
         kwargs = {"hide": True, "warn": True, "timeout": timeout, "pty": False}
         shown = display or command
-        from .waits import ACCOUNTING
+        from bascule.waits import ACCOUNTING
         began = time.time()
         try:
             res = self._run_with_deadline(conn, line, kwargs, timeout)

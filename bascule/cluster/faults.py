@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from .cluster import Cluster, Snapshot
-from .errors import BasculeError, NodeError
-from .history import FAULT, OK, FAIL
-from .nodes import Node, quote
-from .waits import wait_until
+from bascule.cluster.cluster import Cluster, Snapshot
+from bascule.errors import BasculeError, NodeError
+from bascule.judging.history import FAULT, OK, FAIL
+from bascule.cluster.nodes import Node, quote
+from bascule.waits import wait_until
 
 if TYPE_CHECKING:
-    from .observations import MoveSeen
+    from bascule.judging.observations import MoveSeen
 
 
 class FaultUnavailable(BasculeError):
@@ -282,7 +282,7 @@ class ReplicationCut(Fault):
     def _heal(self):
         # Healing means the document 3 recovery has run; if the scenario stopped before, the
         # recovery keeps the preferred master's data.
-        from .recovery import resolve_split_brain
+        from bascule.cluster.recovery import resolve_split_brain
         resolve_split_brain(self.cluster, keep=self.cluster.master)
 
     def resolved(self) -> None:
@@ -338,9 +338,9 @@ def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: f
     """Wait until the cluster shows every resource on `to` (the very condition the verdict uses,
     checks.move_problems on crm_mon's recorded placement) and the probe is served again (it goes on
     running: it runs for the whole scenario). Returns what the check judges: the rest is on the history."""
-    from .checks import move_problems, placement
-    from .observations import MoveSeen
-    from .waits import WaitTimeout
+    from bascule.judging.checks import move_problems, placement
+    from bascule.judging.observations import MoveSeen
+    from bascule.waits import WaitTimeout
     error = unreachable = ""
     reading = reading_while_served(cluster, probe, movement.since, prefer=cluster.nodes.get(to))
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import LabError
+from bascule.errors import LabError
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 crm_mon's XML (Pacemaker 2.x `crm_mon --output-as=xml`: Promoted/Unpromoted; Pacemaker 1.1
 `crm_mon -X`, as in the lab's dc-version 1.1.14: Master/Slave) and DRBD's status (8.4: /proc/drbd;
-9: `drbdadm status`). No command is run here: bascule.nodes runs them, this module reads them.
+9: `drbdadm status`). No command is run here: bascule.cluster.nodes runs them, this module reads them.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A verdict and what it carries: OK, KO or « inconnu », with what was observed.
 
 Combined, KO beats inconnu beats OK; a check that raises gives inconnu, never OK (Jepsen's checker
-rules). Every check of bascule (bascule.checks, bascule.conformance) returns a Result.
+rules). Every check of bascule (bascule.judging.checks, bascule.judging.conformance) returns a Result.
 """
 from __future__ import annotations
 

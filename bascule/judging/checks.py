@@ -1,6 +1,6 @@
 """Every verdict of bascule: pure functions of typed observations and of the history.
 
-A check takes one typed observation (bascule.observations), the slice of the history it needs and
+A check takes one typed observation (bascule.judging.observations), the slice of the history it needs and
 the inventory, and returns a Result: OK, KO or « inconnu » (the suite could not decide), what was
 observed in the lab's words (the « Résultats obtenus » column), structured details, and where it is
 known, the likely cause with the lab's command that fixes it. Combined, KO beats inconnu beats OK;
@@ -13,12 +13,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from typing import Callable, Iterable
 
-from .cluster_state import ClusterOperation, ClusterState, DrbdStatus, parse_controld_journal, parse_crm_mon, parse_vip_interface
-from .history import (CLIENT, CONNECT, LOGIN, OBSERVATION, OK, READ, UNKNOWN_STAGE, WRITE, Event, Window, downtime_windows,
+from bascule.cluster.state import ClusterOperation, ClusterState, DrbdStatus, parse_controld_journal, parse_crm_mon, parse_vip_interface
+from bascule.judging.history import (CLIENT, CONNECT, LOGIN, OBSERVATION, OK, READ, UNKNOWN_STAGE, WRITE, Event, Window, downtime_windows,
                       first_observation, served_by, usable, write_refusals)
-from .inventory import Inventory
-from .verdict import Result, Verdict, guarded
-from .observations import (Audit, CableOutcome, CableTakeover, ClusterReading, ConfigurationLine, FileRead, FileWrite,
+from bascule.inventory import Inventory
+from bascule.judging.verdict import Result, Verdict, guarded
+from bascule.judging.observations import (Audit, CableOutcome, CableTakeover, ClusterReading, ConfigurationLine, FileRead, FileWrite,
                            FtpTest, MoveSeen, ResourcesSeen, RestartSeen, RestoreSeen, SaveSeen, SplitBrainDetection,
                            SplitBrainResolution, StartState, Takeover, WitnessRead)
 
@@ -284,7 +284,7 @@ def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
 def configuration_changes(before_xml: str, after_xml: str) -> list[str]:
     """What differs in the resources and constraints of two CIB configurations (properties and node
     attributes are state: maintenance-mode, standby)."""
-    from .conformance import canonical, configuration_xml
+    from bascule.judging.conformance import canonical, configuration_xml
     a = {k: v for k, v in canonical(configuration_xml(before_xml)).items() if not k.startswith("property ")}
     b = {k: v for k, v in canonical(configuration_xml(after_xml)).items() if not k.startswith("property ")}
     return ([f"{k} supprimé" for k in sorted(a.keys() - b.keys())] + [f"{k} ajouté" for k in sorted(b.keys() - a.keys())]
@@ -842,7 +842,7 @@ def save_complete(obs: SaveSeen, events: list[Event], inv: Inventory) -> Result:
 
 
 def restore_identical(obs: RestoreSeen, events: list[Event], inv: Inventory) -> Result:
-    from .conformance import config_differences, configuration_xml
+    from bascule.judging.conformance import config_differences, configuration_xml
     if obs.still_there:
         return Result.ko(f"suppression sans effet pour {', '.join(obs.still_there)} : la restauration n'est pas éprouvée")
     if not obs.load_ok:
@@ -857,7 +857,7 @@ def restore_identical(obs: RestoreSeen, events: list[Event], inv: Inventory) -> 
 
 
 def configuration_line(obs: ConfigurationLine, events: list[Event], inv: Inventory) -> Result:
-    from .conformance import check_line, configuration_xml
+    from bascule.judging.conformance import check_line, configuration_xml
     return check_line(obs.line, configuration_xml(obs.configuration_xml), inv)
 
 

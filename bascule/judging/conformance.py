@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from .verdict import Result
-from .inventory import Inventory
+from bascule.judging.verdict import Result
+from bascule.inventory import Inventory
 
 INF = {"INFINITY", "+INFINITY", "inf", "+inf"}
 

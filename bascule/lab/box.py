@@ -11,9 +11,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .errors import LabError
-from .hypervisor import BOX_PREFIX, INFRA
-from .lab_release import Release
+from bascule.errors import LabError
+from bascule.lab.hypervisor import BOX_PREFIX, INFRA
+from bascule.lab.release import Release
 
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .checks import CHECKS, Result, Verdict, judge_row
-from .errors import BasculeError
-from .history import RUN, VERDICT, Event, History
-from .inventory import from_public
-from .observations import from_json
-from .report import Report, Row
+from bascule.judging.checks import CHECKS, Result, Verdict, judge_row
+from bascule.errors import BasculeError
+from bascule.judging.history import RUN, VERDICT, Event, History
+from bascule.inventory import from_public
+from bascule.judging.observations import from_json
+from bascule.reporting.report import Report, Row
 
 
 def rejudge_events(events: list[Event]) -> Report:
