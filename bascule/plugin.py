@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bascule.judging.checks import Result, Verdict
+from bascule.judging.verdict import Result, Verdict
 from bascule.errors import BasculeError, BaselineError
 from bascule.reporting.report import Report, Row, attach_text
 from bascule.waits import PROGRESS
@@ -416,31 +416,17 @@ class Table:
         """Judge one row: check(observation, history since `since`, inventory). The check sees the
         observation and the events as a saved run will hold them (their JSON form)."""
         __tracebackhide__ = True
-        from bascule.judging.checks import judge_row
-        from bascule.judging.history import VERDICT, roundtrip_events
-        from bascule.inventory import from_public, public
-        from bascule.judging.observations import roundtrip, to_json
+        from bascule.judging.judge import RowPlace, judge_live
         if since is None:
             since = getattr(observation, "since", None)
-        events = self.history.events if self.history is not None else ()
-        upto = len(events)
         item = self.request.node
         row_since = item.stash.get(ROW_START, None) if hasattr(item, "stash") else None
-        inv = from_public(public(self.inventory or self.request.getfixturevalue("inventaire")))
-        try:
-            obs = roundtrip(observation)
-            window = roundtrip_events([e for e in events if since is not None and e.t >= since])
-            row = roundtrip_events([e for e in events if row_since is not None and e.t >= row_since])
-            result = judge_row(check, obs, window, row, inv)
-        except Exception as exc:  # noqa: BLE001 - an observation that cannot be judged is inconnu
-            result = Result.unknown(f"impossible de conclure : {exc}")
-        if hasattr(item, "stash") and self.history is not None:
-            item.stash[ROW_START] = self.history.now()
         feature, scenario, act, exp = self._where(table, action, expected)
-        if self.history is not None:
-            self.history.append(VERDICT, check.__name__, "row", result.verdict.value, {
-                "table": feature, "scenario": scenario, "action": act, "expected": exp, "check": check.__name__,
-                "observation": to_json(observation), "since": since, "row_since": row_since, "upto": upto})
+        inventory = self.inventory or self.request.getfixturevalue("inventaire")
+        result = judge_live(self.history, check, observation, since, row_since, inventory,
+                            RowPlace(feature, scenario, act, exp))
+        if hasattr(item, "stash"):
+            item.stash[ROW_START] = self.history.now()
         self._add(feature, scenario, act, exp, result)
         if raise_:
             self.conclude([result], stop=stop)
@@ -585,14 +571,9 @@ def _add_plain_row(request, report: Report, table: str, scenario: str, action: s
 
 
 def _plain_row_event(history, row: Row) -> None:
-    """A row whose verdict no check gave goes on the history as it is, so that a re-judged run has
-    it too."""
-    from bascule.judging.history import VERDICT
-    if history is not None:
-        history.append(VERDICT, "", "row", row.status, {
-            "table": row.table, "scenario": row.scenario, "action": row.action, "expected": row.expected, "check": None,
-            "result": {"verdict": row.status, "observed": row.observed, "details": list(row.details),
-                       "cause": row.cause, "fix": row.fix}})
+    from bascule.judging.judge import RowPlace, record_plain
+    record_plain(history, RowPlace(row.table, row.scenario, row.action, row.expected), row.status, row.observed,
+                 tuple(row.details), row.cause, row.fix)
 
 
 def pytest_sessionstart(session):

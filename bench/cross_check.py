@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CURLS, PERIOD = 4, 1.0  # 4 processes, one listing each every second: one every 0.25 s in all
 GOAL = 0.5
-# the rows whose check quotes the client's downtime (bascule.judging.checks.QUOTES_DOWNTIME)
+# the rows whose check quotes the client's downtime (bascule.judging.judge.QUOTES_DOWNTIME)
 MOVE_CHECKS = ("moved", "taken_over", "service_restarted", "cable_taken_over")
 
 
@@ -123,22 +123,21 @@ def compare(history: Path, curl_ops: list) -> int:
     """Print bascule's downtime and curl's for each row that quotes one; returns how many missed the goal."""
     sys.path.insert(0, str(ROOT))
     from bascule.judging.history import History, downtime_windows  # the run's own timeline: not its FTP module
+    from bascule.judging.judge import saved_verdicts
     lines = history.read_text(encoding="utf-8").splitlines()
     t0 = datetime.fromisoformat(json.loads(lines[0])["history_started_at"]).timestamp()
     events = History.load_events(history)
     missed = 0
     print(f"{'row':<58} {'bascule':>9} {'curl':>9} {'diff':>7}")
-    for v in (e for e in events if e.source == "verdict" and e.value.get("check") in MOVE_CHECKS):
-        obs = v.value["observation"]["value"]
-        since = v.value.get("since")
-        if since is None:
+    for saved in (s for s in saved_verdicts(events) if s.check in MOVE_CHECKS):
+        if saved.since is None:
             continue
-        mine = [e for e in events if e.index < v.value["upto"] and e.t >= since]
-        ws = downtime_windows(mine, obs.get("probe") or (obs.get("move") or {}).get("probe"))
+        obs = saved.observation["value"]
+        ws = downtime_windows(saved.window(events), obs.get("probe") or (obs.get("move") or {}).get("probe"))
         ours = None if any(w.end is None for w in ws) else sum(w.duration for w in ws)
-        theirs_w = outages(curl_ops, t0 + since, t0 + v.t)
+        theirs_w = outages(curl_ops, t0 + saved.since, t0 + saved.t)
         theirs = None if any(e is None for _, e in theirs_w) else sum(e - s for s, e in theirs_w)
-        label = f"{v.value['scenario'][:26]} | {v.value['action'][:29]}"
+        label = f"{saved.place.scenario[:26]} | {saved.place.action[:29]}"
         if ours is None or theirs is None:
             print(f"{label:<58} {fmt(ours):>9} {fmt(theirs):>9} {'?':>7}  (an outage did not end)")
             missed += 1

@@ -11,6 +11,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from bascule.judging import checks
+from bascule.judging.facts.moves import move_timing
 from bascule.cluster.cluster import node_seen
 from bascule.cluster.faults import Movement, Standby, await_move
 from bascule.cluster.ftp import FTPUnavailable
@@ -81,9 +82,9 @@ def remise_online(cluster, pannes, role) -> Movement:
 
 def move_towards(cluster, sonde, mouvement: Movement, role: str):
     """Wait for the move towards the node the Then step names (the wait and the verdict use the
-    same condition, checks.move_problems); the figures go to Allure as parameters."""
+    same condition, facts.placement.move_problems); the figures go to Allure as parameters."""
     seen = await_move(cluster, sonde, mouvement, node_for(cluster, role).name, FAILOVER_DEADLINE)
-    took, downtime = checks.move_timing(seen, list(cluster.history.since(seen.since)), cluster.inv)
+    took, downtime = move_timing(seen, list(cluster.history.since(seen.since)), cluster.inv)
     if took is not None:
         allure_parameter(f"bascule vers {seen.to} (s)", f"{took:.1f}")
     if downtime is not None:

@@ -7,8 +7,8 @@ import shlex
 from pytest_bdd import then, when
 
 from bascule.judging import checks
-from bascule.judging.checks import SAVE_FILE
-from bascule.judging.conformance import configuration_xml, normalise
+from bascule.judging.facts.configuration import SAVE_FILE, configuration_xml
+from bascule.judging.conformance import normalise
 from bascule.cluster.nodes import quote
 from bascule.judging.observations import ConfigurationLine, RestoreSeen, SaveSeen
 from bascule.reporting.report import attach_text

@@ -12,6 +12,7 @@ from bascule.judging import checks
 from bascule.cluster.cluster import read_on, write_as_user
 from bascule.errors import NodeError
 from bascule.cluster.faults import CablePull, Movement, ReplicationCut
+from bascule.judging.facts.placement import node_named, split_brain_seen
 from bascule.judging.history import served_by
 from bascule.cluster.nodes import quote
 from bascule.judging.observations import CableOutcome, CableTakeover, FileWrite, SplitBrainDetection, SplitBrainResolution
@@ -56,7 +57,7 @@ def esclave_reprend(cluster, historique, inventaire, sonde, coupure, tableau, ro
     since = coupure.fault.started_at
     try:
         wait_until(lambda: served_by(historique.since(since), sonde.name),
-                   lambda s: bool(s) and checks.node_named(s[-1][1], inventaire) == node.name, f"FTP served by {node.name}",
+                   lambda s: bool(s) and node_named(s[-1][1], inventaire) == node.name, f"FTP served by {node.name}",
                    deadline=FAILOVER_DEADLINE, interval=1, describe=lambda s: str(s[-1:]))
     except WaitTimeout:
         pass  # the check says who served the client instead
@@ -99,10 +100,10 @@ def issue_coupure(rebranchement, tableau):
 @when("le split brain éventuel est résolu comme l'indique le document 3", target_fixture="mouvement")
 def resoudre_eventuel(cluster, coupure, rebranchement, historique, sonde) -> Movement:
     t = historique.now()
-    if checks.split_brain_seen(rebranchement):
+    if split_brain_seen(rebranchement):
         # the data kept is that of the node that served the clients during the cut: the more active one
         serving = served_by(historique.since(coupure.fault.started_at), sonde.name)
-        keep = cluster.nodes.get(checks.node_named(serving[-1][1], cluster.inv) or "") if serving else None
+        keep = cluster.nodes.get(node_named(serving[-1][1], cluster.inv) or "") if serving else None
         resolve_split_brain(cluster, keep=keep or cluster.master)
     return Movement(t, cluster.master.name, "reprise après le câble rebranché")
 

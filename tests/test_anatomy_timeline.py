@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bascule.judging import checks
+from bascule.judging import checks, judge
+from bascule.judging.facts import moves
 from bascule.cluster.state import parse_controld_journal
 from bascule.judging.history import CLIENT, FAIL, FAULT, OK, READ, VERDICT, History
 from bascule.judging.observations import MoveSeen, NodeJournal, roundtrip, to_json
@@ -50,7 +51,7 @@ def move(**kw) -> MoveSeen:
 
 
 def test_the_anatomy_of_a_standby_names_its_critical_path_and_its_waits():
-    lines = checks.move_anatomy(move(), [], inventory())
+    lines = moves.move_anatomy(move(), [], inventory())
     head, path, off = lines
     assert head.startswith("Anatomie de la bascule (journal de Pacemaker de chaque nœud, horloges recalées à ±0,1 s) : "
                            "chemin critique de +0,0 s à ")
@@ -68,17 +69,17 @@ def test_the_anatomy_of_a_standby_names_its_critical_path_and_its_waits():
 
 def test_the_anatomy_says_what_it_could_not_read():
     bad = NodeJournal("intralab01", "", 0.0, 0.0, T0, error="injoignable")
-    lines = checks.move_anatomy(move(journals=(bad, journal("hdintralab01"))), [], inventory())
+    lines = moves.move_anatomy(move(journals=(bad, journal("hdintralab01"))), [], inventory())
     assert "journal illisible sur intralab01 (injoignable)" in lines[0]
     assert "non journalisées : " in lines[1] and "stop serviceFTP sur intralab01" in lines[1]
-    empty = checks.move_anatomy(move(journals=(NodeJournal("intralab01", "", 0.0, 0.0, T0),)), [], inventory())
+    empty = moves.move_anatomy(move(journals=(NodeJournal("intralab01", "", 0.0, 0.0, T0),)), [], inventory())
     assert empty[0].endswith("aucune opération journalisée (Pacemaker antérieur à 2.0, ou journal absent)")
-    assert checks.move_anatomy(move(journals=()), [], inventory()) == ()
+    assert moves.move_anatomy(move(journals=()), [], inventory()) == ()
 
 
 def test_a_clock_offset_moves_the_operations_not_their_lengths():
-    plain = checks.move_anatomy(move(), [], inventory())
-    shifted = checks.move_anatomy(move(journals=(journal("intralab01", 1.0), journal("hdintralab01", 1.0))), [], inventory())
+    plain = moves.move_anatomy(move(), [], inventory())
+    shifted = moves.move_anatomy(move(journals=(journal("intralab01", 1.0), journal("hdintralab01", 1.0))), [], inventory())
     # nodes ahead by 1 s: their lines are read 1 s earlier, the path keeps its operations and lengths
     assert plain[1].split(" (")[0] == shifted[1].split(" (")[0]
 
@@ -131,20 +132,20 @@ def test_an_outage_outside_a_move_is_said_in_the_row_where_it_happened():
         h.append(CLIENT, "sonde-ftp", READ, FAIL if down else OK, {"failed_at": "identification"} if down else {"op": READ},
                  error="identifiants refusés (530)" if down else None, t=t, end=t + 0.1)
     evs = list(h.events)
-    r = checks.judge_row(lambda o, e, i: checks.Result.ok("Split brain résolu"), None, [], evs, inventory())
+    r = judge.judge_row(lambda o, e, i: checks.Result.ok("Split brain résolu"), None, [], evs, inventory())
     assert r.observed.startswith("Split brain résolu ; pendant cette ligne, FTP indisponible 3,2 s : "
                                  "identification refusée 3,2 s (identifiants refusés (530))")
     assert r.verdict is checks.Verdict.OK  # said, not judged: the lab expects no figure there
 
     def moved(o, e, i):
         return checks.Result.ok("Ressources activées")
-    assert checks.judge_row(moved, None, [], evs, inventory()).observed == "Ressources activées"  # it quotes its own
+    assert judge.judge_row(moved, None, [], evs, inventory()).observed == "Ressources activées"  # it quotes its own
 
 
 def test_the_cable_row_has_the_same_anatomy_towards_the_node_that_must_serve():
     from bascule.judging.observations import CableTakeover
     cable = roundtrip(CableTakeover(STANDBY, "hdintralab01", "sonde-ftp", {}, (journal("intralab01"), journal("hdintralab01"))))
-    assert checks.move_anatomy(cable, [], inventory()) == checks.move_anatomy(move(), [], inventory())
+    assert moves.move_anatomy(cable, [], inventory()) == moves.move_anatomy(move(), [], inventory())
 
 
 def test_a_real_runs_move_rows_carry_their_anatomy_when_judged_again(tmp_path):
@@ -164,13 +165,13 @@ def test_the_move_ends_with_the_last_start_on_the_destination_in_its_journal():
     # hdintralab01's journal: its start of serviceFTP, the last of the path, ends at 1795797423.49…
     ops = parse_controld_journal((FIXTURES / "journal-controld-q2-hdintralab01.txt").read_text())
     start_ftp = next(o for o in ops if (o.task, o.resource) == ("start", "serviceFTP"))
-    assert checks.journal_move_end(move(), inventory()) == pytest.approx(start_ftp.end - T0 - STANDBY)
+    assert moves.journal_move_end(move(), inventory()) == pytest.approx(start_ftp.end - T0 - STANDBY)
 
 
 def test_without_the_destination_s_journal_the_move_ends_when_crm_mon_showed_it():
-    assert checks.journal_move_end(move(journals=(journal("intralab01"),)), inventory()) is None
+    assert moves.journal_move_end(move(journals=(journal("intralab01"),)), inventory()) is None
     unread = NodeJournal("hdintralab01", "", 0.0, 0.0, T0, error="injoignable")
-    assert checks.journal_move_end(move(journals=(journal("intralab01"), unread)), inventory()) is None
+    assert moves.journal_move_end(move(journals=(journal("intralab01"), unread)), inventory()) is None
 
 
 def test_a_failed_start_on_the_destination_gives_no_end():
@@ -179,4 +180,4 @@ def test_a_failed_start_on_the_destination_gives_no_end():
                                "Result of start operation for serviceFTP on hdintralab01: error")
     assert text != failed.text
     bad = NodeJournal("hdintralab01", text, 0.0, 0.1, T0)
-    assert checks.journal_move_end(move(journals=(journal("intralab01"), bad)), inventory()) is None
+    assert moves.journal_move_end(move(journals=(journal("intralab01"), bad)), inventory()) is None

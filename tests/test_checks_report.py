@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bascule.judging.checks import DOWNTIME_DEFINITION
-from bascule.judging.checks import (Result, Verdict, baseline_problems, client_downtime, guarded, placement_problems,
-                            secs)
+from bascule.judging.facts.client_view import DOWNTIME_DEFINITION, client_downtime, secs
+from bascule.judging.facts.placement import baseline_problems, placement_problems
+from bascule.judging.verdict import Result, Verdict, guarded
 from bascule.cluster.state import parse_crm_mon, parse_proc_drbd
 from bascule.judging.history import CLIENT, FAIL, OK, History
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
@@ -307,7 +307,8 @@ def _move(to: str):
 
 
 def test_moved_ok_when_the_destination_serves():
-    from bascule.judging.checks import move_timing, moved
+    from bascule.judging.checks import moved
+    from bascule.judging.facts.moves import move_timing
     seen = _move("hdintralab01")
     result = moved(seen, list(_move_history("hdintralab01").events), inventory())
     took, downtime = move_timing(seen, list(_move_history("hdintralab01").events), inventory())
@@ -339,7 +340,8 @@ def test_resources_active_but_the_other_node_serves():
 
 
 def test_moved_ko_when_the_client_never_comes_back():
-    from bascule.judging.checks import move_timing, moved
+    from bascule.judging.checks import moved
+    from bascule.judging.facts.moves import move_timing
     h = _move_history("hdintralab01")
     h.append(CLIENT, "sonde-ftp", "write+read", FAIL, error="identifiants refusés (530)", t=2.8)
     result = moved(_move("hdintralab01"), list(h.events), inventory())

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from bascule.judging import checks
-from bascule.judging.checks import Result, Verdict, foreign_locations, guarded
+from bascule.judging.facts.configuration import configuration_changes
+from bascule.judging.facts.placement import foreign_locations
+from bascule.judging.verdict import Result, Verdict, guarded
 from bascule.cluster.state import DrbdStatus, parse_proc_drbd
 from bascule.judging.history import CLIENT, FAIL, OBSERVATION, OK, History
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
@@ -556,7 +558,7 @@ def test_audit_ignores_properties_and_node_attributes():
     if "maintenance-mode" not in after:
         after = after.replace("</cluster_property_set>",
                               '<nvpair id="x-mm" name="maintenance-mode" value="false"/></cluster_property_set>', 1)
-    assert checks.configuration_changes(before, after) == []
+    assert configuration_changes(before, after) == []
 
 
 def test_repairs_are_told_even_when_they_did_not_suffice():

@@ -19,7 +19,7 @@ Fonctionnalité: Jouet
 
 STEPS = """\
 from pytest_bdd import given, parsers, scenarios, then, when
-from bascule.judging.checks import Result
+from bascule.judging.verdict import Result
 
 scenarios("jouet.feature")
 
@@ -114,7 +114,7 @@ def test_a_stopped_run_says_why_in_the_table(pytester, monkeypatch):
                                         "    Quand on regarde le cluster\n    Alors il est là\n")
     pytester.makepyfile(test_jouet="""
 from pytest_bdd import scenarios, then, when
-from bascule.judging.checks import Result
+from bascule.judging.verdict import Result
 scenarios("jouet.feature")
 
 @when("on regarde le cluster")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bascule.judging import checks
-from bascule.judging.checks import Result
+from bascule.judging.verdict import Result
 from bascule.errors import BasculeError
 from bascule.judging.history import CLIENT, RUN, VERDICT, History
 from bascule.judging.rejudge import rejudge, rejudge_events

@@ -108,7 +108,7 @@ class Cluster:
             raise NodeError(f"crm_mon: {exc}", "is corosync/pacemaker running on the nodes? (crm status)") from None
 
     def _placement(self, state: ClusterState) -> dict:
-        from bascule.judging.checks import placement
+        from bascule.judging.facts.placement import placement
         return placement(state, self.inv)
 
     def fail_count(self, state: ClusterState, resource: str, node: str) -> int:
@@ -206,7 +206,7 @@ class Cluster:
 
     def baseline_problems(self) -> list[str]:
         """What keeps the cluster from its baseline, in words (empty: at baseline)."""
-        from bascule.judging.checks import baseline_problems
+        from bascule.judging.facts.placement import baseline_problems
         return baseline_problems(self.state(), self.drbd_everywhere(), self.inv)
 
     def drbd_everywhere(self) -> dict[str, DrbdStatus | None]:

@@ -306,7 +306,7 @@ def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | N
     SILENT_READ s while the probe sees the service down since `since` (and returns None then).
     Each crm_mon costs the destination a third of its CPU during a move under emulation, and the
     service being down says the move is not over; a cluster that moved but serves no FTP is still
-    seen. The move's end is the earlier of this reading and the cluster's journal (checks.move_timing)."""
+    seen. The move's end is the earlier of this reading and the cluster's journal (facts.moves.move_timing)."""
     probing = probe is not None and probe.started
     last_read = [float("-inf")]
 
@@ -336,9 +336,9 @@ class Movement:
 
 def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: float) -> "MoveSeen":
     """Wait until the cluster shows every resource on `to` (the very condition the verdict uses,
-    checks.move_problems on crm_mon's recorded placement) and the probe is served again (it goes on
+    facts.placement.move_problems on crm_mon's recorded placement) and the probe is served again (it goes on
     running: it runs for the whole scenario). Returns what the check judges: the rest is on the history."""
-    from bascule.judging.checks import move_problems, placement
+    from bascule.judging.facts.placement import move_problems, placement
     from bascule.judging.observations import MoveSeen
     from bascule.waits import WaitTimeout
     error = unreachable = ""

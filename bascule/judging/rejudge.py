@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bascule.judging.checks import CHECKS, Result, Verdict, judge_row
 from bascule.errors import BasculeError
-from bascule.judging.history import RUN, VERDICT, Event, History
 from bascule.inventory import from_public
-from bascule.judging.observations import from_json
+from bascule.judging.history import RUN, Event, History
+from bascule.judging.judge import judge_again, saved_verdicts
 from bascule.reporting.report import Report, Row
 
 
@@ -21,40 +20,26 @@ def rejudge_events(events: list[Event]) -> Report:
     report = Report()
     inv = None
     for e in events:
-        if e.source == RUN:
-            if e.op == "start":
-                report.date, report.cluster = e.value.get("date", ""), e.value.get("cluster", "")
-                inv = from_public(e.value["inventory"])
-            elif e.op == "stopped":
-                report.stopped = e.value
-            elif e.op == "repaired":
-                report.repaired = list(e.value)
-            elif e.op == "timeline":
-                report.timelines[e.value["scenario"]] = "../" + e.value["path"]  # rejuge/ sits beside timelines/
+        if e.source != RUN:
             continue
-        if e.source != VERDICT:
-            continue
-        v = e.value
-        if v.get("check") is None:
-            r = v["result"]
-            report.add(Row(v["table"], v["scenario"], v["action"], v["expected"], r["observed"], r["verdict"],
+        if e.op == "start":
+            report.date, report.cluster = e.value.get("date", ""), e.value.get("cluster", "")
+            inv = from_public(e.value["inventory"])
+        elif e.op == "stopped":
+            report.stopped = e.value
+        elif e.op == "repaired":
+            report.repaired = list(e.value)
+        elif e.op == "timeline":
+            report.timelines[e.value["scenario"]] = "../" + e.value["path"]  # rejuge/ sits beside timelines/
+    for saved in saved_verdicts(events):
+        p = saved.place
+        if saved.check is None:
+            r = saved.result or {}
+            report.add(Row(p.table, p.scenario, p.action, p.expected, r.get("observed", ""), r.get("verdict", saved.outcome),
                            tuple(r.get("details", ())), r.get("cause", ""), r.get("fix", "")))
             continue
-        check = CHECKS.get(v["check"])
-        if check is None:
-            result = Result.unknown(f"vérification {v['check']!r} inconnue de cette version de bascule")
-        elif inv is None:
-            result = Result.unknown("inventaire absent de l'historique (pas d'événement de début de série)")
-        else:
-            since = v.get("since")
-            row_since = v.get("row_since")  # absent from histories older than the probe that never stops
-            window = [x for x in events if x.index < v["upto"] and since is not None and x.t >= since]
-            row = [x for x in events if x.index < v["upto"] and row_since is not None and x.t >= row_since]
-            try:
-                result = judge_row(check, from_json(v["observation"]), window, row, inv)
-            except Exception as exc:  # noqa: BLE001 - an observation this version cannot read
-                result = Result.unknown(f"impossible de conclure : {exc}")
-        report.add(Row(v["table"], v["scenario"], v["action"], v["expected"], result.observed, result.verdict.value,
+        result = judge_again(events, saved, inv)
+        report.add(Row(p.table, p.scenario, p.action, p.expected, result.observed, result.verdict.value,
                        result.details, result.cause, result.fix))
     return report
 
@@ -75,4 +60,4 @@ def rejudge(directory: str | Path, out: str | Path | None = None) -> dict[str, P
     return report.write(Path(out) if out else path.parent / "rejuge")
 
 
-__all__ = ["rejudge", "rejudge_events", "Verdict"]
+__all__ = ["rejudge", "rejudge_events"]

@@ -2,7 +2,7 @@
 
 A record is one run of one cluster: when, which cluster (and group, in a class run), the verdicts
 counted, and for each move row the figures its check quoted, recomputed from the saved history
-(checks.move_timing): how long the move took, and how long the FTP client was without service.
+(facts.moves.move_timing): how long the move took, and how long the FTP client was without service.
 The file is JSON lines, one record per run: an admin's nightly job appends to it, and the HTML
 table shows the last nights per move, so that a regression is seen.
 """
@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from bascule.judging.history import RUN, VERDICT, Event
+from bascule.judging.history import RUN, Event
 from bascule.reporting.report import slug
 
 MOVE_CHECKS = ("moved", "taken_over")
@@ -45,28 +45,22 @@ class RunRecord:
 
 def record_of(events: list[Event], group: str = "") -> RunRecord:
     """A run's record, from its history alone (as `bascule rejuger` reads it)."""
-    from bascule.judging.checks import move_timing
-    from bascule.inventory import from_public
-    from bascule.judging.observations import MoveSeen, from_json
-    date = cluster = ""
-    inv = None
+    from bascule.judging.facts.moves import move_timing
+    from bascule.judging.judge import run_inventory, saved_verdicts
+    from bascule.judging.observations import MoveSeen
+    start = next((e for e in events if e.source == RUN and e.op == "start"), None)
+    date, cluster = (start.value.get("date", ""), start.value.get("cluster", "")) if start else ("", "")
+    inv = run_inventory(events)
     counts: dict[str, int] = {}
     moves: dict[str, MoveFigures] = {}
-    for e in events:
-        if e.source == RUN and e.op == "start":
-            date, cluster = e.value.get("date", ""), e.value.get("cluster", "")
-            inv = from_public(e.value["inventory"])
-        if e.source != VERDICT:
+    for saved in saved_verdicts(events):
+        counts[saved.outcome] = counts.get(saved.outcome, 0) + 1
+        if saved.check not in MOVE_CHECKS or inv is None:
             continue
-        counts[e.outcome] = counts.get(e.outcome, 0) + 1
-        v = e.value
-        if v.get("check") not in MOVE_CHECKS or inv is None:
-            continue
-        obs = from_json(v["observation"])
+        obs = saved.observed()
         move = obs if isinstance(obs, MoveSeen) else obs.move
-        window = [x for x in events if x.index < v["upto"] and x.t >= move.since]
-        took, downtime = move_timing(move, window, inv)
-        moves[f"{v['scenario']} — {move.cause}"] = MoveFigures(took, downtime)
+        took, downtime = move_timing(move, saved.window(events), inv)
+        moves[f"{saved.place.scenario} — {move.cause}"] = MoveFigures(took, downtime)
     return RunRecord(date, cluster, group, counts, moves)
 
 

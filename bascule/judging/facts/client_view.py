@@ -1,0 +1,93 @@
+"""Facts about the service as the FTP client lived it: its outages, their kinds, who served it.
+
+Computed from the client's events on the history (bascule.judging.history); said in the lab's
+words, since the rows quote them as they are.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from bascule.judging.history import (CLIENT, CONNECT, LOGIN, READ, UNKNOWN_STAGE, WRITE, Event, Window, downtime_windows,
+                                     usable, write_refusals)
+
+
+def secs(x: float | None) -> str:
+    """12.3 → « 12,3 s » (the lab is in French)."""
+    return "—" if x is None else f"{x:.1f}".replace(".", ",") + " s"
+
+
+
+KIND_WORDS = {CONNECT: "pas de connexion", LOGIN: "identification refusée", READ: "lecture impossible",
+              WRITE: "envoi refusé", UNKNOWN_STAGE: "échec"}
+
+
+
+# said once per row that quotes a downtime, so that a figure is never read without its meaning
+DOWNTIME_DEFINITION = ("indisponible = ni connexion, ni identification, ni lecture possibles ; "
+                       "de la dernière opération réussie à la suivante, une opération toutes les 0.25 s")
+
+
+
+def window_figure(w: Window) -> str:
+    """One outage's length, with its bounds when they differ by more than the probe's cadence."""
+    if w.duration is None:
+        return "non terminée"
+    if w.uncertain:
+        return f"{secs(w.duration)} (entre {secs(w.shortest)} et {secs(w.longest)})"
+    return secs(w.duration)
+
+
+
+def window_phases(w: Window) -> str:
+    """Which kinds of failure, for how long: « pas de connexion 40,2 s (délai dépassé), ... »."""
+    def phase(p) -> str:
+        if p.kind == UNKNOWN_STAGE:  # a history from before the kinds were told apart: its reason only
+            return f"{p.reason or 'échec'} {secs(p.seconds)}"
+        return f"{KIND_WORDS.get(p.kind, p.kind)} {secs(p.seconds)}" + (f" ({p.reason})" if p.reason else "")
+    return ", ".join(phase(p) for p in w.phases)
+
+
+
+def client_downtime(events: Iterable[Event], process: str | None = None) -> tuple[float | None, str]:
+    """The client's total downtime and a sentence for the report: how long, of which kind, and
+    uploads refused on a server that answered, said apart."""
+    evs = list(events)
+    ops = [e for e in evs if e.source == CLIENT and (process is None or e.process == process)]
+    if not ops:
+        return None, "aucune opération FTP enregistrée"
+    windows = downtime_windows(evs, process)
+    refused = write_refusals(evs, process)
+    refused_text = ""
+    if refused:
+        spans = [window_figure(w) if w.end is not None else "jusqu'à la fin de la mesure" for w in refused]
+        refused_text = f" ; envois refusés par un serveur qui répond : {', '.join(spans)} ({refused[-1].phases[0].reason or 'refus'})"
+    if not windows:
+        return 0.0, f"FTP disponible sans interruption ({len(ops)} opérations)" + refused_text
+    if windows[-1].end is None:
+        last = windows[-1]
+        return None, (f"FTP toujours indisponible à la fin de la mesure ({last.failed + last.unknown} échecs : "
+                      f"{window_phases(last)})" + refused_text)
+    total = sum(w.duration for w in windows)
+    if len(windows) == 1:
+        text = f"FTP indisponible {window_figure(windows[0])} : {window_phases(windows[0])}"
+    else:
+        text = (f"FTP indisponible {secs(total)} en {len(windows)} interruptions : "
+                + " + ".join(f"{window_figure(w)} ({window_phases(w)})" for w in windows))
+    return total, f"{text} [{DOWNTIME_DEFINITION}]{refused_text}"
+
+
+
+def serving_at_end(events: Iterable[Event], process: str | None) -> tuple[bool, str | None]:
+    """Who served the client's last usable operation that could tell (a read): (there was one, the
+    hostname or None when it could not be read). Only that operation counts: an older reading is stale."""
+    last = None
+    for e in events:
+        # an upload does not read the hostname: only reads tell who serves (a history from an older
+        # bascule has one kind of operation, which did)
+        if (e.source == CLIENT and usable(e) and (process is None or e.process == process)
+                and not (isinstance(e.value, dict) and e.value.get("op") == WRITE)):
+            if last is None or e.t >= last.t:
+                last = e
+    if last is None:
+        return False, None
+    return True, last.value.get("served_by") if isinstance(last.value, dict) else None

@@ -1,0 +1,149 @@
+"""Judging a row: the one way from an observation to a verdict, live and offline.
+
+A row is judged by slicing the history (the events since the observation began, and those since the
+row began), round-tripping the observation and the slice through their JSON form (so that the check
+sees exactly what a saved run holds), calling its check, and writing the verdict event that lets
+`bascule rejuger` do the same again. The pytest plugin, `rejuger`, the trend and bench/cross_check
+read verdict events through this module and nowhere else.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterable, Iterator
+
+from bascule.inventory import Inventory, from_public, public
+from bascule.judging.checks import CHECKS
+from bascule.judging.facts.client_view import client_downtime
+from bascule.judging.history import CLIENT, RUN, VERDICT, Event, History, downtime_windows, roundtrip_events, write_refusals
+from bascule.judging.observations import from_json, roundtrip, to_json
+from bascule.judging.verdict import Result, guarded
+
+
+@dataclass(frozen=True)
+class RowPlace:
+    """Where a row stands in the lab's table."""
+    table: str
+    scenario: str
+    action: str
+    expected: str
+
+
+@dataclass(frozen=True)
+class SavedVerdict:
+    """A verdict event read back from a history: the row, the check that judged it (None for a row
+    that no check judged, then `result` holds it as it was), and what the check read."""
+    index: int
+    t: float
+    place: RowPlace
+    check: str | None
+    observation: dict | None
+    since: float | None
+    row_since: float | None
+    upto: int
+    result: dict | None
+    outcome: str
+
+    def observed(self) -> Any:
+        """The typed observation, as the check saw it."""
+        return from_json(self.observation)
+
+    def window(self, events: list[Event]) -> list[Event]:
+        """The events the check read: those before the verdict, from `since` on."""
+        return _slice(events, self.since, self.upto)
+
+    def row_events(self, events: list[Event]) -> list[Event]:
+        return _slice(events, self.row_since, self.upto)
+
+
+def _slice(events: Iterable[Event], since: float | None, upto: int) -> list[Event]:
+    return [e for e in events if e.index < upto and since is not None and e.t >= since]
+
+
+# the rows that quote the client's downtime themselves
+QUOTES_DOWNTIME = frozenset({"moved", "taken_over", "service_restarted", "cable_taken_over"})
+
+
+
+def row_outages(row_events: Iterable[Event]) -> str:
+    """What the FTP probe lived through while a row was being carried out, said when it lost the
+    service or saw uploads refused (a split brain's recovery, a configuration being restored). The
+    row's verdict stays that of its check: the lab expects no figure there, the table gives it."""
+    evs = list(row_events)
+    if not any(e.source == CLIENT for e in evs):
+        return ""
+    windows = downtime_windows(evs)
+    if not windows and not write_refusals(evs):
+        return ""
+    return "pendant cette ligne, " + client_downtime(evs)[1]
+
+
+
+def judge_row(check: Callable[..., Result], obs, events: list[Event], row_events: list[Event], inv: Inventory) -> Result:
+    """A row's verdict (its check, guarded) with the outages seen while it was carried out. The one
+    way a row is judged, live (judge_live) and offline (judge_again)."""
+    result = guarded(check, obs, events, inv)
+    note = "" if check.__name__ in QUOTES_DOWNTIME else row_outages(row_events)
+    return replace(result, observed=f"{result.observed} ; {note}") if note else result
+
+
+def judge_live(history: History, check: Callable[..., Result], observation, since: float | None,
+               row_since: float | None, inventory: Inventory, place: RowPlace) -> Result:
+    """Judge one row of a run in progress and write its verdict event. The check sees the observation
+    and the events as a saved run will hold them (their JSON form); what cannot be judged is inconnu."""
+    events = list(history.events)
+    upto = len(events)
+    try:
+        inv = from_public(public(inventory))
+        result = judge_row(check, roundtrip(observation), roundtrip_events(_slice(events, since, upto)),
+                           roundtrip_events(_slice(events, row_since, upto)), inv)
+    except Exception as exc:  # noqa: BLE001 - an observation that cannot be judged is inconnu
+        result = Result.unknown(f"impossible de conclure : {exc}")
+    history.append(VERDICT, check.__name__, "row", result.verdict.value, {
+        "table": place.table, "scenario": place.scenario, "action": place.action, "expected": place.expected,
+        "check": check.__name__, "observation": to_json(observation), "since": since, "row_since": row_since,
+        "upto": upto})
+    return result
+
+
+def record_plain(history: History | None, place: RowPlace, status: str, observed: str, details: tuple[str, ...] = (),
+                 cause: str = "", fix: str = "") -> None:
+    """A row whose verdict no check gave (an action that failed, a row not run: its status may be
+    « non exécuté ») goes on the history as it is, so that a re-judged run has it too."""
+    if history is None:
+        return
+    history.append(VERDICT, "", "row", status, {
+        "table": place.table, "scenario": place.scenario, "action": place.action, "expected": place.expected,
+        "check": None, "result": {"verdict": status, "observed": observed, "details": list(details), "cause": cause,
+                                  "fix": fix}})
+
+
+def saved_verdicts(events: Iterable[Event]) -> Iterator[SavedVerdict]:
+    """Every verdict event of a history, in order."""
+    for e in events:
+        if e.source != VERDICT:
+            continue
+        v = e.value
+        yield SavedVerdict(e.index, e.t, RowPlace(v["table"], v["scenario"], v["action"], v["expected"]),
+                           v.get("check"), v.get("observation"), v.get("since"),
+                           v.get("row_since"),  # absent from histories older than the probe that never stops
+                           v.get("upto", e.index), v.get("result"), e.outcome)
+
+
+def run_inventory(events: Iterable[Event]) -> Inventory | None:
+    """The inventory a run was judged with, from its start event (None when it has none)."""
+    start = next((e for e in events if e.source == RUN and e.op == "start"), None)
+    return from_public(start.value["inventory"]) if start is not None else None
+
+
+def judge_again(events: list[Event], saved: SavedVerdict, inv: Inventory | None) -> Result:
+    """A saved row judged again by today's check, on the very observation and slice it was judged on (a row
+    that no check judged keeps its saved result: see SavedVerdict.result)."""
+    check = CHECKS.get(saved.check)
+    if check is None:
+        return Result.unknown(f"vérification {saved.check!r} inconnue de cette version de bascule")
+    if inv is None:
+        return Result.unknown("inventaire absent de l'historique (pas d'événement de début de série)")
+    try:
+        return judge_row(check, saved.observed(), saved.window(events), saved.row_events(events), inv)
+    except Exception as exc:  # noqa: BLE001 - an observation this version cannot read
+        return Result.unknown(f"impossible de conclure : {exc}")
