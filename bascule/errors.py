@@ -39,6 +39,3 @@ class RepairIncomplete(BaselineError):
         super().__init__(what, fix)
         self.repairs = list(repairs)
 
-
-class Undecidable(Exception):
-    """The suite lost sight of the cluster mid-step: the verdict is « inconnu », never OK."""

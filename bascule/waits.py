@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from contextlib import contextmanager
 import time
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
@@ -91,6 +92,25 @@ class Progress:
 
 
 PROGRESS = Progress()
+
+
+@contextmanager
+def heartbeat(say: Callable[[float], None], every: float | None = None):
+    """While the block runs, say(seconds since it began) every HEARTBEAT seconds: a long silence (a
+    box build, a class of clusters) reads as a hang otherwise, in a CI log as on a terminal. The one
+    heartbeat of bascule; a wait has its own progress line (wait_until)."""
+    start = time.monotonic()
+    done = threading.Event()
+
+    def beat():
+        while not done.wait(HEARTBEAT if every is None else every):
+            say(time.monotonic() - start)
+    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 def wait_until(

@@ -1,7 +1,7 @@
 """Steps shared by every feature: the baseline, standby/online, the resources' placement.
 
 Steps stay thin: they act through the library, gather a typed observation, and hand it to a check
-of bascule.judging.checks through `tableau.judge`. No step builds a verdict itself.
+of bascule.judging.checks through `lignes.judge`. No step builds a verdict itself.
 """
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from pytest_bdd import given, parsers, then, when
 from bascule.judging import checks
 from bascule.judging.facts.moves import move_timing
 from bascule.cluster.cluster import node_seen
-from bascule.cluster.faults import Movement, Standby, await_move
+from bascule.cluster.faults import Standby
+from bascule.cluster.moves import Movement, await_move
 from bascule.cluster.ftp import FTPUnavailable
 from bascule.judging.observations import FtpWitness, ResourcesSeen
-from bascule.reporting.report import allure_parameter, attach_snapshot
+from bascule.reporting.table import allure_parameter, attach_snapshot
 
 ROLE = parsers.re  # steps name nodes by their role in the lab: « maître » or « esclave »
 FAILOVER_DEADLINE = 360  # under emulation a clean reboot moves everything in up to 4 min (measured 235 s)
@@ -56,23 +57,21 @@ def verifier_ressources(cluster, client_ftp, role) -> ResourcesSeen:
 
 
 @then(ROLE(r"les ressources sont activées sur le serveur (?P<role>maître|esclave)"))
-def ressources_activees(verification, cluster, tableau, role):
-    tableau.judge(checks.resources_active, replace(verification, on=node_for(cluster, role).name))
+def ressources_activees(verification, cluster, lignes, role):
+    lignes.judge(checks.resources_active, replace(verification, on=node_for(cluster, role).name))
 
 
 @when(ROLE(r"le serveur (?P<role>maître|esclave) est mis en « standby »"), target_fixture="mouvement")
 def mise_en_standby(cluster, pannes, role) -> Movement:
     node = node_for(cluster, role)
-    fault = Standby(cluster, node)
-    pannes.append(fault)
-    fault.inject()
+    fault = pannes.start(Standby(cluster, node))
     return Movement(fault.started_at, cluster.peer(node).name, f"standby de {node.name}")
 
 
 @when(ROLE(r"le serveur (?P<role>maître|esclave) est remis « online »"), target_fixture="mouvement")
 def remise_online(cluster, pannes, role) -> Movement:
     node = node_for(cluster, role)
-    fault = next((f for f in pannes if isinstance(f, Standby) and f.node is node), None)
+    fault = pannes.find(Standby, node)
     if fault is None:  # the scenario did not put it in standby itself: bring it online all the same
         fault = Standby(cluster, node)
         fault.injected = True
@@ -93,12 +92,12 @@ def move_towards(cluster, sonde, mouvement: Movement, role: str):
 
 
 @then(ROLE(r"les ressources sont arrêtées sur le serveur (?P<role>maître|esclave) et activées sur le serveur (?P<role2>maître|esclave)"))
-def ressources_migrees(cluster, sonde, mouvement, tableau, role, role2):
+def ressources_migrees(cluster, sonde, mouvement, lignes, role, role2):
     if node_for(cluster, role).name == node_for(cluster, role2).name:
         pytest.fail("ligne mal écrite : le même serveur est nommé deux fois", pytrace=False)
-    tableau.judge(checks.moved, move_towards(cluster, sonde, mouvement, role2))
+    lignes.judge(checks.moved, move_towards(cluster, sonde, mouvement, role2))
 
 
 @then(ROLE(r"les ressources sont de nouveau activées sur le serveur (?P<role>maître|esclave)( \(auto-failback\))?"))
-def ressources_revenues(cluster, sonde, mouvement, tableau, role):
-    tableau.judge(checks.moved, move_towards(cluster, sonde, mouvement, role))
+def ressources_revenues(cluster, sonde, mouvement, lignes, role):
+    lignes.judge(checks.moved, move_towards(cluster, sonde, mouvement, role))

@@ -4,21 +4,19 @@ after Q5)."""
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from dataclasses import dataclass
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from bascule.judging import checks
-from bascule.errors import NodeError
-from bascule.cluster.faults import (BlockRestart, FaultUnavailable, KillService, Movement, PowerLoss, Reboot, describe_reading,
-                            reading_while_served)
+from bascule.cluster.faults import BlockRestart, FaultUnavailable, KillService, PowerLoss, Reboot, power_switch
 from bascule.cluster.ftp import describe_error, sha256
-from bascule.judging.observations import FtpWitness, RestartSeen, Takeover, WitnessRead
-from bascule.reporting.report import allure_parameter
-from bascule.waits import WaitTimeout, wait_until
+from bascule.cluster.moves import Movement, await_restart
+from bascule.judging import checks
+from bascule.judging.facts.client_view import client_downtime
+from bascule.judging.observations import FtpWitness, Takeover, WitnessRead
+from bascule.reporting.table import allure_parameter
 
 from .commun import move_towards, node_for
 
@@ -51,53 +49,34 @@ def relire_temoin(client_ftp, fichiers_temoins, nom) -> WitnessRead:
 
 
 @then("le fichier témoin est intact")
-def temoin_intact(relecture, tableau):
-    tableau.judge(checks.witness_intact, relecture)
+def temoin_intact(relecture, lignes):
+    lignes.judge(checks.witness_intact, relecture)
 
 
 # --- reboot and power loss ---------------------------------------------------------------------
 
-def _start(fault, pannes):
-    pannes.append(fault)
-    fault.inject()
-    return fault
-
-
 @when(parsers.re(r"le serveur (?P<role>maître|esclave) est redémarré"), target_fixture="mouvement")
 def redemarrage(cluster, pannes, role) -> Movement:
     node = node_for(cluster, role)
-    fault = _start(Reboot(cluster, node), pannes)
+    fault = pannes.start(Reboot(cluster, node))
     return Movement(fault.started_at, cluster.peer(node).name, f"redémarrage de {node.name}")
-
-
-def power_controls(cluster, embedded_lab, node):
-    if embedded_lab is not None:
-        return (lambda: embedded_lab.hypervisor.power_off(node.name)), (lambda: embedded_lab.hypervisor.power_on(node.name))
-    spec = node.spec
-    if not (spec.power_off and spec.power_on):
-        return None, None
-
-    def run(cmd):
-        return lambda: subprocess.run(cmd, shell=True, check=True, timeout=120, capture_output=True)
-    return run(spec.power_off), run(spec.power_on)
 
 
 @when(parsers.re(r"le courant du serveur (?P<role>maître|esclave) est coupé"), target_fixture="mouvement")
 def coupure_courant(cluster, embedded_lab, pannes, role) -> Movement:
     node = node_for(cluster, role)
-    off, on = power_controls(cluster, embedded_lab, node)
+    off, on = power_switch(node, embedded_lab.hypervisor if embedded_lab is not None else None)
     try:
         fault = PowerLoss(cluster, node, off, on)
     except FaultUnavailable as exc:
         pytest.skip(f"coupure de courant impossible sur ce cluster : {exc}")
-    _start(fault, pannes)
+    pannes.start(fault)
     return Movement(fault.started_at, cluster.peer(node).name, f"coupure de courant de {node.name}")
 
 
 def _rejoin(cluster, pannes, historique, role, kind) -> Movement:
     node = node_for(cluster, role)
-    fault = next(f for f in pannes if isinstance(f, kind) and f.node is node)
-    fault.heal()
+    pannes.find(kind, node).heal()
     # the failback is timed from the node's return to the cluster, as a student would time it
     return Movement(historique.now(), node.name, f"retour de {node.name}")
 
@@ -127,7 +106,7 @@ class Kill:
 def tuer_service(cluster, inventaire, pannes, role) -> Kill:
     node = node_for(cluster, role)
     before = cluster.fail_count(cluster.state(), inventaire.resources.ftp, node.name)
-    fault = _start(KillService(cluster, node), pannes)
+    fault = pannes.start(KillService(cluster, node))
     return Kill(fault.started_at, node.name, before)
 
 
@@ -135,49 +114,33 @@ RESTART_DEADLINE = 180
 
 
 @then(parsers.re(r"Pacemaker redémarre le service FTP sur le serveur (?P<role>maître|esclave)"))
-def service_redemarre(cluster, inventaire, sonde, arret, tableau, role):
-    node = node_for(cluster, role).name
-    rid = inventaire.resources.ftp
-    before = arret.fail_count_before
-    try:
-        state = wait_until(
-            reading_while_served(cluster, sonde, arret.since), lambda s: s is not None and s.where(rid) == (node,)
-            and s.started(rid) and cluster.fail_count(s, rid, node) > before, f"{rid} restarted on {node}",
-            deadline=RESTART_DEADLINE, interval=1, describe=describe_reading).value
-        back = sonde.wait_back(arret.since, deadline=120)
-        if back is not None:
-            allure_parameter("attente du retour du FTP après kill -9 (s)", f"{back:.1f}")
-        seen = RestartSeen(arret.since, rid, node, before, sonde.name, True, cluster.fail_count(state, rid, node))
-    except WaitTimeout as exc:
-        try:
-            now = cluster.state()
-            unseen = now.started(rid) and cluster.fail_count(now, rid, node) <= before
-        except NodeError:
-            unseen = False
-        seen = RestartSeen(arret.since, rid, node, before, sonde.name, False, None, exc.last_seen, RESTART_DEADLINE, unseen)
-    tableau.judge(checks.service_restarted, seen)
+def service_redemarre(cluster, inventaire, sonde, arret, lignes, role):
+    seen = await_restart(cluster, sonde, arret.since, inventaire.resources.ftp, node_for(cluster, role).name,
+                         arret.fail_count_before, RESTART_DEADLINE)
+    downtime, _ = client_downtime(cluster.history.since(arret.since), sonde.name)
+    if seen.restarted and downtime is not None:
+        allure_parameter("indisponibilité FTP après kill -9 (s)", f"{downtime:.1f}")
+    lignes.judge(checks.service_restarted, seen)
 
 
 @when(parsers.re(r"le service FTP est tué sur le serveur (?P<role>maître|esclave) et son redémarrage empêché"),
       target_fixture="mouvement")
 def tuer_et_empecher(cluster, inventaire, pannes, role) -> Movement:
     node = node_for(cluster, role)
-    block = BlockRestart(cluster, node, inventaire.resources.ftp)
-    pannes.append(block)
-    block.inject()
-    kill = _start(KillService(cluster, node), pannes)
+    pannes.start(BlockRestart(cluster, node, inventaire.resources.ftp))
+    kill = pannes.start(KillService(cluster, node))
     return Movement(kill.started_at, cluster.peer(node).name, f"kill -9 proftpd sur {node.name}, redémarrage empêché")
 
 
 @then(parsers.re(r"le service FTP est repris par le serveur (?P<role>maître|esclave) avec ses données"))
-def service_repris(cluster, sonde, mouvement, fichiers_temoins, client_ftp, tableau, role):
+def service_repris(cluster, sonde, mouvement, fichiers_temoins, client_ftp, lignes, role):
     move = move_towards(cluster, sonde, mouvement, role)
     reads = tuple(read_witness(client_ftp, w) for w in fichiers_temoins.values())
-    tableau.judge(checks.taken_over, Takeover(move, reads), since=move.since)
+    lignes.judge(checks.taken_over, Takeover(move, reads), since=move.since)
 
 
 @when("la cause est supprimée et les erreurs effacées (crm resource cleanup)", target_fixture="mouvement")
 def supprimer_la_cause(cluster, pannes) -> Movement:
-    block = next(f for f in pannes if isinstance(f, BlockRestart))
+    block = pannes.find(BlockRestart)
     block.heal()
     return Movement(block.heal_started_at, block.node.name, f"cleanup de {block.resource}")

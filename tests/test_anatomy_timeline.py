@@ -14,7 +14,7 @@ from bascule.judging.facts import moves
 from bascule.cluster.state import parse_controld_journal
 from bascule.judging.history import CLIENT, FAIL, FAULT, OK, READ, VERDICT, History
 from bascule.judging.observations import MoveSeen, NodeJournal, roundtrip, to_json
-from bascule.reporting.report import Report, Row
+from bascule.reporting.table import CompletedTable, Row
 from bascule.reporting.timeline import draw, node_operations
 from test_checks_report import inventory
 
@@ -113,7 +113,7 @@ def test_the_timeline_has_a_lane_per_node_and_is_drawn(tmp_path):
 
 
 def test_the_html_table_embeds_the_timeline_and_shows_details_under_the_row():
-    report = Report(timelines={"Bascule": "timelines/bascule.png"})
+    report = CompletedTable(timelines={"Bascule": "timelines/bascule.png"})
     report.add(Row("Q2", "Bascule", "crm node standby", "ressources sur B", "Ressources activées", "OK",
                    ("Anatomie de la bascule : chemin critique …", "Chemin critique : stop serviceFTP …")))
     html = report.html()

@@ -1,4 +1,4 @@
-"""bascule.judging.checks (verdicts) and bascule.reporting.report (the lab's completed test tables)."""
+"""bascule.judging.checks (verdicts) and bascule.reporting.table (the lab's completed test tables)."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,7 @@ from bascule.judging.verdict import Result, Verdict, guarded
 from bascule.cluster.state import parse_crm_mon, parse_proc_drbd
 from bascule.judging.history import CLIENT, FAIL, OK, History
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
-from bascule.reporting.report import COLUMNS, Report, Row
+from bascule.reporting.table import COLUMNS, CompletedTable, Row
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HEADER = "| Actions à effectuer | Résultats attendus | Résultats obtenus | Statut |"
@@ -152,7 +152,7 @@ def rows() -> list[Row]:
 
 
 def test_report_markdown():
-    rep = Report(cluster="intralab01 + hdintralab01 (VIP 10.22.100.220)", rows=rows(),
+    rep = CompletedTable(cluster="intralab01 + hdintralab01 (VIP 10.22.100.220)", rows=rows(),
                  figures={"Q2 bascule": "14,2 s"})
     md = rep.markdown()
     lines = md.splitlines()
@@ -174,7 +174,7 @@ def test_report_markdown():
 
 
 def test_report_write(tmp_path):
-    rep = Report(cluster="lab")
+    rep = CompletedTable(cluster="lab")
     for r in rows():
         rep.add(r)
     rep.figures["Q5 coupure client"] = "3,1 s"
@@ -208,7 +208,7 @@ def test_report_write(tmp_path):
 
 
 def test_empty_report():
-    rep = Report()
+    rep = CompletedTable()
     md = rep.markdown()
     assert HEADER not in md and "Bilan : " in md
     assert "<table>" not in rep.html()
@@ -418,7 +418,7 @@ class _DownProbe:
 
 def test_crm_mon_is_read_only_every_silent_read_while_the_client_sees_the_service_down():
     from bascule.cluster.cluster import Cluster
-    from bascule.cluster.faults import SILENT_READ, reading_while_served
+    from bascule.cluster.moves import SILENT_READ, reading_while_served
 
     class Clock(History):
         now_value = 0.0
@@ -444,7 +444,7 @@ def test_crm_mon_is_read_only_every_silent_read_while_the_client_sees_the_servic
 def test_two_snapshots_with_one_label_are_both_kept(tmp_path):
     # kill -9 proftpd is the fault of two scenarios; the second one's snapshot overwrote the first one's
     from bascule.cluster.cluster import Snapshot
-    from bascule.reporting.report import save_snapshot
+    from bascule.reporting.table import save_snapshot
     for text in ("<first/>", "<second/>"):
         save_snapshot(tmp_path, "kill -9 proftpd intralab01 — après", Snapshot(0.0, None, text, {}, {"intralab01": text}))
     assert (tmp_path / "kill-9-proftpd-intralab01-apres.crm_mon.xml").read_text() == "<first/>"

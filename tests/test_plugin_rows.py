@@ -28,20 +28,20 @@ def fait(x):
     pass
 
 @then(parsers.parse("{x} est ok"))
-def ok(tableau, x):
-    tableau.record(Result.ok(f"{x} vu"))
+def ok(lignes, x):
+    lignes.record(Result.ok(f"{x} vu"))
 
 @then(parsers.parse("{x} est ko"))
-def ko(tableau, x):
-    tableau.record(Result.ko(f"{x} raté"))
+def ko(lignes, x):
+    lignes.record(Result.ko(f"{x} raté"))
 
 @then(parsers.parse("{x} est bloquant"))
-def bloquant(tableau, x):
-    tableau.record(Result.ko(f"{x} raté, la suite n'a pas de sens"), stop=True)
+def bloquant(lignes, x):
+    lignes.record(Result.ko(f"{x} raté, la suite n'a pas de sens"), stop=True)
 
 @then(parsers.parse("{x} est inconnu"))
-def inconnu(tableau, x):
-    tableau.record(Result.unknown(f"{x} nœud perdu"))
+def inconnu(lignes, x):
+    lignes.record(Result.unknown(f"{x} nœud perdu"))
 """
 
 
@@ -122,8 +122,8 @@ def regarde(cluster):
     pass
 
 @then("il est là")
-def la(tableau):
-    tableau.record(Result.ok("vu"))
+def la(lignes):
+    lignes.record(Result.ok("vu"))
 """)
     inv = pytester.path / "inv.toml"
     inv.write_text(INVENTORY.format(port=port))

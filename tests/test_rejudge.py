@@ -1,7 +1,7 @@
 """`bascule rejuger`: a saved run judged again, offline, gives the very table the run wrote.
 
 A toy feature runs in a child pytest (as in test_plugin_rows.py): its Then steps judge rows with
-real checks through `tableau.judge` (an OK, a KO, a move read off the history), one Then step raises
+real checks through `lignes.judge` (an OK, a KO, a move read off the history), one Then step raises
 before it judges, and the rows after it are « non exécuté ». The run writes reports/historique.jsonl
 and the tables; bascule.judging.rejudge rebuilds the tables from the history alone. No cluster involved.
 
@@ -54,12 +54,12 @@ def inventaire():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def depart(inventaire, historique, rapport):
+def depart(inventaire, historique, tableau_de_tests):
     # what the plugin's `cluster` fixture does; the toy has no cluster
     if os.environ.get("BASCULE_TOY_NO_START"):
         return
-    rapport.cluster = "intralab01 (maître) + hdintralab01, VIP 10.22.100.220"
-    historique.append(RUN, "bascule", "start", INFO, {"date": rapport.date, "cluster": rapport.cluster,
+    tableau_de_tests.cluster = "intralab01 (maître) + hdintralab01, VIP 10.22.100.220"
+    historique.append(RUN, "bascule", "start", INFO, {"date": tableau_de_tests.date, "cluster": tableau_de_tests.cluster,
                                                       "inventory": public(inventaire)})
 """
 
@@ -85,8 +85,8 @@ def ecrit():
 
 
 @then("le home est accessible")
-def home(tableau):
-    tableau.judge(checks.home_accessible, FileWrite("intralab01", "/home/user/Documents/essai1", SHA_A,
+def home(lignes):
+    lignes.judge(checks.home_accessible, FileWrite("intralab01", "/home/user/Documents/essai1", SHA_A,
                                                     home_source="/dev/drbd0"))
 
 
@@ -96,8 +96,8 @@ def relit():
 
 
 @then("essai1 a bien été dupliqué")
-def duplique(tableau):
-    tableau.judge(checks.duplicated, FileRead("essai1", "hdintralab01", "/dev/drbd0", SHA_B, expected_sha256=SHA_A))
+def duplique(lignes):
+    lignes.judge(checks.duplicated, FileRead("essai1", "hdintralab01", "/dev/drbd0", SHA_B, expected_sha256=SHA_A))
 
 
 @when("on met intralab01 en standby", target_fixture="depuis")
@@ -111,8 +111,8 @@ def standby(historique):
 
 
 @then("les ressources sont activées sur hdintralab01")
-def bascule(tableau, depuis):
-    tableau.judge(checks.moved, MoveSeen(depuis, "hdintralab01", "standby de intralab01", "sonde-ftp"))
+def bascule(lignes, depuis):
+    lignes.judge(checks.moved, MoveSeen(depuis, "hdintralab01", "standby de intralab01", "sonde-ftp"))
 
 
 @when("on remet intralab01 en ligne")
@@ -132,7 +132,7 @@ def recommence():
 
 
 @then("cette ligne n'est pas exécutée")
-def jamais(tableau):
+def jamais(lignes):
     raise AssertionError("never run")
 """
 

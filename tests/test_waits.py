@@ -155,9 +155,10 @@ def test_off_a_terminal_a_long_wait_says_a_line_every_30_s(monkeypatch):
 
 
 def test_a_lab_phase_says_it_still_runs(monkeypatch):
+    from bascule import waits
     from bascule.lab import embedded as lab_module
     said = []
-    monkeypatch.setattr(lab_module, "HEARTBEAT", 0.05)
+    monkeypatch.setattr(waits, "HEARTBEAT", 0.05)
     lab = lab_module.EmbeddedLab(out=said.append)
     with lab.phase("box build"):
         deadline = time.monotonic() + 5

@@ -6,15 +6,17 @@ failback times in the report are read off the same timeline as the client's oper
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, TypeVar
 
 from bascule.cluster.state import ClusterState, DrbdStatus, StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd
 from bascule.errors import NodeError
 from bascule.judging.history import OBSERVATION, FAIL, INFO, OK, History
 from bascule.inventory import Inventory
-from bascule.cluster.nodes import Node, NodeLost, quote
+from bascule.cluster.nodes import Node, NodeLost, on_each, quote
 from bascule.judging.observations import ClusterReading, FileRead, FileWrite, NodeSeen
 from bascule.waits import Waited, wait_until
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class Cluster:
     def close(self) -> None:
         for n in self.nodes.values():
             n.close()
+
+    def on_every_node(self, act: Callable[[Node], T]) -> dict[str, T | Exception]:
+        """act(node) on every node at once, each answer or the exception it raised, by node name: one
+        reading of the cluster costs the time of the slowest node, not their sum."""
+        return on_each(list(self.nodes.values()), act)
 
     def flush_to_disk(self) -> dict[str, float]:
         """`sync` on every node: what an FTP server has acknowledged (226) may still sit in the page
@@ -141,11 +148,13 @@ class Cluster:
         except (NodeError, StateParseError) as exc:
             error = str(exc)
         drbd, drbd_errors = {}, {}
-        for name, node in self.nodes.items():
-            try:
-                drbd[name] = self.drbd(node)
-            except (NodeError, StateParseError) as exc:
-                drbd[name], drbd_errors[name] = None, str(exc)
+        for name, seen in self.on_every_node(self.drbd).items():
+            if isinstance(seen, (NodeError, StateParseError)):
+                drbd[name], drbd_errors[name] = None, str(seen)
+            elif isinstance(seen, Exception):
+                raise seen
+            else:
+                drbd[name] = seen
         return ClusterReading(xml, error, drbd, drbd_errors, self.cib("constraints") or None)
 
     # -- DRBD -------------------------------------------------------------------------------------
@@ -179,29 +188,22 @@ class Cluster:
     def snapshot(self, prefer: Node | None = None) -> Snapshot:
         """crm_mon (asked of `prefer` first: after a move, the destination) and DRBD on every node,
         all at once: one reading of the cluster costs the time of the slowest node, not their sum."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        def read(item):
-            name, node = item
-            try:
-                return name, self.drbd_raw(node), None
-            except Exception as exc:
-                return name, None, exc
         errors = []
         xml, state = "", None
         drbd, texts = {}, {}
-        with ThreadPoolExecutor(max_workers=len(self.nodes) + 1) as pool:
-            mon = pool.submit(self.crm_mon, prefer=prefer)
-            for name, raw, exc in pool.map(read, self.nodes.items()):
-                if exc is None:
-                    texts[name], drbd[name] = raw
-                else:
-                    drbd[name], texts[name] = None, f"(injoignable: {exc})"
-                    errors.append(str(exc))
-            try:
-                xml, state = mon.result()
-            except Exception as exc:
-                errors.insert(0, str(exc))
+        readings = on_each([None, *self.nodes.values()],
+                           lambda node: self.crm_mon(prefer=prefer) if node is None else self.drbd_raw(node))
+        mon = readings.pop(None)
+        for name, raw in readings.items():
+            if isinstance(raw, Exception):
+                drbd[name], texts[name] = None, f"(injoignable: {raw})"
+                errors.append(str(raw))
+            else:
+                texts[name], drbd[name] = raw
+        if isinstance(mon, Exception):
+            errors.insert(0, str(mon))
+        else:
+            xml, state = mon
         return Snapshot(self.history.now(), state, xml, drbd, texts, tuple(errors))
 
     def baseline_problems(self) -> list[str]:
@@ -209,19 +211,18 @@ class Cluster:
         from bascule.judging.facts.placement import baseline_problems
         return baseline_problems(self.state(), self.drbd_everywhere(), self.inv)
 
-    def drbd_everywhere(self) -> dict[str, DrbdStatus | None]:
-        """DRBD as each node sees it; None where the node could not be read."""
-        drbd: dict[str, DrbdStatus | None] = {}
-        for name, node in self.nodes.items():
-            try:
-                drbd[name] = self.drbd(node)
-            except NodeError:
-                drbd[name] = None
-        return drbd
+    def drbd_everywhere(self, strict: bool = False) -> dict[str, DrbdStatus | None]:
+        """DRBD as each node sees it, read on the nodes at once; None where a node could not be read
+        (strict: the NodeError is raised instead)."""
+        found = self.on_every_node(self.drbd)
+        for seen in found.values():
+            if isinstance(seen, Exception) and (strict or not isinstance(seen, NodeError)):
+                raise seen
+        return {name: None if isinstance(seen, Exception) else seen for name, seen in found.items()}
 
     def capture(self, label: str, prefer: Node | None = None) -> Snapshot:
         """A snapshot attached to the current Allure step and kept under reports/captures/."""
-        from bascule.reporting.report import attach_snapshot, save_snapshot
+        from bascule.reporting.table import attach_snapshot, save_snapshot
         snap = self.snapshot(prefer)
         attach_snapshot(label, snap)
         if self.captures_dir is not None:
@@ -245,10 +246,8 @@ class Cluster:
         return found
 
     def journals(self, since: float) -> tuple:
-        """Every node's controller journal from `since` on, read at once (the nodes in parallel)."""
-        from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(max_workers=len(self.nodes) or 1) as pool:
-            return tuple(pool.map(lambda n: self.journal(n, since), self.nodes.values()))
+        """Every node's controller journal from `since` on, read on the nodes at once."""
+        return tuple(self.on_every_node(lambda n: self.journal(n, since)).values())
 
     def journal(self, node: Node, since: float):
         """The node's Pacemaker controller journal from history time `since` on (the cluster's own

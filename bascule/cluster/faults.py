@@ -6,17 +6,14 @@ scenario's fixture heals every fault it injected in teardown, even when the scen
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+import subprocess
+from typing import Callable, Iterator, TypeVar
 
 from bascule.cluster.cluster import Cluster, Snapshot
 from bascule.errors import BasculeError, NodeError
 from bascule.judging.history import FAULT, OK, FAIL
 from bascule.cluster.nodes import Node, quote
 from bascule.waits import wait_until
-
-if TYPE_CHECKING:
-    from bascule.judging.observations import MoveSeen
 
 
 class FaultUnavailable(BasculeError):
@@ -268,96 +265,58 @@ class CablePull(Fault):
         return True  # both halves ran alone: each may have failed operations on the other's resources
 
 
-class ReplicationCut(Fault):
-    """DRBD's replication link is cut (`drbdadm disconnect` on both nodes), with Pacemaker in
-    maintenance mode so that the lab's manual steps (document 3) are not undone under our feet."""
-    name = "réplication coupée"
-
-    def _inject(self):
-        res = self.cluster.inv.drbd.resource
-        self.node.run("crm configure property maintenance-mode=true", timeout=60)
-        for n in self.cluster.nodes.values():
-            n.run(quote("drbdadm", "disconnect", res), timeout=60)
-
-    def _heal(self):
-        # Healing means the document 3 recovery has run; if the scenario stopped before, the
-        # recovery keeps the preferred master's data.
-        from bascule.cluster.recovery import resolve_split_brain
-        resolve_split_brain(self.cluster, keep=self.cluster.master)
-
-    def resolved(self) -> None:
-        """Document 3's recovery was run by the scenario itself: that is this fault's heal."""
-        self.healed = True
-        self._record("end", OK)
-
-    @property
-    def undo(self) -> str:
-        return "split brain résolu comme le dit le document 3"
-
-    def leaves_failure(self, resource: str, node: str) -> bool:
-        return True  # both nodes were primary: Pacemaker's monitors see what it did not do
+F = TypeVar("F", bound=Fault)
 
 
-SILENT_READ = 15.0  # seconds between two crm_mon readings while the client sees the service down
+class Faults:
+    """The faults a scenario injected, in order. One call starts a fault (it is registered before it
+    is injected, so that even a half-done injection is healed); at teardown every one is healed,
+    the last first, even after a failure."""
+
+    def __init__(self) -> None:
+        self._started: list[Fault] = []
+
+    def __iter__(self) -> Iterator[Fault]:
+        return iter(self._started)
+
+    def __repr__(self) -> str:
+        return f"Faults({', '.join(f.label for f in self._started)})"
+
+    def start(self, fault: F) -> F:
+        self._started.append(fault)
+        fault.inject()
+        return fault
+
+    def find(self, kind: type[F], node: Node | None = None) -> F | None:
+        """The last fault of that kind started (on that node), or None."""
+        return next((f for f in reversed(self._started) if isinstance(f, kind) and (node is None or f.node is node)), None)
+
+    def heal_all(self) -> list[str]:
+        """Heal every fault, the last first; what could not be healed, in words (the others are still healed)."""
+        errors = []
+        for fault in reversed(self._started):
+            try:
+                fault.heal()
+            except Exception as exc:  # keep healing the others; the audit then judges
+                errors.append(f"{fault.label}: {exc}")
+        return errors
 
 
-def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | None = None) -> Callable:
-    """A crm_mon reading for a wait on a move or a restart, which reads the cluster only every
-    SILENT_READ s while the probe sees the service down since `since` (and returns None then).
-    Each crm_mon costs the destination a third of its CPU during a move under emulation, and the
-    service being down says the move is not over; a cluster that moved but serves no FTP is still
-    seen. The move's end is the earlier of this reading and the cluster's journal (facts.moves.move_timing)."""
-    probing = probe is not None and probe.started
-    last_read = [float("-inf")]
+def power_switch(node: Node, hypervisor=None) -> tuple[Callable[[], None] | None, Callable[[], None] | None]:
+    """How to cut and restore a node's power: the embedded lab's hypervisor, or the inventory's
+    power_off/power_on commands run on this machine; (None, None) when neither exists."""
+    if hypervisor is not None:
+        return (lambda: hypervisor.power_off(node.name)), (lambda: hypervisor.power_on(node.name))
+    spec = node.spec
+    if not (spec.power_off and spec.power_on):
+        return None, None
 
-    def reading():
-        now = cluster.history.now()
-        if probing and probe.out_of_service(since) and now - last_read[0] < SILENT_READ:
-            return None
-        last_read[0] = now
-        # asked first: the destination (the node left behind may be shutting down and answer late, with
-        # its own view; a clean reboot measured 345.8 s that way in a full run where FTP was back at 152.9 s)
-        return cluster.state(prefer=prefer)
-    return reading
+    def run(command: str) -> Callable[[], None]:
+        return lambda: subprocess.run(command, shell=True, check=True, timeout=120, capture_output=True)
+    return run(spec.power_off), run(spec.power_on)
 
 
-def describe_reading(state) -> str:
-    """What a wait on reading_while_served says it last saw."""
-    return "FTP client still without service" if state is None else state.summary()
-
-
-@dataclass(frozen=True)
-class Movement:
-    """A move of the resources that a scenario waits for: since when, towards which node."""
-    since: float
-    to: str
-    cause: str
-
-
-def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: float) -> "MoveSeen":
-    """Wait until the cluster shows every resource on `to` (the very condition the verdict uses,
-    facts.placement.move_problems on crm_mon's recorded placement) and the probe is served again (it goes on
-    running: it runs for the whole scenario). Returns what the check judges: the rest is on the history."""
-    from bascule.judging.facts.placement import move_problems, placement
-    from bascule.judging.observations import MoveSeen
-    from bascule.waits import WaitTimeout
-    error = unreachable = ""
-    reading = reading_while_served(cluster, probe, movement.since, prefer=cluster.nodes.get(to))
-    try:
-        wait_until(reading, lambda s: s is not None and not move_problems(placement(s, cluster.inv), cluster.inv, to),
-                   f"resources on {to}", deadline, interval=2,
-                   describe=describe_reading)
-    except WaitTimeout as exc:
-        error = exc.last_seen
-    except NodeError as exc:
-        unreachable = str(exc)
-    probe_name = probe.name if probe is not None and probe.started else None
-    if probe_name and not error and not unreachable:
-        probe.wait_back(movement.since, deadline=120)
-    try:
-        cluster.capture(f"après {movement.cause}", prefer=cluster.nodes.get(to))
-    except Exception:  # a snapshot is a bonus; the verdict does not depend on it
-        pass
-    # the cluster's own account of the move, for its anatomy (a node that does not answer says so)
-    journals = cluster.journals(movement.since)
-    return MoveSeen(movement.since, to, movement.cause, probe_name, error, unreachable, journals)
+def cable_switch(node: Node, hypervisor=None) -> Callable[[bool], None] | None:
+    """How to pull a node's cable from outside: the embedded lab's hypervisor sets the VM's link; on
+    an existing lab None (the node puts its own link down and back, see CablePull)."""
+    return (lambda up: hypervisor.set_link(node.name, up)) if hypervisor is not None else None

@@ -15,6 +15,7 @@ import shlex
 import socket
 import threading
 import time
+from typing import Callable
 from dataclasses import dataclass
 
 import invoke
@@ -309,3 +310,19 @@ class Node:
         if missing:
             raise NodeError(f"node {self.name}: {', '.join(missing)} not found",
                             "install pacemaker, crmsh and drbd-utils on the node (the lab's packages)")
+
+
+def on_each(items: list, act: Callable) -> dict:
+    """act(item) for every item at once (one thread each: the work is waiting on SSH), each answer or
+    the exception it raised, keyed by the item's name (a Node's), or by the item itself. The one way
+    bascule runs something on every node at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(item):
+        try:
+            return act(item)
+        except Exception as exc:  # noqa: BLE001 - handed back to the caller, who decides
+            return exc
+    with ThreadPoolExecutor(max_workers=max(1, len(items))) as pool:
+        answers = list(pool.map(attempt, items))
+    return {getattr(item, "name", item): answer for item, answer in zip(items, answers)}

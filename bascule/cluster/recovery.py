@@ -10,53 +10,9 @@ from typing import Callable
 
 from bascule.cluster.cluster import Cluster
 from bascule.errors import BaselineError, BasculeError, NodeError, RepairIncomplete
-from bascule.judging.history import OK, STEP
-from bascule.cluster.nodes import Node, quote
+
+from bascule.cluster.nodes import quote
 from bascule.judging.observations import Audit, FtpAccess, Repair
-
-SPLIT_BRAIN_LOG = r"Split-Brain detected.*dropping connection"
-
-
-def split_brain_logged(node: Node, since_boot: bool = True) -> list[str]:
-    """Kernel log lines on the node matching document 3's message."""
-    res = node.run(f"dmesg 2>/dev/null | grep -E {quote(SPLIT_BRAIN_LOG)} || true", timeout=30)
-    return [l for l in res.stdout.splitlines() if l.strip()]
-
-
-def resolve_split_brain(cluster: Cluster, keep: Node) -> None:
-    """Document 3, « Comment résoudre le split brain ? », step by step:
-    on both nodes `umount /dev/drbd0` and `drbdadm disconnect resftp`; on the less active node
-    `drbdadm secondary resftp` and `drbdadm -- --discard-my-data connect resftp`; on the node whose
-    data is kept `drbdadm connect resftp`; at the end of the resync `mount /dev/drbd0 /home`.
-    Pacemaker is held in maintenance mode meanwhile, then given the cluster back."""
-    inv = cluster.inv
-    res, dev, mnt = inv.drbd.resource, inv.drbd.device, inv.drbd.mount_point
-    discard = cluster.peer(keep)
-    h = cluster.history
-    h.append(STEP, "document 3", "résolution du split brain", OK, {"garde": keep.name, "écarte": discard.name})
-    # crmsh here, not the C tools used elsewhere for housekeeping: with crm_attribute and
-    # `crm_resource --refresh` the recovery after the cable took 218 s instead of 103 s in a whole
-    # run (the wait below ran to its 180 s timeout); not understood yet, so the proven commands stay
-    keep.run("crm configure property maintenance-mode=true", timeout=60)
-    for n in (keep, discard):
-        # processes that hold /home (an FTP session) would make umount fail
-        n.run(f"if mountpoint -q {quote(mnt)}; then fuser -km {quote(mnt)} >/dev/null 2>&1; umount {quote(dev)}; fi", timeout=60)
-        n.run(quote("drbdadm", "disconnect", res) + " 2>/dev/null || true", timeout=60)
-    discard.run(quote("drbdadm", "secondary", res), timeout=60)
-    discard.run(f"drbdadm -- --discard-my-data connect {quote(res)}", timeout=60)
-    keep.run(quote("drbdadm", "connect", res), timeout=60)
-    cluster.wait_drbd(keep, "DRBD resync to UpToDate/UpToDate", lambda s: s.healthy, deadline=300, interval=1)
-    st = cluster.drbd(keep)
-    if st.role == "Primary":
-        keep.run(f"mountpoint -q {quote(mnt)} || mount {quote(dev)} {quote(mnt)}", timeout=60)
-    # Pacemaker must learn what the manual steps changed (roles, mounts) before it takes the
-    # cluster back: re-probe everything while still in maintenance, wait for the probes, and only
-    # then leave maintenance. Otherwise it acts on its old picture (it would mount /home on a node
-    # whose DRBD is now Secondary: "Wrong medium type").
-    keep.run(quote("crm", "resource", "refresh") + " >/dev/null", timeout=180)
-    keep.run("crm_resource --wait --timeout=180s >/dev/null 2>&1 || true", timeout=240)
-    keep.run("crm configure property maintenance-mode=false", timeout=60)
-
 
 def ftp_access(cluster: Cluster, write: bool = True) -> FtpAccess:
     """The FTP account on the VIP as a user finds it: log in, list the home, write (then delete) a

@@ -13,11 +13,11 @@ from bascule.errors import BasculeError
 from bascule.inventory import from_public
 from bascule.judging.history import RUN, Event, History
 from bascule.judging.judge import judge_again, saved_verdicts
-from bascule.reporting.report import Report, Row
+from bascule.reporting.table import CompletedTable, Row
 
 
-def rejudge_events(events: list[Event]) -> Report:
-    report = Report()
+def rejudge_events(events: list[Event]) -> CompletedTable:
+    report = CompletedTable()
     inv = None
     for e in events:
         if e.source != RUN:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,9 +21,10 @@ from bascule.errors import BasculeError, LabError
 from bascule.judging.history import History
 from bascule.lab.hypervisor import INFRA, NAMESPACE, Hypervisor
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
+from bascule.cluster.nodes import on_each
 from bascule.lab.box import Box, remove_all_boxes
 from bascule.lab.release import DEFAULT, RELEASES, Release, lab_commands, release as release_named
-from bascule.waits import HEARTBEAT, PROGRESS, wait_until
+from bascule.waits import PROGRESS, heartbeat, wait_until
 
 VIP = "10.22.100.220"
 NODE_IPS = ("10.22.100.11", "10.22.100.12")
@@ -32,10 +32,9 @@ NODE_IPS = ("10.22.100.11", "10.22.100.12")
 
 def both(action, nodes) -> None:
     """Run action(node) on every node at once; the first error is raised once all have ended."""
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-        for future in [pool.submit(action, node) for node in nodes]:
-            future.result()
+    for answer in on_each(list(nodes), action).values():
+        if isinstance(answer, Exception):
+            raise answer
 
 
 def state_dir() -> Path:
@@ -63,17 +62,10 @@ class EmbeddedLab:
         """Time a phase; while it lasts, say every HEARTBEAT seconds that it still runs (a box build
         is minutes of silence otherwise, in a CI log as on a terminal)."""
         start = time.monotonic()
-        done = threading.Event()
-
-        def heartbeat():
-            while not done.wait(HEARTBEAT):
-                self.out(f"{name}: still running ({time.monotonic() - start:.0f} s)")
-        beat = threading.Thread(target=heartbeat, name=f"lab-{name}", daemon=True)
-        beat.start()
         try:
-            yield
+            with heartbeat(lambda seconds: self.out(f"{name}: still running ({seconds:.0f} s)")):
+                yield
         finally:
-            done.set()
             self.timings[name] = self.timings.get(name, 0.0) + time.monotonic() - start
             self.spans.append((name, start, time.monotonic()))
 

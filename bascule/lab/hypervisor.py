@@ -109,12 +109,6 @@ class Hypervisor:
         import vagrant  # python-vagrant; imported here so that the plain test suite does not need it
         return vagrant.Vagrant(root=str(INFRA), quiet_stdout=True, quiet_stderr=True, env=self._env())
 
-    def vm_states(self) -> dict[str, str]:
-        try:
-            return {s.name: s.state for s in self.vagrant().status()}
-        except Exception:
-            return {}
-
     def console_tail(self, node: str, lines: int = 15) -> str:
         p = self.state / f"console-{node}.log"
         if not p.exists():

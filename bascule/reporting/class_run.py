@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bascule.errors import BasculeError
 from bascule.reporting.trend import short_move
-from bascule.waits import HEARTBEAT, PROGRESS
+from bascule.waits import PROGRESS, heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
 COLOURS = {"OK": "#d4edda", "KO": "#f8d7da", "inconnu": "#fff3cd", "non exécuté": "#e2e3e5"}
@@ -136,7 +136,6 @@ def run_class(groups: list[Group], parallel: int, pytest_args: list[str], trend:
     running: dict[str, float] = {}
     done: list[GroupRun] = []
     lock = threading.Lock()
-    finished = threading.Event()
 
     def one(group: Group) -> GroupRun:
         with lock:
@@ -152,20 +151,13 @@ def run_class(groups: list[Group], parallel: int, pytest_args: list[str], trend:
         say(f"bascule classe: {group.name} terminé en {run.seconds:.0f} s — {verdict_of(run)}")
         return run
 
-    def heartbeat():
-        while not finished.wait(HEARTBEAT):
-            with lock:
-                now = time.monotonic()
-                busy = ", ".join(f"{g} ({now - t:.0f} s)" for g, t in running.items())
-                say(f"bascule classe: {len(done)}/{len(groups)} groupes terminés ; en cours : {busy or 'aucun'}")
-    beat = threading.Thread(target=heartbeat, daemon=True)
-    beat.start()
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-            runs = list(pool.map(one, groups))
-    finally:
-        finished.set()
-    return runs
+    def progress(_seconds: float) -> None:
+        with lock:
+            now = time.monotonic()
+            busy = ", ".join(f"{g} ({now - t:.0f} s)" for g, t in running.items())
+            say(f"bascule classe: {len(done)}/{len(groups)} groupes terminés ; en cours : {busy or 'aucun'}")
+    with heartbeat(progress), ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        return list(pool.map(one, groups))
 
 
 def verdict_of(run: GroupRun) -> str:

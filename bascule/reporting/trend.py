@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from bascule.judging.history import RUN, Event
-from bascule.reporting.report import slug
+from bascule.reporting.table import slug
 
 MOVE_CHECKS = ("moved", "taken_over")
 

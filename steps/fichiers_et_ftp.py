@@ -26,8 +26,8 @@ def ecrire_temoin(cluster, inventaire, ecritures, role, nom) -> FileWrite:
 
 
 @then(ROLE(r"« Home » est accessible sur le serveur (?P<role>maître|esclave)"))
-def home_accessible_sur(ecriture, cluster, tableau, role):
-    tableau.judge(checks.home_accessible, replace(ecriture, on=node_for(cluster, role).name))
+def home_accessible_sur(ecriture, cluster, lignes, role):
+    lignes.judge(checks.home_accessible, replace(ecriture, on=node_for(cluster, role).name))
 
 
 @when(ROLE(r"on vérifie sur le serveur (?P<role>maître|esclave) la présence du fichier \"(?P<nom>[^\"]+)\""),
@@ -39,8 +39,8 @@ def lire_temoin(cluster, inventaire, ecritures, role, nom) -> FileRead:
 
 
 @then(ROLE(r"« (?P<nom>[^»]+) » a bien été dupliqué sur le serveur (?P<role>maître|esclave)"))
-def temoin_duplique(lecture, cluster, tableau, nom, role):
-    tableau.judge(checks.duplicated, replace(lecture, on=node_for(cluster, role).name))
+def temoin_duplique(lecture, cluster, lignes, nom, role):
+    lignes.judge(checks.duplicated, replace(lecture, on=node_for(cluster, role).name))
 
 
 @when("on teste l'accès en écriture au serveur FTP", target_fixture="essai_ftp")
@@ -71,5 +71,5 @@ def essai_ftp(client_ftp, inventaire, fichiers_temoins) -> FtpTest:
 
 
 @then("les tests à partir du client FTP sont concluants")
-def tests_ftp_concluants(essai_ftp, tableau):
-    tableau.judge(checks.ftp_test, essai_ftp)
+def tests_ftp_concluants(essai_ftp, lignes):
+    lignes.judge(checks.ftp_test, essai_ftp)

@@ -48,7 +48,7 @@ class Row:
 
 
 @dataclass
-class Report:
+class CompletedTable:
     title: str = "bascule — tableaux de tests complétés"
     cluster: str = ""
     rows: list[Row] = field(default_factory=list)

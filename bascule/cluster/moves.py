@@ -1,0 +1,144 @@
+"""Waiting for the cluster to act after a fault: a move of the resources, a restart in place, the
+VIP served from the other side of a pulled cable, the cable's return.
+
+Each wait reads the cluster with the same condition that the verdict uses (facts.placement) and
+returns the typed observation that the row's check judges; what it saw on the way is on the history.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from bascule.cluster.cluster import Cluster
+from bascule.cluster.nodes import Node
+from bascule.errors import NodeError
+from bascule.judging.facts.placement import move_problems, node_named, placement
+from bascule.judging.history import served_by
+from bascule.judging.observations import CableOutcome, CableTakeover, MoveSeen, RestartSeen
+from bascule.waits import WaitTimeout, wait_until
+
+SILENT_READ = 15.0  # seconds between two crm_mon readings while the client sees the service down
+
+
+
+def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | None = None) -> Callable:
+    """A crm_mon reading for a wait on a move or a restart, which reads the cluster only every
+    SILENT_READ s while the probe sees the service down since `since` (and returns None then).
+    Each crm_mon costs the destination a third of its CPU during a move under emulation, and the
+    service being down says the move is not over; a cluster that moved but serves no FTP is still
+    seen. The move's end is the earlier of this reading and the cluster's journal (facts.moves.move_timing)."""
+    probing = probe is not None and probe.started
+    last_read = [float("-inf")]
+
+    def reading():
+        now = cluster.history.now()
+        if probing and probe.out_of_service(since) and now - last_read[0] < SILENT_READ:
+            return None
+        last_read[0] = now
+        # asked first: the destination (the node left behind may be shutting down and answer late, with
+        # its own view; a clean reboot measured 345.8 s that way in a full run where FTP was back at 152.9 s)
+        return cluster.state(prefer=prefer)
+    return reading
+
+
+
+def describe_reading(state) -> str:
+    """What a wait on reading_while_served says it last saw."""
+    return "FTP client still without service" if state is None else state.summary()
+
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A move of the resources that a scenario waits for: since when, towards which node."""
+    since: float
+    to: str
+    cause: str
+
+
+
+def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: float) -> MoveSeen:
+    """Wait until the cluster shows every resource on `to` (the very condition the verdict uses,
+    facts.placement.move_problems on crm_mon's recorded placement) and the probe is served again (it goes on
+    running: it runs for the whole scenario). Returns what the check judges: the rest is on the history."""
+    error = unreachable = ""
+    reading = reading_while_served(cluster, probe, movement.since, prefer=cluster.nodes.get(to))
+    try:
+        wait_until(reading, lambda s: s is not None and not move_problems(placement(s, cluster.inv), cluster.inv, to),
+                   f"resources on {to}", deadline, interval=2,
+                   describe=describe_reading)
+    except WaitTimeout as exc:
+        error = exc.last_seen
+    except NodeError as exc:
+        unreachable = str(exc)
+    probe_name = probe.name if probe is not None and probe.started else None
+    if probe_name and not error and not unreachable:
+        probe.wait_back(movement.since, deadline=120)
+    try:
+        cluster.capture(f"après {movement.cause}", prefer=cluster.nodes.get(to))
+    except Exception:  # a snapshot is a bonus; the verdict does not depend on it
+        pass
+    # the cluster's own account of the move, for its anatomy (a node that does not answer says so)
+    journals = cluster.journals(movement.since)
+    return MoveSeen(movement.since, to, movement.cause, probe_name, error, unreachable, journals)
+
+
+def await_restart(cluster: Cluster, probe, since: float, resource: str, node: str, fail_count_before: int,
+                  deadline: float) -> RestartSeen:
+    """proftpd killed, restart allowed: wait until Pacemaker shows the resource Started again on the
+    same node with a higher fail-count, then for the client to be served again."""
+    try:
+        state = wait_until(
+            reading_while_served(cluster, probe, since), lambda s: s is not None and s.where(resource) == (node,)
+            and s.started(resource) and cluster.fail_count(s, resource, node) > fail_count_before,
+            f"{resource} restarted on {node}", deadline=deadline, interval=1, describe=describe_reading).value
+        probe.wait_back(since, deadline=120)
+        return RestartSeen(since, resource, node, fail_count_before, probe.name, True,
+                           cluster.fail_count(state, resource, node))
+    except WaitTimeout as exc:
+        try:
+            now = cluster.state()
+            unseen = now.started(resource) and cluster.fail_count(now, resource, node) <= fail_count_before
+        except NodeError:
+            unseen = False
+        return RestartSeen(since, resource, node, fail_count_before, probe.name, False, None, exc.last_seen, deadline,
+                           unseen)
+
+
+def await_cable_takeover(cluster: Cluster, probe, since: float, node: Node, deadline: float) -> CableTakeover:
+    """The master's cable pulled: wait until the client is served by `node`, then read how each node
+    sees the cluster (each on its own side of the cut) and their journals."""
+    try:
+        wait_until(lambda: served_by(cluster.history.since(since), probe.name),
+                   lambda s: bool(s) and node_named(s[-1][1], cluster.inv) == node.name, f"FTP served by {node.name}",
+                   deadline=deadline, interval=1, describe=lambda s: str(s[-1:]))
+    except WaitTimeout:
+        pass  # the check says who served the client instead
+    views = {}
+    for n in cluster.nodes.values():
+        try:
+            views[n.name] = cluster.crm_mon(n)[0]
+        except NodeError:
+            views[n.name] = None
+    return CableTakeover(since, node.name, probe.name, views, cluster.journals(since))
+
+
+def await_cable_return(cluster: Cluster, lines_before: dict[str, tuple[str, ...]]) -> CableOutcome:
+    """The cable back: wait for both nodes to see each other, then for DRBD to settle on Connected
+    (resynchronised) or StandAlone (split brain), and say which split-brain lines are new."""
+    from bascule.cluster.split_brain import logged_lines, new_lines
+    try:
+        cluster.wait_state("both nodes see each other again", lambda s: len(s.online_nodes) == 2, deadline=180, interval=2)
+    except WaitTimeout:
+        return CableOutcome(False)
+    try:
+        drbd = wait_until(lambda: cluster.drbd_everywhere(strict=True),
+                          lambda d: all(s.connection in ("Connected", "StandAlone") for s in d.values())
+                          or any(s.connection == "StandAlone" for s in d.values()),
+                          "DRBD to reconnect or give up", deadline=120, interval=2,
+                          describe=lambda d: "; ".join(f"{k}: {v.summary()}" for k, v in d.items())).value
+        return CableOutcome(True, drbd, new_lines(logged_lines(cluster), lines_before))
+    except WaitTimeout as exc:
+        return CableOutcome(True, wait_error=exc.last_seen)
+    except NodeError as exc:
+        return CableOutcome(True, unreachable=str(exc))

@@ -1,0 +1,241 @@
+"""bascule's pytest plugin: options, fixtures and the baseline guard.
+
+`pytest features/` runs against the embedded lab (brought up through python-vagrant);
+`pytest features/ --inventory lab.toml` against an existing cluster. Problems in the user's setup
+end the run with one line (no traceback). After every scenario the cluster is brought back to its
+baseline, or the run stops saying what is left broken.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bascule.cluster.cluster import Cluster
+from bascule.cluster.ftp import FTPClient
+from bascule.cluster.nodes import COMMAND_TIME, quote
+from bascule.errors import BasculeError, InventoryError
+from bascule.inventory import load, public
+from bascule.judging.history import INFO, RUN, History
+from bascule.lab.embedded import EmbeddedLab
+from bascule.reporting.table import CompletedTable
+from bascule.suite.stash import HISTORY, INVENTORY, REPORT, STARTED, run_date, stop_run
+from bascule.waits import ACCOUNTING, PROGRESS
+
+# the plugin's other parts: the rows of the table, and what surrounds each scenario
+pytest_plugins = ["bascule.suite.rows", "bascule.suite.scenario"]
+
+
+def _real_stderr():
+    """A copy of fd 2 taken when pytest loads this plugin, before it captures the output: progress
+    lines (a wait, a lab phase) go there and show as they happen, on a terminal or in a CI log."""
+    try:
+        return os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+PROGRESS.stream = _real_stderr()
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("bascule", "bascule: acceptance tests of the HA FTP lab")
+    g.addoption("--inventory", metavar="FILE", default=None,
+                help="TOML inventory of an existing lab cluster (default: the embedded two-VM lab)")
+    g.addoption("--lab-xx", metavar="XX", default="01",
+                help="number of the embedded lab: nodes intralabXX and hdintralabXX (default 01)")
+    g.addoption("--debian", metavar="N", default=None,
+                help="Debian release of the embedded lab: 12 or 13; without it, the existing lab's release, else 12. "
+                     "A lab of another release must be taken down first (`bascule lab down`)")
+    g.addoption("--bascule-reports", metavar="DIR", default="reports",
+                help="where the completed test tables and the history go (default reports/)")
+    g.addoption("--bascule-tendance", metavar="FILE", default=None,
+                help="append this run's figures (move times, FTP downtimes, verdicts) to FILE (JSON lines) and show "
+                     "the last nights per move in the HTML table")
+    g.addoption("--bascule-groupe", metavar="NAME", default="",
+                help="the group this cluster belongs to (bascule classe sets it), in the trend file")
+    g.addoption("--remettre-en-etat", action="store_true", default=False,
+                help="bring a cluster found away from its baseline back to it before the first row (the table "
+                     "then says what was repaired); without it, such a run stops after « État du cluster au départ »")
+
+
+def pytest_configure(config):
+    for tag, what in (("q2", "tableau Q2 (DRBD + système de fichiers)"), ("q5", "tableau Q5 (FTP)"),
+                      ("supplementaire", "tests supplémentaires de la remarque après Q5"),
+                      ("splitbrain", "document 3"), ("sauvegarde", "Q6/Q7"), ("conformite", "configuration finale"),
+                      ("lent", "scénario long (redémarrage, coupure)")):
+        config.addinivalue_line("markers", f"{tag}: {what}")
+    # a run that stops early must not leave the previous run's table for a student to hand in (an
+    # acceptance run only: the project's own tests, run meanwhile, must not wipe a run's reports)
+    out = Path(config.getoption("bascule_reports", "reports") or "reports")
+    acceptance = config.getoption("inventory", None) is not None or _runs_features(config)
+    for old in (() if not acceptance else ("tableau-de-tests.md", "tableau-de-tests.html", "tableau-de-tests.json", "historique.jsonl", "durees.json")):
+        try:
+            (out / old).unlink()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+            pass
+    if acceptance:  # this run's snapshots only (two of them with one name are told apart by a suffix)
+        shutil.rmtree(out / "captures", ignore_errors=True)
+    config.stash[HISTORY] = History()
+    config.stash[REPORT] = CompletedTable(date=run_date())
+    path = config.getoption("inventory", None)
+    if path is not None:  # an empty path (an unset shell variable) is an error, never the embedded lab
+        try:
+            config.stash[INVENTORY] = load(path)
+        except BasculeError as exc:
+            raise pytest.UsageError(f"bascule: {exc}") from None
+
+
+def _runs_features(config) -> bool:
+    """Whether this pytest runs the lab's scenarios (features/), not the project's own tests."""
+    return any("features" in Path(str(a).split("::")[0]).parts for a in config.args)
+# --- session fixtures --------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def embedded_lab(request):
+    """The embedded lab, when no --inventory was given (else None)."""
+    if INVENTORY in request.config.stash:
+        return None
+    try:
+        return EmbeddedLab(xx=request.config.getoption("lab_xx"), debian=request.config.getoption("debian"))
+    except BasculeError as exc:
+        stop_run(exc, request.config)
+
+
+@pytest.fixture(scope="session")
+def inventaire(request, embedded_lab):
+    if embedded_lab is None:
+        return request.config.stash[INVENTORY]
+    try:
+        return embedded_lab.up(check_ftp=False, as_found=True)  # the start-state row judges it
+    except BasculeError as exc:
+        stop_run(exc, request.config)
+
+
+@pytest.fixture(scope="session")
+def historique(request):
+    """The run's history, saved at the end of the session (pytest_sessionfinish)."""
+    return request.config.stash[HISTORY]
+
+
+@pytest.fixture(scope="session")
+def cluster(request, inventaire, historique):
+    c = Cluster(inventaire, historique)
+    c.captures_dir = Path(request.config.getoption("bascule_reports")) / "captures"
+    try:
+        for node in c.nodes.values():
+            node.require_tools("crm", "crm_mon", "drbdadm")
+        check_vip(c)
+    except BasculeError as exc:
+        stop_run(exc, request.config)
+    report = request.config.stash[REPORT]
+    report.cluster = f"{c.master.name} (maître) + {c.slave.name}, VIP {c.inv.vip}"
+    historique.append(RUN, "bascule", "start", INFO, {"date": report.date, "cluster": report.cluster,
+                                                      "inventory": public(inventaire)})
+    yield c
+    c.close()
+
+
+def check_vip(cluster) -> None:
+    """The inventory's VIP must be the address that IPFailover carries: otherwise every FTP row
+    would fail for a typo in the inventory, not for the cluster."""
+    rid = cluster.inv.resources.ip
+    res = cluster.master.run(quote("crm_resource", "--resource", rid, "--get-parameter", "ip"), timeout=60, check=False)
+    configured = res.stdout.strip().splitlines()[-1].strip() if res.ok and res.stdout.strip() else None
+    if configured is None:
+        raise InventoryError(f"inventory {cluster.inv.source}: the cluster has no resource {rid} with an ip parameter",
+                             "set [resources] ip to the id of the IPaddr2 resource (crm configure show)")
+    if configured != cluster.inv.vip:
+        raise InventoryError(f"inventory {cluster.inv.source}: cluster.vip is {cluster.inv.vip} but {rid} carries {configured}",
+                             f"set vip = \"{configured}\" in [cluster]")
+
+
+@pytest.fixture(scope="session")
+def client_ftp(inventaire):
+    return FTPClient.for_inventory(inventaire)
+
+
+@pytest.fixture(scope="session")
+def tableau_de_tests(request):
+    return request.config.stash[REPORT]
+
+
+# --- per scenario ------------------------------------------------------------------------------
+
+# --- pytest-bdd hooks: which step is the action, which is the expected result ------------------
+
+def pytest_sessionstart(session):
+    session.config.stash[STARTED] = time.monotonic()
+    config = session.config
+    if _runs_features(config) and INVENTORY not in config.stash and not config.option.collectonly:
+        # the target must never be a surprise: without --inventory, bascule builds and starts VMs
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        line = ("bascule: pas d'inventaire (--inventory) : la série porte sur le lab embarqué, ses deux VM sont "
+                "démarrées ou réutilisées (bascule lab up) ; pour un cluster existant : --inventory mon-lab.toml")
+        if reporter is not None:
+            reporter.write_line(line, bold=True)
+        else:
+            print(line, file=sys.stderr)
+
+
+def _write_durations(session) -> None:
+    """Wall time, time spent waiting on the cluster, time in node commands outside waits: what
+    bench/suite_timings.py prints."""
+    report = session.config.stash.get(REPORT, None)
+    if report is None or not (report.rows or report.stopped):
+        return
+    out = Path(session.config.getoption("bascule_reports"))
+    out.mkdir(parents=True, exist_ok=True)
+    wall = time.monotonic() - session.config.stash[STARTED]
+    (out / "durees.json").write_text(json.dumps({
+        "wall_s": round(wall, 1), "waiting_on_cluster_s": round(ACCOUNTING.waited, 1),
+        "node_commands_outside_waits_s": round(COMMAND_TIME.seconds, 1),
+        "session_epoch": [round(time.time() - wall, 3), round(time.time(), 3)],
+        "figures": session.config.stash[REPORT].figures,
+        # every node command: [epoch start, end, node, first word, inside a wait]
+        "commands": COMMAND_TIME.spans}, ensure_ascii=False, indent=None))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _write_durations(session)
+    report = session.config.stash.get(REPORT, None)
+    if report is None or not (report.rows or report.stopped):
+        return
+    history = session.config.stash.get(HISTORY, None)
+    if history is not None and history.events:
+        history.save_jsonl(Path(session.config.getoption("bascule_reports")) / "historique.jsonl")
+        _trend(session.config, report, history)
+    if session.exitstatus == 0 and any(r.status in ("KO", "inconnu") for r in report.rows):
+        # a KO outside any test (the start-state row, with --remettre-en-etat) still fails the run
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    paths = report.write(session.config.getoption("bascule_reports"))
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    if tr:
+        tr.write_line(f"bascule: tableau de tests complété → {paths['md']} et {paths['html']}")
+
+
+def _trend(config, report: CompletedTable, history) -> None:
+    """--bascule-tendance: append this run's record, and plot each move's last nights into the table."""
+    path = config.getoption("bascule_tendance", None)
+    if not path:
+        return
+    from bascule.reporting import trend
+    try:
+        trend.append(path, trend.record_of(list(history.events), config.getoption("bascule_groupe", "")))
+        out = Path(config.getoption("bascule_reports"))
+        for label, png in trend.plot(trend.load(path), out / "tendance").items():
+            report.trends[label] = str(png.relative_to(out))
+    except (OSError, ValueError, KeyError) as exc:
+        report.figures["tendance"] = f"non mise à jour : {exc}"
+
+
+def pytest_exception_interact(node, call, report):
+    """A BasculeError inside a test is the user's setup speaking: one line is enough."""
+    exc = call.excinfo.value if call.excinfo else None
+    if isinstance(exc, BasculeError):
+        report.longrepr = f"bascule: {exc}"

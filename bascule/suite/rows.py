@@ -1,0 +1,194 @@
+"""The rows of the lab's table: each judged by its check, recorded, and the scenario's verdict.
+
+A KO row does not stop its scenario (the table is only useful complete); « inconnu » does; a step
+that fails leaves its row and the rows after it written (« non exécuté »), so the table stays whole.
+"""
+from __future__ import annotations
+
+import pytest
+
+from bascule.judging.judge import RowPlace, judge_live, record_plain
+from bascule.judging.verdict import Result, Verdict
+from bascule.reporting.table import CompletedTable, Row
+from bascule.suite.stash import ACTION, HISTORY, KO_ROWS, REPORT, ROW_START, ROW_STEP, STEP, STEP_FAILED
+
+
+class RowJudge:
+    """Records the rows of the lab's table for the current scenario. Every row is judged here, by
+    a check of bascule.judging.checks on a typed observation; the row, the check's name, the observation
+    and the slice of the history it read go on the history, so that `bascule rejuger` judges the
+    saved run again and gets the same table."""
+
+    def __init__(self, request, report: CompletedTable, history=None, inventory=None):
+        self.request = request
+        self.report = report
+        self.history = history if history is not None else request.config.stash.get(HISTORY, None)
+        self.inventory = inventory
+
+    def __repr__(self) -> str:
+        return "RowJudge()"
+
+    def _where(self, table: str | None, action: str | None, expected: str | None) -> tuple[str, str, str, str]:
+        item = self.request.node
+        step = item.stash.get(STEP, None)
+        if expected is None:
+            expected = step.name if step is not None else "?"
+        return (table if table is not None else getattr(item, "_bascule_feature", ""),
+                "" if table is not None else getattr(item, "_bascule_scenario", getattr(item, "name", "")),
+                action if action is not None else item.stash.get(ACTION, ""), expected)
+
+    def judge(self, check, observation, since: float | None = None, expected: str | None = None, raise_: bool = True,
+              stop: bool = False, table: str | None = None, action: str | None = None) -> Result:
+        """Judge one row: check(observation, history since `since`, inventory). The check sees the
+        observation and the events as a saved run will hold them (their JSON form)."""
+        __tracebackhide__ = True
+        if since is None:
+            since = getattr(observation, "since", None)
+        item = self.request.node
+        row_since = item.stash.get(ROW_START, None) if hasattr(item, "stash") else None
+        feature, scenario, act, exp = self._where(table, action, expected)
+        inventory = self.inventory or self.request.getfixturevalue("inventaire")
+        result = judge_live(self.history, check, observation, since, row_since, inventory,
+                            RowPlace(feature, scenario, act, exp))
+        if hasattr(item, "stash"):
+            item.stash[ROW_START] = self.history.now()
+        self._add(feature, scenario, act, exp, result)
+        if raise_:
+            self.conclude([result], stop=stop)
+        return result
+
+    def record(self, result: Result, expected: str | None = None, raise_: bool = True, stop: bool = False) -> Result:
+        """A row whose verdict was not given by a check (a step that failed, a row not run): kept on
+        the history as it is."""
+        __tracebackhide__ = True
+        feature, scenario, act, exp = self._where(None, None, expected)
+        _plain_row_event(self.history, row_of(feature, scenario, act, exp, result))
+        self._add(feature, scenario, act, exp, result)
+        if raise_:
+            self.conclude([result], stop=stop)
+        return result
+
+    def _add(self, feature: str, scenario: str, action: str, expected: str, result: Result) -> None:
+        self.report.add(row_of(feature, scenario, action, expected, result))
+        item = self.request.node
+        if hasattr(item, "stash"):
+            item.stash[ROW_STEP] = item.stash.get(STEP, None)
+
+    def conclude(self, results: list[Result], stop: bool = False) -> None:
+        """A KO row does not stop the scenario: the table is only useful complete (a cluster that
+        keeps its data but does not fail back must show both), so the KO is shown as a failed
+        Allure step and the scenario fails at its end. « inconnu » stops it: after a step that
+        could not be judged, what follows cannot be either."""
+        __tracebackhide__ = True
+        verdict = Verdict.combine(r.verdict for r in results)
+        result = next((r for r in results if r.verdict is verdict), results[0]) if results else Result.unknown("aucune ligne")
+        if verdict is Verdict.INCONNU and not any(r.verdict is Verdict.KO for r in results):
+            raise Inconnu(result.observed)
+        bad = [r.observed for r in results if r.verdict is not Verdict.OK]
+        if bad and stop:
+            pytest.fail("KO : " + " | ".join(bad), pytrace=False)
+        if bad:
+            self.request.node.stash.setdefault(KO_ROWS, []).extend(bad)
+            _failed_allure_step("KO : " + " | ".join(bad))
+
+
+def row_of(table: str, scenario: str, action: str, expected: str, result: Result) -> Row:
+    return Row(table, scenario, action, expected, result.observed, result.verdict.value, result.details,
+               result.cause, result.fix)
+
+
+def _failed_allure_step(text: str) -> None:
+    """A red sub-step under the current Then step, which itself stays green as it did its job."""
+    try:
+        import allure
+    except ImportError:
+        return
+    try:
+        with allure.step(text[:300]):
+            raise AssertionError(text)
+    except AssertionError:
+        pass
+
+
+class Inconnu(Exception):
+    """The suite could not decide: the row is « inconnu », never OK."""
+
+
+@pytest.fixture
+def lignes(request, tableau_de_tests):
+    return RowJudge(request, tableau_de_tests)
+
+
+def pytest_bdd_before_scenario(request, feature, scenario):
+    request.node._bascule_feature = feature.name
+    request.node._bascule_scenario = scenario.name
+
+
+def pytest_bdd_before_step(request, feature, scenario, step, step_func):
+    request.node.stash[STEP] = step
+    if step.type == "when":
+        request.node.stash[ACTION] = step.name
+
+
+def pytest_bdd_after_scenario(request, feature, scenario):
+    """The scenario fails when one of its rows was KO (unless a step already failed it)."""
+    __tracebackhide__ = True
+    bad = request.node.stash.get(KO_ROWS, [])
+    if bad and not request.node.stash.get(STEP_FAILED, False):
+        pytest.fail("KO : " + " | ".join(bad), pytrace=False)
+
+
+def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):
+    """Rows after the failing step are written as « non exécuté », so the table stays complete."""
+    request.node.stash[STEP_FAILED] = True
+    report = request.config.stash.get(REPORT, None)
+    if report is None:
+        return
+    steps = list(scenario.steps)
+    try:
+        idx = steps.index(step)
+    except ValueError:
+        return
+    if isinstance(exception, pytest.exit.Exception):
+        # the run was stopped (a cluster that starts broken, one that did not come back): the
+        # reason heads the table; this scenario's rows were not run
+        action = request.node.stash.get(ACTION, "")
+        for s in steps[idx:]:
+            if s.type == "when":
+                action = s.name
+            elif s.type == "then" and not (s is step and request.node.stash.get(ROW_STEP, None) is step):
+                _add_plain_row(request, report, feature.name, scenario.name, action, s.name,
+                               "non exécuté (série arrêtée : la raison est en tête du tableau)", "non exécuté")
+        return
+    # a Then step that raised before it recorded its row: the row is still written
+    if step.type == "then" and request.node.stash.get(ROW_STEP, None) is not step:
+        verdict = "inconnu" if not isinstance(exception, AssertionError) else "KO"
+        _add_plain_row(request, report, feature.name, scenario.name, request.node.stash.get(ACTION, ""), step.name,
+                       f"la vérification n'a pas pu aller au bout : {exception}", verdict)
+    # a failure outside a Then step (the action itself failed): that row is KO or inconnu
+    if step.type != "then":
+        verdict = "inconnu" if not isinstance(exception, AssertionError) else "KO"
+        nxt = next((s for s in steps[idx + 1:] if s.type == "then"), None)
+        _add_plain_row(request, report, feature.name, scenario.name, step.name, nxt.name if nxt else "",
+                       f"l'action a échoué : {exception}", verdict)
+        idx = steps.index(nxt) if nxt else idx
+    action = request.node.stash.get(ACTION, "")
+    for s in steps[idx + 1:]:
+        if s.type == "when":
+            action = s.name
+        elif s.type == "then":
+            _add_plain_row(request, report, feature.name, scenario.name, action, s.name,
+                           "non exécuté (une ligne précédente a échoué)", "non exécuté")
+
+
+def _add_plain_row(request, report: CompletedTable, table: str, scenario: str, action: str, expected: str, observed: str,
+                   status: str) -> None:
+    """A row that no check judged (an action that failed, a row not run)."""
+    row = Row(table, scenario, action, expected, observed, status)
+    _plain_row_event(request.config.stash.get(HISTORY, None), row)
+    report.add(row)
+
+
+def _plain_row_event(history, row: Row) -> None:
+    record_plain(history, RowPlace(row.table, row.scenario, row.action, row.expected), row.status, row.observed,
+                 tuple(row.details), row.cause, row.fix)

@@ -1,0 +1,68 @@
+"""What the plugin's parts share through pytest's stash, and how a run is stopped.
+
+Keys on the session's config: the inventory, the history and the completed table. Keys on a
+scenario's item: which step is the action, which rows were KO, when the current row began, the
+scenario's faults.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from bascule.judging.history import INFO, RUN
+from bascule.reporting.table import CompletedTable
+
+# on the config
+INVENTORY = pytest.StashKey[object]()
+HISTORY = pytest.StashKey[object]()
+REPORT = pytest.StashKey[CompletedTable]()
+STARTED = pytest.StashKey[float]()
+# on a scenario's item
+ACTION = pytest.StashKey[str]()  # the When step's text: the row's « Actions à effectuer »
+STEP = pytest.StashKey[object]()  # the step running now
+KO_ROWS = pytest.StashKey[list]()  # observed results of the scenario's KO rows, failed at its end
+STEP_FAILED = pytest.StashKey[bool]()
+ROW_START = pytest.StashKey[float]()  # when the row being judged began: the end of the previous row, or the scenario's start
+ROW_STEP = pytest.StashKey[object]()  # the step whose row was recorded last
+FAULTS = pytest.StashKey[object]()  # the scenario's Faults
+
+
+def run_date() -> str:
+    return f"{datetime.now():%Y-%m-%d %H:%M}"
+
+
+def stop_run(exc: BaseException, config=None) -> None:
+    """Stop the run with one line; the completed table (written at session end) says why too,
+    so that a teacher who opens only the table does not take a short table for a passed lab."""
+    __tracebackhide__ = True
+    if config is not None:
+        report = config.stash.get(REPORT, None)
+        if report is None:
+            report = config.stash[REPORT] = CompletedTable(date=run_date())
+        report.stopped = str(exc)
+        history = config.stash.get(HISTORY, None)
+        if history is not None:
+            history.append(RUN, "bascule", "stopped", INFO, str(exc))
+    pytest.exit(f"bascule: {exc}", returncode=2)
+
+
+
+REPORT = pytest.StashKey[CompletedTable]()
+
+
+
+# when the row being judged began: the end of the previous row of the scenario, or its start
+ROW_START = pytest.StashKey[float]()
+
+
+
+FAULTS = pytest.StashKey[object]()  # the scenario's Faults
+
+
+
+ROW_STEP = pytest.StashKey[object]()
+
+
+
+STARTED = pytest.StashKey[float]()
