@@ -39,8 +39,8 @@ def cmd_status(args) -> int:
     try:
         state = cluster.state()
         print(f"  crm: {state.summary()}")
-        for name, node in cluster.nodes.items():
-            print(f"  DRBD {name}: {cluster.drbd(node).summary()}")
+        for name, drbd in cluster.drbd_everywhere(strict=True).items():
+            print(f"  DRBD {name}: {drbd.summary()}")
         problems = lab.baseline(cluster)
     finally:
         cluster.close()
@@ -73,7 +73,7 @@ def cmd_destroy(args) -> int:
 
 
 def cmd_rejuger(args) -> int:
-    from bascule.judging.rejudge import rejudge
+    from bascule.reporting.rejudge import rejudge
     paths = rejudge(args.dir, args.sortie)
     print(f"rejugé : {paths['md']}, {paths['html']}, {paths['json']}")
     return 0

@@ -402,6 +402,46 @@ def _documents(src: str, value: Any) -> str:
     return documents
 
 
+def _node(src: str, where: str, raw: Any, ssh_defaults: dict, env: dict, relative_key) -> NodeSpec:
+    """One [[nodes]] table."""
+    if not isinstance(raw, dict):
+        raise _fail(src, f"{where} must be a table", "write [[nodes]] followed by name = ... and host = ...")
+    _check_keys(src, where, raw, _KNOWN["node"])
+    for req in ("name", "host"):
+        if req not in raw:
+            raise _fail(src, f"{where} has no {req}",
+                        "give name (the node's name in crm status) and host (its SSH address)")
+    name = _name(src, f"{where}.name", raw["name"], "the node's name in crm status")
+    host = _host(src, f"{where}.host", raw["host"])
+    raw = relative_key(raw)
+    interface = _name(src, f"{where}.cluster_interface", raw.get("cluster_interface", "eth0"), "an interface name")
+    if len(interface) > 15 or "/" in interface:
+        raise _fail(src, f"{where}.cluster_interface {_shown(interface)} is not a network interface name",
+                    "give the interface as `ip link` names it, e.g. eth1 (at most 15 characters)")
+    return NodeSpec(
+        name=name,
+        ssh=_ssh(src, where, raw, ssh_defaults, host, env),
+        cluster_interface=interface,
+        power_off=_text(src, f"{where}.power_off", raw["power_off"], "a command") if "power_off" in raw else None,
+        power_on=_text(src, f"{where}.power_on", raw["power_on"], "a command") if "power_on" in raw else None,
+    )
+
+
+def _ftp(src: str, ftp_raw: dict, env: dict) -> FTPSpec:
+    """The [ftp] table: the account a user logs in with on the VIP."""
+    _check_keys(src, "ftp", ftp_raw, _KNOWN["ftp"])
+    ftp_password = _password(src, "ftp", ftp_raw, env)
+    if ftp_password is None:
+        raise _fail(src, "[ftp] has no password", 'add password_env = "BASCULE_FTP_PASSWORD" to [ftp] and export it')
+    return FTPSpec(
+        user=_name(src, "ftp.user", ftp_raw.get("user", "user"), "a user name"),
+        password=ftp_password,
+        port=_port(src, "ftp.port", ftp_raw.get("port", 21)),
+        timeout=_seconds(src, "ftp.timeout", ftp_raw.get("timeout", 8)),
+        documents=_documents(src, ftp_raw.get("documents", "Documents")),
+    )
+
+
 def parse(data: dict, src: str, env: dict | None = None, base_dir: Path | None = None) -> Inventory:
     env = dict(os.environ if env is None else env)
     for section in data:
@@ -437,30 +477,7 @@ def parse(data: dict, src: str, env: dict | None = None, base_dir: Path | None =
         n = len(raw_nodes) if isinstance(raw_nodes, list) else 0
         raise _fail(src, f"the lab's cluster has two nodes, the inventory names {n}",
                     "add two [[nodes]] tables, each with name and host")
-    nodes = []
-    for i, raw in enumerate(raw_nodes, 1):
-        where = f"nodes[{i}]"
-        if not isinstance(raw, dict):
-            raise _fail(src, f"{where} must be a table", "write [[nodes]] followed by name = ... and host = ...")
-        _check_keys(src, where, raw, _KNOWN["node"])
-        for req in ("name", "host"):
-            if req not in raw:
-                raise _fail(src, f"{where} has no {req}",
-                            "give name (the node's name in crm status) and host (its SSH address)")
-        name = _name(src, f"{where}.name", raw["name"], "the node's name in crm status")
-        host = _host(src, f"{where}.host", raw["host"])
-        raw = relative_key(raw)
-        interface = _name(src, f"{where}.cluster_interface", raw.get("cluster_interface", "eth0"), "an interface name")
-        if len(interface) > 15 or "/" in interface:
-            raise _fail(src, f"{where}.cluster_interface {_shown(interface)} is not a network interface name",
-                        "give the interface as `ip link` names it, e.g. eth1 (at most 15 characters)")
-        nodes.append(NodeSpec(
-            name=name,
-            ssh=_ssh(src, where, raw, ssh_defaults, host, env),
-            cluster_interface=interface,
-            power_off=_text(src, f"{where}.power_off", raw["power_off"], "a command") if "power_off" in raw else None,
-            power_on=_text(src, f"{where}.power_on", raw["power_on"], "a command") if "power_on" in raw else None,
-        ))
+    nodes = [_node(src, f"nodes[{i}]", raw, ssh_defaults, env, relative_key) for i, raw in enumerate(raw_nodes, 1)]
     if nodes[0].name == nodes[1].name:
         raise _fail(src, f"both nodes are named {nodes[0].name}", "give each node its name from crm status")
 
@@ -472,18 +489,7 @@ def parse(data: dict, src: str, env: dict | None = None, base_dir: Path | None =
     for section in ("ftp", "drbd", "resources"):
         if not isinstance(data.get(section, {}), dict):
             raise _fail(src, f"[{section}] must be a table", f"write [{section}] followed by key = value lines")
-    ftp_raw = data.get("ftp", {})
-    _check_keys(src, "ftp", ftp_raw, _KNOWN["ftp"])
-    ftp_password = _password(src, "ftp", ftp_raw, env)
-    if ftp_password is None:
-        raise _fail(src, "[ftp] has no password", 'add password_env = "BASCULE_FTP_PASSWORD" to [ftp] and export it')
-    ftp = FTPSpec(
-        user=_name(src, "ftp.user", ftp_raw.get("user", "user"), "a user name"),
-        password=ftp_password,
-        port=_port(src, "ftp.port", ftp_raw.get("port", 21)),
-        timeout=_seconds(src, "ftp.timeout", ftp_raw.get("timeout", 8)),
-        documents=_documents(src, ftp_raw.get("documents", "Documents")),
-    )
+    ftp = _ftp(src, data.get("ftp", {}), env)
     drbd_raw = data.get("drbd", {})
     _check_keys(src, "drbd", drbd_raw, _KNOWN["drbd"])
     drbd = _drbd(src, drbd_raw)

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bascule.cluster.cluster import Cluster  # noqa: E402
 from bascule.errors import BasculeError  # noqa: E402
-from bascule.judging.history import History  # noqa: E402
+from bascule.record.history import History  # noqa: E402
 from bascule.inventory import load as load_inventory  # noqa: E402
 
 COMMANDS = {

@@ -32,7 +32,7 @@ from cross_check import CurlClient, ftp_target, outages  # noqa: E402
 from bascule.judging.facts.placement import move_problems, placement  # noqa: E402
 from bascule.cluster.cluster import Cluster  # noqa: E402
 from bascule.errors import BasculeError  # noqa: E402
-from bascule.judging.history import History  # noqa: E402
+from bascule.record.history import History  # noqa: E402
 from bascule.inventory import load as load_inventory  # noqa: E402
 from bascule.cluster.nodes import quote  # noqa: E402
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 GOAL_WARM = 12 * 60
 
 
-def covered(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def merge_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """The union of spans, as disjoint sorted spans."""
     out: list[list[float]] = []
     for a, b in sorted(spans):
@@ -73,7 +73,7 @@ def read_journals(inventory: Path, since: float, out: Path) -> None:
     (Cluster.journal: the node's clock offset from `date` over SSH), saved in `out`; split() keeps
     the run's window."""
     from bascule.cluster.cluster import Cluster
-    from bascule.judging.history import History
+    from bascule.record.history import History
     from bascule.inventory import load
     history = History()
     cluster = Cluster(load(inventory), history)
@@ -88,7 +88,7 @@ def read_journals(inventory: Path, since: float, out: Path) -> None:
 
 
 def split(reports: Path) -> None:
-    from bascule.cluster.state import parse_controld_journal
+    from bascule.record.cluster_state import parse_controld_journal
     d = json.loads((reports / "durees.json").read_text())
     begin, end = d["session_epoch"]
     wall = end - begin
@@ -103,8 +103,8 @@ def split(reports: Path) -> None:
                 ops.append((max(a, begin), min(b, end)))
     commands = d.get("commands", [])
     cmd_spans = [(max(c[0], begin), min(c[1], end)) for c in commands if c[1] > begin]
-    cluster = covered(ops)
-    suite = covered(cmd_spans)
+    cluster = merge_spans(ops)
+    suite = merge_spans(cmd_spans)
     suite_idle = minus(suite, cluster)
     overlap = length(suite) - length(suite_idle)
     rest = wall - length(cluster) - length(suite_idle)

@@ -16,7 +16,7 @@ from bascule.cluster.cluster import node_seen
 from bascule.cluster.faults import Standby
 from bascule.cluster.moves import Movement, await_move
 from bascule.cluster.ftp import FTPUnavailable
-from bascule.judging.observations import FtpWitness, ResourcesSeen
+from bascule.record.observations import FtpWitness, ResourcesSeen
 from bascule.reporting.table import allure_parameter, attach_snapshot
 
 ROLE = parsers.re  # steps name nodes by their role in the lab: « maître » or « esclave »

@@ -8,7 +8,7 @@ from bascule.cluster.configuration import ConfigurationDeletion, read_configurat
 from bascule.judging import checks
 from bascule.judging.conformance import normalise
 from bascule.judging.facts.configuration import SAVE_FILE
-from bascule.judging.observations import ConfigurationLine, RestoreSeen, SaveSeen
+from bascule.record.observations import ConfigurationLine, RestoreSeen, SaveSeen
 from bascule.reporting.table import attach_text
 
 

@@ -10,7 +10,7 @@ from pytest_bdd import then, when
 from bascule.judging import checks
 from bascule.cluster.cluster import read_on, write_as_user
 from bascule.cluster.ftp import FTPUnavailable, describe_error, sha256
-from bascule.judging.observations import FileRead, FileWrite, FtpTest, FtpWitness, WitnessRead
+from bascule.record.observations import FileRead, FileWrite, FtpTest, FtpWitness, WitnessRead
 
 from .commun import ROLE, node_for
 

@@ -15,7 +15,7 @@ from bascule.cluster.ftp import describe_error, sha256
 from bascule.cluster.moves import Movement, await_restart
 from bascule.judging import checks
 from bascule.judging.facts.client_view import client_downtime
-from bascule.judging.observations import FtpWitness, Takeover, WitnessRead
+from bascule.record.observations import FtpWitness, Takeover, WitnessRead
 from bascule.reporting.table import allure_parameter
 
 from .commun import move_towards, node_for

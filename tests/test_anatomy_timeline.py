@@ -11,9 +11,9 @@ import pytest
 
 from bascule.judging import checks, judge
 from bascule.judging.facts import moves
-from bascule.cluster.state import parse_controld_journal
-from bascule.judging.history import CLIENT, FAIL, FAULT, OK, READ, VERDICT, History
-from bascule.judging.observations import MoveSeen, NodeJournal, roundtrip, to_json
+from bascule.record.cluster_state import parse_controld_journal
+from bascule.record.history import CLIENT, FAIL, FAULT, OK, READ, VERDICT, History
+from bascule.record.observations import MoveSeen, NodeJournal, roundtrip, to_json
 from bascule.reporting.table import CompletedTable, Row
 from bascule.reporting.timeline import draw, node_operations
 from test_checks_report import inventory
@@ -143,14 +143,14 @@ def test_an_outage_outside_a_move_is_said_in_the_row_where_it_happened():
 
 
 def test_the_cable_row_has_the_same_anatomy_towards_the_node_that_must_serve():
-    from bascule.judging.observations import CableTakeover
+    from bascule.record.observations import CableTakeover
     cable = roundtrip(CableTakeover(STANDBY, "hdintralab01", "sonde-ftp", {}, (journal("intralab01"), journal("hdintralab01"))))
     assert moves.move_anatomy(cable, [], inventory()) == moves.move_anatomy(move(), [], inventory())
 
 
 def test_a_real_runs_move_rows_carry_their_anatomy_when_judged_again(tmp_path):
     import json
-    from bascule.judging.rejudge import rejudge
+    from bascule.reporting.rejudge import rejudge
     run = FIXTURES / "runs" / "sain-q2-sonde-continue"
     rows = json.loads(rejudge(run, tmp_path)["json"].read_text(encoding="utf-8"))["rows"]
     moves = [r for r in rows if "standby" in r["action"] or "online" in r["action"]]

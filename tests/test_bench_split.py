@@ -11,7 +11,7 @@ import suite_timings  # noqa: E402
 
 
 def test_union_and_difference_of_spans():
-    assert suite_timings.covered([(5, 8), (0, 2), (1, 3), (8, 9)]) == [(0, 3), (5, 9)]
+    assert suite_timings.merge_spans([(5, 8), (0, 2), (1, 3), (8, 9)]) == [(0, 3), (5, 9)]
     assert suite_timings.minus([(0, 10)], [(2, 3), (5, 12)]) == [(0, 2), (3, 5)]
     assert suite_timings.length([(0, 3), (5, 9)]) == 7
 

@@ -9,8 +9,8 @@ import pytest
 from bascule.judging.facts.client_view import DOWNTIME_DEFINITION, client_downtime, secs
 from bascule.judging.facts.placement import baseline_problems, placement_problems
 from bascule.judging.verdict import Result, Verdict, guarded
-from bascule.cluster.state import parse_crm_mon, parse_proc_drbd
-from bascule.judging.history import CLIENT, FAIL, OK, History
+from bascule.record.cluster_state import parse_crm_mon, parse_proc_drbd
+from bascule.record.history import CLIENT, FAIL, OK, History
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
 from bascule.reporting.table import COLUMNS, CompletedTable, Row
 
@@ -237,7 +237,7 @@ IP_ADDR_SLAVE = """\
 
 
 def test_vip_interface():
-    from bascule.cluster.state import parse_vip_interface
+    from bascule.record.cluster_state import parse_vip_interface
     good = parse_vip_interface(IP_ADDR_GOOD, "10.22.100.220")
     assert (good.interface, good.prefix, good.on_network) == ("eth1", 16, True)
     wrong = parse_vip_interface(IP_ADDR_WRONG_NIC, "10.22.100.220")
@@ -251,7 +251,7 @@ def test_vip_interface():
 
 
 def _seen(master_ip: str, served: str | None = None, slave_proftpd: bool = False, on: str = "intralab01"):
-    from bascule.judging.observations import NodeSeen, ResourcesSeen
+    from bascule.record.observations import NodeSeen, ResourcesSeen
     xml = (FIXTURES / "crm_mon-2.1-sain.xml").read_text(encoding="utf-8")
     return ResourcesSeen(xml, {"intralab01": NodeSeen("intralab01", master_ip, True, True, "/dev/drbd0"),
                                "hdintralab01": NodeSeen("hdintralab01", IP_ADDR_SLAVE, slave_proftpd, False, "")},
@@ -285,7 +285,7 @@ def test_resources_active_judges_the_node_the_row_names():
 
 def _move_history(final_server: str) -> History:
     """A failover to hdintralab01 at t=0: the probe fails 2 s, then is answered by final_server."""
-    from bascule.judging.history import OBSERVATION
+    from bascule.record.history import OBSERVATION
     t = [0.0]
     h = History(clock=lambda: t[0])
     on_b = {"promoted": ["hdintralab01"], "fs": ["hdintralab01"],
@@ -302,7 +302,7 @@ def _move_history(final_server: str) -> History:
 
 
 def _move(to: str):
-    from bascule.judging.observations import MoveSeen
+    from bascule.record.observations import MoveSeen
     return MoveSeen(0.0, to, "standby de intralab01", "sonde-ftp")
 
 
@@ -393,7 +393,7 @@ class _FailcountNode(_StubNode):
 def test_fail_count_from_crm_failcount_only_where_crm_mon_has_no_history():
     import re
     from bascule.cluster.cluster import Cluster
-    from bascule.cluster.state import parse_crm_mon
+    from bascule.record.cluster_state import parse_crm_mon
     inv = inventory()
     nodes = {n: _FailcountNode(n) for n in ("intralab01", "hdintralab01")}
     c = Cluster(inv, History(), nodes=nodes)

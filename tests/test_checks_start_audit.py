@@ -1,6 +1,6 @@
 """bascule.judging.checks: « État du cluster au départ » (start_state, foreign_locations), the audit after a
 scenario, a move whose last served-by could not be read, proftpd restarted by Pacemaker; and the JSON
-roundtrip of every observation a check judges (bascule.judging.observations).
+roundtrip of every observation a check judges (bascule.record.observations).
 
 Every crm_mon and /proc/drbd input is a captured fixture (tests/fixtures/README.md) or derived from
 one in memory here; the location constraints are written out below."""
@@ -17,10 +17,10 @@ from bascule.judging import checks
 from bascule.judging.facts.configuration import configuration_changes
 from bascule.judging.facts.placement import foreign_locations
 from bascule.judging.verdict import Result, Verdict, guarded
-from bascule.cluster.state import DrbdStatus, parse_proc_drbd
-from bascule.judging.history import CLIENT, FAIL, OBSERVATION, OK, History
+from bascule.record.cluster_state import DrbdStatus, parse_proc_drbd
+from bascule.record.history import CLIENT, FAIL, OBSERVATION, OK, History
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
-from bascule.judging.observations import (OBSERVATION_TYPES, Audit, CableOutcome, CableTakeover, ClusterReading,
+from bascule.record.observations import (OBSERVATION_TYPES, Audit, CableOutcome, CableTakeover, ClusterReading,
                                   ConfigurationLine, FileRead, FileWrite, FtpAccess, FtpTest, MoveSeen, NodeSeen,
                                   Repair, ResourcesSeen, RestartSeen, RestoreSeen, SaveSeen, SplitBrainDetection,
                                   SplitBrainResolution, StartState, Takeover, WitnessRead, from_json, roundtrip,
@@ -347,7 +347,7 @@ def _stale_history(last_value) -> History:
 
 @pytest.mark.parametrize("last_value", [{"served_by": None}, {}, None], ids=["served_by-None", "no-key", "no-value"])
 def test_moved_does_not_call_a_stale_served_by_still_serving(last_value):
-    from bascule.judging.history import roundtrip_events
+    from bascule.record.history import roundtrip_events
     events = roundtrip_events(_stale_history(last_value).events)
     r = guarded(checks.moved, roundtrip(MoveSeen(0.0, SLAVE, "standby de intralab01", "sonde-ftp")), events, inventory())
     assert r.verdict is Verdict.OK, r.observed
@@ -563,6 +563,6 @@ def test_audit_ignores_properties_and_node_attributes():
 
 def test_repairs_are_told_even_when_they_did_not_suffice():
     from bascule.errors import BaselineError, RepairIncomplete
-    from bascule.judging.observations import Repair
+    from bascule.record.observations import Repair
     exc = RepairIncomplete("not back", "by hand", [Repair("crm node online hdintralab01", "hdintralab01 en standby", False)])
     assert isinstance(exc, BaselineError) and exc.repairs[0].what == "crm node online hdintralab01"

@@ -71,7 +71,7 @@ def test_the_trend_file_keeps_each_run_and_plots_each_move(tmp_path):
 
 
 def test_a_real_runs_record_has_each_move_with_the_figures_its_rows_quote():
-    from bascule.judging.history import History
+    from bascule.record.history import History
     from bascule.reporting.trend import record_of
     runs = Path(__file__).parent / "fixtures" / "runs" / "sain-q2-sonde-continue"
     record = record_of(History.load_events(runs / "historique.jsonl"), "g1")

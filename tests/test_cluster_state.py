@@ -1,11 +1,11 @@
-"""bascule.cluster.state: crm_mon XML (Pacemaker 2.1 and 1.1) and DRBD status (8.4 and 9) as values."""
+"""bascule.record.cluster_state: crm_mon XML (Pacemaker 2.1 and 1.1) and DRBD status (8.4 and 9) as values."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from bascule.cluster.state import (ClusterState, DrbdStatus, FailedAction, NodeStatus, ResourceStatus,
+from bascule.record.cluster_state import (ClusterState, DrbdStatus, FailedAction, NodeStatus, ResourceStatus,
                                    StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd)
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -307,7 +307,7 @@ def test_drbdadm_unconfigured_and_other_resource():
 # --- more captures from the embedded lab (tests/fixtures/README.md says how each was made) ---------
 
 def test_captured_failed_monitor_and_fail_count():
-    from bascule.cluster.state import parse_crm_mon
+    from bascule.record.cluster_state import parse_crm_mon
     st = parse_crm_mon((FIXTURES / "crm_mon-2.1-echec-serviceFTP.xml").read_text())
     assert [(f.resource, f.node, f.task, f.exit_code, f.exit_status) for f in st.failed_actions] == [
         ("serviceFTP", "intralab01", "monitor", 7, "not running")]
@@ -316,7 +316,7 @@ def test_captured_failed_monitor_and_fail_count():
 
 
 def test_captured_state_after_failover_with_master_back_online():
-    from bascule.cluster.state import parse_crm_mon, parse_proc_drbd
+    from bascule.record.cluster_state import parse_crm_mon, parse_proc_drbd
     st = parse_crm_mon((FIXTURES / "crm_mon-2.1-apres-bascule.xml").read_text())
     assert set(st.online_nodes) == {"intralab01", "hdintralab01"}
     assert not st.node("intralab01").standby
@@ -344,7 +344,7 @@ def test_without_node_history_fail_counts_are_not_shown():
 
 
 def test_crm_failcount_output():
-    from bascule.cluster.state import parse_crm_failcount
+    from bascule.record.cluster_state import parse_crm_failcount
     # the line crm_failcount -G prints in 1.1 (tools/crm_attribute.c) and 2.x
     assert parse_crm_failcount("scope=status  name=fail-count-serviceFTP value=1\n") == 1
     assert parse_crm_failcount("scope=status  name=fail-count-serviceFTP value=INFINITY\n") == 1000000

@@ -2,7 +2,7 @@
 the Debian 12 captures are (tests/fixtures/README.md says how each was made)."""
 from pathlib import Path
 
-from bascule.cluster.state import ResourceStatus, parse_crm_mon, parse_proc_drbd
+from bascule.record.cluster_state import ResourceStatus, parse_crm_mon, parse_proc_drbd
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -50,7 +50,7 @@ def test_proc_drbd_on_debian_13():
 
 
 def test_a_clone_s_failures_are_those_of_its_instances():
-    from bascule.cluster.state import FailedAction
+    from bascule.record.cluster_state import FailedAction
     st = parse_crm_mon(fixture("crm_mon-3.0-sain.xml"))
     ip = FailedAction("IPFailover", "intralab01", "monitor", "Error occurred", 1)
     mysql = FailedAction("serviceMySQL:1", "hdintralab01", "start", "Error occurred", 1)

@@ -1,4 +1,4 @@
-"""bascule.judging.history: the run's timeline and what is computed from it (downtime, fault spans ...)."""
+"""bascule.record.history: the run's timeline and what is computed from it (downtime, fault spans ...)."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bascule.judging.history import (CLIENT, CONNECT, FAIL, FAULT, INFO, LOGIN, OBSERVATION, OK, READ, STEP, WRITE, Event,
+from bascule.record.history import (CLIENT, CONNECT, FAIL, FAULT, INFO, LOGIN, OBSERVATION, OK, READ, STEP, WRITE, Event,
                              History, Phase, client_ops, downtime_windows, fault_spans, first_observation, served_by,
                              total_downtime, write_refusals)
 

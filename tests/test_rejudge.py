@@ -3,7 +3,7 @@
 A toy feature runs in a child pytest (as in test_plugin_rows.py): its Then steps judge rows with
 real checks through `lignes.judge` (an OK, a KO, a move read off the history), one Then step raises
 before it judges, and the rows after it are « non exécuté ». The run writes reports/historique.jsonl
-and the tables; bascule.judging.rejudge rebuilds the tables from the history alone. No cluster involved.
+and the tables; bascule.reporting.rejudge rebuilds the tables from the history alone. No cluster involved.
 
 The plugin appends the RUN "start" event (date, cluster, public inventory) only in its `cluster`
 fixture; the toy has no cluster, so its conftest appends that event itself, as `cluster` does."""
@@ -18,8 +18,8 @@ import pytest
 from bascule.judging import checks
 from bascule.judging.verdict import Result
 from bascule.errors import BasculeError
-from bascule.judging.history import CLIENT, RUN, VERDICT, History
-from bascule.judging.rejudge import rejudge, rejudge_events
+from bascule.record.history import CLIENT, RUN, VERDICT, History
+from bascule.reporting.rejudge import rejudge, rejudge_events
 
 pytest_plugins = ["pytester"]
 
@@ -42,7 +42,7 @@ Fonctionnalité: Jouet rejugé
 CONFTEST = """\
 import os
 import pytest
-from bascule.judging.history import INFO, RUN
+from bascule.record.history import INFO, RUN
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec, public
 
 
@@ -66,8 +66,8 @@ def depart(inventaire, historique, tableau_de_tests):
 STEPS = """\
 from pytest_bdd import scenarios, then, when
 from bascule.judging import checks
-from bascule.judging.history import CLIENT, FAIL, OBSERVATION, OK
-from bascule.judging.observations import FileRead, FileWrite, MoveSeen
+from bascule.record.history import CLIENT, FAIL, OBSERVATION, OK
+from bascule.record.observations import FileRead, FileWrite, MoveSeen
 
 scenarios("jouet.feature")
 

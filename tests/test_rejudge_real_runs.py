@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bascule.judging.rejudge import rejudge
+from bascule.reporting.rejudge import rejudge
 
 RUNS = Path(__file__).parent / "fixtures" / "runs"
 

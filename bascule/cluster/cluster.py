@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
-from bascule.cluster.state import ClusterState, DrbdStatus, StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd
+from bascule.record.cluster_state import ClusterState, DrbdStatus, StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd
 from bascule.errors import NodeError
-from bascule.judging.history import OBSERVATION, FAIL, INFO, OK, History
+from bascule.record.history import OBSERVATION, FAIL, INFO, OK, History
 from bascule.inventory import Inventory
 from bascule.cluster.nodes import Node, NodeLost, on_each, quote
-from bascule.judging.observations import ClusterReading, FileRead, FileWrite, NodeSeen
+from bascule.record.observations import ClusterReading, FileRead, FileWrite, NodeSeen
 from bascule.waits import Waited, wait_until
 
 T = TypeVar("T")
@@ -31,12 +31,15 @@ class Snapshot:
 
 
 class Cluster:
-    def __init__(self, inventory: Inventory, history: History, nodes: dict[str, Node] | None = None):
+    def __init__(self, inventory: Inventory, history: History, nodes: dict[str, Node] | None = None,
+                 keep_snapshot: Callable[[str, "Snapshot"], None] | None = None):
         self.inv = inventory
         self.history = history
         self.nodes = nodes or {spec.name: Node(spec) for spec in inventory.nodes}
         self._crm_mon_cmd: str | None = None
-        self.captures_dir = None  # where capture() keeps raw snapshots (set by the pytest plugin)
+        # what a fault's snapshot becomes (the pytest plugin attaches it to Allure and keeps it under
+        # reports/captures/): the reporting's business, handed in so that the observer does not import it
+        self._keep_snapshot = keep_snapshot
 
     def __repr__(self) -> str:
         return f"Cluster({' + '.join(self.nodes)}, VIP {self.inv.vip})"
@@ -123,7 +126,7 @@ class Cluster:
         (Pacemaker 1.1.13 and older), crm_failcount's (-1 when neither says)."""
         if state.fail_counts_shown:
             return state.fail_count(resource, node)
-        from bascule.cluster.state import parse_crm_failcount
+        from bascule.record.cluster_state import parse_crm_failcount
         res = self.master.run(quote("crm_failcount", "-G", "-r", resource, "-N", node) + " 2>&1", timeout=30, check=False)
         found = parse_crm_failcount(res.stdout)
         return -1 if found is None else found
@@ -141,7 +144,7 @@ class Cluster:
     def reading(self) -> "ClusterReading":
         """One reading of the whole cluster for a check: crm_mon, DRBD on each node, the location
         constraints. What cannot be read is said, never guessed."""
-        from bascule.judging.observations import ClusterReading
+        from bascule.record.observations import ClusterReading
         xml, error = None, ""
         try:
             xml, _ = self.crm_mon()
@@ -221,12 +224,11 @@ class Cluster:
         return {name: None if isinstance(seen, Exception) else seen for name, seen in found.items()}
 
     def capture(self, label: str, prefer: Node | None = None) -> Snapshot:
-        """A snapshot attached to the current Allure step and kept under reports/captures/."""
-        from bascule.reporting.table import attach_snapshot, save_snapshot
+        """A snapshot, handed to keep_snapshot (the run attaches it to the current Allure step and keeps
+        it under reports/captures/)."""
         snap = self.snapshot(prefer)
-        attach_snapshot(label, snap)
-        if self.captures_dir is not None:
-            save_snapshot(self.captures_dir, label, snap)
+        if self._keep_snapshot is not None:
+            self._keep_snapshot(label, snap)
         return snap
 
     def versions(self) -> dict[str, str]:
@@ -254,7 +256,7 @@ class Cluster:
         account of the operations it ran), with the node's clock offset to put it on the history: a
         NodeJournal, whose error says why when it could not be read."""
         import time as _time
-        from bascule.judging.observations import NodeJournal
+        from bascule.record.observations import NodeJournal
         t0 = self.history.started_at.timestamp()
         try:
             best = None

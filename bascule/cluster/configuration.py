@@ -12,9 +12,9 @@ import shlex
 from bascule.cluster.cluster import Cluster
 from bascule.cluster.faults import Fault
 from bascule.cluster.nodes import quote
-from bascule.judging.history import OK
+from bascule.record.history import OK
 from bascule.judging.facts.configuration import SAVE_FILE, configuration_xml
-from bascule.judging.observations import RestoreSeen, SaveSeen
+from bascule.record.observations import RestoreSeen, SaveSeen
 from bascule.waits import WaitTimeout
 
 

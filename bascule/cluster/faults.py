@@ -11,7 +11,7 @@ from typing import Callable, Iterator, TypeVar
 
 from bascule.cluster.cluster import Cluster, Snapshot
 from bascule.errors import BasculeError, NodeError
-from bascule.judging.history import FAULT, OK, FAIL
+from bascule.record.history import FAULT, OK, FAIL
 from bascule.cluster.nodes import Node, quote
 from bascule.waits import wait_until
 

@@ -20,7 +20,7 @@ import ftputil.error
 import ftputil.session
 
 from bascule.errors import BasculeError
-from bascule.judging.history import CADENCE, CLIENT, CONNECT, FAIL, INFO, LOGIN, OK, READ, WRITE, History
+from bascule.record.history import CADENCE, CLIENT, CONNECT, FAIL, INFO, LOGIN, OK, READ, WRITE, History
 from bascule.inventory import Inventory
 
 
@@ -227,7 +227,7 @@ class Probe:
         """Wait until the client can use the service again: at least one usable operation since
         `since`, and every outage since then closed. The one way bascule waits for FTP to come back.
         Returns the seconds waited, None at the deadline (the verdict then says it did not come back)."""
-        from bascule.judging.history import downtime_windows, usable
+        from bascule.record.history import downtime_windows, usable
         from bascule.waits import WaitTimeout, wait_until
 
         def served_again(evs) -> bool:
@@ -242,7 +242,7 @@ class Probe:
 
     def out_of_service(self, since: float) -> bool:
         """Does the client see the service down now (an outage since `since` still open)?"""
-        from bascule.judging.history import downtime_windows
+        from bascule.record.history import downtime_windows
         mine = [e for e in self.history.since(since) if e.source == CLIENT and e.process == self.name]
         windows = downtime_windows(mine)
         return bool(windows) and windows[-1].end is None

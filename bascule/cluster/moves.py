@@ -13,8 +13,8 @@ from bascule.cluster.cluster import Cluster
 from bascule.cluster.nodes import Node
 from bascule.errors import NodeError
 from bascule.judging.facts.placement import move_problems, node_named, placement
-from bascule.judging.history import served_by
-from bascule.judging.observations import CableOutcome, CableTakeover, MoveSeen, RestartSeen
+from bascule.record.history import served_by
+from bascule.record.observations import CableOutcome, CableTakeover, MoveSeen, RestartSeen
 from bascule.waits import WaitTimeout, wait_until
 
 SILENT_READ = 15.0  # seconds between two crm_mon readings while the client sees the service down

@@ -12,7 +12,7 @@ from bascule.cluster.cluster import Cluster
 from bascule.errors import BaselineError, BasculeError, NodeError, RepairIncomplete
 
 from bascule.cluster.nodes import quote
-from bascule.judging.observations import Audit, FtpAccess, Repair
+from bascule.record.observations import Audit, FtpAccess, Repair
 
 def ftp_access(cluster: Cluster, write: bool = True) -> FtpAccess:
     """The FTP account on the VIP as a user finds it: log in, list the home, write (then delete) a

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from bascule.cluster.cluster import Cluster, read_on, write_as_user
 from bascule.cluster.faults import Fault
 from bascule.cluster.nodes import Node, quote
-from bascule.judging.history import OK, STEP
-from bascule.judging.observations import FileWrite, SplitBrainDetection, SplitBrainResolution
+from bascule.record.history import OK, STEP
+from bascule.record.observations import FileWrite, SplitBrainDetection, SplitBrainResolution
 from bascule.waits import WaitTimeout, wait_until
 
 SPLIT_BRAIN_LOG = r"Split-Brain detected.*dropping connection"

@@ -1,6 +1,6 @@
 """Every verdict of bascule: pure functions of typed observations and of the history.
 
-A check takes one typed observation (bascule.judging.observations), the slice of the history it needs and
+A check takes one typed observation (bascule.record.observations), the slice of the history it needs and
 the inventory, and returns a Result: OK, KO or « inconnu » (the suite could not decide), what was
 observed in the lab's words (the « Résultats obtenus » column), structured details, and where it is
 known, the likely cause with the lab's command that fixes it. Combined, KO beats inconnu beats OK;
@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-from bascule.cluster.state import parse_crm_mon, parse_vip_interface
+from bascule.record.cluster_state import parse_crm_mon, parse_vip_interface
 from bascule.inventory import Inventory
 from bascule.judging.facts.client_view import client_downtime, secs, serving_at_end
 from bascule.judging.conformance import check_line
 from bascule.judging.facts.configuration import SAVE_FILE, config_differences, configuration_changes, configuration_xml
 from bascule.judging.facts.moves import move_anatomy, move_end, move_end_sources
 from bascule.judging.facts.placement import departures, node_named, placement_problems, split_brain_seen
-from bascule.judging.history import CLIENT, OBSERVATION, OK, Event, downtime_windows, served_by
-from bascule.judging.observations import (Audit, CableOutcome, CableTakeover, ConfigurationLine, FileRead, FileWrite,
+from bascule.record.history import CLIENT, OBSERVATION, OK, Event, downtime_windows, served_by
+from bascule.record.observations import (Audit, CableOutcome, CableTakeover, ConfigurationLine, FileRead, FileWrite,
                                           FtpTest, MoveSeen, ResourcesSeen, RestartSeen, RestoreSeen, SaveSeen,
                                           SplitBrainDetection, SplitBrainResolution, StartState, Takeover, WitnessRead)
 from bascule.judging.verdict import Result, Verdict, guarded

@@ -210,7 +210,7 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
 def _cluster(args):
     """The cluster to break: the embedded lab, or --inventory."""
     if args.inventory is not None:
-        from bascule.judging.history import History
+        from bascule.record.history import History
         from bascule.inventory import load
         return Cluster(load(args.inventory), History())
     from bascule.lab.embedded import EmbeddedLab

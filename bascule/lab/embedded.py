@@ -18,7 +18,7 @@ from pathlib import Path
 from bascule.lab import netns
 from bascule.cluster.cluster import Cluster
 from bascule.errors import BasculeError, LabError
-from bascule.judging.history import History
+from bascule.record.history import History
 from bascule.lab.hypervisor import INFRA, NAMESPACE, Hypervisor
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
 from bascule.cluster.nodes import on_each

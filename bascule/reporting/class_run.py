@@ -104,7 +104,7 @@ def collect(group: Group, rc: int, seconds: float) -> GroupRun:
         run.error = said.strip() or f"pytest exit code {rc}, no table written"
     history = group.out / "historique.jsonl"
     if history.is_file():
-        from bascule.judging.history import History
+        from bascule.record.history import History
         from bascule.reporting.trend import record_of
         try:
             record = record_of(History.load_events(history), group.name)

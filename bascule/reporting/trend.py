@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from bascule.judging.history import RUN, Event
+from bascule.record.history import RUN, Event
 from bascule.reporting.table import slug
 
 MOVE_CHECKS = ("moved", "taken_over")
@@ -47,7 +47,7 @@ def record_of(events: list[Event], group: str = "") -> RunRecord:
     """A run's record, from its history alone (as `bascule rejuger` reads it)."""
     from bascule.judging.facts.moves import move_timing
     from bascule.judging.judge import run_inventory, saved_verdicts
-    from bascule.judging.observations import MoveSeen
+    from bascule.record.observations import MoveSeen
     start = next((e for e in events if e.source == RUN and e.op == "start"), None)
     date, cluster = (start.value.get("date", ""), start.value.get("cluster", "")) if start else ("", "")
     inv = run_inventory(events)

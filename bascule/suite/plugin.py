@@ -21,9 +21,9 @@ from bascule.cluster.ftp import FTPClient
 from bascule.cluster.nodes import COMMAND_TIME, quote
 from bascule.errors import BasculeError, InventoryError
 from bascule.inventory import load, public
-from bascule.judging.history import INFO, RUN, History
+from bascule.record.history import INFO, RUN, History
 from bascule.lab.embedded import EmbeddedLab
-from bascule.reporting.table import CompletedTable
+from bascule.reporting.table import CompletedTable, attach_snapshot, save_snapshot
 from bascule.suite.stash import HISTORY, INVENTORY, REPORT, STARTED, run_date, stop_run
 from bascule.waits import ACCOUNTING, PROGRESS
 
@@ -125,8 +125,12 @@ def historique(request):
 
 @pytest.fixture(scope="session")
 def cluster(request, inventaire, historique):
-    c = Cluster(inventaire, historique)
-    c.captures_dir = Path(request.config.getoption("bascule_reports")) / "captures"
+    captures = Path(request.config.getoption("bascule_reports")) / "captures"
+
+    def keep_snapshot(label: str, snapshot) -> None:
+        attach_snapshot(label, snapshot)
+        save_snapshot(captures, label, snapshot)
+    c = Cluster(inventaire, historique, keep_snapshot=keep_snapshot)
     try:
         for node in c.nodes.values():
             node.require_tools("crm", "crm_mon", "drbdadm")

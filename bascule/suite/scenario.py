@@ -14,8 +14,8 @@ from bascule.cluster.ftp import Probe
 from bascule.cluster.recovery import audit_after, ftp_access, restore_baseline, settle
 from bascule.errors import BasculeError, BaselineError, RepairIncomplete
 from bascule.judging.checks import audit, audit_config_changes, start_state
-from bascule.judging.history import INFO, RUN
-from bascule.judging.observations import StartState
+from bascule.record.history import INFO, RUN
+from bascule.record.observations import StartState
 from bascule.judging.verdict import Verdict
 from bascule.reporting.table import CompletedTable, attach_text, slug
 from bascule.suite.rows import RowJudge

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from bascule.judging.history import INFO, RUN
+from bascule.record.history import INFO, RUN
 from bascule.reporting.table import CompletedTable
 
 # on the config

@@ -1,13 +1,13 @@
 """Facts about the service as the FTP client lived it: its outages, their kinds, who served it.
 
-Computed from the client's events on the history (bascule.judging.history); said in the lab's
+Computed from the client's events on the history (bascule.record.history); said in the lab's
 words, since the rows quote them as they are.
 """
 from __future__ import annotations
 
 from typing import Iterable
 
-from bascule.judging.history import (CLIENT, CONNECT, LOGIN, READ, UNKNOWN_STAGE, WRITE, Event, Window, downtime_windows,
+from bascule.record.history import (CLIENT, CONNECT, LOGIN, READ, UNKNOWN_STAGE, WRITE, Event, Window, downtime_windows,
                                      usable, write_refusals)
 
 

@@ -5,12 +5,12 @@ figures are computed here once, for the row, the Allure parameters and the night
 """
 from __future__ import annotations
 
-from bascule.cluster.state import ClusterOperation, parse_controld_journal
+from bascule.record.cluster_state import ClusterOperation, parse_controld_journal
 from bascule.inventory import Inventory
 from bascule.judging.facts.client_view import client_downtime, secs
 from bascule.judging.facts.placement import move_problems
-from bascule.judging.history import OK, Event, downtime_windows, first_observation
-from bascule.judging.observations import CableTakeover, MoveSeen
+from bascule.record.history import OK, Event, downtime_windows, first_observation
+from bascule.record.observations import CableTakeover, MoveSeen
 
 
 def move_timing(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[float | None, float | None]:

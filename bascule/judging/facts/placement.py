@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from bascule.cluster.state import ClusterState, DrbdStatus, parse_crm_mon
+from bascule.record.cluster_state import ClusterState, DrbdStatus, parse_crm_mon
 from bascule.inventory import Inventory
-from bascule.judging.observations import CableOutcome, ClusterReading
+from bascule.record.observations import CableOutcome, ClusterReading
 
 
 def node_named(hostname: str | None, inv: Inventory) -> str | None:

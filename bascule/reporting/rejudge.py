@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bascule.errors import BasculeError
 from bascule.inventory import from_public
-from bascule.judging.history import RUN, Event, History
+from bascule.record.history import RUN, Event, History
 from bascule.judging.judge import judge_again, saved_verdicts
 from bascule.reporting.table import CompletedTable, Row
 

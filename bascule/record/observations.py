@@ -15,7 +15,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from bascule.cluster.state import DrbdStatus
+from bascule.record.cluster_state import DrbdStatus
 
 
 # --- the cluster at the start and after a scenario -----------------------------------------------
