@@ -31,6 +31,17 @@ class WaitTimeout(BasculeError):
         )
 
 
+class Settled(WaitTimeout):
+    """The cluster settled without the condition: nothing is in flight that could bring it, so the
+    wait ends before its deadline. A WaitTimeout, so that every wait's handler takes it; `settled`
+    says how it settled (« aucune transition depuis 24 s »), `elapsed` when the wait gave up."""
+
+    def __init__(self, what: str, elapsed: float, last_seen: str, settled: str):
+        super().__init__(what, elapsed, last_seen)
+        self.elapsed = elapsed
+        self.settled = settled
+
+
 class _Accounting:
     """How long the suite waited on the cluster, for the benchmark (bench/suite_timings.py)."""
     def __init__(self):
@@ -122,11 +133,14 @@ def wait_until(
     describe: Callable[[T], str] = repr,
     stop: threading.Event | None = None,
     clock: Callable[[], float] = time.monotonic,
+    settled: Callable[[], str | None] | None = None,
 ) -> Waited[T]:
     """Call probe() until ok(value) holds; return the value and the seconds it took.
 
     An exception from probe() counts as "not yet" (a node rebooting refuses SSH for a while) and is
-    shown as the last thing seen. On the deadline, raise WaitTimeout with the last value seen.
+    shown as the last thing seen. On the deadline, raise WaitTimeout with the last value seen. With
+    `settled`, asked after each attempt that did not succeed: when it says the cluster has settled
+    (a sentence), raise Settled at once instead of waiting out the deadline.
     """
     start = clock()
     last = "nothing yet"
@@ -147,6 +161,9 @@ def wait_until(
             except Exception as exc:  # a probe failing is information, not the end of the wait
                 last = f"{type(exc).__name__}: {exc}"
             elapsed = clock() - start
+            why = settled() if settled is not None else None
+            if why:
+                raise Settled(what, elapsed, last, why)
             if live:
                 PROGRESS.redraw(f"  … {what}: {elapsed:5.1f} s / {deadline:.0f} s ({last[:60]})")
             elif elapsed >= next_beat:

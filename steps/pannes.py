@@ -129,7 +129,9 @@ def tuer_et_empecher(cluster, inventaire, pannes, role) -> Movement:
     node = node_for(cluster, role)
     pannes.start(BlockRestart(cluster, node, inventaire.resources.ftp))
     kill = pannes.start(KillService(cluster, node))
-    return Movement(kill.started_at, cluster.peer(node).name, f"kill -9 proftpd sur {node.name}, redémarrage empêché")
+    # until serviceFTP's next monitor, nothing tells the cluster that proftpd died
+    return Movement(kill.started_at, cluster.peer(node).name, f"kill -9 proftpd sur {node.name}, redémarrage empêché",
+                    cluster.monitor_interval(inventaire.resources.ftp) or 0.0)
 
 
 @then(parsers.re(r"le service FTP est repris par le serveur (?P<role>maître|esclave) avec ses données"))

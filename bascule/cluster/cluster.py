@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
-from bascule.record.cluster_state import ClusterState, DrbdStatus, StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd
+from bascule.record.cluster_state import CONTROLLER_COMMAND, ClusterState, ControllerState, parse_controller, DrbdStatus, StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd
 from bascule.errors import NodeError
+from bascule.judging.facts.configuration import monitor_interval
 from bascule.record.history import OBSERVATION, FAIL, INFO, OK, History
 from bascule.inventory import Inventory
 from bascule.cluster.nodes import Node, NodeLost, on_each, quote
@@ -111,6 +112,24 @@ class Cluster:
             return res.stdout, state
         raise last if last else NodeError("no node to ask")
 
+    def controller(self, prefer: Node | None = None) -> ControllerState:
+        """The DC's controller state and the CIB's version, read on the first node that answers
+        (`prefer` first); on the history as a "controller" observation (settling's facts read it)."""
+        candidates = sorted(self.nodes.values(), key=lambda n: prefer is None or n.name != prefer.name)
+        last: Exception | None = None
+        for n in candidates:
+            t = self.history.now()
+            try:
+                found = parse_controller(n.run(CONTROLLER_COMMAND, timeout=45, check=False).stdout)
+            except NodeError as exc:
+                last = exc
+                self.history.append(OBSERVATION, n.name, "controller", INFO, error=str(exc), t=t)
+                continue
+            self.history.append(OBSERVATION, n.name, "controller", OK,
+                                {"dc": found.dc, "state": found.state, "cib": found.cib_version}, t=t)
+            return found
+        raise last if last else NodeError("no node to ask")
+
     def state(self, node: Node | None = None, prefer: Node | None = None) -> ClusterState:
         try:
             return self.crm_mon(node, prefer=prefer)[1]
@@ -140,6 +159,10 @@ class Cluster:
             except NodeError:
                 continue
         return ""
+
+    def monitor_interval(self, resource: str) -> float | None:
+        """The interval of the resource's monitor op, from the CIB (None: no monitor op, or unreadable)."""
+        return monitor_interval(self.cib("configuration"), resource)
 
     def reading(self) -> "ClusterReading":
         """One reading of the whole cluster for a check: crm_mon, DRBD on each node, the location

@@ -223,20 +223,23 @@ class Probe:
             op.join(timeout=max(0.0, deadline - time.monotonic()))
         self._drop_idle()
 
-    def wait_back(self, since: float, deadline: float) -> float | None:
+    def wait_back(self, since: float, deadline: float, settled=None) -> float | None:
         """Wait until the client can use the service again: at least one usable operation since
         `since`, and every outage since then closed. The one way bascule waits for FTP to come back.
-        Returns the seconds waited, None at the deadline (the verdict then says it did not come back)."""
+        Returns the seconds waited, None at the deadline (the verdict then says it did not come back);
+        raises Settled when `settled` (see wait_until) says the cluster settled without it."""
         from bascule.record.history import downtime_windows, usable
-        from bascule.waits import WaitTimeout, wait_until
+        from bascule.waits import Settled, WaitTimeout, wait_until
 
         def served_again(evs) -> bool:
             mine = [e for e in evs if e.source == CLIENT and e.process == self.name]
             return any(usable(e) for e in mine) and all(w.end is not None for w in downtime_windows(mine))
         try:
             return wait_until(lambda: self.history.since(since), served_again, f"FTP to answer again on {self.client.host}",
-                              deadline=deadline, interval=0.5,
+                              deadline=deadline, interval=0.5, settled=settled,
                               describe=lambda evs: f"{len(downtime_windows(evs, self.name))} interruption(s)").elapsed
+        except Settled:
+            raise
         except WaitTimeout:
             return None
 

@@ -11,12 +11,17 @@ from typing import Callable
 
 from bascule.cluster.cluster import Cluster
 from bascule.cluster.nodes import Node
+from bascule.cluster.settling import SettleWatch
 from bascule.errors import NodeError
 from bascule.judging.facts.placement import move_problems, node_named, placement
 from bascule.record.history import served_by
 from bascule.record.observations import CableOutcome, CableTakeover, MoveSeen, RestartSeen
-from bascule.waits import WaitTimeout, wait_until
+from bascule.waits import Settled, WaitTimeout, wait_until
 
+FTP_BACK_DEADLINE = 120.0  # seconds for the client to be served once the resources are in place
+# seconds of a settled cluster, every resource in place, before the client's missing service is final:
+# a healthy proftpd answers as soon as its start is over, and a login costs at most 8 s under emulation
+FTP_GRACE = 30.0
 SILENT_READ = 15.0  # seconds between two crm_mon readings while the client sees the service down
 
 
@@ -54,55 +59,79 @@ class Movement:
     since: float
     to: str
     cause: str
+    # seconds after `since` during which an idle cluster proves nothing: a killed process is only
+    # seen at its resource's next monitor (its interval)
+    quiet_allowed: float = 0.0
 
 
 
 def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: float) -> MoveSeen:
     """Wait until the cluster shows every resource on `to` (the very condition the verdict uses,
-    facts.placement.move_problems on crm_mon's recorded placement) and the probe is served again (it goes on
-    running: it runs for the whole scenario). Returns what the check judges: the rest is on the history."""
-    error = unreachable = ""
-    reading = reading_while_served(cluster, probe, movement.since, prefer=cluster.nodes.get(to))
+    facts.placement.move_problems on crm_mon's recorded placement) and the probe is served again (it
+    goes on running: it runs for the whole scenario), or until the cluster has settled without it.
+    Returns what the check judges: the rest is on the history."""
+    error = unreachable = settled = ""
+    destination = cluster.nodes.get(to)
+    reading = reading_while_served(cluster, probe, movement.since, prefer=destination)
     try:
         wait_until(reading, lambda s: s is not None and not move_problems(placement(s, cluster.inv), cluster.inv, to),
-                   f"resources on {to}", deadline, interval=2,
-                   describe=describe_reading)
+                   f"resources on {to}", deadline, interval=2, describe=describe_reading,
+                   settled=SettleWatch(cluster, movement.since, quiet_allowed=movement.quiet_allowed, probe=probe,
+                                       prefer=destination))
+    except Settled as exc:
+        error, settled = exc.last_seen, exc.settled
     except WaitTimeout as exc:
         error = exc.last_seen
     except NodeError as exc:
         unreachable = str(exc)
     probe_name = probe.name if probe is not None and probe.started else None
     if probe_name and not error and not unreachable:
-        probe.wait_back(movement.since, deadline=120)
+        settled = ftp_back(cluster, probe, movement.since, destination)
     try:
-        cluster.capture(f"après {movement.cause}", prefer=cluster.nodes.get(to))
+        cluster.capture(f"après {movement.cause}", prefer=destination)
     except Exception:  # a snapshot is a bonus; the verdict does not depend on it
         pass
     # the cluster's own account of the move, for its anatomy (a node that does not answer says so)
     journals = cluster.journals(movement.since)
-    return MoveSeen(movement.since, to, movement.cause, probe_name, error, unreachable, journals)
+    return MoveSeen(movement.since, to, movement.cause, probe_name, error, unreachable, journals, settled)
+
+
+def ftp_back(cluster: Cluster, probe, since: float, prefer: Node | None = None) -> str:
+    """Once the cluster shows every resource in place: wait for the client to be served again, at
+    most FTP_BACK_DEADLINE s, or until the cluster has stayed settled FTP_GRACE s without it. ""
+    when it came back or the deadline passed (the verdict reads the client's events), else why the
+    wait ended early."""
+    try:
+        probe.wait_back(since, deadline=FTP_BACK_DEADLINE,
+                        settled=SettleWatch(cluster, cluster.history.now(), grace=FTP_GRACE, prefer=prefer))
+    except Settled as exc:
+        return f"le cluster est stable ({exc.settled}) et le client FTP n'a toujours pas de service"
+    return ""
 
 
 def await_restart(cluster: Cluster, probe, since: float, resource: str, node: str, fail_count_before: int,
                   deadline: float) -> RestartSeen:
     """proftpd killed, restart allowed: wait until Pacemaker shows the resource Started again on the
     same node with a higher fail-count, then for the client to be served again."""
+    watch = SettleWatch(cluster, since, quiet_allowed=cluster.monitor_interval(resource) or 0.0, probe=probe,
+                        prefer=cluster.nodes.get(node))
     try:
         state = wait_until(
             reading_while_served(cluster, probe, since), lambda s: s is not None and s.where(resource) == (node,)
             and s.started(resource) and cluster.fail_count(s, resource, node) > fail_count_before,
-            f"{resource} restarted on {node}", deadline=deadline, interval=1, describe=describe_reading).value
-        probe.wait_back(since, deadline=120)
+            f"{resource} restarted on {node}", deadline=deadline, interval=1, describe=describe_reading,
+            settled=watch).value
+        settled = ftp_back(cluster, probe, since, cluster.nodes.get(node))
         return RestartSeen(since, resource, node, fail_count_before, probe.name, True,
-                           cluster.fail_count(state, resource, node))
+                           cluster.fail_count(state, resource, node), settled=settled)
     except WaitTimeout as exc:
         try:
             now = cluster.state()
             unseen = now.started(resource) and cluster.fail_count(now, resource, node) <= fail_count_before
         except NodeError:
             unseen = False
-        return RestartSeen(since, resource, node, fail_count_before, probe.name, False, None, exc.last_seen, deadline,
-                           unseen)
+        return RestartSeen(since, resource, node, fail_count_before, probe.name, False, None, exc.last_seen, exc.deadline,
+                           unseen, settled=getattr(exc, "settled", ""))
 
 
 def await_cable_takeover(cluster: Cluster, probe, since: float, node: Node, deadline: float) -> CableTakeover:

@@ -195,7 +195,9 @@ def _moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
     if took is None:
         last = next((e for e in reversed(evs) if e.source == OBSERVATION and e.op == "crm_mon" and e.outcome == OK), None)
         seen = last.value.get("summary") if last and isinstance(last.value, dict) else (obs.wait_error or "aucune observation")
-        return Result.ko(f"Les ressources ne sont pas toutes activées sur {obs.to} : {seen}" + (f" ; {down_text}" if down_text else ""))
+        head = (f"Le cluster s'est stabilisé sans activer toutes les ressources sur {obs.to} ({obs.settled})"
+                if obs.settled else f"Les ressources ne sont pas toutes activées sur {obs.to}")
+        return Result.ko(f"{head} : {seen}" + (f" ; {down_text}" if down_text else ""))
     text = f"Ressources activées sur {obs.to} en {secs(took)}"
     if end is not None and seen is not None and end < seen:
         text += f" (fin du dernier démarrage selon le journal de Pacemaker ; crm_mon l'a montré à {secs(seen)})"
@@ -208,6 +210,8 @@ def _moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
         # crm_mon may say Started while the service does not answer (an LSB script that returns 0
         # although proftpd died): the user's verdict is the client's
         said = any(e.source == CLIENT and e.process == obs.probe for e in evs)
+        if obs.settled:  # the cluster in place and idle, the client still without service: said first
+            return Result.ko(f"Le client FTP n'a pas retrouvé le service : {obs.settled} ; {text}")
         return Result.ko(text if said else text + " ; mais le client FTP n'a pas retrouvé le service")
     answered, host = serving_at_end(evs, obs.probe)
     if answered and host is None:
@@ -273,10 +277,14 @@ def service_restarted(obs: RestartSeen, events: list[Event], inv: Inventory) -> 
             return Result.ko(f"Pacemaker n'a pas vu l'arrêt en {secs(obs.deadline)} : {rid} toujours « Started » sur {node}, "
                              f"fail-count {obs.fail_count_before} inchangé ; {down_text}",
                              cause=f"{rid} sans op monitor", fix=f"crm configure edit {rid} (op monitor interval=30s)")
+        if obs.settled:
+            return Result.ko(f"{rid} n'a pas été redémarré sur {node} : le cluster s'est stabilisé sans le relancer "
+                             f"({obs.settled}) : {obs.wait_error} ; {down_text}")
         return Result.ko(f"{rid} n'a pas été redémarré sur {node} : {obs.wait_error} ; {down_text}")
     windows = downtime_windows(evs, obs.probe)
     if windows and windows[-1].end is None:
-        return Result.ko(f"{rid} relancé par Pacemaker mais le FTP ne répond plus sur {inv.vip} ; {down_text}")
+        settled = f" ({obs.settled})" if obs.settled else ""
+        return Result.ko(f"{rid} relancé par Pacemaker mais le FTP ne répond plus sur {inv.vip}{settled} ; {down_text}")
     answered, host = serving_at_end(evs, obs.probe)
     last = node_named(host, inv)
     if last is not None and last != node:

@@ -9,9 +9,9 @@ lower case, and is the Promoted role (see `role_of`).
 """
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 
+from bascule.judging.facts.configuration import duration_seconds
 from bascule.judging.verdict import Result
 from bascule.inventory import Inventory
 
@@ -49,16 +49,6 @@ def _primitive(cfg: ET.Element, rid: str) -> ET.Element | None:
 
 def _ops(prim: ET.Element) -> list[dict]:
     return [dict(op.attrib) for op in prim.findall("operations/op")]
-
-
-def _secs(v: str | None) -> float | None:
-    if not v:
-        return None
-    m = re.fullmatch(r"(\d+)(ms|s|m|min|h)?", v.strip())
-    if not m:
-        return None
-    n = int(m.group(1))
-    return {"ms": n / 1000, "s": n, None: n, "m": n * 60, "min": n * 60, "h": n * 3600}[m.group(2)]
 
 
 def _ms(cfg: ET.Element, rid: str) -> ET.Element | None:
@@ -189,7 +179,7 @@ def _check_ftp_primitive(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     mons = [op for op in _ops(p) if op.get("name") == "monitor"]
     if not mons:
         problems.append(f"{r.ftp} n'est pas surveillé (pas d'op monitor)")
-    interval = _secs(mons[0].get("interval")) if mons else None
+    interval = duration_seconds(mons[0].get("interval")) if mons else None
     return Result.of(problems, f"{r.ftp} : lsb:proftpd surveillé toutes les {interval:g} s" if interval else "")
 
 

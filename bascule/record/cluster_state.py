@@ -400,3 +400,35 @@ def parse_controld_journal(text: str) -> list[ClusterOperation]:
                 ops.append(ClusterOperation(node, rsc, task, started[0], t, result.strip()))
     ops.extend(ClusterOperation(node, rsc, task, t, None) for (node, rsc, task), (t, _) in open_.items())
     return sorted(ops, key=lambda o: o.start)
+
+
+# --- the controller: is a transition in flight? ------------------------------------------------
+
+# One command for one reading: the DC's name (crmadmin -D, the same words in 1.1 and 2.x), its
+# controller's state (S_IDLE when no transition is in flight) and the CIB's version, which every
+# operation result and every change of configuration bumps (so that two idle readings with the
+# same version say that nothing happened between them).
+CONTROLLER_COMMAND = ("dc=$(crmadmin -D 2>/dev/null | sed -n 's/.*: *//p' | tail -1); echo \"dc=$dc\"; "
+                      "echo \"state=$(crmadmin -S \"$dc\" 2>&1 | grep -o 'S_[A-Z_]*' | head -1)\"; "
+                      "echo \"cib=$(cibadmin -Q 2>/dev/null | head -c 2000 | grep -o '<cib [^>]*>' | head -1)\"")
+
+
+@dataclass(frozen=True)
+class ControllerState:
+    dc: str  # "" when no DC was named (an election)
+    state: str  # S_IDLE, S_TRANSITION_ENGINE, S_POLICY_ENGINE, S_ELECTION…; "" when unreadable
+    cib_version: str  # "admin_epoch.epoch.num_updates", "" when unreadable
+
+    @property
+    def idle(self) -> bool:
+        return self.state == "S_IDLE" and bool(self.cib_version)
+
+
+def parse_controller(text: str) -> ControllerState:
+    """What CONTROLLER_COMMAND printed."""
+    values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line and line.split("=", 1)[0] in ("dc", "state", "cib"))
+    root = values.get("cib", "")
+    attrs = dict(re.findall(r'\b(admin_epoch|epoch|num_updates)="(\d+)"', root))
+    version = ".".join(attrs[k] for k in ("admin_epoch", "epoch", "num_updates")) if len(attrs) == 3 else ""
+    state = values.get("state", "").strip()
+    return ControllerState(values.get("dc", "").strip(), state if re.fullmatch(r"S_[A-Z_]+", state) else "", version)

@@ -169,6 +169,7 @@ class MoveSeen:
     wait_error: str = ""  # the wait for the placement timed out: what was last seen
     unreachable: str = ""  # the cluster could not be read at all
     journals: tuple[NodeJournal, ...] = ()  # each node's controller journal over the move (its anatomy)
+    settled: str = ""  # the wait ended because the cluster settled without the move: why (« aucune transition depuis … »)
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ class RestartSeen:
     wait_error: str = ""
     deadline: float = 0.0
     still_started_unseen: bool = False  # after the deadline: still Started, fail-count unchanged
+    settled: str = ""  # the wait ended because the cluster settled: why
 
 
 # --- the extra cases: cable and split brain --------------------------------------------------------

@@ -1,6 +1,7 @@
 """Facts about the cluster's configuration: what changed between two CIBs, where Q6 saves it."""
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 
@@ -74,3 +75,28 @@ def config_differences(saved: ET.Element, restored: ET.Element) -> list[str]:
 def configuration_xml(text: str) -> ET.Element:
     root = ET.fromstring(text)
     return root if root.tag == "configuration" else root.find("configuration")
+
+
+def duration_seconds(v: str | None) -> float | None:
+    if not v:
+        return None
+    m = re.fullmatch(r"(\d+)(ms|s|m|min|h)?", v.strip())
+    if not m:
+        return None
+    n = int(m.group(1))
+    return {"ms": n / 1000, "s": n, None: n, "m": n * 60, "min": n * 60, "h": n * 3600}[m.group(2)]
+
+
+
+def monitor_interval(configuration: str, resource: str) -> float | None:
+    """The interval of the resource's (first) monitor op in the CIB's configuration, in seconds; None
+    without a monitor op or an unreadable configuration."""
+    try:
+        cfg = configuration_xml(configuration)
+    except (ET.ParseError, TypeError):
+        return None
+    prim = cfg.find(f".//primitive[@id='{resource}']") if cfg is not None else None
+    if prim is None:
+        return None
+    op = next((o for o in prim.findall("operations/op") if o.get("name") == "monitor"), None)
+    return duration_seconds(op.get("interval")) if op is not None else None
