@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from bascule.cluster.cluster import Cluster
+from bascule.cluster.evidence import gather
 from bascule.cluster.nodes import Node
 from bascule.cluster.settling import SettleWatch
 from bascule.errors import NodeError
@@ -87,13 +88,15 @@ def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: f
     probe_name = probe.name if probe is not None and probe.started else None
     if probe_name and not error and not unreachable:
         settled = ftp_back(cluster, probe, movement.since, destination)
+    # what the diagnosis of a move that did not happen is made from (read only)
+    evidence = gather(cluster, prefer=destination) if (error or settled) and not unreachable else None
     try:
         cluster.capture(f"après {movement.cause}", prefer=destination)
     except Exception:  # a snapshot is a bonus; the verdict does not depend on it
         pass
     # the cluster's own account of the move, for its anatomy (a node that does not answer says so)
     journals = cluster.journals(movement.since)
-    return MoveSeen(movement.since, to, movement.cause, probe_name, error, unreachable, journals, settled)
+    return MoveSeen(movement.since, to, movement.cause, probe_name, error, unreachable, journals, settled, evidence)
 
 
 def ftp_back(cluster: Cluster, probe, since: float, prefer: Node | None = None) -> str:
@@ -131,7 +134,7 @@ def await_restart(cluster: Cluster, probe, since: float, resource: str, node: st
         except NodeError:
             unseen = False
         return RestartSeen(since, resource, node, fail_count_before, probe.name, False, None, exc.last_seen, exc.deadline,
-                           unseen, settled=getattr(exc, "settled", ""))
+                           unseen, settled=getattr(exc, "settled", ""), evidence=gather(cluster, cluster.nodes.get(node)))
 
 
 def await_cable_takeover(cluster: Cluster, probe, since: float, node: Node, deadline: float) -> CableTakeover:

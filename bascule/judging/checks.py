@@ -16,6 +16,7 @@ from bascule.record.cluster_state import parse_crm_mon, parse_vip_interface
 from bascule.inventory import Inventory
 from bascule.judging.facts.client_view import client_downtime, secs, serving_at_end
 from bascule.judging.conformance import check_line
+from bascule.judging.facts.diagnosis import diagnose
 from bascule.judging.facts.configuration import SAVE_FILE, config_differences, configuration_changes, configuration_xml
 from bascule.judging.facts.moves import move_anatomy, move_end, move_end_sources
 from bascule.judging.facts.placement import departures, node_named, placement_problems, split_brain_seen
@@ -24,6 +25,15 @@ from bascule.record.observations import (Audit, CableOutcome, CableTakeover, Con
                                           FtpTest, MoveSeen, ResourcesSeen, RestartSeen, RestoreSeen, SaveSeen,
                                           SplitBrainDetection, SplitBrainResolution, StartState, Takeover, WitnessRead)
 from bascule.judging.verdict import Result, Verdict, guarded
+
+
+def diagnosed(result: Result, evidence, inv: Inventory, to: str | None) -> Result:
+    """A KO with its probable cause and fix, derived from the evidence read on the cluster; a result
+    judged from a history without evidence (older runs) stays as it was."""
+    if evidence is None or result.verdict is not Verdict.KO:
+        return result
+    found = diagnose(evidence, inv, to)
+    return replace(result, cause=found.cause, fix=found.fix)
 
 
 # --- the state found at the start --------------------------------------------------------------
@@ -197,7 +207,7 @@ def _moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
         seen = last.value.get("summary") if last and isinstance(last.value, dict) else (obs.wait_error or "aucune observation")
         head = (f"Le cluster s'est stabilisé sans activer toutes les ressources sur {obs.to} ({obs.settled})"
                 if obs.settled else f"Les ressources ne sont pas toutes activées sur {obs.to}")
-        return Result.ko(f"{head} : {seen}" + (f" ; {down_text}" if down_text else ""))
+        return diagnosed(Result.ko(f"{head} : {seen}" + (f" ; {down_text}" if down_text else "")), obs.evidence, inv, obs.to)
     text = f"Ressources activées sur {obs.to} en {secs(took)}"
     if end is not None and seen is not None and end < seen:
         text += f" (fin du dernier démarrage selon le journal de Pacemaker ; crm_mon l'a montré à {secs(seen)})"
@@ -211,7 +221,8 @@ def _moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
         # although proftpd died): the user's verdict is the client's
         said = any(e.source == CLIENT and e.process == obs.probe for e in evs)
         if obs.settled:  # the cluster in place and idle, the client still without service: said first
-            return Result.ko(f"Le client FTP n'a pas retrouvé le service : {obs.settled} ; {text}")
+            return diagnosed(Result.ko(f"Le client FTP n'a pas retrouvé le service : {obs.settled} ; {text}"),
+                             obs.evidence, inv, obs.to)
         return Result.ko(text if said else text + " ; mais le client FTP n'a pas retrouvé le service")
     answered, host = serving_at_end(evs, obs.probe)
     if answered and host is None:
@@ -278,9 +289,10 @@ def service_restarted(obs: RestartSeen, events: list[Event], inv: Inventory) -> 
                              f"fail-count {obs.fail_count_before} inchangé ; {down_text}",
                              cause=f"{rid} sans op monitor", fix=f"crm configure edit {rid} (op monitor interval=30s)")
         if obs.settled:
-            return Result.ko(f"{rid} n'a pas été redémarré sur {node} : le cluster s'est stabilisé sans le relancer "
-                             f"({obs.settled}) : {obs.wait_error} ; {down_text}")
-        return Result.ko(f"{rid} n'a pas été redémarré sur {node} : {obs.wait_error} ; {down_text}")
+            return diagnosed(Result.ko(f"{rid} n'a pas été redémarré sur {node} : le cluster s'est stabilisé sans le "
+                                       f"relancer ({obs.settled}) : {obs.wait_error} ; {down_text}"), obs.evidence, inv, node)
+        return diagnosed(Result.ko(f"{rid} n'a pas été redémarré sur {node} : {obs.wait_error} ; {down_text}"),
+                         obs.evidence, inv, node)
     windows = downtime_windows(evs, obs.probe)
     if windows and windows[-1].end is None:
         settled = f" ({obs.settled})" if obs.settled else ""

@@ -59,6 +59,18 @@ def _proftpd_block(cluster: Cluster, on: bool) -> None:
         node.run(quote("crm", "resource", "cleanup", cluster.inv.resources.ftp), timeout=60)
 
 
+def _apache_block(cluster: Cluster, on: bool) -> None:
+    # an unknown directive in apache2.conf: `apache2ctl configtest` fails, and the apache agent's
+    # start answers « not configured » (OCF_ERR_CONFIGURED), a fatal error for Pacemaker
+    node = cluster.slave
+    conf = "/etc/apache2/apache2.conf"
+    if on:
+        node.run(f"grep -q BasculeCasse {conf} || echo 'BasculeCasse on' >> {conf}", timeout=30)
+    else:
+        node.run(f"sed -i '/^BasculeCasse on$/d' {conf}", timeout=30)
+        node.run(quote("crm", "resource", "cleanup", cluster.inv.resources.web), timeout=60)
+
+
 def _ip_nic(cluster: Cluster, nic: str) -> None:
     r = cluster.inv.resources
     cluster.master.run(quote("crm", "resource", "param", r.ip, "set", "nic", nic), timeout=60)
@@ -175,6 +187,12 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
         "Q2 ligne 3, Q5 ligne 2, arrêt avec empêchement, redémarrage, coupure de courant",
         lambda c: _proftpd_block(c, True),
         lambda c: _proftpd_block(c, False), "q2"),
+    Breakage(
+        "apache-casse-sur-esclave", "apache ne peut pas démarrer sur l'esclave (directive inconnue dans apache2.conf : "
+        "l'agent répond « not configured », une erreur fatale pour Pacemaker)",
+        "Q2 ligne 3 (standby) et ligne 6 (failback), vite : le cluster s'est stabilisé",
+        lambda c: _apache_block(c, True),
+        lambda c: _apache_block(c, False), "q2"),
     Breakage(
         "ftp-sans-surveillance", "serviceFTP sans opération monitor (Pacemaker ne voit pas son arrêt)",
         "arrêt sans empêchement, conformité « primitive serviceFTP »",

@@ -159,6 +159,28 @@ class NodeJournal:
 
 
 @dataclass(frozen=True)
+class ConfigTest:
+    """A daemon's own configuration test on a node (`apache2ctl configtest`, `proftpd -t`), run where
+    its resource failed: its exit code and its last lines."""
+    resource: str
+    node: str
+    command: str
+    exit_code: int | None  # None: the test could not be run (the node did not answer)
+    output: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What bascule read on the cluster when a wait ended without its outcome, for the diagnosis:
+    crm_mon (failed actions, fail-counts, where things are), the daemons' configuration tests where
+    their resources failed, the location constraints."""
+    crm_mon_xml: str | None
+    config_tests: tuple[ConfigTest, ...] = ()
+    constraints_xml: str | None = None
+    error: str = ""  # what could not be read
+
+
+@dataclass(frozen=True)
 class MoveSeen:
     """A move of the resources, judged from the history from `since` on: the crm_mon readings and
     the probe's operations are there."""
@@ -170,6 +192,7 @@ class MoveSeen:
     unreachable: str = ""  # the cluster could not be read at all
     journals: tuple[NodeJournal, ...] = ()  # each node's controller journal over the move (its anatomy)
     settled: str = ""  # the wait ended because the cluster settled without the move: why (« aucune transition depuis … »)
+    evidence: Evidence | None = None  # read on the cluster when the move did not happen, for the diagnosis
 
 
 @dataclass(frozen=True)
@@ -194,6 +217,7 @@ class RestartSeen:
     deadline: float = 0.0
     still_started_unseen: bool = False  # after the deadline: still Started, fail-count unchanged
     settled: str = ""  # the wait ended because the cluster settled: why
+    evidence: Evidence | None = None  # read on the cluster when the restart did not happen, for the diagnosis
 
 
 # --- the extra cases: cable and split brain --------------------------------------------------------

@@ -1,0 +1,85 @@
+"""The probable cause of a KO, derived from evidence read on the cluster (record.observations.Evidence),
+never from a catalogue of bascule's own breakages. A pure function: a saved run is diagnosed again
+offline the same way.
+
+A cause is said only when the evidence shows one, with what was seen and a fix that follows from
+it; otherwise « cause non identifiée », with a short summary of what was read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bascule.inventory import Inventory
+from bascule.judging.facts.placement import foreign_locations
+from bascule.record.cluster_state import FailedAction, parse_crm_mon
+from bascule.record.observations import Evidence
+
+INFINITY = 1000000  # Pacemaker's INFINITY, as crm_mon prints a fail-count
+
+# OCF exit codes after which Pacemaker does not try again by itself (Pacemaker Explained, « How
+# Pacemaker uses exit codes »): 6 is fatal for the whole cluster, the others for the node.
+FATAL = {6: "not configured"}
+HARD = {2: "invalid parameter", 3: "unimplemented feature", 4: "insufficient privileges", 5: "not installed"}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    cause: str  # « cause probable » with what was seen (« vu : … »)
+    fix: str  # « pour corriger »: what follows from the evidence, "" when nothing does
+
+
+def what_pacemaker_does(f: FailedAction, fail_count: int) -> str:
+    """The failure in the lab's words, with what Pacemaker does about it."""
+    if f.exit_code in FATAL:
+        return (f"erreur fatale ({f.exit_status or FATAL[f.exit_code]}) : Pacemaker ne lance plus {f.resource} sur "
+                f"aucun nœud tant que « crm resource cleanup {f.resource} » n'a pas été fait")
+    if f.exit_code in HARD:
+        return (f"erreur grave ({f.exit_status or HARD[f.exit_code]}) : Pacemaker ne lance plus {f.resource} sur "
+                f"{f.node} tant que « crm resource cleanup {f.resource} » n'a pas été fait")
+    if fail_count >= INFINITY:
+        return (f"fail-count INFINITY : {f.resource} est banni de {f.node} tant que « crm resource cleanup "
+                f"{f.resource} » n'a pas été fait")
+    return f"échec ({f.exit_status or f.exit_code}, fail-count {fail_count})"
+
+
+def diagnose(evidence: Evidence | None, inv: Inventory, to: str | None = None) -> Diagnosis:
+    """The cause of a move or a restart that did not happen, from what was read on the cluster."""
+    if evidence is None or evidence.crm_mon_xml is None:
+        return Diagnosis("cause non identifiée (rien n'a pu être lu sur le cluster"
+                         + (f" : {evidence.error})" if evidence is not None and evidence.error else ")"), "")
+    state = parse_crm_mon(evidence.crm_mon_xml)
+    ours = {inv.resources.web, inv.resources.ftp, inv.resources.ip, inv.resources.fs, inv.resources.drbd}
+    failures = [f for f in state.failed_actions if f.resource in ours]
+    if failures:
+        return _from_failures(failures, state, evidence, inv)
+    bans = [(cid, what) for cid, what in foreign_locations(evidence.constraints_xml, inv)
+            if to is None or to in what or "un nœud" in what]
+    if bans:
+        return Diagnosis("contrainte de placement étrangère au lab (vu : "
+                         + " ; ".join(f"{cid} {what}" for cid, what in bans) + ")",
+                         " ; ".join(f"crm configure delete {cid}" for cid, _ in bans))
+    return Diagnosis(f"cause non identifiée (vu : aucune action en échec, aucune contrainte étrangère au lab ; "
+                     f"crm_mon : {state.summary()})", "")
+
+
+def _from_failures(failures: list[FailedAction], state, evidence: Evidence, inv: Inventory) -> Diagnosis:
+    causes, seen, fixes = [], [], []
+    for f in failures:
+        reason = f" « {f.exit_reason} »" if f.exit_reason and f.exit_reason != "none" else ""
+        causes.append(f"{f.resource} {f.task} en échec sur {f.node}{reason}, "
+                      f"{what_pacemaker_does(f, state.fail_count(f.resource, f.node))}")
+        test = next((t for t in evidence.config_tests if t.resource == f.resource and t.node == f.node), None)
+        if test is not None and test.exit_code not in (None, 0):
+            last = test.output.splitlines()[-1] if test.output else ""
+            seen.append(f"« {test.command} » sur {f.node} : {last or 'code ' + str(test.exit_code)}")
+            fixes.append(f"corriger la configuration de {f.resource} sur {f.node} (« {test.command} » doit réussir), "
+                         f"puis crm resource cleanup {f.resource}")
+        elif test is not None and test.exit_code == 0:
+            seen.append(f"« {test.command} » sur {f.node} réussit")
+        if f.exit_code in FATAL or f.exit_code in HARD or state.fail_count(f.resource, f.node) >= INFINITY:
+            fixes.append(f"corriger ce que dit l'erreur sur {f.node}, puis crm resource cleanup {f.resource}")
+    fixes = list(dict.fromkeys(fixes))
+    if len(fixes) > 1 and fixes[-1].startswith("corriger ce que dit") and fixes[0].startswith("corriger la configuration"):
+        fixes = fixes[:-1]  # the configuration test already names what to correct
+    vu = f" (vu : {' ; '.join(['crm_mon, actions en échec'] + seen)})"
+    return Diagnosis(" ; ".join(causes) + vu, " ; ".join(fixes))
