@@ -135,3 +135,48 @@ def la(lignes):
     assert "Exécution arrêtée avant la fin" in table and "nothing listens on SSH" in table
     assert "pas-affiché-42" not in table + result.stdout.str() + result.stderr.str()
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+INTERRUPTED = """\
+# language: fr
+Fonctionnalité: Jouet
+  Scénario: Interrompu
+    Quand on fait A
+    Alors A est ok
+    Quand on interrompt la série
+    Alors B est ok
+    Quand on fait C
+    Alors C est ok
+
+  Scénario: Jamais atteint
+    Quand on fait D
+    Alors D est ok
+"""
+
+INTERRUPTING = STEPS + '''
+import os, signal
+
+@when("on interrompt la série")
+def interrompre():
+    os.kill(os.getpid(), signal.SIGTERM)  # what CI's timeout sends
+'''
+
+
+def test_an_interrupted_run_says_so_and_where_and_counts_every_row(pytester):
+    """Ctrl-C or SIGTERM: the table's top says the run was interrupted and where, the row in progress
+    is « inconnu », every row not reached « non exécuté » (the next scenario's too)."""
+    features = pytester.mkdir("features")
+    (features / "jouet.feature").write_text(INTERRUPTED, encoding="utf-8")
+    (features / "test_jouet.py").write_text(INTERRUPTING, encoding="utf-8")
+    out = pytester.path / "out"
+    pytester.runpytest_subprocess("features", "-p", "no:cacheprovider", f"--bascule-reports={out}")
+    table = json.loads((out / "tableau-de-tests.json").read_text())
+    rows = [(r["scenario"], r["status"], r["observed"]) for r in table["rows"]]
+    assert table["stopped"].startswith("série interrompue (SIGTERM : arrêt demandé) pendant « Interrompu », "
+                                       "à l'étape « on interrompt la série »")
+    assert rows == [("Interrompu", "OK", "A vu"),
+                    ("Interrompu", "inconnu", "interrompu (SIGTERM : arrêt demandé) pendant cette ligne"),
+                    ("Interrompu", "non exécuté", "non exécuté (série interrompue)"),
+                    ("Jamais atteint", "non exécuté", "non exécuté (série interrompue)")]
+    md = (out / "tableau-de-tests.md").read_text()
+    assert "série interrompue (SIGTERM" in md and "non exécuté 2" in md

@@ -23,8 +23,10 @@ from bascule.errors import BasculeError, InventoryError
 from bascule.inventory import load, public
 from bascule.record.history import INFO, RUN, History
 from bascule.lab.embedded import EmbeddedLab
-from bascule.reporting.table import CompletedTable, attach_snapshot, save_snapshot
-from bascule.suite.stash import HISTORY, INVENTORY, REPORT, STARTED, run_date, stop_run
+from bascule.judging.judge import RowPlace, record_plain
+from bascule.reporting.table import CompletedTable, Row, attach_snapshot, save_snapshot
+from bascule.suite.interruption import catch_interruptions, complete_the_table
+from bascule.suite.stash import HISTORY, INTERRUPTED_BY, INVENTORY, REPORT, STARTED, run_date, stop_run
 from bascule.waits import ACCOUNTING, PROGRESS
 
 # the plugin's other parts: the rows of the table, and what surrounds each scenario
@@ -176,6 +178,8 @@ def tableau_de_tests(request):
 def pytest_sessionstart(session):
     session.config.stash[STARTED] = time.monotonic()
     config = session.config
+    if _runs_features(config) and not config.option.collectonly:
+        catch_interruptions(config)
     if _runs_features(config) and INVENTORY not in config.stash and not config.option.collectonly:
         # the target must never be a surprise: without --inventory, bascule builds and starts VMs
         reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -205,11 +209,21 @@ def _write_durations(session) -> None:
         "commands": COMMAND_TIME.spans}, ensure_ascii=False, indent=None))
 
 
+@pytest.hookimpl(trylast=True)  # after pytest has torn the fixtures down: faults healed, the last audit written
 def pytest_sessionfinish(session, exitstatus):
     _write_durations(session)
     report = session.config.stash.get(REPORT, None)
     if report is None or not (report.rows or report.stopped):
         return
+    if INTERRUPTED_BY in session.config.stash:
+        history = session.config.stash.get(HISTORY, None)
+
+        def add_row(row: Row) -> None:
+            record_plain(history, RowPlace(row.table, row.scenario, row.action, row.expected), row.status, row.observed)
+            report.add(row)
+        complete_the_table(session, report, add_row)
+        if history is not None:
+            history.append(RUN, "bascule", "stopped", INFO, report.stopped)
     history = session.config.stash.get(HISTORY, None)
     if history is not None and history.events:
         history.save_jsonl(Path(session.config.getoption("bascule_reports")) / "historique.jsonl")

@@ -10,7 +10,8 @@ import pytest
 from bascule.judging.judge import RowPlace, judge_live, record_plain
 from bascule.judging.verdict import Result, Verdict
 from bascule.reporting.table import CompletedTable, Row
-from bascule.suite.stash import ACTION, HISTORY, KO_ROWS, REPORT, ROW_START, ROW_STEP, STEP, STEP_FAILED
+from bascule.suite.stash import (ACTION, FEATURE, HISTORY, KO_ROWS, NOW_RUNNING, REPORT, ROW_START, ROW_STEP, SCENARIO,
+                                 STEP, STEP_FAILED)
 
 
 class RowJudge:
@@ -33,8 +34,9 @@ class RowJudge:
         step = item.stash.get(STEP, None)
         if expected is None:
             expected = step.name if step is not None else "?"
-        return (table if table is not None else getattr(item, "_bascule_feature", ""),
-                "" if table is not None else getattr(item, "_bascule_scenario", getattr(item, "name", "")),
+        stash = item.stash if hasattr(item, "stash") else {}
+        return (table if table is not None else stash.get(FEATURE, ""),
+                "" if table is not None else stash.get(SCENARIO, getattr(item, "name", "")),
                 action if action is not None else item.stash.get(ACTION, ""), expected)
 
     def judge(self, check, observation, since: float | None = None, expected: str | None = None, raise_: bool = True,
@@ -120,8 +122,9 @@ def lignes(request, tableau_de_tests):
 
 
 def pytest_bdd_before_scenario(request, feature, scenario):
-    request.node._bascule_feature = feature.name
-    request.node._bascule_scenario = scenario.name
+    request.node.stash[FEATURE] = feature.name
+    request.node.stash[SCENARIO] = scenario.name
+    request.config.stash[NOW_RUNNING] = request.node
 
 
 def pytest_bdd_before_step(request, feature, scenario, step, step_func):

@@ -19,7 +19,7 @@ from bascule.record.observations import StartState
 from bascule.judging.verdict import Verdict
 from bascule.reporting.table import CompletedTable, attach_text, slug
 from bascule.suite.rows import RowJudge
-from bascule.suite.stash import FAULTS, ROW_START, stop_run
+from bascule.suite.stash import FAULTS, INTERRUPTED_BY, ROW_START, SCENARIO, stop_run
 
 
 START_TABLE = "État du cluster au départ"
@@ -139,6 +139,8 @@ def ligne_de_base(request, cluster, etat_au_depart, tableau_de_tests, historique
     result = RowJudge(request, tableau_de_tests, historique, inventaire).judge(
         audit, seen, raise_=False, action=AUDIT_ACTION, expected=AUDIT_EXPECTED)
     _timeline(request, tableau_de_tests, historique, begun)
+    if INTERRUPTED_BY in request.config.stash:
+        return  # the run ends here anyway: the audit row says what bascule undid, the table's top why it ended
     if seen.error or seen.baseline_after or audit_config_changes(seen):
         # the next scenarios would judge another cluster than the one found
         stop_run(BaselineError(f"after the scenario: {result.observed}",
@@ -152,7 +154,7 @@ def _timeline(request, report: CompletedTable, history, since: float) -> None:
     scenario in Allure, embedded in the HTML table; its place goes on the history for `rejuger`."""
     from bascule.reporting.timeline import draw
     item = request.node
-    scenario = getattr(item, "_bascule_scenario", item.name)
+    scenario = item.stash.get(SCENARIO, item.name)
     out = Path(request.config.getoption("bascule_reports")) / "timelines" / f"{slug(scenario) or 'scenario'}.png"
     try:
         path = draw(list(history.events), since, history.now(), scenario, out)

@@ -26,6 +26,11 @@ STEP_FAILED = pytest.StashKey[bool]()
 ROW_START = pytest.StashKey[float]()  # when the row being judged began: the end of the previous row, or the scenario's start
 ROW_STEP = pytest.StashKey[object]()  # the step whose row was recorded last
 FAULTS = pytest.StashKey[object]()  # the scenario's Faults
+FEATURE = pytest.StashKey[str]()  # the scenario's feature: the table its rows belong to
+SCENARIO = pytest.StashKey[str]()
+# on the config, while a scenario runs: where the run is, for a table left by an interruption
+NOW_RUNNING = pytest.StashKey[object]()  # the item of the scenario running now
+INTERRUPTED_BY = pytest.StashKey[str]()  # set when Ctrl-C or SIGTERM interrupted the run
 
 
 def run_date() -> str:
@@ -58,6 +63,11 @@ ROW_START = pytest.StashKey[float]()
 
 
 FAULTS = pytest.StashKey[object]()  # the scenario's Faults
+FEATURE = pytest.StashKey[str]()  # the scenario's feature: the table its rows belong to
+SCENARIO = pytest.StashKey[str]()
+# on the config, while a scenario runs: where the run is, for a table left by an interruption
+NOW_RUNNING = pytest.StashKey[object]()  # the item of the scenario running now
+INTERRUPTED_BY = pytest.StashKey[str]()  # set when Ctrl-C or SIGTERM interrupted the run
 
 
 

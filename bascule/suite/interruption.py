@@ -1,0 +1,81 @@
+"""A run interrupted by Ctrl-C, or by SIGTERM (CI's timeout, a nightly job stopped), says so.
+
+The faults are healed and the scenario's audit runs as after any scenario (pytest tears the
+fixtures down at the end of the session); then the table says at its top that the run was
+interrupted and where, the row in progress is « inconnu (interrompu) », every row not reached is
+« non exécuté », and the tally counts them.
+"""
+from __future__ import annotations
+
+import signal
+
+from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+from bascule.reporting.table import CompletedTable, Row
+from bascule.suite.stash import ACTION, FEATURE, INTERRUPTED_BY, NOW_RUNNING, ROW_STEP, SCENARIO, STEP
+
+NOT_RUN = "non exécuté (série interrompue)"
+
+
+def catch_interruptions(config) -> None:
+    """Ctrl-C and SIGTERM both become a KeyboardInterrupt that pytest handles (fixtures torn down,
+    session finished), with which one it was noted for the table."""
+    def interrupted(signum, _frame):
+        if INTERRUPTED_BY not in config.stash:  # a second signal interrupts the healing: let it
+            config.stash[INTERRUPTED_BY] = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM : arrêt demandé"
+        raise KeyboardInterrupt
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(signum, interrupted)
+        except ValueError:  # not the main thread (pytest run inside another program): pytest's own handling
+            pass
+
+
+def complete_the_table(session, report: CompletedTable, add_row) -> None:
+    """The rows an interrupted run did not reach, and why the table ends there."""
+    by = session.config.stash[INTERRUPTED_BY]
+    item = session.config.stash.get(NOW_RUNNING, None)
+    where = "avant le premier scénario"
+    remaining = list(session.items)
+    if item is not None:
+        step = item.stash.get(STEP, None)
+        scenario = item.stash.get(SCENARIO, item.name)
+        where = f"pendant « {scenario} »" + (f", à l'étape « {step.name} »" if step is not None else "")
+        _rest_of_scenario(item, by, add_row)
+        remaining = remaining[remaining.index(item) + 1:] if item in remaining else []
+    for later in remaining:
+        template = scenario_wrapper_template_registry.get(getattr(later, "obj", None))
+        if template is None:
+            continue
+        action = ""
+        for s in template.steps:
+            if s.type == "when":
+                action = s.name
+            elif s.type == "then":
+                add_row(Row(template.feature.name, template.name, action, s.name, NOT_RUN, "non exécuté"))
+    report.stopped = (f"série interrompue ({by}) {where} ; bascule a défait ses propres pannes (ligne d'audit du "
+                      f"scénario interrompu) ; les lignes suivantes n'ont pas été exécutées")
+
+
+def _rest_of_scenario(item, by: str, add_row) -> None:
+    """The row in progress is inconnu (interrompu); the scenario's later rows, non exécuté."""
+    template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))
+    if template is None:
+        return
+    steps = list(template.steps)
+    current = item.stash.get(STEP, None)
+    names = [s.name for s in steps]
+    start = names.index(current.name) if current is not None and current.name in names else 0
+    if current is not None and item.stash.get(ROW_STEP, None) is current:
+        start += 1  # its row was recorded before the interruption
+    action = item.stash.get(ACTION, "")
+    in_progress = True
+    for s in steps[start:]:
+        if s.type == "when":
+            action = s.name
+        elif s.type == "then":
+            status, observed = (("inconnu", f"interrompu ({by}) pendant cette ligne") if in_progress
+                                else ("non exécuté", NOT_RUN))
+            add_row(Row(item.stash.get(FEATURE, ""), item.stash.get(SCENARIO, item.name), action, s.name, observed,
+                        status))
+            in_progress = False
