@@ -7,6 +7,7 @@ it; otherwise « cause non identifiée », with a short summary of what was read
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bascule.inventory import Inventory
@@ -42,6 +43,15 @@ def what_pacemaker_does(f: FailedAction, fail_count: int) -> str:
     return f"échec ({f.exit_status or f.exit_code}, fail-count {fail_count})"
 
 
+def telling_lines(output: str) -> str:
+    """What a configuration test says of the error: its lines that name one (apache2ctl ends with
+    « The Apache error log may have more information. », which does not), else its first line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    telling = [line for line in lines if re.search(r"(?i)\berror\b|invalid|fatal|unknown|AH\d{5}|syntax", line)
+               and "may have more information" not in line]
+    return " ".join(telling[:2]) if telling else (lines[0] if lines else "")
+
+
 def diagnose(evidence: Evidence | None, inv: Inventory, to: str | None = None) -> Diagnosis:
     """The cause of a move or a restart that did not happen, from what was read on the cluster."""
     if evidence is None or evidence.crm_mon_xml is None:
@@ -70,8 +80,7 @@ def _from_failures(failures: list[FailedAction], state, evidence: Evidence, inv:
                       f"{what_pacemaker_does(f, state.fail_count(f.resource, f.node))}")
         test = next((t for t in evidence.config_tests if t.resource == f.resource and t.node == f.node), None)
         if test is not None and test.exit_code not in (None, 0):
-            last = test.output.splitlines()[-1] if test.output else ""
-            seen.append(f"« {test.command} » sur {f.node} : {last or 'code ' + str(test.exit_code)}")
+            seen.append(f"« {test.command} » sur {f.node} : {telling_lines(test.output) or 'code ' + str(test.exit_code)}")
             fixes.append(f"corriger la configuration de {f.resource} sur {f.node} (« {test.command} » doit réussir), "
                          f"puis crm resource cleanup {f.resource}")
         elif test is not None and test.exit_code == 0:
