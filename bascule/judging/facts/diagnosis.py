@@ -47,7 +47,7 @@ def telling_lines(output: str) -> str:
     """What a configuration test says of the error: its lines that name one (apache2ctl ends with
     « The Apache error log may have more information. », which does not), else its first line."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    telling = [line for line in lines if re.search(r"(?i)\berror\b|invalid|fatal|unknown|AH\d{5}|syntax", line)
+    telling = [line for line in lines if re.search(r"(?i)\berror\b|invalid|fatal|unknown|AH\d{5}", line)
                and "may have more information" not in line]
     return " ".join(telling[:2]) if telling else (lines[0] if lines else "")
 
