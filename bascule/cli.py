@@ -114,6 +114,26 @@ def cmd_classe(args) -> int:
     return 0 if all(r.exit_code == 0 for r in runs) else 1
 
 
+def cmd_verifier(args) -> int:
+    """Is this cluster ready to be tested, and is its configuration the lab's? The start row and the
+    conformance scenario only: they read the cluster and change nothing on it (one small file is
+    written then removed in the FTP account's Documents, by the start row's FTP check), no fault, no
+    probe. Prints the two tables; exit 0 when both are OK."""
+    import subprocess
+    root = Path(__file__).resolve().parents[1]
+    out = Path(args.sortie)
+    started = time.monotonic()
+    rc = subprocess.call([sys.executable, "-m", "pytest", str(root / "features"), "-p", "no:cacheprovider", "-q",
+                          "--no-header", "-m", "conformite", "--inventory", args.inventory, f"--bascule-reports={out}",
+                          "--bascule-sans-sonde", *args.pytest_args], cwd=root)
+    table = out / "tableau-de-tests.md"
+    if table.is_file():
+        print(table.read_text(encoding="utf-8"))
+    print(f"bascule verifier: {'prêt et conforme' if rc == 0 else 'pas prêt ou pas conforme (voir les tableaux)'} "
+          f"en {time.monotonic() - started:.0f} s ; tableaux → {table}")
+    return rc
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bascule", description="bascule: the HA FTP lab's acceptance suite")
     sub = p.add_subparsers(dest="area", required=True)
@@ -138,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     rj.add_argument("dir", help="the run's reports directory (it holds historique.jsonl)")
     rj.add_argument("--sortie", default=None, help="where to write the tables (default: DIR/rejuge/)")
     rj.set_defaults(func=cmd_rejuger)
+    ve = sub.add_parser("verifier", help="read-only: the start state and the configuration's conformance, no fault",
+                        epilog="options after -- go to pytest")
+    ve.add_argument("--inventory", required=True, help="the cluster's inventory (TOML)")
+    ve.add_argument("--sortie", default="reports/verifier", help="where the tables go (default reports/verifier)")
+    ve.set_defaults(func=cmd_verifier)
     cl = sub.add_parser("classe", help="run the suite against each group's cluster and write one summary page",
                         epilog="options after -- go to each group's pytest, e.g. -- -k q2")
     cl.add_argument("inventaires", nargs="+", help="the groups' inventory files, or directories of them")

@@ -9,6 +9,7 @@ from pytest_bdd import then, when
 
 from bascule.judging import checks
 from bascule.cluster.cluster import read_on, write_as_user
+from bascule.cluster.evidence import ftp_side, serving_node
 from bascule.cluster.ftp import FTPUnavailable, describe_error, sha256
 from bascule.record.observations import FileRead, FileWrite, FtpTest, FtpWitness, WitnessRead
 
@@ -21,6 +22,8 @@ def ecrire_temoin(cluster, inventaire, ecritures, role, nom) -> FileWrite:
     node = node_for(cluster, role)
     content = f"bascule {nom} écrit sur {node.name} à {time.strftime('%H:%M:%S')} {os.urandom(8).hex()}\n"
     w = write_as_user(cluster, node, f"{inventaire.documents_dir}/{nom}", content)
+    if w.sha256 is None:  # why, read on that node
+        w = replace(w, ftp_side=ftp_side(cluster, node.name))
     ecritures[nom] = w
     return w
 
@@ -44,7 +47,13 @@ def temoin_duplique(lecture, cluster, lignes, nom, role):
 
 
 @when("on teste l'accès en écriture au serveur FTP", target_fixture="essai_ftp")
-def essai_ftp(client_ftp, inventaire, fichiers_temoins) -> FtpTest:
+def essai_ftp(cluster, client_ftp, inventaire, fichiers_temoins) -> FtpTest:
+    seen = _essai_ftp(client_ftp, inventaire, fichiers_temoins)
+    # why it failed, read on the node that serves (read only)
+    return replace(seen, ftp_side=ftp_side(cluster, serving_node(cluster))) if seen.error else seen
+
+
+def _essai_ftp(client_ftp, inventaire, fichiers_temoins) -> FtpTest:
     """Upload a file with known content through the VIP, read it back; read back the files that
     earlier FTP tests of the scenario wrote (the data must survive every move)."""
     n = sum(1 for k in fichiers_temoins if k.startswith("ftp-")) + 1

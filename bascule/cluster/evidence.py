@@ -5,11 +5,13 @@ Read only: crm_mon, the CIB's constraints, and the daemons' own configuration te
 nothing (`apache2ctl configtest`, `proftpd -t`)."""
 from __future__ import annotations
 
+import shlex
+
 from bascule.cluster.cluster import Cluster
 from bascule.cluster.nodes import Node
 from bascule.errors import NodeError
 from bascule.record.cluster_state import StateParseError
-from bascule.record.observations import ConfigTest, Evidence
+from bascule.record.observations import ConfigTest, Evidence, FtpSide
 
 # the daemons' configuration tests, by the lab's resource they belong to (its Inventory name)
 CONFIG_TESTS = {"web": "apache2ctl configtest", "ftp": "proftpd -t"}
@@ -27,7 +29,8 @@ def gather(cluster: Cluster, prefer: Node | None = None) -> Evidence:
     tests = []
     for resource, node in dict.fromkeys((f.resource, f.node) for f in state.failed_actions if f.resource in commands):
         tests.append(config_test(cluster, resource, node, commands[resource]))
-    return Evidence(xml, tuple(tests), cluster.cib("constraints") or None)
+    side = ftp_side(cluster, prefer.name) if prefer is not None else None
+    return Evidence(xml, tuple(tests), cluster.cib("constraints") or None, ftp=side)
 
 
 def config_test(cluster: Cluster, resource: str, node: str, command: str) -> ConfigTest:
@@ -41,3 +44,72 @@ def config_test(cluster: Cluster, resource: str, node: str, command: str) -> Con
         return ConfigTest(resource, node, command, None, str(exc))
     code = said.pop()[3:] if said and said[-1].startswith("rc=") else ""
     return ConfigTest(resource, node, command, int(code) if code.isdigit() else None, "\n".join(said).strip())
+
+
+# One command per node: who listens on the FTP port, the FTP server's configuration test, the
+# account (uid, home, shell; a digest of its password hash, compared between nodes in memory and
+# never kept), the file system behind Documents. Key=value lines.
+FTP_SIDE_COMMAND = r"""u={user}; d={documents}; port={port}
+echo "listen=$(ss -ltnH 2>/dev/null | awk '{{print $4}}' | grep -E ":$port\$" | tr '\n' ' ')"
+echo "ftpports=$(ss -ltnpH 2>/dev/null | grep -E 'proftpd|vsftpd|pure-ftpd' | awk '{{print $4}}' | tr '\n' ' ')"
+if command -v proftpd >/dev/null; then out=$(proftpd -t 2>&1); echo "config_exit=$?"; echo "config_said=$(printf '%s' "$out" | grep -iE 'error|invalid|fatal|unknown' | head -2 | tr '\n' ' ')"; fi
+pw=$(getent passwd "$u"); echo "account=$(echo "$pw" | cut -d: -f3,6,7)"
+sh=$(echo "$pw" | cut -d: -f7); if [ -n "$sh" ] && grep -qx "$sh" /etc/shells; then echo shell_ok=1; else echo shell_ok=0; fi
+echo "pwdigest=$(getent shadow "$u" | cut -d: -f2 | sha256sum | cut -c1-16)"
+echo "home=$(findmnt -n -o SOURCE,OPTIONS --target "$d" 2>/dev/null)"
+echo "df=$(df -Pk "$d" 2>/dev/null | awk 'NR==2{{print $5, $4}}')"
+echo "docs=$(stat -c '%U:%G %a' "$d" 2>/dev/null)"
+"""
+
+
+def ftp_side(cluster: Cluster, node_name: str) -> FtpSide:
+    """The FTP side of `node_name`, with the account and its password compared to the other node's."""
+    inv = cluster.inv
+    command = FTP_SIDE_COMMAND.format(user=shlex.quote(inv.ftp.user), documents=shlex.quote(inv.documents_dir),
+                                      port=int(inv.ftp.port))
+    said = cluster.on_every_node(lambda n: n.run(command, timeout=60, check=False).stdout)
+    mine = said.get(node_name)
+    if mine is None or isinstance(mine, Exception):
+        return FtpSide(node_name, error=str(mine) if mine is not None else "nœud inconnu de l'inventaire")
+    here = _values(mine)
+    other = next((_values(v) for n, v in said.items() if n != node_name and not isinstance(v, Exception)), None)
+    return _side(node_name, here, other)
+
+
+def _values(text: str) -> dict[str, str]:
+    return {k: v.strip() for k, _, v in (line.partition("=") for line in text.splitlines()) if k}
+
+
+def _side(node: str, v: dict[str, str], other: dict[str, str] | None) -> FtpSide:
+    account = v.get("account", "")
+    home = v.get("home", "").split()
+    df = v.get("df", "").split()
+    docs = v.get("docs", "").split()
+    pct = df[0].rstrip("%") if df else ""
+    return FtpSide(
+        node=node,
+        listening=tuple(v.get("listen", "").split()),
+        other_ftp_ports=tuple(a for a in v.get("ftpports", "").split() if a not in v.get("listen", "").split()),
+        config_exit=int(v["config_exit"]) if v.get("config_exit", "").isdigit() else None,
+        config_said=v.get("config_said", ""),
+        shell=account.split(":")[-1] if account.count(":") == 2 else "",
+        shell_allowed=(v.get("shell_ok") == "1") if "shell_ok" in v else None,
+        same_account_on_both=(other.get("account") == account) if other and account else None,
+        # each node's password hash digested on that node; only whether they match is kept
+        same_password_on_both=(other.get("pwdigest") == v.get("pwdigest")) if other and v.get("pwdigest") else None,
+        home_source=home[0] if home else "",
+        home_options=home[1] if len(home) > 1 else "",
+        home_use_percent=int(pct) if pct.isdigit() else None,
+        home_available_kib=int(df[1]) if len(df) > 1 and df[1].isdigit() else None,
+        documents_owner=docs[0] if docs else "",
+        documents_mode=docs[1] if len(docs) > 1 else "",
+    )
+
+
+def serving_node(cluster: Cluster) -> str:
+    """The node that should serve FTP now: where crm_mon shows serviceFTP, else the preferred master."""
+    try:
+        where = cluster.state().where(cluster.inv.resources.ftp)
+    except (NodeError, StateParseError):
+        where = ()
+    return where[0] if len(where) == 1 else cluster.inv.preferred_master

@@ -16,7 +16,7 @@ from bascule.record.cluster_state import parse_crm_mon, parse_vip_interface
 from bascule.inventory import Inventory
 from bascule.judging.facts.client_view import client_downtime, secs, serving_at_end
 from bascule.judging.conformance import check_line
-from bascule.judging.facts.diagnosis import diagnose
+from bascule.judging.facts.diagnosis import diagnose, diagnose_ftp, ftp_summary
 from bascule.judging.facts.configuration import SAVE_FILE, config_differences, configuration_changes, configuration_xml
 from bascule.judging.facts.moves import move_anatomy, move_end, move_end_sources
 from bascule.judging.facts.placement import departures, node_named, placement_problems, split_brain_seen
@@ -36,6 +36,17 @@ def diagnosed(result: Result, evidence, inv: Inventory, to: str | None) -> Resul
     return replace(result, cause=found.cause, fix=found.fix)
 
 
+def ftp_diagnosed(result: Result, side, inv: Inventory) -> Result:
+    """A KO of the FTP account with the cause read on the node that serves; « cause non identifiée »
+    with what was read when nothing there explains it; as it was for a history without evidence."""
+    if side is None or result.verdict is not Verdict.KO:
+        return result
+    found = diagnose_ftp(side, inv)
+    if found is None:
+        return replace(result, cause=f"cause non identifiée (vu : {ftp_summary(side)})")
+    return replace(result, cause=found.cause, fix=found.fix)
+
+
 # --- the state found at the start --------------------------------------------------------------
 
 def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
@@ -52,8 +63,10 @@ def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
                else f"crm status ; le FTP doit répondre sur {inv.vip}")
         found.append((f"client FTP sur {inv.vip} : {ftp.error}", fix))
     elif not ftp.wrote:
+        # a history from before evidence was read keeps the fix it was judged with
         found.append((f"écriture FTP impossible dans {inv.ftp.documents} : {ftp.write_error}",
-                      f"droits de {inv.documents_dir} (chown {inv.ftp.user})"))
+                      "" if obs.ftp_side is not None else f"droits de {inv.documents_dir} (chown {inv.ftp.user})"))
+    ftp_cause = diagnose_ftp(obs.ftp_side, inv) if obs.ftp_side is not None else None
     if obs.reading.constraints_xml is None:
         if not found:
             return Result.unknown("contraintes du cluster illisibles (cibadmin) : impossible de dire si des contraintes "
@@ -65,11 +78,15 @@ def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
             if f and f not in fixes:
                 fixes.append(f)
         login_only = len(found) == 1 and ftp is not None and ftp.login_refused
+        ftp_only = len(found) == 1 and ftp is not None and (not ftp.logged_in or not ftp.wrote)
+        if ftp_only and ftp_cause is not None:  # read on the master: the FTP side's own cause
+            cause, fixes = ftp_cause.cause, [ftp_cause.fix]
+        elif ftp_only and not login_only and obs.ftp_side is not None:
+            cause = f"cause non identifiée (vu : {ftp_summary(obs.ftp_side)})"
+        else:
+            cause = "identifiants FTP de l'inventaire refusés" if login_only else "état laissé par une manipulation précédente"
         return Result.ko("Cluster pas dans son état de référence : " + " ; ".join(p for p, _ in found),
-                         *[p for p, _ in found],
-                         cause=("identifiants FTP de l'inventaire refusés" if login_only
-                                else "état laissé par une manipulation précédente"),
-                         fix=" ; ".join(fixes))
+                         *[p for p, _ in found], cause=cause, fix=" ; ".join(fixes))
     state = parse_crm_mon(obs.reading.crm_mon_xml)
     drbd = next(iter(obs.reading.drbd.values()), None)
     if drbd is None:
@@ -158,8 +175,7 @@ def home_accessible(obs: FileWrite, events: list[Event], inv: Inventory) -> Resu
     if obs.on and obs.on != obs.node:
         return Result.ko(f"{obs.path} a été écrit sur {obs.node}, pas sur {obs.on} que la ligne désigne")
     if obs.sha256 is None:
-        return Result.ko(f"écriture de {obs.path} impossible sur {obs.node} : {obs.error}",
-                         fix=f"droits de {inv.documents_dir} (chown {inv.ftp.user})")
+        return ftp_diagnosed(Result.ko(f"écriture de {obs.path} impossible sur {obs.node} : {obs.error}"), obs.ftp_side, inv)
     if obs.home_source != inv.drbd.device:
         return Result.ko(f"{obs.path} écrit sur {obs.node} mais hors de DRBD (monté depuis « {obs.home_source or 'disque local'} »)",
                          fix=f"crm configure edit {inv.resources.fs} (device={inv.drbd.device})")
@@ -252,7 +268,7 @@ def ftp_test(obs: FtpTest, events: list[Event], inv: Inventory) -> Result:
     """« Tests à partir de Filezilla concluants »: upload, download, same checksum; the files of
     earlier tests of the scenario read back identical."""
     if obs.error:
-        return Result.ko(f"client FTP sur {inv.vip} : {obs.error}")
+        return ftp_diagnosed(Result.ko(f"client FTP sur {inv.vip} : {obs.error}"), obs.ftp_side, inv)
     problems = []
     if obs.read_back != obs.sha256:
         problems.append(f"{obs.path} relu avec un sha256 différent")

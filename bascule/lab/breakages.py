@@ -71,6 +71,49 @@ def _apache_block(cluster: Cluster, on: bool) -> None:
         node.run(quote("crm", "resource", "cleanup", cluster.inv.resources.web), timeout=60)
 
 
+def _home_full(cluster: Cluster, on: bool) -> None:
+    # on the node that has /home mounted: one file takes what is left for users (fallocate writes no data)
+    node = cluster.nodes[cluster.state().where(cluster.inv.resources.fs)[0]]
+    mnt = cluster.inv.drbd.mount_point
+    filler = f"{mnt}/bascule-plein"
+    if on:
+        node.run(f"avail=$(df -Pk {quote(mnt)} | awk 'NR==2{{print $4}}'); fallocate -l $((avail * 1024)) {quote(filler)}",
+                 timeout=120)
+    else:
+        node.run(f"rm -f {quote(filler)}", timeout=60)
+
+
+def _slave_password(cluster: Cluster, on: bool) -> None:
+    # the account's hash is kept on the slave itself (root only) and put back from there: it never
+    # leaves the node
+    user, kept = cluster.inv.ftp.user, "/root/bascule-mot-de-passe-ftp"
+    node = cluster.slave
+    if on:
+        node.run(f"test -e {kept} || (umask 077; getent shadow {quote(user)} | cut -d: -f2 > {kept}); "
+                 f"echo {quote(user)}:autre-$(od -An -N6 -tx1 /dev/urandom | tr -d ' ') | chpasswd", timeout=60)
+    else:
+        node.run(f"test -s {kept} && usermod -p \"$(cat {kept})\" {quote(user)} && rm -f {kept}", timeout=60)
+
+
+def _proftpd_port(cluster: Cluster, port: int) -> None:
+    # a valid configuration (proftpd -t passes) that listens on another port; the slave only
+    node = cluster.slave
+    node.run(f"sed -i 's/^Port[[:space:]].*/Port {port}/' /etc/proftpd/proftpd.conf", timeout=30)
+    if port == 21:
+        node.run(quote("crm", "resource", "cleanup", cluster.inv.resources.ftp), timeout=60)
+
+
+def _ftp_shell(cluster: Cluster, on: bool) -> None:
+    # a shell that is not in /etc/shells: proftpd refuses the login (RequireValidShell, on by default)
+    user, kept = cluster.inv.ftp.user, "/root/bascule-shell-ftp"
+    for node in cluster.nodes.values():
+        if on:
+            node.run(f"test -e {kept} || getent passwd {quote(user)} | cut -d: -f7 > {kept}; "
+                     f"usermod -s /usr/sbin/nologin {quote(user)}", timeout=60)
+        else:
+            node.run(f"test -s {kept} && usermod -s \"$(cat {kept})\" {quote(user)} && rm -f {kept}", timeout=60)
+
+
 def _ip_nic(cluster: Cluster, nic: str) -> None:
     r = cluster.inv.resources
     cluster.master.run(quote("crm", "resource", "param", r.ip, "set", "nic", nic), timeout=60)
@@ -162,6 +205,17 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
         lambda c: c.master.run(quote("crm_resource", "--cleanup", "--resource", c.inv.resources.ftp), timeout=120),
         "q2", before_run=True),
     Breakage(
+        "depart-home-pleine", "avant la série : /home plein (un fichier prend toute la place laissée aux utilisateurs)",
+        START_ROW + " : écriture FTP impossible, cause : /home plein",
+        lambda c: _home_full(c, True),
+        lambda c: _home_full(c, False), "q2", before_run=True),
+    Breakage(
+        "depart-shell-ftp-refuse", "avant la série : le shell de user est /usr/sbin/nologin, absent de /etc/shells "
+        "(proftpd refuse la connexion)",
+        START_ROW + " : identifiants refusés, cause : le shell de user",
+        lambda c: _ftp_shell(c, True),
+        lambda c: _ftp_shell(c, False), "q2", before_run=True),
+    Breakage(
         "ftp-hors-groupe", "serviceFTP retiré du groupe servIntralab (Q4 non faite)",
         "Q2 ligne 1, Q5 ligne 1, conformité « group servIntralab »",
         lambda c: _crm(c, f"crm configure modgroup {c.inv.resources.group} remove {c.inv.resources.ftp}"),
@@ -193,6 +247,16 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
         "Q2 ligne 3 (standby) et ligne 6 (failback), vite : le cluster s'est stabilisé",
         lambda c: _apache_block(c, True),
         lambda c: _apache_block(c, False), "q2"),
+    Breakage(
+        "mot-de-passe-different-sur-esclave", "le mot de passe de user n'est pas le même sur l'esclave",
+        "Q2 ligne 3 (standby : le client FTP ne retrouve pas le service, identification refusée), vite",
+        lambda c: _slave_password(c, True),
+        lambda c: _slave_password(c, False), "q2"),
+    Breakage(
+        "proftpd-ecoute-ailleurs-sur-esclave", "proftpd de l'esclave écoute sur le port 2121 (configuration valide)",
+        "Q2 ligne 3 (standby : connexion refusée sur le port 21), vite",
+        lambda c: _proftpd_port(c, 2121),
+        lambda c: _proftpd_port(c, 21), "q2"),
     Breakage(
         "ftp-sans-surveillance", "serviceFTP sans opération monitor (Pacemaker ne voit pas son arrêt)",
         "arrêt sans empêchement, conformité « primitive serviceFTP »",

@@ -47,6 +47,7 @@ class StartState:
     """« État du cluster au départ »: the cluster as bascule found it, before any row."""
     reading: ClusterReading
     ftp: FtpAccess | None  # None: not tried (the cluster was unreadable)
+    ftp_side: FtpSide | None = None  # read on the master when the FTP account could not log in or write
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class FileWrite:
     error: str = ""
     home_source: str = ""
     on: str = ""  # the node the Then step names ("" : the node written on)
+    ftp_side: FtpSide | None = None  # read on the node when the write failed
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class FtpTest:
     served_by: str | None = None
     earlier: tuple[WitnessRead, ...] = ()
     error: str = ""
+    ftp_side: FtpSide | None = None  # read on the node that should serve when the test failed
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,30 @@ class ConfigTest:
 
 
 @dataclass(frozen=True)
+class FtpSide:
+    """What a user's FTP session depends on, read on the node that serves (or should serve): who
+    listens on the FTP port, whether the FTP server's own configuration test passes, the FTP account
+    as the system sees it, and the file system behind its home. Passwords are compared, never kept:
+    each node's hash is digested there, the digests compared in memory, only the answer kept."""
+    node: str
+    listening: tuple[str, ...] = ()  # local addresses listening on the FTP port (ss), e.g. "0.0.0.0:21"
+    other_ftp_ports: tuple[str, ...] = ()  # addresses where an FTP server listens on another port
+    config_exit: int | None = None  # proftpd -t
+    config_said: str = ""
+    shell: str = ""
+    shell_allowed: bool | None = None  # the account's shell is in /etc/shells (proftpd's RequireValidShell)
+    same_account_on_both: bool | None = None  # uid, home and shell the same on the other node
+    same_password_on_both: bool | None = None  # the two nodes' password hashes digest the same
+    home_source: str = ""
+    home_options: str = ""
+    home_use_percent: int | None = None
+    home_available_kib: int | None = None
+    documents_owner: str = ""  # user:group
+    documents_mode: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class Evidence:
     """What bascule read on the cluster when a wait ended without its outcome, for the diagnosis:
     crm_mon (failed actions, fail-counts, where things are), the daemons' configuration tests where
@@ -178,6 +205,7 @@ class Evidence:
     config_tests: tuple[ConfigTest, ...] = ()
     constraints_xml: str | None = None
     error: str = ""  # what could not be read
+    ftp: FtpSide | None = None  # the FTP side, on the node that should serve
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,8 @@ def pytest_addoption(parser):
                      "the last nights per move in the HTML table")
     g.addoption("--bascule-groupe", metavar="NAME", default="",
                 help="the group this cluster belongs to (bascule classe sets it), in the trend file")
+    g.addoption("--bascule-sans-sonde", action="store_true", default=False,
+                help="no background FTP probe (bascule verifier: a read-only run writes nothing but the start row's file)")
     g.addoption("--remettre-en-etat", action="store_true", default=False,
                 help="bring a cluster found away from its baseline back to it before the first row (the table "
                      "then says what was repaired); without it, such a run stops after « État du cluster au départ »")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bascule.inventory import Inventory
 from bascule.judging.facts.placement import foreign_locations
 from bascule.record.cluster_state import FailedAction, parse_crm_mon
-from bascule.record.observations import Evidence
+from bascule.record.observations import Evidence, FtpSide
 
 INFINITY = 1000000  # Pacemaker's INFINITY, as crm_mon prints a fail-count
 
@@ -68,8 +68,12 @@ def diagnose(evidence: Evidence | None, inv: Inventory, to: str | None = None) -
         return Diagnosis("contrainte de placement étrangère au lab (vu : "
                          + " ; ".join(f"{cid} {what}" for cid, what in bans) + ")",
                          " ; ".join(f"crm configure delete {cid}" for cid, _ in bans))
+    if evidence.ftp is not None:
+        found = diagnose_ftp(evidence.ftp, inv)
+        if found is not None:
+            return found
     return Diagnosis(f"cause non identifiée (vu : aucune action en échec, aucune contrainte étrangère au lab ; "
-                     f"crm_mon : {state.summary()})", "")
+                     f"crm_mon : {state.summary()}" + (f" ; {ftp_summary(evidence.ftp)}" if evidence.ftp else "") + ")", "")
 
 
 def _from_failures(failures: list[FailedAction], state, evidence: Evidence, inv: Inventory) -> Diagnosis:
@@ -92,3 +96,61 @@ def _from_failures(failures: list[FailedAction], state, evidence: Evidence, inv:
         fixes = fixes[:-1]  # the configuration test already names what to correct
     vu = f" (vu : {' ; '.join(['crm_mon, actions en échec'] + seen)})"
     return Diagnosis(" ; ".join(causes) + vu, " ; ".join(fixes))
+
+
+FULL_KIB = 64  # a file system with less free space than this refuses any upload worth the name
+
+
+def diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
+    """Why a user's FTP session fails on a node, from what was read there; None when nothing read
+    there explains it."""
+    if side.error:
+        return None
+    node, user, port = side.node, inv.ftp.user, inv.ftp.port
+    if not side.listening:
+        elsewhere = f" (un serveur FTP y écoute sur {', '.join(side.other_ftp_ports)})" if side.other_ftp_ports else ""
+        return Diagnosis(f"aucun serveur FTP n'écoute sur le port {port} de {node}{elsewhere} (vu : ss -ltn sur {node})",
+                         f"remettre « Port {port} » dans /etc/proftpd/proftpd.conf sur {node}, puis crm resource restart "
+                         f"{inv.resources.ftp}" if side.other_ftp_ports else
+                         f"crm status : {inv.resources.ftp} doit tourner sur {node} ; sinon /etc/init.d/proftpd start y dit pourquoi")
+    if not any(a.startswith(("0.0.0.0:", "*:", "[::]:", f"{inv.vip}:")) for a in side.listening):
+        return Diagnosis(f"le serveur FTP de {node} n'écoute pas sur la VIP : seulement sur {', '.join(side.listening)} "
+                         f"(vu : ss -ltn sur {node})",
+                         f"DefaultAddress ou Bind de /etc/proftpd/proftpd.conf sur {node} : écouter sur toutes les adresses")
+    if side.config_exit not in (None, 0):
+        return Diagnosis(f"la configuration de proftpd sur {node} est refusée (vu : « proftpd -t » : {side.config_said or 'code ' + str(side.config_exit)})",
+                         f"corriger /etc/proftpd/proftpd.conf sur {node} (« proftpd -t » doit réussir)")
+    if side.shell_allowed is False:
+        return Diagnosis(f"le shell de {user} ({side.shell or 'aucun'}) n'est pas dans /etc/shells de {node} : proftpd "
+                         f"refuse la connexion (RequireValidShell) (vu : getent passwd {user}, /etc/shells)",
+                         f"chsh -s /bin/bash {user} sur {node}, ou ajouter {side.shell} à /etc/shells")
+    if side.same_password_on_both is False:
+        return Diagnosis(f"le mot de passe de {user} n'est pas le même sur les deux nœuds (vu : empreintes des hachages "
+                         f"/etc/shadow comparées sur les nœuds, aucune n'est gardée)",
+                         f"passwd {user} sur {node} : le même mot de passe que sur l'autre nœud")
+    if side.same_account_on_both is False:
+        return Diagnosis(f"le compte {user} diffère entre les deux nœuds (uid, home ou shell) (vu : getent passwd {user})",
+                         f"donner à {user} le même uid, home et shell sur les deux nœuds")
+    if side.home_options.split(",")[0] == "ro":
+        return Diagnosis(f"{inv.drbd.mount_point} monté en lecture seule sur {node} (vu : findmnt : {side.home_source} "
+                         f"{side.home_options})", f"crm resource cleanup {inv.resources.fs} ; vérifier dmesg sur {node}")
+    if (side.home_use_percent is not None and side.home_use_percent >= 100) or (
+            side.home_available_kib is not None and side.home_available_kib < FULL_KIB):
+        return Diagnosis(f"{inv.drbd.mount_point} plein sur {node} (vu : df : {side.home_use_percent} %, "
+                         f"{side.home_available_kib} Kio libres)", f"libérer de la place sur {inv.drbd.mount_point} "
+                         f"(du -sh {inv.drbd.mount_point}/* sur {node})")
+    owner = side.documents_owner.split(":")[0]
+    if owner and owner != user and not side.documents_mode.endswith("7"):
+        return Diagnosis(f"{inv.documents_dir} appartient à {side.documents_owner} (droits {side.documents_mode}) : "
+                         f"{user} ne peut pas y écrire (vu : stat sur {node})",
+                         f"chown {user}:{user} {inv.documents_dir} sur {node}")
+    return None
+
+
+def ftp_summary(side: FtpSide) -> str:
+    """What was read of the FTP side, in a few words, for « cause non identifiée »."""
+    if side.error:
+        return f"côté FTP illisible sur {side.node} : {side.error}"
+    return (f"sur {side.node} : FTP à l'écoute sur {', '.join(side.listening) or 'rien'}, proftpd -t "
+            f"{'réussi' if side.config_exit == 0 else side.config_exit}, {side.home_source} {side.home_options.split(',')[0]} "
+            f"{side.home_use_percent} %, Documents {side.documents_owner} {side.documents_mode}")
