@@ -1,0 +1,83 @@
+"""The FTP side of a KO: what was read on the node that should serve, turned into a cause.
+
+The raw output of FTP_SIDE_COMMAND is captured from the lab (tests/fixtures/README.md: its password
+digest line replaced, as nothing of a password is kept); the broken variants are written by hand from
+it, one field each, and said so."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bascule.cluster.evidence import _side, _values
+from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
+from bascule.judging.checks import ftp_test, home_accessible
+from bascule.judging.facts.diagnosis import diagnose_ftp
+from bascule.judging.verdict import Verdict
+from bascule.record.observations import FileWrite, FtpTest, roundtrip
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def inv():
+    nodes = tuple(NodeSpec(n, SSHSpec(host=n, user="vagrant", sudo=True)) for n in ("intralab01", "hdintralab01"))
+    return Inventory(nodes=nodes, preferred_master="intralab01", vip="10.22.100.220", ftp=FTPSpec("user", Secret("x")))
+
+
+@pytest.fixture
+def healthy():
+    text = (FIXTURES / "ftp-side-2.1-sain.txt").read_text()
+    return _side("intralab01", _values(text), _values(text))
+
+
+def test_the_captured_healthy_side_reads_and_explains_nothing(healthy, inv):
+    assert healthy.listening and healthy.config_exit == 0 and healthy.shell_allowed
+    assert healthy.same_password_on_both and healthy.same_account_on_both
+    assert healthy.home_source == "/dev/drbd0" and healthy.home_options.startswith("rw")
+    assert healthy.documents_owner == "user:user"
+    assert diagnose_ftp(healthy, inv) is None
+
+
+def test_nothing_listening_on_the_ftp_port_but_elsewhere(healthy, inv):
+    side = replace(healthy, listening=(), other_ftp_ports=("0.0.0.0:2121",))
+    found = diagnose_ftp(side, inv)
+    assert found.cause == ("aucun serveur FTP n'écoute sur le port 21 de intralab01 (un serveur FTP y écoute sur "
+                           "0.0.0.0:2121) (vu : ss -ltn sur intralab01)")
+    assert "Port 21" in found.fix
+
+
+def test_a_shell_outside_etc_shells(healthy, inv):
+    found = diagnose_ftp(replace(healthy, shell="/usr/sbin/nologin", shell_allowed=False), inv)
+    assert found.cause.startswith("le shell de user (/usr/sbin/nologin) n'est pas dans /etc/shells de intralab01")
+    assert found.fix.startswith("chsh -s /bin/bash user sur intralab01")
+
+
+def test_passwords_that_differ_between_the_nodes(healthy, inv):
+    found = diagnose_ftp(replace(healthy, node="hdintralab01", same_password_on_both=False), inv)
+    assert found.cause.startswith("le mot de passe de user n'est pas le même sur les deux nœuds")
+    assert found.fix == "passwd user sur hdintralab01 : le même mot de passe que sur l'autre nœud"
+
+
+def test_a_full_home_is_not_a_chown(healthy, inv):
+    found = diagnose_ftp(replace(healthy, home_use_percent=100, home_available_kib=0), inv)
+    assert found.cause == "/home plein sur intralab01 (vu : df : 100 %, 0 Kio libres)"
+    assert "chown" not in found.fix
+
+
+def test_documents_owned_by_root(healthy, inv):
+    found = diagnose_ftp(replace(healthy, documents_owner="root:root", documents_mode="755"), inv)
+    assert found.fix == "chown user:user /home/user/Documents sur intralab01"
+
+
+def test_the_rows_say_the_cause_or_cause_non_identifiee(healthy, inv):
+    full = replace(healthy, home_use_percent=100, home_available_kib=0)
+    seen = FtpTest("Documents/essai.txt", "abc", 10, error="452 No space left on device", ftp_side=full)
+    r = ftp_test(roundtrip(seen), [], inv)
+    assert r.verdict is Verdict.KO and r.cause.startswith("/home plein sur intralab01")
+    write = FileWrite("intralab01", "/home/user/Documents/essai1", None, "Permission denied", "/dev/drbd0",
+                      ftp_side=healthy)
+    r = home_accessible(write, [], inv)
+    assert r.cause.startswith("cause non identifiée (vu : sur intralab01 : FTP à l'écoute sur")
+    assert r.fix == ""
