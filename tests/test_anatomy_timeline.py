@@ -181,3 +181,24 @@ def test_a_failed_start_on_the_destination_gives_no_end():
     assert text != failed.text
     bad = NodeJournal("hdintralab01", text, 0.0, 0.1, T0)
     assert moves.journal_move_end(move(journals=(journal("intralab01"), bad)), inventory()) is None
+
+
+def test_an_outage_that_began_before_the_row_is_said_whole_once():
+    """A row that starts while the client is already without service (after a failed standby) says
+    so, with the outage's total since it began, not only the part inside the row."""
+    h = History(clock=lambda: 0.0)
+    for i in range(80):
+        t = i * 0.25
+        down = 3.0 <= t < 15.0
+        h.append(CLIENT, "sonde-ftp", READ, FAIL if down else OK, {"failed_at": "connexion"} if down else {"op": READ},
+                 error="connexion refusée" if down else None, t=t, end=t + 0.1)
+    evs = list(h.events)
+    row_since = 10.0
+    row = [e for e in evs if e.t >= row_since]
+    earlier = judge.earlier_client_events(evs, row_since, len(evs))
+    r = judge.judge_row(lambda o, e, i: checks.Result.ok("essai1 présent"), None, [], row, inventory(), earlier, row_since)
+    assert r.observed.startswith("essai1 présent ; FTP indisponible depuis la ligne précédente : 12,2 s au total")  # from the last good operation, 2,75 s
+    # still going on at the end of the row
+    r = judge.judge_row(lambda o, e, i: checks.Result.ok("essai1 présent"), None, [],
+                        [e for e in row if e.t < 12.0], inventory(), earlier, row_since)
+    assert "FTP indisponible depuis la ligne précédente et toujours à la fin de la mesure" in r.observed

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from bascule.inventory import Inventory, from_public, public
 from bascule.judging.checks import CHECKS
-from bascule.judging.facts.client_view import client_downtime
+from bascule.judging.facts.client_view import client_downtime, secs, window_figure, window_phases
 from bascule.record.history import CLIENT, RUN, VERDICT, Event, History, downtime_windows, roundtrip_events, write_refusals
 from bascule.record.observations import from_json, roundtrip, to_json
 from bascule.judging.verdict import Result, guarded
@@ -64,25 +64,53 @@ QUOTES_DOWNTIME = frozenset({"moved", "taken_over", "service_restarted", "cable_
 
 
 
-def row_outages(row_events: Iterable[Event]) -> str:
+def row_outages(row_events: Iterable[Event], earlier: Iterable[Event] = (), row_since: float | None = None) -> str:
     """What the FTP probe lived through while a row was being carried out, said when it lost the
-    service or saw uploads refused (a split brain's recovery, a configuration being restored). The
-    row's verdict stays that of its check: the lab expects no figure there, the table gives it."""
+    service or saw uploads refused (a split brain's recovery, a configuration being restored). An
+    outage that began before the row (a failed move) is said whole, once, with its total since it
+    began. The row's verdict stays that of its check: the lab expects no figure there."""
     evs = list(row_events)
     if not any(e.source == CLIENT for e in evs):
         return ""
+    carried = _carried_outage(list(earlier), evs, row_since)
+    if carried:
+        return carried
     windows = downtime_windows(evs)
     if not windows and not write_refusals(evs):
         return ""
     return "pendant cette ligne, " + client_downtime(evs)[1]
 
 
+def _carried_outage(earlier: list[Event], row: list[Event], row_since: float | None) -> str:
+    """« FTP indisponible depuis la ligne précédente : 64,7 s au total » when the client was already
+    without service as the row began."""
+    if row_since is None or not earlier:
+        return ""
+    client = [e for e in earlier + row if e.source == CLIENT]
+    going_on = next((w for w in downtime_windows(client) if w.start < row_since and (w.end is None or w.end > row_since)),
+                    None)
+    if going_on is None:
+        return ""
+    if going_on.end is None:
+        last = max(e.t for e in client)
+        return (f"FTP indisponible depuis la ligne précédente et toujours à la fin de la mesure : {secs(last - going_on.start)} "
+                f"au total jusqu'ici ({window_phases(going_on)})")
+    return f"FTP indisponible depuis la ligne précédente : {window_figure(going_on)} au total ({window_phases(going_on)})"
 
-def judge_row(check: Callable[..., Result], obs, events: list[Event], row_events: list[Event], inv: Inventory) -> Result:
+
+def earlier_client_events(events: Iterable[Event], row_since: float | None, upto: int, reach: float = 900.0) -> list[Event]:
+    """The client's events in the quarter of an hour before a row: where an outage going on began."""
+    if row_since is None:
+        return []
+    return [e for e in events if e.index < upto and e.source == CLIENT and row_since - reach <= e.t < row_since]
+
+
+def judge_row(check: Callable[..., Result], obs, events: list[Event], row_events: list[Event], inv: Inventory,
+              earlier: list[Event] = (), row_since: float | None = None) -> Result:
     """A row's verdict (its check, guarded) with the outages seen while it was carried out. The one
     way a row is judged, live (judge_live) and offline (judge_again)."""
     result = guarded(check, obs, events, inv)
-    note = "" if check.__name__ in QUOTES_DOWNTIME else row_outages(row_events)
+    note = "" if check.__name__ in QUOTES_DOWNTIME else row_outages(row_events, earlier, row_since)
     return replace(result, observed=f"{result.observed} ; {note}") if note else result
 
 
@@ -95,7 +123,8 @@ def judge_live(history: History, check: Callable[..., Result], observation, sinc
     try:
         inv = from_public(public(inventory))
         result = judge_row(check, roundtrip(observation), roundtrip_events(_slice(events, since, upto)),
-                           roundtrip_events(_slice(events, row_since, upto)), inv)
+                           roundtrip_events(_slice(events, row_since, upto)), inv,
+                           roundtrip_events(earlier_client_events(events, row_since, upto)), row_since)
     except Exception as exc:  # noqa: BLE001 - an observation that cannot be judged is inconnu
         result = Result.unknown(f"impossible de conclure : {exc}")
     history.append(VERDICT, check.__name__, "row", result.verdict.value, {
@@ -144,6 +173,7 @@ def judge_again(events: list[Event], saved: SavedVerdict, inv: Inventory | None)
     if inv is None:
         return Result.unknown("inventaire absent de l'historique (pas d'événement de début de série)")
     try:
-        return judge_row(check, saved.observed(), saved.window(events), saved.row_events(events), inv)
+        return judge_row(check, saved.observed(), saved.window(events), saved.row_events(events), inv,
+                         earlier_client_events(events, saved.row_since, saved.upto), saved.row_since)
     except Exception as exc:  # noqa: BLE001 - an observation this version cannot read
         return Result.unknown(f"impossible de conclure : {exc}")
