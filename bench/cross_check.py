@@ -48,6 +48,20 @@ def ftp_target(inventory: Path) -> tuple[str, int, str, str]:
     return data["cluster"]["vip"], int(ftp.get("port", 21)), ftp.get("user", "user"), password
 
 
+def open_cluster(inventory: Path):
+    """The inventory's cluster for a benchmark, with a history of its own; a bad inventory ends the
+    script with bascule's one line."""
+    sys.path.insert(0, str(ROOT))
+    from bascule.cluster.cluster import Cluster
+    from bascule.errors import BasculeError
+    from bascule.inventory import load
+    from bascule.record.history import History
+    try:
+        return Cluster(load(inventory), History())
+    except BasculeError as exc:
+        sys.exit(f"bascule: {exc}")
+
+
 class CurlClient:
     """Four curl processes listing the home; every listing as (start, end, ok, detail) in wall time."""
 

@@ -27,13 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from cross_check import CurlClient, ftp_target, outages  # noqa: E402
+from cross_check import CurlClient, ftp_target, open_cluster, outages  # noqa: E402
 
 from bascule.judging.facts.placement import move_problems, placement  # noqa: E402
 from bascule.cluster.cluster import Cluster  # noqa: E402
 from bascule.errors import BasculeError  # noqa: E402
-from bascule.record.history import History  # noqa: E402
-from bascule.inventory import load as load_inventory  # noqa: E402
 from bascule.cluster.nodes import quote  # noqa: E402
 
 GOAL_STANDBY = 30.0
@@ -96,11 +94,8 @@ def main() -> int:
     ap.add_argument("--cycles", type=int, default=2)
     ap.add_argument("--propriete", action="append", default=[], metavar="NAME=VALUE")
     args = ap.parse_args()
-    try:
-        inv = load_inventory(args.inventory)
-    except BasculeError as exc:
-        sys.exit(f"bascule: {exc}")
-    cluster = Cluster(inv, History())
+    cluster = open_cluster(args.inventory)
+    inv = cluster.inv
     master, slave = inv.preferred_master, inv.slave.name
     previous = {}
     for prop in args.propriete:

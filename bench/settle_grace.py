@@ -26,15 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from cross_check import CurlClient, ftp_target  # noqa: E402
+from cross_check import CurlClient, ftp_target, open_cluster  # noqa: E402
 
 from bascule.cluster.cluster import Cluster  # noqa: E402
 from bascule.cluster.nodes import quote  # noqa: E402
 from bascule.errors import BasculeError  # noqa: E402
-from bascule.inventory import load as load_inventory  # noqa: E402
 from bascule.judging.facts.placement import move_problems, placement  # noqa: E402
 from bascule.judging.facts.settling import quiet_for  # noqa: E402
-from bascule.record.history import History  # noqa: E402
 
 READ = 2.0
 
@@ -83,11 +81,8 @@ def main() -> int:
     ap.add_argument("--inventory", type=Path, required=True)
     ap.add_argument("--cycles", type=int, default=2)
     args = ap.parse_args()
-    try:
-        inv = load_inventory(args.inventory)
-    except BasculeError as exc:
-        sys.exit(f"bascule: {exc}")
-    cluster = Cluster(inv, History())
+    cluster = open_cluster(args.inventory)
+    inv = cluster.inv
     master, slave = inv.preferred_master, inv.slave.name
     curl = CurlClient(*ftp_target(args.inventory), ROOT / "reports" / ".settle-grace")
     curl.start()

@@ -48,27 +48,25 @@ def _documents_mode(cluster: Cluster, owner: str) -> None:
     node.run(quote("chown", owner, cluster.inv.documents_dir), timeout=30)
 
 
-def _proftpd_block(cluster: Cluster, on: bool) -> None:
-    # a fatal error in proftpd's main configuration file (errors in conf.d/ are not fatal)
+def _unknown_directive(cluster: Cluster, conf: str, resource: str, on: bool) -> None:
+    """An unknown directive at the end of a daemon's main configuration file on the slave (one in a
+    conf.d/ file is not fatal to proftpd); undone with the resource's cleanup."""
     node = cluster.slave
-    conf = "/etc/proftpd/proftpd.conf"
     if on:
         node.run(f"grep -q BasculeCasse {conf} || echo 'BasculeCasse on' >> {conf}", timeout=30)
     else:
         node.run(f"sed -i '/^BasculeCasse on$/d' {conf}", timeout=30)
-        node.run(quote("crm", "resource", "cleanup", cluster.inv.resources.ftp), timeout=60)
+        node.run(quote("crm", "resource", "cleanup", resource), timeout=60)
+
+
+def _proftpd_block(cluster: Cluster, on: bool) -> None:
+    _unknown_directive(cluster, "/etc/proftpd/proftpd.conf", cluster.inv.resources.ftp, on)
 
 
 def _apache_block(cluster: Cluster, on: bool) -> None:
-    # an unknown directive in apache2.conf: `apache2ctl configtest` fails, and the apache agent's
-    # start answers « not configured » (OCF_ERR_CONFIGURED), a fatal error for Pacemaker
-    node = cluster.slave
-    conf = "/etc/apache2/apache2.conf"
-    if on:
-        node.run(f"grep -q BasculeCasse {conf} || echo 'BasculeCasse on' >> {conf}", timeout=30)
-    else:
-        node.run(f"sed -i '/^BasculeCasse on$/d' {conf}", timeout=30)
-        node.run(quote("crm", "resource", "cleanup", cluster.inv.resources.web), timeout=60)
+    # `apache2ctl configtest` fails, and the apache agent's start answers « not configured »
+    # (OCF_ERR_CONFIGURED), a fatal error for Pacemaker
+    _unknown_directive(cluster, "/etc/apache2/apache2.conf", cluster.inv.resources.web, on)
 
 
 def _home_full(cluster: Cluster, on: bool) -> None:
