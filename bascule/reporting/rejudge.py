@@ -27,6 +27,8 @@ def rejudge_events(events: list[Event]) -> CompletedTable:
             inv = from_public(e.value["inventory"])
         elif e.op == "stopped":
             report.stopped = e.value
+        elif e.op == "versions":
+            report.versions = dict(e.value)
         elif e.op == "repaired":
             report.repaired = list(e.value)
         elif e.op == "timeline":

@@ -99,6 +99,7 @@ def _versions(config, cluster, report: CompletedTable) -> None:
         report.versions = cluster.versions()
     except BasculeError as exc:
         report.versions = {"versions": f"illisibles ({exc.what})"}
+    cluster.history.append(RUN, "bascule", "versions", INFO, report.versions)  # a re-judged table has them too
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
         env = {"cluster": report.cluster or cluster.inv.vip, **report.versions}
