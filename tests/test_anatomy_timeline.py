@@ -201,4 +201,4 @@ def test_an_outage_that_began_before_the_row_is_said_whole_once():
     # still going on at the end of the row
     r = judge.judge_row(lambda o, e, i: checks.Result.ok("essai1 présent"), None, [],
                         [e for e in row if e.t < 12.0], inventory(), earlier, row_since)
-    assert "FTP indisponible depuis la ligne précédente et toujours à la fin de la mesure" in r.observed
+    assert "FTP indisponible depuis la ligne précédente, toujours à la fin de cette ligne" in r.observed

@@ -70,11 +70,13 @@ def row_outages(row_events: Iterable[Event], earlier: Iterable[Event] = (), row_
     outage that began before the row (a failed move) is said whole, once, with its total since it
     began. The row's verdict stays that of its check: the lab expects no figure there."""
     evs = list(row_events)
-    if not any(e.source == CLIENT for e in evs):
-        return ""
+    # first: an outage going on as the row began is said even when no operation of the client
+    # started during the row (all of them hung on the outage)
     carried = _carried_outage(list(earlier), evs, row_since)
     if carried:
         return carried
+    if not any(e.source == CLIENT for e in evs):
+        return ""
     windows = downtime_windows(evs)
     if not windows and not write_refusals(evs):
         return ""
@@ -92,9 +94,9 @@ def _carried_outage(earlier: list[Event], row: list[Event], row_since: float | N
     if going_on is None:
         return ""
     if going_on.end is None:
-        last = max(e.t for e in client)
-        return (f"FTP indisponible depuis la ligne précédente et toujours à la fin de la mesure : {secs(last - going_on.start)} "
-                f"au total jusqu'ici ({window_phases(going_on)})")
+        last = max(e.t for e in client + row)  # the row's last event: the client was still without service then
+        return (f"FTP indisponible depuis la ligne précédente, toujours à la fin de cette ligne : "
+                f"{secs(last - going_on.start)} au total jusqu'ici ({window_phases(going_on)})")
     return f"FTP indisponible depuis la ligne précédente : {window_figure(going_on)} au total ({window_phases(going_on)})"
 
 
