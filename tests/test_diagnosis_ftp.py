@@ -1,8 +1,7 @@
 """The FTP side of a KO: what was read on the node that should serve, turned into a cause.
 
-The raw output of FTP_SIDE_COMMAND is captured from the lab (tests/fixtures/README.md: its password
-digest line replaced, as nothing of a password is kept); the broken variants are written by hand from
-it, one field each, and said so."""
+The raw output of FTP_SIDE_COMMAND is captured from the lab (tests/fixtures/README.md); the broken
+variants are written by hand from it, one field each, and said so."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -34,7 +33,7 @@ def healthy():
 
 def test_the_captured_healthy_side_reads_and_explains_nothing(healthy, inv):
     assert healthy.listening and healthy.config_exit == 0 and healthy.shell_allowed
-    assert healthy.same_password_on_both and healthy.same_account_on_both
+    assert healthy.password_accepted and healthy.password_accepted_elsewhere and healthy.same_account_on_both
     assert healthy.home_source == "/dev/drbd0" and healthy.home_options.startswith("rw")
     assert healthy.documents_owner == "user:user"
     assert diagnose_ftp(healthy, inv) is None
@@ -55,9 +54,20 @@ def test_a_shell_outside_etc_shells(healthy, inv):
 
 
 def test_passwords_that_differ_between_the_nodes(healthy, inv):
-    found = diagnose_ftp(replace(healthy, node="hdintralab01", same_password_on_both=False), inv)
-    assert found.cause.startswith("le mot de passe de user n'est pas le même sur les deux nœuds")
+    found = diagnose_ftp(replace(healthy, node="hdintralab01", password_accepted=False), inv)
+    assert found.cause.startswith("le mot de passe de user sur hdintralab01 n'est pas celui de l'autre nœud")
     assert found.fix == "passwd user sur hdintralab01 : le même mot de passe que sur l'autre nœud"
+    # refused on both: the inventory's password, not the cluster
+    both = diagnose_ftp(replace(healthy, password_accepted=False, password_accepted_elsewhere=False), inv)
+    assert both.fix == "corriger le mot de passe FTP de l'inventaire ([ftp] password_env)"
+
+
+def test_the_password_check_reads_each_nodes_answer_and_keeps_no_hash():
+    here = _values((FIXTURES / "ftp-side-2.1-sain.txt").read_text())
+    other = dict(here, pw_ok="0")
+    side = _side("intralab01", here, other)
+    assert side.password_accepted is True and side.password_accepted_elsewhere is False
+    assert "$" not in repr(side)  # no crypt(3) hash in what is kept
 
 
 def test_a_full_home_is_not_a_chown(healthy, inv):

@@ -5,6 +5,7 @@ Read only: crm_mon, the CIB's constraints, and the daemons' own configuration te
 nothing (`apache2ctl configtest`, `proftpd -t`)."""
 from __future__ import annotations
 
+import base64
 import shlex
 
 from bascule.cluster.cluster import Cluster
@@ -47,15 +48,19 @@ def config_test(cluster: Cluster, resource: str, node: str, command: str) -> Con
 
 
 # One command per node: who listens on the FTP port, the FTP server's configuration test, the
-# account (uid, home, shell; a digest of its password hash, compared between nodes in memory and
-# never kept), the file system behind Documents. Key=value lines.
+# account (uid, home, shell; whether it accepts the inventory's password), the file system behind
+# Documents. Key=value lines. The password is checked on the node by the system's own crypt(3)
+# against its /etc/shadow: two nodes' hashes of one password differ by their salts, so they cannot be
+# compared; the hash never leaves the node, and the password travels as the inventory's FTP login
+# does, into a root-only file removed at once (the command is never shown).
 FTP_SIDE_COMMAND = r"""u={user}; d={documents}; port={port}
 echo "listen=$(ss -ltnH 2>/dev/null | awk '{{print $4}}' | grep -E ":$port\$" | tr '\n' ' ')"
 echo "ftpports=$(ss -ltnpH 2>/dev/null | grep -E 'proftpd|vsftpd|pure-ftpd' | awk '{{print $4}}' | tr '\n' ' ')"
 if command -v proftpd >/dev/null; then out=$(proftpd -t 2>&1); echo "config_exit=$?"; echo "config_said=$(printf '%s' "$out" | grep -iE 'error|invalid|fatal|unknown' | head -2 | tr '\n' ' ')"; fi
 pw=$(getent passwd "$u"); echo "account=$(echo "$pw" | cut -d: -f3,6,7)"
 sh=$(echo "$pw" | cut -d: -f7); if [ -n "$sh" ] && grep -qx "$sh" /etc/shells; then echo shell_ok=1; else echo shell_ok=0; fi
-echo "pwdigest=$(getent shadow "$u" | cut -d: -f2 | sha256sum | cut -c1-16)"
+umask 077; f=$(mktemp); printf %s {password_b64} | base64 -d > "$f"
+perl -e 'my $p = do {{ local $/; <STDIN> }}; my $h = (getpwnam(shift))[1]; print((defined($h) && length($h) > 1 && crypt($p, $h) eq $h) ? "pw_ok=1\n" : "pw_ok=0\n")' "$u" < "$f"; rm -f "$f"
 echo "home=$(findmnt -n -o SOURCE,OPTIONS --target "$d" 2>/dev/null)"
 echo "df=$(df -Pk "$d" 2>/dev/null | awk 'NR==2{{print $5, $4}}')"
 echo "docs=$(stat -c '%U:%G %a' "$d" 2>/dev/null)"
@@ -65,9 +70,11 @@ echo "docs=$(stat -c '%U:%G %a' "$d" 2>/dev/null)"
 def ftp_side(cluster: Cluster, node_name: str) -> FtpSide:
     """The FTP side of `node_name`, with the account and its password compared to the other node's."""
     inv = cluster.inv
+    secret = inv.ftp.password.reveal() if inv.ftp.password is not None else ""
     command = FTP_SIDE_COMMAND.format(user=shlex.quote(inv.ftp.user), documents=shlex.quote(inv.documents_dir),
-                                      port=int(inv.ftp.port))
-    said = cluster.on_every_node(lambda n: n.run(command, timeout=60, check=False).stdout)
+                                      port=int(inv.ftp.port), password_b64=base64.b64encode(secret.encode()).decode())
+    said = cluster.on_every_node(
+        lambda n: n.run(command, timeout=60, check=False, display="lecture du côté FTP (compte, écoute, /home)").stdout)
     mine = said.get(node_name)
     if mine is None or isinstance(mine, Exception):
         return FtpSide(node_name, error=str(mine) if mine is not None else "nœud inconnu de l'inventaire")
@@ -95,8 +102,8 @@ def _side(node: str, v: dict[str, str], other: dict[str, str] | None) -> FtpSide
         shell=account.split(":")[-1] if account.count(":") == 2 else "",
         shell_allowed=(v.get("shell_ok") == "1") if "shell_ok" in v else None,
         same_account_on_both=(other.get("account") == account) if other and account else None,
-        # each node's password hash digested on that node; only whether they match is kept
-        same_password_on_both=(other.get("pwdigest") == v.get("pwdigest")) if other and v.get("pwdigest") else None,
+        password_accepted=(v["pw_ok"] == "1") if v.get("pw_ok") in ("0", "1") else None,
+        password_accepted_elsewhere=(other["pw_ok"] == "1") if other and other.get("pw_ok") in ("0", "1") else None,
         home_source=home[0] if home else "",
         home_options=home[1] if len(home) > 1 else "",
         home_use_percent=int(pct) if pct.isdigit() else None,

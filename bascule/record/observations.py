@@ -186,7 +186,8 @@ class FtpSide:
     shell: str = ""
     shell_allowed: bool | None = None  # the account's shell is in /etc/shells (proftpd's RequireValidShell)
     same_account_on_both: bool | None = None  # uid, home and shell the same on the other node
-    same_password_on_both: bool | None = None  # the two nodes' password hashes digest the same
+    password_accepted: bool | None = None  # this node's /etc/shadow accepts the inventory's FTP password
+    password_accepted_elsewhere: bool | None = None  # the other node's does
     home_source: str = ""
     home_options: str = ""
     home_use_percent: int | None = None

@@ -124,10 +124,15 @@ def diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
         return Diagnosis(f"le shell de {user} ({side.shell or 'aucun'}) n'est pas dans /etc/shells de {node} : proftpd "
                          f"refuse la connexion (RequireValidShell) (vu : getent passwd {user}, /etc/shells)",
                          f"chsh -s /bin/bash {user} sur {node}, ou ajouter {side.shell} à /etc/shells")
-    if side.same_password_on_both is False:
-        return Diagnosis(f"le mot de passe de {user} n'est pas le même sur les deux nœuds (vu : empreintes des hachages "
-                         f"/etc/shadow comparées sur les nœuds, aucune n'est gardée)",
+    if side.password_accepted is False and side.password_accepted_elsewhere:
+        return Diagnosis(f"le mot de passe de {user} sur {node} n'est pas celui de l'autre nœud : {node} refuse le mot "
+                         f"de passe de l'inventaire, l'autre nœud l'accepte (vu : /etc/shadow de chaque nœud, vérifié sur "
+                         f"place, aucun hachage n'en sort)",
                          f"passwd {user} sur {node} : le même mot de passe que sur l'autre nœud")
+    if side.password_accepted is False and side.password_accepted_elsewhere is False:
+        return Diagnosis(f"aucun des deux nœuds n'accepte le mot de passe de l'inventaire pour {user} (vu : /etc/shadow "
+                         f"de chaque nœud, vérifié sur place)",
+                         "corriger le mot de passe FTP de l'inventaire ([ftp] password_env)")
     if side.same_account_on_both is False:
         return Diagnosis(f"le compte {user} diffère entre les deux nœuds (uid, home ou shell) (vu : getent passwd {user})",
                          f"donner à {user} le même uid, home et shell sur les deux nœuds")
