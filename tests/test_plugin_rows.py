@@ -180,3 +180,44 @@ def test_an_interrupted_run_says_so_and_where_and_counts_every_row(pytester):
                     ("Jamais atteint", "non exécuté", "non exécuté (série interrompue)")]
     md = (out / "tableau-de-tests.md").read_text()
     assert "série interrompue (SIGTERM" in md and "non exécuté 2" in md
+
+
+INTERRUPTED_IN_A_THEN = """\
+# language: fr
+Fonctionnalité: Jouet
+  Scénario: Interrompu pendant une vérification
+    Quand on fait A
+    Alors A est ok
+    Quand on fait B
+    Alors on attend et la série est interrompue
+    Quand on fait C
+    Alors C est ok
+"""
+
+AUDITED = STEPS + '''
+import os, signal
+import pytest
+
+@pytest.fixture(autouse=True)
+def audit(lignes):
+    yield
+    # what ligne_de_base does after any scenario, even an interrupted one: a row of its own
+    lignes.record(Result.ok("audit"), expected="audit", raise_=False)
+
+@then("on attend et la série est interrompue")
+def interrompue():
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while a Then step waits
+'''
+
+
+def test_a_then_step_interrupted_is_the_row_in_progress_even_after_the_audit(pytester):
+    features = pytester.mkdir("features")
+    (features / "jouet.feature").write_text(INTERRUPTED_IN_A_THEN, encoding="utf-8")
+    (features / "test_jouet.py").write_text(AUDITED, encoding="utf-8")
+    out = pytester.path / "out"
+    pytester.runpytest_subprocess("features", "-p", "no:cacheprovider", f"--bascule-reports={out}")
+    table = json.loads((out / "tableau-de-tests.json").read_text())
+    rows = [(r["expected"], r["status"]) for r in table["rows"]]
+    assert ("on attend et la série est interrompue", "inconnu") in rows
+    assert ("C est ok", "non exécuté") in rows
+    assert table["stopped"].startswith("série interrompue (Ctrl-C)")

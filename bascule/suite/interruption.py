@@ -12,7 +12,7 @@ import signal
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from bascule.reporting.table import CompletedTable, Row
-from bascule.suite.stash import ACTION, FEATURE, INTERRUPTED_BY, NOW_RUNNING, ROW_STEP, SCENARIO, STEP
+from bascule.suite.stash import ACTION, FEATURE, INTERRUPTED_BY, NOW_RUNNING, SCENARIO, STEP
 
 NOT_RUN = "non exécuté (série interrompue)"
 
@@ -41,7 +41,7 @@ def complete_the_table(session, report: CompletedTable, add_row) -> None:
         step = item.stash.get(STEP, None)
         scenario = item.stash.get(SCENARIO, item.name)
         where = f"pendant « {scenario} »" + (f", à l'étape « {step.name} »" if step is not None else "")
-        _rest_of_scenario(item, by, add_row)
+        _rest_of_scenario(item, by, add_row, report)
         remaining = remaining[remaining.index(item) + 1:] if item in remaining else []
     for later in remaining:
         template = scenario_wrapper_template_registry.get(getattr(later, "obj", None))
@@ -57,7 +57,7 @@ def complete_the_table(session, report: CompletedTable, add_row) -> None:
                       f"scénario interrompu) ; les lignes suivantes n'ont pas été exécutées")
 
 
-def _rest_of_scenario(item, by: str, add_row) -> None:
+def _rest_of_scenario(item, by: str, add_row, report: CompletedTable) -> None:
     """The row in progress is inconnu (interrompu); the scenario's later rows, non exécuté."""
     template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))
     if template is None:
@@ -66,7 +66,8 @@ def _rest_of_scenario(item, by: str, add_row) -> None:
     current = item.stash.get(STEP, None)
     names = [s.name for s in steps]
     start = names.index(current.name) if current is not None and current.name in names else 0
-    if current is not None and item.stash.get(ROW_STEP, None) is current:
+    scenario = item.stash.get(SCENARIO, item.name)
+    if current is not None and any(r.scenario == scenario and r.expected == current.name for r in report.rows):
         start += 1  # its row was recorded before the interruption
     action = item.stash.get(ACTION, "")
     in_progress = True
