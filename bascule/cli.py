@@ -116,19 +116,22 @@ def cmd_classe(args) -> int:
 
 def cmd_verifier(args) -> int:
     """Is this cluster ready to be tested, and is its configuration the lab's? The start row and the
-    conformance scenario only: they read the cluster and change nothing on it (one small file is
-    written then removed in the FTP account's Documents, by the start row's FTP check), no fault, no
-    probe. Prints the two tables; exit 0 when both are OK."""
+    conformance scenario only, read only (--bascule-lecture-seule): they read the cluster and change
+    nothing on it (one small file is written then removed in the FTP account's Documents, by the start
+    row's FTP check): no fault, no probe, no audit nor repair, and a KO start row does not keep the
+    configuration from being judged. Prints the two tables; exit 0 when both are OK."""
     import subprocess
     root = Path(__file__).resolve().parents[1]
     out = Path(args.sortie)
     started = time.monotonic()
     rc = subprocess.call([sys.executable, "-m", "pytest", str(root / "features"), "-p", "no:cacheprovider", "-q",
                           "--no-header", "-m", "conformite", "--inventory", args.inventory, f"--bascule-reports={out}",
-                          "--bascule-sans-sonde", *args.pytest_args], cwd=root)
+                          "--bascule-lecture-seule", *args.pytest_args], cwd=root)
     table = out / "tableau-de-tests.md"
-    if table.is_file():
-        print(table.read_text(encoding="utf-8"))
+    if rc in (3, 4) or not table.is_file():  # pytest's usage or internal error: no table was judged
+        print("bascule verifier: rien n'a été vérifié (la ligne ci-dessus dit pourquoi)", file=sys.stderr)
+        return 2
+    print(table.read_text(encoding="utf-8"))
     print(f"bascule verifier: {'prêt et conforme' if rc == 0 else 'pas prêt ou pas conforme (voir les tableaux)'} "
           f"en {time.monotonic() - started:.0f} s ; tableaux → {table}")
     return rc

@@ -61,8 +61,9 @@ def pytest_addoption(parser):
                      "the last nights per move in the HTML table")
     g.addoption("--bascule-groupe", metavar="NAME", default="",
                 help="the group this cluster belongs to (bascule classe sets it), in the trend file")
-    g.addoption("--bascule-sans-sonde", action="store_true", default=False,
-                help="no background FTP probe (bascule verifier: a read-only run writes nothing but the start row's file)")
+    g.addoption("--bascule-lecture-seule", action="store_true", default=False,
+                help="read the cluster, change nothing (bascule verifier, with -m conformite): no probe, no audit nor "
+                     "repair after the scenario, and a start-state row KO does not stop the conformance scenario")
     g.addoption("--remettre-en-etat", action="store_true", default=False,
                 help="bring a cluster found away from its baseline back to it before the first row (the table "
                      "then says what was repaired); without it, such a run stops after « État du cluster au départ »")

@@ -60,8 +60,8 @@ def etat_au_depart(request, cluster, historique, tableau_de_tests, inventaire):
     first = table.judge(start_state, found, raise_=False, table=START_TABLE, action=START_ACTION,
                         expected=START_EXPECTED)
     attach_text(f"{START_TABLE} : {first.verdict.value}", first.observed + (f"\n\nPour corriger : {first.fix}" if first.fix else ""))
-    if first.verdict is Verdict.OK:
-        return first
+    if first.verdict is Verdict.OK or request.config.getoption("bascule_lecture_seule"):
+        return first  # read only: the configuration is judged all the same, nothing is repaired
     if found.ftp is not None and found.ftp.login_refused:
         # the inventory's password, not the cluster: no repair can mend it
         stop_run(BaselineError(f"état du cluster au départ {first.verdict.value} : {first.observed}", first.fix),
@@ -125,7 +125,13 @@ def ligne_de_base(request, cluster, etat_au_depart, tableau_de_tests, historique
     """Before the scenario: the cluster must be at its baseline (the start-state row judged the
     first scenario's; the audit of the previous scenario brought it back for the others). After it:
     bascule undoes its own faults (the `pannes` fixture) and audits the cluster: any other repair is
-    a row of the scenario's table. The FTP probe runs in between, through the audit's repairs."""
+    a row of the scenario's table. The FTP probe runs in between, through the audit's repairs.
+    Read only (--bascule-lecture-seule): none of this, the scenario only reads the cluster."""
+    if request.config.getoption("bascule_lecture_seule"):
+        request.node.stash[FAULTS] = Faults()
+        request.node.stash[ROW_START] = historique.now()
+        yield
+        return
     try:
         problems, _ = settle(cluster, deadline=120)
     except BasculeError as exc:
@@ -137,8 +143,7 @@ def ligne_de_base(request, cluster, etat_au_depart, tableau_de_tests, historique
     injected = Faults()
     request.node.stash[FAULTS] = injected
     begun = request.node.stash[ROW_START] = historique.now()
-    if not request.config.getoption("bascule_sans_sonde"):
-        sonde.start()
+    sonde.start()
     yield
     seen = audit_after(cluster, injected, config_before)
     sonde.stop()
