@@ -68,3 +68,34 @@ def test_a_move_ends_at_the_earlier_of_crm_mon_and_the_journal(tmp_path):
                                "journal de Pacemaker ; crm_mon l'a montré à 80,6 s)")
     assert moves[1].startswith("Ressources activées sur intralab01 en 94,4 s (vu par crm_mon ; le journal de Pacemaker "
                                "a écrit la fin du dernier démarrage à 95,5 s)")
+
+
+# captured runs of breakages through --inventory (2026-12-05): the KO row, and the cause read on the cluster
+DIAGNOSED = {
+    "apache-casse-sur-esclave": ("le serveur maître est mis en « standby »",
+                                 "Le cluster s'est stabilisé sans activer toutes les ressources sur hdintralab01",
+                                 ["serviceWeb start en échec sur hdintralab01", "erreur fatale (not configured)",
+                                  "« apache2ctl configtest » sur hdintralab01 : AH00526: Syntax error"]),
+    "mot-de-passe-different-sur-esclave": ("le serveur maître est mis en « standby »",
+                                           "Le client FTP n'a pas retrouvé le service : le cluster est stable",
+                                           ["le mot de passe de user sur hdintralab01 n'est pas celui de l'autre nœud"]),
+    "proftpd-ecoute-ailleurs-sur-esclave": ("le serveur maître est mis en « standby »",
+                                            "Le client FTP n'a pas retrouvé le service : le cluster est stable",
+                                            ["aucun serveur FTP n'écoute sur le port 21 de hdintralab01 (un serveur FTP "
+                                             "y écoute sur 0.0.0.0:2121)"]),
+    "depart-home-pleine": ("Lire le cluster avant tout test", "Cluster pas dans son état de référence : écriture FTP "
+                           "impossible dans Documents : 452", ["/home plein sur intralab01 (vu : df : 100 %"]),
+    "depart-shell-ftp-refuse": ("Lire le cluster avant tout test", "Cluster pas dans son état de référence : client FTP",
+                                ["le shell de user (/usr/sbin/nologin) n'est pas dans /etc/shells de intralab01"]),
+}
+
+
+@pytest.mark.parametrize("run", sorted(DIAGNOSED))
+def test_a_ko_names_its_cause_read_on_the_cluster(run, tmp_path):
+    action, observed, causes = DIAGNOSED[run]
+    row = next(r for r in rows(rejudge(RUNS / run, tmp_path)["json"]) if r["action"].startswith(action))
+    assert row["status"] == "KO"
+    assert row["observed"].startswith(observed)
+    for cause in causes:
+        assert cause in row["cause"]
+    assert row["fix"] and "chown" not in row["fix"]
