@@ -64,6 +64,8 @@ perl -e 'my $p = do {{ local $/; <STDIN> }}; my $h = (getpwnam(shift))[1]; print
 echo "home=$(findmnt -n -o SOURCE,OPTIONS --target "$d" 2>/dev/null)"
 echo "df=$(df -Pk "$d" 2>/dev/null | awk 'NR==2{{print $5, $4}}')"
 echo "docs=$(stat -c '%U:%G %a' "$d" 2>/dev/null)"
+since=$(date -d '-10 min' '+%F %T'); awk -v since="$since" '$1" "$2 >= since' /var/log/proftpd/proftpd.log 2>/dev/null | grep -iE "login failed|denied|no space|read-only|permission|refused" | tail -2 | sed 's/^[^)]*): */auth=/' | cut -c1-240
+journalctl -q --no-pager --since '-10min' _COMM=proftpd 2>/dev/null | grep -iE "authentication failure|user unknown" | tail -1 | sed 's/^.*\]: */auth=/' | cut -c1-240
 """
 
 
@@ -84,7 +86,10 @@ def ftp_side(cluster: Cluster, node_name: str) -> FtpSide:
 
 
 def _values(text: str) -> dict[str, str]:
-    return {k: v.strip() for k, _, v in (line.partition("=") for line in text.splitlines()) if k}
+    values = {k: v.strip() for k, _, v in (line.partition("=") for line in text.splitlines()) if k}
+    # the authentication log's lines, each its own auth= line
+    values["auth"] = "\n".join(line[5:].strip() for line in text.splitlines() if line.startswith("auth="))
+    return values
 
 
 def _side(node: str, v: dict[str, str], other: dict[str, str] | None) -> FtpSide:
@@ -110,6 +115,7 @@ def _side(node: str, v: dict[str, str], other: dict[str, str] | None) -> FtpSide
         home_available_kib=int(df[1]) if len(df) > 1 and df[1].isdigit() else None,
         documents_owner=docs[0] if docs else "",
         documents_mode=docs[1] if len(docs) > 1 else "",
+        auth_log=tuple(line for line in v.get("auth", "").splitlines() if line),
     )
 
 

@@ -194,6 +194,7 @@ class FtpSide:
     home_available_kib: int | None = None
     documents_owner: str = ""  # user:group
     documents_mode: str = ""
+    auth_log: tuple[str, ...] = ()  # the FTP server's and the system's log lines of the last 10 min about a refusal
     error: str = ""
 
 

@@ -101,7 +101,7 @@ def _from_failures(failures: list[FailedAction], state, evidence: Evidence, inv:
 FULL_KIB = 64  # a file system with less free space than this refuses any upload worth the name
 
 
-def diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
+def _diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
     """Why a user's FTP session fails on a node, from what was read there; None when nothing read
     there explains it."""
     if side.error:
@@ -149,6 +149,23 @@ def diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
         return Diagnosis(f"{inv.documents_dir} appartient à {side.documents_owner} (droits {side.documents_mode}) : "
                          f"{user} ne peut pas y écrire (vu : stat sur {node})",
                          f"chown {user}:{user} {inv.documents_dir} sur {node}")
+    return None
+
+
+def diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
+    """Why a user's FTP session fails on a node: from what was read there, with the FTP server's own
+    log lines of the refusal as more evidence; those lines alone when nothing else explains it (the
+    cause is then what the server said, with no fix that would not follow from it)."""
+    found = _diagnose_ftp(side, inv)
+    said = " ; ".join(f"« {line} »" for line in side.auth_log)
+    if found is not None:
+        if not said:
+            return found
+        return Diagnosis(found.cause.rstrip(")") + f" ; journal de proftpd : {said})" if found.cause.endswith(")")
+                         else f"{found.cause} (journal de proftpd : {said})", found.fix)
+    if said:
+        return Diagnosis(f"proftpd a refusé la session sur {side.node} : {said} (vu : journal de proftpd des 10 "
+                         f"dernières minutes)", "")
     return None
 
 
