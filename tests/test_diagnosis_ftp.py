@@ -91,3 +91,19 @@ def test_the_rows_say_the_cause_or_cause_non_identifiee(healthy, inv):
     r = home_accessible(write, [], inv)
     assert r.cause.startswith("cause non identifiée (vu : sur intralab01 : FTP à l'écoute sur")
     assert r.fix == ""
+
+
+def test_the_ftp_servers_own_log_line_confirms_or_is_the_cause(healthy, inv):
+    # the line as proftpd.log wrote it on the lab (depart-shell-ftp-refuse, 2026-12-05), after the sed of FTP_SIDE_COMMAND
+    line = "USER user (Login failed): Invalid shell: '/usr/sbin/nologin'"
+    shell = diagnose_ftp(replace(healthy, shell="/usr/sbin/nologin", shell_allowed=False, auth_log=(line,)), inv)
+    assert shell.cause.endswith(f"; journal de proftpd : « {line} »)")
+    alone = diagnose_ftp(replace(healthy, auth_log=("USER user (Login failed): Incorrect password",)), inv)
+    assert alone.cause.startswith("proftpd a refusé la session sur intralab01 : « USER user (Login failed): Incorrect "
+                                  "password »")
+    assert alone.fix == ""  # nothing read says what to change
+
+
+def test_the_auth_lines_are_read_one_per_line():
+    text = (FIXTURES / "ftp-side-2.1-sain.txt").read_text() + "auth=USER user (Login failed): Incorrect password\nauth=x\n"
+    assert _side("intralab01", _values(text), None).auth_log == ("USER user (Login failed): Incorrect password", "x")
