@@ -162,15 +162,22 @@ def interrompre():
 '''
 
 
+def run_features(pytester, feature: str, steps: str) -> dict:
+    """A toy feature run as the lab's are (from a features/ directory: the interruption is caught
+    there); the table it left."""
+    features = pytester.mkdir("features")
+    (features / "jouet.feature").write_text(feature, encoding="utf-8")
+    (features / "test_jouet.py").write_text(steps, encoding="utf-8")
+    out = pytester.path / "out"
+    pytester.runpytest_subprocess("features", "-p", "no:cacheprovider", f"--bascule-reports={out}")
+    return json.loads((out / "tableau-de-tests.json").read_text())
+
+
 def test_an_interrupted_run_says_so_and_where_and_counts_every_row(pytester):
     """Ctrl-C or SIGTERM: the table's top says the run was interrupted and where, the row in progress
     is « inconnu », every row not reached « non exécuté » (the next scenario's too)."""
-    features = pytester.mkdir("features")
-    (features / "jouet.feature").write_text(INTERRUPTED, encoding="utf-8")
-    (features / "test_jouet.py").write_text(INTERRUPTING, encoding="utf-8")
+    table = run_features(pytester, INTERRUPTED, INTERRUPTING)
     out = pytester.path / "out"
-    pytester.runpytest_subprocess("features", "-p", "no:cacheprovider", f"--bascule-reports={out}")
-    table = json.loads((out / "tableau-de-tests.json").read_text())
     rows = [(r["scenario"], r["status"], r["observed"]) for r in table["rows"]]
     assert table["stopped"].startswith("série interrompue (SIGTERM : arrêt demandé) pendant « Interrompu », "
                                        "à l'étape « on interrompt la série »")
@@ -211,12 +218,7 @@ def interrompue():
 
 
 def test_a_then_step_interrupted_is_the_row_in_progress_even_after_the_audit(pytester):
-    features = pytester.mkdir("features")
-    (features / "jouet.feature").write_text(INTERRUPTED_IN_A_THEN, encoding="utf-8")
-    (features / "test_jouet.py").write_text(AUDITED, encoding="utf-8")
-    out = pytester.path / "out"
-    pytester.runpytest_subprocess("features", "-p", "no:cacheprovider", f"--bascule-reports={out}")
-    table = json.loads((out / "tableau-de-tests.json").read_text())
+    table = run_features(pytester, INTERRUPTED_IN_A_THEN, AUDITED)
     rows = [(r["expected"], r["status"]) for r in table["rows"]]
     assert ("on attend et la série est interrompue", "inconnu") in rows
     assert ("C est ok", "non exécuté") in rows

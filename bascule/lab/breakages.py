@@ -81,16 +81,21 @@ def _home_full(cluster: Cluster, on: bool) -> None:
         node.run(f"rm -f {quote(filler)}", timeout=60)
 
 
-def _slave_password(cluster: Cluster, on: bool) -> None:
-    # the account's hash is kept on the slave itself (root only) and put back from there: it never
-    # leaves the node
-    user, kept = cluster.inv.ftp.user, "/root/bascule-mot-de-passe-ftp"
-    node = cluster.slave
+def _kept_on_node(node, kept: str, save: str, change: str, restore: str, on: bool) -> None:
+    """Break by saving what is changed into a root-only file on the node itself, then changing it;
+    heal by putting the saved value back from that file (it never leaves the node)."""
     if on:
-        node.run(f"test -e {kept} || (umask 077; getent shadow {quote(user)} | cut -d: -f2 > {kept}); "
-                 f"echo {quote(user)}:autre-$(od -An -N6 -tx1 /dev/urandom | tr -d ' ') | chpasswd", timeout=60)
+        node.run(f"test -e {kept} || (umask 077; {save} > {kept}); {change}", timeout=60)
     else:
-        node.run(f"test -s {kept} && usermod -p \"$(cat {kept})\" {quote(user)} && rm -f {kept}", timeout=60)
+        node.run(f"test -s {kept} && {restore.format(saved=f'$(cat {kept})')} && rm -f {kept}", timeout=60)
+
+
+def _slave_password(cluster: Cluster, on: bool) -> None:
+    # the account's hash is kept on the slave itself and put back from there: it never leaves the node
+    user = quote(cluster.inv.ftp.user)
+    _kept_on_node(cluster.slave, "/root/bascule-mot-de-passe-ftp", f"getent shadow {user} | cut -d: -f2",
+                  f"echo {user}:autre-$(od -An -N6 -tx1 /dev/urandom | tr -d ' ') | chpasswd",
+                  f'usermod -p "{{saved}}" {user}', on)
 
 
 def _proftpd_port(cluster: Cluster, port: int) -> None:
@@ -103,13 +108,10 @@ def _proftpd_port(cluster: Cluster, port: int) -> None:
 
 def _ftp_shell(cluster: Cluster, on: bool) -> None:
     # a shell that is not in /etc/shells: proftpd refuses the login (RequireValidShell, on by default)
-    user, kept = cluster.inv.ftp.user, "/root/bascule-shell-ftp"
+    user = quote(cluster.inv.ftp.user)
     for node in cluster.nodes.values():
-        if on:
-            node.run(f"test -e {kept} || getent passwd {quote(user)} | cut -d: -f7 > {kept}; "
-                     f"usermod -s /usr/sbin/nologin {quote(user)}", timeout=60)
-        else:
-            node.run(f"test -s {kept} && usermod -s \"$(cat {kept})\" {quote(user)} && rm -f {kept}", timeout=60)
+        _kept_on_node(node, "/root/bascule-shell-ftp", f"getent passwd {user} | cut -d: -f7",
+                      f"usermod -s /usr/sbin/nologin {user}", f'usermod -s "{{saved}}" {user}', on)
 
 
 def _ip_nic(cluster: Cluster, nic: str) -> None:
