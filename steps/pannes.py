@@ -77,8 +77,11 @@ def coupure_courant(cluster, embedded_lab, pannes, role) -> Movement:
 def _rejoin(cluster, pannes, historique, role, kind) -> Movement:
     node = node_for(cluster, role)
     pannes.find(kind, node).heal()
-    # the failback is timed from the node's return to the cluster, as a student would time it
-    return Movement(historique.now(), node.name, f"retour de {node.name}")
+    # the failback is timed from the node's return to the cluster, as a student would time it; a node
+    # back from a reboot may still resync DRBD, whose promotion score only moves at its next monitor:
+    # until then an idle cluster proves nothing
+    return Movement(historique.now(), node.name, f"retour de {node.name}",
+                    cluster.monitor_interval(cluster.inv.resources.drbd) or 0.0)
 
 
 @when(parsers.re(r"le serveur (?P<role>maître|esclave) a redémarré et rejoint le cluster"), target_fixture="mouvement")

@@ -107,3 +107,19 @@ def test_the_ftp_servers_own_log_line_confirms_or_is_the_cause(healthy, inv):
 def test_the_auth_lines_are_read_one_per_line():
     text = (FIXTURES / "ftp-side-2.1-sain.txt").read_text() + "auth=USER user (Login failed): Incorrect password\nauth=x\n"
     assert _side("intralab01", _values(text), None).auth_log == ("USER user (Login failed): Incorrect password", "x")
+
+
+def test_an_account_missing_on_the_node_is_not_a_shell_problem(inv):
+    text = (FIXTURES / "ftp-side-2.1-sain.txt").read_text()
+    # hand-made from the capture: what the command prints where getent passwd finds no such user
+    missing = "\n".join(line for line in text.splitlines() if not line.startswith(("account=", "shell_ok="))) + "\naccount=\n"
+    found = diagnose_ftp(_side("hdintralab01", _values(missing), _values(text)), inv)
+    assert found.cause == "le compte user n'existe pas sur hdintralab01 (vu : getent passwd user)"
+    assert "chsh" not in found.fix
+
+
+def test_a_diagnosis_that_fails_leaves_the_ko_and_says_so(healthy, inv):
+    broken = replace(healthy, home_use_percent="plein")  # a value the diagnosis cannot compare
+    seen = FtpTest("Documents/essai.txt", "abc", 10, error="452", ftp_side=broken)
+    r = ftp_test(seen, [], inv)
+    assert r.verdict is Verdict.KO and r.cause.startswith("diagnostic impossible :")

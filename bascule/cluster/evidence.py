@@ -51,15 +51,15 @@ def config_test(cluster: Cluster, resource: str, node: str, command: str) -> Con
 # account (uid, home, shell; whether it accepts the inventory's password), the file system behind
 # Documents. Key=value lines. The password is checked on the node by the system's own crypt(3)
 # against its /etc/shadow: two nodes' hashes of one password differ by their salts, so they cannot be
-# compared; the hash never leaves the node, and the password travels as the inventory's FTP login
-# does, into a root-only file removed at once (the command is never shown).
-FTP_SIDE_COMMAND = r"""u={user}; d={documents}; port={port}
+# compared; the hash never leaves the node, and the password comes on the command's standard input
+# (its first line, base64), never in the command, which sudo logs and the process list shows.
+FTP_SIDE_COMMAND = r"""IFS= read -r secret; u={user}; d={documents}; port={port}
 echo "listen=$(ss -ltnH 2>/dev/null | awk '{{print $4}}' | grep -E ":$port\$" | tr '\n' ' ')"
 echo "ftpports=$(ss -ltnpH 2>/dev/null | grep -E 'proftpd|vsftpd|pure-ftpd' | awk '{{print $4}}' | tr '\n' ' ')"
 if command -v proftpd >/dev/null; then out=$(proftpd -t 2>&1); echo "config_exit=$?"; echo "config_said=$(printf '%s' "$out" | grep -iE 'error|invalid|fatal|unknown' | head -2 | tr '\n' ' ')"; fi
 pw=$(getent passwd "$u"); echo "account=$(echo "$pw" | cut -d: -f3,6,7)"
-sh=$(echo "$pw" | cut -d: -f7); if [ -n "$sh" ] && grep -qx "$sh" /etc/shells; then echo shell_ok=1; else echo shell_ok=0; fi
-umask 077; f=$(mktemp); printf %s {password_b64} | base64 -d > "$f"
+sh=$(echo "$pw" | cut -d: -f7); if [ -z "$pw" ]; then :; elif [ -n "$sh" ] && grep -qx "$sh" /etc/shells; then echo shell_ok=1; else echo shell_ok=0; fi
+umask 077; f=$(mktemp); printf %s "$secret" | base64 -d > "$f"
 perl -e 'my $p = do {{ local $/; <STDIN> }}; my $h = (getpwnam(shift))[1]; print((defined($h) && length($h) > 1 && crypt($p, $h) eq $h) ? "pw_ok=1\n" : "pw_ok=0\n")' "$u" < "$f"; rm -f "$f"
 echo "home=$(findmnt -n -o SOURCE,OPTIONS --target "$d" 2>/dev/null)"
 echo "df=$(df -Pk "$d" 2>/dev/null | awk 'NR==2{{print $5, $4}}')"
@@ -74,9 +74,10 @@ def ftp_side(cluster: Cluster, node_name: str) -> FtpSide:
     inv = cluster.inv
     secret = inv.ftp.password.reveal() if inv.ftp.password is not None else ""
     command = FTP_SIDE_COMMAND.format(user=shlex.quote(inv.ftp.user), documents=shlex.quote(inv.documents_dir),
-                                      port=int(inv.ftp.port), password_b64=base64.b64encode(secret.encode()).decode())
+                                      port=int(inv.ftp.port))
     said = cluster.on_every_node(
-        lambda n: n.run(command, timeout=60, check=False, display="lecture du côté FTP (compte, écoute, /home)").stdout)
+        lambda n: n.run(command, timeout=60, check=False, display="lecture du côté FTP (compte, écoute, /home)",
+                        stdin=base64.b64encode(secret.encode()).decode() + "\n").stdout)
     mine = said.get(node_name)
     if mine is None or isinstance(mine, Exception):
         return FtpSide(node_name, error=str(mine) if mine is not None else "nœud inconnu de l'inventaire")

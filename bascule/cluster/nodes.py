@@ -9,6 +9,7 @@ into the verdict « inconnu ».
 from __future__ import annotations
 
 import base64
+import io
 import logging
 import os
 import shlex
@@ -213,10 +214,11 @@ class Node:
 
     # -- commands --------------------------------------------------------------------------------
     def run(self, command: str, timeout: float | None = None, check: bool = True,
-            display: str | None = None) -> CommandResult:
+            display: str | None = None, stdin: str | None = None) -> CommandResult:
         """Run a shell command as root (through sudo -n when the SSH user is not root).
 
-        `display` replaces the command in results and messages when it carries a secret."""
+        `display` replaces the command in results and messages. A secret goes in `stdin`, never in the
+        command: sudo logs the command line it runs, and a node's process list shows it."""
         __tracebackhide__ = True
         ssh = self.spec.ssh
         timeout = ssh.command_timeout if timeout is None else timeout
@@ -224,6 +226,8 @@ class Node:
         conn = self.connection()
         start = time.monotonic()
         kwargs = {"hide": True, "warn": True, "timeout": timeout, "pty": False}
+        if stdin is not None:
+            kwargs["in_stream"] = io.StringIO(stdin)
         shown = display or command
         from bascule.waits import ACCOUNTING
         began = time.time()

@@ -32,7 +32,10 @@ def diagnosed(result: Result, evidence, inv: Inventory, to: str | None) -> Resul
     judged from a history without evidence (older runs) stays as it was."""
     if evidence is None or result.verdict is not Verdict.KO:
         return result
-    found = diagnose(evidence, inv, to)
+    try:
+        found = diagnose(evidence, inv, to)
+    except Exception as exc:  # noqa: BLE001 - the KO stands; only its cause could not be derived
+        return replace(result, cause=f"diagnostic impossible : {exc}")
     return replace(result, cause=found.cause, fix=found.fix)
 
 
@@ -41,7 +44,10 @@ def ftp_diagnosed(result: Result, side, inv: Inventory) -> Result:
     with what was read when nothing there explains it; as it was for a history without evidence."""
     if side is None or result.verdict is not Verdict.KO:
         return result
-    found = diagnose_ftp(side, inv)
+    try:
+        found = diagnose_ftp(side, inv)
+    except Exception as exc:  # noqa: BLE001 - the KO stands; only its cause could not be derived
+        return replace(result, cause=f"diagnostic impossible : {exc}")
     if found is None:
         return replace(result, cause=f"cause non identifiée (vu : {ftp_summary(side)})")
     return replace(result, cause=found.cause, fix=found.fix)
@@ -66,7 +72,13 @@ def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
         # a history from before evidence was read keeps the fix it was judged with
         found.append((f"écriture FTP impossible dans {inv.ftp.documents} : {ftp.write_error}",
                       "" if obs.ftp_side is not None else f"droits de {inv.documents_dir} (chown {inv.ftp.user})"))
-    ftp_cause = diagnose_ftp(obs.ftp_side, inv) if obs.ftp_side is not None else None
+    ftp_failed = ftp is not None and (not ftp.logged_in or not ftp.wrote)
+    ftp_cause = None
+    if ftp_failed and obs.ftp_side is not None:
+        try:
+            ftp_cause = diagnose_ftp(obs.ftp_side, inv)
+        except Exception:  # noqa: BLE001 - no cause derived: the row says what it saw
+            ftp_cause = None
     if obs.reading.constraints_xml is None:
         if not found:
             return Result.unknown("contraintes du cluster illisibles (cibadmin) : impossible de dire si des contraintes "

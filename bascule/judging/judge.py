@@ -88,6 +88,9 @@ def _carried_outage(earlier: list[Event], row: list[Event], row_since: float | N
     without service as the row began."""
     if row_since is None or not earlier:
         return ""
+    before = downtime_windows([e for e in earlier if e.source == CLIENT])
+    if not before or before[-1].end is not None:
+        return ""  # served when the row began: an outage of the row is the row's own
     client = [e for e in earlier + row if e.source == CLIENT]
     going_on = next((w for w in downtime_windows(client) if w.start < row_since and (w.end is None or w.end > row_since)),
                     None)

@@ -87,7 +87,8 @@ def _kept_on_node(node, kept: str, save: str, change: str, restore: str, on: boo
     if on:
         node.run(f"test -e {kept} || (umask 077; {save} > {kept}); {change}", timeout=60)
     else:
-        node.run(f"test -s {kept} && {restore.format(saved=f'$(cat {kept})')} && rm -f {kept}", timeout=60)
+        # a node never broken has nothing to put back: that is no error
+        node.run(f"if test -s {kept}; then {restore.format(saved=kept)} && rm -f {kept}; fi", timeout=60)
 
 
 def _slave_password(cluster: Cluster, on: bool) -> None:
@@ -95,7 +96,8 @@ def _slave_password(cluster: Cluster, on: bool) -> None:
     user = quote(cluster.inv.ftp.user)
     _kept_on_node(cluster.slave, "/root/bascule-mot-de-passe-ftp", f"getent shadow {user} | cut -d: -f2",
                   f"echo {user}:autre-$(od -An -N6 -tx1 /dev/urandom | tr -d ' ') | chpasswd",
-                  f'usermod -p "{{saved}}" {user}', on)
+                  # the hash through chpasswd's input (printf is the shell's own): never in a process's arguments
+                  f'printf "%s:%s\\n" {user} "$(cat {{saved}})" | chpasswd -e', on)
 
 
 def _proftpd_port(cluster: Cluster, port: int) -> None:
@@ -111,7 +113,7 @@ def _ftp_shell(cluster: Cluster, on: bool) -> None:
     user = quote(cluster.inv.ftp.user)
     for node in cluster.nodes.values():
         _kept_on_node(node, "/root/bascule-shell-ftp", f"getent passwd {user} | cut -d: -f7",
-                      f"usermod -s /usr/sbin/nologin {user}", f'usermod -s "{{saved}}" {user}', on)
+                      f"usermod -s /usr/sbin/nologin {user}", f'usermod -s "$(cat {{saved}})" {user}', on)
 
 
 def _ip_nic(cluster: Cluster, nic: str) -> None:

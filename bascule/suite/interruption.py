@@ -64,10 +64,12 @@ def _rest_of_scenario(item, by: str, add_row, report: CompletedTable) -> None:
         return
     steps = list(template.steps)
     current = item.stash.get(STEP, None)
-    names = [s.name for s in steps]
-    start = names.index(current.name) if current is not None and current.name in names else 0
+    # by line: a scenario may repeat a step's words (Q5 tests FTP after each move)
+    start = next((i for i, s in enumerate(steps) if current is not None and s.line_number == current.line_number), 0)
     scenario = item.stash.get(SCENARIO, item.name)
-    if current is not None and any(r.scenario == scenario and r.expected == current.name for r in report.rows):
+    then_names = {s.name for s in steps if s.type == "then"}  # not the audit's row, nor the start row
+    thens_written = sum(1 for r in report.rows if r.scenario == scenario and r.expected in then_names)
+    if current is not None and current.type == "then" and thens_written > sum(1 for s in steps[:start] if s.type == "then"):
         start += 1  # its row was recorded before the interruption
     action = item.stash.get(ACTION, "")
     in_progress = True

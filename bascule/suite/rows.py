@@ -133,6 +133,15 @@ def pytest_bdd_before_step(request, feature, scenario, step, step_func):
         request.node.stash[ACTION] = step.name
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Once a scenario is over (its teardown too), an interruption falls between scenarios; an
+    interruption inside it never gets here (it goes through this hook as an exception)."""
+    done = yield
+    item.config.stash[NOW_RUNNING] = None
+    return done
+
+
 def pytest_bdd_after_scenario(request, feature, scenario):
     """The scenario fails when one of its rows was KO (unless a step already failed it)."""
     __tracebackhide__ = True

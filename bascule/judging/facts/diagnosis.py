@@ -107,6 +107,9 @@ def _diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
     if side.error:
         return None
     node, user, port = side.node, inv.ftp.user, inv.ftp.port
+    if side.shell_allowed is None and not side.shell:  # getent passwd found no such account
+        return Diagnosis(f"le compte {user} n'existe pas sur {node} (vu : getent passwd {user})",
+                         f"créer {user} sur {node} avec le même uid, home et mot de passe que sur l'autre nœud")
     if not side.listening:
         elsewhere = f" (un serveur FTP y écoute sur {', '.join(side.other_ftp_ports)})" if side.other_ftp_ports else ""
         return Diagnosis(f"aucun serveur FTP n'écoute sur le port {port} de {node}{elsewhere} (vu : ss -ltn sur {node})",
