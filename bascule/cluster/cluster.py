@@ -89,44 +89,36 @@ class Cluster:
     def crm_mon(self, node: Node | None = None, record: bool = True, prefer: Node | None = None) -> tuple[str, ClusterState]:
         """Read crm_mon on `node`, or on the first node that answers (`prefer` asked first: during a
         move, the destination; a node shutting down still answers, slowly, with its own stale view)."""
-        if node:
-            candidates = [node]
-        else:
-            candidates = list(self.nodes.values())
-            if prefer is not None:
-                candidates.sort(key=lambda n: n.name != prefer.name)
-        last: Exception | None = None
-        for n in candidates:
-            t = self.history.now()
-            try:
-                res = n.run(self._crm_mon_command(n), timeout=45, check=False)
-                state = parse_crm_mon(res.stdout)
-            except (NodeError, StateParseError) as exc:
-                last = exc
-                if record:
-                    self.history.append(OBSERVATION, n.name, "crm_mon", INFO if isinstance(exc, NodeLost) else FAIL,
-                                        error=str(exc), t=t)
-                continue
-            if record:
-                self.history.append(OBSERVATION, n.name, "crm_mon", OK, self._placement(state), t=t)
-            return res.stdout, state
-        raise last if last else NodeError("no node to ask")
+        def read(n: Node) -> tuple[str, ClusterState]:
+            out = n.run(self._crm_mon_command(n), timeout=45, check=False).stdout
+            return out, parse_crm_mon(out)
+        return self._first_answer("crm_mon", read, lambda found: self._placement(found[1]), node, prefer, record)
 
     def controller(self, prefer: Node | None = None) -> ControllerState:
         """The DC's controller state and the CIB's version, read on the first node that answers
         (`prefer` first); on the history as a "controller" observation (settling's facts read it)."""
-        candidates = sorted(self.nodes.values(), key=lambda n: prefer is None or n.name != prefer.name)
+        return self._first_answer(
+            "controller", lambda n: parse_controller(n.run(CONTROLLER_COMMAND, timeout=45, check=False).stdout),
+            lambda found: {"dc": found.dc, "state": found.state, "cib": found.cib_version}, prefer=prefer)
+
+    def _first_answer(self, op: str, read: Callable[[Node], T], recorded: Callable[[T], object],
+                      node: Node | None = None, prefer: Node | None = None, record: bool = True) -> T:
+        """read() on `node`, or on each node in turn (`prefer` first) until one answers; every attempt
+        goes on the history as an `op` observation: what recorded() keeps of the answer, or the error."""
+        candidates = [node] if node else sorted(self.nodes.values(), key=lambda n: prefer is None or n.name != prefer.name)
         last: Exception | None = None
         for n in candidates:
             t = self.history.now()
             try:
-                found = parse_controller(n.run(CONTROLLER_COMMAND, timeout=45, check=False).stdout)
-            except NodeError as exc:
+                found = read(n)
+            except (NodeError, StateParseError) as exc:
                 last = exc
-                self.history.append(OBSERVATION, n.name, "controller", INFO, error=str(exc), t=t)
+                if record:
+                    self.history.append(OBSERVATION, n.name, op, INFO if isinstance(exc, NodeLost) else FAIL,
+                                        error=str(exc), t=t)
                 continue
-            self.history.append(OBSERVATION, n.name, "controller", OK,
-                                {"dc": found.dc, "state": found.state, "cib": found.cib_version}, t=t)
+            if record:
+                self.history.append(OBSERVATION, n.name, op, OK, recorded(found), t=t)
             return found
         raise last if last else NodeError("no node to ask")
 

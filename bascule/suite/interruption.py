@@ -12,6 +12,7 @@ import signal
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from bascule.reporting.table import CompletedTable, Row
+from bascule.suite.scenario_steps import then_rows
 from bascule.suite.stash import ACTION, FEATURE, INTERRUPTED_BY, NOW_RUNNING, SCENARIO, STEP
 
 NOT_RUN = "non exécuté (série interrompue)"
@@ -47,12 +48,8 @@ def complete_the_table(session, report: CompletedTable, add_row) -> None:
         template = scenario_wrapper_template_registry.get(getattr(later, "obj", None))
         if template is None:
             continue
-        action = ""
-        for s in template.steps:
-            if s.type == "when":
-                action = s.name
-            elif s.type == "then":
-                add_row(Row(template.feature.name, template.name, action, s.name, NOT_RUN, "non exécuté"))
+        for action, s in then_rows(template.steps):
+            add_row(Row(template.feature.name, template.name, action, s.name, NOT_RUN, "non exécuté"))
     report.stopped = (f"série interrompue ({by}) {where} ; bascule a défait ses propres pannes (ligne d'audit du "
                       f"scénario interrompu) ; les lignes suivantes n'ont pas été exécutées")
 
@@ -71,14 +68,6 @@ def _rest_of_scenario(item, by: str, add_row, report: CompletedTable) -> None:
     thens_written = sum(1 for r in report.rows if r.scenario == scenario and r.expected in then_names)
     if current is not None and current.type == "then" and thens_written > sum(1 for s in steps[:start] if s.type == "then"):
         start += 1  # its row was recorded before the interruption
-    action = item.stash.get(ACTION, "")
-    in_progress = True
-    for s in steps[start:]:
-        if s.type == "when":
-            action = s.name
-        elif s.type == "then":
-            status, observed = (("inconnu", f"interrompu ({by}) pendant cette ligne") if in_progress
-                                else ("non exécuté", NOT_RUN))
-            add_row(Row(item.stash.get(FEATURE, ""), item.stash.get(SCENARIO, item.name), action, s.name, observed,
-                        status))
-            in_progress = False
+    for n, (action, s) in enumerate(then_rows(steps[start:], item.stash.get(ACTION, ""))):
+        status, observed = ("inconnu", f"interrompu ({by}) pendant cette ligne") if n == 0 else ("non exécuté", NOT_RUN)
+        add_row(Row(item.stash.get(FEATURE, ""), scenario, action, s.name, observed, status))

@@ -10,6 +10,7 @@ import pytest
 from bascule.judging.judge import RowPlace, judge_live, record_plain
 from bascule.judging.verdict import Result, Verdict
 from bascule.reporting.table import CompletedTable, Row
+from bascule.suite.scenario_steps import then_rows
 from bascule.suite.stash import (ACTION, FEATURE, HISTORY, KO_ROWS, NOW_RUNNING, REPORT, ROW_START, ROW_STEP, SCENARIO,
                                  STEP, STEP_FAILED)
 
@@ -164,11 +165,8 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     if isinstance(exception, pytest.exit.Exception):
         # the run was stopped (a cluster that starts broken, one that did not come back): the
         # reason heads the table; this scenario's rows were not run
-        action = request.node.stash.get(ACTION, "")
-        for s in steps[idx:]:
-            if s.type == "when":
-                action = s.name
-            elif s.type == "then" and not (s is step and request.node.stash.get(ROW_STEP, None) is step):
+        for action, s in then_rows(steps[idx:], request.node.stash.get(ACTION, "")):
+            if not (s is step and request.node.stash.get(ROW_STEP, None) is step):
                 _add_plain_row(request, report, feature.name, scenario.name, action, s.name,
                                "non exécuté (série arrêtée : la raison est en tête du tableau)", "non exécuté")
         return
@@ -184,13 +182,10 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
         _add_plain_row(request, report, feature.name, scenario.name, step.name, nxt.name if nxt else "",
                        f"l'action a échoué : {exception}", verdict)
         idx = steps.index(nxt) if nxt else idx
-    action = request.node.stash.get(ACTION, "")
-    for s in steps[idx + 1:]:
-        if s.type == "when":
-            action = s.name
-        elif s.type == "then":
-            _add_plain_row(request, report, feature.name, scenario.name, action, s.name,
-                           "non exécuté (une ligne précédente a échoué)", "non exécuté")
+    for action, s in then_rows(steps[idx + 1:], request.node.stash.get(ACTION, "")):
+        _add_plain_row(request, report, feature.name, scenario.name, action, s.name,
+                       "non exécuté (une ligne précédente a échoué)", "non exécuté")
+
 
 
 def _add_plain_row(request, report: CompletedTable, table: str, scenario: str, action: str, expected: str, observed: str,
