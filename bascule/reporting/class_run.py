@@ -9,7 +9,6 @@ word. An unreachable cluster or a bad inventory is a line of the summary, never 
 """
 from __future__ import annotations
 
-import html
 import json
 import shutil
 import subprocess
@@ -22,11 +21,11 @@ from datetime import datetime
 from pathlib import Path
 
 from bascule.errors import BasculeError
+from bascule.reporting.table import COLOURS, render
 from bascule.reporting.trend import short_move
 from bascule.waits import PROGRESS, heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
-COLOURS = {"OK": "#d4edda", "KO": "#f8d7da", "inconnu": "#fff3cd", "non exécuté": "#e2e3e5"}
 
 
 @dataclass(frozen=True)
@@ -198,75 +197,25 @@ def short_ids(cols: list[tuple[str, str, str]]) -> list[str]:
 
 
 def write_summary(runs: list[GroupRun], out: Path, title: str = "bascule — classe") -> dict[str, Path]:
+    """classe.md and classe.html (templates/classe.*.j2): a line per group, a column per row."""
     cols = columns(runs)
     ids = short_ids(cols)
-    date = datetime.now().strftime("%Y-%m-%d %H:%M")
 
-    def cell_of(run: GroupRun, col) -> dict | None:
-        return next((r for r in run.rows if (r["table"], r["scenario"], r["action"]) == col), None)
+    def line_of(run: GroupRun) -> dict:
+        cells = [next((r for r in run.rows if (r["table"], r["scenario"], r["action"]) == col), None) for col in cols]
+        return {"name": run.group.name, "linked": bool(run.rows), "allure": run.allure, "verdict": verdict_of(run),
+                "cells": cells,  # the group's row for each column, None where its table has no such row
+                "moves": [f"{short_move(label)} : {fmt(took)} (FTP {fmt(down)})" for label, (took, down) in run.moves.items()],
+                "kos": [f"{i} : {cause_in_a_word(row)}" for i, row in zip(ids, cells)
+                        if row is not None and row["status"] in ("KO", "inconnu")]}
 
-    def moves_text(run: GroupRun) -> list[str]:
-        return [f"{short_move(label)} : {fmt(took)} (FTP {fmt(down)})" for label, (took, down) in run.moves.items()]
-
-    # -- markdown
-    md = [f"# {title}", "", f"Date : {date} — {len(runs)} groupes", "",
-          "| groupe | bilan | " + " | ".join(ids) + " | bascules (durée, FTP indisponible) | causes des KO |",
-          "|---|---|" + "---|" * len(ids) + "---|---|"]
-    for run in runs:
-        cells = []
-        for col in cols:
-            row = cell_of(run, col)
-            cells.append("—" if row is None else row["status"])
-        kos = [f"{i} : {cause_in_a_word(cell_of(run, c))}" for i, c in zip(ids, cols)
-               if cell_of(run, c) is not None and cell_of(run, c)["status"] in ("KO", "inconnu")]
-        md.append(f"| [{run.group.name}]({run.group.name}/tableau-de-tests.md) | {verdict_of(run).replace('|', '/')} | "
-                  + " | ".join(cells) + f" | {'<br>'.join(moves_text(run))} | {'<br>'.join(kos).replace('|', '/')} |")
-    md += ["", "## Colonnes", ""] + [f"- **{i}** : {t} — {s} — {a}" for i, (t, s, a) in zip(ids, cols)] + [""]
-
-    # -- html
-    e = html.escape
-    parts = ["<!doctype html><html lang='fr'><head><meta charset='utf-8'>", f"<title>{e(title)}</title>",
-             "<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}"
-             "th,td{border:1px solid #999;padding:.25em .4em;font-size:.85em;vertical-align:top}"
-             "th{background:#eee}td.c{text-align:center;white-space:nowrap}td.c a{color:#000;text-decoration:none}"
-             "small{color:#555}td.b{max-width:22em}td.m{white-space:nowrap;font-size:.8em}</style></head><body>",
-             f"<h1>{e(title)}</h1><p>Date : {e(date)} — {len(runs)} groupes</p><table><tr><th>groupe</th><th>bilan</th>"
-             "<th>bascules : durée (FTP indisponible)</th><th>causes des KO</th>"]
-    parts += [f"<th title='{e(t)} — {e(a)}'>{e(i)}</th>" for i, (t, _, a) in zip(ids, cols)]
-    parts.append("</tr>")
-    for run in runs:
-        name = e(run.group.name)
-        link = f"<a href='{name}/tableau-de-tests.html'>{name}</a>" if run.rows else name
-        if run.allure:
-            link += f"<br><small><a href='{e(run.allure)}'>Allure</a></small>"
-        kos, cells = [], []
-        for i, col in zip(ids, cols):
-            row = cell_of(run, col)
-            if row is None:
-                cells.append("<td class='c'></td>")
-                continue
-            status = row["status"]
-            if status in ("KO", "inconnu"):
-                kos.append(f"{i} : {cause_in_a_word(row)}")
-            cells.append(f"<td class='c' style='background:{COLOURS.get(status, '#fff')}' title='{e(status)} : "
-                         f"{e(row.get('observed', ''))}'><a href='{name}/tableau-de-tests.html'>{e(SHORT.get(status, status))}</a></td>")
-        parts.append(f"<tr><td>{link}</td><td class='b'>{e(verdict_of(run))}</td>"
-                     f"<td class='m'>{'<br>'.join(e(m) for m in moves_text(run))}</td>"
-                     f"<td class='b'>{'<br>'.join(e(k) for k in kos)}</td>{''.join(cells)}</tr>")
-    parts.append("</table><p><small>OK, KO ; « ? » inconnu ; « · » non exécuté ; case vide : ligne absente de ce "
-                 "tableau. Survoler une case montre ce qui a été vu ; la case mène au tableau du groupe.</small></p>"
-                 "<h2>Colonnes</h2><ul>")
-    parts += [f"<li><b>{e(i)}</b> : {e(t)} — {e(s)} — {e(a)}</li>" for i, (t, s, a) in zip(ids, cols)]
-    parts.append("</ul>")
-    trends = sorted(out.glob("tendance/*.png"))
-    if trends:
-        parts.append("<h2>Tendance (dernières exécutions, par bascule)</h2><div>"
-                     + "".join(f"<img src='tendance/{e(p.name)}' style='margin:.3em'>" for p in trends) + "</div>")
-    parts.append("</body></html>")
+    context = {"title": title, "date": datetime.now().strftime("%Y-%m-%d %H:%M"), "lines": [line_of(r) for r in runs],
+               "ids": ids, "columns": list(zip(ids, cols)), "colours": COLOURS, "short": SHORT,
+               "trends": [p.name for p in sorted(out.glob("tendance/*.png"))]}
     out.mkdir(parents=True, exist_ok=True)
     paths = {"md": out / "classe.md", "html": out / "classe.html"}
-    paths["md"].write_text("\n".join(md), encoding="utf-8")
-    paths["html"].write_text("\n".join(parts), encoding="utf-8")
+    paths["md"].write_text(render("classe.md.j2", **context), encoding="utf-8")
+    paths["html"].write_text(render("classe.html.j2", **context), encoding="utf-8")
     return paths
 
 

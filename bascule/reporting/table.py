@@ -11,11 +11,49 @@ import re
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_eval_context, select_autoescape
+from markupsafe import Markup
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 COLUMNS = ("Actions à effectuer", "Résultats attendus", "Résultats obtenus", "Statut")
+COLOURS = {"OK": "#d4edda", "KO": "#f8d7da", "inconnu": "#fff3cd", "non exécuté": "#e2e3e5"}  # a status's cell
+
+
+# --- the templates (bascule/reporting/templates) ---------------------------------------------------
+
+def markdown_cell(text) -> str:
+    """Text for a Markdown table's cell: its pipes escaped, its line breaks made spaces (a row is one
+    line, and a pipe would end the cell)."""
+    return _LINE_BREAK.sub(" ", str(text)).replace("|", "\\|")
+
+
+@pass_eval_context
+def _escaped_as_ever(eval_ctx, value):
+    """In an HTML template, each value escaped by html.escape, as the pages were before the templates
+    (' is &#x27; and " &quot;, where MarkupSafe writes &#39; and &#34;): the same page, byte for
+    byte. Autoescaping then leaves it as it is; Markdown templates are not escaped at all."""
+    if eval_ctx.autoescape and not hasattr(value, "__html__"):
+        return Markup(html.escape(str(value)))
+    return value
+
+
+@cache
+def _templates() -> Environment:
+    env = Environment(loader=PackageLoader("bascule.reporting", "templates"),
+                      autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+                      finalize=_escaped_as_ever, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["cell"] = markdown_cell
+    return env
+
+
+def render(template: str, **context) -> str:
+    """One of the report templates: *.html.j2 autoescaped, *.md.j2 as it is (`cell` for table cells)."""
+    return _templates().get_template(template).render(**context)
 
 
 @dataclass(frozen=True)
@@ -77,88 +115,24 @@ class CompletedTable:
             c[r.status] = c.get(r.status, 0) + 1
         return c
 
-    # -- Markdown ---------------------------------------------------------------------------------
-    def markdown(self) -> str:
-        def cell(s: str) -> str:
-            return s.replace("|", "\\|").replace("\n", " ")
-        out = [f"# {self.title}", ""]
-        if self.cluster:
-            out += [f"Cluster : {self.cluster}  ", f"Date : {self.date or datetime.now().strftime('%Y-%m-%d %H:%M')}", ""]
-        if self.versions:
-            out += ["Versions : " + ", ".join(f"{k} {v}" for k, v in self.versions.items()), ""]
-        counts = self.counts()
-        out += ["Bilan : " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), ""]
-        if self.stopped:
-            out += [f"**Exécution arrêtée avant la fin** : {self.stopped}", ""]
-        if self.repaired:
-            out += ["**Cluster remis en état par bascule avant le premier test (--remettre-en-etat)** : "
-                    + " ; ".join(self.repaired), ""]
-        for table, rows in self.tables().items():
-            out += [f"## {table}", ""]
-            out += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-            scenario = None
-            for r in rows:
-                if len({x.scenario for x in rows}) > 1 and r.scenario != scenario:
-                    scenario = r.scenario
-                    out.append(f"| **{cell(scenario)}** | | | |")
-                out.append(f"| {cell(r.action)} | {cell(r.expected)} | {cell(r.observed_in_full)} | {cell(r.status)} |")
-                out.extend(f"| ↳ | | {cell(d)} | |" for d in r.new_details)
-            out.append("")
-        if self.figures:
-            out += ["## Mesures", ""] + [f"- {k} : {v}" for k, v in self.figures.items()] + [""]
-        return "\n".join(out)
+    # -- Markdown and HTML: templates/table.md.j2 and table.html.j2 ------------------------------
+    def _context(self) -> dict:
+        """What both templates show: the run's facts, then each table with its rows."""
+        sections = [{"name": table, "rows": rows, "several_scenarios": len({r.scenario for r in rows}) > 1,
+                     "timelines": [(s, self.timelines[s]) for s in dict.fromkeys(r.scenario for r in rows)
+                                   if self.timelines.get(s)]}
+                    for table, rows in self.tables().items()]
+        return {"title": self.title, "cluster": self.cluster,
+                "date": self.date or datetime.now().strftime("%Y-%m-%d %H:%M"), "versions": self.versions,
+                "counts": sorted(self.counts().items()), "stopped": self.stopped, "repaired": self.repaired,
+                "columns": COLUMNS, "tables": sections, "figures": self.figures, "trends": self.trends,
+                "colours": COLOURS}
 
-    # -- HTML -------------------------------------------------------------------------------------
+    def markdown(self) -> str:
+        return render("table.md.j2", **self._context())
+
     def html(self) -> str:
-        e = html.escape
-        colour = {"OK": "#d4edda", "KO": "#f8d7da", "inconnu": "#fff3cd", "non exécuté": "#e2e3e5"}
-        parts = [
-            "<!doctype html><html lang='fr'><head><meta charset='utf-8'>",
-            f"<title>{e(self.title)}</title><style>body{{font-family:sans-serif;margin:2em}}"
-            "table{border-collapse:collapse;margin-bottom:2em;width:100%}"
-            "th,td{border:1px solid #999;padding:.4em;vertical-align:top;text-align:left}"
-            "th{background:#eee}td.s{font-weight:bold;white-space:nowrap}tr.sc td{background:#f4f4f4;font-style:italic}"
-            "tr.d td{font-size:.85em;color:#444;border-top:none}figure{margin:0 0 2em}figcaption{font-size:.9em;color:#555}"
-            "</style></head><body>",
-            f"<h1>{e(self.title)}</h1>",
-        ]
-        if self.cluster:
-            parts.append(f"<p>Cluster : {e(self.cluster)} — {e(self.date or datetime.now().strftime('%Y-%m-%d %H:%M'))}</p>")
-        if self.versions:
-            parts.append("<p>Versions : " + e(", ".join(f"{k} {v}" for k, v in self.versions.items())) + "</p>")
-        parts.append("<p>Bilan : " + e(", ".join(f"{k} {v}" for k, v in sorted(self.counts().items()))) + "</p>")
-        if self.stopped:
-            parts.append(f"<p style='background:#f8d7da;padding:.5em'><b>Exécution arrêtée avant la fin</b> : {e(self.stopped)}</p>")
-        if self.repaired:
-            parts.append("<p style='background:#fff3cd;padding:.5em'><b>Cluster remis en état par bascule avant le premier "
-                         f"test (--remettre-en-etat)</b> : {e(' ; '.join(self.repaired))}</p>")
-        for table, rows in self.tables().items():
-            parts.append(f"<h2>{e(table)}</h2><table><tr>" + "".join(f"<th>{e(c)}</th>" for c in COLUMNS) + "</tr>")
-            scenario = None
-            multi = len({x.scenario for x in rows}) > 1
-            for r in rows:
-                if multi and r.scenario != scenario:
-                    scenario = r.scenario
-                    parts.append(f"<tr class='sc'><td colspan='4'>{e(scenario)}</td></tr>")
-                parts.append(
-                    f"<tr><td>{e(r.action)}</td><td>{e(r.expected)}</td><td>{e(r.observed_in_full)}</td>"
-                    f"<td class='s' style='background:{colour.get(r.status, '#fff')}'>{e(r.status)}</td></tr>")
-                if r.new_details:
-                    parts.append("<tr class='d'><td></td><td colspan='3'>" + "<br>".join(e(d) for d in r.new_details) + "</td></tr>")
-            parts.append("</table>")
-            for scenario_name in dict.fromkeys(x.scenario for x in rows):
-                png = self.timelines.get(scenario_name)
-                if png:
-                    parts.append(f"<figure><img src='{e(png)}' alt='chronologie' style='max-width:100%'>"
-                                 f"<figcaption>Chronologie — {e(scenario_name)}</figcaption></figure>")
-        if self.figures:
-            parts.append("<h2>Mesures</h2><ul>" + "".join(f"<li>{e(k)} : {e(v)}</li>" for k, v in self.figures.items()) + "</ul>")
-        if self.trends:
-            parts.append("<h2>Tendance (dernières exécutions, par bascule)</h2><div>"
-                         + "".join(f"<img src='{e(png)}' alt='{e(label)}' title='{e(label)}' style='margin:.3em'>"
-                                   for label, png in self.trends.items()) + "</div>")
-        parts.append("</body></html>")
-        return "\n".join(parts)
+        return render("table.html.j2", **self._context())
 
     def write(self, directory: str | Path) -> dict[str, Path]:
         d = Path(directory)
