@@ -100,7 +100,7 @@ class Inventory:
     ftp: FTPSpec = field(default_factory=FTPSpec)
     drbd: DRBDSpec = field(default_factory=DRBDSpec)
     resources: ResourceIds = field(default_factory=ResourceIds)
-    source: str = "inventory"  # where it came from, for messages: a file path or "embedded lab"
+    source: str = "inventaire"  # where it came from, for messages: a file path or "lab embarqué"
     embedded: bool = False  # the embedded lab: faults may use the hypervisor
 
     @property
@@ -181,7 +181,12 @@ _MAX_SECONDS = 86400.0  # beyond a day, socket timeouts overflow (1e12 s already
 
 
 def _fail(src: str, what: str, fix: str) -> InventoryError:
-    return InventoryError(f"inventory {src}: {what}", fix)
+    return InventoryError(f"inventaire {src} : {what}", fix)
+
+
+# what a TOML value is, in the words of a user who wrote it (for « doit être un entier, pas du texte »)
+_TOML_KINDS = {"str": "du texte", "int": "un entier", "float": "un nombre à virgule", "list": "une liste",
+               "dict": "une table", "datetime": "une date et heure", "date": "une date", "time": "une heure"}
 
 
 def _shown(value: str, limit: int = 60) -> str:
@@ -196,44 +201,45 @@ def _control(value: str) -> bool:
 def _check_keys(src: str, section: str, table: dict, known: set[str]) -> None:
     for key in table:
         if key not in known:
-            raise _fail(src, f"unknown key '{key}' in [{section}]",
-                        f"use one of: {', '.join(sorted(known))}")
+            raise _fail(src, f"clé inconnue '{key}' dans [{section}]",
+                        f"utiliser l'une de celles-ci : {', '.join(sorted(known))}")
 
 
 def _typed(src: str, where: str, value: Any, kind: type | tuple, kind_name: str):
     if isinstance(value, bool) and kind is not bool:
-        raise _fail(src, f"{where} must be {kind_name}, not {value!r}", f"write {where} as {kind_name}")
+        raise _fail(src, f"{where} doit être {kind_name}, pas {str(value).lower()}", f"écrire {where} comme {kind_name}")
     if not isinstance(value, kind):
-        raise _fail(src, f"{where} must be {kind_name}, not {type(value).__name__}",
-                    f"write {where} as {kind_name}")
+        shown = _TOML_KINDS.get(type(value).__name__, type(value).__name__)
+        raise _fail(src, f"{where} doit être {kind_name}, pas {shown}", f"écrire {where} comme {kind_name}")
     return value
 
 
 def _port(src: str, where: str, value: Any) -> int:
-    port = _typed(src, where, value, int, "an integer")
+    port = _typed(src, where, value, int, "un entier")
     if not 0 < port < 65536:
-        raise _fail(src, f"{where} {port} is not a TCP port", "use a port between 1 and 65535")
+        raise _fail(src, f"{where} {port} n'est pas un port TCP", "donner un port entre 1 et 65535")
     return port
 
 
 def _seconds(src: str, where: str, value: Any) -> float:
     """A timeout: a finite number of seconds, more than 0, at most a day (TOML allows nan and inf)."""
-    seconds = float(_typed(src, where, value, (int, float), "a number"))
+    seconds = float(_typed(src, where, value, (int, float), "un nombre"))
     if not math.isfinite(seconds) or seconds <= 0:
-        raise _fail(src, f"{where} {value!r} is not a duration", f"give {where} in seconds, a number greater than 0, e.g. 10")
+        raise _fail(src, f"{where} {value!r} n'est pas une durée",
+                    f"donner {where} en secondes, un nombre supérieur à 0, par exemple 10")
     if seconds > _MAX_SECONDS:
-        raise _fail(src, f"{where} {value!r} is more than a day", f"give {where} in seconds, at most {_MAX_SECONDS:.0f}")
+        raise _fail(src, f"{where} {value!r} dépasse un jour", f"donner {where} en secondes, au plus {_MAX_SECONDS:.0f}")
     return seconds
 
 
-def _name(src: str, where: str, value: Any, kind_name: str = "a name") -> str:
+def _name(src: str, where: str, value: Any, kind_name: str = "un nom") -> str:
     """A name (node, user, resource id, interface): one word, no whitespace, no control character."""
     name = _typed(src, where, value, str, kind_name)
     if not name:
-        raise _fail(src, f"{where} is empty", f"give {where} as {kind_name}")
+        raise _fail(src, f"{where} est vide", f"donner {where} : {kind_name}")
     if any(c.isspace() for c in name) or _control(name):
-        raise _fail(src, f"{where} {_shown(name)} contains whitespace or a control character",
-                    f"write {where} as one word, without spaces")
+        raise _fail(src, f"{where} {_shown(name)} contient un espace ou un caractère de contrôle",
+                    f"écrire {where} en un seul mot, sans espace")
     return name
 
 
@@ -241,24 +247,24 @@ def _text(src: str, where: str, value: Any, kind_name: str) -> str:
     """A command or path: not empty, on one line."""
     text = _typed(src, where, value, str, kind_name)
     if not text.strip():
-        raise _fail(src, f"{where} is empty", f"give {where} as {kind_name}, or leave it out")
+        raise _fail(src, f"{where} est vide", f"donner {where} : {kind_name}, ou enlever la ligne")
     if _control(text):
-        raise _fail(src, f"{where} {_shown(text)} contains a control character (a line end?)",
-                    f"write {where} on one line")
+        raise _fail(src, f"{where} {_shown(text)} contient un caractère de contrôle (une fin de ligne ?)",
+                    f"écrire {where} sur une seule ligne")
     return text
 
 
 def _host(src: str, where: str, value: Any) -> str:
     """An SSH address: an IPv4 or IPv6 address or a host name; no user@, no :port, no spaces."""
-    host = _typed(src, where, value, str, "a host name or address")
+    host = _typed(src, where, value, str, "un nom d'hôte ou une adresse")
     if not host:
-        raise _fail(src, f"{where} is empty", "give the node's SSH address, e.g. 10.22.100.11")
+        raise _fail(src, f"{where} est vide", "donner l'adresse SSH du nœud, par exemple 10.22.100.11")
     if "@" in host:  # what precedes @ may be user:password: never printed
-        raise _fail(src, f"{where} holds a user (user@host)",
-                    'keep only the address after "@" in host and put the user in user = "..."')
+        raise _fail(src, f"{where} contient un utilisateur (utilisateur@hôte)",
+                    'ne garder dans host que l\'adresse qui suit « @ » et mettre l\'utilisateur dans user = "..."')
     if any(c.isspace() for c in host) or _control(host):
-        raise _fail(src, f"{where} {_shown(host)} contains whitespace or a control character",
-                    "write host as one address or name, without spaces")
+        raise _fail(src, f"{where} {_shown(host)} contient un espace ou un caractère de contrôle",
+                    "écrire host comme une seule adresse ou un seul nom, sans espace")
     try:
         ipaddress.ip_address(host)
         return host
@@ -266,164 +272,182 @@ def _host(src: str, where: str, value: Any) -> str:
         pass
     bracketed = re.fullmatch(r"\[([^\]]*)\](?::([0-9]*))?", host)
     if bracketed and bracketed.group(2) is not None:
-        raise _fail(src, f"{where} {_shown(host)} holds a port",
-                    f'write host = "{bracketed.group(1)}" and port = {bracketed.group(2) or 22}')
+        raise _fail(src, f"{where} {_shown(host)} contient un port",
+                    f'écrire host = "{bracketed.group(1)}" et port = {bracketed.group(2) or 22}')
     if bracketed:
-        raise _fail(src, f"{where} {_shown(host)} is in brackets", f'write host = "{bracketed.group(1)}", without brackets')
+        raise _fail(src, f"{where} {_shown(host)} est entre crochets", f'écrire host = "{bracketed.group(1)}", sans crochets')
     if host.count(":") == 1:
         name, _, port = host.partition(":")
         if port.isdigit() and port.isascii():
-            raise _fail(src, f"{where} {_shown(host)} holds a port", f'write host = "{name}" and port = {port}')
+            raise _fail(src, f"{where} {_shown(host)} contient un port", f'écrire host = "{name}" et port = {port}')
     if ":" in host:
-        raise _fail(src, f"{where} {_shown(host)} is neither an IP address nor a host name",
-                    "write an IPv6 address as in `ip -6 addr` (e.g. fd00::11), without brackets or port")
+        raise _fail(src, f"{where} {_shown(host)} n'est ni une adresse IP ni un nom d'hôte",
+                    "écrire une adresse IPv6 comme l'affiche `ip -6 addr` (par exemple fd00::11), sans crochets ni port")
     bad = next((c for c in host if not (c.isascii() and (c.isalnum() or c in ".-"))), None)
     if bad is not None:
-        raise _fail(src, f"{where} {_shown(host)} contains {bad!r}, which no host name holds",
-                    "a host name is made of letters, digits, hyphens and dots (an internationalised name: its xn-- form)")
+        raise _fail(src, f"{where} {_shown(host)} contient {bad!r}, qu'aucun nom d'hôte ne contient",
+                    "un nom d'hôte est fait de lettres, de chiffres, de tirets et de points (un nom internationalisé : "
+                    "sa forme xn--)")
     name = host[:-1] if host.endswith(".") else host
     if len(name) > 253:
-        raise _fail(src, f"{where} is {len(name)} characters long", "a host name has at most 253 characters")
+        raise _fail(src, f"{where} fait {len(name)} caractères", "un nom d'hôte a au plus 253 caractères")
     labels = name.split(".")
     for label in labels:
         if not label:
-            raise _fail(src, f"{where} {_shown(host)} has an empty part between dots", "remove the extra dot")
+            raise _fail(src, f"{where} {_shown(host)} a une partie vide entre deux points", "enlever le point en trop")
         if len(label) > 63:
-            raise _fail(src, f"{where} has a part of {len(label)} characters ({_shown(label, 20)})",
-                        "each dot-separated part of a host name has 1 to 63 characters")
+            raise _fail(src, f"{where} a une partie de {len(label)} caractères ({_shown(label, 20)})",
+                        "chaque partie d'un nom d'hôte (entre deux points) a de 1 à 63 caractères")
         if not _LABEL.fullmatch(label):
-            raise _fail(src, f"{where} {_shown(host)}: the part {_shown(label)} starts or ends with a hyphen",
-                        "a host name's parts start and end with a letter or a digit")
+            raise _fail(src, f"{where} {_shown(host)} : la partie {_shown(label)} commence ou finit par un tiret",
+                        "les parties d'un nom d'hôte commencent et finissent par une lettre ou un chiffre")
     if labels[-1].isdigit():  # 10.22.100, 300.1.1.1: a mistyped IPv4 address, which the resolver would misread
-        raise _fail(src, f"{where} {_shown(host)} is not an IPv4 address",
-                    "write four numbers from 0 to 255 separated by dots, e.g. 10.22.100.11")
+        raise _fail(src, f"{where} {_shown(host)} n'est pas une adresse IPv4",
+                    "écrire quatre nombres de 0 à 255 séparés par des points, par exemple 10.22.100.11")
     return host
 
 
 def _secret_value(src: str, where: str, value: str, origin: str, fix_origin: str) -> Secret:
-    """A password as given (origin: 'password' or '$VAR'); refused if it cannot be typed. Never printed."""
+    """A password as given (origin: 'le mot de passe' or '$VAR'); refused if it cannot be typed. Never printed."""
     try:
         value.encode("utf-8")
         utf8 = True
     except UnicodeEncodeError:  # surrogate escapes: bytes os.environ could not decode
         utf8 = False
     if not utf8:  # raised outside the except: no chained exception holds the value
-        raise _fail(src, f"{where}: {origin} is not valid UTF-8 text", f"{fix_origin} as UTF-8 text")
+        raise _fail(src, f"{where} : {origin} n'est pas du texte UTF-8 valide", f"{fix_origin} en texte UTF-8")
     if not value:
-        raise _fail(src, f"{where}: {origin} is empty", f"{fix_origin} (a command that failed gives an empty value)")
+        raise _fail(src, f"{where} : {origin} est vide", f"{fix_origin} (une commande qui a échoué donne une valeur vide)")
     if value.endswith(("\r", "\n")):
-        raise _fail(src, f"{where}: {origin} ends with a line end (\\r or \\n: a file written on Windows, or echo without -n?)",
-                    f"{fix_origin} without the line end (e.g. tr -d '\\r\\n'); the password is not shown here")
+        raise _fail(src, f"{where} : {origin} finit par une fin de ligne (\\r ou \\n : un fichier écrit sous Windows, "
+                    "ou echo sans -n ?)",
+                    f"{fix_origin} sans la fin de ligne (par exemple avec tr -d '\\r\\n') ; le mot de passe n'est pas affiché ici")
     if _control(value):
-        raise _fail(src, f"{where}: {origin} holds a control character",
-                    f"{fix_origin} without it; the password is not shown here")
+        raise _fail(src, f"{where} : {origin} contient un caractère de contrôle",
+                    f"{fix_origin} sans ce caractère ; le mot de passe n'est pas affiché ici")
     return Secret(value)
 
 
 def _password(src: str, where: str, table: dict, env: dict) -> Secret | None:
     if "password" in table and "password_env" in table:
-        raise _fail(src, f"{where} has both password and password_env", "keep only one of them")
+        raise _fail(src, f"{where} a à la fois password et password_env", "n'en garder qu'un des deux")
     if "password_env" in table:
-        var = _typed(src, f"{where}.password_env", table["password_env"], str, "a string")
+        var = _typed(src, f"{where}.password_env", table["password_env"], str, "une chaîne de caractères")
         if not _ENV_NAME.fullmatch(var):  # perhaps the password itself, pasted here: never printed
-            raise _fail(src, f"{where}.password_env must name an environment variable (letters, digits, _), not hold the password",
-                        'write password_env = "BASCULE_PASSWORD" and export BASCULE_PASSWORD=... before running bascule')
+            raise _fail(src, f"{where}.password_env doit nommer une variable d'environnement (lettres, chiffres, _), "
+                        "pas contenir le mot de passe",
+                        'écrire password_env = "BASCULE_PASSWORD" et faire export BASCULE_PASSWORD=... avant de lancer bascule')
         if var not in env:
             if not _ENV_NAME_SHOWN.fullmatch(var):  # a lower-case word may be the password itself
-                raise _fail(src, f"{where}.password_env names a variable that is not set (its name is not shown: it may be the password)",
-                            "check the spelling of password_env and export that variable before running bascule")
-            raise _fail(src, f"{where}.password_env names ${var}, which is not set",
-                        f"export {var}=... before running bascule")
-        shown = f"${var}" if _ENV_NAME_SHOWN.fullmatch(var) else "the variable password_env names"
-        return _secret_value(src, f"{where}.password_env", env[var], shown, "export it again")
+                raise _fail(src, f"{where}.password_env nomme une variable qui n'est pas définie (son nom n'est pas "
+                            "affiché : ce pourrait être le mot de passe)",
+                            "vérifier l'orthographe de password_env et exporter cette variable avant de lancer bascule")
+            raise _fail(src, f"{where}.password_env nomme ${var}, qui n'est pas définie",
+                        f"faire export {var}=... avant de lancer bascule")
+        shown = f"${var}" if _ENV_NAME_SHOWN.fullmatch(var) else "la variable que nomme password_env"
+        return _secret_value(src, f"{where}.password_env", env[var], shown, "l'exporter de nouveau")
     if "password" in table:
-        value = _typed(src, f"{where}.password", table["password"], str, "a string")
-        return _secret_value(src, f"{where}.password", value, "the password", "write it")
+        value = _typed(src, f"{where}.password", table["password"], str, "une chaîne de caractères")
+        return _secret_value(src, f"{where}.password", value, "le mot de passe", "l'écrire")
     return None
 
 
-def _ssh(src: str, where: str, table: dict, defaults: dict, host: str, env: dict) -> SSHSpec:
-    merged = {**defaults, **{k: v for k, v in table.items() if k in _KNOWN["ssh"]}}
+def _ssh(src: str, where: str, table: dict, defaults: dict, host: str, env: dict, resolve_key) -> SSHSpec:
+    """A node's SSH settings: its own keys over the [ssh] defaults. Every message names the place a
+    value was written: nodes[N].key when the node sets it, ssh.key when it comes from [ssh]."""
+    own = {k for k in table if k in _KNOWN["ssh"]}
+    merged = {**defaults, **{k: table[k] for k in own}}
+
+    def at(key: str) -> str:
+        return f"{where}.{key}" if key in own else f"ssh.{key}"
     # a node's own password replaces the default one, whichever way either was given
-    if "password" in table or "password_env" in table:
+    password_where = where if own & {"password", "password_env"} else "ssh"
+    if password_where == where:
         merged.pop("password", None); merged.pop("password_env", None)
         merged.update({k: table[k] for k in ("password", "password_env") if k in table})
-    port = _port(src, f"{where}.port", merged.get("port", 22))
+    port = _port(src, at("port"), merged.get("port", 22))
+    user = _name(src, at("user"), merged.get("user", "root"), "un nom d'utilisateur")
     key = merged.get("key")
     if key is not None:
-        key = _text(src, f"{where}.key", key, "a path")
-        key = os.path.expanduser(key)
+        written = _text(src, at("key"), key, "un chemin")
+        key = resolve_key(written)
+        shown = written if key == written else f"{written} ({key})"
+        section = where if "key" in own else "[ssh]"
         if Path(key).is_dir():
-            raise _fail(src, f"{where}.key {key} is a directory",
-                        "give the path of the private key file that logs in to the node")
+            raise _fail(src, f"{at('key')} {shown} est un répertoire",
+                        f"donner dans {section} le chemin du fichier de la clé privée qui ouvre la session sur le nœud")
         if not Path(key).is_file():
-            raise _fail(src, f"{where}.key {key} does not exist",
-                        "give the path of the private key that logs in to the node")
-    password = _password(src, where, merged, env)
+            given = f"key dans {where}" if "key" in own else "key dans [ssh], la valeur par défaut des nœuds"
+            path = written if written.startswith("~") else key
+            raise _fail(src, f"la clé SSH {shown} n'existe pas ; elle est donnée par {given}",
+                        f"créer la clé (ssh-keygen -t ed25519 -f {path}, puis ssh-copy-id -i {path} {user}@ADRESSE "
+                        f"vers chaque nœud), ou corriger key dans {section}, ou se connecter par mot de passe : "
+                        f'y remplacer key par password_env = "BASCULE_SSH_PASSWORD"')
+    password = _password(src, password_where, merged, env)
     if key is None and password is None:
-        raise _fail(src, f"{where} has neither key nor password",
-                    "add key = \"~/.ssh/id_ed25519\" or password_env = \"VAR\" to [ssh] or to the node")
-    user = _name(src, f"{where}.user", merged.get("user", "root"), "a user name")
+        raise _fail(src, f"{where} n'a ni clé ni mot de passe (ni dans [[nodes]] ni dans [ssh])",
+                    'ajouter key = "~/.ssh/id_ed25519" ou password_env = "VARIABLE" à [ssh] ou au nœud')
     return SSHSpec(
         host=host, port=port, user=user, key=key, password=password,
-        sudo=_typed(src, f"{where}.sudo", merged.get("sudo", user != "root"), bool, "true or false"),
-        connect_timeout=_seconds(src, f"{where}.connect_timeout", merged.get("connect_timeout", 10)),
-        command_timeout=_seconds(src, f"{where}.command_timeout", merged.get("command_timeout", 120)),
+        sudo=_typed(src, at("sudo"), merged.get("sudo", user != "root"), bool, "true ou false"),
+        connect_timeout=_seconds(src, at("connect_timeout"), merged.get("connect_timeout", 10)),
+        command_timeout=_seconds(src, at("command_timeout"), merged.get("command_timeout", 120)),
     )
 
 
 def _drbd(src: str, raw: dict) -> DRBDSpec:
     d = DRBDSpec()
-    resource = _name(src, "drbd.resource", raw.get("resource", d.resource), "a DRBD resource name")
-    device = _typed(src, "drbd.device", raw.get("device", d.device), str, "a string")
+    resource = _name(src, "drbd.resource", raw.get("resource", d.resource), "un nom de ressource DRBD")
+    device = _typed(src, "drbd.device", raw.get("device", d.device), str, "une chaîne de caractères")
     minor = _DRBD_MINOR.fullmatch(device)
     by_res = _DRBD_BY_RES.fullmatch(device)
     if minor and int(minor.group(1)) > _DRBD_MAX_MINOR:
-        raise _fail(src, f"drbd.device {_shown(device)} has a minor above {_DRBD_MAX_MINOR}",
-                    "give the device as `drbdadm sh-dev RESOURCE` prints it, e.g. /dev/drbd0")
+        raise _fail(src, f"drbd.device {_shown(device)} a un numéro mineur supérieur à {_DRBD_MAX_MINOR}",
+                    "donner le périphérique comme l'affiche `drbdadm sh-dev RESSOURCE`, par exemple /dev/drbd0")
     if by_res and by_res.group(1) != resource:
-        raise _fail(src, f"drbd.device {_shown(device)} is resource {by_res.group(1)}'s, drbd.resource is {resource}",
-                    "name the same resource in both")
+        raise _fail(src, f"drbd.device {_shown(device)} est celui de la ressource {by_res.group(1)}, "
+                    f"drbd.resource est {resource}",
+                    "nommer la même ressource dans les deux")
     if not (minor or by_res or _DRBD_BY_DISK.fullmatch(device)):
-        raise _fail(src, f"drbd.device {_shown(device)} is not a DRBD device",
-                    "write /dev/drbdN (e.g. /dev/drbd0) or /dev/drbd/by-res/RESOURCE/VOLUME, as `drbdadm sh-dev RESOURCE` prints it")
-    mount_point = _text(src, "drbd.mount_point", raw.get("mount_point", d.mount_point), "an absolute path")
+        raise _fail(src, f"drbd.device {_shown(device)} n'est pas un périphérique DRBD",
+                    "écrire /dev/drbdN (par exemple /dev/drbd0) ou /dev/drbd/by-res/RESSOURCE/VOLUME, comme l'affiche "
+                    "`drbdadm sh-dev RESSOURCE`")
+    mount_point = _text(src, "drbd.mount_point", raw.get("mount_point", d.mount_point), "un chemin absolu")
     if not mount_point.startswith("/") or any(c.isspace() for c in mount_point):
-        raise _fail(src, f"drbd.mount_point {_shown(mount_point)} is not an absolute path without spaces",
-                    "give the directory the DRBD file system is mounted on, e.g. /home")
+        raise _fail(src, f"drbd.mount_point {_shown(mount_point)} n'est pas un chemin absolu sans espace",
+                    "donner le répertoire où est monté le système de fichiers DRBD, par exemple /home")
     return DRBDSpec(resource=resource, device=device, mount_point=mount_point)
 
 
 def _documents(src: str, value: Any) -> str:
-    documents = _text(src, "ftp.documents", value, "a directory name")
+    documents = _text(src, "ftp.documents", value, "un nom de répertoire")
     if documents.startswith("/") or ".." in documents.split("/"):
-        raise _fail(src, f"ftp.documents {_shown(documents)} is not under the FTP user's home",
-                    'give a directory relative to the home, e.g. documents = "Documents"')
+        raise _fail(src, f"ftp.documents {_shown(documents)} n'est pas sous le répertoire personnel de l'utilisateur FTP",
+                    'donner un répertoire relatif au répertoire personnel, par exemple documents = "Documents"')
     return documents
 
 
-def _node(src: str, where: str, raw: Any, ssh_defaults: dict, env: dict, relative_key) -> NodeSpec:
+def _node(src: str, where: str, raw: Any, ssh_defaults: dict, env: dict, resolve_key) -> NodeSpec:
     """One [[nodes]] table."""
     if not isinstance(raw, dict):
-        raise _fail(src, f"{where} must be a table", "write [[nodes]] followed by name = ... and host = ...")
+        raise _fail(src, f"{where} doit être une table", "écrire [[nodes]] suivi de name = ... et host = ...")
     _check_keys(src, where, raw, _KNOWN["node"])
     for req in ("name", "host"):
         if req not in raw:
-            raise _fail(src, f"{where} has no {req}",
-                        "give name (the node's name in crm status) and host (its SSH address)")
-    name = _name(src, f"{where}.name", raw["name"], "the node's name in crm status")
+            raise _fail(src, f"{where} n'a pas de {req}",
+                        "donner name (le nom du nœud dans crm status) et host (son adresse SSH)")
+    name = _name(src, f"{where}.name", raw["name"], "le nom du nœud dans crm status")
     host = _host(src, f"{where}.host", raw["host"])
-    raw = relative_key(raw)
-    interface = _name(src, f"{where}.cluster_interface", raw.get("cluster_interface", "eth0"), "an interface name")
+    interface = _name(src, f"{where}.cluster_interface", raw.get("cluster_interface", "eth0"), "un nom d'interface")
     if len(interface) > 15 or "/" in interface:
-        raise _fail(src, f"{where}.cluster_interface {_shown(interface)} is not a network interface name",
-                    "give the interface as `ip link` names it, e.g. eth1 (at most 15 characters)")
+        raise _fail(src, f"{where}.cluster_interface {_shown(interface)} n'est pas un nom d'interface réseau",
+                    "donner l'interface comme la nomme `ip link`, par exemple eth1 (15 caractères au plus)")
     return NodeSpec(
         name=name,
-        ssh=_ssh(src, where, raw, ssh_defaults, host, env),
+        ssh=_ssh(src, where, raw, ssh_defaults, host, env, resolve_key),
         cluster_interface=interface,
-        power_off=_text(src, f"{where}.power_off", raw["power_off"], "a command") if "power_off" in raw else None,
-        power_on=_text(src, f"{where}.power_on", raw["power_on"], "a command") if "power_on" in raw else None,
+        power_off=_text(src, f"{where}.power_off", raw["power_off"], "une commande") if "power_off" in raw else None,
+        power_on=_text(src, f"{where}.power_on", raw["power_on"], "une commande") if "power_on" in raw else None,
     )
 
 
@@ -432,9 +456,10 @@ def _ftp(src: str, ftp_raw: dict, env: dict) -> FTPSpec:
     _check_keys(src, "ftp", ftp_raw, _KNOWN["ftp"])
     ftp_password = _password(src, "ftp", ftp_raw, env)
     if ftp_password is None:
-        raise _fail(src, "[ftp] has no password", 'add password_env = "BASCULE_FTP_PASSWORD" to [ftp] and export it')
+        raise _fail(src, "[ftp] n'a pas de mot de passe",
+                    'ajouter password_env = "BASCULE_FTP_PASSWORD" à [ftp] et exporter cette variable')
     return FTPSpec(
-        user=_name(src, "ftp.user", ftp_raw.get("user", "user"), "a user name"),
+        user=_name(src, "ftp.user", ftp_raw.get("user", "user"), "un nom d'utilisateur"),
         password=ftp_password,
         port=_port(src, "ftp.port", ftp_raw.get("port", 21)),
         timeout=_seconds(src, "ftp.timeout", ftp_raw.get("timeout", 8)),
@@ -446,56 +471,56 @@ def parse(data: dict, src: str, env: dict | None = None, base_dir: Path | None =
     env = dict(os.environ if env is None else env)
     for section in data:
         if section not in ("cluster", "ssh", "nodes", "ftp", "drbd", "resources"):
-            raise _fail(src, f"unknown section [{section}]",
-                        "sections are [cluster], [ssh], [[nodes]], [ftp], [drbd], [resources]")
+            raise _fail(src, f"section inconnue [{section}]",
+                        "les sections sont [cluster], [ssh], [[nodes]], [ftp], [drbd], [resources]")
     cluster = data.get("cluster")
     if not isinstance(cluster, dict):
-        raise _fail(src, "no [cluster] section", 'add [cluster] with vip = "..." and preferred_master = "..."')
+        raise _fail(src, "pas de section [cluster]", 'ajouter [cluster] avec vip = "..." et preferred_master = "..."')
     _check_keys(src, "cluster", cluster, _KNOWN["cluster"])
     if "vip" not in cluster:
-        raise _fail(src, "[cluster] has no vip", 'add vip = "10.22.100.220" (the IPFailover address)')
-    vip = _typed(src, "cluster.vip", cluster["vip"], str, "an IP address")
+        raise _fail(src, "[cluster] n'a pas de vip", 'ajouter vip = "10.22.100.220" (l\'adresse d\'IPFailover)')
+    vip = _typed(src, "cluster.vip", cluster["vip"], str, "une adresse IP")
     try:
         ipaddress.ip_address(vip)
     except ValueError:
-        raise _fail(src, f"cluster.vip {_shown(vip)} is not an IP address", "give the virtual IP of IPFailover, e.g. 10.22.100.220") from None
+        raise _fail(src, f"cluster.vip {_shown(vip)} n'est pas une adresse IP",
+                    "donner l'IP virtuelle d'IPFailover, par exemple 10.22.100.220") from None
 
-    def relative_key(table: dict) -> dict:
-        key = table.get("key")
-        if base_dir and isinstance(key, str) and key and not os.path.isabs(os.path.expanduser(key)):
-            return {**table, "key": str(base_dir / key)}
-        return table
+    def resolve_key(key: str) -> str:
+        """A key's path as written: ~ expanded; relative to the inventory's directory."""
+        if base_dir and not os.path.isabs(os.path.expanduser(key)):
+            key = str(base_dir / key)
+        return os.path.expanduser(key)
 
     ssh_defaults = data.get("ssh", {})
     if not isinstance(ssh_defaults, dict):
-        raise _fail(src, "[ssh] must be a table", "write [ssh] followed by key = value lines")
+        raise _fail(src, "[ssh] doit être une table", "écrire [ssh] suivi de lignes clé = valeur")
     _check_keys(src, "ssh", ssh_defaults, _KNOWN["ssh"])
-    ssh_defaults = relative_key(ssh_defaults)
 
     raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, list) or len(raw_nodes) != 2:
         n = len(raw_nodes) if isinstance(raw_nodes, list) else 0
-        raise _fail(src, f"the lab's cluster has two nodes, the inventory names {n}",
-                    "add two [[nodes]] tables, each with name and host")
-    nodes = [_node(src, f"nodes[{i}]", raw, ssh_defaults, env, relative_key) for i, raw in enumerate(raw_nodes, 1)]
+        raise _fail(src, f"le cluster du lab a deux nœuds, l'inventaire en nomme {n}",
+                    "ajouter deux tables [[nodes]], chacune avec name et host")
+    nodes = [_node(src, f"nodes[{i}]", raw, ssh_defaults, env, resolve_key) for i, raw in enumerate(raw_nodes, 1)]
     if nodes[0].name == nodes[1].name:
-        raise _fail(src, f"both nodes are named {nodes[0].name}", "give each node its name from crm status")
+        raise _fail(src, f"les deux nœuds s'appellent {nodes[0].name}", "donner à chaque nœud son nom dans crm status")
 
-    preferred = _name(src, "cluster.preferred_master", cluster.get("preferred_master", nodes[0].name), "a node's name")
+    preferred = _name(src, "cluster.preferred_master", cluster.get("preferred_master", nodes[0].name), "le nom d'un nœud")
     if preferred not in (nodes[0].name, nodes[1].name):
-        raise _fail(src, f"cluster.preferred_master '{preferred}' is not one of the nodes",
-                    f"use {nodes[0].name} or {nodes[1].name}")
+        raise _fail(src, f"cluster.preferred_master '{preferred}' n'est aucun des deux nœuds",
+                    f"mettre {nodes[0].name} ou {nodes[1].name}")
 
     for section in ("ftp", "drbd", "resources"):
         if not isinstance(data.get(section, {}), dict):
-            raise _fail(src, f"[{section}] must be a table", f"write [{section}] followed by key = value lines")
+            raise _fail(src, f"[{section}] doit être une table", f"écrire [{section}] suivi de lignes clé = valeur")
     ftp = _ftp(src, data.get("ftp", {}), env)
     drbd_raw = data.get("drbd", {})
     _check_keys(src, "drbd", drbd_raw, _KNOWN["drbd"])
     drbd = _drbd(src, drbd_raw)
     res_raw = data.get("resources", {})
     _check_keys(src, "resources", res_raw, _KNOWN["resources"])
-    resources = ResourceIds(**{k: _name(src, f"resources.{k}", v, "a resource id") for k, v in res_raw.items()})
+    resources = ResourceIds(**{k: _name(src, f"resources.{k}", v, "un identifiant de ressource") for k, v in res_raw.items()})
     master_first = tuple(sorted(nodes, key=lambda n: n.name != preferred))
     return Inventory(nodes=master_first, preferred_master=preferred, vip=vip, ftp=ftp, drbd=drbd,
                      resources=resources, source=src)
@@ -503,41 +528,43 @@ def parse(data: dict, src: str, env: dict | None = None, base_dir: Path | None =
 
 def load(path: str | os.PathLike, env: dict | None = None) -> Inventory:
     """The inventory in the TOML file at path. An empty path is refused, never read as the current directory."""
-    fix = "give the path of your inventory TOML (see examples/inventory.toml)"
+    fix = "donner le chemin de votre inventaire TOML (voir examples/inventory.toml)"
     raw = os.fspath(path)
     if isinstance(raw, bytes):
         raw = os.fsdecode(raw)
     if not raw:  # Path("") is ".": an unset variable must not become the working directory
-        raise InventoryError('inventory "": the path is empty (an unset shell variable?)',
-                             "give the path of your inventory TOML, e.g. --inventory examples/inventory.toml")
+        raise InventoryError('inventaire "" : le chemin est vide (une variable du shell non définie ?)',
+                             "donner le chemin de votre inventaire TOML, par exemple --inventory examples/inventory.toml")
     if _control(raw):
-        raise InventoryError(f"inventory {_shown(raw)}: the path contains a control character", fix)
+        raise InventoryError(f"inventaire {_shown(raw)} : le chemin contient un caractère de contrôle", fix)
     p = Path(raw)
     try:
         st = p.stat()
     except (FileNotFoundError, NotADirectoryError):
-        raise InventoryError(f"inventory {p}: no such file", fix) from None
+        raise InventoryError(f"inventaire {p} : fichier introuvable", fix) from None
     except PermissionError:
-        raise InventoryError(f"inventory {p}: cannot be read (permission denied on the path)",
-                             "make the file and its directories readable by this user") from None
+        raise InventoryError(f"inventaire {p} : illisible (permission refusée sur le chemin)",
+                             "rendre le fichier et ses répertoires lisibles par cet utilisateur") from None
     except OSError as exc:
-        raise InventoryError(f"inventory {p}: cannot be read ({exc.strerror or type(exc).__name__})", fix) from None
+        raise InventoryError(f"inventaire {p} : illisible ({exc.strerror or type(exc).__name__})", fix) from None
     if stat.S_ISDIR(st.st_mode):
-        raise InventoryError(f"inventory {p}: is a directory, not an inventory file",
-                             f"give the path of the TOML file, e.g. {p / 'inventory.toml'}")
+        raise InventoryError(f"inventaire {p} : c'est un répertoire, pas un fichier d'inventaire",
+                             f"donner le chemin du fichier TOML, par exemple {p / 'inventory.toml'}")
     if not stat.S_ISREG(st.st_mode):
-        raise InventoryError(f"inventory {p}: not a regular file", fix)
+        raise InventoryError(f"inventaire {p} : ce n'est pas un fichier ordinaire", fix)
     try:
         raw_bytes = p.read_bytes()
     except PermissionError:
-        raise InventoryError(f"inventory {p}: cannot be read (permission denied)",
-                             f"make it readable by this user (chmod u+r {p}) or run bascule as its owner") from None
+        raise InventoryError(f"inventaire {p} : illisible (permission refusée)",
+                             f"le rendre lisible par cet utilisateur (chmod u+r {p}) ou lancer bascule sous le compte "
+                             "de son propriétaire") from None
     except OSError as exc:
-        raise InventoryError(f"inventory {p}: cannot be read ({exc.strerror or type(exc).__name__})", fix) from None
+        raise InventoryError(f"inventaire {p} : illisible ({exc.strerror or type(exc).__name__})", fix) from None
     try:
         data = tomllib.loads(raw_bytes.decode("utf-8"))
     except UnicodeDecodeError:
-        raise InventoryError(f"inventory {p}: not UTF-8 text", "save the file as UTF-8") from None
+        raise InventoryError(f"inventaire {p} : ce n'est pas du texte UTF-8", "enregistrer le fichier en UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise InventoryError(f"inventory {p}: not valid TOML ({exc})", "fix the line it names; see examples/inventory.toml") from None
+        raise InventoryError(f"inventaire {p} : TOML invalide ({exc})",
+                             "corriger la ligne indiquée ; voir examples/inventory.toml") from None
     return parse(data, str(p), env, base_dir=p.parent)

@@ -26,8 +26,8 @@ class WaitTimeout(BasculeError):
         self.deadline = deadline
         self.last_seen = last_seen
         super().__init__(
-            f"timed out after {deadline:.0f} s waiting for {what}; last seen: {last_seen}",
-            "check the cluster by hand (crm status, cat /proc/drbd) or raise the deadline",
+            f"délai de {deadline:.0f} s dépassé en attendant {what} ; dernier état vu : {last_seen}",
+            "examiner le cluster à la main (crm status, cat /proc/drbd) ou allonger le délai",
         )
 
 
@@ -143,7 +143,7 @@ def wait_until(
     (a sentence), raise Settled at once instead of waiting out the deadline.
     """
     start = clock()
-    last = "nothing yet"
+    last = "rien encore"
     live = PROGRESS.live
     next_beat = HEARTBEAT
     waiter = stop or threading.Event()
@@ -165,15 +165,16 @@ def wait_until(
             if why:
                 raise Settled(what, elapsed, last, why)
             if live:
-                PROGRESS.redraw(f"  … {what}: {elapsed:5.1f} s / {deadline:.0f} s ({last[:60]})")
+                shown = f"{elapsed:5.1f}".replace(".", ",")
+                PROGRESS.redraw(f"  … {what} : {shown} s / {deadline:.0f} s ({last[:60]})")
             elif elapsed >= next_beat:
-                PROGRESS.say(f"  … {what}: {elapsed:.0f} s / {deadline:.0f} s ({last[:100]})")
+                PROGRESS.say(f"  … {what} : {elapsed:.0f} s / {deadline:.0f} s ({last[:100]})")
                 next_beat += HEARTBEAT
             if elapsed >= deadline:
                 raise WaitTimeout(what, deadline, last)
             # Event.wait, not sleep: a stop request (Ctrl-C in the probe, teardown) ends it at once.
             if waiter.wait(min(interval, max(0.0, deadline - elapsed))):
-                raise WaitTimeout(what, deadline, f"stopped; last seen: {last}")
+                raise WaitTimeout(what, deadline, f"attente interrompue ; dernier état vu : {last}")
     finally:
         ACCOUNTING.local.depth -= 1
         if outermost:

@@ -156,6 +156,7 @@ def test_wrong_password(ftpd):
     msg = str(info.value)
     assert "530" in msg or "identifiants" in msg
     assert "identifiants refusés (530)" in info.value.what
+    assert info.value.reason == "identifiants refusés (530)"  # what the start row shows, without where
     assert info.value.login_refused and not info.value.timed_out
     assert "mauvais" not in msg
     assert isinstance(info.value, BasculeError) and info.value.fix
@@ -167,8 +168,8 @@ def test_connection_refused():
     start = time.monotonic()
     with pytest.raises(FTPUnavailable) as info:
         client.listing()
-    assert "refusée" in str(info.value)
-    assert f"127.0.0.1:{port}" in str(info.value)
+    assert "refusée" in str(info.value) and info.value.reason == "connexion refusée"
+    assert f"FTP sur 127.0.0.1:{port} en tant que user : connexion refusée" in str(info.value)
     assert time.monotonic() - start < 2, "a refused connection is reported at once, not after a timeout"
 
 

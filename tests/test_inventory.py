@@ -70,7 +70,7 @@ def refused(data: dict, env: dict | None = None, base_dir: Path | None = None) -
         parse(data, "inv.toml", ENV if env is None else env, base_dir)
     err = info.value
     assert isinstance(err, BasculeError)
-    assert str(err).startswith("inventory inv.toml: ")
+    assert str(err).startswith("inventaire inv.toml : ")
     assert err.fix, "every inventory error names its fix"
     assert "\n" not in str(err) and "\r" not in str(err), "one line"
     assert SECRET not in str(err) and SECRET not in repr(err)
@@ -164,7 +164,7 @@ def test_env_defaults_to_os_environ(monkeypatch):
 def test_missing_file(tmp_path):
     with pytest.raises(InventoryError) as info:
         load(tmp_path / "absent.toml", env=ENV)
-    assert "no such file" in str(info.value)
+    assert "fichier introuvable" in str(info.value)
     assert "absent.toml" in str(info.value)
 
 
@@ -173,7 +173,7 @@ def test_invalid_toml_does_not_echo_the_secret(tmp_path):
     p = write(tmp_path, f'[cluster]\nvip = "10.22.100.220"\n[ftp]\npassword = {SECRET}\n')
     with pytest.raises(InventoryError) as info:
         load(p, env=ENV)
-    assert "not valid TOML" in str(info.value)
+    assert "TOML invalide" in str(info.value)
     assert "line 4" in str(info.value)
     assert SECRET not in str(info.value)
 
@@ -183,52 +183,52 @@ def test_not_utf8(tmp_path):
     p.write_bytes('[cluster]\nvip = "10.22.100.220" # réseau\n'.encode("latin-1"))
     with pytest.raises(InventoryError) as info:
         load(p, env=ENV)
-    assert "not UTF-8" in str(info.value)
+    assert "pas du texte UTF-8" in str(info.value)
 
 
 # --- contents that are refused -----------------------------------------------------------------
 
 @pytest.mark.parametrize("data, message", [
-    (base(extra={"a": 1}), "unknown section [extra]"),
-    (base(cluster={"vip": "10.22.100.220", "master": "intralab01"}), "unknown key 'master' in [cluster]"),
-    (base(ssh={"password_env": "SSH_PW", "username": "root"}), "unknown key 'username' in [ssh]"),
-    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "passwd": "x"}), "unknown key 'passwd' in [ftp]"),
-    (base(drbd={"minor": "0"}), "unknown key 'minor' in [drbd]"),
-    (base(resources={"vip": "IP"}), "unknown key 'vip' in [resources]"),
-    (base(cluster=None), "no [cluster] section"),
-    (base(cluster={"preferred_master": "intralab01"}), "[cluster] has no vip"),
-    (base(cluster={"vip": "10.22.100"}), "cluster.vip '10.22.100' is not an IP address"),
-    (base(cluster={"vip": "intralab"}), "is not an IP address"),
-    (base(nodes=[{"name": "intralab01", "host": "a"}]), "the lab's cluster has two nodes, the inventory names 1"),
-    (base(nodes=None), "the inventory names 0"),
-    (base(nodes=[{"name": "intralab01", "host": "a"}, {"name": "hdintralab01"}]), "nodes[2] has no host"),
-    (base(nodes=[{"host": "a"}, {"name": "hdintralab01", "host": "b"}]), "nodes[1] has no name"),
+    (base(extra={"a": 1}), "section inconnue [extra]"),
+    (base(cluster={"vip": "10.22.100.220", "master": "intralab01"}), "clé inconnue 'master' dans [cluster]"),
+    (base(ssh={"password_env": "SSH_PW", "username": "root"}), "clé inconnue 'username' dans [ssh]"),
+    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "passwd": "x"}), "clé inconnue 'passwd' dans [ftp]"),
+    (base(drbd={"minor": "0"}), "clé inconnue 'minor' dans [drbd]"),
+    (base(resources={"vip": "IP"}), "clé inconnue 'vip' dans [resources]"),
+    (base(cluster=None), "pas de section [cluster]"),
+    (base(cluster={"preferred_master": "intralab01"}), "[cluster] n'a pas de vip"),
+    (base(cluster={"vip": "10.22.100"}), "cluster.vip '10.22.100' n'est pas une adresse IP"),
+    (base(cluster={"vip": "intralab"}), "n'est pas une adresse IP"),
+    (base(nodes=[{"name": "intralab01", "host": "a"}]), "le cluster du lab a deux nœuds, l'inventaire en nomme 1"),
+    (base(nodes=None), "l'inventaire en nomme 0"),
+    (base(nodes=[{"name": "intralab01", "host": "a"}, {"name": "hdintralab01"}]), "nodes[2] n'a pas de host"),
+    (base(nodes=[{"host": "a"}, {"name": "hdintralab01", "host": "b"}]), "nodes[1] n'a pas de name"),
     (base(nodes=[{"name": "intralab01", "host": "a", "ip": "x"}, {"name": "hdintralab01", "host": "b"}]),
-     "unknown key 'ip' in [nodes[1]]"),
+     "clé inconnue 'ip' dans [nodes[1]]"),
     (base(nodes=[{"name": "intralab01", "host": "a"}, {"name": "intralab01", "host": "b"}]),
-     "both nodes are named intralab01"),
+     "les deux nœuds s'appellent intralab01"),
     (base(cluster={"vip": "10.22.100.220", "preferred_master": "intralab02"}),
-     "cluster.preferred_master 'intralab02' is not one of the nodes"),
+     "cluster.preferred_master 'intralab02' n'est aucun des deux nœuds"),
     (base(nodes=[{"name": "intralab01", "host": "a", "port": 70000}, {"name": "hdintralab01", "host": "b"}]),
-     "nodes[1].port 70000 is not a TCP port"),
+     "nodes[1].port 70000 n'est pas un port TCP"),
     (base(nodes=[{"name": "intralab01", "host": "a"}, {"name": "hdintralab01", "host": "b", "port": 0}]),
-     "nodes[2].port 0 is not a TCP port"),
-    (base(ssh={"user": "root"}), "nodes[1] has neither key nor password"),
-    (base(ssh={"password_env": "NOT_SET_ANYWHERE"}), "nodes[1].password_env names $NOT_SET_ANYWHERE, which is not set"),
-    (base(ftp={"password_env": "NOT_SET_EITHER"}), "ftp.password_env names $NOT_SET_EITHER, which is not set"),
-    (base(ftp={"user": "user"}), "[ftp] has no password"),
-    (base(ftp=None), "[ftp] has no password"),
-    (base(ftp={"password": "a", "password_env": "BASCULE_FTP_PASSWORD"}), "ftp has both password and password_env"),
+     "nodes[2].port 0 n'est pas un port TCP"),
+    (base(ssh={"user": "root"}), "nodes[1] n'a ni clé ni mot de passe"),
+    (base(ssh={"password_env": "NOT_SET_ANYWHERE"}), "ssh.password_env nomme $NOT_SET_ANYWHERE, qui n'est pas définie"),
+    (base(ftp={"password_env": "NOT_SET_EITHER"}), "ftp.password_env nomme $NOT_SET_EITHER, qui n'est pas définie"),
+    (base(ftp={"user": "user"}), "[ftp] n'a pas de mot de passe"),
+    (base(ftp=None), "[ftp] n'a pas de mot de passe"),
+    (base(ftp={"password": "a", "password_env": "BASCULE_FTP_PASSWORD"}), "ftp a à la fois password et password_env"),
     (base(nodes=[{"name": "intralab01", "host": "a", "port": "22"}, {"name": "hdintralab01", "host": "b"}]),
-     "nodes[1].port must be an integer, not str"),
-    (base(ssh={"password_env": "SSH_PW", "port": "22"}), "nodes[1].port must be an integer, not str"),
-    (base(ssh={"password_env": "SSH_PW", "sudo": "yes"}), "nodes[1].sudo must be true or false, not str"),
+     "nodes[1].port doit être un entier, pas du texte"),
+    (base(ssh={"password_env": "SSH_PW", "port": "22"}), "ssh.port doit être un entier, pas du texte"),
+    (base(ssh={"password_env": "SSH_PW", "sudo": "yes"}), "ssh.sudo doit être true ou false, pas du texte"),
     (base(nodes=[{"name": "intralab01", "host": "a", "port": True}, {"name": "hdintralab01", "host": "b"}]),
-     "nodes[1].port must be an integer, not True"),
-    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "port": "21"}), "ftp.port must be an integer, not str"),
-    (base(ftp={"password": 1234}), "ftp.password must be a string, not int"),
-    (base(cluster={"vip": 10}), "cluster.vip must be an IP address, not int"),
-    (base(drbd={"device": 0}), "drbd.device must be a string, not int"),
+     "nodes[1].port doit être un entier, pas true"),
+    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "port": "21"}), "ftp.port doit être un entier, pas du texte"),
+    (base(ftp={"password": 1234}), "ftp.password doit être une chaîne de caractères, pas un entier"),
+    (base(cluster={"vip": 10}), "cluster.vip doit être une adresse IP, pas un entier"),
+    (base(drbd={"device": 0}), "drbd.device doit être une chaîne de caractères, pas un entier"),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_refused(data, message):
     err = refused(data)
@@ -236,31 +236,55 @@ def test_refused(data, message):
 
 
 def test_key_file_missing(tmp_path):
+    # set under [ssh]: the message names [ssh], where the user wrote it, not the first node
     data = base(ssh={"key": "absent_key"})
     err = refused(data, base_dir=tmp_path)
-    assert f"nodes[1].key {tmp_path / 'absent_key'} does not exist" in str(err)
+    assert f"la clé SSH absent_key ({tmp_path / 'absent_key'}) n'existe pas ; elle est donnée par key dans [ssh]" in str(err)
+    assert "nodes[1]" not in str(err)
+    assert "ssh-keygen" in err.fix and "password_env" in err.fix and "[ssh]" in err.fix
+
+
+def test_key_file_missing_set_on_the_node(tmp_path):
+    data = base(nodes=[{"name": "intralab01", "host": "10.22.100.11"},
+                       {"name": "hdintralab01", "host": "10.22.100.12", "key": str(tmp_path / "absent_key")}])
+    err = refused(data)
+    assert f"la clé SSH {tmp_path / 'absent_key'} n'existe pas ; elle est donnée par key dans nodes[2]" in str(err)
+    assert "corriger key dans nodes[2]" in err.fix
 
 
 def test_key_file_missing_from_file(tmp_path):
     p = write(tmp_path, VALID)  # names key "id_test", which is not created here
     with pytest.raises(InventoryError) as info:
         load(p, env=ENV)
-    assert "does not exist" in str(info.value)
+    assert "n'existe pas" in str(info.value)
     assert str(tmp_path / "id_test") in str(info.value)
+
+
+def test_the_example_inventory_names_its_ssh_key_where_it_is_set(monkeypatch, tmp_path):
+    # examples/inventory.toml run unedited, on a machine without ~/.ssh/id_ed25519
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(InventoryError) as info:
+        load(Path(__file__).resolve().parent.parent / "examples" / "inventory.toml", env={"BASCULE_FTP_PASSWORD": "x"})
+    err = info.value
+    assert (f"la clé SSH ~/.ssh/id_ed25519 ({tmp_path}/.ssh/id_ed25519) n'existe pas ; "
+            "elle est donnée par key dans [ssh], la valeur par défaut des nœuds") in err.what
+    assert "nodes[" not in str(err)
+    assert "ssh-keygen -t ed25519 -f ~/.ssh/id_ed25519" in err.fix
+    assert 'password_env = "BASCULE_SSH_PASSWORD"' in err.fix
 
 
 def test_unknown_section_from_file(tmp_path, key):
     p = write(tmp_path, VALID + '\n[cluster_options]\nstonith = false\n')
     with pytest.raises(InventoryError) as info:
         load(p, env=ENV)
-    assert "unknown section [cluster_options]" in str(info.value)
+    assert "section inconnue [cluster_options]" in str(info.value)
 
 
 def test_wrong_type_from_file(tmp_path, key):
     p = write(tmp_path, VALID.replace("port = 2222", 'port = "22"'))
     with pytest.raises(InventoryError) as info:
         load(p, env=ENV)
-    assert "nodes[1].port must be an integer, not str" in str(info.value)
+    assert "nodes[1].port doit être un entier, pas du texte" in str(info.value)
 
 
 def test_secret_absent_from_every_error(tmp_path, key):
@@ -271,23 +295,23 @@ def test_secret_absent_from_every_error(tmp_path, key):
     assert "ftp.port" in str(err)
     data = base(ssh={"password": SECRET, "bogus": SECRET})
     err = refused(data)
-    assert "unknown key 'bogus'" in str(err)
+    assert "clé inconnue 'bogus'" in str(err)
 
 
 
 @pytest.mark.parametrize("section", ["ftp", "drbd", "resources"])
 def test_section_that_is_not_a_table(section):
-    assert f"[{section}] must be a table" in str(refused(base(**{section: 3})))
+    assert f"[{section}] doit être une table" in str(refused(base(**{section: 3})))
 
 
 def test_ftp_port_out_of_range():
-    assert "ftp.port 99999 is not a TCP port" in str(refused(base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "port": 99999})))
+    assert "ftp.port 99999 n'est pas un port TCP" in str(refused(base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "port": 99999})))
 
 
 def test_power_off_must_be_a_command():
     nodes = [{"name": "intralab01", "host": "10.22.100.11", "power_off": 3},
              {"name": "hdintralab01", "host": "10.22.100.12"}]
-    assert "nodes[1].power_off must be a command" in str(refused(base(nodes=nodes)))
+    assert "nodes[1].power_off doit être une commande" in str(refused(base(nodes=nodes)))
 
 
 # --- hostile inputs: every field checked for what it is ------------------------------------------
@@ -316,52 +340,52 @@ def test_host_accepted(host):
 
 def test_host_with_user_is_refused_without_echoing_it():
     err = refused(node1(host=f"admin:{SECRET}@10.22.100.11"))
-    assert "nodes[1].host holds a user (user@host)" in str(err)
+    assert "nodes[1].host contient un utilisateur (utilisateur@hôte)" in str(err)
     assert 'user = "..."' in err.fix
     assert "admin" not in str(err)
 
 
 @pytest.mark.parametrize("host, fix", [
-    ("10.22.100.11:2222", 'host = "10.22.100.11" and port = 2222'),
-    ("intralab01:22", 'host = "intralab01" and port = 22'),
-    ("[fd00::11]:2222", 'host = "fd00::11" and port = 2222'),
+    ("10.22.100.11:2222", 'host = "10.22.100.11" et port = 2222'),
+    ("intralab01:22", 'host = "intralab01" et port = 22'),
+    ("[fd00::11]:2222", 'host = "fd00::11" et port = 2222'),
 ])
 def test_host_with_port_is_refused(host, fix):
     err = refused(node1(host=host))
-    assert f"nodes[1].host '{host}' holds a port" in str(err)
+    assert f"nodes[1].host '{host}' contient un port" in str(err)
     assert fix in err.fix
 
 
 @pytest.mark.parametrize("host", [" 10.22.100.11", "10.22.100.11 ", "intra lab01", "intra\tlab", "intralab01\n", "intra\x00lab"])
 def test_host_with_whitespace_or_control_is_refused(host):
     assert "nodes[1].host" in str(err := refused(node1(host=host)))
-    assert "contains whitespace or a control character" in str(err)
+    assert "contient un espace ou un caractère de contrôle" in str(err)
 
 
 @pytest.mark.parametrize("host, message", [
-    ("a" * 64, "nodes[1].host has a part of 64 characters"),
-    ("intralab01." + "b" * 64 + ".org", "nodes[1].host has a part of 64 characters"),
-    (".".join(["a" * 63] * 4), "nodes[1].host is 255 characters long"),
+    ("a" * 64, "nodes[1].host a une partie de 64 caractères"),
+    ("intralab01." + "b" * 64 + ".org", "nodes[1].host a une partie de 64 caractères"),
+    (".".join(["a" * 63] * 4), "nodes[1].host fait 255 caractères"),
 ])
 def test_host_too_long_is_refused_cleanly(host, message):
     # fabric would raise UnicodeError ("label too long") at the first connection
     err = refused(node1(host=host))
     assert message in str(err)
-    assert "1 to 63 characters" in err.fix or "253" in err.fix
+    assert "de 1 à 63 caractères" in err.fix or "253" in err.fix
 
 
 @pytest.mark.parametrize("host, message", [
-    ("", "nodes[1].host is empty"),
-    ("-oProxyCommand=sh", "contains '='"),
-    ("-intralab01", "starts or ends with a hyphen"),
-    ("intralab01-", "starts or ends with a hyphen"),
-    ("intra..lab", "empty part between dots"),
-    ("réseau", "contains 'é'"),
-    ("intra_lab", "contains '_'"),
-    ("10.22.100", "'10.22.100' is not an IPv4 address"),
-    ("300.1.1.1", "is not an IPv4 address"),
-    ("[fd00::11]", "is in brackets"),
-    ("fd00::zz", "is neither an IP address nor a host name"),
+    ("", "nodes[1].host est vide"),
+    ("-oProxyCommand=sh", "contient '='"),
+    ("-intralab01", "commence ou finit par un tiret"),
+    ("intralab01-", "commence ou finit par un tiret"),
+    ("intra..lab", "partie vide entre deux points"),
+    ("réseau", "contient 'é'"),
+    ("intra_lab", "contient '_'"),
+    ("10.22.100", "'10.22.100' n'est pas une adresse IPv4"),
+    ("300.1.1.1", "n'est pas une adresse IPv4"),
+    ("[fd00::11]", "est entre crochets"),
+    ("fd00::zz", "n'est ni une adresse IP ni un nom d'hôte"),
 ])
 def test_host_that_is_no_address_nor_name(host, message):
     assert message in str(refused(node1(host=host)))
@@ -369,14 +393,14 @@ def test_host_that_is_no_address_nor_name(host, message):
 
 @pytest.mark.parametrize("where, data", [
     ("nodes[1].connect_timeout", lambda v: node1(connect_timeout=v)),
-    ("nodes[1].command_timeout", lambda v: base(ssh={"password_env": "SSH_PW", "command_timeout": v})),
+    ("ssh.command_timeout", lambda v: base(ssh={"password_env": "SSH_PW", "command_timeout": v})),
     ("ftp.timeout", lambda v: base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "timeout": v})),
 ])
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), 0, 0.0, -1, -0.5, 1e12])
 def test_timeout_must_be_finite_and_positive(where, data, value):
     err = refused(data(value))
-    assert str(err).startswith(f"inventory inv.toml: {where} ")
-    assert "in seconds" in err.fix
+    assert str(err).startswith(f"inventaire inv.toml : {where} ")
+    assert "en secondes" in err.fix
 
 
 def test_timeout_accepted_and_from_file(tmp_path, key):
@@ -387,14 +411,14 @@ def test_timeout_accepted_and_from_file(tmp_path, key):
     p = write(tmp_path, VALID + "timeout = nan\n")
     with pytest.raises(InventoryError) as info:
         load(p, env=ENV)
-    assert "ftp.timeout nan is not a duration" in str(info.value)
+    assert "ftp.timeout nan n'est pas une durée" in str(info.value)
 
 
 @pytest.mark.parametrize("data, message", [
-    (node1(port=-1), "nodes[1].port -1 is not a TCP port"),
-    (node1(port=65536), "nodes[1].port 65536 is not a TCP port"),
-    (node1(port=2.5), "nodes[1].port must be an integer, not float"),
-    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "port": 0}), "ftp.port 0 is not a TCP port"),
+    (node1(port=-1), "nodes[1].port -1 n'est pas un port TCP"),
+    (node1(port=65536), "nodes[1].port 65536 n'est pas un port TCP"),
+    (node1(port=2.5), "nodes[1].port doit être un entier, pas un nombre à virgule"),
+    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "port": 0}), "ftp.port 0 n'est pas un port TCP"),
 ])
 def test_port_out_of_range(data, message):
     assert message in str(refused(data))
@@ -413,73 +437,73 @@ def test_port_bounds_accepted():
     ("resources.fs", lambda v: base(resources={"fs": v})),
     ("resources.ms", lambda v: base(resources={"ms": v})),
     ("drbd.resource", lambda v: base(drbd={"resource": v})),
-    ("nodes[1].user", lambda v: base(ssh={"password_env": "SSH_PW", "user": v})),
+    ("ssh.user", lambda v: base(ssh={"password_env": "SSH_PW", "user": v})),
     ("nodes[1].cluster_interface", lambda v: node1(cluster_interface=v)),
 ])
 @pytest.mark.parametrize("value, message", [
-    ("", "is empty"),
-    (" ", "contains whitespace or a control character"),
-    ("fs0 ", "contains whitespace or a control character"),
-    ("serv Intralab", "contains whitespace or a control character"),
-    ("fs0\r", "contains whitespace or a control character"),
-    ("fs\x000", "contains whitespace or a control character"),
+    ("", "est vide"),
+    (" ", "contient un espace ou un caractère de contrôle"),
+    ("fs0 ", "contient un espace ou un caractère de contrôle"),
+    ("serv Intralab", "contient un espace ou un caractère de contrôle"),
+    ("fs0\r", "contient un espace ou un caractère de contrôle"),
+    ("fs\x000", "contient un espace ou un caractère de contrôle"),
 ])
 def test_name_not_empty_nor_with_whitespace(where, data, value, message):
     err = refused(data(value))
-    assert str(err).startswith(f"inventory inv.toml: {where} ")
+    assert str(err).startswith(f"inventaire inv.toml : {where} ")
     assert message in str(err)
 
 
 def test_cluster_interface_is_an_interface_name():
-    assert "is not a network interface name" in str(refused(node1(cluster_interface="enp0s31f6-very-long")))
+    assert "n'est pas un nom d'interface réseau" in str(refused(node1(cluster_interface="enp0s31f6-very-long")))
 
 
 @pytest.mark.parametrize("ending", ["\r", "\n", "\r\n"])
 def test_password_with_line_end_is_refused_naming_the_field(ending):
     # a password file written on Windows (or by echo): the line end would be sent with the password
     err = refused(base(), env={**ENV, "BASCULE_FTP_PASSWORD": SECRET + ending})
-    assert "ftp.password_env: $BASCULE_FTP_PASSWORD ends with a line end" in str(err)
+    assert "ftp.password_env : $BASCULE_FTP_PASSWORD finit par une fin de ligne" in str(err)
     hidden(err, SECRET)
     err = refused(node1(password=SECRET + ending))
-    assert "nodes[1].password: the password ends with a line end" in str(err)
+    assert "nodes[1].password : le mot de passe finit par une fin de ligne" in str(err)
     hidden(err, SECRET)
 
 
 @pytest.mark.parametrize("char", ["\x00", "\x1b", "\t", "\x7f", "\x85"])
 def test_password_with_control_character_is_refused(char):
     err = refused(base(ftp={"password": SECRET[:3] + char + SECRET[3:]}))
-    assert "ftp.password: the password holds a control character" in str(err)
+    assert "ftp.password : le mot de passe contient un caractère de contrôle" in str(err)
     hidden(err, SECRET[:3], SECRET[3:])
     err = refused(base(), env={**ENV, "SSH_PW": SECRET + char + "x"})
-    assert "nodes[1].password_env: $SSH_PW holds a control character" in str(err)
+    assert "ssh.password_env : $SSH_PW contient un caractère de contrôle" in str(err)
     hidden(err, SECRET)
 
 
 def test_password_from_env_must_be_utf8():
     # os.environ gives undecodable bytes as surrogate escapes
     err = refused(base(), env={**ENV, "BASCULE_FTP_PASSWORD": SECRET + "\udcff"})
-    assert "ftp.password_env: $BASCULE_FTP_PASSWORD is not valid UTF-8 text" in str(err)
+    assert "ftp.password_env : $BASCULE_FTP_PASSWORD n'est pas du texte UTF-8 valide" in str(err)
     hidden(err, SECRET)
 
 
 def test_password_empty_is_refused():
-    assert "ftp.password_env: $BASCULE_FTP_PASSWORD is empty" in str(refused(base(), env={**ENV, "BASCULE_FTP_PASSWORD": ""}))
-    assert "nodes[1].password: the password is empty" in str(refused(node1(password="")))
+    assert "ftp.password_env : $BASCULE_FTP_PASSWORD est vide" in str(refused(base(), env={**ENV, "BASCULE_FTP_PASSWORD": ""}))
+    assert "nodes[1].password : le mot de passe est vide" in str(refused(node1(password="")))
 
 
 @pytest.mark.parametrize("pasted", [SECRET, SECRET + "!", "my password", "1" + SECRET, ""])
 def test_password_env_that_is_no_variable_name_is_not_echoed(pasted):
     # the password pasted into password_env: refused, and never printed
     err = refused(base(ftp={"password_env": pasted}))
-    assert str(err) == ("inventory inv.toml: ftp.password_env must name an environment variable (letters, digits, _), "
-                        f"not hold the password — {err.fix}")
+    assert str(err) == ("inventaire inv.toml : ftp.password_env doit nommer une variable d'environnement (lettres, chiffres, _), "
+                        f"pas contenir le mot de passe — {err.fix}")
     hidden(err, pasted or "\x00")
 
 
 def test_password_env_unset_lowercase_name_is_not_echoed():
     # hunter2 is a valid variable name, and perhaps the password: not printed when unset
     err = refused(base(ftp={"password_env": "hunter2"}))
-    assert "ftp.password_env names a variable that is not set" in str(err)
+    assert "ftp.password_env nomme une variable qui n'est pas définie" in str(err)
     hidden(err, "hunter2")
 
 
@@ -507,21 +531,21 @@ def test_drbd_device_accepted_and_its_minor(device, minor):
 
 
 @pytest.mark.parametrize("device, message", [
-    ("/dev/sdb1", "drbd.device '/dev/sdb1' is not a DRBD device"),
-    ("drbd0", "is not a DRBD device"),
-    ("/dev/drbd", "is not a DRBD device"),
-    ("/dev/drbd01", "is not a DRBD device"),
-    ("/dev/drbd0 ", "is not a DRBD device"),
-    ("/dev/drbd/by-res/resftp/x", "is not a DRBD device"),
-    ("/dev/drbd/by-res/resftp/0/", "is not a DRBD device"),
-    ("", "is not a DRBD device"),
-    ("/dev/drbd1048576", "has a minor above 1048575"),
-    ("/dev/drbd/by-res/r0/0", "is resource r0's, drbd.resource is resftp"),
+    ("/dev/sdb1", "drbd.device '/dev/sdb1' n'est pas un périphérique DRBD"),
+    ("drbd0", "n'est pas un périphérique DRBD"),
+    ("/dev/drbd", "n'est pas un périphérique DRBD"),
+    ("/dev/drbd01", "n'est pas un périphérique DRBD"),
+    ("/dev/drbd0 ", "n'est pas un périphérique DRBD"),
+    ("/dev/drbd/by-res/resftp/x", "n'est pas un périphérique DRBD"),
+    ("/dev/drbd/by-res/resftp/0/", "n'est pas un périphérique DRBD"),
+    ("", "n'est pas un périphérique DRBD"),
+    ("/dev/drbd1048576", "a un numéro mineur supérieur à 1048575"),
+    ("/dev/drbd/by-res/r0/0", "est celui de la ressource r0, drbd.resource est resftp"),
 ])
 def test_drbd_device_of_another_shape(device, message):
     err = refused(base(drbd={"device": device}))
     assert message in str(err)
-    assert "/dev/drbd" in err.fix or "same resource" in err.fix
+    assert "/dev/drbd" in err.fix or "même ressource" in err.fix
 
 
 def test_drbd_minor_of_other_strings():
@@ -529,22 +553,22 @@ def test_drbd_minor_of_other_strings():
 
 
 @pytest.mark.parametrize("data, message", [
-    (base(drbd={"mount_point": "home"}), "drbd.mount_point 'home' is not an absolute path"),
-    (base(drbd={"mount_point": "/my home"}), "is not an absolute path without spaces"),
-    (base(drbd={"mount_point": ""}), "drbd.mount_point is empty"),
-    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "documents": "/Documents"}), "is not under the FTP user's home"),
-    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "documents": "../root"}), "is not under the FTP user's home"),
-    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "documents": ""}), "ftp.documents is empty"),
-    (node1(power_off=""), "nodes[1].power_off is empty"),
-    (node1(power_on="virsh start a\nrm -rf /"), "nodes[1].power_on 'virsh start a\\nrm -rf /' contains a control character"),
-    (base(ssh={"key": ""}), "nodes[1].key is empty"),
+    (base(drbd={"mount_point": "home"}), "drbd.mount_point 'home' n'est pas un chemin absolu"),
+    (base(drbd={"mount_point": "/my home"}), "n'est pas un chemin absolu sans espace"),
+    (base(drbd={"mount_point": ""}), "drbd.mount_point est vide"),
+    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "documents": "/Documents"}), "n'est pas sous le répertoire personnel de l'utilisateur FTP"),
+    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "documents": "../root"}), "n'est pas sous le répertoire personnel de l'utilisateur FTP"),
+    (base(ftp={"password_env": "BASCULE_FTP_PASSWORD", "documents": ""}), "ftp.documents est vide"),
+    (node1(power_off=""), "nodes[1].power_off est vide"),
+    (node1(power_on="virsh start a\nrm -rf /"), "nodes[1].power_on 'virsh start a\\nrm -rf /' contient un caractère de contrôle"),
+    (base(ssh={"key": ""}), "ssh.key est vide"),
 ])
 def test_paths_and_commands(data, message):
     assert message in str(refused(data))
 
 
 def test_key_that_is_a_directory(tmp_path):
-    assert f"nodes[1].key {tmp_path} is a directory" in str(refused(base(ssh={"key": str(tmp_path)})))
+    assert f"ssh.key {tmp_path} est un répertoire" in str(refused(base(ssh={"key": str(tmp_path)})))
 
 
 def test_empty_path_never_falls_back(tmp_path, key, monkeypatch):
@@ -553,14 +577,14 @@ def test_empty_path_never_falls_back(tmp_path, key, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InventoryError) as info:
         load("", env=ENV)
-    assert str(info.value).startswith('inventory "": the path is empty (an unset shell variable?)')
+    assert str(info.value).startswith('inventaire "" : le chemin est vide (une variable du shell non définie ?)')
     assert "--inventory" in info.value.fix
 
 
 def test_directory_is_not_an_inventory(tmp_path):
     with pytest.raises(InventoryError) as info:
         load(tmp_path, env=ENV)
-    assert str(info.value).startswith(f"inventory {tmp_path}: is a directory, not an inventory file")
+    assert str(info.value).startswith(f"inventaire {tmp_path} : c'est un répertoire, pas un fichier d'inventaire")
     assert str(tmp_path / "inventory.toml") in info.value.fix
 
 
@@ -573,6 +597,6 @@ def test_unreadable_file(tmp_path, monkeypatch):
         monkeypatch.setattr(Path, "read_bytes", denied)
     with pytest.raises(InventoryError) as info:
         load(p, env=ENV)
-    assert str(info.value).startswith(f"inventory {p}: cannot be read (permission denied)")
+    assert str(info.value).startswith(f"inventaire {p} : illisible (permission refusée)")
     assert "\n" not in str(info.value)
     assert "chmod" in info.value.fix

@@ -34,14 +34,14 @@ def test_debian_13_changes_only_the_ms_line_into_a_promotable_clone_and_says_why
 
 def test_an_adaptation_that_no_longer_matches_lab_crm_is_an_error_not_a_silent_skip():
     drifted = Release("99", "sid", "9", "9", (CrmAdaptation("ms nothing-like-this ", "x", "why"),))
-    with pytest.raises(LabError, match="matches 0 lines"):
+    with pytest.raises(LabError, match="correspond à 0 lignes"):
         lab_commands(LAB_CRM, drifted, "10.0.0.1", "a")
 
 
 def test_a_release_is_named_by_its_number():
     assert release(None) is DEFAULT is DEBIAN_12
     assert release("13") is DEBIAN_13 and release("debian13") is DEBIAN_13
-    with pytest.raises(LabError, match="--debian 11: the embedded lab knows Debian 12 and 13"):
+    with pytest.raises(LabError, match="--debian 11 : le lab embarqué connaît Debian 12 et 13"):
         release("11")
 
 
@@ -68,8 +68,8 @@ def test_lab_up_for_another_release_than_the_existing_one_says_to_take_it_down_f
     (tmp_path / "run" / "release").write_text("12\n")
     lab = EmbeddedLab(state=tmp_path, out=print, debian="13")
     monkeypatch.setattr(lab.hypervisor, "check_tools", lambda: None)
-    with pytest.raises(LabError, match=r"a Debian 12 lab exists \(running or stopped\), and Debian 13 was asked for — take it down "
-                                       r"first \(`bascule lab down`\), then `bascule lab up --debian 13`"):
+    with pytest.raises(LabError, match=r"un lab Debian 12 existe \(démarré ou arrêté\), et Debian 13 est demandé — l'enlever "
+                                       r"d'abord \(`bascule lab down`\), puis `bascule lab up --debian 13`"):
         lab.up()
 
 
@@ -80,4 +80,4 @@ def test_an_unknown_release_in_the_state_is_said_and_read_as_the_default_so_that
     (tmp_path / "run" / "release").write_text("15\n")
     said = []
     assert EmbeddedLab(state=tmp_path, out=said.append).release is DEFAULT
-    assert said and "unknown release « 15 »" in said[0]
+    assert said and "version inconnue « 15 »" in said[0]

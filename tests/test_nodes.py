@@ -82,14 +82,14 @@ def test_wrong_password_is_one_line_without_the_password(sshd):
     with pytest.raises(NodeError) as info:
         node(sshd, "mauvais-mot-de-passe").run("true")
     text = str(info.value)
-    assert "node intralab01: SSH login refused for root@127.0.0.1" in text and "password" in text
+    assert "nœud intralab01 : connexion SSH refusée pour root@127.0.0.1" in text and "avec le mot de passe" in text
     assert "mauvais-mot-de-passe" not in text and "\n" not in text
 
 
 def test_unauthorised_key(sshd, tmp_path):
     key = tmp_path / "id_rsa"
     paramiko.RSAKey.generate(1024).write_private_key_file(str(key))
-    with pytest.raises(NodeError, match="SSH login refused .* with the key"):
+    with pytest.raises(NodeError, match="connexion SSH refusée .* avec la clé"):
         node(sshd, key=str(key)).run("true")
 
 
@@ -98,7 +98,7 @@ def test_refused_port():
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
-    with pytest.raises(NodeError, match=f"nothing listens on SSH at root@127.0.0.1:{port}"):
+    with pytest.raises(NodeError, match=f"rien n'écoute en SSH sur root@127.0.0.1:{port}"):
         node(port, GOOD_PASSWORD).run("true")
 
 
@@ -109,7 +109,7 @@ def test_garbage_key_file(tmp_path):
     s.bind(("127.0.0.1", 0))
     s.listen(1)
     try:
-        with pytest.raises(NodeError, match="node intralab01"):
+        with pytest.raises(NodeError, match="nœud intralab01"):
             node(s.getsockname()[1], key=str(key)).run("true")
     finally:
         s.close()
@@ -166,7 +166,7 @@ def test_a_command_on_a_dead_connection_returns_within_its_deadline(sshd):
         n.run("echo ok", timeout=2)
     took = time.monotonic() - start
     assert took <= hard_deadline(2) + 1.5, took
-    assert "node intralab01" in str(info.value) and "\n" not in str(info.value)
+    assert "nœud intralab01" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_a_port_that_never_speaks_is_one_line():
@@ -177,6 +177,94 @@ def test_a_port_that_never_speaks_is_one_line():
         with pytest.raises(NodeError) as info:
             node(s.getsockname()[1], GOOD_PASSWORD).run("true")
         text = str(info.value)
-        assert "no SSH server answers there" in text and GOOD_PASSWORD not in text and "\n" not in text
+        assert "aucun serveur SSH n'y répond" in text and GOOD_PASSWORD not in text and "\n" not in text
     finally:
+        s.close()
+
+
+class _HangingAuth(_Server):
+    """An SSH server that takes the connection, sends its banner, completes the key exchange, then never
+    answers the login (sshd stuck in PAM, a reverse DNS lookup, an overloaded node)."""
+
+    def __init__(self, release: threading.Event):
+        self.release = release
+
+    def check_auth_password(self, username, password):
+        self.release.wait(30)
+        return paramiko.AUTH_FAILED
+
+    def check_auth_publickey(self, username, key):
+        self.release.wait(30)
+        return paramiko.AUTH_FAILED
+
+
+@pytest.fixture
+def hanging_sshd():
+    host_key = paramiko.RSAKey.generate(1024)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    release = threading.Event()
+    transports = []
+
+    def serve():
+        try:
+            client, _ = sock.accept()
+        except OSError:
+            return
+        t = paramiko.Transport(client)
+        transports.append(t)
+        t.add_server_key(host_key)
+        try:
+            t.start_server(server=_HangingAuth(release))
+        except Exception:
+            pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield sock.getsockname()[1]
+    release.set()
+    for t in transports:
+        t.close()
+    sock.close()
+
+
+def test_a_server_that_hangs_during_authentication_is_no_refused_password(hanging_sshd):
+    import time
+    n = Node(NodeSpec("intralab01", SSHSpec(host="127.0.0.1", port=hanging_sshd, user="root",
+                                            password=Secret(GOOD_PASSWORD), connect_timeout=2, command_timeout=5)))
+    start = time.monotonic()
+    with pytest.raises(NodeError) as info:
+        n.run("true")
+    assert time.monotonic() - start < 10
+    text = str(info.value)
+    assert (f"nœud intralab01 : le serveur SSH de root@127.0.0.1:{hanging_sshd} n'a pas répondu pendant "
+            "l'authentification en 2 s") in text
+    assert "refusée" not in info.value.what
+    assert GOOD_PASSWORD not in text and "\n" not in text
+
+
+def test_a_server_that_sends_its_banner_then_nothing_is_one_line():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    held = []
+
+    def banner_only():
+        try:
+            client, _ = s.accept()
+        except OSError:
+            return
+        held.append(client)
+        client.sendall(b"SSH-2.0-OpenSSH_9.2p1 bouchon\r\n")  # then never another byte
+
+    threading.Thread(target=banner_only, daemon=True).start()
+    try:
+        with pytest.raises(NodeError) as info:
+            node(s.getsockname()[1], GOOD_PASSWORD).run("true")
+        text = str(info.value)
+        assert "(SSH-2.0-OpenSSH_9.2p1 bouchon) a répondu mais n'a pas terminé la négociation en 3 s" in text
+        assert "refusée" not in text and GOOD_PASSWORD not in text and "\n" not in text
+    finally:
+        for c in held:
+            c.close()
         s.close()

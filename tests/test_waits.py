@@ -72,8 +72,8 @@ def test_timeout_says_what_was_expected_and_last_seen():
     assert err.deadline == 10
     # one second of fake time per poll: the 10th poll (n9) reaches the deadline and is the last seen
     assert err.last_seen == repr({"promu": "n9"})
-    assert "timed out after 10 s waiting for ms-drbd0 promu sur hdintralab01" in str(err)
-    assert "last seen: {'promu': 'n9'}" in str(err)
+    assert "délai de 10 s dépassé en attendant ms-drbd0 promu sur hdintralab01" in str(err)
+    assert "dernier état vu : {'promu': 'n9'}" in str(err)
     assert err.fix
 
 
@@ -121,7 +121,7 @@ def test_stop_event_ends_the_wait_at_once():
     with pytest.raises(WaitTimeout) as info:
         wait_until(lambda: 1, lambda v: False, "jamais", deadline=30, interval=10, stop=stop)
     assert time.monotonic() - start < 1
-    assert info.value.last_seen == "stopped; last seen: 1"
+    assert info.value.last_seen == "attente interrompue ; dernier état vu : 1"
 
 
 def test_interval_is_waited_between_polls():
@@ -146,11 +146,11 @@ def test_off_a_terminal_a_long_wait_says_a_line_every_30_s(monkeypatch):
     stop = threading.Event()
     clock = FakeClock(step=5.0)  # each poll costs 5 s of fake time
     with pytest.raises(WaitTimeout):
-        wait_until(lambda: "StandAlone", lambda v: False, "DRBD to reconnect", deadline=100, interval=0.0,
+        wait_until(lambda: "StandAlone", lambda v: False, "la reconnexion de DRBD", deadline=100, interval=0.0,
                    stop=stop, clock=clock)
     lines = log.getvalue().splitlines()
     assert len(lines) == 3, lines  # at 30, 60 and 90 s
-    assert lines[0].startswith("  … DRBD to reconnect: 30 s / 100 s ('StandAlone')")
+    assert lines[0].startswith("  … la reconnexion de DRBD : 30 s / 100 s ('StandAlone')")
     assert "\r" not in log.getvalue()  # no carriage return in a log
 
 
@@ -160,9 +160,9 @@ def test_a_lab_phase_says_it_still_runs(monkeypatch):
     said = []
     monkeypatch.setattr(waits, "HEARTBEAT", 0.05)
     lab = lab_module.EmbeddedLab(out=said.append)
-    with lab.phase("box build"):
+    with lab.phase("construction de la box"):
         deadline = time.monotonic() + 5
         while len(said) < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
-    assert said[:2] and all(s.startswith("box build: still running (") for s in said)
-    assert "box build" in lab.timings
+    assert said[:2] and all(s.startswith("construction de la box : toujours en cours (") for s in said)
+    assert "construction de la box" in lab.timings

@@ -120,13 +120,13 @@ class Cluster:
             if record:
                 self.history.append(OBSERVATION, n.name, op, OK, recorded(found), t=t)
             return found
-        raise last if last else NodeError("no node to ask")
+        raise last if last else NodeError("aucun nœud à interroger")
 
     def state(self, node: Node | None = None, prefer: Node | None = None) -> ClusterState:
         try:
             return self.crm_mon(node, prefer=prefer)[1]
         except StateParseError as exc:
-            raise NodeError(f"crm_mon: {exc}", "is corosync/pacemaker running on the nodes? (crm status)") from None
+            raise NodeError(f"crm_mon : {exc}", "corosync et pacemaker tournent-ils sur les nœuds ? (crm status)") from None
 
     def _placement(self, state: ClusterState) -> dict:
         from bascule.judging.facts.placement import placement
@@ -214,7 +214,7 @@ class Cluster:
         mon = readings.pop(None)
         for name, raw in readings.items():
             if isinstance(raw, Exception):
-                drbd[name], texts[name] = None, f"(injoignable: {raw})"
+                drbd[name], texts[name] = None, f"(injoignable : {raw})"
                 errors.append(str(raw))
             else:
                 texts[name], drbd[name] = raw

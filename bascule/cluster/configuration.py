@@ -47,7 +47,7 @@ class ConfigurationDeletion(Fault):
         r = self.cluster.inv.resources
         self.before = self.cluster.cib("configuration")
         self.node.run(quote("crm", "resource", "stop", r.mysql_clone), timeout=60)
-        self.cluster.wait_state(f"{r.mysql_clone} stopped", lambda s: not s.where(r.mysql_clone), deadline=180, interval=2)
+        self.cluster.wait_state(f"l'arrêt de {r.mysql_clone}", lambda s: not s.where(r.mysql_clone), deadline=180, interval=2)
         cfg = configuration_xml(self.before)
         constraints = [c.get("id") for c in cfg.findall(".//rsc_order") + cfg.findall(".//rsc_colocation")
                        if c.get("rsc") == r.ftp or c.get("then") == r.ftp][:2]
@@ -81,7 +81,7 @@ class ConfigurationDeletion(Fault):
                 # its own failures only: another resource's failure meanwhile (an IPFailover monitor
                 # under load, seen on Debian 13) is the audit's to report, not a clone that did not restart
                 back = round(self.cluster.wait_state(
-                    f"{r.mysql_clone} started again on both nodes",
+                    f"le redémarrage de {r.mysql_clone} sur les deux nœuds",
                     lambda s: len(s.where(r.mysql_clone)) == 2 and not s.failures_of(r.mysql_clone),
                     deadline=240, interval=2).elapsed, 1)
             except WaitTimeout as exc:

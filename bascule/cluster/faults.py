@@ -104,8 +104,8 @@ class Standby(Fault):
 
 def _wait_back(cluster: Cluster, node: Node, deadline: float) -> None:
     """Wait for a node to answer SSH again and to be online in the cluster."""
-    wait_until(node.reachable, bool, f"{node.name} to answer SSH", deadline=deadline, interval=2)
-    cluster.wait_state(f"{node.name} online in the cluster",
+    wait_until(node.reachable, bool, f"la réponse SSH de {node.name}", deadline=deadline, interval=2)
+    cluster.wait_state(f"{node.name} en ligne dans le cluster",
                        lambda s: bool(s.node(node.name)) and s.node(node.name).online, deadline=deadline, interval=2)
 
 
@@ -140,7 +140,8 @@ class Reboot(Fault):
                 return boot_id(self.node) != before
             except NodeError:
                 return False
-        wait_until(new_boot, bool, f"{self.node.name} to reboot and answer SSH", deadline=self.deadline, interval=3)
+        wait_until(new_boot, bool, f"le redémarrage de {self.node.name} et sa réponse SSH", deadline=self.deadline,
+                   interval=3)
         _wait_back(self.cluster, self.node, self.deadline)
 
 
@@ -154,8 +155,8 @@ class PowerLoss(Fault):
                  power_on: Callable[[], None] | None):
         super().__init__(cluster, node)
         if power_off is None or power_on is None:
-            raise FaultUnavailable(f"no way to cut {node.name}'s power",
-                                   "set power_off and power_on commands for the node in the inventory")
+            raise FaultUnavailable(f"aucun moyen de couper le courant de {node.name}",
+                                   "donner au nœud les commandes power_off et power_on dans l'inventaire")
         self._off, self._on = power_off, power_on
 
     def _inject(self):
@@ -197,8 +198,8 @@ class KillService(Fault):
     def _inject(self):
         res = self.node.run(quote("pkill", "-KILL", "-x", self.process), timeout=20, check=False)
         if res.exit_code == 1:
-            raise BasculeError(f"no {self.process} process on {self.node.name} to kill",
-                               "the service was not running where the cluster says it runs")
+            raise BasculeError(f"aucun processus {self.process} à tuer sur {self.node.name}",
+                               "le service ne tournait pas là où le cluster le dit")
 
     def _heal(self):
         pass  # the cluster's job; the baseline guard cleans up fail counts
@@ -218,8 +219,8 @@ class BlockRestart(Fault):
     def _inject(self):
         self.node.run(quote("chmod", "a-x", self.binary), timeout=20)
         if self.node.run(quote("test", "-x", self.binary), check=False, timeout=20).ok:
-            raise BasculeError(f"{self.binary} on {self.node.name} is still executable",
-                               "the node's file system refused the change")
+            raise BasculeError(f"{self.binary} est toujours exécutable sur {self.node.name}",
+                               "le système de fichiers du nœud a refusé la modification")
 
     def _heal(self):
         self.node.run(quote("chmod", "755", self.binary), timeout=20)
@@ -255,7 +256,8 @@ class CablePull(Fault):
     def _heal(self):
         if self._set_link is not None:
             self._set_link(True)
-        wait_until(self.node.reachable, bool, f"{self.node.name} to answer SSH", deadline=self.seconds + 120, interval=2)
+        wait_until(self.node.reachable, bool, f"la réponse SSH de {self.node.name}", deadline=self.seconds + 120,
+                   interval=2)
 
     @property
     def undo(self) -> str:
@@ -298,7 +300,7 @@ class Faults:
             try:
                 fault.heal()
             except Exception as exc:  # keep healing the others; the audit then judges
-                errors.append(f"{fault.label}: {exc}")
+                errors.append(f"{fault.label} : {exc}")
         return errors
 
 

@@ -27,10 +27,11 @@ from bascule.inventory import Inventory
 class FTPUnavailable(BasculeError):
     """The FTP service on the VIP did not answer as expected."""
 
-    def __init__(self, what: str, fix: str = "", timed_out: bool = False, login_refused: bool = False):
+    def __init__(self, what: str, fix: str = "", timed_out: bool = False, login_refused: bool = False, reason: str = ""):
         super().__init__(what, fix)
         self.timed_out = timed_out
         self.login_refused = login_refused  # 530: the account, not the service
+        self.reason = reason or what  # the server's answer alone (« identifiants refusés (530) »), without where
 
 
 def _session_factory(port: int, timeout: float):
@@ -101,9 +102,10 @@ class FTPClient:
             return ftputil.FTPHost(self.host, self.user, self._password.reveal(),
                                    session_factory=_session_factory(self.port, self.timeout))
         except ftputil.error.FTPError as exc:
-            raise FTPUnavailable(f"FTP on {self.host}:{self.port} as {self.user}: {describe_error(exc)}",
-                                 "check the VIP, that proftpd runs on the active node, and the FTP account",
-                                 timed_out=is_timeout(exc), login_refused=is_login_refused(exc)) from None
+            reason = describe_error(exc)
+            raise FTPUnavailable(f"FTP sur {self.host}:{self.port} en tant que {self.user} : {reason}",
+                                 "vérifier la VIP, que proftpd tourne sur le nœud actif, et le compte FTP",
+                                 timed_out=is_timeout(exc), login_refused=is_login_refused(exc), reason=reason) from None
 
     def listing(self, directory: str = ".") -> list[str]:
         with self.session() as host:
@@ -115,9 +117,10 @@ class FTPClient:
             try:
                 return sorted(host.listdir(directory)), self.served_by(host)
             except ftputil.error.FTPError as exc:
-                raise FTPUnavailable(f"FTP on {self.host}:{self.port} as {self.user}: listing {directory}: "
-                                     f"{describe_error(exc)}", "check the home's permissions on the active node",
-                                     timed_out=is_timeout(exc)) from None
+                reason = describe_error(exc)
+                raise FTPUnavailable(f"FTP sur {self.host}:{self.port} en tant que {self.user} : liste de {directory} : "
+                                     f"{reason}", "vérifier les droits du répertoire personnel sur le nœud actif",
+                                     timed_out=is_timeout(exc), reason=reason) from None
 
     def upload(self, path: str, data: bytes) -> Transfer:
         start = time.monotonic()
@@ -235,7 +238,7 @@ class Probe:
             mine = [e for e in evs if e.source == CLIENT and e.process == self.name]
             return any(usable(e) for e in mine) and all(w.end is not None for w in downtime_windows(mine))
         try:
-            return wait_until(lambda: self.history.since(since), served_again, f"FTP to answer again on {self.client.host}",
+            return wait_until(lambda: self.history.since(since), served_again, f"le retour du service FTP sur {self.client.host}",
                               deadline=deadline, interval=0.5, settled=settled,
                               describe=lambda evs: f"{len(downtime_windows(evs, self.name))} interruption(s)").elapsed
         except Settled:
@@ -285,7 +288,7 @@ class Probe:
         with self._idle_cond:
             while not self._idle and self._logging_in >= self.logins:
                 if not self._idle_cond.wait(timeout=max(0.0, deadline - time.monotonic())):
-                    raise TimeoutError("timed out waiting for a session")
+                    raise TimeoutError("délai dépassé en attendant une session")
             if self._idle:
                 return self._idle.pop(), False
             self._logging_in += 1

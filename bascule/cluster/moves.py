@@ -50,7 +50,7 @@ def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | N
 
 def describe_reading(state) -> str:
     """What a wait on reading_while_served says it last saw."""
-    return "FTP client still without service" if state is None else state.summary()
+    return "client FTP toujours sans service" if state is None else state.summary()
 
 
 
@@ -76,7 +76,7 @@ def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: f
     reading = reading_while_served(cluster, probe, movement.since, prefer=destination)
     try:
         wait_until(reading, lambda s: s is not None and not move_problems(placement(s, cluster.inv), cluster.inv, to),
-                   f"resources on {to}", deadline, interval=2, describe=describe_reading,
+                   f"les ressources sur {to}", deadline, interval=2, describe=describe_reading,
                    settled=SettleWatch(cluster, movement.since, quiet_allowed=movement.quiet_allowed, probe=probe,
                                        prefer=destination))
     except Settled as exc:
@@ -122,7 +122,7 @@ def await_restart(cluster: Cluster, probe, since: float, resource: str, node: st
         state = wait_until(
             reading_while_served(cluster, probe, since), lambda s: s is not None and s.where(resource) == (node,)
             and s.started(resource) and cluster.fail_count(s, resource, node) > fail_count_before,
-            f"{resource} restarted on {node}", deadline=deadline, interval=1, describe=describe_reading,
+            f"le redémarrage de {resource} sur {node}", deadline=deadline, interval=1, describe=describe_reading,
             settled=watch).value
         settled = ftp_back(cluster, probe, since, cluster.nodes.get(node))
         return RestartSeen(since, resource, node, fail_count_before, probe.name, True,
@@ -142,7 +142,7 @@ def await_cable_takeover(cluster: Cluster, probe, since: float, node: Node, dead
     sees the cluster (each on its own side of the cut) and their journals."""
     try:
         wait_until(lambda: served_by(cluster.history.since(since), probe.name),
-                   lambda s: bool(s) and node_named(s[-1][1], cluster.inv) == node.name, f"FTP served by {node.name}",
+                   lambda s: bool(s) and node_named(s[-1][1], cluster.inv) == node.name, f"le service FTP par {node.name}",
                    deadline=deadline, interval=1, describe=lambda s: str(s[-1:]))
     except WaitTimeout:
         pass  # the check says who served the client instead
@@ -160,14 +160,14 @@ def await_cable_return(cluster: Cluster, lines_before: dict[str, tuple[str, ...]
     (resynchronised) or StandAlone (split brain), and say which split-brain lines are new."""
     from bascule.cluster.split_brain import logged_lines, new_lines
     try:
-        cluster.wait_state("both nodes see each other again", lambda s: len(s.online_nodes) == 2, deadline=180, interval=2)
+        cluster.wait_state("la reconnexion des deux nœuds", lambda s: len(s.online_nodes) == 2, deadline=180, interval=2)
     except WaitTimeout:
         return CableOutcome(False)
     try:
         drbd = wait_until(lambda: cluster.drbd_everywhere(strict=True),
                           lambda d: all(s.connection in ("Connected", "StandAlone") for s in d.values())
                           or any(s.connection == "StandAlone" for s in d.values()),
-                          "DRBD to reconnect or give up", deadline=120, interval=2,
+                          "la reconnexion de DRBD (ou son abandon)", deadline=120, interval=2,
                           describe=lambda d: "; ".join(f"{k}: {v.summary()}" for k, v in d.items())).value
         return CableOutcome(True, drbd, new_lines(logged_lines(cluster), lines_before))
     except WaitTimeout as exc:

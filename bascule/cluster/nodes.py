@@ -67,8 +67,8 @@ class CommandFailed(NodeError):
         self.result = result
         err = (result.stderr or result.stdout).strip().splitlines()
         tail = err[-1] if err else ""
-        super().__init__(f"{node}: `{result.command}` exited {result.exit_code}: {tail}",
-                         "run it by hand on the node to see why")
+        super().__init__(f"nœud {node} : `{result.command}` a échoué (code de sortie {result.exit_code}) : {tail}",
+                         "la lancer à la main sur le nœud pour voir pourquoi")
 
 
 @dataclass(frozen=True)
@@ -96,12 +96,30 @@ def _quietly(action) -> None:
         pass
 
 
+def _shown_banner(banner: str) -> str:
+    """The server's version line, printable and short (it comes from whatever answers on the port)."""
+    text = "".join(c if c.isprintable() else "?" for c in banner.strip())
+    return text[:60] + ("…" if len(text) > 60 else "")
+
+
 def quote(*args: str) -> str:
     """A shell command line from separate arguments, each quoted."""
     return " ".join(shlex.quote(str(a)) for a in args)
 
 
 KEEPALIVE = 5  # seconds between SSH keepalives
+
+
+def _auth_timed_out(exc: BaseException) -> bool:
+    """paramiko's « Authentication timeout. »: the server took the TCP connection and the key exchange,
+    then did not answer the login in auth_timeout seconds (an AuthenticationException in paramiko 2
+    and later, a plain SSHException before). That is no refused password."""
+    return "authentication timeout" in str(exc).lower()
+
+
+def _auth_cut(exc: BaseException) -> bool:
+    """paramiko's « transport shut down or saw EOF » during the login: the server closed the connection."""
+    return "transport shut down or saw eof" in str(exc).lower()
 
 
 def hard_deadline(timeout: float) -> float:
@@ -135,54 +153,84 @@ class Node:
         conn = Connection(ssh.host, user=ssh.user, port=ssh.port, connect_kwargs=kwargs,
                           connect_timeout=ssh.connect_timeout, config=config)
         where = f"{ssh.user}@{ssh.host}:{ssh.port}"
+        seen: dict = {}
+        how = f"la clé {ssh.key}" if ssh.key else "le mot de passe"
         try:
-            self._open_or_close(conn)
+            self._open_or_close(conn, seen)
         except paramiko.PasswordRequiredException:
-            raise NodeError(f"node {self.name}: the SSH key {ssh.key} is encrypted",
-                            "use a key without passphrase, or load it in an agent-free form") from None
-        except paramiko.AuthenticationException:
-            how = "key " + str(ssh.key) if ssh.key else "password"
-            raise NodeError(f"node {self.name}: SSH login refused for {where} with the {how}",
-                            "check the user, key or password in the inventory") from None
+            raise NodeError(f"nœud {self.name} : la clé SSH {ssh.key} est chiffrée (protégée par une phrase de passe)",
+                            "donner une clé sans phrase de passe (bascule n'utilise pas d'agent SSH)") from None
+        except paramiko.AuthenticationException as exc:
+            if _auth_timed_out(exc):
+                raise self._auth_timeout(where) from None
+            if _auth_cut(exc):
+                raise NodeError(f"nœud {self.name} : le serveur SSH de {where} a fermé la connexion pendant "
+                                f"l'authentification avec {how}",
+                                "vérifier l'utilisateur, la clé ou le mot de passe dans l'inventaire, et le journal de "
+                                "sshd sur le nœud (journalctl -u ssh)") from None
+            raise NodeError(f"nœud {self.name} : connexion SSH refusée pour {where} avec {how}",
+                            "vérifier l'utilisateur, la clé ou le mot de passe dans l'inventaire") from None
         except paramiko.ssh_exception.NoValidConnectionsError:
-            raise NodeError(f"node {self.name}: nothing listens on SSH at {where}",
-                            "check host and port in the inventory, and that sshd runs on the node") from None
+            raise NodeError(f"nœud {self.name} : rien n'écoute en SSH sur {where}",
+                            "vérifier host et port dans l'inventaire, et que sshd tourne sur le nœud") from None
         except (TimeoutError, socket.timeout):
-            raise NodeError(f"node {self.name}: no answer from {where} within {ssh.connect_timeout:.0f} s",
-                            "check that the node is up and that its address in the inventory is right") from None
+            raise NodeError(f"nœud {self.name} : pas de réponse de {where} en {ssh.connect_timeout:.0f} s",
+                            "vérifier que le nœud est allumé et que son adresse dans l'inventaire est la bonne") from None
         except socket.gaierror:
-            raise NodeError(f"node {self.name}: the host name {ssh.host} does not resolve",
-                            "give an IP address or a name this machine resolves") from None
+            raise NodeError(f"nœud {self.name} : le nom d'hôte {ssh.host} ne se résout pas",
+                            "donner une adresse IP ou un nom que cette machine sait résoudre") from None
         except FileNotFoundError:
-            raise NodeError(f"node {self.name}: the SSH key {ssh.key} does not exist",
-                            "fix the key path in the inventory") from None
+            raise NodeError(f"nœud {self.name} : la clé SSH {ssh.key} n'existe pas",
+                            "corriger le chemin de la clé dans l'inventaire") from None
         except paramiko.SSHException as exc:
+            if _auth_timed_out(exc):
+                raise self._auth_timeout(where) from None
+            banner = seen.get("banner", "")
+            if "No existing session" in str(exc) and banner:
+                # the server sent its banner, then never completed the key exchange
+                raise NodeError(f"nœud {self.name} : le serveur SSH de {where} ({_shown_banner(banner)}) a répondu "
+                                f"mais n'a pas terminé la négociation en {ssh.connect_timeout:.0f} s",
+                                "vérifier que sshd fonctionne sur le nœud (systemctl status ssh) et que le port de "
+                                "l'inventaire est bien le sien") from None
             if "banner" in str(exc).lower() or "No existing session" in str(exc):
-                raise NodeError(f"node {self.name}: {where} accepts connections but no SSH server answers there "
-                                f"within {ssh.connect_timeout:.0f} s",
-                                "check the port in the inventory (is it the node's sshd?)") from None
+                raise NodeError(f"nœud {self.name} : {where} accepte les connexions mais aucun serveur SSH n'y répond "
+                                f"en {ssh.connect_timeout:.0f} s",
+                                "vérifier le port dans l'inventaire (est-ce bien le sshd du nœud ?)") from None
             if ssh.key and "key" in str(exc).lower():
                 # paramiko tries every key type on a refused key and reports the last load error
-                raise NodeError(f"node {self.name}: SSH login refused for {where} with the key {ssh.key} "
-                                f"(or the key is unreadable: {exc})",
-                                "check that this key's public half is in the user's authorized_keys") from None
-            raise NodeError(f"node {self.name}: SSH to {where} failed (SSHException: {exc})",
-                            "check that the address is the node's SSH server") from None
+                raise NodeError(f"nœud {self.name} : connexion SSH refusée pour {where} avec la clé {ssh.key} "
+                                f"(ou la clé est illisible : {exc})",
+                                "vérifier que la moitié publique de cette clé est dans le authorized_keys de "
+                                "l'utilisateur sur le nœud") from None
+            raise NodeError(f"nœud {self.name} : échec de SSH vers {where} (SSHException : {exc})",
+                            "vérifier que l'adresse est bien celle du serveur SSH du nœud") from None
         except (OSError, EOFError) as exc:
-            raise NodeError(f"node {self.name}: SSH to {where} failed ({type(exc).__name__}: {exc})",
-                            "check that the address is the node's SSH server") from None
+            raise NodeError(f"nœud {self.name} : échec de SSH vers {where} ({type(exc).__name__} : {exc})",
+                            "vérifier que l'adresse est bien celle du serveur SSH du nœud") from None
         # keepalives make a transport whose peer vanished (a node powered off, its cable pulled)
         # fail instead of waiting forever on a reply that cannot come
         conn.transport.set_keepalive(KEEPALIVE)
         return conn
 
+    def _auth_timeout(self, where: str) -> NodeError:
+        ssh = self.spec.ssh
+        return NodeError(f"nœud {self.name} : le serveur SSH de {where} n'a pas répondu pendant l'authentification "
+                         f"en {ssh.connect_timeout:.0f} s (ce n'est pas un refus du mot de passe ou de la clé)",
+                         f"essayer à la main ssh -p {ssh.port} {ssh.user}@{ssh.host} : s'il attend aussi, regarder "
+                         "sshd sur le nœud (journalctl -u ssh : PAM, DNS inverse avec UseDNS) ; un nœud très chargé "
+                         "peut demander un connect_timeout plus grand dans l'inventaire")
+
     @staticmethod
-    def _open_or_close(conn: Connection) -> None:
+    def _open_or_close(conn: Connection, seen: dict | None = None) -> None:
         """Open, and on any failure close what was started: a half-open transport's thread would
-        otherwise print paramiko's traceback after pytest has ended."""
+        otherwise print paramiko's traceback after pytest has ended. `seen` gets the server's banner
+        ("banner": the SSH version line it sent, "" if none), which the close forgets."""
         try:
             conn.open()
         except BaseException:
+            if seen is not None:
+                transport = conn.client.get_transport() if conn.client is not None else None
+                seen["banner"] = getattr(transport, "remote_version", "") or ""
             try:
                 conn.close()
             except Exception:
@@ -235,16 +283,16 @@ class Node:
             res = self._run_with_deadline(conn, line, kwargs, timeout)
         except _DeadTransport:
             self._abandon(conn)
-            raise NodeLost(f"node {self.name}: `{shown}` got no answer within {hard_deadline(timeout):.0f} s "
-                           "(the connection is dead)", "the node went down or its network did") from None
+            raise NodeLost(f"nœud {self.name} : `{shown}` sans réponse en {hard_deadline(timeout):.0f} s "
+                           "(la connexion est morte)", "le nœud est tombé, ou son réseau") from None
         except invoke.exceptions.CommandTimedOut:
             self.close()  # the channel may be stuck; the next command opens a fresh one
-            raise NodeLost(f"node {self.name}: `{shown}` did not finish within {timeout:.0f} s",
-                           "the node may be overloaded or hung; look at it by hand") from None
+            raise NodeLost(f"nœud {self.name} : `{shown}` ne s'est pas terminée en {timeout:.0f} s",
+                           "le nœud est peut-être surchargé ou bloqué ; l'examiner à la main") from None
         except (paramiko.SSHException, OSError, EOFError, invoke.exceptions.UnexpectedExit) as exc:
             self.close()
-            raise NodeLost(f"node {self.name}: connection lost during `{shown}` ({type(exc).__name__})",
-                           "the node went down or its network did") from None
+            raise NodeLost(f"nœud {self.name} : connexion perdue pendant `{shown}` ({type(exc).__name__})",
+                           "le nœud est tombé, ou son réseau") from None
         finally:
             COMMAND_TIME.span(began, time.time(), self.name, shown, ACCOUNTING.inside())
         result = CommandResult(self.name, shown, res.exited if res.exited is not None else -1,
@@ -252,8 +300,9 @@ class Node:
         if not ACCOUNTING.inside() and threading.current_thread() is threading.main_thread():
             COMMAND_TIME.add(result.elapsed)
         if ssh.sudo and ssh.user != "root" and result.exit_code == 1 and "sudo:" in result.stderr and "password" in result.stderr:
-            raise NodeError(f"node {self.name}: sudo asks {ssh.user} for a password",
-                            "allow passwordless sudo for that user, or log in as root") from None
+            raise NodeError(f"nœud {self.name} : sudo demande un mot de passe à {ssh.user}",
+                            "autoriser sudo sans mot de passe pour cet utilisateur (NOPASSWD), ou se connecter "
+                            "en root") from None
         if check and not result.ok:
             raise CommandFailed(self.name, result)
         return result
@@ -297,7 +346,7 @@ class Node:
         raw = content.encode() if isinstance(content, str) else content
         data = base64.b64encode(raw).decode()
         self.run(f"umask 077; printf %s {data} | base64 -d > {shlex.quote(path)} && chmod {mode} {shlex.quote(path)}",
-                 display=f"write {path}")
+                 display=f"écriture de {path}")
         if owner:
             self.run(quote("chown", owner, path))
 
@@ -312,8 +361,8 @@ class Node:
                        check=False, timeout=20)
         missing = res.stdout.split()
         if missing:
-            raise NodeError(f"node {self.name}: {', '.join(missing)} not found",
-                            "install pacemaker, crmsh and drbd-utils on the node (the lab's packages)")
+            raise NodeError(f"nœud {self.name} : {', '.join(missing)} introuvable{'s' if len(missing) > 1 else ''}",
+                            "installer pacemaker, crmsh et drbd-utils sur le nœud (les paquets du lab)")
 
 
 def on_each(items: list, act: Callable) -> dict:

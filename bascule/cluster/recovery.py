@@ -1,5 +1,5 @@
 """Bringing the cluster back, and saying so: the audit after each scenario, the explicit
-`--remettre-en-etat`, and document 3's split-brain recovery.
+`--bascule-remettre-en-etat`, and document 3's split-brain recovery.
 
 bascule never repairs the user's cluster in silence: every repair is returned as a Repair (what was
 done, what was seen, whether it undid bascule's own fault), and the audit row of the scenario lists
@@ -36,7 +36,7 @@ def ftp_access(cluster: Cluster, write: bool = True) -> FtpAccess:
                 return FtpAccess(True, wrote=False, write_error=describe_error(exc), served_by=server)
             return FtpAccess(True, wrote=True, served_by=server)
     except FTPUnavailable as exc:
-        return FtpAccess(False, error=exc.what.split(": ", 2)[-1], login_refused=exc.login_refused)
+        return FtpAccess(False, error=exc.reason, login_refused=exc.login_refused)
     except (ftputil.error.FTPError, OSError) as exc:
         return FtpAccess(False, error=describe_error(exc), login_refused=is_login_refused(exc))
 
@@ -61,7 +61,7 @@ def settle(cluster: Cluster, deadline: float) -> tuple[list[str], float]:
     try:
         waited = wait_until(lambda: _read(cluster),
                             lambda v: not baseline_problems(v[0], v[1], cluster.inv) or _stuck(*v),
-                            "the cluster to settle at its baseline", deadline=deadline, interval=3,
+                            "la stabilisation du cluster dans son état de référence", deadline=deadline, interval=3,
                             describe=lambda v: "; ".join(baseline_problems(v[0], v[1], cluster.inv)))
     except WaitTimeout as exc:
         return [exc.last_seen], float(deadline)
@@ -77,7 +77,7 @@ def repair(cluster: Cluster, own_failures: Callable[[str, str], bool] = lambda r
     done: list[Repair] = []
     helper = next((n for n in cluster.nodes.values() if n.reachable()), None)
     if helper is None:
-        raise BaselineError("no node answers SSH", "check the nodes by hand, then rerun")
+        raise BaselineError("aucun nœud ne répond en SSH", "examiner les nœuds à la main, puis relancer")
     state, drbd = _read(cluster)
 
     def run(cmd: str, what: str, why: str, own: bool = False, node=None) -> None:
@@ -137,7 +137,7 @@ def _repair_until_baseline(cluster: Cluster, deadline: float, settle_for: float,
     if problems:
         repairs = repair(cluster, own_failures)
         try:
-            took += wait_until(cluster.baseline_problems, lambda p: not p, "the cluster's baseline", deadline=deadline,
+            took += wait_until(cluster.baseline_problems, lambda p: not p, "l'état de référence du cluster", deadline=deadline,
                                interval=2, describe=lambda p: "; ".join(p)).elapsed
         except WaitTimeout as exc:
             return repairs, took, (exc.last_seen,)
@@ -148,13 +148,13 @@ def _repair_until_baseline(cluster: Cluster, deadline: float, settle_for: float,
 
 
 def restore_baseline(cluster: Cluster, deadline: float = 420) -> tuple[list[Repair], float]:
-    """Bring the cluster to its baseline: what `--remettre-en-etat` and `bascule lab heal` do. Returns
+    """Bring the cluster to its baseline: what `--bascule-remettre-en-etat` and `bascule lab heal` do. Returns
     every repair made and the seconds it took; raises RepairIncomplete naming what is left broken,
     with the repairs made meanwhile."""
     repairs, took, left = _repair_until_baseline(cluster, deadline, settle_for=30)
     if left:
-        raise RepairIncomplete(f"the cluster did not come back to its baseline within {deadline:.0f} s: {left[0]}",
-                               "repair it by hand (crm status, cat /proc/drbd), then rerun", repairs)
+        raise RepairIncomplete(f"le cluster n'est pas revenu à son état de référence en {deadline:.0f} s : {left[0]}",
+                               "le réparer à la main (crm status, cat /proc/drbd), puis relancer", repairs)
     return repairs, took
 
 

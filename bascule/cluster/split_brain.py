@@ -51,7 +51,7 @@ def resolve_split_brain(cluster: Cluster, keep: Node) -> None:
     discard.run(quote("drbdadm", "secondary", res), timeout=60)
     discard.run(f"drbdadm -- --discard-my-data connect {quote(res)}", timeout=60)
     keep.run(quote("drbdadm", "connect", res), timeout=60)
-    cluster.wait_drbd(keep, "DRBD resync to UpToDate/UpToDate", lambda s: s.healthy, deadline=300, interval=1)
+    cluster.wait_drbd(keep, "la resynchronisation de DRBD (UpToDate/UpToDate)", lambda s: s.healthy, deadline=300, interval=1)
     st = cluster.drbd(keep)
     if st.role == "Primary":
         keep.run(f"mountpoint -q {quote(mnt)} || mount {quote(dev)} {quote(mnt)}", timeout=60)
@@ -143,7 +143,7 @@ class SplitBrain(ReplicationCut):
                 lambda: (new_lines(logged_lines(self.cluster), self.made.lines_before),
                          self.cluster.drbd_everywhere(strict=True)),
                 lambda v: any(v[0].values()) and any(s.connection == "StandAlone" for s in v[1].values()),
-                "DRBD to detect the split brain", deadline=deadline, interval=1,
+                "la détection du split brain par DRBD", deadline=deadline, interval=1,
                 describe=lambda v: "; ".join(f"{k}: {s.summary()}" for k, s in v[1].items()))
         except WaitTimeout as exc:
             return SplitBrainDetection(False, wait_error=exc.last_seen)
@@ -163,7 +163,7 @@ class SplitBrain(ReplicationCut):
         drbd = self.cluster.drbd_everywhere(strict=True)
         error = ""
         try:
-            self.cluster.wait_state(f"{keeper.name} to hold DRBD and /home again",
+            self.cluster.wait_state(f"le retour de DRBD et de /home sur {keeper.name}",
                                     lambda s: s.promoted_on(inv.resources.ms) == (keeper.name,)
                                     and s.where(inv.resources.fs) == (keeper.name,), deadline=deadline, interval=2)
         except WaitTimeout as exc:

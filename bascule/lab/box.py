@@ -47,17 +47,18 @@ class Box:
             return
         boxfile = self.dir / f"{name}.box"
         if not boxfile.exists():
-            self._out(f"building the box {name} from Debian {self.release.name} packages (about 3 minutes)")
-            with self._phase("box build"):
+            self._out(f"construction de la box {name} à partir des paquets de Debian {self.release.name} (environ 3 minutes)")
+            with self._phase("construction de la box"):
                 res = subprocess.run(["bash", str(INFRA / "box" / "build.sh"), str(self.dir), name, self.release.codename],
                                      env=self._env())
             if res.returncode != 0:
-                raise LabError("the box build failed (see the lines above)", "fix the error, then run `bascule lab up` again")
-        with self._phase("box add"):
+                raise LabError("la construction de la box a échoué (voir les lignes ci-dessus)",
+                               "corriger l'erreur, puis relancer `bascule lab up`")
+        with self._phase("ajout de la box"):
             res = subprocess.run(["vagrant", "box", "add", "--force", "--name", name, str(boxfile)],
                                  env=self._env(), capture_output=True, text=True)
         if res.returncode != 0:
-            raise LabError(f"vagrant box add failed: {res.stderr.strip()[-300:]}", "run `bascule lab destroy` and retry")
+            raise LabError(f"vagrant box add a échoué : {res.stderr.strip()[-300:]}", "lancer `bascule lab destroy` et réessayer")
         boxfile.unlink()  # vagrant keeps its own copy; the kernel and initrd stay for direct boot
 
 

@@ -63,7 +63,7 @@ class EmbeddedLab:
         is minutes of silence otherwise, in a CI log as on a terminal)."""
         start = time.monotonic()
         try:
-            with heartbeat(lambda seconds: self.out(f"{name}: still running ({seconds:.0f} s)")):
+            with heartbeat(lambda seconds: self.out(f"{name} : toujours en cours ({seconds:.0f} s)")):
                 yield
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.monotonic() - start
@@ -84,7 +84,7 @@ class EmbeddedLab:
         except OSError:
             return None
         if name is not None and name not in RELEASES:
-            self.out(f"{self.release_file} names an unknown release « {name} »: taken as Debian {DEFAULT.name}")
+            self.out(f"{self.release_file} nomme une version inconnue « {name} » : prise pour Debian {DEFAULT.name}")
             return DEFAULT.name
         return name
 
@@ -106,7 +106,7 @@ class EmbeddedLab:
         """The running lab's cluster, reached from inside its namespace (for status, break, heal);
         raises LabError when the lab is not up."""
         if not netns.exists(NAMESPACE):
-            raise LabError("the embedded lab is not running (no namespace bascule)", "run `bascule lab up`")
+            raise LabError(f"le lab embarqué ne tourne pas (pas d'espace réseau {NAMESPACE})", "lancer `bascule lab up`")
         netns.enter(NAMESPACE)
         return Cluster(self.inventory(), History())
 
@@ -121,15 +121,15 @@ class EmbeddedLab:
                 cluster_interface="eth1"))
         return Inventory(nodes=tuple(nodes), preferred_master=self.master_name, vip=VIP,
                          ftp=FTPSpec(user="user", password=Secret(self.ftp_password()), timeout=8.0),
-                         source="embedded lab", embedded=True)
+                         source="lab embarqué", embedded=True)
 
     def inventory_toml(self) -> str:
         """This running lab as an inventory file, as a teacher would write it for an existing lab;
         the FTP password is named through BASCULE_FTP_PASSWORD, never written."""
         inv = self.inventory()
-        lines = ["# bascule inventory of the embedded lab (bascule lab inventaire); reach it from its namespace:",
+        lines = ["# inventaire bascule du lab embarqué (bascule lab inventaire) ; à joindre depuis son espace réseau :",
                  "#   export BASCULE_FTP_PASSWORD=$(.venv/bin/bascule lab mot-de-passe-ftp)",
-                 "#   ip netns exec bascule .venv/bin/pytest features/ --inventory THIS_FILE", "",
+                 "#   ip netns exec bascule .venv/bin/pytest features/ --bascule-inventaire CE_FICHIER", "",
                  "[cluster]", f'vip = "{inv.vip}"', f'preferred_master = "{inv.preferred_master}"', "",
                  "[ssh]", 'user = "vagrant"', f'key = "{inv.nodes[0].ssh.key}"', "sudo = true",
                  "connect_timeout = 15", "command_timeout = 120", ""]
@@ -163,7 +163,7 @@ class EmbeddedLab:
         master, slave = cluster.master, cluster.slave
 
         def prepare(node) -> None:
-            wait_until(node.reachable, bool, f"SSH on {node.name}", deadline=300, interval=2)
+            wait_until(node.reachable, bool, f"la réponse SSH de {node.name}", deadline=300, interval=2)
             node.write_file("/root/bascule-authkey", self.authkey(), mode="400")
             node.write_file("/root/bascule-ftp-password", self.ftp_password(), mode="400")
             node.write_file("/root/node.sh", (INFRA / "provision" / "node.sh").read_text(), mode="755")
@@ -171,24 +171,24 @@ class EmbeddedLab:
                    "AUTHKEY_FILE=/root/bascule-authkey FTP_PASSWORD_FILE=/root/bascule-ftp-password")
             node.run(f"{env} /root/node.sh", timeout=120)
         # Both nodes at once: each has its own CPU, and nothing in node.sh needs the peer.
-        with self.phase("provision nodes"):
+        with self.phase("préparation des nœuds"):
             both(prepare, (master, slave))
         if not master.run("test -e /var/lib/bascule-drbd-init", check=False).ok:
-            self.out("DRBD: first synchronisation of resftp")
-            with self.phase("DRBD initial sync"):
+            self.out("DRBD : première synchronisation de resftp")
+            with self.phase("synchronisation DRBD"):
                 both(lambda node: node.run("drbdadm up resftp 2>/dev/null || drbdadm adjust resftp"), (master, slave))
                 master.run("drbdadm -- --overwrite-data-of-peer primary resftp || drbdadm primary --force resftp")
                 cluster.wait_drbd(master, "DRBD UpToDate/UpToDate", lambda s: s.healthy, deadline=300)
                 master.write_file("/root/drbd-init.sh", (INFRA / "provision" / "drbd-init.sh").read_text(), mode="755")
                 master.run("/root/drbd-init.sh")
                 both(lambda node: node.run("drbdadm down resftp"), (master, slave))
-        with self.phase("cluster start"):
+        with self.phase("démarrage du cluster"):
             both(lambda node: node.run("systemctl enable --now corosync pacemaker >/dev/null 2>&1", timeout=120),
                  (master, slave))
-            cluster.wait_state("both nodes online", lambda s: set(s.online_nodes) == {master.name, slave.name},
+            cluster.wait_state("les deux nœuds en ligne", lambda s: set(s.online_nodes) == {master.name, slave.name},
                                deadline=240, interval=2)
         if not master.run("crm configure show ms-drbd0 >/dev/null 2>&1", check=False, timeout=60).ok:
-            self.out("entering the lab's crm configuration (Q1, Q3, Q4)")
+            self.out("saisie de la configuration crm du lab (Q1, Q3, Q4)")
             with self.phase("crm configure"):
                 crm = lab_commands((INFRA / "provision" / "lab.crm").read_text(), self.release, VIP, master.name)
                 master.write_file("/root/lab.crm", crm)
@@ -198,10 +198,10 @@ class EmbeddedLab:
             refused = [line.strip() for line in (entered.stdout + entered.stderr).splitlines()
                        if line.lstrip().startswith("ERROR")]
             if refused or not entered.ok:
-                raise LabError(f"Debian {self.release.name}'s crmsh refused the lab's commands: "
-                               + " | ".join(refused[:3] or [f"exit code {entered.exit_code}"]),
-                               "adapt the line in bascule/lab_release.py (the release's crm adaptations), then "
-                               "`bascule lab down` and `bascule lab up`")
+                raise LabError(f"le crmsh de Debian {self.release.name} a refusé les commandes du lab : "
+                               + " | ".join(refused[:3] or [f"code de sortie {entered.exit_code}"]),
+                               "adapter la ligne dans bascule/lab/release.py (les adaptations crm de la version), puis "
+                               "`bascule lab down` et `bascule lab up`")
 
     def provisioned(self, cluster: Cluster) -> bool:
         """Has the lab's configuration been entered (pacemaker answers and knows ms-drbd0)?"""
@@ -215,7 +215,7 @@ class EmbeddedLab:
         return cluster.baseline_problems()
 
     def wait_baseline(self, cluster: Cluster, deadline: float = 420) -> float:
-        waited = wait_until(lambda: self.baseline(cluster), lambda p: not p, "the lab's baseline",
+        waited = wait_until(lambda: self.baseline(cluster), lambda p: not p, "l'état de référence du lab",
                             deadline=deadline, interval=3, describe=lambda p: "; ".join(p))
         return waited.elapsed
 
@@ -233,7 +233,7 @@ class EmbeddedLab:
         existing = self.running_release_name()
         if self.asked_release is not None and existing is not None and existing != self.release.name:
             raise self._other_release(existing)
-        with self.phase("namespace + libvirt"):
+        with self.phase("netns + libvirt"):
             hv.ensure_namespace()
             hv.ensure_libvirt()  # libvirtd runs in the namespace; virsh reaches it by its socket
         if existing is None and hv.domains_running() and self.release is not DEFAULT:
@@ -241,7 +241,7 @@ class EmbeddedLab:
         if not hv.domains_running():
             # built from this (root) namespace: debootstrap needs Debian's archive
             netns.leave()
-            self.out(f"the lab on {self.release.label}")
+            self.out(f"le lab sur {self.release.label}")
             self.box.ensure()
             self.release_file.parent.mkdir(parents=True, exist_ok=True)
             self.release_file.write_text(self.release.name + "\n")
@@ -257,35 +257,35 @@ class EmbeddedLab:
             fresh = bool(problems) and not self.provisioned(cluster)
             if fresh:
                 self.provision(cluster)
-                self.out("waiting for the baseline (resources started, DRBD UpToDate/UpToDate)")
-                with self.phase("reach baseline"):
+                self.out("attente de l'état de référence (ressources démarrées, DRBD UpToDate/UpToDate)")
+                with self.phase("état de référence"):
                     self.wait_baseline(cluster)
             elif problems and as_found:
-                self.out("the lab is provisioned but not at its baseline: the suite judges it as found")
+                self.out("le lab est préparé mais pas dans son état de référence : la série le juge tel quel")
             elif problems:
                 # provisioned, but settling (a breakage just applied, a scenario just ended) or
                 # broken: provisioning again would silently repair what the user broke on purpose
-                self.out("the lab is provisioned but not at its baseline: waiting for it")
-                with self.phase("reach baseline"):
+                self.out("le lab est préparé mais pas dans son état de référence : attente qu'il y revienne")
+                with self.phase("état de référence"):
                     try:
                         self.wait_baseline(cluster, deadline=300)
                     except BasculeError as exc:
-                        raise LabError(f"the lab is not at its baseline: {exc.what}",
-                                       "`bascule lab heal NAME` if you broke it on purpose, else `bascule lab down` "
-                                       "then `bascule lab up`") from None
+                        raise LabError(f"le lab n'est pas dans son état de référence : {exc.what}",
+                                       "`bascule lab heal NOM` si vous l'avez cassé exprès, sinon `bascule lab down` "
+                                       "puis `bascule lab up`") from None
             if fresh or check_ftp:
-                with self.phase("FTP on the VIP"):
+                with self.phase("FTP sur la VIP"):
                     from bascule.cluster.ftp import FTPClient
                     wait_until(lambda: FTPClient.for_inventory(inv).listing("."), lambda _: True,
-                               f"FTP on {VIP}", deadline=120, interval=2)
+                               f"FTP sur {VIP}", deadline=120, interval=2)
         finally:
             cluster.close()
         self.timings["total"] = time.monotonic() - start
         return inv
 
     def _other_release(self, existing: str) -> LabError:
-        return LabError(f"a Debian {existing} lab exists (running or stopped), and Debian {self.release.name} was asked for",
-                        f"take it down first (`bascule lab down`), then `bascule lab up --debian {self.release.name}`")
+        return LabError(f"un lab Debian {existing} existe (démarré ou arrêté), et Debian {self.release.name} est demandé",
+                        f"l'enlever d'abord (`bascule lab down`), puis `bascule lab up --debian {self.release.name}`")
 
     def down(self, destroy_box: bool = False) -> None:
         self.hypervisor.down(remove_box_images=destroy_box)

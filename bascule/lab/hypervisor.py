@@ -42,17 +42,17 @@ class Hypervisor:
     def virsh(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
         res = subprocess.run(["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, timeout=timeout)
         if check and res.returncode != 0:
-            raise LabError(f"virsh {' '.join(args)} failed: {res.stderr.strip()}", "see `bascule lab status`")
+            raise LabError(f"virsh {' '.join(args)} a échoué : {res.stderr.strip()}", "voir `bascule lab status`")
         return res
 
     # -- host tools, namespace, libvirt -----------------------------------------------------------
     def check_tools(self) -> None:
         missing = [t for t in TOOLS if shutil.which(t) is None and not Path(f"/usr/sbin/{t}").exists()]
         if missing:
-            raise LabError(f"missing on this machine: {', '.join(missing)}",
-                           "run infra/install-host.sh (as root) to install the lab's Debian packages")
+            raise LabError(f"absent de cette machine : {', '.join(missing)}",
+                           "lancer infra/install-host.sh (en root) pour installer les paquets Debian du lab")
         if os.geteuid() != 0:
-            raise LabError("the embedded lab needs root (network namespace, libvirt)", "run it as root")
+            raise LabError("le lab embarqué a besoin de root (espace réseau, libvirt)", "le lancer en root")
 
     def _pid_alive(self, pidfile: Path) -> bool:
         try:
@@ -64,7 +64,7 @@ class Hypervisor:
 
     def ensure_namespace(self) -> None:
         if netns.create(NAMESPACE):
-            self._out(f"network namespace {NAMESPACE} created (no route out of it)")
+            self._out(f"espace réseau {NAMESPACE} créé (aucune route vers l'extérieur)")
 
     def _foreign_libvirtd(self) -> list[int]:
         """libvirtd processes that do not live in bascule's namespace: with one of them running,
@@ -83,9 +83,9 @@ class Hypervisor:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         foreign = self._foreign_libvirtd()
         if foreign:
-            raise LabError(f"a libvirtd outside the namespace {NAMESPACE} is running (pid {', '.join(map(str, foreign))})",
-                           "stop it (kill it, or `systemctl stop libvirtd` on a systemd host) so that the lab's "
-                           "networks stay inside bascule's namespace")
+            raise LabError(f"un libvirtd tourne hors de l'espace réseau {NAMESPACE} (pid {', '.join(map(str, foreign))})",
+                           "l'arrêter (kill, ou `systemctl stop libvirtd` sur un hôte systemd) pour que les réseaux "
+                           "du lab restent dans l'espace réseau de bascule")
         for daemon in ("virtlogd", "libvirtd"):
             pidfile = self.run_dir / f"{daemon}.pid"
             if self._pid_alive(pidfile):
@@ -94,10 +94,11 @@ class Hypervisor:
             res = subprocess.run(["ip", "netns", "exec", NAMESPACE, binary, "-d", "-p", str(pidfile)],
                                  capture_output=True, text=True)
             if res.returncode != 0:
-                raise LabError(f"{daemon} did not start: {res.stderr.strip()[-200:]}",
-                               "another libvirtd may run outside bascule's namespace: stop it (pkill libvirtd) and retry")
+                raise LabError(f"{daemon} n'a pas démarré : {res.stderr.strip()[-200:]}",
+                               "un autre libvirtd tourne peut-être hors de l'espace réseau de bascule : l'arrêter "
+                               "(pkill libvirtd) et réessayer")
         wait_until(lambda: self.virsh("version", check=False, timeout=20), lambda r: r.returncode == 0,
-                   "libvirtd to answer", deadline=60, interval=0.5, describe=lambda r: r.stderr.strip()[-80:])
+                   "la réponse de libvirtd", deadline=60, interval=0.5, describe=lambda r: r.stderr.strip()[-80:])
         if self.virsh("pool-info", "default", check=False).returncode != 0:
             images = "/var/lib/libvirt/images"
             Path(images).mkdir(parents=True, exist_ok=True)
@@ -112,7 +113,7 @@ class Hypervisor:
     def console_tail(self, node: str, lines: int = 15) -> str:
         p = self.state / f"console-{node}.log"
         if not p.exists():
-            return "(no console log)"
+            return "(pas de journal de console)"
         return "\n".join(p.read_text(errors="replace").splitlines()[-lines:])
 
     def domains_running(self) -> bool:
@@ -130,7 +131,7 @@ class Hypervisor:
             return
         for n in self.node_names:
             if self.virsh("dominfo", self.domain(n), check=False).returncode == 0:
-                self._out(f"removing the stale VM {self.domain(n)} left by an earlier checkout")
+                self._out(f"suppression de la VM {self.domain(n)}, laissée par une autre copie de bascule")
                 self.virsh("destroy", self.domain(n), check=False)
                 self.virsh("undefine", self.domain(n), "--remove-all-storage", check=False)
             for vol in (f"{self.domain(n)}.img", f"{self.domain(n)}-vdb.qcow2"):
@@ -140,15 +141,15 @@ class Hypervisor:
         if self.domains_running():
             return
         self._forget_stale_domains()
-        self._out(f"booting {' and '.join(self.node_names)} (about 80 s under emulation)")
-        with self._phase("boot VMs"):
+        self._out(f"démarrage de {' et '.join(self.node_names)} (environ 80 s en émulation)")
+        with self._phase("démarrage des VM"):
             v = self.vagrant()
             try:
                 v.up(provider="libvirt")
             except subprocess.CalledProcessError:
                 detail = "; ".join(f"{n}: {self.console_tail(n, 3)}" for n in self.node_names)
-                raise LabError(f"vagrant up failed; end of the consoles: {detail}",
-                               f"read {self.state}/console-*.log, then `bascule lab destroy` and `bascule lab up`") from None
+                raise LabError(f"vagrant up a échoué ; fin des consoles : {detail}",
+                               f"lire {self.state}/console-*.log, puis `bascule lab destroy` et `bascule lab up`") from None
 
     def management_address(self, node: str) -> str:
         """The VM's address on Vagrant's management network, from libvirt's DHCP lease: what
@@ -158,7 +159,7 @@ class Hypervisor:
             cols = line.split()
             if len(cols) == 4 and cols[2] == "ipv4" and cols[3].startswith("192.168.121."):
                 return cols[3].split("/")[0]
-        raise LabError(f"the embedded lab's VM {node} has no address (not running?)", "run `bascule lab up`")
+        raise LabError(f"la VM {node} du lab embarqué n'a pas d'adresse (arrêtée ?)", "lancer `bascule lab up`")
 
     def down(self, remove_box_images: bool = False) -> None:
         """The VMs, their volumes and networks, the daemons and the namespace: nothing left running.
@@ -186,7 +187,7 @@ class Hypervisor:
                 pid = int(pidfile.read_text().strip())
                 os.kill(pid, 15)
                 try:
-                    wait_until(lambda: self._pid_alive(pidfile), lambda alive: not alive, f"{daemon} to stop",
+                    wait_until(lambda: self._pid_alive(pidfile), lambda alive: not alive, f"l'arrêt de {daemon}",
                                deadline=20, interval=0.2)
                 except BasculeError:
                     os.kill(pid, 9)
@@ -209,7 +210,8 @@ class Hypervisor:
             cols = line.split()
             if len(cols) >= 5 and cols[2] == "bascule-lab":
                 return cols[4]  # MAC: stable across reboots, unlike vnetN
-        raise LabError(f"{node} has no NIC on the network bascule-lab", "run `bascule lab destroy` then `up`")
+        raise LabError(f"{node} n'a pas de carte réseau sur le réseau bascule-lab",
+                       "lancer `bascule lab destroy` puis `bascule lab up`")
 
     def set_link(self, node: str, up: bool) -> None:
         self.virsh("domif-setlink", self.domain(node), self.lab_interface(node), "up" if up else "down")

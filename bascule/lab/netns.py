@@ -27,8 +27,8 @@ def create(name: str) -> bool:
         return False
     res = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
     if res.returncode != 0:
-        raise LabError(f"cannot create the network namespace {name}: {res.stderr.strip()}",
-                       "run bascule as root on a Linux host with iproute2")
+        raise LabError(f"impossible de créer l'espace réseau {name} : {res.stderr.strip()}",
+                       "lancer bascule en root sur un hôte Linux avec iproute2")
     subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
     return True
 
@@ -53,13 +53,13 @@ def _setns(fd: int, what: str) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.setns(fd, CLONE_NEWNET) != 0:
         err = ctypes.get_errno()
-        raise LabError(f"cannot enter {what}: {os.strerror(err)}", "run bascule as root")
+        raise LabError(f"impossible d'entrer dans {what} : {os.strerror(err)}", "lancer bascule en root")
 
 
 def leave() -> None:
     """Back to the namespace the process started in (to reach Debian's archive again)."""
     if _ORIGINAL is not None:
-        _setns(_ORIGINAL, "the original network namespace")
+        _setns(_ORIGINAL, "l'espace réseau d'origine")
 
 
 def enter(name: str) -> None:
@@ -68,13 +68,13 @@ def enter(name: str) -> None:
     if inside(name):
         return
     if not exists(name):
-        raise LabError(f"the network namespace {name} does not exist", "run `bascule lab up` first")
+        raise LabError(f"l'espace réseau {name} n'existe pas", "lancer d'abord `bascule lab up`")
     global _ORIGINAL
     if _ORIGINAL is None:
         _ORIGINAL = os.open("/proc/self/ns/net", os.O_RDONLY)
     fd = os.open(f"{NETNS_DIR}/{name}", os.O_RDONLY)
     try:
-        _setns(fd, f"the network namespace {name}")
+        _setns(fd, f"l'espace réseau {name}")
     finally:
         os.close(fd)
 

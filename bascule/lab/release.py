@@ -30,7 +30,7 @@ class Release:
 
     @property
     def label(self) -> str:
-        return f"Debian {self.name} ({self.codename}: Pacemaker {self.pacemaker}, crmsh {self.crmsh})"
+        return f"Debian {self.name} ({self.codename} : Pacemaker {self.pacemaker}, crmsh {self.crmsh})"
 
 
 DEBIAN_12 = Release("12", "bookworm", "2.1.5", "4.4.1")
@@ -55,8 +55,8 @@ def release(name: str | None) -> Release:
         return DEFAULT
     key = str(name).strip().removeprefix("debian").removeprefix("Debian").strip()
     if key not in RELEASES:
-        raise LabError(f"--debian {name}: the embedded lab knows Debian {' and '.join(sorted(RELEASES))}",
-                       f"choose one of them, e.g. --debian {DEFAULT.name}")
+        raise LabError(f"--debian {name} : le lab embarqué connaît Debian {' et '.join(sorted(RELEASES))}",
+                       f"choisir l'une d'elles, par exemple --debian {DEFAULT.name}")
     return RELEASES[key]
 
 
@@ -68,9 +68,9 @@ def lab_commands(template: str, rel: Release, vip: str, master: str) -> str:
     for adaptation in rel.crm_adaptations:
         at = [i for i, line in enumerate(lines) if line.startswith(adaptation.lab_line)]
         if len(at) != 1:
-            raise LabError(f"Debian {rel.name}'s adaptation of « {adaptation.lab_line.strip()} » matches {len(at)} "
-                           "lines of infra/provision/lab.crm instead of one",
-                           "update bascule/lab_release.py to the line as lab.crm now writes it")
+            raise LabError(f"l'adaptation de « {adaptation.lab_line.strip()} » pour Debian {rel.name} correspond à "
+                           f"{len(at)} lignes de infra/provision/lab.crm au lieu d'une",
+                           "mettre à jour bascule/lab/release.py selon la ligne telle que lab.crm l'écrit maintenant")
         comment = [f"# Debian {rel.name}: {adaptation.why}", f"# The lab's line: {lines[at[0]]}"]
         lines[at[0]:at[0] + 1] = comment + [adaptation.replacement]
     return "\n".join(lines).replace("@VIP@", vip).replace("@MASTER@", master) + "\n"
