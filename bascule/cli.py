@@ -1,6 +1,8 @@
-"""`bascule lab up|status|down|destroy|break|heal`: the embedded lab from the command line.
+"""`bascule`: the embedded lab, a read-only check, a saved run judged again, a whole class.
 
-Each command shows what it waits for, and ends with one line: ready, or what is wrong.
+Commands and messages are in French, the lab's language (`bascule lab demarrer`); the first
+English names stay as aliases (`bascule lab up`). Each command shows what it waits for, and ends
+with one line: ready, or what is wrong.
 """
 from __future__ import annotations
 
@@ -23,8 +25,8 @@ def cmd_up(args) -> int:
     inv = lab.up()
     for phase, secs in lab.timings.items():
         print(f"  {phase:<22} {secs:7.1f} s", file=sys.stderr)
-    print(f"ready: {inv.master.name} (maître) and {inv.slave.name} at baseline on Debian {lab.release.name}, FTP on {inv.vip} "
-          f"({lab.timings['total']:.1f} s)")
+    print(f"prêt : {inv.master.name} (maître) et {inv.slave.name} dans leur état de référence sur Debian {lab.release.name}, "
+          f"FTP sur {inv.vip} ({lab.timings['total']:.1f} s)")
     return 0
 
 
@@ -33,7 +35,7 @@ def cmd_status(args) -> int:
     try:
         cluster = lab.running_cluster()
     except BasculeError as exc:
-        print(f"not running: {exc}")
+        print(f"arrêté : {exc}")
         return 1
     inv = cluster.inv
     try:
@@ -47,28 +49,28 @@ def cmd_status(args) -> int:
     from bascule.cluster.ftp import FTPClient, FTPUnavailable
     try:
         _, server = FTPClient.for_inventory(inv).listing_and_server(".")
-        print(f"  FTP on {inv.vip}: {inv.ftp.user} logged in, served by {server or '?'}")
+        print(f"  FTP sur {inv.vip} : {inv.ftp.user} connecté, servi par {server or '?'}")
     except FTPUnavailable as exc:
-        problems.append(f"FTP on {inv.vip}: {exc.what}")
+        problems.append(f"FTP sur {inv.vip} : {exc.what}")
     if problems:
-        print("not at baseline: " + "; ".join(problems))
+        print("pas dans l'état de référence : " + " ; ".join(problems))
         return 1
-    print(f"ready: baseline (both nodes online, ms-drbd0 promoted on {inv.master.name}, DRBD UpToDate/UpToDate, "
-          f"{inv.resources.group} and {inv.resources.fs} on {inv.master.name}, FTP answering on {inv.vip})")
+    print(f"prêt : état de référence (les deux nœuds online, {inv.resources.ms} promu sur {inv.master.name}, DRBD "
+          f"UpToDate/UpToDate, {inv.resources.group} et {inv.resources.fs} sur {inv.master.name}, FTP répond sur {inv.vip})")
     return 0
 
 
 def cmd_down(args) -> int:
     start = time.monotonic()
     _lab(args).down(destroy_box=False)
-    print(f"down: no VM, libvirt daemon, bridge or namespace left ({time.monotonic() - start:.1f} s)")
+    print(f"arrêté : plus aucune VM, démon libvirt, pont ni espace réseau ({time.monotonic() - start:.1f} s)")
     return 0
 
 
 def cmd_destroy(args) -> int:
     start = time.monotonic()
     _lab(args).down(destroy_box=True)
-    print(f"destroyed: VMs, box and cached image removed ({time.monotonic() - start:.1f} s)")
+    print(f"détruit : VM, box et image en cache supprimées ({time.monotonic() - start:.1f} s)")
     return 0
 
 
@@ -80,7 +82,7 @@ def cmd_rejuger(args) -> int:
 
 
 def cmd_inventaire(args) -> int:
-    """The running embedded lab as an inventory file: the path a teacher takes (--inventory)."""
+    """The running embedded lab as an inventory file: the path a teacher takes (--bascule-inventaire)."""
     lab = _lab(args)
     text = lab.inventory_toml()
     if args.sortie:
@@ -125,7 +127,7 @@ def cmd_verifier(args) -> int:
     out = Path(args.sortie)
     started = time.monotonic()
     rc = subprocess.call([sys.executable, "-m", "pytest", str(root / "features"), "-p", "no:cacheprovider", "-q",
-                          "--no-header", "-m", "conformite", "--inventory", args.inventory, f"--bascule-reports={out}",
+                          "--no-header", "-m", "conformite", "--bascule-inventaire", args.inventaire, f"--bascule-rapports={out}",
                           "--bascule-lecture-seule", *args.pytest_args], cwd=root)
     table = out / "tableau-de-tests.md"
     if rc in (3, 4) or not table.is_file():  # pytest's usage or internal error: no table was judged
@@ -137,42 +139,58 @@ def cmd_verifier(args) -> int:
     return rc
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("bascule")
+    except PackageNotFoundError:
+        return "inconnue (non installé : pip install -e .)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="bascule", description="bascule: the HA FTP lab's acceptance suite")
-    sub = p.add_subparsers(dest="area", required=True)
-    lab = sub.add_parser("lab", help="the embedded two-VM lab")
-    lab.add_argument("--xx", default="01", help="lab number: nodes intralabXX and hdintralabXX (default 01)")
-    labsub = lab.add_subparsers(dest="cmd", required=True)
-    up = labsub.add_parser("up", help="bring the lab to its baseline (idempotent)")
+    p = argparse.ArgumentParser(prog="bascule", description="bascule: tests de recette du lab « Haute disponibilité "
+                                "d'un serveur FTP » (Pacemaker, DRBD, proftpd)",
+                                epilog="la série de tests elle-même : ./acceptance.sh [--bascule-inventaire lab.toml]")
+    p.add_argument("--version", action="version", version=f"bascule {_version()}")
+    sub = p.add_subparsers(dest="area", required=True, metavar="{lab,verifier,rejuger,classe}")
+    lab = sub.add_parser("lab", help="le lab embarqué à deux VM")
+    lab.add_argument("--xx", default="01", help="numéro du lab : nœuds intralabXX et hdintralabXX (par défaut 01)")
+    labsub = lab.add_subparsers(dest="cmd", required=True, metavar="COMMANDE")
+    up = labsub.add_parser("demarrer", aliases=["up"], help="amène le lab dans son état de référence (sans effet s'il y est)")
     up.add_argument("--debian", default=None, metavar="N",
-                    help="Debian release of the lab's VMs: 12 or 13 (Pacemaker 3, crmsh 5); without it, the existing "
-                         "lab's release, else 12")
+                    help="version de Debian des VM : 12 ou 13 (Pacemaker 3, crmsh 5) ; sans elle, celle du lab "
+                         "existant, sinon 12")
     up.set_defaults(func=cmd_up)
-    labsub.add_parser("status", help="check the baseline, in words").set_defaults(func=cmd_status)
-    labsub.add_parser("down", help="remove the VMs, daemons, bridges and namespace").set_defaults(func=cmd_down)
-    labsub.add_parser("destroy", help="down, and remove every release's box and cached image").set_defaults(func=cmd_destroy)
-    inv = labsub.add_parser("inventaire", help="write the running lab's inventory (TOML), to test it through --inventory")
-    inv.add_argument("--sortie", default=None, help="file to write (default: standard output)")
+    labsub.add_parser("etat", aliases=["status"], help="vérifie l'état de référence, en clair").set_defaults(func=cmd_status)
+    labsub.add_parser("arreter", aliases=["down"],
+                      help="supprime les VM, démons, ponts et l'espace réseau").set_defaults(func=cmd_down)
+    labsub.add_parser("detruire", aliases=["destroy"],
+                      help="arrête, et supprime la box et l'image en cache de chaque version").set_defaults(func=cmd_destroy)
+    inv = labsub.add_parser("inventaire", help="écrit l'inventaire (TOML) du lab en marche, pour le tester par "
+                                               "--bascule-inventaire")
+    inv.add_argument("--sortie", default=None, help="fichier à écrire (par défaut : la sortie standard)")
     inv.set_defaults(func=cmd_inventaire)
-    labsub.add_parser("mot-de-passe-ftp", help="print the embedded lab's FTP password").set_defaults(func=cmd_ftp_password)
+    labsub.add_parser("mot-de-passe-ftp", help="affiche le mot de passe FTP du lab embarqué").set_defaults(func=cmd_ftp_password)
     from bascule.lab.breakages import add_commands
     add_commands(labsub)
-    rj = sub.add_parser("rejuger", help="judge a saved run again from its history (no cluster needed)")
-    rj.add_argument("dir", help="the run's reports directory (it holds historique.jsonl)")
-    rj.add_argument("--sortie", default=None, help="where to write the tables (default: DIR/rejuge/)")
+    rj = sub.add_parser("rejuger", help="juge de nouveau une série enregistrée à partir de son historique (sans cluster)")
+    rj.add_argument("dir", metavar="DOSSIER", help="le dossier des rapports de la série (il contient historique.jsonl)")
+    rj.add_argument("--sortie", default=None, help="où écrire les tableaux (par défaut : DOSSIER/rejuge/)")
     rj.set_defaults(func=cmd_rejuger)
-    ve = sub.add_parser("verifier", help="read-only: the start state and the configuration's conformance, no fault",
-                        epilog="options after -- go to pytest")
-    ve.add_argument("--inventory", required=True, help="the cluster's inventory (TOML)")
-    ve.add_argument("--sortie", default="reports/verifier", help="where the tables go (default reports/verifier)")
+    ve = sub.add_parser("verifier", help="lecture seule : état de départ et conformité de la configuration, sans panne",
+                        epilog="les options après -- vont à pytest")
+    ve.add_argument("--inventaire", "--inventory", dest="inventaire", required=True, metavar="FICHIER",
+                    help="l'inventaire (TOML) du cluster")
+    ve.add_argument("--sortie", default="reports/verifier", help="où vont les tableaux (par défaut reports/verifier)")
     ve.set_defaults(func=cmd_verifier)
-    cl = sub.add_parser("classe", help="run the suite against each group's cluster and write one summary page",
-                        epilog="options after -- go to each group's pytest, e.g. -- -k q2")
-    cl.add_argument("inventaires", nargs="+", help="the groups' inventory files, or directories of them")
-    cl.add_argument("--parallele", type=int, default=4, help="how many clusters at once (default 4)")
-    cl.add_argument("--sortie", default="reports/classe", help="where the summary and each group's reports go")
-    cl.add_argument("--tendance", default=None, help="append each group's figures to this file (JSON lines) and plot the trend")
-    cl.add_argument("--nuits", type=int, default=10, help="how many past runs the trend plots show (default 10)")
+    cl = sub.add_parser("classe", help="lance la série sur le cluster de chaque groupe et écrit une page de synthèse",
+                        epilog="les options après -- vont au pytest de chaque groupe, p. ex. -- -k q2")
+    cl.add_argument("inventaires", nargs="+", help="les inventaires des groupes, ou des dossiers qui les contiennent")
+    cl.add_argument("--parallele", type=int, default=4, help="combien de clusters à la fois (par défaut 4)")
+    cl.add_argument("--sortie", default="reports/classe", help="où vont la synthèse et les rapports de chaque groupe")
+    cl.add_argument("--tendance", default=None, help="ajoute les chiffres de chaque groupe à ce fichier (lignes JSON) "
+                                                      "et trace la tendance")
+    cl.add_argument("--nuits", type=int, default=10, help="combien de séries passées montrent les courbes (par défaut 10)")
     cl.set_defaults(func=cmd_classe)
     # `bascule classe … -- -k q2`: what follows -- goes to each group's pytest, untouched
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -184,13 +202,17 @@ def main(argv: list[str] | None = None) -> int:
     except BasculeError as exc:
         print(f"bascule: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `bascule lab pannes | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # an internal error still ends with one line; BASCULE_DEBUG=1 shows where
         if os.environ.get("BASCULE_DEBUG"):
             raise
-        print(f"bascule: internal error {type(exc).__name__}: {exc} (BASCULE_DEBUG=1 shows the traceback)", file=sys.stderr)
+        print(f"bascule: erreur interne {type(exc).__name__} : {exc} (BASCULE_DEBUG=1 montre la pile d'appels)",
+              file=sys.stderr)
         return 3
     except KeyboardInterrupt:
-        print("bascule: interrupted", file=sys.stderr)
+        print("bascule: interrompu", file=sys.stderr)
         return 130
 
 

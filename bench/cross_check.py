@@ -184,7 +184,7 @@ def main() -> int:
     client.start()
     try:
         rc = subprocess.call([str(ROOT / ".venv/bin/pytest"), "features/", "-p", "no:cacheprovider", "-q",
-                              "--inventory", str(args.inventory), *pytest_args], cwd=ROOT)
+                              "--bascule-inventaire", str(args.inventory), *pytest_args], cwd=ROOT)
     finally:
         client.stop()
     (ROOT / "reports" / "curl-ops.json").write_text(json.dumps(client.ops))

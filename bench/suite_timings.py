@@ -148,7 +148,7 @@ def main() -> int:
     reports = ROOT / "reports"
     start = time.monotonic()
     rc = subprocess.call([str(ROOT / ".venv/bin/pytest"), "features/", "-p", "no:cacheprovider", "-q",
-                          "--inventory", str(args.inventory), *pytest_args], cwd=ROOT)
+                          "--bascule-inventaire", str(args.inventory), *pytest_args], cwd=ROOT)
     outer = time.monotonic() - start
     d = json.loads((reports / "durees.json").read_text())
     read_journals(args.inventory, d["session_epoch"][0], reports)

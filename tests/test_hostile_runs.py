@@ -98,7 +98,7 @@ def run(tmp_path: Path, inv: Path, env: dict) -> tuple[int, str, Path]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTILE_")}
     full_env.update(env)
     proc = subprocess.run([sys.executable, "-m", "pytest", "features/", "-p", "no:cacheprovider", "-l", "--tb=long", "-vv",
-                           f"--inventory={inv}", f"--bascule-reports={reports}", f"--alluredir={allure}"],
+                           f"--bascule-inventaire={inv}", f"--bascule-rapports={reports}", f"--alluredir={allure}"],
                           cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=240)
     return proc.returncode, proc.stdout + proc.stderr, tmp_path
 
@@ -131,7 +131,7 @@ def test_a_node_that_is_not_a_cluster_stops_at_the_start_row(tmp_path, sshd, ftp
     rc, out, where = run(tmp_path, inv, {"HOSTILE_SSH_PASSWORD": SSH_PASSWORD, "HOSTILE_FTP_PASSWORD": FTP_PASSWORD})
     assert_clean(rc, out, where)
     table = (where / "reports" / "tableau-de-tests.md").read_text(encoding="utf-8")
-    assert "**Exécution arrêtée avant la fin** : node intralab01" in table
+    assert "**Exécution arrêtée avant la fin** : nœud intralab01" in table
     assert "| OK |" not in table  # nothing could be read: never OK
 
 
@@ -188,7 +188,7 @@ def test_an_unreadable_or_directory_inventory_is_one_line(tmp_path):
     d = tmp_path / "inventaire.d"
     d.mkdir()
     rc, out, where = run(tmp_path, d, {})
-    assert_clean(rc, out, where, "directory")
+    assert_clean(rc, out, where, "répertoire")
     unreadable = tmp_path / "secret.toml"
     unreadable.write_text("[cluster]\n")
     unreadable.chmod(0)

@@ -49,7 +49,7 @@ def run(pytester, a: str, b: str):
     pytester.makefile(".feature", jouet=FEATURE.format(a=a, b=b))
     pytester.makepyfile(test_jouet=STEPS)
     out = pytester.path / "out"
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--bascule-reports={out}")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--bascule-rapports={out}")
     rows = json.loads((out / "tableau-de-tests.json").read_text())["rows"]
     return result, [(r["action"], r["status"], r["observed"]) for r in rows]
 
@@ -128,11 +128,11 @@ def la(lignes):
     inv = pytester.path / "inv.toml"
     inv.write_text(INVENTORY.format(port=port))
     out = pytester.path / "out"
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--inventory={inv}", f"--bascule-reports={out}")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--bascule-inventaire={inv}", f"--bascule-rapports={out}")
     assert result.ret == 2
-    result.stdout.fnmatch_lines([f"*bascule: node intralab01*nothing listens on SSH at root@127.0.0.1:{port}*"])
+    result.stdout.fnmatch_lines([f"*bascule: nœud intralab01*rien n'écoute en SSH sur root@127.0.0.1:{port}*"])
     table = (out / "tableau-de-tests.md").read_text()
-    assert "Exécution arrêtée avant la fin" in table and "nothing listens on SSH" in table
+    assert "Exécution arrêtée avant la fin" in table and "rien n'écoute en SSH" in table
     assert "pas-affiché-42" not in table + result.stdout.str() + result.stderr.str()
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
@@ -169,7 +169,7 @@ def run_features(pytester, feature: str, steps: str) -> dict:
     (features / "jouet.feature").write_text(feature, encoding="utf-8")
     (features / "test_jouet.py").write_text(steps, encoding="utf-8")
     out = pytester.path / "out"
-    pytester.runpytest_subprocess("features", "-p", "no:cacheprovider", f"--bascule-reports={out}")
+    pytester.runpytest_subprocess("features", "-p", "no:cacheprovider", f"--bascule-rapports={out}")
     return json.loads((out / "tableau-de-tests.json").read_text())
 
 

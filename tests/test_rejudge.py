@@ -146,7 +146,7 @@ def run_toy(pytester, monkeypatch, start: bool = True):
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_jouet=STEPS)
     out = pytester.path / "out"
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--bascule-reports={out}")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--bascule-rapports={out}")
     return result, out
 
 

@@ -308,7 +308,7 @@ def cmd_break(args) -> int:
         b.apply(c)
     finally:
         c.close()
-    print(f"broken: {b.name} — {b.what}; must turn KO: {b.caught_by}; undo with `bascule lab heal {b.name}`")
+    print(f"cassé : {b.name} — {b.what} ; doit passer KO : {b.caught_by} ; à défaire avec `bascule lab heal {b.name}`")
     return 0
 
 
@@ -322,12 +322,13 @@ def cmd_heal(args) -> int:
         try:
             repairs, took = restore_baseline(c, deadline=600)
         except RepairIncomplete as exc:
-            done = "; ".join(f"{r.what} ({r.why})" for r in exc.repairs) or "nothing"
-            raise RepairIncomplete(f"{exc.what} (repaired meanwhile: {done})", exc.fix, exc.repairs) from None
+            done = " ; ".join(f"{r.what} ({r.why})" for r in exc.repairs) or "rien"
+            raise RepairIncomplete(f"{exc.what} (réparé entre-temps : {done})", exc.fix, exc.repairs) from None
     finally:
         c.close()
-    more = f"; also repaired: {'; '.join(f'{r.what} ({r.why})' for r in repairs)}" if repairs else ""
-    print(f"healed: {b.name}; cluster at baseline ({took:.1f} s){more}")
+    more = f" ; réparé aussi : {' ; '.join(f'{r.what} ({r.why})' for r in repairs)}" if repairs else ""
+    seconds = f"{took:.1f}".replace(".", ",")
+    print(f"réparé : {b.name} ; cluster dans son état de référence ({seconds} s){more}")
     return 0
 
 
@@ -349,12 +350,12 @@ def cmd_verify(args) -> int:
     for name in names:
         b = BREAKAGES[name]
         out = root / "reports" / "casse" / name
-        print(f"== {name}: {b.what}", flush=True)
+        print(f"== {name} : {b.what}", flush=True)
         cmd_break(args.__class__(**{**vars(args), "name": name}))
         try:
             subprocess.call([str(root / ".venv/bin/pytest"), "features/", "-p", "no:cacheprovider", "-q",
-                             "-k", b.scenarios, f"--bascule-reports={out}"]
-                            + (["--inventory", args.inventory] if args.inventory else []), cwd=root)
+                             "-k", b.scenarios, f"--bascule-rapports={out}"]
+                            + (["--bascule-inventaire", args.inventory] if args.inventory else []), cwd=root)
         finally:
             cmd_heal(args.__class__(**{**vars(args), "name": name}))
         rows = json.loads((out / "tableau-de-tests.json").read_text())["rows"] if (out / "tableau-de-tests.json").exists() else []
@@ -362,7 +363,7 @@ def cmd_verify(args) -> int:
         summary.append((name, b.caught_by, ko))
     print("\n== résumé")
     for name, expected, ko in summary:
-        print(f"{name}: attendu KO → {expected}")
+        print(f"{name} : attendu KO → {expected}")
         for r in ko or [{"table": "", "action": "AUCUNE LIGNE KO", "observed": "la casse n'a pas été vue", "status": ""}]:
             print(f"   {r['status']:7} {r['table'][:30]:30} | {r['action'][:60]} | {r['observed'][:150]}")
     return 0 if all(ko for _, _, ko in summary) else 1
@@ -370,14 +371,18 @@ def cmd_verify(args) -> int:
 
 def add_commands(sub) -> None:
     names = sorted(BREAKAGES)
-    for cmd, func, help_ in (("break", cmd_break, "break the cluster on purpose (see `bascule lab breakages`)"),
-                             ("heal", cmd_heal, "undo a breakage and wait for the baseline")):
-        p = sub.add_parser(cmd, help=help_)
-        p.add_argument("name", choices=names)
-        p.add_argument("--inventory", default=None, help="an existing lab instead of the embedded one")
+    for cmd, alias, func, help_ in (
+            ("casser", "break", cmd_break, "casse le cluster exprès (voir bascule lab pannes)"),
+            ("reparer", "heal", cmd_heal, "défait une casse et attend l'état de référence")):
+        p = sub.add_parser(cmd, aliases=[alias], help=help_)
+        p.add_argument("name", metavar="NOM", choices=names, help="la casse : " + ", ".join(names))
+        p.add_argument("--inventaire", "--inventory", dest="inventory", default=None, metavar="FICHIER",
+                       help="un cluster existant au lieu du lab embarqué")
         p.set_defaults(func=func)
-    sub.add_parser("breakages", help="list the breakages and the rows that catch them").set_defaults(func=cmd_list)
-    v = sub.add_parser("verify-breakages", help="break, run the scenarios that must catch it, heal; for each breakage")
-    v.add_argument("names", nargs="*", choices=names + [[]], default=[])
-    v.add_argument("--inventory", default=None)
+    sub.add_parser("pannes", aliases=["breakages"],
+                   help="liste les casses livrées et les lignes qui doivent les voir").set_defaults(func=cmd_list)
+    v = sub.add_parser("verifier-pannes", aliases=["verify-breakages"],
+                       help="pour chaque casse : casser, lancer les scénarios qui doivent la voir, réparer")
+    v.add_argument("names", metavar="NOM", nargs="*", choices=names + [[]], default=[])
+    v.add_argument("--inventaire", "--inventory", dest="inventory", default=None, metavar="FICHIER")
     v.set_defaults(func=cmd_verify)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from bascule.cluster.cluster import Cluster
 from bascule.cluster.ftp import FTPClient
@@ -25,6 +26,7 @@ from bascule.record.history import INFO, RUN, History
 from bascule.lab.embedded import EmbeddedLab
 from bascule.judging.judge import RowPlace, record_plain
 from bascule.reporting.table import CompletedTable, Row, attach_snapshot, save_snapshot
+from bascule.suite.plan import Plan, keys_of
 from bascule.suite.interruption import catch_interruptions, complete_the_table
 from bascule.suite.stash import HISTORY, INTERRUPTED_BY, INVENTORY, REPORT, STARTED, run_date, stop_run
 from bascule.waits import ACCOUNTING, PROGRESS
@@ -45,28 +47,64 @@ def _real_stderr():
 PROGRESS.stream = _real_stderr()
 
 
+def _owned_elsewhere(option: str) -> bool:
+    """Whether another installed pytest plugin registers this option name: pytest-ansible owns
+    --inventory, and pytest refuses to start when two plugins add one name."""
+    import importlib.util
+    return option == "--inventory" and importlib.util.find_spec("pytest_ansible") is not None
+
+
+def _add(group, name: str, alias: str | None, **kwargs) -> None:
+    """An option under its French --bascule- name, its former name kept as an alias when free."""
+    names = [name] + ([alias] if alias and not _owned_elsewhere(alias) else [])
+    try:
+        group.addoption(*names, **kwargs)
+    except ValueError:  # the alias was taken after all (a plugin loaded before this one)
+        group.addoption(name, **kwargs)
+
+
 def pytest_addoption(parser):
-    g = parser.getgroup("bascule", "bascule: acceptance tests of the HA FTP lab")
-    g.addoption("--inventory", metavar="FILE", default=None,
-                help="TOML inventory of an existing lab cluster (default: the embedded two-VM lab)")
-    g.addoption("--lab-xx", metavar="XX", default="01",
-                help="number of the embedded lab: nodes intralabXX and hdintralabXX (default 01)")
-    g.addoption("--debian", metavar="N", default=None,
-                help="Debian release of the embedded lab: 12 or 13; without it, the existing lab's release, else 12. "
-                     "A lab of another release must be taken down first (`bascule lab down`)")
-    g.addoption("--bascule-reports", metavar="DIR", default="reports",
-                help="where the completed test tables and the history go (default reports/)")
-    g.addoption("--bascule-tendance", metavar="FILE", default=None,
-                help="append this run's figures (move times, FTP downtimes, verdicts) to FILE (JSON lines) and show "
-                     "the last nights per move in the HTML table")
-    g.addoption("--bascule-groupe", metavar="NAME", default="",
-                help="the group this cluster belongs to (bascule classe sets it), in the trend file")
+    g = parser.getgroup("bascule", "bascule: tests de recette du lab « Haute disponibilité d'un serveur FTP »")
+    _add(g, "--bascule-inventaire", "--inventory", dest="bascule_inventaire", metavar="FICHIER", default=None,
+         help="inventaire TOML d'un cluster existant (sans lui : le lab embarqué à deux VM) ; aussi dans le "
+              "fichier ini : bascule_inventaire = lab.toml")
+    parser.addini("bascule_inventaire", "inventaire TOML du cluster à tester (comme --bascule-inventaire), "
+                  "relatif au fichier ini", default="")
+    _add(g, "--bascule-rapports", "--bascule-reports", dest="bascule_rapports", metavar="DOSSIER", default="reports",
+         help="où vont les tableaux de tests complétés et l'historique (par défaut reports/)")
+    _add(g, "--bascule-lab-xx", "--lab-xx", dest="bascule_lab_xx", metavar="XX", default="01",
+         help="numéro du lab embarqué : nœuds intralabXX et hdintralabXX (par défaut 01)")
+    _add(g, "--bascule-debian", "--debian", dest="bascule_debian", metavar="N", default=None,
+         help="version de Debian du lab embarqué : 12 ou 13 ; sans elle, celle du lab existant, sinon 12. "
+              "Un lab d'une autre version doit d'abord être arrêté (bascule lab arreter)")
+    g.addoption("--bascule-tendance", metavar="FICHIER", default=None,
+                help="ajoute les chiffres de la série (durées des bascules, indisponibilités FTP, verdicts) à FICHIER "
+                     "(lignes JSON) et montre les dernières nuits de chaque bascule dans le tableau HTML")
+    g.addoption("--bascule-groupe", metavar="NOM", default="",
+                help="le groupe d'étudiants de ce cluster (bascule classe le donne), dans le fichier de tendance")
     g.addoption("--bascule-lecture-seule", action="store_true", default=False,
-                help="read the cluster, change nothing (bascule verifier, with -m conformite): no probe, no audit nor "
-                     "repair after the scenario, and a start-state row KO does not stop the conformance scenario")
-    g.addoption("--remettre-en-etat", action="store_true", default=False,
-                help="bring a cluster found away from its baseline back to it before the first row (the table "
-                     "then says what was repaired); without it, such a run stops after « État du cluster au départ »")
+                help="lit le cluster sans rien y changer (bascule verifier, avec -m conformite) : ni sonde, ni audit, "
+                     "ni remise en état après le scénario ; une ligne d'état de départ KO n'arrête pas la conformité")
+    _add(g, "--bascule-remettre-en-etat", "--remettre-en-etat", dest="bascule_remettre_en_etat", action="store_true",
+         default=False,
+         help="ramène à son état de référence un cluster trouvé ailleurs avant la première ligne (le tableau dit "
+              "ce qui a été réparé) ; sans elle, une telle série s'arrête après « État du cluster au départ »")
+
+
+def inventory_path(config) -> str | None:
+    """The inventory named on the command line, else in the ini file (relative to it), else None
+    (the embedded lab)."""
+    given = config.getoption("bascule_inventaire", None)
+    if given is not None:
+        return given
+    try:
+        ini = config.getini("bascule_inventaire")
+    except ValueError:
+        return None
+    if not ini:
+        return None
+    path = Path(ini).expanduser()
+    return str(path if path.is_absolute() or config.inipath is None else Path(config.inipath).parent / path)
 
 
 def pytest_configure(config):
@@ -75,25 +113,35 @@ def pytest_configure(config):
                       ("splitbrain", "document 3"), ("sauvegarde", "Q6/Q7"), ("conformite", "configuration finale"),
                       ("lent", "scénario long (redémarrage, coupure)")):
         config.addinivalue_line("markers", f"{tag}: {what}")
-    # a run that stops early must not leave the previous run's table for a student to hand in (an
-    # acceptance run only: the project's own tests, run meanwhile, must not wipe a run's reports)
-    out = Path(config.getoption("bascule_reports", "reports") or "reports")
-    acceptance = config.getoption("inventory", None) is not None or _runs_features(config)
-    for old in (() if not acceptance else ("tableau-de-tests.md", "tableau-de-tests.html", "tableau-de-tests.json", "historique.jsonl", "durees.json")):
-        try:
-            (out / old).unlink()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
-            pass
-    if acceptance:  # this run's snapshots only (two of them with one name are told apart by a suffix)
-        shutil.rmtree(out / "captures", ignore_errors=True)
     config.stash[HISTORY] = History()
     config.stash[REPORT] = CompletedTable(date=run_date())
-    path = config.getoption("inventory", None)
+    path = inventory_path(config) if _runs_features(config) or config.getoption("bascule_inventaire", None) else None
     if path is not None:  # an empty path (an unset shell variable) is an error, never the embedded lab
         try:
             config.stash[INVENTORY] = load(path)
         except BasculeError as exc:
             raise pytest.UsageError(f"bascule: {exc}") from None
+
+
+def _clear_last_run(config) -> None:
+    """A run that stops early must not leave the previous run's table for a student to hand in. Only a
+    run that will run scenarios clears them: listing them (--co), --help, --markers or --version keep
+    the last night's reports, and so do the project's own tests, run meanwhile."""
+    out = Path(config.getoption("bascule_rapports", "reports") or "reports")
+    for old in ("tableau-de-tests.md", "tableau-de-tests.html", "tableau-de-tests.json", "historique.jsonl",
+                "durees.json"):
+        try:
+            (out / old).unlink()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+            pass
+    # this run's snapshots only (two of them with one name are told apart by a suffix)
+    shutil.rmtree(out / "captures", ignore_errors=True)
+
+
+def _runs_scenarios(config) -> bool:
+    """Whether this pytest will run the lab's scenarios: not when it only lists them or their fixtures."""
+    looks_only = ("collectonly", "setupplan", "showfixtures", "show_fixtures_per_test")
+    return _runs_features(config) and not any(getattr(config.option, name, False) for name in looks_only)
 
 
 def _runs_features(config) -> bool:
@@ -107,7 +155,7 @@ def embedded_lab(request):
     if INVENTORY in request.config.stash:
         return None
     try:
-        return EmbeddedLab(xx=request.config.getoption("lab_xx"), debian=request.config.getoption("debian"))
+        return EmbeddedLab(xx=request.config.getoption("bascule_lab_xx"), debian=request.config.getoption("bascule_debian"))
     except BasculeError as exc:
         stop_run(exc, request.config)
 
@@ -130,7 +178,7 @@ def historique(request):
 
 @pytest.fixture(scope="session")
 def cluster(request, inventaire, historique):
-    captures = Path(request.config.getoption("bascule_reports")) / "captures"
+    captures = Path(request.config.getoption("bascule_rapports")) / "captures"
 
     def keep_snapshot(label: str, snapshot) -> None:
         attach_snapshot(label, snapshot)
@@ -181,17 +229,40 @@ def tableau_de_tests(request):
 def pytest_sessionstart(session):
     session.config.stash[STARTED] = time.monotonic()
     config = session.config
-    if _runs_features(config) and not config.option.collectonly:
-        catch_interruptions(config)
-    if _runs_features(config) and INVENTORY not in config.stash and not config.option.collectonly:
-        # the target must never be a surprise: without --inventory, bascule builds and starts VMs
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        line = ("bascule: pas d'inventaire (--inventory) : la série porte sur le lab embarqué, ses deux VM sont "
-                "démarrées ou réutilisées (bascule lab up) ; pour un cluster existant : --inventory mon-lab.toml")
+    if not _runs_scenarios(config):
+        return
+    _clear_last_run(config)
+    catch_interruptions(config)
+    if INVENTORY not in config.stash:
+        # the target must never be a surprise: without an inventory, bascule builds and starts VMs
+        _say(config, "bascule: pas d'inventaire (--bascule-inventaire) : la série porte sur le lab embarqué, ses "
+                     "deux VM sont démarrées ou réutilisées (bascule lab demarrer) ; pour un cluster existant : "
+                     "--bascule-inventaire mon-lab.toml")
+
+
+def _say(config, *lines: str) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for line in lines:
         if reporter is not None:
             reporter.write_line(line, bold=True)
         else:
             print(line, file=sys.stderr)
+
+
+def pytest_collection_finish(session):
+    """Before the first fault, what the selected scenarios are going to do to the cluster."""
+    config = session.config
+    if not _runs_scenarios(config) or not session.items:
+        return
+    inv = config.stash.get(INVENTORY, None)
+    who = (f"{inv.master.name} (maître) + {inv.slave.name}, VIP {inv.vip}" if inv is not None
+           else "du lab embarqué")
+    words = []
+    for item in session.items:
+        template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))
+        stem = {Path(template.feature.filename).stem} if template is not None else set()
+        words.append(set(item.keywords) | stem)
+    _say(config, *Plan(who, keys_of(words), read_only=config.getoption("bascule_lecture_seule")).lines())
 
 
 def _write_durations(session) -> None:
@@ -200,7 +271,7 @@ def _write_durations(session) -> None:
     report = session.config.stash.get(REPORT, None)
     if report is None or not (report.rows or report.stopped):
         return
-    out = Path(session.config.getoption("bascule_reports"))
+    out = Path(session.config.getoption("bascule_rapports"))
     out.mkdir(parents=True, exist_ok=True)
     wall = time.monotonic() - session.config.stash[STARTED]
     (out / "durees.json").write_text(json.dumps({
@@ -229,12 +300,12 @@ def pytest_sessionfinish(session, exitstatus):
             history.append(RUN, "bascule", "stopped", INFO, report.stopped)
     history = session.config.stash.get(HISTORY, None)
     if history is not None and history.events:
-        history.save_jsonl(Path(session.config.getoption("bascule_reports")) / "historique.jsonl")
+        history.save_jsonl(Path(session.config.getoption("bascule_rapports")) / "historique.jsonl")
         _trend(session.config, report, history)
     if session.exitstatus == 0 and any(r.status in ("KO", "inconnu") for r in report.rows):
         # a KO outside any test (the start-state row, with --remettre-en-etat) still fails the run
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    paths = report.write(session.config.getoption("bascule_reports"))
+    paths = report.write(session.config.getoption("bascule_rapports"))
     tr = session.config.pluginmanager.get_plugin("terminalreporter")
     if tr:
         tr.write_line(f"bascule: tableau de tests complété → {paths['md']} et {paths['html']}")
@@ -248,7 +319,7 @@ def _trend(config, report: CompletedTable, history) -> None:
     from bascule.reporting import trend
     try:
         trend.append(path, trend.record_of(list(history.events), config.getoption("bascule_groupe", "")))
-        out = Path(config.getoption("bascule_reports"))
+        out = Path(config.getoption("bascule_rapports"))
         for label, png in trend.plot(trend.load(path), out / "tendance").items():
             report.trends[label] = str(png.relative_to(out))
     except (OSError, ValueError, KeyError) as exc:

@@ -10,7 +10,7 @@ import pytest
 from bascule.judging.judge import RowPlace, judge_live, record_plain
 from bascule.judging.verdict import Result, Verdict
 from bascule.reporting.table import CompletedTable, Row
-from bascule.suite.scenario_steps import then_rows
+from bascule.suite.lab_words import TableRow, in_lab_words, then_rows
 from bascule.suite.stash import (ACTION, FEATURE, HISTORY, KO_ROWS, NOW_RUNNING, REPORT, ROW_START, ROW_STEP, SCENARIO,
                                  STEP, STEP_FAILED)
 
@@ -36,9 +36,10 @@ class RowJudge:
         if expected is None:
             expected = step.name if step is not None else "?"
         stash = item.stash if hasattr(item, "stash") else {}
-        return (table if table is not None else stash.get(FEATURE, ""),
-                "" if table is not None else stash.get(SCENARIO, getattr(item, "name", "")),
-                action if action is not None else item.stash.get(ACTION, ""), expected)
+        feature = table if table is not None else stash.get(FEATURE, "")
+        row = in_lab_words(feature, action if action is not None else item.stash.get(ACTION, ""), expected)
+        return (feature, "" if table is not None else stash.get(SCENARIO, getattr(item, "name", "")),
+                row.action, row.expected)
 
     def judge(self, check, observation, since: float | None = None, expected: str | None = None, raise_: bool = True,
               stop: bool = False, table: str | None = None, action: str | None = None) -> Result:
@@ -165,33 +166,34 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     if isinstance(exception, pytest.exit.Exception):
         # the run was stopped (a cluster that starts broken, one that did not come back): the
         # reason heads the table; this scenario's rows were not run
-        for action, s in then_rows(steps[idx:], request.node.stash.get(ACTION, "")):
-            if not (s is step and request.node.stash.get(ROW_STEP, None) is step):
-                _add_plain_row(request, report, feature.name, scenario.name, action, s.name,
+        for r in then_rows(steps[idx:], request.node.stash.get(ACTION, ""), feature.name):
+            if not (r.step is step and request.node.stash.get(ROW_STEP, None) is step):
+                _add_plain_row(request, report, feature.name, scenario.name, r.row,
                                "non exécuté (série arrêtée : la raison est en tête du tableau)", "non exécuté")
         return
     # a Then step that raised before it recorded its row: the row is still written
     if step.type == "then" and request.node.stash.get(ROW_STEP, None) is not step:
         verdict = "inconnu" if not isinstance(exception, AssertionError) else "KO"
-        _add_plain_row(request, report, feature.name, scenario.name, request.node.stash.get(ACTION, ""), step.name,
+        _add_plain_row(request, report, feature.name, scenario.name,
+                       in_lab_words(feature.name, request.node.stash.get(ACTION, ""), step.name),
                        f"la vérification n'a pas pu aller au bout : {exception}", verdict)
     # a failure outside a Then step (the action itself failed): that row is KO or inconnu
     if step.type != "then":
         verdict = "inconnu" if not isinstance(exception, AssertionError) else "KO"
         nxt = next((s for s in steps[idx + 1:] if s.type == "then"), None)
-        _add_plain_row(request, report, feature.name, scenario.name, step.name, nxt.name if nxt else "",
-                       f"l'action a échoué : {exception}", verdict)
+        _add_plain_row(request, report, feature.name, scenario.name,
+                       in_lab_words(feature.name, step.name, nxt.name if nxt else ""), f"l'action a échoué : {exception}", verdict)
         idx = steps.index(nxt) if nxt else idx
-    for action, s in then_rows(steps[idx + 1:], request.node.stash.get(ACTION, "")):
-        _add_plain_row(request, report, feature.name, scenario.name, action, s.name,
+    for r in then_rows(steps[idx + 1:], request.node.stash.get(ACTION, ""), feature.name):
+        _add_plain_row(request, report, feature.name, scenario.name, r.row,
                        "non exécuté (une ligne précédente a échoué)", "non exécuté")
 
 
 
-def _add_plain_row(request, report: CompletedTable, table: str, scenario: str, action: str, expected: str, observed: str,
+def _add_plain_row(request, report: CompletedTable, table: str, scenario: str, place: TableRow, observed: str,
                    status: str) -> None:
     """A row that no check judged (an action that failed, a row not run)."""
-    row = Row(table, scenario, action, expected, observed, status)
+    row = Row(table, scenario, place.action, place.expected, observed, status)
     _plain_row_event(request.config.stash.get(HISTORY, None), row)
     report.add(row)
 

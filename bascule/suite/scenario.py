@@ -43,7 +43,7 @@ AUDIT_EXPECTED = "Le cluster revient à son état de référence sans autre rép
 @pytest.fixture(scope="session")
 def etat_au_depart(request, cluster, historique, tableau_de_tests, inventaire):
     """« État du cluster au départ »: the cluster is judged as found, before any row. Nothing is
-    repaired unless --remettre-en-etat asks for it, and then the table says what was repaired.
+    repaired unless --bascule-remettre-en-etat asks for it, and then the table says what was repaired.
     A cluster that starts away from its baseline (or an FTP account that cannot log in and write)
     stops the run here: the lab's rows are not run on a cluster that starts broken, and no fault is
     injected into it."""
@@ -66,10 +66,10 @@ def etat_au_depart(request, cluster, historique, tableau_de_tests, inventaire):
         # the inventory's password, not the cluster: no repair can mend it
         stop_run(BaselineError(f"état du cluster au départ {first.verdict.value} : {first.observed}", first.fix),
               request.config)
-    if not request.config.getoption("remettre_en_etat"):
+    if not request.config.getoption("bascule_remettre_en_etat"):
         stop_run(BaselineError(f"état du cluster au départ {first.verdict.value} : {first.observed}",
-                            (first.fix + " ; ou relancer avec --remettre-en-etat" if first.fix
-                             else "réparer le cluster, ou relancer avec --remettre-en-etat")
+                            (first.fix + " ; ou relancer avec --bascule-remettre-en-etat" if first.fix
+                             else "réparer le cluster, ou relancer avec --bascule-remettre-en-etat")
                             + " (les lignes du lab ne sont pas exécutées sur un cluster qui part cassé)"),
               request.config)
 
@@ -80,14 +80,14 @@ def etat_au_depart(request, cluster, historique, tableau_de_tests, inventaire):
         repairs, _ = restore_baseline(cluster, deadline=420)
     except RepairIncomplete as exc:
         said(exc.repairs)  # what bascule changed is told even when it did not suffice
-        stop_run(BaselineError(f"--remettre-en-etat : {exc.what}", exc.fix), request.config)
+        stop_run(BaselineError(f"--bascule-remettre-en-etat : {exc.what}", exc.fix), request.config)
     except BasculeError as exc:
-        stop_run(BaselineError(f"--remettre-en-etat : {exc.what}", exc.fix), request.config)
+        stop_run(BaselineError(f"--bascule-remettre-en-etat : {exc.what}", exc.fix), request.config)
     said(repairs)
     again = table.judge(start_state, look(), raise_=False, table=START_TABLE,
-                        action="Après --remettre-en-etat : relire le cluster", expected=START_EXPECTED)
+                        action="Après --bascule-remettre-en-etat : relire le cluster", expected=START_EXPECTED)
     if again.verdict is not Verdict.OK:
-        stop_run(BaselineError(f"après --remettre-en-etat, le cluster n'est toujours pas dans son état de référence : "
+        stop_run(BaselineError(f"après --bascule-remettre-en-etat, le cluster n'est toujours pas dans son état de référence : "
                             f"{again.observed}", again.fix or "réparer le cluster à la main"), request.config)
     return again
 
@@ -166,14 +166,14 @@ def _timeline(request, report: CompletedTable, history, since: float) -> None:
     from bascule.reporting.timeline import draw
     item = request.node
     scenario = item.stash.get(SCENARIO, item.name)
-    out = Path(request.config.getoption("bascule_reports")) / "timelines" / f"{slug(scenario) or 'scenario'}.png"
+    out = Path(request.config.getoption("bascule_rapports")) / "timelines" / f"{slug(scenario) or 'scenario'}.png"
     try:
         path = draw(list(history.events), since, history.now(), scenario, out)
     except Exception as exc:  # noqa: BLE001 - a picture is a bonus: the rows do not depend on it
         report.timelines[scenario] = ""
         print(f"bascule: timeline of « {scenario} » not drawn: {exc}", file=sys.stderr)
         return
-    relative = str(path.relative_to(Path(request.config.getoption("bascule_reports"))))
+    relative = str(path.relative_to(Path(request.config.getoption("bascule_rapports"))))
     report.timelines[scenario] = relative
     history.append(RUN, "bascule", "timeline", "ok", {"scenario": scenario, "path": relative})
     try:
