@@ -5,17 +5,13 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(qemu-system-x86 qemu-utils debootstrap libvirt-daemon-system libvirt-clients
       libvirt-daemon-driver-qemu vagrant vagrant-libvirt dnsmasq-base iptables ebtables
-      bridge-utils iproute2 qemu-block-extra procps psmisc python3-venv nodejs npm)
+      bridge-utils iproute2 qemu-block-extra procps psmisc python3-venv)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# node/npm may come from outside Debian (the machine image ships them): accept any working npm.
-if command -v npm >/dev/null 2>&1; then
-  tmp=(); for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || tmp+=("$p"); done; missing=("${tmp[@]}")
-fi
 if ((${#missing[@]})); then
-  echo "bascule: installing Debian packages: ${missing[*]}"
+  echo "bascule: installation des paquets Debian : ${missing[*]}"
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
@@ -26,4 +22,4 @@ if ! grep -qE '^user = "root"' "$conf"; then
   printf '\nuser = "root"\ngroup = "root"\n' >> "$conf"
   rm -rf /var/cache/libvirt/qemu/capabilities/*
 fi
-echo "bascule: host packages ready"
+echo "bascule: paquets de la machine hôte prêts"

@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Installs what bascule needs on a fresh Debian 12 machine, idempotently:
-#   scripts/setup.sh            Python venv with bascule and its pinned packages (the project's tests)
-#   scripts/setup.sh --lab      the above, plus the embedded lab's Debian packages and Allure (npm)
+# Installs what bascule needs on a fresh Debian 12 machine, idempotently, and nothing more:
+#   scripts/setup.sh            Python venv with bascule and its pinned packages (the project's tests,
+#                               the bascule command)
+#   scripts/setup.sh --allure   the above, plus Allure's command line (npm; nodejs and npm from Debian if
+#                               missing): what testing an existing cluster through an inventory needs
+#   scripts/setup.sh --lab      the above, plus the embedded lab's Debian packages (qemu, libvirt,
+#                               vagrant) and libvirt's configuration: only for the embedded lab
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ ${1:-} == --lab ]]; then
+mode=${1:-}
+if [[ $mode == --lab ]]; then
   bash infra/install-host.sh
+fi
+if [[ $mode == --lab || $mode == --allure ]]; then
+  if ! command -v npm >/dev/null 2>&1; then  # node/npm may come from outside Debian: any working npm will do
+    echo "bascule: installation de nodejs et npm (paquets Debian) pour le rapport Allure"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
   if [[ ! -x node_modules/.bin/allure ]]; then
-    echo "bascule: installing the Allure command line (npm, no Java needed)"
+    echo "bascule: installation de la ligne de commande Allure (npm, sans Java)"
     npm install --no-audit --no-fund --silent >/dev/null
   fi
 fi
@@ -15,7 +26,7 @@ if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/d
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
 fi
 if [[ ! -x .venv/bin/pytest ]] || [[ pyproject.toml -nt .venv/.bascule-installed ]]; then
-  echo "bascule: installing the Python packages into .venv"
+  echo "bascule: installation des paquets Python dans .venv"
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip >/dev/null
   .venv/bin/pip install -q -e '.[test]'
