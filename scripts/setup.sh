@@ -19,7 +19,11 @@ if [[ $mode == --lab || $mode == --allure ]]; then
   fi
   if [[ ! -x node_modules/.bin/allure ]]; then
     echo "bascule: installation de la ligne de commande Allure (npm, sans Java)"
-    npm install --no-audit --no-fund --silent >/dev/null
+    # the tables do not need Allure: a failed install is said in one line, and the run goes on
+    if ! log=$(npm install --no-audit --no-fund --loglevel=error 2>&1); then
+      echo "bascule: Allure n'a pas pu être installé, les tableaux de tests seront écrits sans le rapport Allure :" \
+           "$(grep -m1 -E 'ERR!|error' <<<"$log" | sed 's/^npm ERR! //')"
+    fi
   fi
 fi
 if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then

@@ -228,8 +228,8 @@ def test_rejudge_without_the_cluster_fixture(pytester, monkeypatch):
 
 
 def test_rejudge_of_a_directory_without_a_history(tmp_path):
-    with pytest.raises(BasculeError, match="no saved run"):
+    with pytest.raises(BasculeError, match="aucune série enregistrée"):
         rejudge(tmp_path)
     (tmp_path / "historique.jsonl").write_text("pas du json\n", encoding="utf-8")
-    with pytest.raises(BasculeError, match="is not a bascule history"):
+    with pytest.raises(BasculeError, match="n'est pas un historique de bascule"):
         rejudge(tmp_path)

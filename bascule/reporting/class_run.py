@@ -55,12 +55,12 @@ def groups_from(paths: list[str], out: Path) -> list[Group]:
         if path.is_dir():
             found = sorted(path.glob("*.toml"))
             if not found:
-                raise BasculeError(f"no inventory (*.toml) in the directory {path}", "give inventory files or a directory of them")
+                raise BasculeError(f"aucun inventaire (*.toml) dans le dossier {path}", "donner des fichiers d'inventaire, ou un dossier qui en contient")
             files.extend(found)
         else:
             files.append(path)  # a missing file is that group's line of the summary
     if not files:
-        raise BasculeError("no inventory given", "bascule classe groupe1.toml groupe2.toml … (or a directory)")
+        raise BasculeError("aucun inventaire donné", "bascule classe groupe1.toml groupe2.toml … (ou un dossier)")
     groups, seen = [], set()
     for f in files:
         name = f.stem
@@ -76,7 +76,7 @@ def run_group(group: Group, pytest_args: list[str], trend: Path | None) -> Group
     group.out.mkdir(parents=True, exist_ok=True)
     results = group.out / "allure-results"
     command = [sys.executable, "-m", "pytest", str(ROOT / "features"), "-p", "no:cacheprovider", "-q",
-               f"--inventory={group.inventory}", f"--bascule-reports={group.out}", f"--alluredir={results}",
+               f"--bascule-inventaire={group.inventory}", f"--bascule-rapports={group.out}", f"--alluredir={results}",
                "--clean-alluredir", f"--bascule-groupe={group.name}"]
     if trend is not None:
         command.append(f"--bascule-tendance={trend}")

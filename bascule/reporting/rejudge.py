@@ -52,12 +52,12 @@ def rejudge(directory: str | Path, out: str | Path | None = None) -> dict[str, P
     d = Path(directory)
     path = d / "historique.jsonl" if d.is_dir() else d
     if not path.is_file():
-        raise BasculeError(f"no saved run in {directory}: {path} does not exist",
-                           "give the reports directory of a run (it holds historique.jsonl)")
+        raise BasculeError(f"aucune série enregistrée dans {directory} : {path} n'existe pas",
+                           "donner le dossier des rapports d'une série (il contient historique.jsonl)")
     try:
         events = History.load_events(path)
     except (ValueError, TypeError, KeyError) as exc:
-        raise BasculeError(f"{path} is not a bascule history ({exc})", "give the historique.jsonl that a run wrote") from None
+        raise BasculeError(f"{path} n'est pas un historique de bascule ({exc})", "donner le historique.jsonl qu'une série a écrit") from None
     report = rejudge_events(events)
     return report.write(Path(out) if out else path.parent / "rejuge")
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 ACTIONS: tuple[tuple[str, str], ...] = (
     ("q2", "Q2 : met le maître en standby puis de nouveau online ; écrit essai1 et essai2 dans les Documents "
            "du compte FTP"),
-    ("q5", "Q5 : met le maître en standby puis online, pendant qu'une sonde FTP écrit et relit de petits fichiers "
-           "sur la VIP toutes les 0,25 s"),
+    ("q5", "Q5 : met le maître en standby puis online ; envoie et relit des fichiers par FTP sur la VIP"),
     ("conformite", "conformité : lit la configuration (crm configure show), ne change rien"),
     ("sauvegarde", "Q6/Q7 : crm configure save /root/sauveha.conf, supprime des ressources et des contraintes, "
                    "puis les restaure (crm configure load update)"),
@@ -47,10 +46,12 @@ class Plan:
         if not doing:
             return []
         head = f"bascule: voici ce que cette série va faire au cluster {self.cluster} :"
+        probe = ("pendant chaque scénario, une sonde FTP se connecte à la VIP toutes les 0,25 s et y écrit et relit "
+                 "de petits fichiers (Documents/bascule-sonde/)")
         tail = ("après chaque scénario, bascule défait ses propres pannes et vérifie que le cluster est revenu à "
                 "son état de référence ; il ne répare rien d'autre sans le dire (--bascule-remettre-en-etat). "
                 "Ctrl-C arrête proprement (les pannes en cours sont défaites).")
-        return [head] + [f"  - {what}" for what in doing] + [f"  {tail}"]
+        return [head] + [f"  - {what}" for what in doing] + [f"  {probe} ;", f"  {tail}"]
 
 
 def keys_of(item_keywords: list[set[str]]) -> frozenset[str]:

@@ -205,11 +205,12 @@ def check_vip(cluster) -> None:
     res = cluster.master.run(quote("crm_resource", "--resource", rid, "--get-parameter", "ip"), timeout=60, check=False)
     configured = res.stdout.strip().splitlines()[-1].strip() if res.ok and res.stdout.strip() else None
     if configured is None:
-        raise InventoryError(f"inventory {cluster.inv.source}: the cluster has no resource {rid} with an ip parameter",
-                             "set [resources] ip to the id of the IPaddr2 resource (crm configure show)")
+        raise InventoryError(f"inventaire {cluster.inv.source} : le cluster n'a pas de ressource {rid} avec un "
+                             "paramètre ip", "donner à ip dans [resources] l'id de la ressource IPaddr2 "
+                             "(crm configure show)")
     if configured != cluster.inv.vip:
-        raise InventoryError(f"inventory {cluster.inv.source}: cluster.vip is {cluster.inv.vip} but {rid} carries {configured}",
-                             f"set vip = \"{configured}\" in [cluster]")
+        raise InventoryError(f"inventaire {cluster.inv.source} : vip vaut {cluster.inv.vip} dans [cluster], mais "
+                             f"{rid} porte {configured}", f"mettre vip = \"{configured}\" dans [cluster]")
 
 
 @pytest.fixture(scope="session")

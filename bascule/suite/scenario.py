@@ -137,8 +137,8 @@ def ligne_de_base(request, cluster, etat_au_depart, tableau_de_tests, historique
     except BasculeError as exc:
         problems = [str(exc)]
     if problems:
-        stop_run(BaselineError("before the scenario: the cluster is not at its baseline: " + "; ".join(problems),
-                            "see the previous scenario's audit row"), request.config)
+        stop_run(BaselineError("avant le scénario : le cluster n'est pas dans son état de référence : " + " ; ".join(problems),
+                            "voir la ligne d'audit du scénario précédent"), request.config)
     config_before = cluster.cib("configuration")
     injected = Faults()
     request.node.stash[FAULTS] = injected
@@ -154,8 +154,8 @@ def ligne_de_base(request, cluster, etat_au_depart, tableau_de_tests, historique
         return  # the run ends here anyway: the audit row says what bascule undid, the table's top why it ended
     if seen.error or seen.baseline_after or audit_config_changes(seen):
         # the next scenarios would judge another cluster than the one found
-        stop_run(BaselineError(f"after the scenario: {result.observed}",
-                            "repair it by hand (crm status, cat /proc/drbd), then rerun"), request.config)
+        stop_run(BaselineError(f"après le scénario : {result.observed}",
+                            "le réparer à la main (crm status, cat /proc/drbd), puis relancer"), request.config)
     if result.verdict is not Verdict.OK:
         pytest.fail(f"audit KO : {result.observed}", pytrace=False)
 
@@ -191,5 +191,5 @@ def pannes(request, ligne_de_base, cluster):
     yield injected
     errors = injected.heal_all()
     if errors:
-        stop_run(BaselineError("a fault could not be healed: " + "; ".join(errors), "repair the cluster by hand"),
+        stop_run(BaselineError("une panne n'a pas pu être défaite : " + " ; ".join(errors), "réparer le cluster à la main"),
               request.config)
