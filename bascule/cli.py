@@ -139,6 +139,35 @@ def cmd_verifier(args) -> int:
     return rc
 
 
+def cmd_endurance(args) -> int:
+    """Random faults for a while, uploads all along, every acknowledged file read back (bascule/endurance)."""
+    import random
+    from bascule.endurance.run import Settings, run
+    from bascule.endurance.schedule import parse_duration, parse_kinds
+    from bascule.inventory import load
+    try:
+        duration = parse_duration(args.duree)
+        kinds = parse_kinds(args.pannes)
+    except ValueError as exc:
+        raise BasculeError(str(exc), "par exemple : bascule endurance --duree 30m --pannes standby,kill,cable") from None
+    seed = args.graine if args.graine is not None else random.SystemRandom().randrange(1, 10**6)
+    hypervisor = None
+    if args.inventaire:
+        inv = load(args.inventaire)
+    else:
+        lab = _lab(args)
+        inv = lab.up(check_ftp=False, as_found=True)
+        hypervisor = lab.hypervisor
+    verdict = run(inv, Settings(duration, seed, kinds, Path(args.sortie)), hypervisor=hypervisor,
+                  say=lambda line: print(line, flush=True))
+    if args.tendance:
+        from bascule.reporting import trend
+        from bascule.reporting.endurance import trend_record
+        from bascule.record.history import History
+        trend.append(args.tendance, trend_record(verdict, History.load_events(Path(args.sortie) / "historique.jsonl")))
+    return 0 if verdict.verdict == "OK" else 1
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
     try:
@@ -152,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "d'un serveur FTP » (Pacemaker, DRBD, proftpd)",
                                 epilog="la série de tests elle-même : ./acceptance.sh [--bascule-inventaire lab.toml]")
     p.add_argument("--version", action="version", version=f"bascule {_version()}")
-    sub = p.add_subparsers(dest="area", required=True, metavar="{lab,verifier,rejuger,classe}")
+    sub = p.add_subparsers(dest="area", required=True, metavar="{lab,verifier,rejuger,classe,endurance}")
     lab = sub.add_parser("lab", help="le lab embarqué à deux VM")
     lab.add_argument("--xx", default="01", help="numéro du lab : nœuds intralabXX et hdintralabXX (par défaut 01)")
     labsub = lab.add_subparsers(dest="cmd", required=True, metavar="COMMANDE")
@@ -183,6 +212,20 @@ def main(argv: list[str] | None = None) -> int:
                     help="l'inventaire (TOML) du cluster")
     ve.add_argument("--sortie", default="reports/verifier", help="où vont les tableaux (par défaut reports/verifier)")
     ve.set_defaults(func=cmd_verifier)
+    en = sub.add_parser("endurance", help="pannes du lab tirées au hasard pendant une durée, envois FTP tout du long, "
+                                          "chaque fichier acquitté relu (pas dans la série par défaut)")
+    en.add_argument("--inventaire", "--inventory", dest="inventaire", default=None, metavar="FICHIER",
+                    help="le cluster (par défaut : le lab embarqué)")
+    en.add_argument("--xx", default="01", help=argparse.SUPPRESS)
+    en.add_argument("--debian", default=None, help=argparse.SUPPRESS)
+    en.add_argument("--duree", default="1h", help="combien de temps (1h, 30m, 90s ; par défaut 1h)")
+    en.add_argument("--graine", type=int, default=None, help="la graine du tirage (affichée ; la même rejoue le même tirage)")
+    en.add_argument("--pannes", default=None,
+                    help="les types de panne, séparés par des virgules (par défaut tous) : "
+                         "standby, kill, kill-empeche, redemarrage, courant, cable")
+    en.add_argument("--sortie", default="reports/endurance", help="où vont le tableau, la chronologie et l'historique")
+    en.add_argument("--tendance", default=None, help="ajoute les chiffres de la série à ce fichier de tendance (lignes JSON)")
+    en.set_defaults(func=cmd_endurance)
     cl = sub.add_parser("classe", help="lance la série sur le cluster de chaque groupe et écrit une page de synthèse",
                         epilog="les options après -- vont au pytest de chaque groupe, p. ex. -- -k q2")
     cl.add_argument("inventaires", nargs="+", help="les inventaires des groupes, ou des dossiers qui les contiennent")

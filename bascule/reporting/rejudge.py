@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bascule.errors import BasculeError
 from bascule.inventory import from_public
+from bascule.record.endurance import ENDURANCE
 from bascule.record.history import RUN, Event, History
 from bascule.judging.judge import judge_again, saved_verdicts
 from bascule.reporting.table import CompletedTable, Row
@@ -58,8 +59,14 @@ def rejudge(directory: str | Path, out: str | Path | None = None) -> dict[str, P
         events = History.load_events(path)
     except (ValueError, TypeError, KeyError) as exc:
         raise BasculeError(f"{path} n'est pas un historique de bascule ({exc})", "donner le historique.jsonl qu'une série a écrit") from None
+    target = Path(out) if out else path.parent / "rejuge"
+    if any(e.source == "run" and e.process == ENDURANCE for e in events):  # an endurance run: its own checker
+        from bascule.judging.endurance import judge_endurance
+        from bascule.reporting.endurance import write_report
+        target.mkdir(parents=True, exist_ok=True)
+        return write_report(judge_endurance(events), events, target)
     report = rejudge_events(events)
-    return report.write(Path(out) if out else path.parent / "rejuge")
+    return report.write(target)
 
 
 __all__ = ["rejudge", "rejudge_events"]

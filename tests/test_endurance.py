@@ -1,0 +1,190 @@
+"""The endurance run's checker on hand-made histories (a clean run, a loss, a split-brain discard, a
+partial upload, an unrecovered fault, an interrupted run), its schedule (the same seed, the same
+faults), and its report. Histories captured from the embedded lab are judged in
+test_endurance_captured.py."""
+import json
+
+import pytest
+
+from bascule.endurance.schedule import parse_duration, parse_kinds, schedule
+from bascule.judging.endurance import DISCARDED, INTACT, LOST, judge_endurance
+from bascule.record.endurance import (CURL_UPLOADER, ENDURANCE, FTP_UPLOADER, PLANNED, RECOVERED, SPLIT_BRAIN, START,
+                                      STOP, UPLOAD, VERIFY)
+from bascule.record.history import CLIENT, FAIL, FAULT, INFO, OK, RUN, WRITE, History, roundtrip_events
+from bascule.reporting.endurance import write_report
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+class Run:
+    """A hand-made endurance history, written as bascule.endurance.run writes one."""
+
+    def __init__(self):
+        self.clock = Clock()
+        self.h = History(clock=self.clock)
+        self.h.append(RUN, ENDURANCE, START, INFO, {"seed": 7, "duration_s": 600, "kinds": ["standby"],
+                                                    "cluster": {"nodes": [{"name": "a"}, {"name": "b"}], "vip": "v"},
+                                                    "date": "2026-12-05T23:00:00"})
+
+    def at(self, t):
+        self.clock.t = t
+        return self
+
+    def upload(self, name, ok=True, sha=None, node="a", uploader=FTP_UPLOADER, size=10, failed_at=WRITE):
+        value = {"name": name, "sha256": sha or f"sha-{name}", "size": size, "served_by": node, "op": WRITE}
+        if ok:
+            self.h.append(CLIENT, uploader, UPLOAD, OK, value)
+        else:
+            self.h.append(CLIENT, uploader, UPLOAD, FAIL, {**value, "failed_at": failed_at}, error="connexion perdue")
+        return self
+
+    def fault(self, index, kind="standby", label="standby a", recovered=True):
+        self.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": index, "kind": kind, "pause": 10})
+        self.h.append(FAULT, label, "start", OK)
+        self.clock.t += 30
+        self.h.append(FAULT, label, "end", OK)
+        self.h.append(RUN, ENDURANCE, RECOVERED, OK if recovered else INFO,
+                      {"index": index, "kind": kind, "label": label, "recovered": recovered, "waited": 12.0,
+                       "repairs": [], "left": [] if recovered else ["fs0 arrêté"]})
+        return self
+
+    def verify(self, after, read, listed=None, sizes=None, unreadable=()):
+        self.h.append(RUN, ENDURANCE, VERIFY, INFO, {"after": after, "read": read, "listed": listed or list(read),
+                                                     "sizes": sizes or {}, "unreadable": list(unreadable)})
+        return self
+
+    def stop(self, reason="durée atteinte", faults=1):
+        self.h.append(RUN, ENDURANCE, STOP, INFO, {"reason": reason, "faults": faults})
+        return self
+
+    def judged(self):
+        return judge_endurance(roundtrip_events(self.h.events))
+
+
+def test_a_clean_run_is_ok():
+    r = Run().at(1).upload("f1").at(2).upload("f2").at(3).fault(1).at(40).upload("f3")
+    r.verify("standby a", {"f1": "sha-f1", "f2": "sha-f2"}).at(50).verify(
+        "fin", {"f1": "sha-f1", "f2": "sha-f2", "f3": "sha-f3"}).stop()
+    v = r.judged()
+    assert v.verdict == "OK" and v.why.startswith("3 fichiers acquittés, tous relus intacts")
+    assert [f.fate for f in v.files] == [INTACT] * 3
+    assert v.seed == 7 and v.totals[FTP_UPLOADER]["acked"] == 3
+    assert len(v.faults) == 1 and v.faults[0].recovered and v.faults[0].recovery_s == 12.0
+
+
+def test_an_acknowledged_file_missing_after_a_fault_is_a_loss_attributed_to_it():
+    r = Run().at(1).upload("f1").at(2).upload("f2").at(3).fault(1, label="redémarrage a")
+    r.verify("redémarrage a", {"f1": "sha-f1", "f2": None}).at(60).verify("fin", {"f1": "sha-f1", "f2": None}).stop()
+    v = r.judged()
+    assert v.verdict == "KO" and "1 fichier(s) acquitté(s) perdu(s)" in v.why
+    lost = v.lost()
+    assert [(f.name, f.seen, f.found_after) for f in lost] == [("f2", "absent", "redémarrage a")]
+    assert v.faults[0].lost == 1
+
+
+def test_a_file_changed_is_a_loss_too():
+    r = Run().at(1).upload("f1").verify("fin", {"f1": "autre-sha"}).stop()
+    v = r.judged()
+    assert v.verdict == "KO" and v.lost()[0].seen.startswith("contenu différent")
+
+
+def test_a_file_acknowledged_by_the_discarded_node_during_a_cut_is_reported_apart():
+    r = Run().at(1).upload("avant", node="a")
+    r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "cable", "pause": 10})
+    r.at(10).h.append(FAULT, "câble débranché a", "start", OK)
+    r.at(20).upload("pendant-b", node="b").at(21).upload("pendant-a", node="a")
+    r.at(80).h.append(FAULT, "câble débranché a", "end", OK)
+    r.at(90).h.append(RUN, ENDURANCE, SPLIT_BRAIN, INFO, {"kept": "a", "discarded": "b", "cut_at": 10})
+    r.h.append(RUN, ENDURANCE, RECOVERED, OK, {"index": 1, "kind": "cable", "label": "câble débranché a",
+                                               "recovered": True, "waited": 40.0, "repairs": [], "left": []})
+    r.at(100).verify("câble débranché a", {"avant": "sha-avant", "pendant-b": None, "pendant-a": "sha-pendant-a"})
+    r.verify("fin", {"avant": "sha-avant", "pendant-b": None, "pendant-a": "sha-pendant-a"}).stop()
+    v = r.judged()
+    assert v.verdict == "OK" and "perdu par la résolution du split brain, attendu sans STONITH" in v.why
+    fates = {f.name: f.fate for f in v.files}
+    assert fates == {"avant": INTACT, "pendant-b": DISCARDED, "pendant-a": INTACT}
+    assert v.faults[0].discarded == 1 and v.faults[0].lost == 0
+
+
+def test_a_file_of_the_kept_node_missing_after_a_split_brain_is_still_a_loss():
+    r = Run()
+    r.at(10).h.append(FAULT, "câble débranché a", "start", OK)
+    r.at(20).upload("pendant-a", node="a")
+    r.at(90).h.append(RUN, ENDURANCE, SPLIT_BRAIN, INFO, {"kept": "a", "discarded": "b", "cut_at": 10})
+    r.at(100).verify("fin", {"pendant-a": None}).stop()
+    assert r.judged().verdict == "KO"
+
+
+def test_a_failed_upload_that_left_a_file_is_reported_not_lost():
+    r = Run().at(1).upload("ok1").at(2).upload("casse", ok=False, size=10)
+    r.at(3).verify("fin", {"ok1": "sha-ok1"}, listed=["ok1", "casse"], sizes={"ok1": 10, "casse": 4}).stop()
+    v = r.judged()
+    assert v.verdict == "OK"
+    assert [(f.name, f.left) for f in v.failed_uploads] == [("casse", "fichier partiel (4 octets sur 10)")]
+
+
+def test_a_fault_the_cluster_did_not_recover_from_is_ko():
+    r = Run().at(1).upload("f1").at(2).fault(1, recovered=False).verify("fin", {"f1": "sha-f1"}).stop()
+    v = r.judged()
+    assert v.verdict == "KO" and "n'est pas revenu à son état de référence après la panne 1" in v.why
+
+
+def test_an_interrupted_run_without_final_verification_is_unknown():
+    v = Run().at(1).upload("f1").judged()
+    assert v.verdict == "inconnu"
+    v = Run().at(1).upload("f1").verify("fin", {"f1": None}, listed=[], unreadable=["f1"]).stop().judged()
+    assert v.verdict == "inconnu" and "n'ont pas pu être relus" in v.why
+
+
+def test_each_client_is_counted_apart_and_outages_are_per_fault():
+    r = Run().at(1).upload("f1").upload("c1", uploader=CURL_UPLOADER)
+    r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "standby", "pause": 10})
+    r.at(10).h.append(FAULT, "standby a", "start", OK)
+    r.at(12).upload("f2", ok=False, failed_at="connexion").at(20).upload("f3", node="b")
+    r.at(13).upload("c2", ok=False, uploader=CURL_UPLOADER, failed_at="connexion").at(25).upload(
+        "c3", uploader=CURL_UPLOADER, node=None)
+    r.at(40).h.append(FAULT, "standby a", "end", OK)
+    r.h.append(RUN, ENDURANCE, RECOVERED, OK, {"index": 1, "kind": "standby", "label": "standby a", "recovered": True,
+                                               "waited": 30.0, "repairs": [], "left": []})
+    r.at(50).verify("fin", {"f1": "sha-f1", "f3": "sha-f3", "c1": "sha-c1", "c3": "sha-c3"}).stop()
+    v = r.judged()
+    line = v.faults[0]
+    assert line.acked == {FTP_UPLOADER: 1, CURL_UPLOADER: 1} and line.failed == {FTP_UPLOADER: 1, CURL_UPLOADER: 1}
+    assert line.outage_s == {FTP_UPLOADER: 19.0, CURL_UPLOADER: 24.0}
+    assert v.totals[CURL_UPLOADER] == {"acked": 2, "failed": 1, "lost": 0, "discarded": 0, "not_checked": 0}
+
+
+def test_the_report_says_the_seed_the_faults_and_the_losses(tmp_path):
+    r = Run().at(1).upload("f1").at(2).upload("f2").at(3).fault(1, label="redémarrage a")
+    r.verify("redémarrage a", {"f1": "sha-f1", "f2": None}).verify("fin", {"f1": "sha-f1", "f2": None}).stop()
+    events = roundtrip_events(r.h.events)
+    paths = write_report(judge_endurance(events), events, tmp_path)
+    md = paths["md"].read_text()
+    assert "Graine : 7" in md and "**Verdict : KO**" in md and "| 1 | redémarrage a |" in md
+    assert "| f2 | envois-ftp |" in md and (tmp_path / "chronologie-endurance.png").is_file()
+    assert json.loads(paths["json"].read_text())["losses"][0]["name"] == "f2"
+    assert "Verdict : KO" in paths["html"].read_text()
+
+
+def test_the_same_seed_replays_the_same_schedule_and_another_does_not():
+    kinds = parse_kinds("standby,kill,cable")
+    assert schedule(42, kinds) == schedule(42, kinds)
+    assert schedule(42, kinds) != schedule(43, kinds)
+    assert {p.kind for p in schedule(42, kinds)} == set(kinds)
+    assert all(15 <= p.pause <= 45 for p in schedule(42, kinds))
+
+
+def test_durations_and_kinds_are_read_or_refused_in_one_line():
+    assert parse_duration("1h") == 3600 and parse_duration("30m") == 1800 and parse_duration("1h30m") == 5400
+    assert parse_duration("90s") == 90 and parse_duration("45") == 2700
+    with pytest.raises(ValueError, match="durée illisible"):
+        parse_duration("demain")
+    with pytest.raises(ValueError, match="panne inconnue : meteore"):
+        parse_kinds("standby,meteore")
+    assert parse_kinds(None) == ("standby", "kill", "kill-empeche", "redemarrage", "courant", "cable")
