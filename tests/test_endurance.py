@@ -1,13 +1,12 @@
 """The endurance run's checker on hand-made histories (a clean run, a loss, a split-brain discard, a
 partial upload, an unrecovered fault, an interrupted run), its schedule (the same seed, the same
-faults), and its report. Histories captured from the embedded lab are judged in
-test_endurance_captured.py."""
+faults), and its report."""
 import json
 
 import pytest
 
 from bascule.endurance.schedule import parse_duration, parse_kinds, schedule
-from bascule.judging.endurance import DISCARDED, INTACT, LOST, judge_endurance
+from bascule.judging.endurance import DISCARDED, INTACT, judge_endurance
 from bascule.record.endurance import (CURL_UPLOADER, ENDURANCE, FTP_UPLOADER, PLANNED, RECOVERED, SPLIT_BRAIN, START,
                                       STOP, UPLOAD, VERIFY)
 from bascule.record.history import CLIENT, FAIL, FAULT, INFO, OK, RUN, WRITE, History, roundtrip_events
@@ -54,9 +53,12 @@ class Run:
                        "repairs": [], "left": [] if recovered else ["fs0 arrêté"]})
         return self
 
-    def verify(self, after, read, listed=None, sizes=None, unreadable=()):
-        self.h.append(RUN, ENDURANCE, VERIFY, INFO, {"after": after, "read": read, "listed": listed or list(read),
-                                                     "sizes": sizes or {}, "unreadable": list(unreadable)})
+    def verify(self, after, read, listed=None, sizes=None, unreadable=(), index=None):
+        if index is None and after != "fin":
+            index = 1
+        self.h.append(RUN, ENDURANCE, VERIFY, INFO, {"after": after, "index": index, "read": read,
+                                                     "listed": listed or list(read), "sizes": sizes or {},
+                                                     "unreadable": list(unreadable)})
         return self
 
     def stop(self, reason="durée atteinte", faults=1):
@@ -75,7 +77,8 @@ def test_a_clean_run_is_ok():
     assert v.verdict == "OK" and v.why.startswith("3 fichiers acquittés, tous relus intacts")
     assert [f.fate for f in v.files] == [INTACT] * 3
     assert v.seed == 7 and v.totals[FTP_UPLOADER]["acked"] == 3
-    assert len(v.faults) == 1 and v.faults[0].recovered and v.faults[0].recovery_s == 12.0
+    # from the fault's start (t=3) to the cluster back at its baseline (t=33)
+    assert len(v.faults) == 1 and v.faults[0].recovered and v.faults[0].recovery_s == 30.0
 
 
 def test_an_acknowledged_file_missing_after_a_fault_is_a_loss_attributed_to_it():
@@ -166,7 +169,7 @@ def test_the_report_says_the_seed_the_faults_and_the_losses(tmp_path):
     events = roundtrip_events(r.h.events)
     paths = write_report(judge_endurance(events), events, tmp_path)
     md = paths["md"].read_text()
-    assert "Graine : 7" in md and "**Verdict : KO**" in md and "| 1 | redémarrage a |" in md
+    assert "Graine : 7" in md and "**Verdict : KO**" in md and "| 1 | standby | redémarrage a |" in md
     assert "| f2 | envois-ftp |" in md and (tmp_path / "chronologie-endurance.png").is_file()
     assert json.loads(paths["json"].read_text())["losses"][0]["name"] == "f2"
     assert "Verdict : KO" in paths["html"].read_text()
@@ -188,3 +191,82 @@ def test_durations_and_kinds_are_read_or_refused_in_one_line():
     with pytest.raises(ValueError, match="panne inconnue : meteore"):
         parse_kinds("standby,meteore")
     assert parse_kinds(None) == ("standby", "kill", "kill-empeche", "redemarrage", "courant", "cable")
+
+
+def test_the_run_is_written_as_allure_results_one_per_fault_and_a_summary(tmp_path):
+    from bascule.reporting.endurance import write_allure
+    r = Run().at(1).upload("f1").at(2).upload("f2").at(3).fault(1, label="redémarrage a")
+    r.verify("redémarrage a", {"f1": "sha-f1", "f2": None}).verify("fin", {"f1": "sha-f1", "f2": None}).stop()
+    events = roundtrip_events(r.h.events)
+    verdict = judge_endurance(events)
+    write_report(verdict, events, tmp_path)
+    results = [json.loads(p.read_text()) for p in (write_allure(verdict, events, tmp_path / "allure-results", 0.0)
+                                                    ).glob("*-result.json")]
+    by_name = {r["name"]: r for r in results}
+    assert by_name["Panne 1 : redémarrage a"]["status"] == "failed"
+    summary = by_name["Bilan de la série"]
+    assert summary["status"] == "failed" and {a["name"] for a in summary["attachments"]} == {"chronologie", "tableau"}
+    assert all({"name": "feature", "value": "Endurance"} in r["labels"] for r in results)
+
+
+def test_losses_are_attributed_to_the_fault_by_its_number_not_its_label():
+    r = Run().at(1).upload("f1").at(2).fault(1, label="standby a").verify("standby a", {"f1": "sha-f1"}, index=1)
+    r.at(40).upload("f2").at(41).fault(2, label="standby a").verify("standby a", {"f1": "sha-f1", "f2": None}, index=2)
+    r.verify("fin", {"f1": "sha-f1", "f2": None}).stop(faults=2)
+    v = r.judged()
+    assert [(f.index, f.lost) for f in v.faults] == [(1, 0), (2, 1)]
+
+
+def test_a_file_absent_for_a_while_then_read_intact_is_not_a_loss():
+    r = Run().at(1).upload("f1").at(2).fault(1, recovered=True).verify("standby a", {"f1": None})
+    r.at(80).verify("fin", {"f1": "sha-f1"}).stop()
+    v = r.judged()
+    assert v.verdict == "OK" and v.files[0].fate == INTACT and "relu intact ensuite" in v.files[0].note
+    assert "1 absent(s) un temps puis relu(s) intact(s)" in v.why
+
+
+def test_a_curl_file_missing_after_a_split_brain_takes_the_ftp_clients_node_or_stays_undecided():
+    from bascule.judging.endurance import UNDECIDED
+    r = Run()
+    r.at(10).h.append(FAULT, "câble débranché a", "start", OK)
+    r.at(20).upload("ftp-b", node="b").at(21).upload("curl-1", node=None, uploader=CURL_UPLOADER)
+    r.at(40).upload("curl-2", node=None, uploader=CURL_UPLOADER)  # no FTP upload within 5 s of it
+    r.at(90).h.append(RUN, ENDURANCE, SPLIT_BRAIN, INFO, {"kept": "a", "discarded": "b", "cut_at": 10})
+    r.at(100).verify("fin", {"ftp-b": None, "curl-1": None, "curl-2": None}).stop()
+    v = r.judged()
+    fates = {f.name: (f.fate, f.note) for f in v.files}
+    assert fates["ftp-b"][0] == DISCARDED
+    assert fates["curl-1"][0] == DISCARDED and "déduit du client FTP" in fates["curl-1"][1]
+    assert fates["curl-2"][0] == UNDECIDED
+    assert v.verdict == "inconnu" and "acquitté(s) par un nœud inconnu" in v.why
+
+
+def test_the_cut_window_counts_the_moment_of_the_226_not_the_start_of_the_upload():
+    r = Run()
+    r.at(9).h.append(CLIENT, FTP_UPLOADER, UPLOAD, OK, {"name": "lent", "sha256": "sha-lent", "served_by": "b",
+                                                         "op": WRITE}, t=9, end=12)
+    r.at(90).h.append(RUN, ENDURANCE, SPLIT_BRAIN, INFO, {"kept": "a", "discarded": "b", "cut_at": 10})
+    r.at(100).verify("fin", {"lent": None}).stop()
+    assert r.judged().files[0].fate == DISCARDED
+
+
+def test_an_interruption_that_left_the_cluster_broken_is_ko_and_says_so():
+    r = Run().at(1).upload("f1")
+    r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "standby", "pause": 10})
+    r.at(12).h.append(FAULT, "standby a", "start", OK)
+    r.at(20).h.append(RUN, ENDURANCE, RECOVERED, INFO, {"index": 1, "kind": "standby", "label": "interruption (Ctrl-C)",
+                                                        "recovered": False, "left": ["a en standby"]})
+    r.verify("fin", {"f1": "sha-f1"}).stop(reason="interrompue (Ctrl-C) pendant la panne 1 (standby)", faults=0)
+    v = r.judged()
+    assert v.verdict == "KO" and "interrompue (Ctrl-C)" in v.why and "n'est pas revenu" in v.why
+
+
+def test_a_fault_not_played_is_said_so_and_is_no_failure():
+    r = Run().at(1).upload("f1")
+    r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "courant", "pause": 10})
+    r.at(11).h.append(RUN, ENDURANCE, RECOVERED, OK, {"index": 1, "kind": "courant", "label": "courant",
+                                                      "recovered": True, "status": "non jouée : impossible ici"})
+    r.at(20).verify("fin", {"f1": "sha-f1"}).stop(faults=0)
+    v = r.judged()
+    assert v.verdict == "OK" and not v.faults[0].played and v.faults[0].status == "non jouée : impossible ici"
+    assert v.faults[0].outage_s == {}

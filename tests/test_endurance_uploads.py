@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bascule.cluster.uploads import CurlUploader, FtpUploader, contents, read_back_all
-from bascule.judging.endurance import LOST, judge_endurance
+from bascule.judging.endurance import judge_endurance
 from bascule.record.endurance import CURL_UPLOADER, ENDURANCE, FTP_UPLOADER, START, STOP, UPLOAD, VERIFY
 from bascule.record.history import CLIENT, INFO, OK, RUN, History, roundtrip_events
 from bascule.waits import wait_until

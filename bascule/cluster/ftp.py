@@ -344,7 +344,7 @@ class Probe:
                     self._login_done()
             if kind == READ:
                 stage = READ
-                served = self._hostname(ftp)
+                served = hostname_over_ftp(ftp)
                 ftp.nlst()  # the home, as the user's client shows it
                 value = {"op": READ, "served_by": served}
             else:
@@ -391,15 +391,16 @@ class Probe:
                     self._files_in_use.discard(slot)
             self._running.release()
 
-    @staticmethod
-    def _hostname(ftp: ftplib.FTP) -> str | None:
-        """Which node answers: its /etc/hostname, when the account may read it (not chrooted)."""
-        data = bytearray()
-        try:
-            ftp.retrbinary("RETR /etc/hostname", data.extend)
-        except ftplib.error_perm:
-            return None
-        return data.decode("utf-8", "replace").strip() or None
+
+
+def hostname_over_ftp(ftp: ftplib.FTP) -> str | None:
+    """Which node answers a session: its /etc/hostname, when the account may read it (not chrooted)."""
+    data = bytearray()
+    try:
+        ftp.retrbinary("RETR /etc/hostname", data.extend)
+    except ftplib.error_perm:
+        return None
+    return data.decode("utf-8", "replace").strip() or None
 
 
 def _close(ftp: ftplib.FTP) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import random
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -20,9 +21,10 @@ import threading
 import time
 from pathlib import Path
 
-from bascule.cluster.ftp import FTPClient, describe_error, is_timeout
+from bascule.cluster.ftp import FTPClient, describe_error, hostname_over_ftp, is_timeout
 from bascule.record.endurance import CURL_UPLOADER, FTP_UPLOADER, READ_BACK, UPLOAD
-from bascule.record.history import CLIENT, CONNECT, FAIL, INFO, LOGIN, OK, READ, WRITE, History
+from bascule.record.history import CLIENT, CONNECT, FAIL, INFO, LOGIN, OK, READ, UNKNOWN_STAGE, WRITE, History
+from bascule.waits import WaitTimeout, wait_until
 
 
 def _sha(data: bytes) -> str:
@@ -34,15 +36,6 @@ def contents(name: str, size: int) -> bytes:
     seed = hashlib.sha256(name.encode()).digest()
     block = (name.encode() + b"\n" + seed.hex().encode() + b"\n")
     return (block * (size // len(block) + 1))[:size]
-
-
-def _hostname(ftp: ftplib.FTP) -> str | None:
-    data = bytearray()
-    try:
-        ftp.retrbinary("RETR /etc/hostname", data.extend)
-    except ftplib.error_perm:
-        return None
-    return data.decode("utf-8", "replace").strip() or None
 
 
 def make_dirs(ftp: ftplib.FTP, directory: str) -> None:
@@ -70,7 +63,7 @@ class FtpSession:
             ftp.connect(self.client.host, self.client.port, timeout=self.timeout)
             try:
                 ftp.login(self.client.user, self.client._password.reveal())
-                self.served_by = _hostname(ftp)
+                self.served_by = hostname_over_ftp(ftp)
             except BaseException:
                 _close(ftp)
                 raise
@@ -157,7 +150,12 @@ class FtpUploader(threading.Thread):
             self.history.append(CLIENT, FTP_UPLOADER, READ_BACK, OK,
                                 {"name": path, "sha256": _sha(data), "served_by": self.session.served_by, "op": READ},
                                 t=t)
-        except BaseException as exc:
+        except ftplib.error_perm as exc:
+            # the server answered (a file gone is for the verification to judge): no outage, session kept
+            self.history.append(CLIENT, FTP_UPLOADER, READ_BACK, OK,
+                                {"name": path, "sha256": None, "refused": str(exc)[:120],
+                                 "served_by": self.session.served_by, "op": READ}, t=t)
+        except Exception as exc:
             self.session.drop()
             self.history.append(CLIENT, FTP_UPLOADER, READ_BACK, FAIL, {"name": path, "failed_at": READ},
                                 error=describe_error(exc), t=t)
@@ -191,12 +189,14 @@ class CurlUploader(threading.Thread):
             while not self._stopping.is_set():
                 started = time.monotonic()
                 self.count += 1
-                self._upload(f"{self.directory}/c-{self.count:06d}.bin")
+                try:
+                    self._upload(f"{self.directory}/c-{self.count:06d}.bin")
+                except OSError as exc:  # this machine's side (a full /tmp, curl gone): said, never a traceback
+                    self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, INFO, {"name": "", "failed_at": CONNECT},
+                                        error=f"curl n'a pas pu être lancé : {exc}")
                 self._stopping.wait(max(0.0, self.period - (time.monotonic() - started)))
         finally:
-            for p in self._tmp.iterdir():
-                p.unlink()
-            self._tmp.rmdir()
+            shutil.rmtree(self._tmp, ignore_errors=True)  # the netrc with the password goes with it
 
     def _upload(self, path: str) -> None:
         data = contents(path, self.size)
@@ -206,9 +206,11 @@ class CurlUploader(threading.Thread):
         value = {"name": path, "sha256": _sha(data), "size": len(data), "op": WRITE}
         url = f"ftp://{self.client.host}:{self.client.port}/{path}"
         try:
+            # a session of its own: Ctrl-C goes to bascule, which stops the uploaders, not to curl
             proc = subprocess.run(["curl", "-sS", "--netrc-file", str(self._netrc), "--ftp-create-dirs",
                                    "--connect-timeout", "5", "--max-time", "20", "-T", str(local), url],
-                                  capture_output=True, text=True, timeout=30, env={**os.environ, "LC_ALL": "C"})
+                                  capture_output=True, text=True, timeout=30, start_new_session=True,
+                                  env={**os.environ, "LC_ALL": "C"})
         except subprocess.TimeoutExpired:
             self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, INFO, {**value, "failed_at": WRITE},
                                 error="curl : pas de réponse en 30 s", t=t)
@@ -216,62 +218,95 @@ class CurlUploader(threading.Thread):
         if proc.returncode == 0:
             self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, OK, value, t=t)
             return
-        # curl's exit codes: 7 no connection, 28 timeout, 67 login refused, 25 upload refused
-        stage = {7: CONNECT, 67: LOGIN, 9: LOGIN, 25: WRITE}.get(proc.returncode, READ)
+        if proc.returncode < 0:  # curl killed by a signal (bascule stopping): says nothing of the server
+            self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, INFO, {**value, "failed_at": UNKNOWN_STAGE},
+                                error=f"curl arrêté par le signal {-proc.returncode}", t=t)
+            return
+        # curl's exit codes: 7 no connection, 28 no answer in time, 67 login refused, 9 a directory
+        # refused, 25 the upload refused (the server answered: not an outage)
+        stage = {7: CONNECT, 67: LOGIN, 9: WRITE, 25: WRITE, 28: CONNECT}.get(proc.returncode, READ)
         outcome = INFO if proc.returncode == 28 else FAIL
         self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, outcome, {**value, "failed_at": stage},
                             error=f"curl code {proc.returncode} : {proc.stderr.strip()[:160]}", t=t)
 
 
+_RETRY = object()
+
+
 def read_back_all(client: FTPClient, names: list[tuple[str, str]], directories: list[str],
                   deadline: float = 300) -> dict:
     """Every acknowledged file read back through FTP, and the directories listed: the value of a
-    verification event. A file that cannot be read for a reason other than its absence (the server
-    went away mid-verification) is retried on a new session until the deadline, then left
-    « unreadable »."""
+    verification event. A file is « absent » only when the server says so (550 No such file) or a
+    complete listing of its directory lacks it; a file that cannot be read for another reason (the
+    server went away mid-verification) is retried on a new session until the deadline, then left
+    « unreadable », as is every file not reached by then."""
     session = FtpSession(client, timeout=15)
     read: dict[str, str | None] = {}
     unreadable: list[str] = []
     listed: list[str] = []
     sizes: dict[str, int] = {}
+    complete: set[str] = set()  # directories listed to their end
     end = time.monotonic() + deadline
+
+    def left() -> float:
+        return end - time.monotonic()
+
+    def listing(directory: str):
+        try:
+            return [(f"{directory}/{name}", facts) for name, facts in session.open().mlsd(directory, facts=["size", "type"])]
+        except ftplib.error_perm as exc:
+            return [] if _absent(exc) else None  # no such directory: nothing was ever written there
+        except Exception:
+            session.drop()
+            return _RETRY
+
     for directory in directories:
-        while True:
-            try:
-                ftp = session.open()
-                for name, facts in ftp.mlsd(directory, facts=["size", "type"]):
-                    if facts.get("type") == "file":
-                        listed.append(f"{directory}/{name}")
-                        if facts.get("size", "").isdigit():
-                            sizes[f"{directory}/{name}"] = int(facts["size"])
-                break
-            except ftplib.error_perm:
-                break  # no such directory: nothing was ever written there
-            except Exception:
-                session.drop()
-                if time.monotonic() > end:
-                    break
-                time.sleep(2)
-    present = set(listed)
-    for name, _sha_expected in names:
-        if listed and name not in present:
-            read[name] = None
+        if left() <= 0:
+            break
+        try:
+            found = wait_until(lambda d=directory: listing(d), lambda r: r is not _RETRY, f"la liste de {directory}",
+                               deadline=left(), interval=2, describe=lambda r: "pas de réponse").value
+        except WaitTimeout:
             continue
-        while True:
-            try:
-                read[name] = _sha(session.read(name))
-                break
-            except ftplib.error_perm as exc:
-                if str(exc).startswith("550"):
-                    read[name] = None  # no such file
-                    break
-                session.drop()
-            except Exception:
-                session.drop()
-            if time.monotonic() > end:
-                read[name] = None
-                unreadable.append(name)
-                break
-            time.sleep(1)
+        if found is None:
+            continue  # refused (not « absent »): its files are read one by one
+        complete.add(directory)
+        for path, facts in found:
+            if facts.get("type") == "file":
+                listed.append(path)
+                if facts.get("size", "").isdigit():
+                    sizes[path] = int(facts["size"])
+    present = set(listed)
+
+    def reading(name: str):
+        try:
+            return _sha(session.read(name))
+        except ftplib.error_perm as exc:
+            return None if _absent(exc) else _RETRY
+        except Exception:
+            session.drop()
+            return _RETRY
+
+    for name, _expected in names:
+        if name.rsplit("/", 1)[0] in complete and name not in present:
+            read[name] = None  # a complete listing of its directory lacks it
+            continue
+        if left() <= 0:
+            read[name] = None
+            unreadable.append(name)
+            continue
+        try:
+            read[name] = wait_until(lambda n=name: reading(n), lambda r: r is not _RETRY, f"la relecture de {name}",
+                                    deadline=left(), interval=1, describe=lambda r: "pas lisible").value
+        except WaitTimeout:
+            read[name] = None
+            unreadable.append(name)
     session.drop()
     return {"read": read, "unreadable": unreadable, "listed": listed, "sizes": sizes}
+
+
+def _absent(exc: ftplib.error_perm) -> bool:
+    """Whether a 550 says the file is not there (proftpd: « No such file or directory »), not that it
+    may not be read."""
+    text = str(exc)
+    return text.startswith("550") and ("No such file" in text or "not found" in text.lower())

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from bascule.cluster.cluster import Cluster
-from bascule.cluster.faults import (BlockRestart, CablePull, FaultUnavailable, Faults, KillService, PowerLoss, Reboot,
-                                    Standby, cable_switch, power_switch)
+from bascule.cluster.faults import (BlockRestart, CablePull, Faults, KillService, PowerLoss, Reboot, Standby,
+                                    cable_switch, power_switch)
 from bascule.cluster.ftp import FTPClient
 from bascule.cluster.moves import await_cable_return
 from bascule.cluster.nodes import Node
@@ -33,9 +33,9 @@ from bascule.errors import BasculeError
 from bascule.inventory import Inventory, public
 from bascule.judging.endurance import EnduranceVerdict, judge_endurance
 from bascule.judging.facts.placement import node_named, placement_problems, split_brain_seen
-from bascule.record.endurance import (ENDURANCE, FTP_UPLOADER, PLANNED, RECOVERED, SPLIT_BRAIN, START, STOP, UPLOAD,
+from bascule.record.endurance import (ENDURANCE, PLANNED, RECOVERED, SPLIT_BRAIN, START, STOP, UPLOAD,
                                       VERIFY)
-from bascule.record.history import CLIENT, INFO, OK, RUN, History, served_by
+from bascule.record.history import CLIENT, INFO, OK, RUN, History
 from bascule.waits import WaitTimeout
 
 MOVE_DEADLINE = 360  # as the scenarios' failover rows
@@ -57,8 +57,9 @@ class FaultDone:
     recovered: bool
 
 
-class Interrupted(Exception):
-    pass
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM, as a KeyboardInterrupt: no `except Exception` on the way (a wait's probe,
+    a read-back) swallows it."""
 
 
 def _group_on(cluster: Cluster, node: Node, deadline: float) -> bool:
@@ -112,32 +113,51 @@ def _fault(cluster: Cluster, p: Planned, faults: Faults, hypervisor, history: Hi
         f.heal()
         outcome = await_cable_return(cluster, before)
         if split_brain_seen(outcome):
-            # document 3: keep the data of the node that served the clients during the cut
-            serving = served_by(history.since(cut), FTP_UPLOADER)
-            keep = cluster.nodes.get(node_named(serving[-1][1], cluster.inv) or "") if serving else None
-            keep = keep or cluster.master
-            say(f"bascule endurance: split brain après le câble ; document 3 : on garde {keep.name}, "
-                f"on écarte les données de {cluster.peer(keep).name}")
+            # document 3: keep the data of the more active node, the one that acknowledged the
+            # clients' uploads while the cable was out (not whoever serves once it is back)
+            acks = _acks_by_node(history, cluster, cut, f.heal_started_at or history.now())
+            keep = cluster.nodes[max(acks, key=acks.get)] if any(acks.values()) else cluster.master
+            say(f"bascule endurance: split brain après le câble ; document 3 : on garde {keep.name}, on écarte les "
+                f"données de {cluster.peer(keep).name} (envois acquittés pendant la coupure : "
+                + ", ".join(f"{n} {c}" for n, c in acks.items()) + ")")
             resolve_split_brain(cluster, keep=keep)
-            history.append(RUN, ENDURANCE, SPLIT_BRAIN, INFO,
-                           {"kept": keep.name, "discarded": cluster.peer(keep).name, "cut_at": cut})
+            history.append(RUN, ENDURANCE, SPLIT_BRAIN, INFO, {"kept": keep.name, "discarded": cluster.peer(keep).name,
+                                                               "cut_at": cut, "acks_during_cut": acks})
     else:
         raise BasculeError(f"panne inconnue : {p.kind}")
     return f.label
 
 
-def _verify(client: FTPClient, history: History, directories: list[str], after: str, say) -> None:
+def _acks_by_node(history: History, cluster: Cluster, since: float, until: float) -> dict[str, int]:
+    """Uploads acknowledged between two moments, by the node that served them."""
+    counts = {name: 0 for name in cluster.nodes}
+    for e in history.since(since):
+        node = node_named(e.value.get("served_by"), cluster.inv) if isinstance(e.value, dict) else None
+        if e.source == CLIENT and e.op == UPLOAD and e.outcome == OK and e.end <= until and node in counts:
+            counts[node] += 1
+    return counts
+
+
+def _verify(client: FTPClient, history: History, directories: list[str], after: str, say,
+            index: int | None = None) -> None:
     acked = [(e.value["name"], e.value["sha256"]) for e in history.events
              if e.source == CLIENT and e.op == UPLOAD and e.outcome == OK]
     started = time.monotonic()
     value = read_back_all(client, acked, directories)
-    history.append(RUN, ENDURANCE, VERIFY, INFO, {"after": after, **value})
+    history.append(RUN, ENDURANCE, VERIFY, INFO, {"after": after, "index": index, **value})
     missing = sum(1 for v in value["read"].values() if v is None)
     say(f"bascule endurance: vérification après {after} : {len(acked)} fichiers acquittés relus en "
         f"{time.monotonic() - started:.0f} s, {missing} absent(s) ou illisible(s)")
 
 
 def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str], None] = print) -> EnduranceVerdict:
+    try:  # an output folder that cannot be written is said before an hour of faults, not after
+        settings.out.mkdir(parents=True, exist_ok=True)
+        (settings.out / ".ecriture").write_text("")
+        (settings.out / ".ecriture").unlink()
+    except OSError as exc:
+        raise BasculeError(f"--sortie {settings.out} : impossible d'y écrire ({exc.strerror or exc})",
+                           "choisir un dossier où l'on peut écrire") from None
     history = History()
     cluster = Cluster(inv, history)
     kinds = settings.kinds
@@ -146,10 +166,15 @@ def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str]
         if problems:
             raise BasculeError("le cluster n'est pas dans son état de référence : " + " ; ".join(problems),
                                "le réparer (ou bascule lab reparer), puis relancer l'endurance")
+        unavailable = set()
         if "courant" in kinds and power_switch(cluster.master, hypervisor) == (None, None):
-            kinds = tuple(k for k in kinds if k != "courant") or ("standby",)
+            unavailable.add("courant")
+            if set(kinds) <= unavailable:
+                raise BasculeError("aucune coupure de courant possible sur ce cluster (power_off/power_on absents de "
+                                   "l'inventaire)", "donner power_off et power_on au nœud, ou choisir d'autres --pannes")
             say("bascule endurance: pas de coupure de courant possible sur ce cluster (power_off/power_on absents "
-                "de l'inventaire) : ce type de panne est retiré du tirage")
+                "de l'inventaire) : ces pannes du tirage ne seront pas jouées (le tirage reste celui de la graine)")
+        # the schedule is drawn from the kinds asked, whatever this cluster can do: one seed, one schedule
         plan = schedule(settings.seed, kinds)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         base = f"{inv.ftp.documents}/bascule-endurance-{stamp}"
@@ -169,75 +194,102 @@ def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str]
             directories.append(f"{base}/curl")
         else:
             say("bascule endurance: curl absent : pas de client indépendant (apt install curl)")
-        stop_reason, done = _loop(cluster, plan, settings, hypervisor, history, uploaders, client, directories, say)
+        try:
+            stop_reason, done = _loop(cluster, plan, unavailable, settings, hypervisor, history, uploaders, client,
+                                      directories, say)
+        except KeyboardInterrupt:  # a second Ctrl-C while healing: the report still says what was seen
+            stop_reason, done = "interrompue deux fois (Ctrl-C) : remise en état et vérification abandonnées", -1
         history.append(RUN, ENDURANCE, STOP, INFO, {"reason": stop_reason, "faults": done})
     finally:
         cluster.close()
     return _finish(history, settings, say)
 
 
-def _loop(cluster: Cluster, plan: list[Planned], settings: Settings, hypervisor, history: History, uploaders: list,
-          client: FTPClient, directories: list[str], say) -> tuple[str, int]:
+def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings: Settings, hypervisor,
+          history: History, uploaders: list, client: FTPClient, directories: list[str], say) -> tuple[str, int]:
     stop = threading.Event()
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
     def interrupted(signum, _frame):
-        if stop.is_set():
-            raise KeyboardInterrupt  # a second signal: stop healing too
+        first = not stop.is_set()
         stop.set()
-        raise Interrupted("Ctrl-C" if signum == signal.SIGINT else "SIGTERM")
+        raise Interrupted("Ctrl-C" if signum == signal.SIGINT else "SIGTERM") if first else KeyboardInterrupt()
     for s in previous:
         signal.signal(s, interrupted)
     for u in uploaders:
         u.start()
     end = time.monotonic() + settings.duration_s
     done, reason = 0, "durée atteinte"
-    faults = Faults()
+    faults, current = Faults(), None
+    verify_at_end = True
     try:
         for p in plan:
             if time.monotonic() + p.pause >= end:
                 break
+            current, faults = p, Faults()
             history.append(RUN, ENDURANCE, PLANNED, INFO, {"index": p.index, "kind": p.kind, "pause": p.pause})
             stop.wait(p.pause)  # the schedule's quiet time: uploads go on, on a cluster at rest
-            faults = Faults()
+            if p.kind in unavailable:
+                history.append(RUN, ENDURANCE, RECOVERED, OK, {"index": p.index, "kind": p.kind, "label": p.kind,
+                                                               "recovered": True, "status": "non jouée : impossible ici"})
+                continue
             say(f"bascule endurance: panne {p.index} : {p.kind} ({KINDS[p.kind]}) — "
                 f"{max(0, end - time.monotonic()) / 60:.0f} min restantes")
             try:
                 label = _fault(cluster, p, faults, hypervisor, history, say)
-            except FaultUnavailable as exc:
-                say(f"bascule endurance: panne {p.index} impossible ici : {exc}")
-                continue
-            recovered = _audit(cluster, faults, p, label, history, say)
+                failure = ""
+            except Exception as exc:  # the fault could not be played or healed: heal what can be, then stop
+                why = str(exc) if isinstance(exc, BasculeError) else f"{type(exc).__name__} : {exc}"
+                label, failure = (faults_label(faults) or p.kind), f"la panne a échoué : {why}"
+                say(f"bascule endurance: panne {p.index} : {failure}")
+            recovered = _audit(cluster, faults, p, label, history, say, failure)
             done += 1
-            _verify(client, history, directories, label, say)
-            if not recovered:
-                reason = f"le cluster n'est pas revenu à son état de référence après la panne {p.index} ({label})"
+            _verify(client, history, directories, label, say, p.index)
+            current = None
+            if failure or not recovered:
+                reason = (f"arrêtée après la panne {p.index} ({label}) : "
+                          + (failure or "le cluster n'est pas revenu à son état de référence"))
                 break
     except Interrupted as exc:
-        reason = f"interrompue ({exc}) pendant la panne {done + 1}"
-        say(f"bascule endurance: {reason} ; bascule défait ses pannes et vérifie les fichiers")
-        _audit(cluster, faults, None, "interruption", history, say)
+        where = f"pendant la panne {current.index} ({current.kind})" if current is not None else "entre deux pannes"
+        reason = f"interrompue ({exc}) {where}, après {done} panne(s) jouée(s)"
+        say(f"bascule endurance: {reason} ; bascule défait ses pannes, puis relit les fichiers")
+        try:
+            _audit(cluster, faults, current, f"interruption ({exc})", history, say)
+        except KeyboardInterrupt:
+            reason += " ; remise en état interrompue par un second signal : vérifier le cluster à la main"
+            verify_at_end = False
     finally:
         for u in uploaders:
             u.stop()
         for u in uploaders:
             u.join(timeout=60)
         try:
-            _verify(client, history, directories, "fin", say)
+            if verify_at_end:
+                _verify(client, history, directories, "fin", say)
+        except KeyboardInterrupt:
+            reason += " ; vérification finale interrompue"
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
     return reason, done
 
 
-def _audit(cluster: Cluster, faults: Faults, p: Planned | None, label: str, history: History, say) -> bool:
+def faults_label(faults: Faults) -> str:
+    return " + ".join(f.label for f in faults)
+
+
+def _audit(cluster: Cluster, faults: Faults, p: Planned | None, label: str, history: History, say,
+           failure: str = "") -> bool:
+    """Heal the faults, then the scenarios' audit: the cluster back at its baseline, bascule's own
+    leftovers undone, anything else it had to repair listed as a finding."""
     errors = faults.heal_all()
     audit = audit_after(cluster, list(faults))
     recovered = not errors and not audit.error and not audit.baseline_after
     others = [r.what for r in audit.repairs if not r.own]
     history.append(RUN, ENDURANCE, RECOVERED, OK if recovered else INFO, {
         "index": p.index if p else None, "kind": p.kind if p else "", "label": label, "recovered": recovered,
-        "waited": audit.waited, "repairs": others, "left": list(audit.baseline_after) + errors
+        "waited": audit.waited, "repairs": others, "status": failure, "left": list(audit.baseline_after) + errors
         + ([audit.error] if audit.error else [])})
     say(f"bascule endurance: {label} : " + (f"cluster revenu à son état de référence en {audit.waited:.0f} s"
                                              if recovered else "cluster PAS revenu à son état de référence : "
@@ -246,11 +298,26 @@ def _audit(cluster: Cluster, faults: Faults, p: Planned | None, label: str, hist
 
 
 def _finish(history: History, settings: Settings, say) -> EnduranceVerdict:
-    from bascule.reporting.endurance import write_report
+    from bascule.reporting.endurance import write_allure, write_report
     out = settings.out
     out.mkdir(parents=True, exist_ok=True)
     history.save_jsonl(out / "historique.jsonl")
     verdict = judge_endurance(list(history.events))
     paths = write_report(verdict, list(history.events), out)
-    say(f"bascule endurance: {verdict.verdict} — {verdict.why} ; tableau → {paths['md']} et {paths['html']}")
+    results = write_allure(verdict, list(history.events), out / "allure-results", history.started_at.timestamp())
+    say(f"bascule endurance: {verdict.verdict} — {verdict.why} ; tableau → {paths['md']} et {paths['html']}"
+        + (f" ; rapport Allure → {out / 'allure-report' / 'index.html'}" if _render_allure(results, out) else ""))
     return verdict
+
+
+def _render_allure(results: Path, out: Path) -> bool:
+    """The Allure report, when the Allure command line is installed (./acceptance.sh installs it)."""
+    import subprocess
+    allure = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "allure"
+    if not allure.exists():
+        return False
+    try:
+        return subprocess.run([str(allure), "awesome", str(results), "-o", str(out / "allure-report"), "--report-name",
+                               "Endurance", "--group-by", "feature"], capture_output=True, timeout=300).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False

@@ -20,18 +20,23 @@ from bascule.record.endurance import (CURL_UPLOADER, ENDURANCE, FTP_UPLOADER, PL
 from bascule.record.history import CLIENT, FAULT, OK, RUN, Event, downtime_windows
 
 INTACT, LOST, DISCARDED, NOT_CHECKED = "intact", "perdu", "écarté par le split brain", "non vérifié"
+UNDECIDED = "indécidable"  # missing after a split brain, acknowledged by a node nobody can name
 SPLIT_BRAIN_WORDS = "perdu par la résolution du split brain, attendu sans STONITH"
+END = "fin"  # the final verification's label
+NEAR = 5.0  # seconds: a curl upload is taken to have reached the node the FTP client reached this close in time
 
 
 @dataclass(frozen=True)
 class FileFate:
     name: str
     uploader: str
-    acked_at: float
+    acked_at: float  # when the server's 226 came
     served_by: str | None
-    fate: str  # INTACT | LOST | DISCARDED | NOT_CHECKED
+    fate: str  # INTACT | LOST | DISCARDED | UNDECIDED | NOT_CHECKED
     seen: str = ""  # what the verification found: « absent », « contenu différent (sha256 …) », « illisible »
-    found_after: str = ""  # the verification (its fault's label, or « fin ») that found it so
+    found_after: str = ""  # the verification (its fault's label, or « fin ») that first found it so
+    found_after_index: int | None = None  # that fault's number (None: the end, or a read-back during the run)
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,14 +56,16 @@ class FaultLine:
     label: str
     start: float
     end: float  # when the cluster was back at its baseline (or gave up)
+    played: bool  # the fault was injected (not: interrupted before, or impossible on this cluster)
     recovered: bool
-    recovery_s: float | None
+    recovery_s: float | None  # from the fault's start to the cluster back at its baseline
     repairs: tuple[str, ...]
     outage_s: dict[str, float | None]  # uploader → seconds without service; None: never came back
     acked: dict[str, int]  # uploader → uploads acknowledged between this fault's start and the next's
     failed: dict[str, int]
     lost: int
     discarded: int
+    status: str = ""  # why it was not played, or what went wrong
 
 
 @dataclass(frozen=True)
@@ -69,72 +76,43 @@ class EnduranceVerdict:
     files: tuple[FileFate, ...]
     failed_uploads: tuple[FailedUpload, ...]
     faults: tuple[FaultLine, ...]
-    totals: dict[str, dict[str, int]] = field(default_factory=dict)  # uploader → {acked, failed, lost, discarded}
+    totals: dict[str, dict[str, int]] = field(default_factory=dict)  # uploader → {acked, failed, lost, discarded…}
 
     def lost(self, uploader: str | None = None) -> list[FileFate]:
         return [f for f in self.files if f.fate == LOST and (uploader is None or f.uploader == uploader)]
+
+    def lost_outside_faults(self) -> int:
+        """Losses found at the end or by a read-back during the run, on no fault's line."""
+        return sum(1 for f in self.files if f.fate == LOST and f.found_after_index is None)
 
 
 def _run_events(events: list[Event], op: str) -> list[Event]:
     return [e for e in events if e.source == RUN and e.process == ENDURANCE and e.op == op]
 
 
-def _value(e: Event) -> dict:
-    return e.value if isinstance(e.value, dict) else {}
+def _value(e: Event | None) -> dict:
+    return e.value if e is not None and isinstance(e.value, dict) else {}
 
 
 def judge_endurance(events: Iterable[Event]) -> EnduranceVerdict:
     events = sorted(events, key=lambda e: (e.t, e.index))
     start = next(iter(_run_events(events, START)), None)
-    seed = _value(start).get("seed") if start is not None else None
+    seed = _value(start).get("seed")
     uploads = [e for e in events if e.source == CLIENT and e.op == UPLOAD]
     acked = {(_value(e).get("name")): e for e in uploads if e.outcome == OK and _value(e).get("name")}
     verifications = _run_events(events, VERIFY)
-    splits = _run_events(events, SPLIT_BRAIN)
-
-    def discarded_by_split(ack: Event, before: float) -> bool:
-        """Acknowledged during a cut by the node whose data document 3's recovery then threw away."""
-        for s in splits:
-            v = _value(s)
-            if s.t <= before and v.get("cut_at", s.t) <= ack.t <= s.t:
-                node = _value(ack).get("served_by")
-                if node is None or node == v.get("discarded"):
-                    return True
-        return False
-
-    fates: dict[str, FileFate] = {}
-    for name, ack in acked.items():
-        fate = None
-        for ver in verifications:
-            if ver.t < ack.end:
-                continue
-            v = _value(ver)
-            read = v.get("read") or {}
-            if name not in read:
-                continue
-            got = read[name]
-            if name in (v.get("unreadable") or ()):
-                fate = FileFate(name, ack.process, ack.end, _value(ack).get("served_by"), NOT_CHECKED, "illisible",
-                                v.get("after", ""))
-                continue  # a later verification may still read it
-            if got == _value(ack).get("sha256"):
-                fate = FileFate(name, ack.process, ack.end, _value(ack).get("served_by"), INTACT, "", v.get("after", ""))
-                continue
-            seen = "absent" if got is None else f"contenu différent (sha256 {str(got)[:12]}…)"
-            kind = DISCARDED if got is None and discarded_by_split(ack, ver.t) else LOST
-            fate = FileFate(name, ack.process, ack.end, _value(ack).get("served_by"), kind, seen, v.get("after", ""))
-            break  # the first verification that finds it gone or changed is where it was lost
-        fates[name] = fate or FileFate(name, ack.process, ack.end, _value(ack).get("served_by"), NOT_CHECKED,
-                                       "jamais relu", "")
+    ftp_acks = [e for e in uploads if e.outcome == OK and e.process == FTP_UPLOADER and _value(e).get("served_by")]
+    fates = {name: _fate(name, ack, verifications, _run_events(events, SPLIT_BRAIN), ftp_acks)
+             for name, ack in acked.items()}
     # a read-back during the run that returned other bytes than those acknowledged is a loss too
     for e in events:
-        if e.source == CLIENT and e.op == READ_BACK and e.outcome == OK:
-            name = _value(e).get("name")
-            if name in acked and _value(e).get("sha256") != _value(acked[name]).get("sha256") \
-                    and fates[name].fate != LOST:
-                fates[name] = FileFate(name, acked[name].process, acked[name].end, _value(acked[name]).get("served_by"),
-                                       LOST, "contenu différent à la relecture", "pendant la série")
-
+        got = _value(e).get("sha256")
+        name = _value(e).get("name")
+        if e.source == CLIENT and e.op == READ_BACK and e.outcome == OK and got and name in acked \
+                and got != _value(acked[name]).get("sha256") and fates[name].fate != LOST:
+            a = acked[name]
+            fates[name] = FileFate(name, a.process, a.end, _value(a).get("served_by"), LOST,
+                                   "contenu différent à la relecture", "pendant la série")
     failed = _failed_uploads(uploads, acked, verifications)
     lines = _fault_lines(events, fates)
     totals = {}
@@ -145,10 +123,60 @@ def judge_endurance(events: Iterable[Event]) -> EnduranceVerdict:
         totals[up] = {"acked": len(mine), "failed": sum(1 for f in failed if f.uploader == up),
                       "lost": sum(1 for f in mine if f.fate == LOST),
                       "discarded": sum(1 for f in mine if f.fate == DISCARDED),
-                      "not_checked": sum(1 for f in mine if f.fate == NOT_CHECKED)}
-    verdict, why = _verdict(fates, lines, verifications, events)
+                      "not_checked": sum(1 for f in mine if f.fate in (NOT_CHECKED, UNDECIDED))}
+    verdict, why = _verdict(fates, verifications, events)
     return EnduranceVerdict(verdict, why, seed, tuple(sorted(fates.values(), key=lambda f: f.acked_at)),
                             tuple(failed), tuple(lines), totals)
+
+
+def _fate(name: str, ack: Event, verifications: list[Event], splits: list[Event], ftp_acks: list[Event]) -> FileFate:
+    """What became of one acknowledged file: what the last verification that could read it found,
+    and the first one that found it gone or changed (where it was lost)."""
+    sha, node = _value(ack).get("sha256"), _value(ack).get("served_by")
+    first_bad: tuple[Event, str] | None = None
+    state = None  # None: never read; "intact"; "illisible"; or what was found instead
+    for ver in verifications:
+        v = _value(ver)
+        read = v.get("read") or {}
+        if ver.t < ack.end or name not in read:
+            continue
+        if name in (v.get("unreadable") or ()):
+            state = "illisible"
+        elif read[name] == sha:
+            state = "intact"
+        else:
+            state = "absent" if read[name] is None else f"contenu différent (sha256 {str(read[name])[:12]}…)"
+            first_bad = first_bad or (ver, state)
+
+    def fate(kind: str, seen: str = "", where: Event | None = None, note: str = "") -> FileFate:
+        return FileFate(name, ack.process, ack.end, node, kind, seen, _value(where).get("after", ""),
+                        _value(where).get("index"), note)
+    if state is None:
+        return fate(NOT_CHECKED, "jamais relu")
+    if state == "illisible":
+        return fate(NOT_CHECKED, "illisible")
+    if state == "intact":
+        if first_bad is not None:
+            return fate(INTACT, note=f"{first_bad[1]} après {_value(first_bad[0]).get('after', '?')}, relu intact ensuite")
+        return fate(INTACT)
+    where, seen = first_bad
+    if seen == "absent":
+        for s in splits:
+            sv = _value(s)
+            if not (s.t <= where.t and sv.get("cut_at", s.t) <= ack.end <= s.t):
+                continue
+            discarded = sv.get("discarded")
+            if node is not None:
+                if node == discarded:
+                    return fate(DISCARDED, seen, where)
+                continue
+            # curl cannot tell which node served it: the FTP client's node at the same moment
+            near = [a for a in ftp_acks if abs(a.end - ack.end) <= NEAR]
+            guess = min(near, key=lambda a: abs(a.end - ack.end)) if near else None
+            if guess is not None and _value(guess).get("served_by") == discarded:
+                return fate(DISCARDED, seen, where, note=f"nœud déduit du client FTP à {abs(guess.end - ack.end):.1f} s près")
+            return fate(UNDECIDED, seen, where, note="acquitté pendant la coupure par un nœud inconnu")
+    return fate(LOST, seen, where)
 
 
 def _failed_uploads(uploads: list[Event], acked: dict, verifications: list[Event]) -> list[FailedUpload]:
@@ -180,11 +208,14 @@ def _fault_lines(events: list[Event], fates: dict[str, FileFate]) -> list[FaultL
     lines = []
     for i, p in enumerate(planned):
         pv = _value(p)
-        rec = recovered.get(pv.get("index"))
-        rv = _value(rec) if rec is not None else {}
-        # the fault's own start event (after its pause), else the moment it was planned
-        t0 = next((f.t for f in fault_starts if f.t >= p.t), p.t)
-        t1 = planned[i + 1].t if i + 1 < len(planned) else end_of_run
+        index = pv.get("index", i + 1)
+        rec = recovered.get(index)
+        rv = _value(rec)
+        t_next = planned[i + 1].t if i + 1 < len(planned) else end_of_run
+        # the fault's own start event, after its pause (none: it was not played)
+        own = next((f for f in fault_starts if p.t <= f.t < t_next), None)
+        t0 = own.t if own is not None else p.t
+        t1 = t_next
         outage, acked, failed = {}, {}, {}
         for up in (FTP_UPLOADER, CURL_UPLOADER):
             mine = [e for e in events if e.source == CLIENT and e.process == up and e.op == UPLOAD and t0 <= e.t < t1]
@@ -194,38 +225,47 @@ def _fault_lines(events: list[Event], fates: dict[str, FileFate]) -> list[FaultL
             failed[up] = sum(1 for e in mine if e.outcome != OK)
             # the windows without service that overlap this fault's time (one may begin at the last
             # upload acknowledged before it)
+            if own is None:
+                continue  # not played: no outage to speak of
             ws = [w for w in windows[up] if (w.end is None or w.end > t0) and w.start < t1]
             outage[up] = None if any(w.end is None for w in ws) else round(sum(w.duration for w in ws), 1)
         label = rv.get("label") or pv.get("kind", "?")
         lines.append(FaultLine(
-            pv.get("index", i + 1), pv.get("kind", "?"), label, t0, rec.t if rec is not None else end_of_run,
-            bool(rv.get("recovered")), rv.get("waited"), tuple(rv.get("repairs") or ()), outage, acked, failed,
-            sum(1 for f in fates.values() if f.fate == LOST and f.found_after == label),
-            sum(1 for f in fates.values() if f.fate == DISCARDED and f.found_after == label)))
+            index, pv.get("kind", "?"), label, t0, rec.t if rec is not None else end_of_run, own is not None,
+            bool(rv.get("recovered")), round(rec.t - t0, 1) if rec is not None and own is not None else None,
+            tuple(rv.get("repairs") or ()), outage, acked, failed,
+            sum(1 for f in fates.values() if f.fate == LOST and f.found_after_index == index),
+            sum(1 for f in fates.values() if f.fate == DISCARDED and f.found_after_index == index),
+            rv.get("status", "") or ("" if own is not None else "non jouée")))
     return lines
 
 
-def _verdict(fates: dict[str, FileFate], lines: list[FaultLine], verifications: list[Event],
-             events: list[Event]) -> tuple[str, str]:
+def _verdict(fates: dict[str, FileFate], verifications: list[Event], events: list[Event]) -> tuple[str, str]:
     lost = [f for f in fates.values() if f.fate == LOST]
-    not_back = [ln for ln in lines if not ln.recovered and any(_value(e).get("index") == ln.index
-                                                                for e in _run_events(events, RECOVERED))]
+    not_back = [_value(e) for e in _run_events(events, RECOVERED) if not _value(e).get("recovered")]
+    stop = _value(next(iter(_run_events(events, STOP)), None)).get("reason", "")
+    interrupted = f" ; {stop}" if stop.startswith("interrompue") else ""
     if lost or not_back:
         why = []
         if lost:
             why.append(f"{len(lost)} fichier(s) acquitté(s) perdu(s) ou modifié(s)")
         if not_back:
             why.append("le cluster n'est pas revenu à son état de référence après " +
-                       ", ".join(f"la panne {ln.index} ({ln.label})" for ln in not_back))
-        return "KO", " ; ".join(why)
-    final = [v for v in verifications if _value(v).get("after") == "fin"]
-    if not final:
-        return "inconnu", "pas de vérification finale (série interrompue avant la fin ?)"
-    unchecked = [f for f in fates.values() if f.fate == NOT_CHECKED]
+                       ", ".join(f"la panne {v.get('index') or '?'} ({v.get('label', '?')})" for v in not_back))
+        return "KO", " ; ".join(why) + interrupted
+    if not any(_value(v).get("after") == END for v in verifications):
+        return "inconnu", "pas de vérification finale (série interrompue avant la fin ?)" + interrupted
+    unchecked = [f for f in fates.values() if f.fate in (NOT_CHECKED, UNDECIDED)]
     if unchecked:
-        return "inconnu", f"{len(unchecked)} fichier(s) acquitté(s) n'ont pas pu être relus"
+        undecided = sum(1 for f in unchecked if f.fate == UNDECIDED)
+        return "inconnu", (f"{len(unchecked)} fichier(s) acquitté(s) sans verdict : "
+                           + (f"{undecided} absent(s) après le split brain, acquitté(s) par un nœud inconnu ; "
+                              if undecided else "") + f"{len(unchecked) - undecided} n'ont pas pu être relus"
+                           ) + interrupted
     if not fates:
-        return "inconnu", "aucun envoi acquitté : rien à vérifier"
+        return "inconnu", "aucun envoi acquitté : rien à vérifier" + interrupted
     discarded = [f for f in fates.values() if f.fate == DISCARDED]
+    back = [f for f in fates.values() if f.note.endswith("relu intact ensuite")]
     return "OK", (f"{len(fates)} fichiers acquittés, tous relus intacts"
-                  + (f" ; {len(discarded)} {SPLIT_BRAIN_WORDS}" if discarded else ""))
+                  + (f" ; {len(discarded)} {SPLIT_BRAIN_WORDS}" if discarded else "")
+                  + (f" ; {len(back)} absent(s) un temps puis relu(s) intact(s)" if back else "") + interrupted)
