@@ -270,3 +270,21 @@ def test_a_fault_not_played_is_said_so_and_is_no_failure():
     v = r.judged()
     assert v.verdict == "OK" and not v.faults[0].played and v.faults[0].status == "non jouée : impossible ici"
     assert v.faults[0].outage_s == {}
+
+
+# --- histories captured on the embedded lab (tests/fixtures/README.md) --------------------------------
+
+CAPTURED = __import__("pathlib").Path(__file__).parent / "fixtures" / "runs"
+
+
+@pytest.mark.parametrize("run", ["endurance-saine-graine-11"])
+def test_a_captured_run_is_judged_again_as_it_was(run, tmp_path):
+    from bascule.reporting.rejudge import rejudge
+    saved = json.loads((CAPTURED / run / "endurance.json").read_text())
+    paths = rejudge(CAPTURED / run, tmp_path)
+    again = json.loads(paths["json"].read_text())
+    assert (again["verdict"], again["why"], again["totals"], again["losses"]) == \
+        (saved["verdict"], saved["why"], saved["totals"], saved["losses"])
+    # the table, but for its lines that name when and where it was written
+    same = lambda text: [line for line in text.splitlines() if not line.startswith(("Date", "Durée"))]  # noqa: E731
+    assert same(paths["md"].read_text()) == same((CAPTURED / run / "endurance.md").read_text())

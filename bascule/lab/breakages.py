@@ -41,6 +41,27 @@ def _fs_on(cluster: Cluster, device: str, fstype: str) -> None:
     _lab_line(cluster, f"primitive {r.fs} ocf:heartbeat:Filesystem params fstype={fstype} directory={d.mount_point} device={device}")
 
 
+LOCAL_HOME = "/var/local/bascule-home"  # home-sur-disque-local: each node's own /home, not replicated
+
+
+def _home_on_local_disk(cluster: Cluster, on: bool) -> None:
+    """/home bind-mounted from a directory of each node's own disk (fs0 fstype=none options=bind): the
+    cluster fails over and back as if all were well, but what one node acknowledged the other never
+    has. The account's Documents are made on both, so that FTP works everywhere."""
+    inv, d = cluster.inv, cluster.inv.drbd
+    if on:
+        documents = LOCAL_HOME + inv.documents_dir[len(d.mount_point.rstrip("/")):]
+        user_home = LOCAL_HOME + inv.home[len(d.mount_point.rstrip("/")):]
+        for node in cluster.nodes.values():
+            node.run(f"mkdir -p {quote(documents)} && chown -R {quote(inv.ftp.user)}: {quote(user_home)}", timeout=30)
+        _lab_line(cluster, f"primitive {inv.resources.fs} ocf:heartbeat:Filesystem params fstype=none "
+                           f"directory={d.mount_point} device={LOCAL_HOME} options=bind")
+    else:
+        _fs_on(cluster, d.device, "ext4")
+        for node in cluster.nodes.values():
+            node.run(f"mountpoint -q {LOCAL_HOME} || rm -rf {LOCAL_HOME}", timeout=60)
+
+
 def _documents_mode(cluster: Cluster, owner: str) -> None:
     # on the node that has /home mounted now
     state = cluster.state()
@@ -233,6 +254,12 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
         "Q2 lignes 1, 2 et 4, conformité « primitive fs0 »",
         lambda c: _fs_on(c, "tmpfs", "tmpfs"),
         lambda c: _fs_on(c, c.inv.drbd.device, "ext4"), "q2 or conformite"),
+    Breakage(
+        "home-sur-disque-local", "fs0 monte sur /home un dossier du disque de chaque nœud (mount --bind) au lieu de "
+        "/dev/drbd0 : les bascules ont lieu, mais ce qu'un nœud a acquitté, l'autre ne l'a jamais",
+        "bascule endurance (fichiers acquittés perdus), Q2 ligne 2, conformité « primitive fs0 »",
+        lambda c: _home_on_local_disk(c, True),
+        lambda c: _home_on_local_disk(c, False), "q2 or conformite"),
     Breakage(
         "documents-en-lecture-seule", "le dossier Documents de user appartient à root (écriture refusée)",
         "Q2 ligne 2, Q5 ligne 3",

@@ -121,7 +121,7 @@ def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     clients = sorted({e.process for e in uploads})
-    fig, ax = plt.subplots(figsize=(14, 1.2 + 0.9 * len(clients)))
+    fig, ax = plt.subplots(figsize=(14, 2.0 + 0.9 * len(clients)))
     for y, client in enumerate(clients):
         mine = [e for e in uploads if e.process == client]
         for ok, colour in ((True, "#2e7d32"), (False, "#c62828")):
@@ -134,11 +134,11 @@ def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | N
         if not line.played:
             continue
         ax.axvspan(line.start / 60, line.end / 60, color="#ffcc80" if line.recovered else "#ef9a9a", alpha=0.5)
-        ax.text(line.start / 60, len(clients) - 0.4, f"{line.index}. {line.kind}", fontsize=7, rotation=90, va="top")
+        ax.text(line.start / 60, len(clients) + 0.35, f"{line.index}. {line.kind}", fontsize=7, rotation=90, va="top")
     ax.set_yticks(range(len(clients)), clients)
-    ax.set_ylim(-0.6, len(clients) - 0.2 + 0.6)
+    ax.set_ylim(-0.6, len(clients) + 0.4)
     ax.set_xlabel("minutes depuis le début de la série")
-    ax.set_title(f"Endurance, graine {verdict.seed} : envois acquittés (vert) ou échoués (rouge), pannes (orange), "
+    ax.set_title(f"Endurance, graine {verdict.seed} : envois acquittés (vert) ou échoués (rouge) ;\n"
                  f"du début de chaque panne au retour à l'état de référence (orange ; rouge : pas revenu), pertes (x), "
                  f"écartés par le split brain (▼)", fontsize=9)
     fig.tight_layout()
