@@ -128,6 +128,21 @@ def _fault(cluster: Cluster, p: Planned, faults: Faults, hypervisor, history: Hi
     return f.label
 
 
+def _writeback(cluster: Cluster) -> dict[str, float]:
+    """Each node's page-cache window (vm.dirty_expire + vm.dirty_writeback, in seconds): how long an
+    acknowledged upload may stay in memory only, lost if the node's power goes. Read on the nodes, as
+    evidence for the checker; a node that does not say is left out (its losses stay losses)."""
+    window = {}
+    for name, node in cluster.nodes.items():
+        try:
+            res = node.run("sysctl -n vm.dirty_expire_centisecs vm.dirty_writeback_centisecs", timeout=30, check=False)
+            expire, writeback = (int(v) for v in res.stdout.split()[:2])
+            window[name] = (expire + writeback) / 100
+        except (BasculeError, ValueError):
+            continue
+    return window
+
+
 def _acks_by_node(history: History, cluster: Cluster, since: float, until: float) -> dict[str, int]:
     """Uploads acknowledged between two moments, by the node that served them."""
     counts = {name: 0 for name in cluster.nodes}
@@ -185,6 +200,7 @@ def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str]
         say("bascule endurance: les premières : " + ", ".join(f"{p.index}. {p.kind} après {p.pause} s" for p in plan[:6])
             + " … ; fichiers envoyés dans " + base)
         history.append(RUN, ENDURANCE, START, INFO, {"seed": settings.seed, "duration_s": settings.duration_s,
+                                                     "writeback_s": _writeback(cluster),
                                                      "kinds": list(kinds), "cluster": public(inv), "directory": base,
                                                      "date": datetime.now().isoformat(timespec="seconds")})
         client = FTPClient.for_inventory(inv)
@@ -298,10 +314,10 @@ def _audit(cluster: Cluster, faults: Faults, p: Planned | None, label: str, hist
 
 
 def _finish(history: History, settings: Settings, say) -> EnduranceVerdict:
-    from bascule.reporting.endurance import write_allure, write_report
     out = settings.out
     out.mkdir(parents=True, exist_ok=True)
-    history.save_jsonl(out / "historique.jsonl")
+    history.save_jsonl(out / "historique.jsonl")  # first: whatever fails next, `bascule rejuger` judges it again
+    from bascule.reporting.endurance import write_allure, write_report
     verdict = judge_endurance(list(history.events))
     paths = write_report(verdict, list(history.events), out)
     results = write_allure(verdict, list(history.events), out / "allure-results", history.started_at.timestamp())

@@ -21,6 +21,11 @@ from bascule.record.history import CLIENT, FAULT, OK, RUN, Event, downtime_windo
 
 INTACT, LOST, DISCARDED, NOT_CHECKED = "intact", "perdu", "écarté par le split brain", "non vérifié"
 UNDECIDED = "indécidable"  # missing after a split brain, acknowledged by a node nobody can name
+IN_CACHE = "perdu à la coupure de courant"  # acknowledged by the node whose power was cut, still in its page cache
+CACHE_WORDS = ("perdu à la coupure de courant : acquitté moins de {window:.0f} s avant elle par le nœud coupé, encore dans "
+               "son cache (proftpd répond 226 sans forcer l'écriture sur disque ; vm.dirty_expire + "
+               "vm.dirty_writeback = {window:.0f} s sur ce nœud)")
+POWER_CUT = "coupure de courant"  # the label of PowerLoss faults (bascule/cluster/faults.py)
 SPLIT_BRAIN_WORDS = "perdu par la résolution du split brain, attendu sans STONITH"
 END = "fin"  # the final verification's label
 NEAR = 5.0  # seconds: a curl upload is taken to have reached the node the FTP client reached this close in time
@@ -66,6 +71,7 @@ class FaultLine:
     lost: int
     discarded: int
     status: str = ""  # why it was not played, or what went wrong
+    in_cache: int = 0  # lost at its power cut, still in the cut node's page cache
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,10 @@ def judge_endurance(events: Iterable[Event]) -> EnduranceVerdict:
     acked = {(_value(e).get("name")): e for e in uploads if e.outcome == OK and _value(e).get("name")}
     verifications = _run_events(events, VERIFY)
     ftp_acks = [e for e in uploads if e.outcome == OK and e.process == FTP_UPLOADER and _value(e).get("served_by")]
-    fates = {name: _fate(name, ack, verifications, _run_events(events, SPLIT_BRAIN), ftp_acks)
+    cuts = [e for e in events if e.source == FAULT and e.op == "start" and e.outcome == OK
+             and e.process.startswith(POWER_CUT + " ")]
+    writeback = _value(start).get("writeback_s") or {}
+    fates = {name: _fate(name, ack, verifications, _run_events(events, SPLIT_BRAIN), ftp_acks, cuts, writeback)
              for name, ack in acked.items()}
     # a read-back during the run that returned other bytes than those acknowledged is a loss too
     for e in events:
@@ -123,13 +132,28 @@ def judge_endurance(events: Iterable[Event]) -> EnduranceVerdict:
         totals[up] = {"acked": len(mine), "failed": sum(1 for f in failed if f.uploader == up),
                       "lost": sum(1 for f in mine if f.fate == LOST),
                       "discarded": sum(1 for f in mine if f.fate == DISCARDED),
+                      "in_cache": sum(1 for f in mine if f.fate == IN_CACHE),
                       "not_checked": sum(1 for f in mine if f.fate in (NOT_CHECKED, UNDECIDED))}
     verdict, why = _verdict(fates, verifications, events)
     return EnduranceVerdict(verdict, why, seed, tuple(sorted(fates.values(), key=lambda f: f.acked_at)),
                             tuple(failed), tuple(lines), totals)
 
 
-def _fate(name: str, ack: Event, verifications: list[Event], splits: list[Event], ftp_acks: list[Event]) -> FileFate:
+def _node_of(ack: Event, ftp_acks: list[Event]) -> tuple[str | None, str]:
+    """The node that acknowledged an upload; for curl, which cannot tell, the node the FTP client
+    reached at the same moment (said in the note), else None."""
+    node = _value(ack).get("served_by")
+    if node is not None:
+        return node, ""
+    near = [a for a in ftp_acks if abs(a.end - ack.end) <= NEAR]
+    guess = min(near, key=lambda a: abs(a.end - ack.end)) if near else None
+    if guess is None:
+        return None, ""
+    return _value(guess).get("served_by"), f"nœud déduit du client FTP à {abs(guess.end - ack.end):.1f} s près"
+
+
+def _fate(name: str, ack: Event, verifications: list[Event], splits: list[Event], ftp_acks: list[Event],
+          cuts: list[Event] = (), writeback: dict | None = None) -> FileFate:
     """What became of one acknowledged file: what the last verification that could read it found,
     and the first one that found it gone or changed (where it was lost)."""
     sha, node = _value(ack).get("sha256"), _value(ack).get("served_by")
@@ -160,22 +184,23 @@ def _fate(name: str, ack: Event, verifications: list[Event], splits: list[Event]
             return fate(INTACT, note=f"{first_bad[1]} après {_value(first_bad[0]).get('after', '?')}, relu intact ensuite")
         return fate(INTACT)
     where, seen = first_bad
-    if seen == "absent":
-        for s in splits:
-            sv = _value(s)
-            if not (s.t <= where.t and sv.get("cut_at", s.t) <= ack.end <= s.t):
-                continue
-            discarded = sv.get("discarded")
-            if node is not None:
-                if node == discarded:
-                    return fate(DISCARDED, seen, where)
-                continue
-            # curl cannot tell which node served it: the FTP client's node at the same moment
-            near = [a for a in ftp_acks if abs(a.end - ack.end) <= NEAR]
-            guess = min(near, key=lambda a: abs(a.end - ack.end)) if near else None
-            if guess is not None and _value(guess).get("served_by") == discarded:
-                return fate(DISCARDED, seen, where, note=f"nœud déduit du client FTP à {abs(guess.end - ack.end):.1f} s près")
+    if seen != "absent":
+        return fate(LOST, seen, where)
+    who, how = _node_of(ack, ftp_acks)
+    for s in splits:
+        sv = _value(s)
+        if not (s.t <= where.t and sv.get("cut_at", s.t) <= ack.end <= s.t):
+            continue
+        if who == sv.get("discarded"):
+            return fate(DISCARDED, seen, where, note=how)
+        if who is None:
             return fate(UNDECIDED, seen, where, note="acquitté pendant la coupure par un nœud inconnu")
+    for cut in cuts:
+        # the node's page cache: what the kernel had not yet written when its power went (read on the node)
+        cut_node = cut.process[len(POWER_CUT) + 1:]
+        window = (writeback or {}).get(cut_node)
+        if window and who == cut_node and cut.t - window <= ack.end <= cut.t and cut.t <= where.t:
+            return fate(IN_CACHE, seen, where, note=CACHE_WORDS.format(window=window) + (f" ; {how}" if how else ""))
     return fate(LOST, seen, where)
 
 
@@ -236,7 +261,8 @@ def _fault_lines(events: list[Event], fates: dict[str, FileFate]) -> list[FaultL
             tuple(rv.get("repairs") or ()), outage, acked, failed,
             sum(1 for f in fates.values() if f.fate == LOST and f.found_after_index == index),
             sum(1 for f in fates.values() if f.fate == DISCARDED and f.found_after_index == index),
-            rv.get("status", "") or ("" if own is not None else "non jouée")))
+            rv.get("status", "") or ("" if own is not None else "non jouée"),
+            sum(1 for f in fates.values() if f.fate == IN_CACHE and f.found_after_index == index)))
     return lines
 
 
@@ -265,7 +291,11 @@ def _verdict(fates: dict[str, FileFate], verifications: list[Event], events: lis
     if not fates:
         return "inconnu", "aucun envoi acquitté : rien à vérifier" + interrupted
     discarded = [f for f in fates.values() if f.fate == DISCARDED]
+    in_cache = [f for f in fates.values() if f.fate == IN_CACHE]
     back = [f for f in fates.values() if f.note.endswith("relu intact ensuite")]
-    return "OK", (f"{len(fates)} fichiers acquittés, tous relus intacts"
-                  + (f" ; {len(discarded)} {SPLIT_BRAIN_WORDS}" if discarded else "")
+    head = (f"{len(fates)} fichiers acquittés, tous relus intacts" if not (discarded or in_cache)
+            else f"{len(fates)} fichiers acquittés, aucune perte inexpliquée")
+    return "OK", (head + (f" ; {len(discarded)} {SPLIT_BRAIN_WORDS}" if discarded else "")
+                  + (f" ; {len(in_cache)} perdu(s) à une coupure de courant, encore dans le cache du nœud coupé"
+                     if in_cache else "")
                   + (f" ; {len(back)} absent(s) un temps puis relu(s) intact(s)" if back else "") + interrupted)

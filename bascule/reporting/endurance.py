@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from bascule.judging.endurance import DISCARDED, LOST, SPLIT_BRAIN_WORDS, EnduranceVerdict
+from bascule.judging.endurance import DISCARDED, IN_CACHE, LOST, SPLIT_BRAIN_WORDS, EnduranceVerdict
 from bascule.record.endurance import ENDURANCE, START, STOP, UPLOAD
 from bascule.record.history import CLIENT, OK, RUN, Event
 from bascule.reporting.table import render
@@ -32,10 +32,11 @@ def _fault_cells(verdict: EnduranceVerdict) -> list[dict]:
             back += " ; réparé par bascule : " + " ; ".join(f.repairs)
         rows.append({"index": f.index, "kind": f.kind, "label": f.label, "start": f.start, "back": back,
                      "outage": outage or "—", "uploads": uploads or "—", "lost": f.lost, "discarded": f.discarded,
+                     "in_cache": f.in_cache,
                      "recovered": f.recovered or not f.played})
     if verdict.lost_outside_faults():
         rows.append({"index": "—", "kind": "", "label": "fin de série ou relecture pendant la série", "start": None,
-                     "back": "", "outage": "", "uploads": "", "lost": verdict.lost_outside_faults(), "discarded": 0,
+                     "back": "", "outage": "", "uploads": "", "lost": verdict.lost_outside_faults(), "discarded": 0, "in_cache": 0,
                      "recovered": True})
     return rows
 
@@ -50,6 +51,7 @@ def write_report(verdict: EnduranceVerdict, events: list[Event], out: Path) -> d
         "stop": f"{stop.get('reason', 'série interrompue avant sa fin')} ({stop.get('faults', 0)} panne(s) jouée(s))",
         "verdict": verdict, "faults": _fault_cells(verdict), "totals": sorted(verdict.totals.items()),
         "losses": verdict.lost(), "discarded": [f for f in verdict.files if f.fate == DISCARDED],
+        "in_cache": [f for f in verdict.files if f.fate == IN_CACHE],
         "partial": [f for f in verdict.failed_uploads if f.left != "rien"], "split_words": SPLIT_BRAIN_WORDS,
         "timeline": timeline.name if timeline is not None else ""}
     out.mkdir(parents=True, exist_ok=True)
@@ -127,7 +129,7 @@ def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | N
         for ok, colour in ((True, "#2e7d32"), (False, "#c62828")):
             xs = [e.t / 60 for e in mine if (e.outcome == OK) == ok]
             ax.scatter(xs, [y] * len(xs), s=6, color=colour, marker="|")
-        for fate, marker, colour in ((LOST, "x", "black"), (DISCARDED, "v", "#6a1b9a")):
+        for fate, marker, colour in ((LOST, "x", "black"), (DISCARDED, "v", "#6a1b9a"), (IN_CACHE, "^", "#00838f")):
             xs = [f.acked_at / 60 for f in verdict.files if f.uploader == client and f.fate == fate]
             ax.scatter(xs, [y + 0.25] * len(xs), s=40, color=colour, marker=marker)
     for line in verdict.faults:  # from the fault to the cluster back at its baseline
@@ -140,7 +142,7 @@ def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | N
     ax.set_xlabel("minutes depuis le début de la série")
     ax.set_title(f"Endurance, graine {verdict.seed} : envois acquittés (vert) ou échoués (rouge) ;\n"
                  f"du début de chaque panne au retour à l'état de référence (orange ; rouge : pas revenu), pertes (x), "
-                 f"écartés par le split brain (▼)", fontsize=9)
+                 f"écartés par le split brain (▼), perdus en cache à une coupure de courant (▲)", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
