@@ -24,7 +24,7 @@ from bascule.cluster.faults import (BlockRestart, CablePull, Faults, KillService
                                     cable_switch, power_switch)
 from bascule.cluster.ftp import FTPClient
 from bascule.cluster.moves import await_cable_return
-from bascule.cluster.nodes import Node
+from bascule.cluster.nodes import Node, quote
 from bascule.cluster.recovery import audit_after, settle
 from bascule.cluster.split_brain import logged_lines, resolve_split_brain
 from bascule.cluster.uploads import CurlUploader, FtpUploader, read_back_all
@@ -128,18 +128,33 @@ def _fault(cluster: Cluster, p: Planned, faults: Faults, hypervisor, history: Hi
     return f.label
 
 
+JOURNAL_COMMIT = 5  # seconds: ext3/ext4's default commit interval, when /proc/mounts names none
+
+
 def _writeback(cluster: Cluster) -> dict[str, float]:
-    """Each node's page-cache window (vm.dirty_expire + vm.dirty_writeback, in seconds): how long an
-    acknowledged upload may stay in memory only, lost if the node's power goes. Read on the nodes, as
-    evidence for the checker; a node that does not say is left out (its losses stay losses)."""
-    window = {}
+    """Each node's page-cache window: vm.dirty_expire + vm.dirty_writeback, plus the journal's commit
+    when /home is ext3/ext4 (an allocation delayed until writeback reaches the disk at the next
+    commit): how long an acknowledged upload may exist in memory only, lost if the node's power goes
+    or never replicated if its cable goes. Read on the nodes, as evidence for the checker; a node
+    that does not say is left out (its losses stay losses)."""
+    mount = cluster.inv.drbd.mount_point
+    read: dict[str, tuple[int, int, str, str]] = {}
     for name, node in cluster.nodes.items():
         try:
-            res = node.run("sysctl -n vm.dirty_expire_centisecs vm.dirty_writeback_centisecs", timeout=30, check=False)
-            expire, writeback = (int(v) for v in res.stdout.split()[:2])
-            window[name] = (expire + writeback) / 100
-        except (BasculeError, ValueError):
+            res = node.run("sysctl -n vm.dirty_expire_centisecs vm.dirty_writeback_centisecs; "
+                           f"awk -v m={quote(mount)} '$2 == m {{print $3, $4}}' /proc/mounts", timeout=30, check=False)
+            words = res.stdout.split()
+            read[name] = (int(words[0]), int(words[1]), *(words[2:4] if len(words) >= 4 else ("", "")))
+        except (BasculeError, ValueError, IndexError):
             continue
+    # /home is mounted on one node only: its file system is that of the other too (the same DRBD device)
+    mounted = next(((fs, opts) for _, _, fs, opts in read.values() if fs), ("", ""))
+    window = {}
+    for name, (expire, writeback, fstype, options) in read.items():
+        fstype, options = (fstype, options) if fstype else mounted
+        commit = next((int(o.split("=", 1)[1]) for o in options.split(",") if o.startswith("commit=")),
+                      JOURNAL_COMMIT if fstype in ("ext3", "ext4") else 0)
+        window[name] = (expire + writeback) / 100 + commit
     return window
 
 

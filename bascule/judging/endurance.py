@@ -22,9 +22,12 @@ from bascule.record.history import CLIENT, FAULT, OK, RUN, Event, downtime_windo
 INTACT, LOST, DISCARDED, NOT_CHECKED = "intact", "perdu", "écarté par le split brain", "non vérifié"
 UNDECIDED = "indécidable"  # missing after a split brain, acknowledged by a node nobody can name
 IN_CACHE = "perdu à la coupure de courant"  # acknowledged by the node whose power was cut, still in its page cache
-CACHE_WORDS = ("perdu à la coupure de courant : acquitté moins de {window:.0f} s avant elle par le nœud coupé, encore dans "
-               "son cache (proftpd répond 226 sans forcer l'écriture sur disque ; vm.dirty_expire + "
-               "vm.dirty_writeback = {window:.0f} s sur ce nœud)")
+CACHE_WORDS = ("acquitté {ago:.1f} s avant la coupure de courant de son nœud, encore dans son cache : proftpd répond 226 "
+               "sans forcer l'écriture sur disque, et ce nœud n'écrit qu'après {window:.0f} s (vm.dirty_expire + "
+               "vm.dirty_writeback + le commit du journal, lus sur le nœud)")
+UNREPLICATED_WORDS = ("acquitté {ago:.1f} s avant la coupure du câble par le nœud écarté, encore dans son cache : jamais "
+                      "répliqué (ce nœud n'écrit qu'après {window:.0f} s)")
+EMPTY_SHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # sha256 of no bytes
 POWER_CUT = "coupure de courant"  # the label of PowerLoss faults (bascule/cluster/faults.py)
 SPLIT_BRAIN_WORDS = "perdu par la résolution du split brain, attendu sans STONITH"
 END = "fin"  # the final verification's label
@@ -169,7 +172,11 @@ def _fate(name: str, ack: Event, verifications: list[Event], splits: list[Event]
         elif read[name] == sha:
             state = "intact"
         else:
-            state = "absent" if read[name] is None else f"contenu différent (sha256 {str(read[name])[:12]}…)"
+            size = (v.get("sizes") or {}).get(name)
+            state = ("absent" if read[name] is None else "vide (0 octet)" if read[name] == EMPTY_SHA
+                     else f"tronqué ({size} octets sur {_value(ack).get('size')})"
+                     if size is not None and _value(ack).get("size") and size < _value(ack)["size"]
+                     else f"contenu différent (sha256 {str(read[name])[:12]}…)")
             first_bad = first_bad or (ver, state)
 
     def fate(kind: str, seen: str = "", where: Event | None = None, note: str = "") -> FileFate:
@@ -184,23 +191,29 @@ def _fate(name: str, ack: Event, verifications: list[Event], splits: list[Event]
             return fate(INTACT, note=f"{first_bad[1]} après {_value(first_bad[0]).get('after', '?')}, relu intact ensuite")
         return fate(INTACT)
     where, seen = first_bad
-    if seen != "absent":
-        return fate(LOST, seen, where)
+    if not seen.startswith(("absent", "vide", "tronqué")):
+        return fate(LOST, seen, where)  # other bytes than those acknowledged: no fault explains that
     who, how = _node_of(ack, ftp_acks)
+    also = f" ; {how}" if how else ""
     for s in splits:
         sv = _value(s)
-        if not (s.t <= where.t and sv.get("cut_at", s.t) <= ack.end <= s.t):
+        cut_at, discarded = sv.get("cut_at", s.t), sv.get("discarded")
+        # acknowledged by the discarded node during the cut, or just before it while still in its cache
+        window = (writeback or {}).get(discarded) or 0.0
+        if not (s.t <= where.t and cut_at - window <= ack.end <= s.t):
             continue
-        if who == sv.get("discarded"):
+        if who == discarded:
+            if ack.end < cut_at:
+                return fate(DISCARDED, seen, where, UNREPLICATED_WORDS.format(ago=cut_at - ack.end, window=window) + also)
             return fate(DISCARDED, seen, where, note=how)
-        if who is None:
+        if who is None and ack.end >= cut_at:
             return fate(UNDECIDED, seen, where, note="acquitté pendant la coupure par un nœud inconnu")
     for cut in cuts:
         # the node's page cache: what the kernel had not yet written when its power went (read on the node)
         cut_node = cut.process[len(POWER_CUT) + 1:]
         window = (writeback or {}).get(cut_node)
         if window and who == cut_node and cut.t - window <= ack.end <= cut.t and cut.t <= where.t:
-            return fate(IN_CACHE, seen, where, note=CACHE_WORDS.format(window=window) + (f" ; {how}" if how else ""))
+            return fate(IN_CACHE, seen, where, CACHE_WORDS.format(ago=cut.t - ack.end, window=window) + also)
     return fate(LOST, seen, where)
 
 
