@@ -116,11 +116,12 @@ def judge_endurance(events: Iterable[Event]) -> EnduranceVerdict:
     writeback = _value(start).get("writeback_s") or {}
     fates = {name: _fate(name, ack, verifications, _run_events(events, SPLIT_BRAIN), ftp_acks, cuts, writeback)
              for name, ack in acked.items()}
-    # a read-back during the run that returned other bytes than those acknowledged is a loss too
+    # a read-back during the run that returned other bytes than those acknowledged is a loss too; an
+    # empty file is left to the verifications, which know whether a fault explains it
     for e in events:
         got = _value(e).get("sha256")
         name = _value(e).get("name")
-        if e.source == CLIENT and e.op == READ_BACK and e.outcome == OK and got and name in acked \
+        if e.source == CLIENT and e.op == READ_BACK and e.outcome == OK and got and got != EMPTY_SHA and name in acked \
                 and got != _value(acked[name]).get("sha256") and fates[name].fate != LOST:
             a = acked[name]
             fates[name] = FileFate(name, a.process, a.end, _value(a).get("served_by"), LOST,
@@ -202,6 +203,9 @@ def _fate(name: str, ack: Event, verifications: list[Event], splits: list[Event]
         window = (writeback or {}).get(discarded) or 0.0
         if not (s.t <= where.t and cut_at - window <= ack.end <= s.t):
             continue
+        if how and ack.end >= cut_at:
+            # both nodes may carry the VIP while split: two clients at one moment may reach two nodes
+            return fate(UNDECIDED, seen, where, note="acquitté pendant le split brain par un nœud que curl ne dit pas")
         if who == discarded:
             if ack.end < cut_at:
                 return fate(DISCARDED, seen, where, UNREPLICATED_WORDS.format(ago=cut_at - ack.end, window=window) + also)
