@@ -6,7 +6,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from bascule.judging.endurance import DISCARDED, IN_CACHE, LOST, SPLIT_BRAIN_WORDS, EnduranceVerdict
+from bascule.judging.endurance import (DISCARDED, IN_CACHE, LOST, NOT_CHECKED, SPLIT_BRAIN_WORDS, UNDECIDED,
+                                      EnduranceVerdict)
 from bascule.record.endurance import ENDURANCE, START, STOP, UPLOAD
 from bascule.record.history import CLIENT, OK, RUN, Event
 from bascule.reporting.table import render
@@ -52,6 +53,7 @@ def write_report(verdict: EnduranceVerdict, events: list[Event], out: Path) -> d
         "verdict": verdict, "faults": _fault_cells(verdict), "totals": sorted(verdict.totals.items()),
         "losses": verdict.lost(), "discarded": [f for f in verdict.files if f.fate == DISCARDED],
         "in_cache": [f for f in verdict.files if f.fate == IN_CACHE],
+        "undecided": [f for f in verdict.files if f.fate in (UNDECIDED, NOT_CHECKED)],
         "partial": [f for f in verdict.failed_uploads if f.left != "rien"], "split_words": SPLIT_BRAIN_WORDS,
         "timeline": timeline.name if timeline is not None else ""}
     out.mkdir(parents=True, exist_ok=True)
