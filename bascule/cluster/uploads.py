@@ -132,7 +132,13 @@ class FtpUploader(threading.Thread):
                 make_dirs(ftp, self.directory)
                 self._made_dir = True
             stage = WRITE
-            ftp.storbinary(f"STOR {path}", io.BytesIO(data))  # returns on the server's 226, raises otherwise
+            try:
+                ftp.storbinary(f"STOR {path}", io.BytesIO(data))  # returns on the server's 226, raises otherwise
+            except ftplib.error_perm:
+                # its directory may be missing on the node now serving (a /home not replicated): made
+                # again, as curl's --ftp-create-dirs does; a second refusal is the answer
+                make_dirs(ftp, self.directory)
+                ftp.storbinary(f"STOR {path}", io.BytesIO(data))
             self.history.append(CLIENT, FTP_UPLOADER, UPLOAD, OK, value, t=t)
             self.acked.append((path, value["sha256"]))
         except BaseException as exc:
