@@ -261,7 +261,7 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
     Breakage(
         "home-sur-disque-local", "fs0 monte sur /home un dossier du disque de chaque nœud (mount --bind) au lieu de "
         "/dev/drbd0 : les bascules ont lieu, mais ce qu'un nœud a acquitté, l'autre ne l'a jamais",
-        "bascule endurance (fichiers acquittés perdus), Q2 ligne 2, conformité « primitive fs0 »",
+        "bascule endurance (fichiers acquittés perdus), Q2 lignes 1, 2, 4, 5 et 7, conformité « primitive fs0 »",
         lambda c: _home_on_local_disk(c, True),
         lambda c: _home_on_local_disk(c, False), "q2 or conformite"),
     Breakage(
