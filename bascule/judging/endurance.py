@@ -103,6 +103,11 @@ def _value(e: Event | None) -> dict:
     return e.value if e is not None and isinstance(e.value, dict) else {}
 
 
+def run_value(events: Iterable[Event], op: str) -> dict:
+    """The value of the run's first event of this kind (START, STOP…), {} when it has none."""
+    return _value(next(iter(_run_events(list(events), op)), None))
+
+
 def judge_endurance(events: Iterable[Event]) -> EnduranceVerdict:
     events = sorted(events, key=lambda e: (e.t, e.index))
     start = next(iter(_run_events(events, START)), None)
@@ -286,7 +291,7 @@ def _fault_lines(events: list[Event], fates: dict[str, FileFate]) -> list[FaultL
 def _verdict(fates: dict[str, FileFate], verifications: list[Event], events: list[Event]) -> tuple[str, str]:
     lost = [f for f in fates.values() if f.fate == LOST]
     not_back = [_value(e) for e in _run_events(events, RECOVERED) if not _value(e).get("recovered")]
-    stop = _value(next(iter(_run_events(events, STOP)), None)).get("reason", "")
+    stop = run_value(events, STOP).get("reason", "")
     interrupted = f" ; {stop}" if stop.startswith("interrompue") else ""
     if lost or not_back:
         why = []

@@ -7,15 +7,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bascule.judging.endurance import (DISCARDED, IN_CACHE, LOST, NOT_CHECKED, SPLIT_BRAIN_WORDS, UNDECIDED,
-                                      EnduranceVerdict)
-from bascule.record.endurance import ENDURANCE, START, STOP, UPLOAD
-from bascule.record.history import CLIENT, OK, RUN, Event
+                                      EnduranceVerdict, run_value)
+from bascule.record.endurance import START, STOP, UPLOAD
+from bascule.record.history import CLIENT, OK, Event
 from bascule.reporting.table import render
-
-
-def _run_value(events: list[Event], op: str) -> dict:
-    e = next((e for e in events if e.source == RUN and e.process == ENDURANCE and e.op == op), None)
-    return e.value if e is not None and isinstance(e.value, dict) else {}
 
 
 def _fault_cells(verdict: EnduranceVerdict) -> list[dict]:
@@ -43,7 +38,7 @@ def _fault_cells(verdict: EnduranceVerdict) -> list[dict]:
 
 
 def write_report(verdict: EnduranceVerdict, events: list[Event], out: Path) -> dict[str, Path]:
-    start, stop = _run_value(events, START), _run_value(events, STOP)
+    start, stop = run_value(events, START), run_value(events, STOP)
     timeline = draw(verdict, events, out / "chronologie-endurance.png")
     context = {
         "cluster": _cluster_words(start.get("cluster") or {}), "date": start.get("date", ""), "seed": verdict.seed,
@@ -74,7 +69,7 @@ def write_allure(verdict: EnduranceVerdict, events: list[Event], directory: Path
     run with its table and timeline. Written as Allure's result files, read by `allure awesome`."""
     import uuid
     directory.mkdir(parents=True, exist_ok=True)
-    start = _run_value(events, START)
+    start = run_value(events, START)
     cluster = _cluster_words(start.get("cluster") or {})
 
     def ms(t: float) -> int:
@@ -157,7 +152,7 @@ def trend_record(verdict: EnduranceVerdict, events: list[Event]):
     time from the fault to the cluster back at its baseline, and of the FTP client's outage; and the counts."""
     from statistics import median
     from bascule.reporting.trend import MoveFigures, RunRecord
-    start = _run_value(events, START)
+    start = run_value(events, START)
     by_kind: dict[str, list] = {}
     for f in verdict.faults:
         by_kind.setdefault(f.kind, []).append(f)
