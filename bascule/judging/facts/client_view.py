@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from bascule.record.history import (CLIENT, CONNECT, LOGIN, READ, UNKNOWN_STAGE, WRITE, Event, Window, downtime_windows,
-                                     usable, write_refusals)
+                                     tells_server, write_refusals)
 
 
 def secs(x: float | None) -> str:
@@ -82,10 +82,8 @@ def serving_at_end(events: Iterable[Event], process: str | None) -> tuple[bool, 
     hostname or None when it could not be read). Only that operation counts: an older reading is stale."""
     last = None
     for e in events:
-        # an upload does not read the hostname: only reads tell who serves (a history from an older
-        # bascule has one kind of operation, which did)
-        if (e.source == CLIENT and usable(e) and (process is None or e.process == process)
-                and not (isinstance(e.value, dict) and e.value.get("op") == WRITE)):
+        # an upload does not read the hostname: only reads tell who serves
+        if e.source == CLIENT and tells_server(e) and (process is None or e.process == process):
             if last is None or e.t >= last.t:
                 last = e
     if last is None:
