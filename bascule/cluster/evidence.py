@@ -127,3 +127,42 @@ def serving_node(cluster: Cluster) -> str:
     except (NodeError, StateParseError):
         where = ()
     return where[0] if len(where) == 1 else cluster.inv.preferred_master
+
+
+# One command per node: what is mounted on the DRBD mount point now (source, type, options; nothing
+# when it is not mounted there), and the DRBD resource's replication protocol as drbdadm reads its
+# configuration. Read only.
+STORAGE_COMMAND = r"""mp={mount_point}; res={resource}
+echo "mount=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS --mountpoint "$mp" 2>/dev/null | head -1)"
+echo "protocol=$(drbdadm dump "$res" 2>/dev/null | grep -m1 -oE 'protocol[[:space:]]+[ABC]' | awk '{{print $2}}')"
+"""
+
+
+def storage(cluster: Cluster) -> dict:
+    """Where the files the FTP server acknowledges are written: the file system resource's parameters
+    in the CIB, and on each node what is mounted on the DRBD mount point and DRBD's protocol. A plain
+    value for the history (judging/facts/storage.py reads it); what could not be read says why."""
+    from bascule.judging.facts.configuration import primitive_params
+    inv = cluster.inv
+    found: dict = {"resource": inv.resources.fs, "nodes": {}}
+    configuration = cluster.cib("configuration")
+    if configuration:
+        found["params"] = primitive_params(configuration, inv.resources.fs)
+    else:
+        found["error"] = "configuration du cluster illisible (cibadmin)"
+    command = STORAGE_COMMAND.format(mount_point=shlex.quote(inv.drbd.mount_point), resource=shlex.quote(inv.drbd.resource))
+    for name, said in cluster.on_every_node(
+            lambda n: n.run(command, timeout=30, check=False, display="lecture du stockage de /home").stdout).items():
+        if isinstance(said, Exception):
+            found["nodes"][name] = {"error": str(said)}
+            continue
+        found["nodes"][name] = parse_storage(said)
+    return found
+
+
+def parse_storage(said: str) -> dict:
+    """One node's answer to STORAGE_COMMAND: {source, fstype, options, protocol}, "" for what it did not say."""
+    values = {k: v.strip() for k, _, v in (line.partition("=") for line in said.splitlines()) if k}
+    mount = values.get("mount", "").split()
+    return {"source": mount[0] if mount else "", "fstype": mount[1] if len(mount) > 1 else "",
+            "options": mount[2] if len(mount) > 2 else "", "protocol": values.get("protocol", "")}

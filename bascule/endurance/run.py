@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from bascule.cluster.cluster import Cluster
+from bascule.cluster.evidence import storage
 from bascule.cluster.faults import (BlockRestart, CablePull, Faults, KillService, PowerLoss, Reboot, Standby,
                                     cable_switch, power_switch)
 from bascule.cluster.ftp import FTPClient
@@ -33,7 +34,7 @@ from bascule.errors import BasculeError
 from bascule.inventory import Inventory, public
 from bascule.judging.endurance import EnduranceVerdict, judge_endurance
 from bascule.judging.facts.placement import node_named, placement_problems, split_brain_seen
-from bascule.record.endurance import (ENDURANCE, PLANNED, RECOVERED, SPLIT_BRAIN, START, STOP, UPLOAD,
+from bascule.record.endurance import (ENDURANCE, PLANNED, RECOVERED, SPLIT_BRAIN, START, STOP, STORAGE, UPLOAD,
                                       VERIFY)
 from bascule.record.history import CLIENT, INFO, OK, RUN, History
 from bascule.waits import WaitTimeout
@@ -218,6 +219,8 @@ def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str]
                                                      "writeback_s": _writeback(cluster),
                                                      "kinds": list(kinds), "cluster": public(inv), "directory": base,
                                                      "date": datetime.now().isoformat(timespec="seconds")})
+        # where acknowledged files are written, read before the faults and after: what a loss is diagnosed from
+        history.append(RUN, ENDURANCE, STORAGE, INFO, storage(cluster))
         client = FTPClient.for_inventory(inv)
         uploaders = [FtpUploader(client, history, f"{base}/ftp", settings.upload_period, seed=settings.seed)]
         if shutil.which("curl"):
@@ -228,6 +231,7 @@ def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str]
         try:
             stop_reason, done = _loop(cluster, plan, unavailable, settings, hypervisor, history, uploaders, client,
                                       directories, say)
+            history.append(RUN, ENDURANCE, STORAGE, INFO, storage(cluster))
         except KeyboardInterrupt:  # a second Ctrl-C while healing: the report still says what was seen
             stop_reason, done = "interrompue deux fois (Ctrl-C) : remise en état et vérification abandonnées", -1
         history.append(RUN, ENDURANCE, STOP, INFO, {"reason": stop_reason, "faults": done})
@@ -336,6 +340,8 @@ def _finish(history: History, settings: Settings, say) -> EnduranceVerdict:
     verdict = judge_endurance(list(history.events))
     paths = write_report(verdict, list(history.events), out)
     results = write_allure(verdict, list(history.events), out / "allure-results", history.started_at.timestamp())
+    if verdict.cause:
+        say(f"bascule endurance: cause : {verdict.cause}" + (f" ; à corriger : {verdict.fix}" if verdict.fix else ""))
     say(f"bascule endurance: {verdict.verdict} — {verdict.why} ; tableau → {paths['md']} et {paths['html']}"
         + (f" ; rapport Allure → {out / 'allure-report' / 'index.html'}" if _render_allure(results, out) else ""))
     return verdict

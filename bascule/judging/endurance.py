@@ -15,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from bascule.inventory import from_public
+from bascule.judging.facts.storage import read_nothing, storage_findings
 from bascule.record.endurance import (CURL_UPLOADER, ENDURANCE, FTP_UPLOADER, PLANNED, READ_BACK, RECOVERED, SPLIT_BRAIN,
-                                      START, STOP, UPLOAD, VERIFY)
+                                      START, STOP, STORAGE, UPLOAD, VERIFY)
 from bascule.record.history import CLIENT, FAULT, OK, RUN, Event, downtime_windows
 
 INTACT, LOST, DISCARDED, NOT_CHECKED = "intact", "perdu", "écarté par le split brain", "non vérifié"
@@ -86,6 +88,8 @@ class EnduranceVerdict:
     failed_uploads: tuple[FailedUpload, ...]
     faults: tuple[FaultLine, ...]
     totals: dict[str, dict[str, int]] = field(default_factory=dict)  # uploader → {acked, failed, lost, discarded…}
+    cause: str = ""  # a KO's cause, read on the cluster; « cause non identifiée » without evidence
+    fix: str = ""  # how to fix it, when the cause is known
 
     def lost(self, uploader: str | None = None) -> list[FileFate]:
         return [f for f in self.files if f.fate == LOST and (uploader is None or f.uploader == uploader)]
@@ -144,8 +148,53 @@ def judge_endurance(events: Iterable[Event]) -> EnduranceVerdict:
                       "in_cache": sum(1 for f in mine if f.fate == IN_CACHE),
                       "not_checked": sum(1 for f in mine if f.fate in (NOT_CHECKED, UNDECIDED))}
     verdict, why = _verdict(fates, verifications, events)
+    cause, fix = _cause(events, fates) if verdict == "KO" else ("", "")
     return EnduranceVerdict(verdict, why, seed, tuple(sorted(fates.values(), key=lambda f: f.acked_at)),
-                            tuple(failed), tuple(lines), totals)
+                            tuple(failed), tuple(lines), totals, cause, fix)
+
+
+UNIDENTIFIED = "cause non identifiée"
+
+
+def _inventory(public: object):
+    """The run's inventory, as its start event holds it; None when it holds none that can be read."""
+    try:
+        return from_public(public) if isinstance(public, dict) else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _cause(events: list[Event], fates: dict[str, FileFate]) -> tuple[str, str]:
+    """Why a KO run lost files or did not recover, from what was read on the cluster: the storage
+    evidence (the file system resource, what each node mounts, DRBD's protocol) for losses, the
+    audit's findings for a cluster that did not come back. Without evidence: « cause non identifiée »."""
+    causes: list[str] = []
+    fixes: list[str] = []
+    if any(f.fate == LOST for f in fates.values()):
+        readings = [_value(e) for e in _run_events(events, STORAGE)]
+        usable = [r for r in readings if not read_nothing(r)]
+        inv = _inventory(run_value(events, START).get("cluster"))
+        if inv is not None and usable:
+            seen: dict[str, str] = {}
+            for reading in usable:
+                for finding in storage_findings(reading, inv):
+                    seen.setdefault(finding.cause, finding.fix)
+            if seen:
+                causes += list(seen)
+                fixes += [fix for fix in seen.values() if fix]
+            else:
+                d = inv.drbd
+                causes.append(f"{UNIDENTIFIED} pour les fichiers perdus : {inv.resources.fs} monte bien {d.device} sur "
+                              f"{d.mount_point}, DRBD en protocole C (lu sur les nœuds)")
+        else:
+            causes.append(f"{UNIDENTIFIED} pour les fichiers perdus : " + (
+                "le stockage n'a pas pu être lu sur le cluster" if readings else "aucune lecture du stockage dans cet "
+                "historique (bascule antérieur)"))
+    for v in (_value(e) for e in _run_events(events, RECOVERED)):
+        if not v.get("recovered"):
+            left = " ; ".join(v.get("left") or []) or UNIDENTIFIED
+            causes.append(f"après la panne {v.get('index') or '?'} ({v.get('label', '?')}), l'audit a trouvé : {left}")
+    return " ; ".join(causes), " ; ".join(fixes)
 
 
 def _node_of(ack: Event, ftp_acks: list[Event]) -> tuple[str | None, str]:

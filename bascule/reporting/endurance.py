@@ -55,7 +55,8 @@ def write_report(verdict: EnduranceVerdict, events: list[Event], out: Path) -> d
     paths = {"md": out / "endurance.md", "html": out / "endurance.html", "json": out / "endurance.json"}
     paths["md"].write_text(render("endurance.md.j2", **context), encoding="utf-8")
     paths["html"].write_text(render("endurance.html.j2", **context), encoding="utf-8")
-    paths["json"].write_text(json.dumps({"verdict": verdict.verdict, "why": verdict.why, "seed": verdict.seed,
+    paths["json"].write_text(json.dumps({"verdict": verdict.verdict, "why": verdict.why, "cause": verdict.cause,
+                                         "fix": verdict.fix, "seed": verdict.seed,
                                          "totals": verdict.totals, "faults": [asdict(f) for f in verdict.faults],
                                          "losses": [asdict(f) for f in verdict.lost()],
                                          "failed_uploads": [asdict(f) for f in verdict.failed_uploads]},
@@ -100,7 +101,9 @@ def write_allure(verdict: EnduranceVerdict, events: list[Event], directory: Path
     table = directory.parent / "endurance.md"
     attachments = ([attach("chronologie", png.read_bytes(), "image/png", "png")] if png.is_file() else []) + \
                   ([attach("tableau", table.read_bytes(), "text/markdown", "md")] if table.is_file() else [])
-    result("Bilan de la série", {"OK": "passed", "KO": "failed"}.get(verdict.verdict, "broken"), verdict.why,
+    said = verdict.why + (f" — cause : {verdict.cause}" if verdict.cause else "") + \
+        (f" — à corriger : {verdict.fix}" if verdict.fix else "")
+    result("Bilan de la série", {"OK": "passed", "KO": "failed"}.get(verdict.verdict, "broken"), said,
            0.0, events[-1].end if events else 0.0, {"graine": verdict.seed}, attachments)
     return directory
 

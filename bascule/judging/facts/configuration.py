@@ -100,3 +100,17 @@ def monitor_interval(configuration: str, resource: str) -> float | None:
         return None
     op = next((o for o in prim.findall("operations/op") if o.get("name") == "monitor"), None)
     return duration_seconds(op.get("interval")) if op is not None else None
+
+
+def primitive_params(configuration: str, resource: str) -> dict[str, str] | None:
+    """A primitive's type and instance parameters ({"type": "Filesystem", "device": …}) from the CIB's
+    configuration section as cibadmin prints it; None without that primitive or when unreadable."""
+    try:
+        cfg = configuration_xml(configuration)
+    except (ET.ParseError, TypeError):
+        return None
+    prim = cfg.find(f".//primitive[@id='{resource}']") if cfg is not None else None
+    if prim is None:
+        return None
+    params = {nv.get("name", ""): nv.get("value", "") for nv in prim.findall("instance_attributes/nvpair")}
+    return {"type": prim.get("type", ""), **params}
