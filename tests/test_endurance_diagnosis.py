@@ -76,7 +76,8 @@ def test_a_run_without_storage_evidence_says_cause_unidentified():
 
 def test_a_loss_with_healthy_storage_is_unidentified_and_says_what_was_ruled_out():
     verdict = judge_endurance(with_storage([healthy_reading()]))
-    assert verdict.cause.startswith("cause non identifiée pour les fichiers perdus : fs0 monte bien /dev/drbd0")
+    assert verdict.cause == ("cause non identifiée pour les fichiers perdus : fs0 monte bien /dev/drbd0 sur /home, "
+                             "DRBD en protocole C (lu sur les nœuds)")
 
 
 def test_unreadable_storage_is_said_so():

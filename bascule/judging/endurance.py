@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from bascule.inventory import from_public
-from bascule.judging.facts.storage import read_nothing, storage_findings
+from bascule.judging.facts.storage import read_nothing, ruled_out, storage_findings
 from bascule.record.endurance import (CURL_UPLOADER, ENDURANCE, FTP_UPLOADER, PLANNED, READ_BACK, RECOVERED, SPLIT_BRAIN,
                                       START, STOP, STORAGE, UPLOAD, VERIFY)
 from bascule.record.history import CLIENT, FAULT, OK, RUN, Event, downtime_windows
@@ -183,9 +183,7 @@ def _cause(events: list[Event], fates: dict[str, FileFate]) -> tuple[str, str]:
                 causes += list(seen)
                 fixes += [fix for fix in seen.values() if fix]
             else:
-                d = inv.drbd
-                causes.append(f"{UNIDENTIFIED} pour les fichiers perdus : {inv.resources.fs} monte bien {d.device} sur "
-                              f"{d.mount_point}, DRBD en protocole C (lu sur les nœuds)")
+                causes.append(f"{UNIDENTIFIED} pour les fichiers perdus : {ruled_out(usable[-1], inv)}")
         else:
             causes.append(f"{UNIDENTIFIED} pour les fichiers perdus : " + (
                 "le stockage n'a pas pu être lu sur le cluster" if readings else "aucune lecture du stockage dans cet "

@@ -60,3 +60,17 @@ def read_nothing(storage: dict) -> bool:
     """Whether this evidence holds nothing to judge from (every reading failed)."""
     nodes = storage.get("nodes") or {}
     return "params" not in storage and all("error" in v for v in nodes.values())
+
+
+def ruled_out(storage: dict, inv: Inventory) -> str:
+    """What a reading without findings shows, in words: what a loss was not caused by."""
+    d = inv.drbd
+    said = []
+    if storage.get("params"):
+        said.append(f"{inv.resources.fs} monte bien {storage['params'].get('device')} sur {d.mount_point}")
+    protocols = {seen.get("protocol", "") for seen in (storage.get("nodes") or {}).values() if "error" not in seen}
+    if protocols == {"C"}:
+        said.append("DRBD en protocole C")
+    elif protocols == {""}:
+        said.append("protocole DRBD non écrit dans sa configuration (C par défaut)")
+    return ", ".join(said) + " (lu sur les nœuds)" if said else "rien d'anormal lu sur les nœuds"
