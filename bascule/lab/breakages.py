@@ -337,10 +337,28 @@ def cmd_break(args) -> int:
     c = _cluster(args)
     try:
         b.apply(c)
+        # a run started while the cluster still reacts would catch the reaction, not the breakage (a
+        # start row KO because a group is restarting): wait for the DC to stay idle, whatever state it
+        # settles in (the depart-* breakages leave it off its baseline on purpose)
+        quiet = _quiet(c)
     finally:
         c.close()
-    print(f"cassé : {b.name} — {b.what} ; doit passer KO : {b.caught_by} ; à défaire avec `bascule lab heal {b.name}`")
+    print(f"cassé : {b.name} — {b.what} ; {quiet} ; doit passer KO : {b.caught_by} ; "
+          f"à défaire avec `bascule lab reparer {b.name}`")
     return 0
+
+
+def _quiet(cluster: Cluster, deadline: float = 240) -> str:
+    """Wait until the cluster has settled (its DC idle, the CIB unchanged, for SETTLE_GRACE s), and
+    say after how long; never touches it."""
+    from bascule.cluster.settling import SettleWatch
+    from bascule.waits import WaitTimeout, wait_until
+    watch = SettleWatch(cluster, cluster.history.now())
+    try:
+        waited = wait_until(watch, bool, "la stabilisation du cluster après la casse", deadline=deadline, interval=2)
+    except WaitTimeout:
+        return f"le cluster n'était toujours pas stable après {deadline:.0f} s"
+    return f"cluster stable après {waited.elapsed:.0f} s"
 
 
 def cmd_heal(args) -> int:

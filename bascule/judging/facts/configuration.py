@@ -88,14 +88,20 @@ def duration_seconds(v: str | None) -> float | None:
 
 
 
-def monitor_interval(configuration: str, resource: str) -> float | None:
-    """The interval of the resource's (first) monitor op in the CIB's configuration, in seconds; None
-    without a monitor op or an unreadable configuration."""
+def primitive_element(configuration: str, resource: str) -> ET.Element | None:
+    """The resource's <primitive> in the CIB's configuration section as cibadmin prints it; None
+    without it or when the configuration is unreadable."""
     try:
         cfg = configuration_xml(configuration)
     except (ET.ParseError, TypeError):
         return None
-    prim = cfg.find(f".//primitive[@id='{resource}']") if cfg is not None else None
+    return cfg.find(f".//primitive[@id='{resource}']") if cfg is not None else None
+
+
+def monitor_interval(configuration: str, resource: str) -> float | None:
+    """The interval of the resource's (first) monitor op in the CIB's configuration, in seconds; None
+    without a monitor op or an unreadable configuration."""
+    prim = primitive_element(configuration, resource)
     if prim is None:
         return None
     op = next((o for o in prim.findall("operations/op") if o.get("name") == "monitor"), None)
@@ -103,13 +109,9 @@ def monitor_interval(configuration: str, resource: str) -> float | None:
 
 
 def primitive_params(configuration: str, resource: str) -> dict[str, str] | None:
-    """A primitive's type and instance parameters ({"type": "Filesystem", "device": …}) from the CIB's
-    configuration section as cibadmin prints it; None without that primitive or when unreadable."""
-    try:
-        cfg = configuration_xml(configuration)
-    except (ET.ParseError, TypeError):
-        return None
-    prim = cfg.find(f".//primitive[@id='{resource}']") if cfg is not None else None
+    """A primitive's type and instance parameters ({"type": "Filesystem", "device": …}); None without
+    that primitive or when the configuration is unreadable."""
+    prim = primitive_element(configuration, resource)
     if prim is None:
         return None
     params = {nv.get("name", ""): nv.get("value", "") for nv in prim.findall("instance_attributes/nvpair")}
