@@ -7,6 +7,12 @@ setting is worth is measured here, before and after, on the same lab and host.
     export BASCULE_FTP_PASSWORD=...
     ip netns exec bascule .venv/bin/python bench/move_outage.py --inventory lab.toml [--cycles 2]
     ip netns exec bascule .venv/bin/python bench/move_outage.py --inventory lab.toml --propriete load-threshold=1000%
+    ip netns exec bascule .venv/bin/python bench/move_outage.py --inventory lab.toml --cycles 4 --sonde alterne
+
+`--sonde alterne` runs bascule's own FTP probe (bascule/cluster/ftp.Probe, as a scenario runs it)
+during every other cycle, from the second on: the probe's cost on the outage that the independent
+client saw, A/B on one lab and host, the conditions interleaved so that a drift of the host hits both
+(`avec`: during every cycle; `sans`, the default: never).
 
 `--propriete NAME=VALUE` sets a cluster property (crm_attribute) for the measurement and puts the
 previous value back at the end: the benchmark leaves the cluster as it found it.
@@ -93,6 +99,8 @@ def main() -> int:
     ap.add_argument("--inventory", type=Path, required=True)
     ap.add_argument("--cycles", type=int, default=2)
     ap.add_argument("--propriete", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument("--sonde", choices=("sans", "avec", "alterne"), default="sans",
+                    help="bascule's FTP probe running during the cycles: never, always, or every other cycle")
     args = ap.parse_args()
     cluster = open_cluster(args.inventory)
     inv = cluster.inv
@@ -115,13 +123,20 @@ def main() -> int:
                             deadline=60, interval=0.5)
         print(f"curl served after {waited.elapsed:.1f} s")
         for cycle in range(args.cycles):
-            for action, to in (("standby", slave), ("online", master)):
-                r = move(cluster, curl, action, master, to)
-                rows.append(r)
-                cpu = ", ".join(f"{n} {v:.0f} %" for n, v in r["cpu"].items())
-                print(f"cycle {cycle + 1} {action:<8} outage {fmt(r['down'])} ({r['windows']} window(s)); crm returned "
-                      f"after {r['crm_said']:.1f} s; placed by {fmt(r['placed'])}; host load {r['load']:.2f}; guest CPU {cpu}",
-                      flush=True)
+            probing = args.sonde == "avec" or (args.sonde == "alterne" and cycle % 2 == 1)
+            probe = bascule_probe(cluster) if probing else None
+            try:
+                for action, to in (("standby", slave), ("online", master)):
+                    r = move(cluster, curl, action, master, to)
+                    r["probe"] = probing
+                    rows.append(r)
+                    cpu = ", ".join(f"{n} {v:.0f} %" for n, v in r["cpu"].items())
+                    print(f"cycle {cycle + 1} {action:<8} {'avec' if probing else 'sans'} sonde : outage {fmt(r['down'])} "
+                          f"({r['windows']} window(s)); crm returned after {r['crm_said']:.1f} s; placed by "
+                          f"{fmt(r['placed'])}; host load {r['load']:.2f}; guest CPU {cpu}", flush=True)
+            finally:
+                if probe is not None:
+                    probe.stop()
     finally:
         curl.stop()
         for name, value in previous.items():
@@ -129,14 +144,24 @@ def main() -> int:
             cluster.master.run(quote("crm_attribute", "--type", "crm_config", "--name", name, *op), timeout=60, check=False)
         cluster.close()
     print()
-    for action in ("standby", "online"):
-        downs = [r["down"] for r in rows if r["action"] == action and r["down"] is not None]
-        if downs:
-            print(f"{action:<8} outage median {statistics.median(downs):6.2f} s over {len(downs)} "
-                  f"({', '.join(f'{d:.2f}' for d in downs)})"
-                  + (f"   goal <= {GOAL_STANDBY:.0f} s: {'met' if statistics.median(downs) <= GOAL_STANDBY else 'not met'}"
-                     if action == "standby" else ""))
+    for probing in sorted({r["probe"] for r in rows}):
+        for action in ("standby", "online"):
+            downs = [r["down"] for r in rows if r["action"] == action and r["down"] is not None and r["probe"] == probing]
+            if downs:
+                print(f"{action:<8} {'avec' if probing else 'sans'} sonde : outage median {statistics.median(downs):6.2f} s "
+                      f"over {len(downs)} ({', '.join(f'{d:.2f}' for d in downs)})"
+                      + (f"   goal <= {GOAL_STANDBY:.0f} s: {'met' if statistics.median(downs) <= GOAL_STANDBY else 'not met'}"
+                         if action == "standby" else ""))
     return 0
+
+
+def bascule_probe(cluster: Cluster):
+    """bascule's own FTP probe on the VIP, started as a scenario starts it (its own history)."""
+    from bascule.cluster.ftp import FTPClient, Probe
+    from bascule.record.history import History
+    probe = Probe(FTPClient.for_inventory(cluster.inv), History(), f"{cluster.inv.ftp.documents}/bascule-sonde")
+    probe.start()
+    return probe
 
 
 def fmt(x: float | None) -> str:
