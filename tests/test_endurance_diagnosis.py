@@ -27,9 +27,16 @@ def lab_inventory() -> Inventory:
 
 
 def healthy_reading() -> dict:
+    """The healthy lab's storage, from what STORAGE_COMMAND printed on each node (captured)."""
     return {"resource": "fs0", "params": primitive_params(LAB_CIB, "fs0"),
-            "nodes": {"intralab01": parse_storage("mount=/dev/drbd0 ext4 rw,relatime\nprotocol=C\n"),
-                      "hdintralab01": parse_storage("mount=\nprotocol=C\n")}}
+            "nodes": {n: parse_storage((FIXTURES / f"stockage-2.1-sain-{n}.txt").read_text(encoding="utf-8"))
+                      for n in ("intralab01", "hdintralab01")}}
+
+
+def test_the_captured_readings_parse():
+    assert healthy_reading()["nodes"] == {
+        "intralab01": {"source": "/dev/drbd0", "fstype": "ext4", "options": "rw,relatime", "protocol": "C"},
+        "hdintralab01": {"source": "", "fstype": "", "options": "", "protocol": "C"}}
 
 
 def test_the_lab_as_it_should_be_has_no_finding():
