@@ -279,7 +279,8 @@ def test_a_fault_not_played_is_said_so_and_is_no_failure():
 CAPTURED = __import__("pathlib").Path(__file__).parent / "fixtures" / "runs"
 
 
-@pytest.mark.parametrize("run", ["endurance-saine-graine-11", "endurance-home-sur-disque-local-curl"])
+@pytest.mark.parametrize("run", ["endurance-saine-graine-11", "endurance-home-sur-disque-local-curl",
+                                 "endurance-home-sur-disque-local-cause"])
 def test_a_captured_run_is_judged_again_as_it_was(run, tmp_path):
     from bascule.reporting.rejudge import rejudge
     saved = json.loads((CAPTURED / run / "endurance.json").read_text())

@@ -106,3 +106,20 @@ def test_the_cause_reaches_every_report(tmp_path):
     assert "À corriger : crm configure edit fs0" in paths["html"].read_text(encoding="utf-8")
     saved = json.loads(paths["json"].read_text(encoding="utf-8"))
     assert saved["cause"] == verdict.cause and saved["fix"] == verdict.fix
+
+
+CAUSE_RUN = FIXTURES / "runs" / "endurance-home-sur-disque-local-cause"  # captured, with its storage readings
+
+
+def test_the_captured_run_on_a_home_outside_drbd_names_its_cause_and_fix(tmp_path):
+    from bascule.reporting.rejudge import rejudge
+    events = History.load_events(CAUSE_RUN / "historique.jsonl")
+    assert sum(1 for e in events if e.source == RUN and e.op == STORAGE) == 2  # read at the start and the end
+    verdict = judge_endurance(events)
+    assert (verdict.verdict, verdict.totals["envois-ftp"]["lost"], verdict.totals["envois-curl"]["lost"]) == ("KO", 26, 13)
+    assert verdict.cause.startswith("fs0 monte /var/local/bascule-home (fstype=none, options=bind) sur /home, pas /dev/drbd0")
+    assert verdict.fix == "crm configure edit fs0 : device=/dev/drbd0 fstype=ext4, sans options=bind (Q3 du lab)"
+    # what the run wrote, and what `bascule rejuger` writes again
+    assert f"Cause : {verdict.cause}" in (CAUSE_RUN / "endurance.md").read_text(encoding="utf-8")
+    again = json.loads(rejudge(CAUSE_RUN, tmp_path)["json"].read_text(encoding="utf-8"))
+    assert (again["cause"], again["fix"]) == (verdict.cause, verdict.fix)
