@@ -35,8 +35,9 @@ class KeptShell:
     """A root shell on one SSH channel of the node's existing connection, read up to a marker."""
 
     def __init__(self, node):
+        ssh = node.spec.ssh
         self.channel = node.connection().transport.open_session()
-        self.channel.exec_command("sh")
+        self.channel.exec_command("sudo -n sh" if ssh.sudo and ssh.user != "root" else "sh")  # root, as Node.run
         self.buffer = b""
 
     def run(self, command: str, timeout: float = 60.0) -> str:
@@ -50,8 +51,14 @@ class KeptShell:
                 self.buffer += self.channel.recv(65536)
             else:
                 time.sleep(0.005)
+        while b"\n" not in self.buffer.partition(marker.encode())[2]:  # the exit status after the marker
+            if time.monotonic() > deadline:
+                raise TimeoutError(command)
+            self.buffer += self.channel.recv(65536)
         out, _, rest = self.buffer.partition(marker.encode())
-        self.buffer = rest.split(b"\n", 1)[1] if b"\n" in rest else b""
+        status, _, self.buffer = rest.partition(b"\n")
+        if status.strip() != b"0":
+            raise RuntimeError(f"`{command}` exited {status.decode(errors='replace').strip()}: {out[-200:]!r}")
         return out.decode(errors="replace")
 
     def close(self) -> None:
@@ -72,6 +79,7 @@ def main() -> int:
     ap.add_argument("--inventory", type=Path, required=True)
     ap.add_argument("--repeat", type=int, default=10)
     args = ap.parse_args()
+    cluster = None
     try:
         cluster = Cluster(load_inventory(args.inventory), History())
         node = cluster.master
@@ -90,10 +98,12 @@ def main() -> int:
         finally:
             shell.close()
         load_after = node.run("cut -d' ' -f1-3 /proc/loadavg", timeout=30).stdout.strip()
-        cluster.close()
     except BasculeError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if cluster is not None:
+            cluster.close()
     print(f"{node.name}, médiane de {args.repeat} allers-retours (charge du nœud avant : {load_before} ; après : {load_after})")
     for name, t in rows:
         print(f"  {name:<55} {t:6.3f} s")

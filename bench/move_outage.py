@@ -159,8 +159,14 @@ def bascule_probe(cluster: Cluster):
     """bascule's own FTP probe on the VIP, started as a scenario starts it (its own history)."""
     from bascule.cluster.ftp import FTPClient, Probe
     from bascule.record.history import History
-    probe = Probe(FTPClient.for_inventory(cluster.inv), History(), f"{cluster.inv.ftp.documents}/bascule-sonde")
+    from bascule.record.history import CLIENT, OK
+    from bascule.waits import wait_until
+    history = History()
+    probe = Probe(FTPClient.for_inventory(cluster.inv), history, f"{cluster.inv.ftp.documents}/bascule-sonde")
     probe.start()
+    # its first logins (about 1.4 s of the guest's CPU each) before the move, not inside it
+    wait_until(lambda: sum(1 for e in history.events if e.source == CLIENT and e.outcome == OK), lambda n: n >= 8,
+               "the probe's first operations", deadline=60, interval=0.5)
     return probe
 
 

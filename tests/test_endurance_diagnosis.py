@@ -83,8 +83,26 @@ def test_a_run_without_storage_evidence_says_cause_unidentified():
 
 def test_a_loss_with_healthy_storage_is_unidentified_and_says_what_was_ruled_out():
     verdict = judge_endurance(with_storage([healthy_reading()]))
-    assert verdict.cause == ("cause non identifiée pour les fichiers perdus : fs0 monte bien /dev/drbd0 sur /home, "
-                             "DRBD en protocole C (lu sur les nœuds)")
+    assert verdict.cause == ("cause non identifiée pour les fichiers perdus : fs0 monte bien /dev/drbd0 sur /home "
+                             "(cibadmin), DRBD en protocole C (drbdadm dump)")
+
+
+def test_a_weak_protocol_is_not_blamed_for_losses_at_clean_moves():
+    # the captured run played standbys only: protocol A loses nothing there (DRBD's peer is awaited
+    # before the demotion), so it is no cause; nor is protocol C claimed
+    reading = healthy_reading()
+    for seen in reading["nodes"].values():
+        seen["protocol"] = "A"
+    verdict = judge_endurance(with_storage([reading]))
+    assert verdict.cause == "cause non identifiée pour les fichiers perdus : fs0 monte bien /dev/drbd0 sur /home (cibadmin)"
+
+
+def test_a_configuration_drbdadm_cannot_read_claims_no_protocol():
+    seen = parse_storage("mount=\ndump_exit=1\nprotocol=\n")
+    assert seen["protocol"] is None
+    reading = healthy_reading()
+    reading["nodes"]["hdintralab01"] = seen
+    assert "protocole" not in judge_endurance(with_storage([reading])).cause
 
 
 def test_unreadable_storage_is_said_so():

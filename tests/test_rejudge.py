@@ -211,11 +211,10 @@ def test_rejudging_runs_the_checks_again_on_the_rows_slice(pytester, monkeypatch
     monkeypatch.undo()
 
     # the move's slice ends at `upto`: with the later failure in it, the move would read differently
-    # (the failure came after the client was served again: said apart, outside the move's figures)
     widened = [replace(e, value={**e.value, "upto": len(events)}) if e.source == VERDICT and e.value.get("check") == "moved"
                else e for e in events]
     moved = [(r.status, r.observed) for r in rejudge_events(widened).rows][2]
-    assert moved != run_rows[2] and "après la bascule, nouvelle perte du service" in moved[1]
+    assert moved != run_rows[2] and "FTP toujours indisponible" in moved[1]
 
 
 def test_rejudge_without_the_cluster_fixture(pytester, monkeypatch):

@@ -133,8 +133,10 @@ def serving_node(cluster: Cluster) -> str:
 # when it is not mounted there), and the DRBD resource's replication protocol as drbdadm reads its
 # configuration. Read only.
 STORAGE_COMMAND = r"""mp={mount_point}; res={resource}
-echo "mount=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS --mountpoint "$mp" 2>/dev/null | head -1)"
-echo "protocol=$(drbdadm dump "$res" 2>/dev/null | grep -m1 -oE 'protocol[[:space:]]+[ABC]' | awk '{{print $2}}')"
+echo "mount=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS --mountpoint "$mp" 2>/dev/null | tail -1)"
+conf=$(drbdadm dump "$res" 2>/dev/null); echo "dump_exit=$?"
+echo "protocol=$(printf '%s
+' "$conf" | grep -m1 -oE 'protocol[[:space:]]+[ABC]' | awk '{{print $2}}')"
 """
 
 
@@ -142,11 +144,11 @@ def storage(cluster: Cluster) -> dict:
     """Where the files the FTP server acknowledges are written: the file system resource's parameters
     in the CIB, and on each node what is mounted on the DRBD mount point and DRBD's protocol. A plain
     value for the history (judging/facts/storage.py reads it); what could not be read says why."""
-    from bascule.judging.facts.configuration import primitive_params
+    from bascule.judging.facts.configuration import primitive_params, readable_configuration
     inv = cluster.inv
     found: dict = {"resource": inv.resources.fs, "nodes": {}}
     configuration = cluster.cib("configuration")
-    if configuration:
+    if configuration and readable_configuration(configuration):
         found["params"] = primitive_params(configuration, inv.resources.fs)
     else:
         found["error"] = "configuration du cluster illisible (cibadmin)"
@@ -161,8 +163,11 @@ def storage(cluster: Cluster) -> dict:
 
 
 def parse_storage(said: str) -> dict:
-    """One node's answer to STORAGE_COMMAND: {source, fstype, options, protocol}, "" for what it did not say."""
+    """One node's answer to STORAGE_COMMAND: {source, fstype, options, protocol}: "" for nothing mounted
+    there, or a protocol DRBD's configuration does not write; the protocol is None when drbdadm could not
+    read the configuration."""
     values = {k: v.strip() for k, _, v in (line.partition("=") for line in said.splitlines()) if k}
     mount = values.get("mount", "").split()
+    read = values.get("dump_exit", "0") == "0"
     return {"source": mount[0] if mount else "", "fstype": mount[1] if len(mount) > 1 else "",
-            "options": mount[2] if len(mount) > 2 else "", "protocol": values.get("protocol", "")}
+            "options": mount[2] if len(mount) > 2 else "", "protocol": values.get("protocol", "") if read else None}

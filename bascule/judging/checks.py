@@ -14,13 +14,13 @@ from typing import Callable
 
 from bascule.record.cluster_state import parse_crm_mon, parse_vip_interface
 from bascule.inventory import Inventory
-from bascule.judging.facts.client_view import client_downtime, secs, serving_at_end, window_phases
+from bascule.judging.facts.client_view import client_downtime, secs, serving_at_end, window_figure, window_phases
 from bascule.judging.conformance import check_line
 from bascule.judging.facts.diagnosis import diagnose, diagnose_ftp, ftp_summary
 from bascule.judging.facts.configuration import SAVE_FILE, config_differences, configuration_changes, configuration_xml
-from bascule.judging.facts.moves import move_anatomy, move_end, move_end_sources
+from bascule.judging.facts.moves import move_anatomy, move_client_view, move_end, move_end_sources
 from bascule.judging.facts.placement import departures, node_named, placement_problems, split_brain_seen
-from bascule.record.history import CLIENT, OBSERVATION, OK, Event, downtime_windows, served_by, until_served
+from bascule.record.history import CLIENT, OBSERVATION, OK, Event, downtime_windows, served_by
 from bascule.record.observations import (Audit, CableOutcome, CableTakeover, ConfigurationLine, FileRead, FileWrite,
                                           FtpTest, MoveSeen, ResourcesSeen, RestartSeen, RestoreSeen, SaveSeen,
                                           SplitBrainDetection, SplitBrainResolution, StartState, Takeover, WitnessRead)
@@ -223,19 +223,18 @@ def moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
 def _moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
     if obs.unreachable:
         return Result.unknown(f"cluster injoignable pendant la bascule : {obs.unreachable}")
-    evs = [e for e in events if e.t >= obs.since]
     seen, end = move_end_sources(obs, events, inv)
     took = move_end(seen, end)
+    view = move_client_view(obs, events, inv)
+    evs = list(view.events)
     after = ""
-    if took is not None and obs.probe:
-        whole = evs
-        evs, served_again = until_served(whole, obs.probe, obs.since + took)
-        later = [w for w in downtime_windows(whole, obs.probe) if served_again is not None and w.start >= served_again]
-        if later:
-            # what the row's wait saw after the move was over (a late crm_mon reading while the node
-            # back from its reboot took its resources back: 9.5 s of a failback counted as the move's)
-            after = (f" ; après la bascule, nouvelle perte du service à {secs(later[0].start - obs.since)} "
-                     f"({window_phases(later[0])}), hors de cette ligne")
+    if view.after is not None:
+        w, op = view.after, view.leaving
+        after = (f" ; puis le cluster a commencé à retirer les ressources de {obs.to} ({op.task} {op.resource} à "
+                 f"{secs(view.leaving_at)}, journal de Pacemaker) : le client, servi pour la dernière fois à "
+                 f"{secs(w.start - obs.since)}, a de nouveau perdu le service "
+                 f"({window_figure(w) if w.end is not None else 'toujours à la fin de la mesure'} : "
+                 f"{window_phases(w)}), hors de cette ligne")
     downtime = client_downtime(evs, obs.probe)[0] if obs.probe else None
     down_text = client_downtime(evs, obs.probe)[1] if obs.probe else ""
     serving = served_by(evs, obs.probe) if obs.probe else []

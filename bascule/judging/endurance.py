@@ -156,6 +156,11 @@ def judge_endurance(events: Iterable[Event]) -> EnduranceVerdict:
 UNIDENTIFIED = "cause non identifiée"
 
 
+def _sudden_faults(events: list[Event]) -> set[int]:
+    """The numbers of the faults that cut a node off at once (power cut, cable), as the run planned them."""
+    return {_value(e).get("index") for e in _run_events(events, PLANNED) if _value(e).get("kind") in ("courant", "cable")}
+
+
 def _inventory(public: object):
     """The run's inventory, as its start event holds it; None when it holds none that can be read."""
     try:
@@ -170,24 +175,31 @@ def _cause(events: list[Event], fates: dict[str, FileFate]) -> tuple[str, str]:
     audit's findings for a cluster that did not come back. Without evidence: « cause non identifiée »."""
     causes: list[str] = []
     fixes: list[str] = []
-    if any(f.fate == LOST for f in fates.values()):
+    lost = [f for f in fates.values() if f.fate == LOST]
+    if lost:
         readings = [_value(e) for e in _run_events(events, STORAGE)]
         usable = [r for r in readings if not read_nothing(r)]
         inv = _inventory(run_value(events, START).get("cluster"))
         if inv is not None and usable:
+            sudden = _sudden_faults(events)
+            after_sudden = any(f.found_after_index in sudden for f in lost)
             seen: dict[str, str] = {}
             for reading in usable:
                 for finding in storage_findings(reading, inv):
-                    seen.setdefault(finding.cause, finding.fix)
+                    if after_sudden or not finding.sudden_only:
+                        seen.setdefault(finding.cause, finding.fix)
             if seen:
                 causes += list(seen)
-                fixes += [fix for fix in seen.values() if fix]
+                fixes += list(dict.fromkeys(fix for fix in seen.values() if fix))
             else:
                 causes.append(f"{UNIDENTIFIED} pour les fichiers perdus : {ruled_out(usable[-1], inv)}")
+        elif not readings:
+            causes.append(f"{UNIDENTIFIED} pour les fichiers perdus : aucune lecture du stockage dans cet historique "
+                          "(bascule antérieur)")
+        elif not usable:
+            causes.append(f"{UNIDENTIFIED} pour les fichiers perdus : le stockage n'a pas pu être lu sur le cluster")
         else:
-            causes.append(f"{UNIDENTIFIED} pour les fichiers perdus : " + (
-                "le stockage n'a pas pu être lu sur le cluster" if readings else "aucune lecture du stockage dans cet "
-                "historique (bascule antérieur)"))
+            causes.append(f"{UNIDENTIFIED} pour les fichiers perdus : l'inventaire de la série manque à son historique")
     for v in (_value(e) for e in _run_events(events, RECOVERED)):
         if not v.get("recovered"):
             left = " ; ".join(v.get("left") or []) or UNIDENTIFIED

@@ -254,16 +254,15 @@ def first_observation(events: Iterable[Event], after: float, holds: Callable[[Ev
 
 
 def tells_server(op: Event) -> bool:
-    """Whether a usable client operation read which node served it: reads do, uploads do not (a
-    history from an older bascule has one kind of operation, which did)."""
-    return usable(op) and not (isinstance(op.value, dict) and op.value.get("op") == WRITE)
+    """Whether a client operation read which node served it: a read that succeeded does; an upload
+    does not, refused or not (a history from an older bascule has one kind of operation, which did)."""
+    return (op.outcome == OK and op.op != WRITE
+            and not (isinstance(op.value, dict) and op.value.get("op") == WRITE))
 
 
 def until_served(events: Iterable[Event], process: str | None, after: float) -> tuple[list[Event], float | None]:
     """The events up to the client's first read served at or after `after`, and that read's time
-    (every event and None when there is none). A move is over once the cluster has finished it and
-    the client is served again: an outage that begins later belongs to what the cluster did next (a
-    node back from its reboot takes its resources back), even when the move's wait saw it late."""
+    (every event and None when there is none)."""
     evs = list(events)
     first = next((op for op in client_ops(evs, process) if op.t >= after and tells_server(op)), None)
     if first is None:

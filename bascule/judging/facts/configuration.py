@@ -88,6 +88,14 @@ def duration_seconds(v: str | None) -> float | None:
 
 
 
+def readable_configuration(configuration: str) -> bool:
+    """Whether the text is a CIB configuration that parses."""
+    try:
+        return configuration_xml(configuration) is not None
+    except (ET.ParseError, TypeError):
+        return False
+
+
 def primitive_element(configuration: str, resource: str) -> ET.Element | None:
     """The resource's <primitive> in the CIB's configuration section as cibadmin prints it; None
     without it or when the configuration is unreadable."""

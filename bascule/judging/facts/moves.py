@@ -5,12 +5,48 @@ figures are computed here once, for the row, the Allure parameters and the night
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bascule.record.cluster_state import ClusterOperation, parse_controld_journal
 from bascule.inventory import Inventory
 from bascule.judging.facts.client_view import client_downtime, secs
 from bascule.judging.facts.placement import move_problems
-from bascule.record.history import OK, Event, downtime_windows, first_observation
+from bascule.record.history import OK, Event, Window, downtime_windows, first_observation, until_served
 from bascule.record.observations import CableTakeover, MoveSeen
+
+
+@dataclass(frozen=True)
+class MoveClientView:
+    """The client's events that a move's figures are read from, and what was left out of them: an
+    outage after the move that the cluster's journal shows to be its next act (`after`, with the
+    operation that began it), never one it cannot explain."""
+    events: tuple[Event, ...]
+    after: Window | None = None
+    leaving: ClusterOperation | None = None
+    leaving_at: float | None = None  # that operation's start, in seconds from the move's start
+
+
+def move_client_view(obs: MoveSeen, events: list[Event], inv: Inventory) -> MoveClientView:
+    """From the move's start to the client's first read served after the move was over (the earlier
+    of crm_mon and the journal), when an outage that followed began with the cluster stopping or
+    demoting resources on the destination: a master back from its reboot takes its resources back,
+    and a move's wait that saw the move late (a crm_mon that ran long on a loaded host: CI, 104.1 s
+    for a move the journal ended at 56.9 s) must not count that failback's outage as the move's.
+    Otherwise the whole slice: a service back once then lost again, with no such operation, is the
+    move's failure."""
+    evs = [e for e in events if e.t >= obs.since]
+    took = move_end(*move_end_sources(obs, events, inv))
+    if took is None or not obs.probe:
+        return MoveClientView(tuple(evs))
+    cut, served_again = until_served(evs, obs.probe, obs.since + took)
+    later = [w for w in downtime_windows(evs, obs.probe) if served_again is not None and w.start >= served_again]
+    if not later:
+        return MoveClientView(tuple(evs))
+    leaving = next((o for o in journal_operations(obs) if o[2].node == obs.to and o[2].task in ("stop", "demote")
+                    and o[0] >= served_again - obs.since), None)
+    if leaving is None:
+        return MoveClientView(tuple(evs))
+    return MoveClientView(tuple(cut), later[0], leaving[2], leaving[0])
 
 
 def move_timing(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[float | None, float | None]:
@@ -22,8 +58,7 @@ def move_timing(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[flo
     15 s at most while the client sees the service down (each reading cost the destination a third
     of its CPU during a move under emulation). Without a journal (Pacemaker 1.1, a node not read),
     crm_mon's reading is the end."""
-    evs = [e for e in events if e.t >= obs.since]
-    downtime = client_downtime(evs, obs.probe)[0] if obs.probe else None
+    downtime = client_downtime(move_client_view(obs, events, inv).events, obs.probe)[0] if obs.probe else None
     return move_end(*move_end_sources(obs, events, inv)), downtime
 
 
@@ -104,7 +139,7 @@ def move_anatomy(obs: MoveSeen | CableTakeover, events: list[Event], inv: Invent
     unread = [f"{j.node} ({j.error})" for j in obs.journals if j.error]
     ops = journal_operations(obs)
     uncertainty = max((j.uncertainty for j in obs.journals if not j.error), default=0.0)
-    evs = [e for e in events if e.t >= obs.since]
+    evs = list(move_client_view(obs, events, inv).events)
     outage = ""
     windows = downtime_windows(evs, obs.probe) if obs.probe else []
     if windows:

@@ -13,6 +13,9 @@ from bascule.inventory import Inventory
 class StorageFinding:
     cause: str
     fix: str
+    # explains only losses at a sudden fault (power cut, cable): a clean move waits for DRBD's peer
+    # whatever the protocol
+    sudden_only: bool = False
 
 
 def _on_drbd(source: str, inv: Inventory) -> bool:
@@ -40,9 +43,10 @@ def storage_findings(storage: dict, inv: Inventory) -> list[StorageFinding]:
             "propre disque, l'autre nœud ne l'a jamais (lu dans la configuration du cluster, cibadmin)",
             f"crm configure edit {fs} : device={d.device} fstype=ext4, sans options=bind (Q3 du lab)"))
     nodes = sorted((storage.get("nodes") or {}).items())
+    resource_wrong = bool(findings)  # then what each node mounts is that, said once
     for node, seen in nodes:
         source = seen.get("source", "")
-        if source and not _on_drbd(source, inv) and not findings:
+        if source and not _on_drbd(source, inv) and not resource_wrong:
             findings.append(StorageFinding(
                 f"{d.mount_point} de {node} monté depuis {source} ({seen.get('fstype') or '?'}), pas depuis DRBD "
                 "(lu sur le nœud, findmnt)", f"sur {node} : umount {d.mount_point}, puis crm resource cleanup {fs}"))
@@ -52,7 +56,7 @@ def storage_findings(storage: dict, inv: Inventory) -> list[StorageFinding]:
             f"DRBD {d.resource} en protocole {'/'.join(sorted(set(weak.values())))} sur {', '.join(weak)} (drbdadm "
             "dump) : une écriture est acquittée avant que l'autre nœud ne l'ait sur son disque",
             f"protocol C; dans la section net de /etc/drbd.d/{d.resource}.res sur les deux nœuds, puis "
-            f"drbdadm adjust {d.resource}"))
+            f"drbdadm adjust {d.resource}", sudden_only=True))
     return findings
 
 
@@ -63,14 +67,14 @@ def read_nothing(storage: dict) -> bool:
 
 
 def ruled_out(storage: dict, inv: Inventory) -> str:
-    """What a reading without findings shows, in words: what a loss was not caused by."""
+    """What a reading without findings shows, each with where it was read: what a loss was not caused by."""
     d = inv.drbd
     said = []
     if storage.get("params"):
-        said.append(f"{inv.resources.fs} monte bien {storage['params'].get('device')} sur {d.mount_point}")
-    protocols = {seen.get("protocol", "") for seen in (storage.get("nodes") or {}).values() if "error" not in seen}
+        said.append(f"{inv.resources.fs} monte bien {storage['params'].get('device')} sur {d.mount_point} (cibadmin)")
+    protocols = {seen.get("protocol") for seen in (storage.get("nodes") or {}).values() if "error" not in seen}
     if protocols == {"C"}:
-        said.append("DRBD en protocole C")
+        said.append("DRBD en protocole C (drbdadm dump)")
     elif protocols == {""}:
-        said.append("protocole DRBD non écrit dans sa configuration (C par défaut)")
-    return ", ".join(said) + " (lu sur les nœuds)" if said else "rien d'anormal lu sur les nœuds"
+        said.append("protocole DRBD non écrit dans sa configuration, donc C (drbdadm dump)")
+    return ", ".join(said) if said else "rien de lisible sur le stockage"
