@@ -166,7 +166,7 @@ def parse_storage(said: str) -> dict:
     """One node's answer to STORAGE_COMMAND: {source, fstype, options, protocol}: "" for nothing mounted
     there, or a protocol DRBD's configuration does not write; the protocol is None when drbdadm could not
     read the configuration."""
-    values = {k: v.strip() for k, _, v in (line.partition("=") for line in said.splitlines()) if k}
+    values = _values(said)
     mount = values.get("mount", "").split()
     read = values.get("dump_exit", "0") == "0"
     return {"source": mount[0] if mount else "", "fstype": mount[1] if len(mount) > 1 else "",

@@ -225,7 +225,7 @@ def _moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
         return Result.unknown(f"cluster injoignable pendant la bascule : {obs.unreachable}")
     seen, end = move_end_sources(obs, events, inv)
     took = move_end(seen, end)
-    view = move_client_view(obs, events, inv)
+    view = move_client_view(obs, events, took)
     evs = list(view.events)
     after = ""
     if view.after is not None:

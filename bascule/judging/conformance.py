@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from bascule.judging.facts.configuration import duration_seconds
+from bascule.judging.facts.configuration import attributes, duration_seconds, find_primitive
 from bascule.judging.verdict import Result
 from bascule.inventory import Inventory
 
@@ -35,18 +35,6 @@ def _action(value: str | None, default: str) -> str:
     return (value or default).strip().casefold()
 
 
-def _params(el: ET.Element, section: str = "instance_attributes") -> dict[str, str]:
-    out = {}
-    for ia in el.findall(section):
-        for nv in ia.findall("nvpair"):
-            out[nv.get("name", "")] = nv.get("value", "")
-    return out
-
-
-def _primitive(cfg: ET.Element, rid: str) -> ET.Element | None:
-    return cfg.find(f".//primitive[@id='{rid}']")
-
-
 def _ops(prim: ET.Element) -> list[dict]:
     return [dict(op.attrib) for op in prim.findall("operations/op")]
 
@@ -62,13 +50,13 @@ def _check_drbd_primitive(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     """Judge the lab's `primitive drbd0 ocf:linbit:drbd …` line: agent, drbd_resource, both monitors."""
     r = inv.resources
     problems: list[str] = []
-    p = _primitive(cfg, r.drbd)
+    p = find_primitive(cfg, r.drbd)
     if p is None:
         return Result.ko(f"primitive {r.drbd} absente")
     if (p.get("class"), p.get("provider"), p.get("type")) != ("ocf", "linbit", "drbd"):
         problems.append(f"{r.drbd} est {p.get('class')}:{p.get('provider')}:{p.get('type')} au lieu de ocf:linbit:drbd")
-    if _params(p).get("drbd_resource") != inv.drbd.resource:
-        problems.append(f"drbd_resource={_params(p).get('drbd_resource')} au lieu de {inv.drbd.resource}")
+    if attributes(p).get("drbd_resource") != inv.drbd.resource:
+        problems.append(f"drbd_resource={attributes(p).get('drbd_resource')} au lieu de {inv.drbd.resource}")
     roles = {role_of(op.get("role")) for op in _ops(p) if op.get("name") == "monitor"}
     if "Promoted" not in roles:
         problems.append("pas de monitor pour le rôle Master")
@@ -84,7 +72,7 @@ def _check_ms(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     el = _ms(cfg, r.ms)
     if el is None:
         return Result.ko(f"ressource multi-état {r.ms} absente")
-    meta = _params(el, "meta_attributes")
+    meta = attributes(el, "meta_attributes")
     if el.tag == "clone" and meta.get("promotable", "false") != "true":
         problems.append(f"{r.ms} est un clone simple, pas multi-état (master/slave)")
     child = el.find("primitive")
@@ -106,13 +94,13 @@ def _check_fs_primitive(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     """Judge the lab's `primitive fs0 ocf:heartbeat:Filesystem …` line: type, fstype, directory, device."""
     r = inv.resources
     problems: list[str] = []
-    p = _primitive(cfg, r.fs)
+    p = find_primitive(cfg, r.fs)
     if p is None:
         return Result.ko(f"primitive {r.fs} absente")
     if p.get("type") != "Filesystem":
         problems.append(f"{r.fs} est de type {p.get('type')} au lieu de Filesystem")
     want = {"fstype": "ext4", "directory": inv.drbd.mount_point, "device": inv.drbd.device}
-    got = _params(p)
+    got = attributes(p)
     for k, v in want.items():
         if got.get(k, "").rstrip("/") != v.rstrip("/"):
             problems.append(f"{k}={got.get(k, '(absent)')} au lieu de {v}")
@@ -171,7 +159,7 @@ def _check_ftp_primitive(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     """Judge the lab's `primitive ftp lsb:proftpd op monitor …` line: agent and a monitor."""
     r = inv.resources
     problems: list[str] = []
-    p = _primitive(cfg, r.ftp)
+    p = find_primitive(cfg, r.ftp)
     if p is None:
         return Result.ko(f"primitive {r.ftp} absente")
     if (p.get("class"), p.get("type")) != ("lsb", "proftpd"):
@@ -200,14 +188,14 @@ def _check_ip_primitive(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     """Judge the lab's `primitive ip ocf:heartbeat:IPaddr2 params ip=<VIP> …` line: type and address."""
     r = inv.resources
     problems: list[str] = []
-    p = _primitive(cfg, r.ip)
+    p = find_primitive(cfg, r.ip)
     if p is None:
         return Result.ko(f"primitive {r.ip} absente")
     if p.get("type") != "IPaddr2":
         problems.append(f"{r.ip} est de type {p.get('type')} au lieu de IPaddr2")
-    if _params(p).get("ip") != inv.vip:
-        problems.append(f"ip={_params(p).get('ip')} au lieu de {inv.vip}")
-    return Result.of(problems, f"{r.ip} : IPaddr2 ip={inv.vip} (cidr_netmask={_params(p).get('cidr_netmask', '?')}, nic={_params(p).get('nic', '?')})")
+    if attributes(p).get("ip") != inv.vip:
+        problems.append(f"ip={attributes(p).get('ip')} au lieu de {inv.vip}")
+    return Result.of(problems, f"{r.ip} : IPaddr2 ip={inv.vip} (cidr_netmask={attributes(p).get('cidr_netmask', '?')}, nic={attributes(p).get('nic', '?')})")
 
 
 def _check_mysql_clone(line: str, cfg: ET.Element, inv: Inventory) -> Result:
@@ -219,7 +207,7 @@ def _check_mysql_clone(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     p = c.find("primitive")
     if p is None or p.get("type") != "mysql":
         return Result.ko(f"{r.mysql_clone} ne clone pas une ressource mysql")
-    if _params(c, "meta_attributes").get("promotable", "false").casefold() == "true":
+    if attributes(c, "meta_attributes").get("promotable", "false").casefold() == "true":
         # the student typed the lab's line: crmsh 4.5 and later make a clone of an agent that
         # can promote (mysql can) promotable of their own accord (crmsh 5 on Debian 13 does)
         return Result.ok(f"clone {r.mysql_clone} de {p.get('id')} (mysql), promotable=true : crmsh (4.5 et "

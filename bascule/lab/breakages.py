@@ -54,12 +54,9 @@ def _home_on_local_disk(cluster: Cluster, on: bool) -> None:
         user_home = LOCAL_HOME + inv.home[len(d.mount_point.rstrip("/")):]
         for node in cluster.nodes.values():
             node.run(f"mkdir -p {quote(documents)} && chown -R {quote(inv.ftp.user)}: {quote(user_home)}", timeout=30)
+        # fs0 and the group restart on the master: cmd_break waits for the cluster to settle
         _lab_line(cluster, f"primitive {inv.resources.fs} ocf:heartbeat:Filesystem params fstype=none "
                            f"directory={d.mount_point} device={LOCAL_HOME} options=bind")
-        # fs0 and the group restart on the master: a run started meanwhile would find the cluster
-        # away from its baseline, not this breakage
-        from bascule.cluster.recovery import settle
-        settle(cluster, deadline=180)
     else:
         _fs_on(cluster, d.device, "ext4")
         for node in cluster.nodes.values():

@@ -96,6 +96,19 @@ def readable_configuration(configuration: str) -> bool:
         return False
 
 
+def attributes(el: ET.Element, section: str = "instance_attributes") -> dict[str, str]:
+    """An element's name=value pairs of one kind (its instance or meta attributes)."""
+    out = {}
+    for ia in el.findall(section):
+        for nv in ia.findall("nvpair"):
+            out[nv.get("name", "")] = nv.get("value", "")
+    return out
+
+
+def find_primitive(cfg: ET.Element, resource: str) -> ET.Element | None:
+    return cfg.find(f".//primitive[@id='{resource}']")
+
+
 def primitive_element(configuration: str, resource: str) -> ET.Element | None:
     """The resource's <primitive> in the CIB's configuration section as cibadmin prints it; None
     without it or when the configuration is unreadable."""
@@ -103,7 +116,7 @@ def primitive_element(configuration: str, resource: str) -> ET.Element | None:
         cfg = configuration_xml(configuration)
     except (ET.ParseError, TypeError):
         return None
-    return cfg.find(f".//primitive[@id='{resource}']") if cfg is not None else None
+    return find_primitive(cfg, resource) if cfg is not None else None
 
 
 def monitor_interval(configuration: str, resource: str) -> float | None:
@@ -122,5 +135,4 @@ def primitive_params(configuration: str, resource: str) -> dict[str, str] | None
     prim = primitive_element(configuration, resource)
     if prim is None:
         return None
-    params = {nv.get("name", ""): nv.get("value", "") for nv in prim.findall("instance_attributes/nvpair")}
-    return {"type": prim.get("type", ""), **params}
+    return {"type": prim.get("type", ""), **attributes(prim)}

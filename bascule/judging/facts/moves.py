@@ -26,16 +26,15 @@ class MoveClientView:
     leaving_at: float | None = None  # that operation's start, in seconds from the move's start
 
 
-def move_client_view(obs: MoveSeen, events: list[Event], inv: Inventory) -> MoveClientView:
+def move_client_view(obs: MoveSeen, events: list[Event], took: float | None) -> MoveClientView:
     """From the move's start to the client's first read served after the move was over (the earlier
     of crm_mon and the journal), when an outage that followed began with the cluster stopping or
     demoting resources on the destination: a master back from its reboot takes its resources back,
     and a move's wait that saw the move late (a crm_mon that ran long on a loaded host: CI, 104.1 s
     for a move the journal ended at 56.9 s) must not count that failback's outage as the move's.
     Otherwise the whole slice: a service back once then lost again, with no such operation, is the
-    move's failure."""
+    move's failure. `took`: the move's end, in seconds from its start (move_end), None if never seen."""
     evs = [e for e in events if e.t >= obs.since]
-    took = move_end(*move_end_sources(obs, events, inv))
     if took is None or not obs.probe:
         return MoveClientView(tuple(evs))
     cut, served_again = until_served(evs, obs.probe, obs.since + took)
@@ -58,8 +57,9 @@ def move_timing(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[flo
     15 s at most while the client sees the service down (each reading cost the destination a third
     of its CPU during a move under emulation). Without a journal (Pacemaker 1.1, a node not read),
     crm_mon's reading is the end."""
-    downtime = client_downtime(move_client_view(obs, events, inv).events, obs.probe)[0] if obs.probe else None
-    return move_end(*move_end_sources(obs, events, inv)), downtime
+    took = move_end(*move_end_sources(obs, events, inv))
+    downtime = client_downtime(move_client_view(obs, events, took).events, obs.probe)[0] if obs.probe else None
+    return took, downtime
 
 
 
@@ -139,7 +139,7 @@ def move_anatomy(obs: MoveSeen | CableTakeover, events: list[Event], inv: Invent
     unread = [f"{j.node} ({j.error})" for j in obs.journals if j.error]
     ops = journal_operations(obs)
     uncertainty = max((j.uncertainty for j in obs.journals if not j.error), default=0.0)
-    evs = list(move_client_view(obs, events, inv).events)
+    evs = list(move_client_view(obs, events, move_end(*move_end_sources(obs, events, inv))).events)
     outage = ""
     windows = downtime_windows(evs, obs.probe) if obs.probe else []
     if windows:
