@@ -100,3 +100,10 @@ def test_a_ko_names_its_cause_read_on_the_cluster(run, tmp_path):
     for cause in causes:
         assert cause in row["cause"]
     assert row["fix"] and "chown" not in row["fix"]
+
+
+def test_a_home_outside_drbd_gives_its_fix_on_every_q2_row_that_sees_it(tmp_path):
+    """Captured: `bascule lab verifier-pannes home-sur-disque-local --inventaire` (2026-12-06)."""
+    ko = [r for r in rows(rejudge(RUNS / "home-sur-disque-local", tmp_path)["json"]) if r["status"] == "KO"]
+    q2 = [r for r in ko if r["table"].startswith("Q2")]
+    assert len(q2) == 5 and all(r["fix"] == "crm configure edit fs0 (device=/dev/drbd0)" for r in q2)

@@ -167,6 +167,8 @@ def resources_active(obs: ResourcesSeen, events: list[Event], inv: Inventory) ->
         problems.append(f"apache tourne aussi sur {other}")
     if fo.home_source != inv.drbd.device:
         problems.append(f"{inv.drbd.mount_point} sur {on} monté depuis « {fo.home_source or 'rien'} » au lieu de {inv.drbd.device}")
+        if fo.home_source and not fix:  # mounted, from elsewhere: what fs0 mounts, read on the node
+            cause, fix = home_outside_drbd(inv)
     if obs.ftp_listing is None:
         problems.append(f"client FTP sur {inv.vip} : {obs.ftp_error}")
     elif node_named(obs.served_by, inv) not in (None, on):
@@ -182,6 +184,12 @@ def resources_active(obs: ResourcesSeen, events: list[Event], inv: Inventory) ->
                      f"{' (servi par ' + obs.served_by + ')' if obs.served_by else ''}, home : {listing}")
 
 
+def home_outside_drbd(inv: Inventory) -> tuple[str, str]:
+    """Cause and fix of a /home mounted, but not from DRBD (seen in findmnt on the node)."""
+    return (f"{inv.resources.fs} ne monte pas {inv.drbd.device} sur {inv.drbd.mount_point}",
+            f"crm configure edit {inv.resources.fs} (device={inv.drbd.device})")
+
+
 def home_accessible(obs: FileWrite, events: list[Event], inv: Inventory) -> Result:
     """« Home accessible »: the write as the user succeeded, on the DRBD file system."""
     if obs.on and obs.on != obs.node:
@@ -190,7 +198,7 @@ def home_accessible(obs: FileWrite, events: list[Event], inv: Inventory) -> Resu
         return ftp_diagnosed(Result.ko(f"écriture de {obs.path} impossible sur {obs.node} : {obs.error}"), obs.ftp_side, inv)
     if obs.home_source != inv.drbd.device:
         return Result.ko(f"{obs.path} écrit sur {obs.node} mais hors de DRBD (monté depuis « {obs.home_source or 'disque local'} »)",
-                         fix=f"crm configure edit {inv.resources.fs} (device={inv.drbd.device})")
+                         fix=home_outside_drbd(inv)[1])
     return Result.ok(f"« Home » accessible sur {obs.node} : {obs.path} écrit ({inv.drbd.device}, sha256 {obs.sha256[:12]}…)")
 
 
@@ -203,7 +211,9 @@ def duplicated(obs: FileRead, events: list[Event], inv: Inventory) -> Result:
     if obs.expected_sha256 is None:
         return Result.ko(f"{obs.name} n'a pas pu être écrit : rien à comparer")
     if obs.home_source != inv.drbd.device:
-        return Result.ko(f"{inv.drbd.mount_point} sur {obs.node} monté depuis « {obs.home_source or 'rien'} », pas depuis {inv.drbd.device}")
+        cause, fix = home_outside_drbd(inv) if obs.home_source else ("", "")
+        return Result.ko(f"{inv.drbd.mount_point} sur {obs.node} monté depuis « {obs.home_source or 'rien'} », pas depuis "
+                         f"{inv.drbd.device}", cause=cause, fix=fix)
     if obs.sha256 is None:
         return Result.ko(f"{obs.name} absent sur {obs.node}")
     if obs.sha256 != obs.expected_sha256:
