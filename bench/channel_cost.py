@@ -3,7 +3,8 @@
 
 - a new SSH command per reading (what bascule does: a channel, sshd's session, a shell, the tool);
 - the same tools in one command (crm_mon's XML, /proc/drbd and the clock in one round trip);
-- a shell kept open on one channel for the whole run, each reading written to its standard input.
+- a shell kept open on one channel for the whole run, each reading written to its standard input:
+  bascule's own (bascule/cluster/kept_shell.py, through Node.run as every command now goes).
 
 Each figure is the median of REPEAT round trips from this machine, on the preferred master at rest,
 with the guest's own load average before and after. Nothing is changed on the node.
@@ -16,12 +17,12 @@ import argparse
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bascule.cluster.cluster import Cluster  # noqa: E402
+from bascule.cluster.nodes import Node  # noqa: E402
 from bascule.errors import BasculeError  # noqa: E402
 from bascule.inventory import load as load_inventory  # noqa: E402
 from bascule.record.history import History  # noqa: E402
@@ -29,40 +30,6 @@ from bascule.record.history import History  # noqa: E402
 CRM_MON = "crm_mon --one-shot --inactive --output-as=xml"
 READINGS = {"crm_mon XML": CRM_MON, "/proc/drbd": "cat /proc/drbd", "horloge": "date +%s.%N"}
 TOGETHER = " ; ".join(f"{c} ; echo ---" for c in READINGS.values())
-
-
-class KeptShell:
-    """A root shell on one SSH channel of the node's existing connection, read up to a marker."""
-
-    def __init__(self, node):
-        ssh = node.spec.ssh
-        self.channel = node.connection().transport.open_session()
-        self.channel.exec_command("sudo -n sh" if ssh.sudo and ssh.user != "root" else "sh")  # root, as Node.run
-        self.buffer = b""
-
-    def run(self, command: str, timeout: float = 60.0) -> str:
-        marker = f"__fin_{uuid.uuid4().hex}__"
-        self.channel.sendall(f"{{ {command} ; }} 2>&1; echo {marker}$?\n".encode())
-        deadline = time.monotonic() + timeout
-        while marker.encode() not in self.buffer:
-            if time.monotonic() > deadline:
-                raise TimeoutError(command)
-            if self.channel.recv_ready():
-                self.buffer += self.channel.recv(65536)
-            else:
-                time.sleep(0.005)
-        while b"\n" not in self.buffer.partition(marker.encode())[2]:  # the exit status after the marker
-            if time.monotonic() > deadline:
-                raise TimeoutError(command)
-            self.buffer += self.channel.recv(65536)
-        out, _, rest = self.buffer.partition(marker.encode())
-        status, _, self.buffer = rest.partition(b"\n")
-        if status.strip() != b"0":
-            raise RuntimeError(f"`{command}` exited {status.decode(errors='replace').strip()}: {out[-200:]!r}")
-        return out.decode(errors="replace")
-
-    def close(self) -> None:
-        self.channel.close()
 
 
 def median_of(repeat: int, action) -> float:
@@ -81,8 +48,11 @@ def main() -> int:
     args = ap.parse_args()
     cluster = None
     try:
-        cluster = Cluster(load_inventory(args.inventory), History())
-        node = cluster.master
+        inventory = load_inventory(args.inventory)
+        spec = next(n for n in inventory.nodes if n.name == inventory.preferred_master)
+        # the same node twice: each command on a channel of its own, and through the kept shell
+        node, kept = Node(spec, keep_shell=False), Node(spec, keep_shell=True)
+        cluster = Cluster(inventory, History(), nodes={spec.name: node})
         load_before = node.run("cut -d' ' -f1-3 /proc/loadavg", timeout=30).stdout.strip()
         rows = [("new command: true", median_of(args.repeat, lambda: node.run("true", timeout=60)))]
         for name, command in READINGS.items():
@@ -90,13 +60,14 @@ def main() -> int:
         separate = sum(t for n, t in rows[1:])
         rows.append(("new commands: the three, one after the other (sum)", separate))
         rows.append(("new command: the three together", median_of(args.repeat, lambda: node.run(TOGETHER, timeout=60))))
-        shell = KeptShell(node)
         try:
-            shell.run("true")  # the shell's own start is paid once
-            rows.append(("kept shell: true", median_of(args.repeat, lambda: shell.run("true"))))
-            rows.append(("kept shell: the three together", median_of(args.repeat, lambda: shell.run(TOGETHER))))
+            kept.run("true")  # the shell's own start is paid once
+            rows.append(("kept shell: true", median_of(args.repeat, lambda: kept.run("true", timeout=60))))
+            for name, command in READINGS.items():
+                rows.append((f"kept shell: {name}", median_of(args.repeat, lambda c=command: kept.run(c, timeout=60))))
+            rows.append(("kept shell: the three together", median_of(args.repeat, lambda: kept.run(TOGETHER, timeout=60))))
         finally:
-            shell.close()
+            kept.close()
         load_after = node.run("cut -d' ' -f1-3 /proc/loadavg", timeout=30).stdout.strip()
     except BasculeError as exc:
         print(f"bench: {exc}", file=sys.stderr)

@@ -23,6 +23,7 @@ import invoke
 import paramiko
 from fabric import Config, Connection
 
+from bascule.cluster.kept_shell import KeptShell, ShellGone, ShellTimedOut
 from bascule.errors import NodeError
 from bascule.inventory import NodeSpec
 
@@ -108,6 +109,9 @@ def quote(*args: str) -> str:
 
 
 KEEPALIVE = 5  # seconds between SSH keepalives
+# BASCULE_SHELL_GARDE=0 sends every command on a channel of its own, as before the kept shell: for
+# bench/ A/B runs, and a way out should a node's shell misbehave
+KEEP_SHELL = os.environ.get("BASCULE_SHELL_GARDE", "1") != "0"
 
 
 def _auth_timed_out(exc: BaseException) -> bool:
@@ -131,11 +135,18 @@ def hard_deadline(timeout: float) -> float:
 class Node:
     """One cluster node reached over SSH."""
 
-    def __init__(self, spec: NodeSpec):
+    def __init__(self, spec: NodeSpec, keep_shell: bool | None = None):
+        """keep_shell: send commands through one kept shell (the default, KEEP_SHELL), or each on a
+        channel of its own (False: what bench/ compares it with)."""
         self.spec = spec
         self.name = spec.name
         self._conn: Connection | None = None
         self._lock = threading.Lock()
+        # the node's kept shell (kept_shell.py): every command without stdin goes through it, one at a
+        # time; a command sent while it is busy (another thread) takes a channel of its own
+        self._shell: KeptShell | None = None
+        self._shell_lock = threading.Lock()
+        self._shell_usable = KEEP_SHELL if keep_shell is None else keep_shell
 
     def __repr__(self) -> str:  # shows in Allure step parameters: never the password
         return f"Node({self.name} via {self.spec.ssh.user}@{self.spec.ssh.host}:{self.spec.ssh.port})"
@@ -249,6 +260,7 @@ class Node:
             return self._conn
 
     def close(self) -> None:
+        self._drop_shell()
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
@@ -280,11 +292,21 @@ class Node:
         from bascule.waits import ACCOUNTING
         began = time.time()
         try:
-            res = self._run_with_deadline(conn, line, kwargs, timeout)
+            res = self._in_kept_shell(conn, command, timeout) if stdin is None else None
+            if res is None:
+                res = self._run_with_deadline(conn, line, kwargs, timeout)
         except _DeadTransport:
             self._abandon(conn)
             raise NodeLost(f"nœud {self.name} : `{shown}` sans réponse en {hard_deadline(timeout):.0f} s "
                            "(la connexion est morte)", "le nœud est tombé, ou son réseau") from None
+        except ShellGone as exc:
+            self._abandon(conn)
+            raise NodeLost(f"nœud {self.name} : connexion perdue pendant `{shown}` ({exc})",
+                           "le nœud est tombé, ou son réseau") from None
+        except ShellTimedOut:
+            self._abandon(conn)  # its transport may be dead too: closing it could wait on the peer
+            raise NodeLost(f"nœud {self.name} : `{shown}` ne s'est pas terminée en {timeout:.0f} s",
+                           "le nœud est peut-être surchargé ou bloqué ; l'examiner à la main") from None
         except invoke.exceptions.CommandTimedOut:
             self.close()  # the channel may be stuck; the next command opens a fresh one
             raise NodeLost(f"nœud {self.name} : `{shown}` ne s'est pas terminée en {timeout:.0f} s",
@@ -306,6 +328,37 @@ class Node:
         if check and not result.ok:
             raise CommandFailed(self.name, result)
         return result
+
+    def _in_kept_shell(self, conn: Connection, command: str, timeout: float):
+        """The command's answer from the node's kept shell, or None when it should take a channel of
+        its own (the shell busy with another thread, or unusable on this node). A shell that died
+        before ever answering (sudo asking for a password, no sh) is given up for the run, and the
+        command takes the ordinary path, which says what is wrong."""
+        if not self._shell_usable or not self._shell_lock.acquire(blocking=False):
+            return None
+        try:
+            if self._shell is None or not self._shell.alive:
+                ssh = self.spec.ssh
+                line = "sudo -n sh" if ssh.sudo and ssh.user != "root" else "sh"
+                self._shell = KeptShell(conn.transport, line, ssh.connect_timeout)
+            try:
+                return self._shell.run(command, timeout)
+            except ShellGone as exc:
+                self._shell = None
+                if exc.dead_at_start and conn.transport.is_active():
+                    self._shell_usable = False
+                    return None
+                raise
+            except ShellTimedOut:
+                self._shell = None
+                raise
+        finally:
+            self._shell_lock.release()
+
+    def _drop_shell(self) -> None:
+        shell, self._shell = self._shell, None
+        if shell is not None:
+            shell.close()
 
     @staticmethod
     def _run_with_deadline(conn: Connection, line: str, kwargs: dict, timeout: float):
@@ -332,6 +385,7 @@ class Node:
         with self._lock:
             if self._conn is conn:
                 self._conn = None
+        self._shell = None  # its channel went with the transport
         try:
             sock = conn.transport.sock if conn.transport is not None else None
             if sock is not None:
