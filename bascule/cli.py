@@ -62,8 +62,12 @@ def cmd_status(args) -> int:
 
 def cmd_down(args) -> int:
     start = time.monotonic()
-    _lab(args).down(destroy_box=False)
-    print(f"arrêté : plus aucune VM, démon libvirt, pont ni espace réseau ({time.monotonic() - start:.1f} s)")
+    kept = _lab(args).down(destroy_box=False)
+    if kept:
+        print(f"arrêté : VM éteintes, gardées avec leur instantané de l'état de référence pour le prochain `lab up` "
+              f"(`lab detruire` les supprime) ; plus aucun démon libvirt, pont ni espace réseau ({time.monotonic() - start:.1f} s)")
+    else:
+        print(f"arrêté : plus aucune VM, démon libvirt, pont ni espace réseau ({time.monotonic() - start:.1f} s)")
     return 0
 
 
@@ -192,9 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     up.set_defaults(func=cmd_up)
     labsub.add_parser("etat", aliases=["status"], help="vérifie l'état de référence, en clair").set_defaults(func=cmd_status)
     labsub.add_parser("arreter", aliases=["down"],
-                      help="supprime les VM, démons, ponts et l'espace réseau").set_defaults(func=cmd_down)
+                      help="éteint les VM (gardées avec l'instantané de leur état de référence), "
+                           "arrête démons, ponts et l'espace réseau").set_defaults(func=cmd_down)
     labsub.add_parser("detruire", aliases=["destroy"],
-                      help="arrête, et supprime la box et l'image en cache de chaque version").set_defaults(func=cmd_destroy)
+                      help="arrête, et supprime les VM, la box et l'image en cache de chaque version").set_defaults(func=cmd_destroy)
     inv = labsub.add_parser("inventaire", help="écrit l'inventaire (TOML) du lab en marche, pour le tester par "
                                                "--bascule-inventaire")
     inv.add_argument("--sortie", default=None, help="fichier à écrire (par défaut : la sortie standard)")

@@ -23,6 +23,7 @@ from bascule.lab.hypervisor import INFRA, NAMESPACE, Hypervisor
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
 from bascule.cluster.nodes import on_each
 from bascule.lab.box import Box, remove_all_boxes
+from bascule.lab.cache import BaselineCache, build_key
 from bascule.lab.release import DEFAULT, RELEASES, Release, lab_commands, release as release_named
 from bascule.waits import PROGRESS, heartbeat, wait_until
 
@@ -55,6 +56,14 @@ class EmbeddedLab:
         self.hypervisor = Hypervisor(self.state, (self.master_name, self.slave_name), self._env, self.phase, self.out)
         self.release: Release = release_named(debian if debian is not None else self.running_release_name())
         self.box = Box(self.release, self.state, self._env, self.phase, self.out)
+
+    @property
+    def cache(self) -> BaselineCache:
+        """The lab's baseline snapshot, keyed on what builds the lab: the box, the Vagrantfile and
+        the provisioning, the lab's FTP password and corosync key, its addresses."""
+        files = [INFRA / "Vagrantfile", *sorted((INFRA / "provision").glob("*"))]
+        parts = [self.box.name, self.release.name, self.xx, VIP, *NODE_IPS, self.ftp_password(), self.authkey()]
+        return BaselineCache(self.hypervisor, build_key(parts, files), self.out)
 
     # -- small helpers ----------------------------------------------------------------------------
     @contextmanager
@@ -238,6 +247,9 @@ class EmbeddedLab:
             hv.ensure_libvirt()  # libvirtd runs in the namespace; virsh reaches it by its socket
         if existing is None and hv.domains_running() and self.release is not DEFAULT:
             raise self._other_release(DEFAULT.name)  # VMs of a checkout older than releases: the default's
+        if not hv.domains_running() and self._restore_cached():
+            self.timings["total"] = time.monotonic() - start
+            return self.inventory()
         if not hv.domains_running():
             # built from this (root) namespace: debootstrap needs Debian's archive
             netns.leave()
@@ -274,21 +286,76 @@ class EmbeddedLab:
                                        "`bascule lab heal NOM` si vous l'avez cassé exprès, sinon `bascule lab down` "
                                        "puis `bascule lab up`") from None
             if fresh or check_ftp:
-                with self.phase("FTP sur la VIP"):
-                    from bascule.cluster.ftp import FTPClient
-                    wait_until(lambda: FTPClient.for_inventory(inv).listing("."), lambda _: True,
-                               f"FTP sur {VIP}", deadline=120, interval=2)
+                self._wait_ftp(inv)
+            if fresh:
+                self.out("instantané de l'état de référence (le prochain `lab up` après `lab down` y revient en secondes)")
+                with self.phase("instantané de l'état de référence"):
+                    self.cache.take()
         finally:
             cluster.close()
         self.timings["total"] = time.monotonic() - start
         return inv
 
+    def _wait_ftp(self, inv: Inventory) -> None:
+        with self.phase("FTP sur la VIP"):
+            from bascule.cluster.ftp import FTPClient
+            wait_until(lambda: FTPClient.for_inventory(inv).listing("."), lambda _: True,
+                       f"FTP sur {VIP}", deadline=120, interval=2)
+
+    def _restore_cached(self) -> bool:
+        """The VMs reverted to the baseline snapshot and checked at their baseline, FTP served: True.
+        Without a snapshot of what builds the lab now, or when the reverted lab is not at its
+        baseline within 90 s, the VMs left are removed, and the caller builds the lab the full way."""
+        hv, cache = self.hypervisor, self.cache
+        defined = any(hv.virsh("dominfo", hv.domain(n), check=False).returncode == 0 for n in hv.node_names)
+        if not defined:
+            return False
+        why = "" if cache.present() else "pas d'instantané de l'état de référence pour ce qui construit le lab aujourd'hui"
+        if not why:
+            self.out("retour à l'instantané de l'état de référence")
+            with self.phase("retour à l'instantané"):
+                why = cache.restore()
+        if not why:
+            self.release_file.parent.mkdir(parents=True, exist_ok=True)
+            self.release_file.write_text(self.release.name + "\n")
+            netns.enter(NAMESPACE)
+            inv = self.inventory()
+            cluster = Cluster(inv, History())
+            try:
+                with self.phase("état de référence"):
+                    # the snapshot's clock is the day it was taken: set to this machine's, so that
+                    # the nodes' journals read as the run lived it
+                    both(lambda node: node.run(f"date -s @{time.time():.3f} >/dev/null", timeout=30), cluster.nodes.values())
+                    self.wait_baseline(cluster, deadline=90)
+                self._wait_ftp(inv)
+                return True
+            except BasculeError as exc:
+                why = f"le lab revenu de l'instantané n'est pas dans son état de référence ({exc.what})"
+            finally:
+                cluster.close()
+        self.out(f"{why} : VM supprimées, le lab est refait entièrement")
+        cache.forget()
+        hv.remove_vms()
+        return False
+
     def _other_release(self, existing: str) -> LabError:
         return LabError(f"un lab Debian {existing} existe (démarré ou arrêté), et Debian {self.release.name} est demandé",
                         f"l'enlever d'abord (`bascule lab down`), puis `bascule lab up --debian {self.release.name}`")
 
-    def down(self, destroy_box: bool = False) -> None:
-        self.hypervisor.down(remove_box_images=destroy_box)
+    def down(self, destroy_box: bool = False) -> bool:
+        """Nothing left running. True when the VMs were kept, powered off, with their baseline
+        snapshot (the next `up` reverts it); `destroy` (destroy_box) removes them in any case."""
+        keep = not destroy_box and self._libvirt_up() and self.cache.present()
+        self.hypervisor.down(remove_box_images=destroy_box, keep_vms=keep)
+        if not keep:
+            self.cache.file.unlink(missing_ok=True)
         self.release_file.unlink(missing_ok=True)
         if destroy_box:
             remove_all_boxes(self.state)
+        return keep
+
+    def _libvirt_up(self) -> bool:
+        if not netns.exists(NAMESPACE):
+            return False
+        netns.enter(NAMESPACE)
+        return self.hypervisor.virsh("version", check=False, timeout=20).returncode == 0

@@ -161,22 +161,40 @@ class Hypervisor:
                 return cols[3].split("/")[0]
         raise LabError(f"la VM {node} du lab embarqué n'a pas d'adresse (arrêtée ?)", "lancer `bascule lab up`")
 
-    def down(self, remove_box_images: bool = False) -> None:
-        """The VMs, their volumes and networks, the daemons and the namespace: nothing left running.
-        The boxes' images in libvirt's pool stay (the next boot would copy them again) unless
-        remove_box_images (`bascule lab destroy`)."""
+    def networks(self) -> tuple[str, ...]:
+        return NETWORKS
+
+    def remove_vms(self) -> None:
+        """The VMs and their volumes (with any snapshot in them), through Vagrant, else libvirt."""
+        try:
+            self.vagrant().destroy()
+        except Exception:
+            pass
+        for n in self.node_names:  # what Vagrant left (a domain with snapshots, a failed destroy)
+            if self.virsh("dominfo", self.domain(n), check=False).returncode == 0:
+                self.virsh("destroy", self.domain(n), check=False)
+                self.virsh("undefine", self.domain(n), "--remove-all-storage", "--snapshots-metadata", check=False)
+        shutil.rmtree(INFRA / ".vagrant", ignore_errors=True)
+
+    def down(self, remove_box_images: bool = False, keep_vms: bool = False) -> None:
+        """Nothing left running: the VMs, the daemons and the namespace. keep_vms (a lab whose
+        baseline snapshot is kept, bascule.lab.cache): the VMs are powered off and stay defined with
+        their volumes and networks, for the next `up` to revert; else they are removed with their
+        volumes and networks. The boxes' images in libvirt's pool stay (the next boot would copy
+        them again) unless remove_box_images (`bascule lab destroy`)."""
         if netns.exists(NAMESPACE):
             netns.enter(NAMESPACE)
             if self._pid_alive(self.run_dir / "libvirtd.pid"):
-                try:
-                    self.vagrant().destroy()
-                except Exception:
+                if keep_vms:
                     for n in self.node_names:
                         self.virsh("destroy", self.domain(n), check=False)
-                        self.virsh("undefine", self.domain(n), "--remove-all-storage", check=False)
-                for net in NETWORKS:
-                    self.virsh("net-destroy", net, check=False)
-                    self.virsh("net-undefine", net, check=False)
+                    for net in NETWORKS:
+                        self.virsh("net-destroy", net, check=False)
+                else:
+                    self.remove_vms()
+                    for net in NETWORKS:
+                        self.virsh("net-destroy", net, check=False)
+                        self.virsh("net-undefine", net, check=False)
                 if remove_box_images:  # the boxes' images libvirt copied into its pool, one per release and recipe
                     for line in self.virsh("vol-list", "default", check=False).stdout.splitlines():
                         if line.split() and line.split()[0].startswith(BOX_PREFIX):
@@ -194,7 +212,8 @@ class Hypervisor:
             pidfile.unlink(missing_ok=True)
         netns.leave()
         netns.delete(NAMESPACE)
-        shutil.rmtree(INFRA / ".vagrant", ignore_errors=True)
+        if not keep_vms:
+            shutil.rmtree(INFRA / ".vagrant", ignore_errors=True)
 
     # -- the hypervisor's faults: power, cable ----------------------------------------------------
     def power_off(self, node: str) -> None:
