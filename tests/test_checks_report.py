@@ -418,7 +418,7 @@ class _DownProbe:
 
 def test_crm_mon_is_read_only_every_silent_read_while_the_client_sees_the_service_down():
     from bascule.cluster.cluster import Cluster
-    from bascule.cluster.moves import SILENT_READ, reading_while_served
+    from bascule.cluster.moves import SERVED_READ, SILENT_READ, reading_while_served
 
     class Clock(History):
         now_value = 0.0
@@ -438,7 +438,11 @@ def test_crm_mon_is_read_only_every_silent_read_while_the_client_sees_the_servic
     assert reading() is not None  # a cluster that moved but serves no FTP is still seen
     probe.down = False
     Clock.now_value += 1
-    assert reading() is not None and _StubNode.asked == ["hdintralab01"] * 3
+    assert reading() is not None and _StubNode.asked == ["hdintralab01"] * 3  # back: read at once
+    Clock.now_value += SERVED_READ - 0.5
+    assert reading() is not None and _StubNode.asked == ["hdintralab01"] * 3  # served: the last reading stands
+    Clock.now_value += 1
+    assert reading() is not None and _StubNode.asked == ["hdintralab01"] * 4
 
 
 def test_two_snapshots_with_one_label_are_both_kept(tmp_path):

@@ -24,6 +24,10 @@ FTP_BACK_DEADLINE = 120.0  # seconds for the client to be served once the resour
 # a healthy proftpd answers as soon as its start is over, and a login costs at most 8 s under emulation
 FTP_GRACE = 30.0
 SILENT_READ = 15.0  # seconds between two crm_mon readings while the client sees the service down
+SERVED_READ = 2.0  # seconds between two crm_mon readings while the client is served
+# how often a move's wait asks: only the probe's view (the history, no command on a node) at this
+# pace, so that the service's return is acted on within it, not at the next crm_mon reading
+ASK_EVERY = 0.25
 
 
 
@@ -35,15 +39,23 @@ def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | N
     seen. The move's end is the earlier of this reading and the cluster's journal (facts.moves.move_timing)."""
     probing = probe is not None and probe.started
     last_read = [float("-inf")]
+    last_state = [None]
+    silent = [False]
 
     def reading():
         now = cluster.history.now()
-        if probing and probe.out_of_service(since) and now - last_read[0] < SILENT_READ:
+        was_silent, silent[0] = silent[0], probing and probe.out_of_service(since)
+        if silent[0] and now - last_read[0] < SILENT_READ:
             return None
+        # the service just came back: read at once; else at most every SERVED_READ s, the last
+        # reading standing for the cluster meanwhile
+        if not silent[0] and not was_silent and now - last_read[0] < SERVED_READ and last_state[0] is not None:
+            return last_state[0]
         last_read[0] = now
         # asked first: the destination (the node left behind may be shutting down and answer late, with
         # its own view; a clean reboot measured 345.8 s that way in a full run where FTP was back at 152.9 s)
-        return cluster.state(prefer=prefer)
+        last_state[0] = cluster.state(prefer=prefer)
+        return last_state[0]
     return reading
 
 
@@ -76,7 +88,7 @@ def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: f
     reading = reading_while_served(cluster, probe, movement.since, prefer=destination)
     try:
         wait_until(reading, lambda s: s is not None and not move_problems(placement(s, cluster.inv), cluster.inv, to),
-                   f"les ressources sur {to}", deadline, interval=2, describe=describe_reading,
+                   f"les ressources sur {to}", deadline, interval=ASK_EVERY, describe=describe_reading,
                    settled=SettleWatch(cluster, movement.since, quiet_allowed=movement.quiet_allowed, probe=probe,
                                        prefer=destination))
     except Settled as exc:
@@ -122,7 +134,7 @@ def await_restart(cluster: Cluster, probe, since: float, resource: str, node: st
         state = wait_until(
             reading_while_served(cluster, probe, since), lambda s: s is not None and s.where(resource) == (node,)
             and s.started(resource) and cluster.fail_count(s, resource, node) > fail_count_before,
-            f"le redémarrage de {resource} sur {node}", deadline=deadline, interval=1, describe=describe_reading,
+            f"le redémarrage de {resource} sur {node}", deadline=deadline, interval=ASK_EVERY, describe=describe_reading,
             settled=watch).value
         settled = ftp_back(cluster, probe, since, cluster.nodes.get(node))
         return RestartSeen(since, resource, node, fail_count_before, probe.name, True,
