@@ -454,3 +454,15 @@ def test_two_snapshots_with_one_label_are_both_kept(tmp_path):
     assert (tmp_path / "kill-9-proftpd-intralab01-apres.crm_mon.xml").read_text() == "<first/>"
     assert (tmp_path / "kill-9-proftpd-intralab01-apres-2.crm_mon.xml").read_text() == "<second/>"
     assert (tmp_path / "kill-9-proftpd-intralab01-apres-2.intralab01.drbd.txt").read_text() == "<second/>"
+
+
+def test_a_node_gone_from_the_snapshot_is_not_asked_for_its_journal():
+    # after a reboot or a power cut, asking the node that went down costs a connection timeout more
+    from bascule.cluster.cluster import Cluster
+    inv = inventory()
+    nodes = {"intralab01": _StubNode("intralab01"), "hdintralab01": _StubNode("hdintralab01")}
+    c = Cluster(inv, History(), nodes=nodes)
+    _StubNode.asked = []
+    found = {j.node: j for j in c.journals(0.0, unreachable={"intralab01": "injoignable juste avant : redémarre"})}
+    assert found["intralab01"].error == "injoignable juste avant : redémarre"
+    assert set(_StubNode.asked) == {"hdintralab01"}

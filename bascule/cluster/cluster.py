@@ -18,6 +18,7 @@ from bascule.record.observations import ClusterReading, FileRead, FileWrite, Nod
 from bascule.waits import Waited, wait_until
 
 T = TypeVar("T")
+SNAPSHOT_DRBD_TIMEOUT = 8.0  # seconds for /proc/drbd in a snapshot
 
 
 @dataclass(frozen=True)
@@ -176,13 +177,13 @@ class Cluster:
         return ClusterReading(xml, error, drbd, drbd_errors, self.cib("constraints") or None)
 
     # -- DRBD -------------------------------------------------------------------------------------
-    def drbd_raw(self, node: Node) -> tuple[str, DrbdStatus]:
+    def drbd_raw(self, node: Node, timeout: float = 20) -> tuple[str, DrbdStatus]:
         from bascule.inventory import drbd_minor
         minor = drbd_minor(self.inv.drbd.device)
         if minor is None:  # a /dev/drbd/by-res/… path: the node knows the minor
             said = node.run(quote("drbdadm", "sh-minor", self.inv.drbd.resource) + " 2>/dev/null || true", timeout=20).stdout
             minor = int(said.strip()) if said.strip().isdigit() else 0
-        res = node.run("cat /proc/drbd 2>/dev/null || true", timeout=20)
+        res = node.run("cat /proc/drbd 2>/dev/null || true", timeout=timeout)
         text = res.stdout
         if text.startswith("version: 9") or (not text.strip() and node.run("command -v drbdadm", check=False, timeout=20).ok
                                              and node.run("drbdadm --version 2>/dev/null | grep -q 'DRBD_KERNEL_VERSION=9'", check=False, timeout=20).ok):
@@ -209,8 +210,10 @@ class Cluster:
         errors = []
         xml, state = "", None
         drbd, texts = {}, {}
+        # a short deadline for /proc/drbd, which a node answers in milliseconds through its kept shell:
+        # a node going down (a reboot, a power cut) would hold the snapshot, and the row, 20 s more
         readings = on_each([None, *self.nodes.values()],
-                           lambda node: self.crm_mon(prefer=prefer) if node is None else self.drbd_raw(node))
+                           lambda node: self.crm_mon(prefer=prefer) if node is None else self.drbd_raw(node, timeout=SNAPSHOT_DRBD_TIMEOUT))
         mon = readings.pop(None)
         for name, raw in readings.items():
             if isinstance(raw, Exception):
@@ -262,9 +265,15 @@ class Cluster:
                 found[name.strip()] = version.strip()
         return found
 
-    def journals(self, since: float) -> tuple:
-        """Every node's controller journal from `since` on, read on the nodes at once."""
-        return tuple(self.on_every_node(lambda n: self.journal(n, since)).values())
+    def journals(self, since: float, unreachable: dict[str, str] | None = None) -> tuple:
+        """Every node's controller journal from `since` on, read on the nodes at once; a node in
+        `unreachable` (name: why, seen just before) is not asked again: its journal says why."""
+        from bascule.record.observations import NodeJournal
+        unreachable = unreachable or {}
+        t0 = self.history.started_at.timestamp()
+        return tuple(self.on_every_node(
+            lambda n: NodeJournal(n.name, "", 0.0, 0.0, t0, error=unreachable[n.name]) if n.name in unreachable
+            else self.journal(n, since)).values())
 
     def journal(self, node: Node, since: float):
         """The node's Pacemaker controller journal from history time `since` on (the cluster's own

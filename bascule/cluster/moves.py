@@ -102,12 +102,17 @@ def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: f
         settled = ftp_back(cluster, probe, movement.since, destination)
     # what the diagnosis of a move that did not happen is made from (read only)
     evidence = gather(cluster, prefer=destination) if (error or settled) and not unreachable else None
+    gone: dict[str, str] = {}
     try:
-        cluster.capture(f"après {movement.cause}", prefer=destination)
+        snap = cluster.capture(f"après {movement.cause}", prefer=destination)
+        # a node that did not answer the snapshot (rebooting, powered off) is not asked for its journal:
+        # asking would cost a connection timeout more before the row's verdict
+        gone = {name: f"injoignable juste avant : {snap.drbd_text[name][len('(injoignable : '):-1]}"
+                for name, st in snap.drbd.items() if st is None and snap.drbd_text.get(name, "").startswith("(injoignable")}
     except Exception:  # a snapshot is a bonus; the verdict does not depend on it
         pass
     # the cluster's own account of the move, for its anatomy (a node that does not answer says so)
-    journals = cluster.journals(movement.since)
+    journals = cluster.journals(movement.since, unreachable=gone)
     return MoveSeen(movement.since, to, movement.cause, probe_name, error, unreachable, journals, settled, evidence)
 
 
