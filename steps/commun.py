@@ -18,6 +18,7 @@ from bascule.cluster.moves import Movement, await_move
 from bascule.cluster.ftp import FTPUnavailable
 from bascule.record.observations import FtpWitness, ResourcesSeen
 from bascule.reporting.table import allure_parameter, attach_snapshot
+from bascule.suite.stash import BASELINE_SNAPSHOT
 
 ROLE = parsers.re  # steps name nodes by their role in the lab: « maître » or « esclave »
 FAILOVER_DEADLINE = 360  # under emulation a clean reboot moves everything in up to 4 min (measured 235 s)
@@ -40,8 +41,9 @@ def ecritures() -> dict:
 
 
 @given("le cluster dans son état de référence")
-def etat_de_reference(ligne_de_base, cluster):
-    attach_snapshot("état de référence", cluster.snapshot())
+def etat_de_reference(request, ligne_de_base, cluster):
+    # the reading that found the cluster at its baseline, when there was one (none in read-only runs)
+    attach_snapshot("état de référence", request.node.stash.get(BASELINE_SNAPSHOT, None) or cluster.snapshot())
 
 
 @when(ROLE(r"on vérifie sur le serveur (?P<role>maître|esclave) que les ressources sont bien activées"),

@@ -120,14 +120,16 @@ def test_one_shell_answers_every_command_exactly(sshd):
     port, execs = sshd
     n = node(port)
     try:
-        first = n.run("echo $$")
+        first = n.run("echo $PPID")
         assert n.run("printf 'sans fin de ligne'").stdout == "sans fin de ligne"
         both = n.run("echo dehors; echo erreur >&2; exit 3", check=False)
         assert (both.stdout, both.stderr, both.exit_code) == ("dehors\n", "erreur\n", 3)
         assert n.run("cd /; x=1; echo ok").stdout == "ok\n"
-        assert n.run("pwd; echo ${x:-vide}").stdout != "/\n1\n"  # a subshell each: nothing leaks
+        assert n.run("pwd; echo ${x:-vide}").stdout != "/\n1\n"  # a child each: nothing leaks
+        bad = n.run("echo 'sans fin", check=False)  # a syntax error stays in its child
+        assert bad.exit_code == 2 and ("Syntax error" in bad.stderr or "unexpected" in bad.stderr)
         assert n.run("cat").stdout == ""  # its stdin is /dev/null: it cannot read the next command
-        assert n.run("echo $$").stdout == first.stdout  # the same shell
+        assert n.run("echo $PPID").stdout == first.stdout  # the same shell
         assert execs == ["sh"]  # one channel for all of them
     finally:
         n.close()
@@ -147,10 +149,10 @@ def test_stuck_command_is_node_lost_within_its_timeout_then_a_new_shell(sshd):
     port, execs = sshd
     n = node(port)
     try:
-        before = n.run("echo $$").stdout
+        before = n.run("echo $PPID").stdout
         with pytest.raises(NodeLost, match="ne s'est pas terminée en 1 s"):
             n.run("sleep 30", timeout=1)
-        after = n.run("echo $$").stdout
+        after = n.run("echo $PPID").stdout
         assert after != before and execs == ["sh", "sh"]
     finally:
         n.close()
@@ -162,7 +164,7 @@ def test_shell_killed_under_a_command_is_node_lost(sshd):
     try:
         n.run("true")
         with pytest.raises(NodeLost, match="connexion perdue"):
-            n.run("kill -9 $$")
+            n.run("kill -9 $PPID")
         assert n.run("echo revenu").stdout == "revenu\n"
     finally:
         n.close()

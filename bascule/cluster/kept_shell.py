@@ -5,9 +5,10 @@ channel, sshd's session, sudo, a shell: bench/channel_cost.py), and the suite se
 most of them readings while the cluster works. Through a kept shell a round trip costs about 5 ms.
 
 How: the shell (`sh`, or `sudo -n sh` for a user who is not root) reads commands on its stdin. Each
-command runs in a subshell with its stdin from /dev/null (an `exit` or a `cd` stays in it, and it
-cannot eat the next command), then the shell prints a marker unique to this command, with its exit
-status, on stdout and on stderr. What comes before the markers is the command's output, exactly.
+command runs as `sh -c COMMAND`, as a command on a channel of its own would, with its stdin from
+/dev/null (an `exit`, a `cd` or a syntax error stays in that child, and it cannot eat the next
+command); then the shell prints a marker unique to this command, with its exit status, on stdout and
+on stderr. What comes before the markers is the command's output, exactly.
 
 A command that outlives its timeout, or a channel that closes, is reported and the shell dropped:
 the next command opens a new one. Nothing here blocks longer than the timeout it is given.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import select
+import shlex
 import time
 from dataclasses import dataclass
 
@@ -44,7 +46,7 @@ class ShellAnswer:
 
 def _framed(command: str, token: str) -> bytes:
     # the newline before each marker ends an output that has none; it is taken off again when read
-    return (f"(\n{command}\n) </dev/null\n"
+    return (f"sh -c {shlex.quote(command)} </dev/null\n"
             f"printf '\\n{token} %d\\n' $?\nprintf '\\n{token}\\n' >&2\n").encode()
 
 

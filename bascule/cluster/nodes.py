@@ -12,6 +12,7 @@ import base64
 import io
 import logging
 import os
+import re
 import shlex
 import socket
 import threading
@@ -35,6 +36,9 @@ if not os.environ.get("BASCULE_DEBUG"):
     logging.getLogger("paramiko").propagate = False
 
 
+_CRMSH = re.compile(r"(^|[;&|(]\s*)crm\s")
+
+
 class _CommandTime:
     """Seconds spent in node commands outside any wait, and every command's span (epoch start, end,
     node, its first word, inside a wait or not), for bench/suite_timings.py: which part of a run
@@ -50,8 +54,10 @@ class _CommandTime:
 
     def span(self, start: float, end: float, node: str, command: str, in_wait: bool) -> None:
         words = command.split()
+        # a crmsh call is the lab's own action whatever comes before it on the line (rm -f …; crm configure save)
+        kind = "crm" if _CRMSH.search(command) else (words[0] if words else "")
         with self.lock:
-            self.spans.append((round(start, 3), round(end, 3), node, words[0] if words else "", in_wait))
+            self.spans.append((round(start, 3), round(end, 3), node, kind, in_wait))
 
 
 COMMAND_TIME = _CommandTime()

@@ -310,6 +310,7 @@ class EmbeddedLab:
         defined = any(hv.virsh("dominfo", hv.domain(n), check=False).returncode == 0 for n in hv.node_names)
         if not defined:
             return False
+        netns.enter(NAMESPACE)  # Vagrant, which removes stale VMs, works from the lab's namespace
         why = "" if cache.present() else "pas d'instantané de l'état de référence pour ce qui construit le lab aujourd'hui"
         if not why:
             self.out("retour à l'instantané de l'état de référence")
@@ -318,7 +319,6 @@ class EmbeddedLab:
         if not why:
             self.release_file.parent.mkdir(parents=True, exist_ok=True)
             self.release_file.write_text(self.release.name + "\n")
-            netns.enter(NAMESPACE)
             inv = self.inventory()
             cluster = Cluster(inv, History())
             try:

@@ -20,7 +20,8 @@ from bascule.record.observations import StartState
 from bascule.judging.verdict import Verdict
 from bascule.reporting.table import CompletedTable, attach_text, slug
 from bascule.suite.rows import RowJudge
-from bascule.suite.stash import FAULTS, INTERRUPTED_BY, ROW_START, SCENARIO, stop_run
+from bascule.judging.facts.placement import baseline_problems
+from bascule.suite.stash import BASELINE_SNAPSHOT, FAULTS, INTERRUPTED_BY, ROW_START, SCENARIO, stop_run
 
 
 START_TABLE = "État du cluster au départ"
@@ -132,10 +133,17 @@ def ligne_de_base(request, cluster, etat_au_depart, tableau_de_tests, historique
         request.node.stash[ROW_START] = historique.now()
         yield
         return
-    try:
-        problems, _ = settle(cluster, deadline=120)
-    except BasculeError as exc:
-        problems = [str(exc)]
+    # one reading of the whole cluster (crm_mon and DRBD at once); it is the « état de référence »
+    # attachment too. Only a cluster away from its baseline is waited for.
+    found = cluster.snapshot()
+    problems = baseline_problems(found.state, found.drbd, inventaire) if found.state is not None else ["crm_mon illisible"]
+    if problems:
+        found = None
+        try:
+            problems, _ = settle(cluster, deadline=120)
+        except BasculeError as exc:
+            problems = [str(exc)]
+    request.node.stash[BASELINE_SNAPSHOT] = found
     if problems:
         stop_run(BaselineError("avant le scénario : le cluster n'est pas dans son état de référence : " + " ; ".join(problems),
                             "voir la ligne d'audit du scénario précédent"), request.config)

@@ -26,6 +26,7 @@ STEP_FAILED = pytest.StashKey[bool]()
 ROW_START = pytest.StashKey[float]()  # when the row being judged began: the end of the previous row, or the scenario's start
 ROW_STEP = pytest.StashKey[object]()  # the step whose row was recorded last
 FAULTS = pytest.StashKey[object]()  # the scenario's Faults
+BASELINE_SNAPSHOT = pytest.StashKey[object]()  # the Snapshot that found the cluster at its baseline, or None
 FEATURE = pytest.StashKey[str]()  # the scenario's feature: the table its rows belong to
 SCENARIO = pytest.StashKey[str]()
 # on the config, while a scenario runs: where the run is, for a table left by an interruption
@@ -63,6 +64,7 @@ ROW_START = pytest.StashKey[float]()
 
 
 FAULTS = pytest.StashKey[object]()  # the scenario's Faults
+BASELINE_SNAPSHOT = pytest.StashKey[object]()  # the Snapshot that found the cluster at its baseline, or None
 FEATURE = pytest.StashKey[str]()  # the scenario's feature: the table its rows belong to
 SCENARIO = pytest.StashKey[str]()
 # on the config, while a scenario runs: where the run is, for a table left by an interruption
