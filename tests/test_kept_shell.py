@@ -2,7 +2,6 @@
 requests run real local processes (`sh`): commands keep their exact output, stderr and exit status,
 one shell serves them all, and a stuck, killed or refused shell ends in one clear NodeLost or falls
 back to a channel per command."""
-import socket
 import subprocess
 import threading
 
@@ -70,45 +69,25 @@ class _Server(paramiko.ServerInterface):
         return True
 
 
-def _sshd(refuse_sudo: bool = False):
-    host_key = paramiko.RSAKey.generate(1024)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(5)
-    sock.settimeout(0.2)
-    stop = threading.Event()
+@pytest.fixture
+def sshd(local_sshd):
     execs: list[str] = []
-
-    def serve():
-        while not stop.is_set():
-            try:
-                client, _ = sock.accept()
-            except OSError:
-                continue
-            t = paramiko.Transport(client)
-            t.add_server_key(host_key)
-            try:
-                t.start_server(server=_Server(execs, refuse_sudo))
-            except Exception:
-                pass
-    threading.Thread(target=serve, daemon=True).start()
-    return sock, stop, execs
+    return local_sshd(lambda: _Server(execs, refuse_sudo=False)), execs
 
 
 @pytest.fixture
-def sshd():
-    sock, stop, execs = _sshd()
-    yield sock.getsockname()[1], execs
-    stop.set()
-    sock.close()
+def sshd_refusing_sudo(local_sshd):
+    execs: list[str] = []
+    return local_sshd(lambda: _Server(execs, refuse_sudo=True)), execs
 
 
 @pytest.fixture
-def sshd_refusing_sudo():
-    sock, stop, execs = _sshd(refuse_sudo=True)
-    yield sock.getsockname()[1], execs
-    stop.set()
-    sock.close()
+def kept(sshd):
+    """A node reached through the local server, and the exec requests that server saw."""
+    port, execs = sshd
+    n = node(port)
+    yield n, execs
+    n.close()
 
 
 def node(port, user="root"):
@@ -116,86 +95,62 @@ def node(port, user="root"):
                                                password=Secret(PASSWORD), connect_timeout=5, command_timeout=10)))
 
 
-def test_one_shell_answers_every_command_exactly(sshd):
-    port, execs = sshd
-    n = node(port)
-    try:
-        first = n.run("echo $PPID")
-        assert n.run("printf 'sans fin de ligne'").stdout == "sans fin de ligne"
-        both = n.run("echo dehors; echo erreur >&2; exit 3", check=False)
-        assert (both.stdout, both.stderr, both.exit_code) == ("dehors\n", "erreur\n", 3)
-        assert n.run("cd /; x=1; echo ok").stdout == "ok\n"
-        assert n.run("pwd; echo ${x:-vide}").stdout != "/\n1\n"  # a child each: nothing leaks
-        bad = n.run("echo 'sans fin", check=False)  # a syntax error stays in its child
-        assert bad.exit_code == 2 and ("Syntax error" in bad.stderr or "unexpected" in bad.stderr)
-        assert n.run("cat").stdout == ""  # its stdin is /dev/null: it cannot read the next command
-        assert n.run("echo $PPID").stdout == first.stdout  # the same shell
-        assert execs == ["sh"]  # one channel for all of them
-    finally:
-        n.close()
+def test_one_shell_answers_every_command_exactly(kept):
+    n, execs = kept
+    first = n.run("echo $PPID")
+    assert n.run("printf 'sans fin de ligne'").stdout == "sans fin de ligne"
+    both = n.run("echo dehors; echo erreur >&2; exit 3", check=False)
+    assert (both.stdout, both.stderr, both.exit_code) == ("dehors\n", "erreur\n", 3)
+    assert n.run("cd /; x=1; echo ok").stdout == "ok\n"
+    assert n.run("pwd; echo ${x:-vide}").stdout != "/\n1\n"  # a child each: nothing leaks
+    bad = n.run("echo 'sans fin", check=False)  # a syntax error stays in its child
+    assert bad.exit_code == 2 and ("Syntax error" in bad.stderr or "unexpected" in bad.stderr)
+    assert n.run("cat").stdout == ""  # its stdin is /dev/null: it cannot read the next command
+    assert n.run("echo $PPID").stdout == first.stdout  # the same shell
+    assert execs == ["sh"]  # one channel for all of them
 
 
-def test_command_that_fails_raises_with_its_error(sshd):
-    port, _ = sshd
-    n = node(port)
-    try:
-        with pytest.raises(NodeError, match="code de sortie 2"):
-            n.run("echo raté >&2; exit 2")
-    finally:
-        n.close()
+def test_command_that_fails_raises_with_its_error(kept):
+    n, _ = kept
+    with pytest.raises(NodeError, match="code de sortie 2"):
+        n.run("echo raté >&2; exit 2")
 
 
-def test_stuck_command_is_node_lost_within_its_timeout_then_a_new_shell(sshd):
-    port, execs = sshd
-    n = node(port)
-    try:
-        before = n.run("echo $PPID").stdout
-        with pytest.raises(NodeLost, match="ne s'est pas terminée en 1 s"):
-            n.run("sleep 30", timeout=1)
-        after = n.run("echo $PPID").stdout
-        assert after != before and execs == ["sh", "sh"]
-    finally:
-        n.close()
+def test_stuck_command_is_node_lost_within_its_timeout_then_a_new_shell(kept):
+    n, execs = kept
+    before = n.run("echo $PPID").stdout
+    with pytest.raises(NodeLost, match="ne s'est pas terminée en 1 s"):
+        n.run("sleep 30", timeout=1)
+    after = n.run("echo $PPID").stdout
+    assert after != before and execs == ["sh", "sh"]
 
 
-def test_shell_killed_under_a_command_is_node_lost(sshd):
-    port, _ = sshd
-    n = node(port)
-    try:
-        n.run("true")
-        with pytest.raises(NodeLost, match="connexion perdue"):
-            n.run("kill -9 $PPID")
-        assert n.run("echo revenu").stdout == "revenu\n"
-    finally:
-        n.close()
+def test_shell_killed_under_a_command_is_node_lost(kept):
+    n, _ = kept
+    n.run("true")
+    with pytest.raises(NodeLost, match="connexion perdue"):
+        n.run("kill -9 $PPID")
+    assert n.run("echo revenu").stdout == "revenu\n"
 
 
-def test_commands_from_two_threads_each_get_their_own_answer(sshd):
-    port, _ = sshd
-    n = node(port)
+def test_commands_from_two_threads_each_get_their_own_answer(kept):
+    n, _ = kept
     answers = {}
 
     def ask(i):
         answers[i] = n.run(f"sleep 0.2; echo {i}").stdout
-    try:
-        threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert answers == {i: f"{i}\n" for i in range(4)}
-    finally:
-        n.close()
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == {i: f"{i}\n" for i in range(4)}
 
 
-def test_secret_on_stdin_takes_a_channel_of_its_own(sshd):
-    port, execs = sshd
-    n = node(port)
-    try:
-        assert n.run("cat", stdin="secret\n").stdout == "secret\n"
-        assert execs == ["cat"]
-    finally:
-        n.close()
+def test_secret_on_stdin_takes_a_channel_of_its_own(kept):
+    n, execs = kept
+    assert n.run("cat", stdin="secret\n").stdout == "secret\n"
+    assert execs == ["cat"]
 
 
 def test_sudo_refused_falls_back_and_says_so(sshd_refusing_sudo):
@@ -209,10 +164,9 @@ def test_sudo_refused_falls_back_and_says_so(sshd_refusing_sudo):
         n.close()
 
 
-def test_switched_off_every_command_has_its_channel(sshd, monkeypatch):
+def test_switched_off_every_command_has_its_channel(sshd):
     port, execs = sshd
-    monkeypatch.setattr(nodes_module, "KEEP_SHELL", False)
-    n = node(port)
+    n = nodes_module.Node(node(port).spec, keep_shell=False)  # what BASCULE_SHELL_GARDE=0 makes the default
     try:
         n.run("true")
         n.run("true")

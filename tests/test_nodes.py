@@ -38,33 +38,8 @@ class _Server(paramiko.ServerInterface):
 
 
 @pytest.fixture
-def sshd():
-    host_key = paramiko.RSAKey.generate(1024)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(5)
-    sock.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                client, _ = sock.accept()
-            except OSError:
-                continue
-            t = paramiko.Transport(client)
-            t.add_server_key(host_key)
-            try:
-                t.start_server(server=_Server())
-            except Exception:
-                pass
-
-    th = threading.Thread(target=serve, daemon=True)
-    th.start()
-    yield sock.getsockname()[1]
-    stop.set()
-    th.join(2)
-    sock.close()
+def sshd(local_sshd):
+    return local_sshd(_Server)
 
 
 def node(port, password=None, key=None):

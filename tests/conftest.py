@@ -1,0 +1,43 @@
+"""Shared by the tests that stand a local SSH server in for a node (test_nodes, test_kept_shell)."""
+import socket
+import threading
+
+import paramiko
+import pytest
+
+
+@pytest.fixture
+def local_sshd():
+    """start(make_server) → port: a paramiko SSH server on 127.0.0.1, each connection answered by
+    make_server() (a paramiko.ServerInterface); every server started is stopped after the test."""
+    stops = []
+
+    def start(make_server) -> int:
+        host_key = paramiko.RSAKey.generate(1024)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(5)
+        sock.settimeout(0.2)
+        stop = threading.Event()
+
+        def serve():
+            while not stop.is_set():
+                try:
+                    client, _ = sock.accept()
+                except OSError:
+                    continue
+                transport = paramiko.Transport(client)
+                transport.add_server_key(host_key)
+                try:
+                    transport.start_server(server=make_server())
+                except Exception:  # a client that went away: the test says what it expected
+                    pass
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        stops.append((stop, thread, sock))
+        return sock.getsockname()[1]
+    yield start
+    for stop, thread, sock in stops:
+        stop.set()
+        thread.join(2)
+        sock.close()
