@@ -108,8 +108,11 @@ class Kill:
 @when(parsers.re(r"le service FTP est tué sur le serveur (?P<role>maître|esclave)$"), target_fixture="arret")
 def tuer_service(cluster, inventaire, pannes, role) -> Kill:
     node = node_for(cluster, role)
-    before = cluster.fail_count(cluster.state(), inventaire.resources.ftp, node.name)
-    fault = pannes.start(KillService(cluster, node))
+    # one reading gives the fail-count before and the kill's « avant » snapshot
+    found = cluster.snapshot()
+    before = cluster.fail_count(found.state if found.state is not None else cluster.state(),
+                                inventaire.resources.ftp, node.name)
+    fault = pannes.start(KillService(cluster, node), before=found)
     return Kill(fault.started_at, node.name, before)
 
 
@@ -130,8 +133,9 @@ def service_redemarre(cluster, inventaire, sonde, arret, lignes, role):
       target_fixture="mouvement")
 def tuer_et_empecher(cluster, inventaire, pannes, role) -> Movement:
     node = node_for(cluster, role)
-    pannes.start(BlockRestart(cluster, node, inventaire.resources.ftp))
-    kill = pannes.start(KillService(cluster, node))
+    block = pannes.start(BlockRestart(cluster, node, inventaire.resources.ftp))
+    # a binary made non-executable shows neither in crm_mon nor in DRBD: the reading before it stands
+    kill = pannes.start(KillService(cluster, node), before=block.before)
     # until serviceFTP's next monitor, nothing tells the cluster that proftpd died
     return Movement(kill.started_at, cluster.peer(node).name, f"kill -9 proftpd sur {node.name}, redémarrage empêché",
                     cluster.monitor_interval(inventaire.resources.ftp) or 0.0)

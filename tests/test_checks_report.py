@@ -466,3 +466,16 @@ def test_a_node_gone_from_the_snapshot_is_not_asked_for_its_journal():
     found = {j.node: j for j in c.journals(0.0, unreachable={"intralab01": "injoignable juste avant : redémarre"})}
     assert found["intralab01"].error == "injoignable juste avant : redémarre"
     assert set(_StubNode.asked) == {"hdintralab01"}
+
+
+def test_a_reading_already_taken_stands_for_the_capture():
+    # the kill's « avant » snapshot is the reading that gave the fail-count: no second crm_mon
+    from bascule.cluster.cluster import Cluster, Snapshot
+    inv = inventory()
+    nodes = {"intralab01": _StubNode("intralab01"), "hdintralab01": _StubNode("hdintralab01")}
+    kept = []
+    c = Cluster(inv, History(), nodes=nodes, keep_snapshot=lambda label, snap: kept.append(label))
+    taken = Snapshot(1.0, None, "<crm_mon/>", {}, {})
+    _StubNode.asked = []
+    assert c.capture("kill -9 proftpd intralab01 (avant)", taken=taken) is taken
+    assert _StubNode.asked == [] and kept == ["kill -9 proftpd intralab01 (avant)"]

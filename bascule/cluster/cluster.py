@@ -241,10 +241,10 @@ class Cluster:
                 raise seen
         return {name: None if isinstance(seen, Exception) else seen for name, seen in found.items()}
 
-    def capture(self, label: str, prefer: Node | None = None) -> Snapshot:
-        """A snapshot, handed to keep_snapshot (the run attaches it to the current Allure step and keeps
-        it under reports/captures/)."""
-        snap = self.snapshot(prefer)
+    def capture(self, label: str, prefer: Node | None = None, taken: Snapshot | None = None) -> Snapshot:
+        """A snapshot (or `taken`, one already read), handed to keep_snapshot (the run attaches it to
+        the current Allure step and keeps it under reports/captures/)."""
+        snap = taken if taken is not None else self.snapshot(prefer)
         if self._keep_snapshot is not None:
             self._keep_snapshot(label, snap)
         return snap

@@ -36,15 +36,22 @@ class Fault:
     def label(self) -> str:
         return f"{self.name} {self.node.name}"
 
+    @property
+    def before(self) -> Snapshot | None:
+        """The cluster as read right before this fault, once injected."""
+        return next((snap for when, snap in self.snapshots if when == "avant"), None)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.node.name})"
 
     def _record(self, op: str, outcome: str, value=None, error: str | None = None, t: float | None = None) -> None:
         self.cluster.history.append(FAULT, self.label, op, outcome, value, error, t=t)
 
-    def inject(self) -> None:
+    def inject(self, before: Snapshot | None = None) -> None:
+        """before: a reading of the cluster that the step took right before, which stands for this
+        fault's « avant » snapshot (one crm_mon and DRBD reading less)."""
         # attached to the step that injects it, kept under reports/captures/
-        self.snapshots.append(("avant", self.cluster.capture(f"{self.label} (avant)")))
+        self.snapshots.append(("avant", self.cluster.capture(f"{self.label} (avant)", taken=before)))
         self.started_at = self.cluster.history.now()  # the fault's time zero: right before the act
         self.injected = True  # even half-done, a fault is healed: heal() is idempotent
         try:
@@ -284,9 +291,9 @@ class Faults:
     def __repr__(self) -> str:
         return f"Faults({', '.join(f.label for f in self._started)})"
 
-    def start(self, fault: F) -> F:
+    def start(self, fault: F, before: Snapshot | None = None) -> F:
         self._started.append(fault)
-        fault.inject()
+        fault.inject(before)
         return fault
 
     def find(self, kind: type[F], node: Node | None = None) -> F | None:

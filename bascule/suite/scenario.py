@@ -21,10 +21,12 @@ from bascule.judging.verdict import Verdict
 from bascule.reporting.table import CompletedTable, attach_text, slug
 from bascule.suite.rows import RowJudge
 from bascule.judging.facts.placement import baseline_problems
-from bascule.suite.stash import BASELINE_SNAPSHOT, FAULTS, INTERRUPTED_BY, ROW_START, SCENARIO, stop_run
+from bascule.suite.stash import (AUDITED_CONFIG, BASELINE_SNAPSHOT, FAULTS, INTERRUPTED_BY, ROW_START, SCENARIO,
+                                 AuditedConfig, stop_run)
 
 
 START_TABLE = "État du cluster au départ"
+CONFIG_STILL_FRESH = 30.0  # seconds after an audit during which its reading of the configuration stands
 
 
 START_ACTION = "Lire le cluster avant tout test : crm_mon, DRBD sur chaque nœud, contraintes, connexion et écriture FTP sur la VIP"
@@ -147,7 +149,11 @@ def ligne_de_base(request, cluster, etat_au_depart, tableau_de_tests, historique
     if problems:
         stop_run(BaselineError("avant le scénario : le cluster n'est pas dans son état de référence : " + " ; ".join(problems),
                             "voir la ligne d'audit du scénario précédent"), request.config)
-    config_before = cluster.cib("configuration")
+    # the configuration the previous scenario's audit has just read, unchanged, stands for this one's
+    # « before » (one cibadmin less); otherwise it is read
+    audited = request.config.stash.get(AUDITED_CONFIG, None)
+    fresh = audited is not None and historique.now() - audited.at < CONFIG_STILL_FRESH
+    config_before = audited.text if fresh else cluster.cib("configuration")
     injected = Faults()
     request.node.stash[FAULTS] = injected
     begun = request.node.stash[ROW_START] = historique.now()
@@ -160,7 +166,10 @@ def ligne_de_base(request, cluster, etat_au_depart, tableau_de_tests, historique
     _timeline(request, tableau_de_tests, historique, begun)
     if INTERRUPTED_BY in request.config.stash:
         return  # the run ends here anyway: the audit row says what bascule undid, the table's top why it ended
-    if seen.error or seen.baseline_after or audit_config_changes(seen):
+    unchanged = not (seen.error or seen.baseline_after or audit_config_changes(seen))
+    request.config.stash[AUDITED_CONFIG] = AuditedConfig(seen.config_after, historique.now()) \
+        if unchanged and seen.config_after else None
+    if not unchanged:
         # the next scenarios would judge another cluster than the one found
         stop_run(BaselineError(f"après le scénario : {result.observed}",
                             "le réparer à la main (crm status, cat /proc/drbd), puis relancer"), request.config)

@@ -6,6 +6,7 @@ scenario's faults.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
@@ -31,7 +32,16 @@ FEATURE = pytest.StashKey[str]()  # the scenario's feature: the table its rows b
 SCENARIO = pytest.StashKey[str]()
 # on the config, while a scenario runs: where the run is, for a table left by an interruption
 NOW_RUNNING = pytest.StashKey[object]()  # the item of the scenario running now
+AUDITED_CONFIG = pytest.StashKey[object]()  # the last audit's AuditedConfig: the next scenario's « before »
 INTERRUPTED_BY = pytest.StashKey[str]()  # set when Ctrl-C or SIGTERM interrupted the run
+
+
+@dataclass(frozen=True)
+class AuditedConfig:
+    """The CIB's configuration as the last audit read it, when it found the cluster at its baseline
+    with the configuration it started from, and when (history time)."""
+    text: str
+    at: float
 
 
 def run_date() -> str:
@@ -69,6 +79,7 @@ FEATURE = pytest.StashKey[str]()  # the scenario's feature: the table its rows b
 SCENARIO = pytest.StashKey[str]()
 # on the config, while a scenario runs: where the run is, for a table left by an interruption
 NOW_RUNNING = pytest.StashKey[object]()  # the item of the scenario running now
+AUDITED_CONFIG = pytest.StashKey[object]()  # the last audit's AuditedConfig: the next scenario's « before »
 INTERRUPTED_BY = pytest.StashKey[str]()  # set when Ctrl-C or SIGTERM interrupted the run
 
 
