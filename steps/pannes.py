@@ -135,7 +135,7 @@ def tuer_et_empecher(cluster, inventaire, pannes, role) -> Movement:
     node = node_for(cluster, role)
     block = pannes.start(BlockRestart(cluster, node, inventaire.resources.ftp))
     # a binary made non-executable shows neither in crm_mon nor in DRBD: the reading before it stands
-    kill = pannes.start(KillService(cluster, node), before=block.before)
+    kill = pannes.start(KillService(cluster, node), before=block.snapshot_before)
     # until serviceFTP's next monitor, nothing tells the cluster that proftpd died
     return Movement(kill.started_at, cluster.peer(node).name, f"kill -9 proftpd sur {node.name}, redémarrage empêché",
                     cluster.monitor_interval(inventaire.resources.ftp) or 0.0)

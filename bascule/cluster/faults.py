@@ -37,7 +37,7 @@ class Fault:
         return f"{self.name} {self.node.name}"
 
     @property
-    def before(self) -> Snapshot | None:
+    def snapshot_before(self) -> Snapshot | None:
         """The cluster as read right before this fault, once injected."""
         return next((snap for when, snap in self.snapshots if when == "avant"), None)
 
