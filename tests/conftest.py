@@ -11,6 +11,7 @@ def local_sshd():
     """start(make_server) → port: a paramiko SSH server on 127.0.0.1, each connection answered by
     make_server() (a paramiko.ServerInterface); every server started is stopped after the test."""
     stops = []
+    transports: list[paramiko.Transport] = []
 
     def start(make_server) -> int:
         host_key = paramiko.RSAKey.generate(1024)
@@ -27,6 +28,7 @@ def local_sshd():
                 except OSError:
                     continue
                 transport = paramiko.Transport(client)
+                transports.append(transport)
                 transport.add_server_key(host_key)
                 try:
                     transport.start_server(server=make_server())
@@ -41,3 +43,5 @@ def local_sshd():
         stop.set()
         thread.join(2)
         sock.close()
+    for transport in transports:
+        transport.close()

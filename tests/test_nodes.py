@@ -174,33 +174,10 @@ class _HangingAuth(_Server):
 
 
 @pytest.fixture
-def hanging_sshd():
-    host_key = paramiko.RSAKey.generate(1024)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1)
+def hanging_sshd(local_sshd):
     release = threading.Event()
-    transports = []
-
-    def serve():
-        try:
-            client, _ = sock.accept()
-        except OSError:
-            return
-        t = paramiko.Transport(client)
-        transports.append(t)
-        t.add_server_key(host_key)
-        try:
-            t.start_server(server=_HangingAuth(release))
-        except Exception:
-            pass
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield sock.getsockname()[1]
-    release.set()
-    for t in transports:
-        t.close()
-    sock.close()
+    yield local_sshd(lambda: _HangingAuth(release))
+    release.set()  # the server's threads stop waiting before the harness closes their transports
 
 
 def test_a_server_that_hangs_during_authentication_is_no_refused_password(hanging_sshd):
