@@ -60,9 +60,10 @@ class _Server(paramiko.ServerInterface):
             err.join()
             status = proc.wait()
             try:
+                # exit status and EOF only, as sshd does: closing here could reach the client before
+                # the exit status (« Channel closed. »); the client closes
                 channel.send_exit_status(status)
                 channel.shutdown_write()
-                channel.close()
             except Exception:  # the client closed first
                 pass
         threading.Thread(target=serve, daemon=True).start()

@@ -15,6 +15,7 @@ the next command opens a new one. Nothing here blocks longer than the timeout it
 """
 from __future__ import annotations
 
+import re
 import secrets
 import select
 import shlex
@@ -62,21 +63,22 @@ class KeptShell:
 
     def run(self, command: str, timeout: float) -> ShellAnswer:
         token = "bascule-" + secrets.token_hex(8)
-        out_end, err_end = f"\n{token} ".encode(), f"\n{token}\n".encode()
+        # what follows the status (a process left in the background writing on) is not this answer's
+        out_end, err_end = re.compile(rb"\n" + token.encode() + rb" (\d+)\n"), f"\n{token}\n".encode()
         out, err = bytearray(), bytearray()
         deadline = time.monotonic() + timeout
         try:
+            self.channel.settimeout(timeout)  # sendall too gives up within the command's timeout
             self.channel.sendall(_framed(command, token))
-        except (OSError, EOFError, paramiko.SSHException) as exc:
+        except (OSError, EOFError, paramiko.SSHException) as exc:  # socket.timeout is an OSError
             self.close()
             raise ShellGone(f"{type(exc).__name__}", not self.answered) from None
         while True:
-            at = out.find(out_end)
-            if at >= 0 and out.endswith(b"\n", at + len(out_end)) and err.find(err_end) >= 0:
-                status = out[at + len(out_end):].strip()
+            ended = out_end.search(out)
+            if ended is not None and err.find(err_end) >= 0:
                 self.answered = True
-                return ShellAnswer(int(status) if status.isdigit() else -1,
-                                   out[:at].decode(errors="replace"), err[:err.find(err_end)].decode(errors="replace"))
+                return ShellAnswer(int(ended.group(1)), out[:ended.start()].decode(errors="replace"),
+                                   err[:err.find(err_end)].decode(errors="replace"))
             left = deadline - time.monotonic()
             if left <= 0:
                 self.close()

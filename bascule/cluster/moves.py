@@ -31,12 +31,16 @@ ASK_EVERY = 0.25
 
 
 
-def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | None = None) -> Callable:
+def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | None = None,
+                         hold_last: bool = True) -> Callable:
     """A crm_mon reading for a wait on a move or a restart, which reads the cluster only every
     SILENT_READ s while the probe sees the service down since `since` (and returns None then).
     Each crm_mon costs the destination a third of its CPU during a move under emulation, and the
     service being down says the move is not over; a cluster that moved but serves no FTP is still
-    seen. The move's end is the earlier of this reading and the cluster's journal (facts.moves.move_timing)."""
+    seen. The move's end is the earlier of this reading and the cluster's journal (facts.moves.move_timing).
+    hold_last: while the client is served, the last reading stands for SERVED_READ s (a wait whose
+    condition reads more than crm_mon, a fail-count, passes False: it must not pair a fresh reading
+    with a stale state)."""
     probing = probe is not None and probe.started
     last_read = [float("-inf")]
     last_state = [None]
@@ -49,7 +53,7 @@ def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | N
             return None
         # the service just came back: read at once; else at most every SERVED_READ s, the last
         # reading standing for the cluster meanwhile
-        if not silent[0] and not was_silent and now - last_read[0] < SERVED_READ and last_state[0] is not None:
+        if hold_last and not silent[0] and not was_silent and now - last_read[0] < SERVED_READ and last_state[0] is not None:
             return last_state[0]
         last_read[0] = now
         # asked first: the destination (the node left behind may be shutting down and answer late, with
@@ -137,9 +141,9 @@ def await_restart(cluster: Cluster, probe, since: float, resource: str, node: st
                         prefer=cluster.nodes.get(node))
     try:
         state = wait_until(
-            reading_while_served(cluster, probe, since), lambda s: s is not None and s.where(resource) == (node,)
+            reading_while_served(cluster, probe, since, hold_last=False), lambda s: s is not None and s.where(resource) == (node,)
             and s.started(resource) and cluster.fail_count(s, resource, node) > fail_count_before,
-            f"le redémarrage de {resource} sur {node}", deadline=deadline, interval=ASK_EVERY, describe=describe_reading,
+            f"le redémarrage de {resource} sur {node}", deadline=deadline, interval=1, describe=describe_reading,
             settled=watch).value
         settled = ftp_back(cluster, probe, since, cluster.nodes.get(node))
         return RestartSeen(since, resource, node, fail_count_before, probe.name, True,

@@ -153,6 +153,7 @@ class Node:
         self._shell: KeptShell | None = None
         self._shell_lock = threading.Lock()
         self._shell_usable = KEEP_SHELL if keep_shell is None else keep_shell
+        self._shell_answered = False  # has any kept shell on this node answered a command?
 
     def __repr__(self) -> str:  # shows in Allure step parameters: never the password
         return f"Node({self.name} via {self.spec.ssh.user}@{self.spec.ssh.host}:{self.spec.ssh.port})"
@@ -284,7 +285,8 @@ class Node:
         """Run a shell command as root (through sudo -n when the SSH user is not root).
 
         `display` replaces the command in results and messages. A secret goes in `stdin`, never in the
-        command: sudo logs the command line it runs, and a node's process list shows it."""
+        command: a node's process list shows the command line (and sudo logs it, when the command
+        takes a channel of its own: through the kept shell, sudo logs the shell once)."""
         __tracebackhide__ = True
         ssh = self.spec.ssh
         timeout = ssh.command_timeout if timeout is None else timeout
@@ -337,21 +339,25 @@ class Node:
 
     def _in_kept_shell(self, conn: Connection, command: str, timeout: float):
         """The command's answer from the node's kept shell, or None when it should take a channel of
-        its own (the shell busy with another thread, or unusable on this node). A shell that died
-        before ever answering (sudo asking for a password, no sh) is given up for the run, and the
-        command takes the ordinary path, which says what is wrong."""
+        its own (the shell busy with another thread, or unusable on this node). The node's first
+        shell dying before it ever answered (sudo asking for a password, no sh) gives the kept shell
+        up for the run, and the command takes the ordinary path, which says what is wrong; a later
+        shell dying so (the node going down) is the connection lost, never a second sending."""
         if not self._shell_usable or not self._shell_lock.acquire(blocking=False):
             return None
         try:
-            if self._shell is None or not self._shell.alive:
+            shell = self._shell  # a local: another thread may drop the attribute meanwhile (_abandon)
+            if shell is None or not shell.alive or shell.channel.get_transport() is not conn.transport:
                 ssh = self.spec.ssh
                 line = "sudo -n sh" if ssh.sudo and ssh.user != "root" else "sh"
-                self._shell = KeptShell(conn.transport, line, ssh.connect_timeout)
+                shell = self._shell = KeptShell(conn.transport, line, ssh.connect_timeout)
             try:
-                return self._shell.run(command, timeout)
+                answer = shell.run(command, timeout)
+                self._shell_answered = True
+                return answer
             except ShellGone as exc:
                 self._shell = None
-                if exc.dead_at_start and conn.transport.is_active():
+                if exc.dead_at_start and not self._shell_answered and conn.transport.is_active():
                     self._shell_usable = False
                     return None
                 raise

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 SNAPSHOT = "bascule-reference"
+KEY_FILE = "reference-snapshot"  # under the lab's state directory
 
 
 def build_key(parts: list[str | bytes], files: list[Path]) -> str:
@@ -42,7 +43,7 @@ class BaselineCache:
     @property
     def file(self) -> Path:
         """The key of the snapshot the VMs hold, written once it is taken."""
-        return self.hv.state / "reference-snapshot"
+        return self.hv.state / KEY_FILE
 
     def _on_both(self, *args: str) -> list:
         # both domains at once: the two VMs must pause and resume within the same instant
@@ -62,7 +63,12 @@ class BaselineCache:
     def take(self) -> None:
         """Both VMs paused, snapshotted (memory and disks), resumed; the key written after."""
         self.forget()
-        self._on_both("suspend")
+        paused = self._on_both("suspend")
+        if any(r.returncode != 0 for r in paused):  # one VM running on alone would break the pair's state
+            self._on_both("resume")
+            self.out("instantané de l'état de référence non pris (une VM ne s'est pas mise en pause) : "
+                     "le prochain `lab up` refera tout")
+            return
         try:
             made = self._on_both("snapshot-create-as", "--name", SNAPSHOT, "--atomic")
         finally:

@@ -23,7 +23,7 @@ from bascule.lab.hypervisor import INFRA, NAMESPACE, Hypervisor
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
 from bascule.cluster.nodes import on_each
 from bascule.lab.box import Box, remove_all_boxes
-from bascule.lab.cache import BaselineCache, build_key
+from bascule.lab.cache import KEY_FILE, BaselineCache, build_key
 from bascule.lab.release import DEFAULT, RELEASES, Release, lab_commands, release as release_named
 from bascule.waits import PROGRESS, heartbeat, wait_until
 
@@ -64,8 +64,11 @@ class EmbeddedLab:
     def cache(self) -> BaselineCache:
         """The lab's baseline snapshot, keyed on what builds the lab: the box, the Vagrantfile and
         the provisioning, the lab's FTP password and corosync key, its addresses."""
-        files = [INFRA / "Vagrantfile", *sorted((INFRA / "provision").glob("*"))]
-        parts = [self.box.name, self.release.name, self.xx, VIP, *NODE_IPS, self.ftp_password(), self.authkey()]
+        # this module and release.py: provisioning written in Python, and each release's crm adaptations
+        files = [INFRA / "Vagrantfile", *sorted((INFRA / "provision").glob("*")), Path(__file__),
+                 Path(__file__).with_name("release.py")]
+        parts = [self.box.name, self.release.name, self.xx, VIP, *NODE_IPS, self.ftp_password(), self.authkey(),
+                 os.environ.get("BASCULE_LIBVIRT_DRIVER", "")]
         return BaselineCache(self.hypervisor, build_key(parts, files), self.out)
 
     # -- small helpers ----------------------------------------------------------------------------
@@ -322,9 +325,10 @@ class EmbeddedLab:
         if not why:
             self.release_file.parent.mkdir(parents=True, exist_ok=True)
             self.release_file.write_text(self.release.name + "\n")
-            inv = self.inventory()
-            cluster = Cluster(inv, History())
+            cluster = None
             try:
+                inv = self.inventory()  # a VM without its DHCP lease says so here: the full path then
+                cluster = Cluster(inv, History())
                 with self.phase("état de référence"):
                     # the snapshot's clock is the day it was taken: set to this machine's, so that
                     # the nodes' journals read as the run lived it
@@ -335,7 +339,8 @@ class EmbeddedLab:
             except BasculeError as exc:
                 why = f"le lab revenu de l'instantané n'est pas dans son état de référence ({exc.what})"
             finally:
-                cluster.close()
+                if cluster is not None:
+                    cluster.close()
         self.out(f"{why} : VM supprimées, le lab est refait entièrement")
         cache.forget()
         hv.remove_vms()
@@ -348,9 +353,16 @@ class EmbeddedLab:
     def down(self, destroy_box: bool = False) -> bool:
         """Nothing left running. True when the VMs were kept, powered off, with their baseline
         snapshot (the next `up` reverts it); `destroy` (destroy_box) removes them in any case."""
-        keep = not destroy_box and self._libvirt_up() and self.cache.present()
+        kept_before = (self.state / KEY_FILE).exists() or (INFRA / ".vagrant").exists()
+        if destroy_box and kept_before:
+            # VMs kept by an earlier `down`: libvirt must run again for them to be removed
+            self.hypervisor.check_tools()
+            self.hypervisor.ensure_namespace()
+            self.hypervisor.ensure_libvirt()
+        running = self._libvirt_up()
+        keep = not destroy_box and running and self.cache.present()
         self.hypervisor.down(remove_box_images=destroy_box, keep_vms=keep)
-        if not keep:
+        if running and not keep:  # the VMs, and their snapshot, were removed
             self.cache.file.unlink(missing_ok=True)
         self.release_file.unlink(missing_ok=True)
         if destroy_box:
