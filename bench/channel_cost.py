@@ -21,11 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bascule.cluster.cluster import Cluster  # noqa: E402
 from bascule.cluster.nodes import Node  # noqa: E402
 from bascule.errors import BasculeError  # noqa: E402
 from bascule.inventory import load as load_inventory  # noqa: E402
-from bascule.record.history import History  # noqa: E402
 
 CRM_MON = "crm_mon --one-shot --inactive --output-as=xml"
 READINGS = {"crm_mon XML": CRM_MON, "/proc/drbd": "cat /proc/drbd", "horloge": "date +%s.%N"}
@@ -46,13 +44,12 @@ def main() -> int:
     ap.add_argument("--inventory", type=Path, required=True)
     ap.add_argument("--repeat", type=int, default=10)
     args = ap.parse_args()
-    cluster = None
+    node = kept = None
     try:
         inventory = load_inventory(args.inventory)
         spec = next(n for n in inventory.nodes if n.name == inventory.preferred_master)
         # the same node twice: each command on a channel of its own, and through the kept shell
         node, kept = Node(spec, keep_shell=False), Node(spec, keep_shell=True)
-        cluster = Cluster(inventory, History(), nodes={spec.name: node})
         load_before = node.run("cut -d' ' -f1-3 /proc/loadavg", timeout=30).stdout.strip()
         rows = [("new command: true", median_of(args.repeat, lambda: node.run("true", timeout=60)))]
         for name, command in READINGS.items():
@@ -60,21 +57,19 @@ def main() -> int:
         separate = sum(t for n, t in rows[1:])
         rows.append(("new commands: the three, one after the other (sum)", separate))
         rows.append(("new command: the three together", median_of(args.repeat, lambda: node.run(TOGETHER, timeout=60))))
-        try:
-            kept.run("true")  # the shell's own start is paid once
-            rows.append(("kept shell: true", median_of(args.repeat, lambda: kept.run("true", timeout=60))))
-            for name, command in READINGS.items():
-                rows.append((f"kept shell: {name}", median_of(args.repeat, lambda c=command: kept.run(c, timeout=60))))
-            rows.append(("kept shell: the three together", median_of(args.repeat, lambda: kept.run(TOGETHER, timeout=60))))
-        finally:
-            kept.close()
+        kept.run("true")  # the shell's own start is paid once
+        rows.append(("kept shell: true", median_of(args.repeat, lambda: kept.run("true", timeout=60))))
+        for name, command in READINGS.items():
+            rows.append((f"kept shell: {name}", median_of(args.repeat, lambda c=command: kept.run(c, timeout=60))))
+        rows.append(("kept shell: the three together", median_of(args.repeat, lambda: kept.run(TOGETHER, timeout=60))))
         load_after = node.run("cut -d' ' -f1-3 /proc/loadavg", timeout=30).stdout.strip()
     except BasculeError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
     finally:
-        if cluster is not None:
-            cluster.close()
+        for n in (node, kept):
+            if n is not None:
+                n.close()
     print(f"{node.name}, médiane de {args.repeat} allers-retours (charge du nœud avant : {load_before} ; après : {load_after})")
     for name, t in rows:
         print(f"  {name:<55} {t:6.3f} s")

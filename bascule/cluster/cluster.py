@@ -5,7 +5,7 @@ failback times in the report are read off the same timeline as the client's oper
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
 from bascule.record.cluster_state import CONTROLLER_COMMAND, ClusterState, ControllerState, parse_controller, DrbdStatus, StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd
@@ -30,6 +30,7 @@ class Snapshot:
     drbd: dict[str, DrbdStatus | None]
     drbd_text: dict[str, str]
     errors: tuple[str, ...] = ()
+    unreachable: dict[str, str] = field(default_factory=dict)  # node: why it did not answer
 
 
 class Cluster:
@@ -209,7 +210,7 @@ class Cluster:
         all at once: one reading of the cluster costs the time of the slowest node, not their sum."""
         errors = []
         xml, state = "", None
-        drbd, texts = {}, {}
+        drbd, texts, unreachable = {}, {}, {}
         # a short deadline for /proc/drbd, which a node answers in milliseconds through its kept shell:
         # a node going down (a reboot, a power cut) would hold the snapshot, and the row, 20 s more
         readings = on_each([None, *self.nodes.values()],
@@ -217,7 +218,7 @@ class Cluster:
         mon = readings.pop(None)
         for name, raw in readings.items():
             if isinstance(raw, Exception):
-                drbd[name], texts[name] = None, f"(injoignable : {raw})"
+                drbd[name], texts[name], unreachable[name] = None, f"(injoignable : {raw})", str(raw)
                 errors.append(str(raw))
             else:
                 texts[name], drbd[name] = raw
@@ -225,7 +226,7 @@ class Cluster:
             errors.insert(0, str(mon))
         else:
             xml, state = mon
-        return Snapshot(self.history.now(), state, xml, drbd, texts, tuple(errors))
+        return Snapshot(self.history.now(), state, xml, drbd, texts, tuple(errors), unreachable)
 
     def baseline_problems(self) -> list[str]:
         """What keeps the cluster from its baseline, in words (empty: at baseline)."""

@@ -42,24 +42,25 @@ def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | N
     condition reads more than crm_mon, a fail-count, passes False: it must not pair a fresh reading
     with a stale state)."""
     probing = probe is not None and probe.started
-    last_read = [float("-inf")]
-    last_state = [None]
-    silent = [False]
+    last_read = float("-inf")
+    last_state = None
+    silent = False
 
     def reading():
+        nonlocal last_read, last_state, silent
         now = cluster.history.now()
-        was_silent, silent[0] = silent[0], probing and probe.out_of_service(since)
-        if silent[0] and now - last_read[0] < SILENT_READ:
+        was_silent, silent = silent, probing and probe.out_of_service(since)
+        if silent and now - last_read < SILENT_READ:
             return None
         # the service just came back: read at once; else at most every SERVED_READ s, the last
         # reading standing for the cluster meanwhile
-        if hold_last and not silent[0] and not was_silent and now - last_read[0] < SERVED_READ and last_state[0] is not None:
-            return last_state[0]
-        last_read[0] = now
+        if hold_last and not silent and not was_silent and now - last_read < SERVED_READ and last_state is not None:
+            return last_state
+        last_read = now
         # asked first: the destination (the node left behind may be shutting down and answer late, with
         # its own view; a clean reboot measured 345.8 s that way in a full run where FTP was back at 152.9 s)
-        last_state[0] = cluster.state(prefer=prefer)
-        return last_state[0]
+        last_state = cluster.state(prefer=prefer)
+        return last_state
     return reading
 
 
@@ -111,8 +112,7 @@ def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: f
         snap = cluster.capture(f"après {movement.cause}", prefer=destination)
         # a node that did not answer the snapshot (rebooting, powered off) is not asked for its journal:
         # asking would cost a connection timeout more before the row's verdict
-        gone = {name: f"injoignable juste avant : {snap.drbd_text[name][len('(injoignable : '):-1]}"
-                for name, st in snap.drbd.items() if st is None and snap.drbd_text.get(name, "").startswith("(injoignable")}
+        gone = {name: f"injoignable juste avant : {why}" for name, why in snap.unreachable.items()}
     except Exception:  # a snapshot is a bonus; the verdict does not depend on it
         pass
     # the cluster's own account of the move, for its anatomy (a node that does not answer says so)
