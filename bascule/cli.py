@@ -144,13 +144,16 @@ def cmd_verifier(args) -> int:
 
 
 def cmd_endurance(args) -> int:
-    """Random faults for a while, uploads all along, every acknowledged file read back (bascule/endurance)."""
+    """Random faults for a while, uploads all along, every acknowledged file read back on both nodes
+    (bascule/endurance); exits with the verdict's own code (judging/endurance.EXIT_CODES)."""
     import random
-    from bascule.endurance.run import Settings, run
+    from bascule.endurance.run import Settings, night_folder, run
     from bascule.endurance.schedule import parse_duration, parse_kinds
     from bascule.inventory import load
+    if args.tendance and args.duree is None and args.graine is None and args.pannes is None and not args.composees:
+        return _plot_endurance_trend(args.tendance, Path(args.sortie))
     try:
-        duration = parse_duration(args.duree)
+        duration = parse_duration(args.duree or "1h")
         kinds = parse_kinds(args.pannes)
     except ValueError as exc:
         raise BasculeError(str(exc), "par exemple : bascule endurance --duree 30m --pannes standby,kill,cable") from None
@@ -162,14 +165,37 @@ def cmd_endurance(args) -> int:
         lab = _lab(args)
         inv = lab.up(check_ftp=False, as_found=True)
         hypervisor = lab.hypervisor
-    verdict = run(inv, Settings(duration, seed, kinds, Path(args.sortie)), hypervisor=hypervisor,
-                  say=lambda line: print(line, flush=True))
+    out = night_folder(Path(args.sortie))
+    verdict = run(inv, Settings(duration, seed, kinds, out, compound=args.composees, inventory_path=args.inventaire),
+                  hypervisor=hypervisor, say=lambda line: print(line, flush=True))
     if args.tendance:
+        from bascule.record.history import History
         from bascule.reporting import trend
         from bascule.reporting.endurance import trend_record
-        from bascule.record.history import History
-        trend.append(args.tendance, trend_record(verdict, History.load_events(Path(args.sortie) / "historique.jsonl")))
-    return 0 if verdict.verdict == "OK" else 1
+        trend.append(args.tendance, trend_record(verdict, History.load_events(out / "historique.jsonl")))
+        _plot_endurance_trend(args.tendance, Path(args.sortie))
+    return verdict.exit_code
+
+
+def _plot_endurance_trend(path: str, parent: Path) -> int:
+    """The nights of a trend file drawn under --sortie/tendance (`bascule endurance --tendance F` alone)."""
+    from bascule.reporting import trend
+    try:
+        records = trend.load(path)
+    except OSError as exc:
+        raise BasculeError(f"--tendance {path} : illisible ({exc.strerror or exc})",
+                           "donner le fichier qu'une série avec --tendance a écrit") from None
+    drawn = trend.plot(records, parent / "tendance")
+    print(f"bascule endurance: tendance de {len(records)} nuit(s) → " + (", ".join(str(p) for p in drawn.values())
+                                                                       or "rien à tracer"))
+    return 0
+
+
+ENDURANCE_EXITS = ("codes de sortie : 0 OK (chaque fichier acquitté relu intact sur les deux nœuds, aucune anomalie) ; "
+                   "1 KO (perte inexpliquée, corruption, lecture périmée, fichier absent de la réplique, fichier "
+                   "inattendu, réparation par bascule, stockage ou DRBD fautif, cluster pas revenu) ; 2 entrée "
+                   "invalide ; 3 pertes expliquées (écartés par le split brain, perdus en cache à une coupure de "
+                   "courant : comptés, jamais OK) ; 4 inconnu (des fichiers n'ont pas pu être jugés, aucune perte vue)")
 
 
 def _version() -> str:
@@ -223,13 +249,20 @@ def main(argv: list[str] | None = None) -> int:
                     help="le cluster (par défaut : le lab embarqué)")
     en.add_argument("--xx", default="01", help=argparse.SUPPRESS)
     en.add_argument("--debian", default=None, help=argparse.SUPPRESS)
-    en.add_argument("--duree", default="1h", help="combien de temps (1h, 30m, 90s ; par défaut 1h)")
+    en.epilog = ENDURANCE_EXITS
+    en.add_argument("--duree", default=None, help="combien de temps au plus, tout compris (1h, 30m, 90s ; par défaut "
+                                                   "1h) : une panne qui ne tiendrait pas dans ce qui reste n'est pas jouée")
+    en.add_argument("--composees", action="store_true",
+                    help="pannes composées : une panne sur deux (tirée) part pendant le retour de la précédente "
+                         "(rebascule, resynchronisation DRBD)")
     en.add_argument("--graine", type=int, default=None, help="la graine du tirage (affichée ; la même rejoue le même tirage)")
     en.add_argument("--pannes", default=None,
                     help="les types de panne, séparés par des virgules (par défaut tous) : "
                          "standby, kill, kill-empeche, redemarrage, courant, cable")
-    en.add_argument("--sortie", default="reports/endurance", help="où vont le tableau, la chronologie et l'historique")
-    en.add_argument("--tendance", default=None, help="ajoute les chiffres de la série à ce fichier de tendance (lignes JSON)")
+    en.add_argument("--sortie", default="reports/endurance",
+                    help="un dossier par nuit y est créé (date-heure) : tableau, chronologie, historique, Allure")
+    en.add_argument("--tendance", default=None, help="ajoute les chiffres de la nuit à ce fichier (lignes JSON) et trace "
+                                                     "la tendance sous SORTIE/tendance ; seule, trace la tendance")
     en.set_defaults(func=cmd_endurance)
     cl = sub.add_parser("classe", help="lance la série sur le cluster de chaque groupe et écrit une page de synthèse",
                         epilog="les options après -- vont au pytest de chaque groupe, p. ex. -- -k q2")

@@ -87,14 +87,18 @@ def test_a_loss_with_healthy_storage_is_unidentified_and_says_what_was_ruled_out
                              "(cibadmin), DRBD en protocole C (drbdadm dump)")
 
 
-def test_a_weak_protocol_is_not_blamed_for_losses_at_clean_moves():
+def test_a_weak_protocol_is_not_blamed_for_losses_at_clean_moves_but_is_a_finding():
     # the captured run played standbys only: protocol A loses nothing there (DRBD's peer is awaited
-    # before the demotion), so it is no cause; nor is protocol C claimed
+    # before the demotion), so it is no cause of these losses; nor is protocol C claimed. It is still
+    # read on the cluster and judged: a risk on every night, named with its fix
     reading = healthy_reading()
     for seen in reading["nodes"].values():
         seen["protocol"] = "A"
     verdict = judge_endurance(with_storage([reading]))
-    assert verdict.cause == "cause non identifiée pour les fichiers perdus : fs0 monte bien /dev/drbd0 sur /home (cibadmin)"
+    assert verdict.cause.startswith("cause non identifiée pour les fichiers perdus : fs0 monte bien /dev/drbd0 sur "
+                                    "/home (cibadmin) ; DRBD resftp en protocole A")
+    assert "un risque lu sur le cluster : aucune perte de cette nuit après une panne soudaine" in verdict.cause
+    assert verdict.fix.startswith("protocol C;")
 
 
 def test_a_configuration_drbdadm_cannot_read_claims_no_protocol():

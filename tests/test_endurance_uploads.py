@@ -25,6 +25,9 @@ def _acked(history, process):
 def test_uploads_are_acknowledged_then_a_lost_and_a_changed_file_are_found(ftpd, tmp_path):
     history = History()
     history.append(RUN, ENDURANCE, START, INFO, {"seed": 1, "duration_s": 5})
+    # the server's /etc/hostname, as the account reads it on a lab node: each client names its node
+    (ftpd.home / "etc").mkdir()
+    (ftpd.home / "etc" / "hostname").write_text("noeud-essai\n")
     client = client_for(ftpd.port)
     uploaders = [FtpUploader(client, history, "Documents/e/ftp", period=0.1, size=512)]
     if shutil.which("curl"):
@@ -54,6 +57,10 @@ def test_uploads_are_acknowledged_then_a_lost_and_a_changed_file_are_found(ftpd,
     assert (ftpd.home / names[0]).read_bytes() == contents(names[0], 512)
     if len(uploaders) == 2:
         assert verdict.totals[CURL_UPLOADER]["acked"] >= 2 and verdict.totals[CURL_UPLOADER]["lost"] == 0
+        # curl read the node's name and uploaded on the same connection: it names its node too
+        curl_acks = [e for e in history.events if e.process == CURL_UPLOADER and e.op == UPLOAD and e.outcome == OK]
+        assert {e.value["served_by"] for e in curl_acks} == {"noeud-essai"}
+    assert value["served_by"] == ["noeud-essai"]
 
 
 def test_an_outage_shows_as_failed_uploads_and_the_uploader_comes_back(tmp_path):

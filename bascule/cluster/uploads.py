@@ -210,19 +210,29 @@ class CurlUploader(threading.Thread):
         local.write_bytes(data)
         t = self.history.now()
         value = {"name": path, "sha256": _sha(data), "size": len(data), "op": WRITE}
-        url = f"ftp://{self.client.host}:{self.client.port}/{path}"
+        server = f"ftp://{self.client.host}:{self.client.port}"
+        hostname = self._tmp / "hostname"
+        hostname.unlink(missing_ok=True)
+        common = ["-sS", "--netrc-file", str(self._netrc), "--connect-timeout", "5", "--max-time", "20"]
         try:
-            # a session of its own: Ctrl-C goes to bascule, which stops the uploaders, not to curl
-            proc = subprocess.run(["curl", "-sS", "--netrc-file", str(self._netrc), "--ftp-create-dirs",
-                                   "--connect-timeout", "5", "--max-time", "20", "-T", str(local), url],
-                                  capture_output=True, text=True, timeout=30, start_new_session=True,
+            # which node serves: its /etc/hostname read first, then the upload on the same connection
+            # (curl keeps it between the two: the upload's %{num_connects} is then 1, its passive data
+            # connection alone; 2 when it had to log in again, and the node is left unnamed).
+            # curl's exit code is the last transfer's: the upload's. A session of its own: Ctrl-C goes
+            # to bascule, which stops the uploaders, not to curl
+            proc = subprocess.run(["curl", *common, "-o", str(hostname), f"{server}/%2Fetc/hostname", "--next",
+                                   *common, "--ftp-create-dirs", "-w", "connexions=%{num_connects}\n",
+                                   "-T", str(local), f"{server}/{path}"],
+                                  capture_output=True, text=True, timeout=45, start_new_session=True,
                                   env={**os.environ, "LC_ALL": "C"})
         except subprocess.TimeoutExpired:
             self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, INFO, {**value, "failed_at": WRITE},
-                                error="curl : pas de réponse en 30 s", t=t)
+                                error="curl : pas de réponse en 45 s", t=t)
             return
         if proc.returncode == 0:
-            self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, OK, value, t=t)
+            same = "connexions=1" in proc.stdout.split()
+            served = hostname.read_text(errors="replace").strip() if same and hostname.is_file() else ""
+            self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, OK, {**value, "served_by": served or None}, t=t)
             return
         if proc.returncode < 0:  # curl killed by a signal (bascule stopping): says nothing of the server
             self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, INFO, {**value, "failed_at": UNKNOWN_STAGE},
@@ -252,6 +262,7 @@ def read_back_all(client: FTPClient, names: list[tuple[str, str]], directories: 
     listed: list[str] = []
     sizes: dict[str, int] = {}
     complete: set[str] = set()  # directories listed to their end
+    served: dict[str, None] = {}  # the nodes that served the read, in order
     end = time.monotonic() + deadline
 
     def left() -> float:
@@ -277,6 +288,8 @@ def read_back_all(client: FTPClient, names: list[tuple[str, str]], directories: 
         if found is None:
             continue  # refused (not « absent »): its files are read one by one
         complete.add(directory)
+        if session.served_by:
+            served.setdefault(session.served_by)
         for path, facts in found:
             if facts.get("type") == "file":
                 listed.append(path)
@@ -307,8 +320,10 @@ def read_back_all(client: FTPClient, names: list[tuple[str, str]], directories: 
         except WaitTimeout:
             read[name] = None
             unreadable.append(name)
+        if session.served_by:
+            served.setdefault(session.served_by)
     session.drop()
-    return {"read": read, "unreadable": unreadable, "listed": listed, "sizes": sizes}
+    return {"read": read, "unreadable": unreadable, "listed": listed, "sizes": sizes, "served_by": list(served)}
 
 
 def _absent(exc: ftplib.error_perm) -> bool:

@@ -1,15 +1,19 @@
-"""`bascule endurance`: the lab's faults at random for a while, uploads all along, and every
-acknowledged file read back after each heal and at the end.
+"""`bascule endurance`: the lab's faults at random for a while, uploads all along, every acknowledged
+file read back after each fault, at the end on the serving node, and then on the replica.
 
-Each fault targets the preferred master (the node that serves at the baseline), is healed before
-the next, and the cluster must come back to its baseline (the scenarios' audit: bascule undoes its
-own faults, and any other repair is a finding). A cut cable that ends in a split brain is resolved
-as document 3 says, keeping the data of the node that served the clients during the cut. Ctrl-C or
-SIGTERM: the fault in progress is healed, the files are verified, and the report says how far the
-run got.
+Each fault targets a role drawn with it (the serving node, or its peer) and is healed; in the compound
+mode (`--composees`) a fault may be injected as soon as the previous one is healed, while the cluster
+still fails back or resynchronises. After each fault, or chain of two, the cluster must come back to
+its baseline (the scenarios' audit: bascule undoes its own faults, and any other repair is a finding).
+A cut cable that ends in a split brain is resolved as document 3 says, keeping the data of the node
+that served the clients during the cut (bascule/judging/facts/keeper.py). `--duree` is a bound: a fault
+that cannot finish, with its verification and the final reads, in what is left is not started.
+Ctrl-C or SIGTERM: the fault in progress is healed, the files are verified, and the report says how far
+the run got.
 """
 from __future__ import annotations
 
+import random
 import shutil
 import signal
 import threading
@@ -19,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from bascule import __version__
 from bascule.cluster.cluster import Cluster
 from bascule.cluster.evidence import storage
 from bascule.cluster.faults import (BlockRestart, CablePull, Faults, KillService, PowerLoss, Reboot, Standby,
@@ -29,17 +34,25 @@ from bascule.cluster.nodes import Node, quote
 from bascule.cluster.recovery import audit_after, settle
 from bascule.cluster.split_brain import logged_lines, resolve_split_brain
 from bascule.cluster.uploads import CurlUploader, FtpUploader, read_back_all
-from bascule.endurance.schedule import KINDS, Planned, schedule
-from bascule.errors import BasculeError
+from bascule.endurance.schedule import KINDS, MASTER, Planned, replay_command, schedule
+from bascule.errors import BasculeError, NodeError
 from bascule.inventory import Inventory, public
-from bascule.judging.endurance import EnduranceVerdict, judge_endurance
+from bascule.judging.endurance import END, EnduranceVerdict, judge_endurance
+from bascule.judging.facts.keeper import keeper_by_acks
 from bascule.judging.facts.placement import node_named, placement_problems, split_brain_seen
-from bascule.record.endurance import (ENDURANCE, PLANNED, RECOVERED, SPLIT_BRAIN, START, STOP, STORAGE, UPLOAD,
-                                      VERIFY)
+from bascule.record.cluster_state import parse_out_of_sync
+from bascule.record.endurance import (ENDURANCE, PLANNED, RECOVERED, REPLICA, SPLIT_BRAIN, START, STOP, STORAGE,
+                                      UPLOAD, VERIFY)
 from bascule.record.history import CLIENT, INFO, OK, RUN, History
 from bascule.waits import WaitTimeout
 
 MOVE_DEADLINE = 360  # as the scenarios' failover rows
+# What one fault costs, from its start to its verification, before the run has seen one of its kind
+# (then the longest seen is used): the whole runs of 2026-12 on the embedded lab under emulation.
+EXPECTED_S = {"standby": 150, "kill": 120, "kill-empeche": 200, "redemarrage": 330, "courant": 330, "cable": 240}
+REPLICA_EXPECTED_S = 240  # the switchover to the replica, its read and the failback (measured: docs/mesures.md)
+READ_S = 0.05  # seconds to read back one file, until the run has measured it
+SAMPLE = 30  # earlier files read again at each verification, beside the new ones
 
 
 @dataclass(frozen=True)
@@ -47,20 +60,30 @@ class Settings:
     duration_s: float
     seed: int
     kinds: tuple[str, ...]
-    out: Path
+    out: Path  # this night's own folder
     upload_period: float = 1.0
     curl_period: float = 2.0
+    compound: bool = False
+    inventory_path: str | None = None  # for the replay command
 
-
-@dataclass(frozen=True)
-class FaultDone:
-    label: str
-    recovered: bool
+    @property
+    def replay(self) -> str:
+        return replay_command(self.seed, self.kinds, self.duration_s, self.compound, self.inventory_path, __version__)
 
 
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM, as a KeyboardInterrupt: no `except Exception` on the way (a wait's probe,
     a read-back) swallows it."""
+
+
+def night_folder(parent: Path, now: datetime | None = None) -> Path:
+    """One folder per night under --sortie, never the last one's: its date and time."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    folder, n = parent / stamp, 1
+    while folder.exists():
+        n += 1
+        folder = parent / f"{stamp}-{n}"
+    return folder
 
 
 def _group_on(cluster: Cluster, node: Node, deadline: float) -> bool:
@@ -74,15 +97,46 @@ def _group_on(cluster: Cluster, node: Node, deadline: float) -> bool:
         return False
 
 
-def _fault(cluster: Cluster, p: Planned, faults: Faults, hypervisor, history: History,
-           say: Callable[[str], None]) -> str:
-    """Inject one fault and heal it; returns its label. The audit that follows brings the cluster
-    back to its baseline."""
-    node = cluster.master
-    peer = cluster.peer(node)
+def _node_seen(cluster: Cluster, node: Node, what: str, holds, deadline: float) -> bool:
+    """Whether the cluster came to see `node` so (offline, standby) within the deadline."""
+    try:
+        cluster.wait_state(what, lambda s: bool(s.node(node.name)) and holds(s.node(node.name)), deadline=deadline,
+                           interval=3)
+        return True
+    except WaitTimeout:
+        return False
+
+
+def _serving(cluster: Cluster) -> Node:
+    """The node that runs the lab's group now (the preferred master when it cannot be read)."""
+    try:
+        where = cluster.state().where(cluster.inv.resources.group)
+    except (NodeError, BasculeError):
+        return cluster.master
+    return cluster.nodes.get(where[0], cluster.master) if where else cluster.master
+
+
+def _hold(seconds: float, since: float) -> None:
+    """Keep a fault in place for the length the schedule drew for it (a cable out for N s): the
+    fault's own duration, not a wait for the cluster."""
+    left = since + seconds - time.monotonic()
+    if left > 0:
+        threading.Event().wait(left)
+
+
+def _fault(cluster: Cluster, p: Planned, faults: Faults, hypervisor, history: History, say) -> str:
+    """Inject one fault on the role the schedule drew, and heal it; returns its label. The audit that
+    follows (or follows the chain) brings the cluster back to its baseline."""
+    serving = _serving(cluster)
+    node = serving if p.target == MASTER else cluster.peer(serving)
+    other = cluster.peer(node)
+    moves = node is serving  # the service leaves the node hit, or stays where it is
     if p.kind == "standby":
         f = faults.start(Standby(cluster, node))
-        _group_on(cluster, peer, MOVE_DEADLINE)
+        if moves:
+            _group_on(cluster, other, MOVE_DEADLINE)
+        else:
+            _node_seen(cluster, node, f"{node.name} en standby", lambda n: n.standby, 120)
         f.heal()
     elif p.kind == "kill":
         before = cluster.fail_count(cluster.state(), cluster.inv.resources.ftp, node.name)
@@ -96,7 +150,7 @@ def _fault(cluster: Cluster, p: Planned, faults: Faults, hypervisor, history: Hi
     elif p.kind == "kill-empeche":
         block = faults.start(BlockRestart(cluster, node, cluster.inv.resources.ftp))
         f = faults.start(KillService(cluster, node))
-        _group_on(cluster, peer, MOVE_DEADLINE)
+        _group_on(cluster, other, MOVE_DEADLINE)
         block.heal()
     elif p.kind == "redemarrage":
         f = faults.start(Reboot(cluster, node))
@@ -104,20 +158,21 @@ def _fault(cluster: Cluster, p: Planned, faults: Faults, hypervisor, history: Hi
     elif p.kind == "courant":
         off, on = power_switch(node, hypervisor)
         f = faults.start(PowerLoss(cluster, node, off, on))
-        _group_on(cluster, peer, MOVE_DEADLINE)
+        if moves:
+            _group_on(cluster, other, MOVE_DEADLINE)
+        else:
+            _node_seen(cluster, node, f"{node.name} hors ligne", lambda n: not n.online, 120)
         f.heal()
     elif p.kind == "cable":
         before = logged_lines(cluster)
-        cut = history.now()
-        f = faults.start(CablePull(cluster, node, cable_switch(node, hypervisor), seconds=60))
-        _group_on(cluster, peer, 60)
+        cut, since = history.now(), time.monotonic()
+        f = faults.start(CablePull(cluster, node, cable_switch(node, hypervisor), seconds=p.cable_s))
+        _hold(p.cable_s, since)
         f.heal()
         outcome = await_cable_return(cluster, before)
         if split_brain_seen(outcome):
-            # document 3: keep the data of the more active node, the one that acknowledged the
-            # clients' uploads while the cable was out (not whoever serves once it is back)
             acks = _acks_by_node(history, cluster, cut, f.heal_started_at or history.now())
-            keep = cluster.nodes[max(acks, key=acks.get)] if any(acks.values()) else cluster.master
+            keep = cluster.nodes[keeper_by_acks(acks, cluster.master.name)]
             say(f"bascule endurance: split brain après le câble ; document 3 : on garde {keep.name}, on écarte les "
                 f"données de {cluster.peer(keep).name} (envois acquittés pendant la coupure : "
                 + ", ".join(f"{n} {c}" for n, c in acks.items()) + ")")
@@ -169,19 +224,94 @@ def _acks_by_node(history: History, cluster: Cluster, since: float, until: float
     return counts
 
 
-def _verify(client: FTPClient, history: History, directories: list[str], after: str, say,
-            index: int | None = None) -> None:
-    acked = [(e.value["name"], e.value["sha256"]) for e in history.events
-             if e.source == CLIENT and e.op == UPLOAD and e.outcome == OK]
+def _acked(history: History) -> list[tuple[str, str]]:
+    return [(e.value["name"], e.value["sha256"]) for e in history.events
+            if e.source == CLIENT and e.op == UPLOAD and e.outcome == OK]
+
+
+class Verifier:
+    """The reads of acknowledged files: after a fault, the files new since the last read and a sample
+    of the older ones (drawn from the seed); at the end, every file."""
+
+    def __init__(self, client: FTPClient, history: History, directories: list[str], seed: int, say):
+        self.client, self.history, self.directories, self.say = client, history, directories, say
+        self.rng = random.Random(seed * 7919 + 1)
+        self.read_so_far = 0  # how many acknowledged files the last verification had
+        self.seconds_per_file = READ_S
+
+    def verify(self, after: str, index: int | None = None, everything: bool = False,
+               replica_of: str | None = None) -> dict:
+        acked = _acked(self.history)
+        new, old = acked[self.read_so_far:], acked[:self.read_so_far]
+        chosen = acked if everything else new + self.rng.sample(old, min(SAMPLE, len(old)))
+        started = time.monotonic()
+        value = read_back_all(self.client, chosen, self.directories)
+        took = time.monotonic() - started
+        if chosen:
+            self.seconds_per_file = max(self.seconds_per_file, took / len(chosen))
+        value = {"after": after, "index": index, "full": everything, "took_s": round(took, 1), **value}
+        if replica_of is not None:
+            value["replica"] = True
+        self.history.append(RUN, ENDURANCE, VERIFY, INFO, value)
+        self.read_so_far = max(self.read_so_far, len(acked))
+        expected = dict(chosen)
+        wrong = sum(1 for name, got in value["read"].items() if got != expected.get(name))
+        what = "tous" if everything else f"{len(new)} nouveaux et {len(chosen) - len(new)} au hasard"
+        self.say(f"bascule endurance: vérification après {after} : {len(chosen)} fichiers acquittés relus ({what}) "
+                 f"en {took:.0f} s" + (f" sur {', '.join(value.get('served_by') or ['?'])}" if replica_of else "")
+                 + f" : {wrong} ne rendent pas les octets acquittés (absents, vides, tronqués, différents ou illisibles)")
+        return value
+
+    def cost(self, files: int) -> float:
+        return files * self.seconds_per_file
+
+
+def _drbd_counts(cluster: Cluster) -> dict[str, dict]:
+    """DRBD's own view on each node: its connection and disk states, and its out-of-sync count (8.4's
+    /proc/drbd, else 9's drbdsetup status --statistics)."""
+    res = cluster.inv.drbd.resource
+    command = (f't=$(cat /proc/drbd 2>/dev/null); case "$t" in *oos:*) printf "%s\\n" "$t" ;; '
+               f'*) drbdsetup status {quote(res)} --statistics 2>/dev/null ;; esac')
+    counts = cluster.on_every_node(lambda n: n.run(command, timeout=30, check=False).stdout)
+    states = cluster.drbd_everywhere()
+    out = {}
+    for name, text in counts.items():
+        st = states.get(name)
+        out[name] = {"error": str(text)} if isinstance(text, Exception) else {
+            "oos_kib": parse_out_of_sync(text), "connection": st.connection if st else "",
+            "disk": f"{st.disk}/{st.peer_disk}" if st else ""}
+    return out
+
+
+def _read_replica(cluster: Cluster, verifier: Verifier, history: History, say) -> None:
+    """Every acknowledged file read on the other node's data: DRBD's out-of-sync count, then a switchover
+    to the peer (standby of the serving node), a full read there, and back (online, the audit)."""
     started = time.monotonic()
-    value = read_back_all(client, acked, directories)
-    history.append(RUN, ENDURANCE, VERIFY, INFO, {"after": after, "index": index, **value})
-    missing = sum(1 for v in value["read"].values() if v is None)
-    say(f"bascule endurance: vérification après {after} : {len(acked)} fichiers acquittés relus en "
-        f"{time.monotonic() - started:.0f} s, {missing} absent(s) ou illisible(s)")
+    value: dict = {"drbd": _drbd_counts(cluster), "switched": False}
+    serving = _serving(cluster)
+    peer = cluster.peer(serving)
+    faults = Faults()
+    say(f"bascule endurance: lecture de la réplique : {serving.name} en standby, tout relire sur {peer.name}")
+    try:
+        faults.start(Standby(cluster, serving))
+        if not _group_on(cluster, peer, MOVE_DEADLINE):
+            value["error"] = f"les ressources ne sont pas venues sur {peer.name} en {MOVE_DEADLINE} s"
+        else:
+            read = verifier.verify("réplique", everything=True, replica_of=peer.name)
+            served = read.get("served_by") or []
+            value.update(switched=True, served_by=", ".join(served))
+            if served and served != [peer.name]:
+                value["error"] = f"la relecture a été servie par {', '.join(served)}, pas seulement par {peer.name}"
+    except (BasculeError, WaitTimeout) as exc:
+        value["error"] = str(exc)
+    finally:
+        _audit(cluster, faults, None, "lecture de la réplique", history, say)
+        value["took_s"] = round(time.monotonic() - started, 1)
+        history.append(RUN, ENDURANCE, REPLICA, INFO, value)
 
 
 def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str], None] = print) -> EnduranceVerdict:
+    began = time.monotonic()  # --duree bounds the whole night, its start included
     try:  # an output folder that cannot be written is said before an hour of faults, not after
         settings.out.mkdir(parents=True, exist_ok=True)
         (settings.out / ".ecriture").write_text("")
@@ -210,16 +340,19 @@ def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str]
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         base = f"{inv.ftp.documents}/bascule-endurance-{stamp}"
         directories = [f"{base}/ftp"]
-        say(f"bascule endurance: graine {settings.seed} (--graine {settings.seed} rejoue le même tirage), "
-            f"{settings.duration_s / 60:.0f} min sur {cluster.master.name} (maître) + {cluster.slave.name}, VIP {inv.vip}")
+        say(f"bascule endurance: graine {settings.seed}, {settings.duration_s / 60:.0f} min au plus, sur "
+            f"{cluster.master.name} (maître) + {cluster.slave.name}, VIP {inv.vip}"
+            + (", pannes composées" if settings.compound else ""))
+        say(f"bascule endurance: pour rejouer ce tirage : {settings.replay}")
         say("bascule endurance: pannes tirées parmi : " + ", ".join(f"{k} ({KINDS[k]})" for k in kinds))
-        say("bascule endurance: les premières : " + ", ".join(f"{p.index}. {p.kind} après {p.pause} s" for p in plan[:6])
+        say("bascule endurance: les premières : " + ", ".join(_planned_words(p, settings.compound) for p in plan[:6])
             + " … ; fichiers envoyés dans " + base)
         history.append(RUN, ENDURANCE, START, INFO, {"seed": settings.seed, "duration_s": settings.duration_s,
-                                                     "writeback_s": _writeback(cluster),
+                                                     "writeback_s": _writeback(cluster), "compound": settings.compound,
+                                                     "replay": settings.replay, "version": __version__,
                                                      "kinds": list(kinds), "cluster": public(inv), "directory": base,
                                                      "date": datetime.now().isoformat(timespec="seconds")})
-        # where acknowledged files are written, read before the faults and after: what a loss is diagnosed from
+        # where acknowledged files are written, read before the faults and after: judged on every run
         history.append(RUN, ENDURANCE, STORAGE, INFO, storage(cluster))
         client = FTPClient.for_inventory(inv)
         uploaders = [FtpUploader(client, history, f"{base}/ftp", settings.upload_period, seed=settings.seed)]
@@ -228,20 +361,32 @@ def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str]
             directories.append(f"{base}/curl")
         else:
             say("bascule endurance: curl absent : pas de client indépendant (apt install curl)")
+        verifier = Verifier(client, history, directories, settings.seed, say)
         try:
-            stop_reason, done = _loop(cluster, plan, unavailable, settings, hypervisor, history, uploaders, client,
-                                      directories, say)
+            stop_reason, done = _loop(cluster, plan, unavailable, settings, hypervisor, history, uploaders, verifier,
+                                      say, began)
             history.append(RUN, ENDURANCE, STORAGE, INFO, storage(cluster))
         except KeyboardInterrupt:  # a second Ctrl-C while healing: the report still says what was seen
             stop_reason, done = "interrompue deux fois (Ctrl-C) : remise en état et vérification abandonnées", -1
-        history.append(RUN, ENDURANCE, STOP, INFO, {"reason": stop_reason, "faults": done})
+        history.append(RUN, ENDURANCE, STOP, INFO, {"reason": stop_reason, "faults": done,
+                                                    "took_s": round(time.monotonic() - began, 1)})
     finally:
         cluster.close()
     return _finish(history, settings, say)
 
 
+def _planned_words(p: Planned, compound: bool) -> str:
+    return (f"{p.index}. {p.kind} ({p.target}{f', {p.cable_s} s' if p.kind == 'cable' else ''})"
+            + (" pendant le retour de la précédente" if compound and p.overlaps else f" après {p.pause} s"))
+
+
+def _expected(kind: str, seen: dict[str, float], p: Planned) -> float:
+    base = max(EXPECTED_S[kind], seen.get(kind, 0.0))
+    return base + (p.cable_s if kind == "cable" else 0)
+
+
 def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings: Settings, hypervisor,
-          history: History, uploaders: list, client: FTPClient, directories: list[str], say) -> tuple[str, int]:
+          history: History, uploaders: list, verifier: Verifier, say, began: float) -> tuple[str, int]:
     stop = threading.Event()
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
@@ -253,23 +398,47 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
         signal.signal(s, interrupted)
     for u in uploaders:
         u.start()
-    end = time.monotonic() + settings.duration_s
+    end = began + settings.duration_s
     done, reason = 0, "durée atteinte"
-    faults, current = Faults(), None
+    faults, current, chain = Faults(), None, []
+    seen: dict[str, float] = {}  # kind → the longest it took in this run, start to verification
     verify_at_end = True
+
+    def final_cost() -> float:  # the final read of everything, then the replica's
+        files = len(_acked(history)) + 120  # the uploads still to come while it runs
+        return 2 * verifier.cost(files) + REPLICA_EXPECTED_S
+
     try:
-        for p in plan:
-            if time.monotonic() + p.pause >= end:
+        i = 0
+        while i < len(plan):
+            p = plan[i]
+            overlapping = bool(chain)  # the previous fault was healed, its audit left to this one's
+            pause = 0 if overlapping else p.pause
+            left = end - time.monotonic()
+            need = pause + _expected(p.kind, seen, p) + verifier.cost(SAMPLE + 120) + final_cost()
+            if need > left:
+                reason = (f"durée atteinte : la panne {p.index} ({p.kind}) demanderait environ {need:.0f} s avec la "
+                          f"vérification et la lecture finale des deux nœuds, il en restait {max(0.0, left):.0f}")
+                if chain:  # the fault already healed still gets its audit and its verification
+                    _close_chain(cluster, faults, chain, history, verifier, say)
+                    chain = []
                 break
-            current, faults = p, Faults()
-            history.append(RUN, ENDURANCE, PLANNED, INFO, {"index": p.index, "kind": p.kind, "pause": p.pause})
-            stop.wait(p.pause)  # the schedule's quiet time: uploads go on, on a cluster at rest
+            current = p
+            if not overlapping:
+                faults = Faults()
+            history.append(RUN, ENDURANCE, PLANNED, INFO, {
+                "index": p.index, "kind": p.kind, "pause": pause, "target": p.target, "cable_s": p.cable_s,
+                "overlaps": overlapping, "overlapped": _recovering(cluster) if overlapping else ""})
+            stop.wait(pause)  # the schedule's quiet time: uploads go on, on a cluster at rest
             if p.kind in unavailable:
                 history.append(RUN, ENDURANCE, RECOVERED, OK, {"index": p.index, "kind": p.kind, "label": p.kind,
                                                                "recovered": True, "status": "non jouée : impossible ici"})
+                i += 1
                 continue
-            say(f"bascule endurance: panne {p.index} : {p.kind} ({KINDS[p.kind]}) — "
-                f"{max(0, end - time.monotonic()) / 60:.0f} min restantes")
+            say(f"bascule endurance: panne {p.index} : {p.kind} sur le {p.target} ({KINDS[p.kind]})"
+                + (" pendant le retour de la précédente" if overlapping else "")
+                + f" — {max(0, end - time.monotonic()) / 60:.0f} min restantes")
+            started = time.monotonic()
             try:
                 label = _fault(cluster, p, faults, hypervisor, history, say)
                 failure = ""
@@ -277,14 +446,22 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
                 why = str(exc) if isinstance(exc, BasculeError) else f"{type(exc).__name__} : {exc}"
                 label, failure = (faults_label(faults) or p.kind), f"la panne a échoué : {why}"
                 say(f"bascule endurance: panne {p.index} : {failure}")
-            recovered = _audit(cluster, faults, p, label, history, say, failure)
+            chain.append((p, label, started))
             done += 1
-            _verify(client, history, directories, label, say, p.index)
-            current = None
+            nxt = plan[i + 1] if i + 1 < len(plan) else None
+            if settings.compound and not failure and len(chain) < 2 and nxt is not None and nxt.overlaps \
+                    and nxt.kind not in unavailable:
+                i += 1  # the next fault goes in now, while this one's recovery is under way
+                continue
+            recovered = _close_chain(cluster, faults, chain, history, verifier, say, failure)
+            for q, _, t0 in chain:
+                seen[q.kind] = max(seen.get(q.kind, 0.0), time.monotonic() - t0)
+            chain, current = [], None
             if failure or not recovered:
                 reason = (f"arrêtée après la panne {p.index} ({label}) : "
                           + (failure or "le cluster n'est pas revenu à son état de référence"))
                 break
+            i += 1
     except Interrupted as exc:
         where = f"pendant la panne {current.index} ({current.kind})" if current is not None else "entre deux pannes"
         reason = f"interrompue ({exc}) {where}, après {done} panne(s) jouée(s)"
@@ -301,7 +478,9 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
             u.join(timeout=60)
         try:
             if verify_at_end:
-                _verify(client, history, directories, "fin", say)
+                verifier.verify(END, everything=True)
+                if not reason.startswith("interrompue"):
+                    _read_replica(cluster, verifier, history, say)
         except KeyboardInterrupt:
             reason += " ; vérification finale interrompue"
         finally:
@@ -310,25 +489,49 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
     return reason, done
 
 
+def _recovering(cluster: Cluster) -> str:
+    """What the cluster is still doing when a compound fault goes in: where the group runs, DRBD's
+    states (a resync and its progress), in words for the table."""
+    try:
+        state = cluster.state()
+        drbd = cluster.drbd_everywhere()
+    except (BasculeError, WaitTimeout) as exc:
+        return f"état illisible ({exc})"
+    where = ", ".join(state.where(cluster.inv.resources.group)) or "nulle part"
+    return f"{cluster.inv.resources.group} sur {where} ; DRBD " + " ; ".join(
+        f"{n} {d.summary() if d is not None else 'illisible'}" for n, d in drbd.items())
+
+
+def _close_chain(cluster: Cluster, faults: Faults, chain: list, history: History, verifier: Verifier, say,
+                 failure: str = "") -> bool:
+    """The audit after a fault, or after a chain of two (it is the later one's), then the verification."""
+    p, label, _ = chain[-1]
+    recovered = _audit(cluster, faults, p, label if len(chain) == 1 else " puis ".join(c[1] for c in chain), history,
+                       say, failure, [c[0].index for c in chain])
+    verifier.verify(label, p.index)
+    return recovered
+
+
 def faults_label(faults: Faults) -> str:
     return " + ".join(f.label for f in faults)
 
 
 def _audit(cluster: Cluster, faults: Faults, p: Planned | None, label: str, history: History, say,
-           failure: str = "") -> bool:
+           failure: str = "", chain: list[int] | None = None) -> bool:
     """Heal the faults, then the scenarios' audit: the cluster back at its baseline, bascule's own
-    leftovers undone, anything else it had to repair listed as a finding."""
+    leftovers undone, anything else it had to repair listed as a finding (a KO in the checker)."""
     errors = faults.heal_all()
     audit = audit_after(cluster, list(faults))
     recovered = not errors and not audit.error and not audit.baseline_after
     others = [r.what for r in audit.repairs if not r.own]
-    history.append(RUN, ENDURANCE, RECOVERED, OK if recovered else INFO, {
+    history.append(RUN, ENDURANCE, RECOVERED, OK if recovered and not others else INFO, {
         "index": p.index if p else None, "kind": p.kind if p else "", "label": label, "recovered": recovered,
-        "waited": audit.waited, "repairs": others, "status": failure, "left": list(audit.baseline_after) + errors
-        + ([audit.error] if audit.error else [])})
+        "waited": audit.waited, "repairs": others, "status": failure, "chain": chain or [],
+        "left": list(audit.baseline_after) + errors + ([audit.error] if audit.error else [])})
     say(f"bascule endurance: {label} : " + (f"cluster revenu à son état de référence en {audit.waited:.0f} s"
                                              if recovered else "cluster PAS revenu à son état de référence : "
-                                             + " ; ".join(list(audit.baseline_after) + errors + [audit.error])))
+                                             + " ; ".join(list(audit.baseline_after) + errors + [audit.error]))
+        + (" ; réparé par bascule : " + " ; ".join(others) if others else ""))
     return recovered
 
 
@@ -342,8 +545,11 @@ def _finish(history: History, settings: Settings, say) -> EnduranceVerdict:
     results = write_allure(verdict, list(history.events), out / "allure-results", history.started_at.timestamp())
     if verdict.cause:
         say(f"bascule endurance: cause : {verdict.cause}" + (f" ; à corriger : {verdict.fix}" if verdict.fix else ""))
+    for words in verdict.explanations:
+        say(f"bascule endurance: perte expliquée : {words}")
     say(f"bascule endurance: {verdict.verdict} — {verdict.why} ; tableau → {paths['md']} et {paths['html']}"
         + (f" ; rapport Allure → {out / 'allure-report' / 'index.html'}" if _render_allure(results, out) else ""))
+    say(f"bascule endurance: pour rejouer ce tirage : {settings.replay}")
     return verdict
 
 

@@ -276,6 +276,16 @@ def parse_proc_drbd(text: str, resource: str, minor: int = 0) -> DrbdStatus:
     return DrbdStatus(resource, False, "Unknown", "Unknown", "Unconfigured", "Diskless", "DUnknown", version=version)
 
 
+_OUT_OF_SYNC = re.compile(r"\b(?:oos|out-of-sync):(\d+)")
+
+
+def parse_out_of_sync(text: str) -> int | None:
+    """DRBD's own count of blocks the peer does not have, in KiB: `oos:` in 8.4's /proc/drbd,
+    `out-of-sync:` in 9's `drbdsetup status --statistics`; None when neither says it."""
+    found = _OUT_OF_SYNC.findall(text)
+    return sum(int(n) for n in found) if found else None
+
+
 # DRBD 9 says "replication:Established" where 8.4 says "Connected"; keep the 8.4 words.
 _REPL_TO_84 = {"Established": "Connected"}
 

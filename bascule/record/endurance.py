@@ -7,7 +7,9 @@
 - RUN events of ENDURANCE: START {seed, duration_s, kinds, cluster}, PLANNED {index, kind, pause},
   RECOVERED {index, kind, label, recovered, waited, repairs, left}, SPLIT_BRAIN {kept, discarded,
   cut_at}, VERIFY {after, read: {name: sha256 or null}, listed: [names], unreadable: [names]},
-  STOP {reason, faults}; STORAGE (at the start and the end) {resource, params: the file system
+  STOP {reason, faults}; REPLICA (after the final verification) {drbd: {node: {oos_kib, connection,
+  disk, error}}, switched, served_by, took_s, error}, with the replica's read as a VERIFY {replica: true};
+  STORAGE (at the start and the end) {resource, params: the file system
   resource's type and parameters (None: no such primitive), nodes: {name: {source, fstype, options,
   protocol} or {error}}, error}.
 - FAULT events of the faults themselves (start, end), as in every scenario.
@@ -20,3 +22,4 @@ UPLOAD, READ_BACK = "envoi", "relecture"
 START, PLANNED, RECOVERED, SPLIT_BRAIN, VERIFY, STOP = (
     "debut", "panne-prevue", "retour", "split-brain-resolu", "verification", "fin")
 STORAGE = "stockage"
+REPLICA = "replique"
