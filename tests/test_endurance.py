@@ -373,3 +373,173 @@ def test_a_file_acknowledged_by_the_discarded_node_just_before_the_cut_was_never
     assert fates["juste-avant"][0] == DISCARDED and fates["juste-avant"][1] == "vide (0 octet)"
     assert "acquitté 10.0 s avant la coupure du câble par le nœud écarté" in fates["juste-avant"][2]
     assert fates["bien-avant"][0] == CORRUPTED  # other bytes: nothing explains that
+
+
+# --- Jepsen's classes, one hand-made history each ------------------------------------------------
+
+def _read_back(r, name, sha=None, refused=None):
+    value = {"name": name, "sha256": sha, "served_by": "a", "op": "lecture"}
+    if refused:
+        value["refused"] = refused
+    r.h.append(CLIENT, FTP_UPLOADER, READ_BACK, OK, value)
+    return r
+
+
+def test_other_bytes_at_any_read_are_a_corruption_even_if_a_later_read_is_intact():
+    r = Run().at(1).upload("f1").at(2).fault(1).verify("standby a", {"f1": "autres-octets"})
+    r.at(80).verify("fin", {"f1": "sha-f1"}).replica({"f1": "sha-f1"}).stop()
+    v = r.judged()
+    assert v.verdict == "KO" and v.files[0].fate == CORRUPTED and "relu intact ensuite" in v.files[0].note
+    assert "1 fichier(s) acquitté(s) corrompu(s)" in v.why and v.totals[FTP_UPLOADER]["corrupted"] == 1
+
+
+def test_a_read_back_answered_no_such_file_while_the_service_runs_is_a_stale_read():
+    r = Run().at(1).upload("f1").at(5)
+    _read_back(r, "f1", refused="550 f1: No such file or directory")
+    _read_back(r.at(6), "f1", refused="550 f1: Permission denied")  # says nothing of the file
+    r.at(20).verify("fin", {"f1": "sha-f1"}).replica({"f1": "sha-f1"}).stop(faults=0)
+    v = r.judged()
+    assert v.verdict == "KO" and v.files[0].fate == STALE
+    assert v.files[0].anomalies == ("absent (relecture pendant la série (+5 s))",)
+
+
+def test_a_stale_read_while_a_cut_cable_let_both_nodes_serve_is_explained_not_ok():
+    r = Run().at(1).upload("f1")
+    r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "cable", "pause": 10})
+    r.at(10).h.append(FAULT, "câble débranché a", "start", OK)
+    _read_back(r.at(20), "f1", refused="550 f1: No such file or directory")
+    r.at(70).h.append(FAULT, "câble débranché a", "end", OK)
+    r.at(90).h.append(RUN, ENDURANCE, RECOVERED, OK, {"index": 1, "kind": "cable", "label": "câble débranché a",
+                                                      "recovered": True, "repairs": [], "left": []})
+    r.at(100).verify("fin", {"f1": "sha-f1"}).replica({"f1": "sha-f1"}).stop()
+    v = r.judged()
+    assert v.verdict == "pertes expliquées" and v.files[0].fate == STALE and v.files[0].explained
+    assert "pendant une coupure de câble" in v.why
+
+
+def test_a_repair_made_by_bascule_is_ko_with_what_was_repaired():
+    r = Run().at(1).upload("f1")
+    r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "standby", "pause": 10})
+    r.at(10).h.append(FAULT, "standby a", "start", OK)
+    r.at(40).h.append(RUN, ENDURANCE, RECOVERED, INFO, {"index": 1, "kind": "standby", "label": "standby a",
+                                                        "recovered": True, "repairs": ["crm resource cleanup fs0"],
+                                                        "left": []})
+    r.at(50).verify("fin", {"f1": "sha-f1"}).replica({"f1": "sha-f1"}).stop()
+    v = r.judged()
+    assert v.verdict == "KO" and "bascule a dû réparer le cluster" in v.why
+    assert "bascule a dû réparer : crm resource cleanup fs0" in v.cause
+
+
+def test_a_power_cut_loss_alone_is_explained_never_ok():
+    r = Run(writeback={"a": 35.0, "b": 35.0}).at(70).upload("recent", node="a")
+    r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "courant", "pause": 10})
+    r.at(80).h.append(FAULT, "coupure de courant a", "start", OK)
+    r.at(200).verify("fin", {"recent": EMPTY}).replica({"recent": EMPTY}).stop()
+    v = r.judged()
+    assert v.verdict == "pertes expliquées" and v.exit_code == 3 and v.files[0].fate == "perdu à la coupure de courant"
+    assert "options=sync" in v.explanations[0] and v.totals[FTP_UPLOADER]["in_cache"] == 1
+
+
+def test_a_known_loss_then_an_unreadable_end_stays_ko_not_unknown():
+    r = Run().at(1).upload("f1").at(2).fault(1).verify("standby a", {"f1": None})
+    r.at(80).verify("fin", {"f1": None}, unreadable=["f1"]).stop()
+    v = r.judged()
+    assert v.verdict == "KO" and v.files[0].fate == LOST
+
+
+def test_a_file_no_client_sent_is_unexpected():
+    r = Run().at(1).upload("d/f1").at(20).verify("fin", {"d/f1": "sha-d/f1"}, listed=["d/f1", "d/intrus"])
+    v = r.replica({"d/f1": "sha-d/f1"}).stop(faults=0).judged()
+    assert v.verdict == "KO" and v.unexpected == ("d/intrus",) and "1 fichier(s) inattendu(s)" in v.why
+
+
+def test_a_file_intact_on_the_serving_node_but_absent_on_the_replica_is_not_replicated():
+    r = Run().at(1).upload("f1").at(2).upload("f2").at(20).verify("fin", {"f1": "sha-f1", "f2": "sha-f2"})
+    v = r.replica({"f1": "sha-f1", "f2": None}).stop(faults=0).judged()
+    assert v.verdict == "KO" and {f.name: f.fate for f in v.files} == {"f1": INTACT, "f2": NOT_REPLICATED}
+    assert "1 fichier(s) acquitté(s) absent(s) ou différent(s) sur la réplique" in v.why
+
+
+def test_drbd_out_of_sync_at_the_end_is_ko_with_its_count():
+    r = Run().at(1).upload("f1").at(20).verify("fin", {"f1": "sha-f1"})
+    v = r.replica({"f1": "sha-f1"}, oos=4096).stop(faults=0).judged()
+    assert v.verdict == "KO" and "DRBD hors synchronisation à la fin : a 4096 Kio" in v.why
+    assert "oos 4096 Kio" in v.cause and "drbdadm verify" in v.fix
+
+
+def test_a_storage_finding_is_ko_even_when_nothing_was_lost():
+    from bascule.inventory import public
+    from test_endurance_diagnosis import lab_inventory
+    r = Run()
+    r.h.events[0].value["cluster"] = public(lab_inventory())
+    r.h.append(RUN, ENDURANCE, "stockage", INFO, {"resource": "fs0", "params": {"device": "/srv/home", "directory": "/home",
+                                                                               "fstype": "none", "options": "bind"},
+                                                  "nodes": {}})
+    r.at(1).upload("f1").at(20).verify("fin", {"f1": "sha-f1"})
+    v = r.replica({"f1": "sha-f1"}).stop(faults=0).judged()
+    assert v.verdict == "KO" and "le stockage ne garde pas" in v.why
+    assert "pas /dev/drbd0" in v.cause and "crm configure edit fs0" in v.fix
+
+
+def test_a_failed_upload_that_landed_whole_is_recovered_not_a_failure():
+    r = Run().at(1).upload("ok1").at(2).upload("casse", ok=False, size=10)
+    r.at(3).verify("fin", {"ok1": "sha-ok1"}, listed=["ok1", "casse"], sizes={"ok1": 10, "casse": 10})
+    v = r.replica({"ok1": "sha-ok1"}).stop().judged()
+    assert v.verdict == "OK" and v.totals[FTP_UPLOADER]["recovered"] == 1
+
+
+def test_without_the_replicas_read_a_clean_night_is_unknown():
+    r = Run().at(1).upload("f1").at(20).verify("fin", {"f1": "sha-f1"}).stop(faults=0)
+    v = r.judged()
+    assert v.verdict == "inconnu" and v.exit_code == 4 and "réplique non relue" in v.why
+
+
+def test_the_report_says_every_class_the_replay_and_how_the_time_went(tmp_path):
+    r = Run().at(1).upload("f1").at(2).upload("f2").at(3).fault(1).verify("standby a", {"f1": None, "f2": "sha-f2"})
+    r.h.events[0].value["replay"] = "bascule endurance --duree 10m --graine 7 --pannes standby   (bascule 0.1.0)"
+    r.at(80).verify("fin", {"f1": "sha-f1", "f2": "sha-f2"}).replica({"f1": "sha-f1", "f2": None}).stop()
+    events = roundtrip_events(r.h.events)
+    verdict = judge_endurance(events)
+    paths = write_report(verdict, events, tmp_path)
+    md = paths["md"].read_text()
+    assert "pour rejouer ce tirage : `bascule endurance --duree 10m --graine 7 --pannes standby   (bascule 0.1.0)`" in md
+    assert "## Lectures périmées (absent ou vide à une relecture, intact ensuite) : 1" in md
+    assert "## Fichiers acquittés absents ou différents sur la réplique : 1" in md
+    assert "Le temps de la nuit :" in md and "servi " in md
+    saved = json.loads(paths["json"].read_text())
+    assert saved["exit_code"] == 1 and set(saved["anomalies"]) == {STALE, NOT_REPLICATED}
+    assert "lectures périmées" in paths["html"].read_text()
+
+
+EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+# --- the schedule and its replay --------------------------------------------------------------------
+
+def test_the_schedule_depends_on_the_seed_and_the_set_of_kinds_not_their_order():
+    from bascule.endurance.schedule import MASTER, PEER
+    a, b = schedule(30, ("standby", "kill", "cable")), schedule(30, ("cable", "standby", "kill"))
+    assert a == b
+    assert {p.target for p in a} == {MASTER, PEER}
+    assert all(p.target == MASTER for p in a if p.kind == "kill")  # proftpd runs on the serving node only
+    cables = {p.cable_s for p in a if p.kind == "cable"}
+    assert len(cables) > 5 and all(30 <= c <= 120 for c in cables)
+    assert any(p.overlaps for p in a) and not a[0].overlaps
+
+
+def test_the_replay_command_holds_everything_that_draws_the_schedule():
+    from bascule.endurance.schedule import duration_words, replay_command
+    cmd = replay_command(30, ("cable", "standby"), 1800, True, "lab.toml", "0.1.0")
+    assert cmd == ("bascule endurance --inventaire lab.toml --duree 30m --graine 30 --pannes standby,cable "
+                   "--composees   (bascule 0.1.0)")
+    for seconds in (90, 1800, 5400, 3725):
+        assert parse_duration(duration_words(seconds)) == seconds
+
+
+def test_each_night_gets_its_own_folder(tmp_path):
+    from datetime import datetime
+    from bascule.endurance.run import night_folder
+    now = datetime(2026, 12, 7, 23, 0, 0)
+    first = night_folder(tmp_path, now)
+    first.mkdir()
+    assert first.name == "20261207-230000" and night_folder(tmp_path, now).name == "20261207-230000-2"

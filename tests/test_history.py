@@ -250,7 +250,7 @@ def test_a_refused_upload_on_a_server_that_answers_is_no_downtime():
     (w,) = write_refusals(h.events, P)
     # from the last upload that worked (i=3) to the next one (i=13)
     assert (w.start, w.end, w.failed) == (0.75, 3.25, 4)
-    assert w.phases == (Phase(WRITE, pytest.approx(2.5), "553 refusé"),)
+    assert w.phases == (Phase(WRITE, pytest.approx(2.5), "553 refusé", 4, (("553 refusé", 4),)),)
 
 
 def test_phases_say_which_kind_of_failure_and_for_how_long():
@@ -276,3 +276,32 @@ def test_a_hung_operation_makes_the_bounds_differ_and_the_window_uncertain():
     (w,) = downtime_windows(h.events, P)
     assert (w.duration, w.shortest, w.longest) == (pytest.approx(4.0), pytest.approx(1.0), pytest.approx(4.1))
     assert w.uncertain
+
+
+def test_an_intermittent_outage_reads_in_a_few_words_with_its_dominant_kind_and_every_reason_counted():
+    """Seen on a breakage no issue named: a server refusing some connections and accepting others
+    wrote 8 000–9 400 characters of alternating phases in one cell."""
+    from bascule.judging.facts.client_view import client_downtime, window_phases, window_sequence
+    h = History(clock=FakeClock())
+    probe_op(h, 0.0, READ, served="intralab01")
+    t = 0.25
+    for i in range(160):  # one long stretch without connection: timeouts and refusals mixed
+        probe_op(h, t, READ, failed=CONNECT, error="délai dépassé" if i % 3 else "connexion refusée")
+        t += 0.25
+    for i in range(170):  # then the server closes some sessions before its greeting, others after the login
+        probe_op(h, t, READ, failed=CONNECT if i % 2 == 0 else LOGIN,
+                 error="accueil inattendu : connexion fermée" if i % 2 == 0 else "EOFError")
+        t += 0.25
+    probe_op(h, t, READ, served="intralab01")
+    (w,) = downtime_windows(h.events, P)
+    said = window_phases(w)
+    assert len(said) < 600 and said.startswith("170 phases alternées, surtout pas de connexion : ")
+    assert "pas de connexion" in said and "(106 × délai dépassé, 85 × accueil inattendu : connexion fermée, …)" in said
+    assert "identification refusée" in said and "85 × EOFError" in said
+    assert len(client_downtime(h.events, P)[1]) < 600
+    # the whole sequence, for the Allure attachment
+    assert len(window_sequence(w).splitlines()) == 170
+    first = w.phases[0]
+    # the first stretch (and the first closed greeting after it) is one phase of three reasons, not « connexion refusée »
+    assert first.count == 161 and first.reasons == (("délai dépassé", 106), ("connexion refusée", 54),
+                                                    ("accueil inattendu : connexion fermée", 1))

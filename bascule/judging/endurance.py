@@ -281,7 +281,9 @@ def _fate(name: str, ack: Event, reads: list[_Read], ctx: _Context) -> FileFate:
     last = primary[-1]
     if last.got != sha:
         first_bad = next(r for r in primary if r.got != sha and all(x.got != sha for x in primary[primary.index(r):]))
-        return _explain_loss(name, ack, _what_was_read(first_bad, ack), first_bad, ctx, fate)
+        # found at its first read that never came back, explained by what came before its last one (a
+        # read-back during the cut sees the loss before document 3's recovery makes it final)
+        return _explain_loss(name, ack, _what_was_read(first_bad, ack), first_bad, last.at.t, ctx, fate)
     stale = [r for r in primary if r.got != sha]
     if replica and replica[-1].got != sha:
         return fate(NOT_REPLICATED, _what_was_read(replica[-1], ack), replica[-1],
@@ -308,7 +310,7 @@ def _node_of(ack: Event, ftp_acks: list[Event]) -> tuple[str | None, str]:
     return _value(guess).get("served_by"), f"nœud déduit du client FTP à {abs(guess.end - ack.end):.1f} s près"
 
 
-def _explain_loss(name: str, ack: Event, seen: str, where: _Read, ctx: _Context, fate) -> FileFate:
+def _explain_loss(name: str, ack: Event, seen: str, where: _Read, last_read: float, ctx: _Context, fate) -> FileFate:
     """A file gone at the end: discarded by document 3, lost in a power cut's page cache, or lost."""
     if not seen.startswith(("absent", "vide", "tronqué")):
         return fate(LOST, seen, where)
@@ -319,7 +321,7 @@ def _explain_loss(name: str, ack: Event, seen: str, where: _Read, ctx: _Context,
         cut_at, discarded = sv.get("cut_at", s.t), sv.get("discarded")
         # acknowledged by the discarded node during the cut, or just before it while still in its cache
         window = (ctx.writeback or {}).get(discarded) or 0.0
-        if not (s.t <= where.at.t and cut_at - window <= ack.end <= s.t):
+        if not (s.t <= last_read and cut_at - window <= ack.end <= s.t):
             continue
         if how and ack.end >= cut_at:
             # both nodes may carry the VIP while split: two clients at one moment may reach two nodes
@@ -335,7 +337,7 @@ def _explain_loss(name: str, ack: Event, seen: str, where: _Read, ctx: _Context,
         # the node's page cache: what the kernel had not yet written when its power went (read on the node)
         cut_node = cut.process[len(POWER_CUT) + 1:]
         window = (ctx.writeback or {}).get(cut_node)
-        if window and who == cut_node and cut.t - window <= ack.end <= cut.t and cut.t <= where.at.t:
+        if window and who == cut_node and cut.t - window <= ack.end <= cut.t and cut.t <= last_read:
             return fate(IN_CACHE, seen, where, CACHE_WORDS.format(ago=cut.t - ack.end, window=window) + also,
                         explained=True)
     return fate(LOST, seen, where)
@@ -450,7 +452,7 @@ def _replica_words(events: list[Event]) -> str:
     drbd = check.get("drbd") or {}
     oos = ", ".join(f"{n} {v['oos_kib']} Kio" if isinstance(v.get("oos_kib"), int) else f"{n} illisible"
                     for n, v in sorted(drbd.items()) if isinstance(v, dict))
-    said = f"DRBD hors synchronisation à la fin : {oos}" if oos else ""
+    said = f"DRBD à la fin, blocs hors synchronisation (oos) : {oos}" if oos else ""
     if read is not None:
         v = _value(read)
         served = v.get("served_by")
@@ -507,7 +509,8 @@ def _fault_lines(events: list[Event], fates: dict[str, FileFate]) -> list[FaultL
             sum(1 for f in mine if f.fate in (LOST, CORRUPTED, NOT_REPLICATED)),
             sum(1 for f in mine if f.fate == DISCARDED),
             rv.get("status", "") if rv.get("index") == index else ("" if own is not None else "non jouée"),
-            sum(1 for f in mine if f.fate == IN_CACHE), pv.get("node", ""), pv.get("overlapped", ""),
+            sum(1 for f in mine if f.fate == IN_CACHE),
+            f"{pv['node']} ({pv.get('target', '?')})" if pv.get("node") else pv.get("target", ""), pv.get("overlapped", ""),
             sum(1 for f in mine if f.fate == STALE)))
     return lines
 

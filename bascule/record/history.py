@@ -8,6 +8,8 @@ observer of a node), what (op), and the outcome: ok, fail, or info when the outc
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import json
 import threading
 import time
@@ -44,10 +46,13 @@ UNKNOWN_STAGE = "échec"
 
 @dataclass(frozen=True)
 class Phase:
-    """Consecutive failures of one kind inside a window: the stage, how long, the first reason."""
+    """Consecutive failures of one kind inside a window: the stage, how long, the first reason, how
+    many operations failed so, and every reason with its count (most frequent first)."""
     kind: str
     seconds: float
     reason: str | None
+    count: int = 1
+    reasons: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -203,16 +208,19 @@ def _window(before: Event | None, failures: list[Event], after: Event | None, go
     start = before.t if before is not None else moment(failures[0], good)
     end = after.t if after is not None else None
     phases: list[Phase] = []
-    runs: list[tuple[str, float, str | None]] = []
+    runs: list[tuple[str, float, list[str]]] = []  # kind, when it began, each failure's reason
     for op in failures:
         kind = failed_at(op) or UNKNOWN_STAGE
         if not runs or runs[-1][0] != kind:
-            runs.append((kind, moment(op, good), op.error))
-    for i, (kind, t, reason) in enumerate(runs):
+            runs.append((kind, moment(op, good), []))
+        runs[-1][2].append(op.error or "")
+    for i, (kind, t, reasons) in enumerate(runs):
         until = runs[i + 1][1] if i + 1 < len(runs) else (end if end is not None else max(op.end for op in failures))
         if i == 0 and before is not None:
             t = start  # the first phase runs from the last good operation
-        phases.append(Phase(kind, max(0.0, until - t), reason))
+        counted = Counter(r for r in reasons if r)
+        phases.append(Phase(kind, max(0.0, until - t), reasons[0] or None, len(reasons),
+                            tuple(sorted(counted.items(), key=lambda rc: (-rc[1], reasons.index(rc[0]))))))
     return Window(start, end, sum(op.outcome == FAIL for op in failures), sum(op.outcome == INFO for op in failures),
                   # a slow good operation still in flight when the next one was sent: at least nothing
                   shortest=None if before is None or after is None else max(0.0, after.t - before.end),

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import pytest
 
+from bascule.judging.facts.client_view import SHOWN_PHASES, window_sequence
 from bascule.judging.judge import RowPlace, judge_live, record_plain
+from bascule.record.history import downtime_windows
 from bascule.judging.verdict import Result, Verdict
-from bascule.reporting.table import CompletedTable, Row
+from bascule.reporting.table import CompletedTable, Row, attach_text
 from bascule.suite.lab_words import TableRow, in_lab_words, then_rows
 from bascule.suite.stash import (ACTION, FEATURE, HISTORY, KO_ROWS, NOW_RUNNING, REPORT, ROW_START, ROW_STEP, SCENARIO,
                                  STEP, STEP_FAILED)
@@ -56,6 +58,8 @@ class RowJudge:
                             RowPlace(feature, scenario, act, exp))
         if hasattr(item, "stash"):
             item.stash[ROW_START] = self.history.now()
+        if result.verdict != Verdict.OK:
+            _attach_outage_sequences(self.history, row_since if row_since is not None else since)
         self._add(feature, scenario, act, exp, result)
         if raise_:
             self.conclude([result], stop=stop)
@@ -94,6 +98,16 @@ class RowJudge:
         if bad:
             self.request.node.stash.setdefault(KO_ROWS, []).extend(bad)
             _failed_allure_step("KO : " + " | ".join(bad))
+
+
+def _attach_outage_sequences(history, since: float | None) -> None:
+    """An outage whose cell sums its phases up by kind (judging/facts/client_view.window_phases) is
+    attached to Allure whole: every phase, in order."""
+    if history is None:
+        return
+    events = history.since(since) if since is not None else list(history.events)
+    for i, window in enumerate(w for w in downtime_windows(events) if len(w.phases) > SHOWN_PHASES):
+        attach_text(f"indisponibilité {i + 1} : les {len(window.phases)} phases dans l'ordre", window_sequence(window))
 
 
 def row_of(table: str, scenario: str, action: str, expected: str, result: Result) -> Row:

@@ -5,6 +5,7 @@ words, since the rows quote them as they are.
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterable
 
 from bascule.record.history import (CLIENT, CONNECT, LOGIN, READ, UNKNOWN_STAGE, WRITE, Event, Window, downtime_windows,
@@ -38,14 +39,47 @@ def window_figure(w: Window) -> str:
 
 
 
-def window_phases(w: Window) -> str:
-    """Which kinds of failure, for how long: « pas de connexion 40,2 s (délai dépassé), ... »."""
-    def phase(p) -> str:
-        if p.kind == UNKNOWN_STAGE:  # a history from before the kinds were told apart: its reason only
-            return f"{p.reason or 'échec'} {secs(p.seconds)}"
-        return f"{KIND_WORDS.get(p.kind, p.kind)} {secs(p.seconds)}" + (f" ({p.reason})" if p.reason else "")
-    return ", ".join(phase(p) for p in w.phases)
+SHOWN_PHASES = 3  # an outage of more phases than this is summed up by kind; Allure has the whole sequence
 
+
+def _reasons(p) -> str:
+    """A phase's reasons: the only one, or each with its count when they differ (160 timeouts and 73
+    refusals are not « connexion refusée »)."""
+    if len(p.reasons) > 1:
+        return " (" + ", ".join(f"{n} × {r}" for r, n in p.reasons[:3]) + (", …" if len(p.reasons) > 3 else "") + ")"
+    return f" ({p.reason})" if p.reason else ""
+
+
+def _phase(p) -> str:
+    if p.kind == UNKNOWN_STAGE:  # a history from before the kinds were told apart: its reason only
+        return f"{p.reason or 'échec'} {secs(p.seconds)}"
+    return f"{KIND_WORDS.get(p.kind, p.kind)} {secs(p.seconds)}" + _reasons(p)
+
+
+def window_phases(w: Window) -> str:
+    """Which kinds of failure, for how long: « pas de connexion 40,2 s (délai dépassé), ... ». An
+    intermittent outage (more than SHOWN_PHASES phases) is summed up by kind, in the order they first
+    came, each with its total time, how many times and its reasons counted, the dominant kind named."""
+    if len(w.phases) <= SHOWN_PHASES:
+        return ", ".join(_phase(p) for p in w.phases)
+    kinds: dict[str, list] = {}
+    for p in w.phases:
+        kinds.setdefault(p.kind, []).append(p)
+    parts = []
+    for kind, ps in kinds.items():
+        reasons = Counter()
+        for p in ps:
+            reasons.update(dict(p.reasons) or ({p.reason: p.count} if p.reason else {}))
+        top = ", ".join(f"{n} × {r}" for r, n in reasons.most_common(2)) + (", …" if len(reasons) > 2 else "")
+        parts.append(f"{KIND_WORDS.get(kind, kind)} {secs(sum(p.seconds for p in ps))} en {len(ps)} fois, "
+                     f"{sum(p.count for p in ps)} opérations" + (f" ({top})" if top else ""))
+    dominant = max(kinds, key=lambda k: sum(p.seconds for p in kinds[k]))
+    return (f"{len(w.phases)} phases alternées, surtout {KIND_WORDS.get(dominant, dominant)} : " + " ; ".join(parts))
+
+
+def window_sequence(w: Window) -> str:
+    """Every phase of an outage in order, one a line: the full sequence, for an attachment."""
+    return "\n".join(_phase(p) for p in w.phases)
 
 
 def client_downtime(events: Iterable[Event], process: str | None = None) -> tuple[float | None, str]:
@@ -70,9 +104,15 @@ def client_downtime(events: Iterable[Event], process: str | None = None) -> tupl
     total = sum(w.duration for w in windows)
     if len(windows) == 1:
         text = f"FTP indisponible {window_figure(windows[0])} : {window_phases(windows[0])}"
-    else:
+    elif len(windows) <= SHOWN_PHASES:
         text = (f"FTP indisponible {secs(total)} en {len(windows)} interruptions : "
                 + " + ".join(f"{window_figure(w)} ({window_phases(w)})" for w in windows))
+    else:  # an intermittent service: the longest outages, the others counted
+        longest = sorted(windows, key=lambda w: -w.duration)[:SHOWN_PHASES]
+        rest = [w for w in windows if w not in longest]
+        text = (f"FTP indisponible {secs(total)} en {len(windows)} interruptions, dont les plus longues : "
+                + " + ".join(f"{window_figure(w)} ({window_phases(w)})" for w in longest)
+                + f" ; et {len(rest)} autres, {secs(sum(w.duration for w in rest))} en tout")
     return total, f"{text} [{DOWNTIME_DEFINITION}]{refused_text}"
 
 
