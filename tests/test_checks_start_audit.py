@@ -112,11 +112,14 @@ def test_start_state_ok_with_the_lab_configuration_captured_as_a_whole():
     assert r.verdict is Verdict.OK, r.observed
 
 
+UNSAID = "cause non identifiée : l'écart est lu tel quel sur le cluster, rien n'y dit ce qui l'a produit"
+
+
 def _ko(obs: StartState, inv: Inventory | None = None) -> Result:
     r = judge_start(obs, inv)
     assert r.verdict is Verdict.KO, r.observed
     assert r.observed.startswith("Cluster pas dans son état de référence : ")
-    assert r.cause in ("état laissé par une manipulation précédente", "identifiants FTP de l'inventaire refusés")
+    assert r.cause in (UNSAID, "identifiants FTP de l'inventaire refusés")
     return r
 
 
@@ -143,16 +146,17 @@ def test_start_state_maintenance_mode():
 
 def test_start_state_drbd_standalone():
     r = _ko(start(drbd={MASTER: STANDALONE, SLAVE: DRBD_SAIN[SLAVE]}))
-    assert r.details == ("DRBD non connecté sur intralab01 : Primary/Unknown StandAlone UpToDate/DUnknown",)
-    assert r.fix == "drbdadm connect resftp"
+    assert r.details == ("DRBD resftp sur intralab01 : Primary/Unknown StandAlone UpToDate/DUnknown — intralab01 a renoncé à se connecter à son pair (StandAlone : après un split brain, un réglage refusé par le pair, ou un drbdadm disconnect)",)
+    assert r.fix == "drbdadm connect resftp sur intralab01 (si dmesg y dit « Split-Brain detected » : résoudre comme le document 3, drbdadm connect --discard-my-data sur le nœud dont on écarte les données)"
 
 
 def test_start_state_drbd_stopped_or_unreadable():
     stopped = parse_proc_drbd(fixture("proc_drbd-8.4-drbd-arrete.txt"), "resftp")
     assert not stopped.configured
     r = _ko(start(drbd={MASTER: DRBD_SAIN[MASTER], SLAVE: stopped}))
-    assert r.details == ("DRBD resftp non démarré sur hdintralab01",)
-    assert r.fix == "drbdadm up resftp"
+    assert r.details == ("DRBD resftp non démarré sur hdintralab01 — la ressource n'est pas montée dans le noyau "
+                         "(drbdadm up jamais fait, ou défait)",)
+    assert r.fix == "drbdadm up resftp sur hdintralab01"
     r = _ko(start(drbd={MASTER: DRBD_SAIN[MASTER], SLAVE: None}, drbd_errors={SLAVE: "ssh: timeout"}))
     assert r.details == ("DRBD illisible sur hdintralab01 (ssh: timeout)",)
     assert r.fix == "cat /proc/drbd"
@@ -185,7 +189,7 @@ def test_start_state_ftp_unreachable_is_not_a_password_problem():
     r = _ko(start(ftp=FtpAccess(False, error="connexion refusée")))
     assert "mot de passe" not in r.fix
     assert r.fix == "crm status ; le FTP doit répondre sur 10.22.100.220"
-    assert r.cause == "état laissé par une manipulation précédente"
+    assert r.cause == UNSAID  # nothing read on the cluster says how it came to be: no guess
 
 
 def test_start_state_ftp_write_refused():
@@ -208,8 +212,8 @@ def test_start_state_names_every_departure_and_every_fix_once():
         "hdintralab01 en standby",
         "cluster en mode maintenance (maintenance-mode=true)",
         "action en échec : serviceFTP monitor sur intralab01 (not running)",
-        "DRBD non connecté sur intralab01 : Primary/Unknown StandAlone UpToDate/DUnknown",
-        "DRBD non connecté sur hdintralab01 : Primary/Unknown StandAlone UpToDate/DUnknown",
+        "DRBD resftp sur intralab01 : Primary/Unknown StandAlone UpToDate/DUnknown — intralab01 a renoncé à se connecter à son pair (StandAlone : après un split brain, un réglage refusé par le pair, ou un drbdadm disconnect)",
+        "DRBD resftp sur hdintralab01 : Primary/Unknown StandAlone UpToDate/DUnknown — hdintralab01 a renoncé à se connecter à son pair (StandAlone : après un split brain, un réglage refusé par le pair, ou un drbdadm disconnect)",
         "contrainte cli-ban-servIntralab-on-intralab01 (interdit servIntralab sur intralab01) absente de la "
         "configuration du lab",
         "client FTP sur 10.22.100.220 : 530",
@@ -217,7 +221,8 @@ def test_start_state_names_every_departure_and_every_fix_once():
     assert r.observed == "Cluster pas dans son état de référence : " + " ; ".join(r.details)
     fixes = r.fix.split(" ; ")
     assert fixes == ["crm node online hdintralab01", "crm configure property maintenance-mode=false",
-                     "crm resource cleanup serviceFTP", "drbdadm connect resftp",
+                     "crm resource cleanup serviceFTP", "drbdadm connect resftp sur intralab01 (si dmesg y dit « Split-Brain detected » : résoudre comme le document 3, drbdadm connect --discard-my-data sur le nœud dont on écarte les données)",
+                     "drbdadm connect resftp sur hdintralab01 (si dmesg y dit « Split-Brain detected » : résoudre comme le document 3, drbdadm connect --discard-my-data sur le nœud dont on écarte les données)",
                      "crm configure delete cli-ban-servIntralab-on-intralab01",
                      "corriger le mot de passe FTP de l'inventaire ([ftp] password_env)"]
 

@@ -114,8 +114,21 @@ def test_an_account_missing_on_the_node_is_not_a_shell_problem(inv):
     # hand-made from the capture: what the command prints where getent passwd finds no such user
     missing = "\n".join(line for line in text.splitlines() if not line.startswith(("account=", "shell_ok="))) + "\naccount=\n"
     found = diagnose_ftp(_side("hdintralab01", _values(missing), _values(text)), inv)
-    assert found.cause == "le compte user n'existe pas sur hdintralab01 (vu : getent passwd user)"
-    assert "chsh" not in found.fix
+    assert found.cause == ("le compte user n'existe pas sur hdintralab01, il existe sur l'autre nœud (vu : getent "
+                           "passwd user sur les deux nœuds)")
+    assert "chsh" not in found.fix and "même uid" in found.fix
+    # missing on both: the inventory's account is the first suspect, never « as on the other node »
+    neither = diagnose_ftp(_side("hdintralab01", _values(missing), _values(missing)), inv)
+    assert "aucun des deux nœuds" in neither.cause and "l'autre nœud" not in neither.fix
+
+
+def test_an_account_that_was_not_read_is_not_said_missing(inv):
+    """Seen on a breakage no issue named: a start row whose client got « connexion refusée » was told to
+    create the account « as on the other node », from a reading that held no account line at all."""
+    text = (FIXTURES / "ftp-side-2.1-sain.txt").read_text()
+    unread = "\n".join(line for line in text.splitlines() if not line.startswith(("account=", "shell_ok=", "pw_ok=")))
+    found = diagnose_ftp(_side("hdintralab01", _values(unread), _values(unread)), inv)
+    assert found is None or "créer" not in found.fix
 
 
 def test_a_diagnosis_that_fails_leaves_the_ko_and_says_so(healthy, inv):

@@ -525,6 +525,8 @@ def test_the_schedule_depends_on_the_seed_and_the_set_of_kinds_not_their_order()
     cables = {p.cable_s for p in a if p.kind == "cable"}
     assert len(cables) > 5 and all(30 <= c <= 120 for c in cables)
     assert any(p.overlaps for p in a) and not a[0].overlaps
+    # a chain is two faults at most: never two overlapping faults in a row
+    assert not any(p.overlaps and q.overlaps for p, q in zip(a, a[1:]))
 
 
 def test_the_replay_command_holds_everything_that_draws_the_schedule():

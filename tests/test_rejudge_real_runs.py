@@ -18,7 +18,8 @@ RUNS = Path(__file__).parent / "fixtures" / "runs"
 
 # what each broken-before-the-run lab must be reported for, in the start-state row
 CAUSES = {
-    "depart-drbd-deconnecte": ["DRBD non connecté sur hdintralab01", "StandAlone", "drbdadm connect resftp"],
+    "depart-drbd-deconnecte": ["DRBD resftp sur hdintralab01", "StandAlone", "a renoncé à se connecter à son pair",
+                               "drbdadm connect resftp sur hdintralab01"],
     "depart-esclave-en-standby": ["hdintralab01 en standby", "crm node online hdintralab01"],
     "depart-groupe-interdit-sur-esclave": ["contrainte cli-ban-servIntralab-on-hdintralab01",
                                            "interdit servIntralab sur hdintralab01", "crm configure delete"],

@@ -107,6 +107,8 @@ def _side(node: str, v: dict[str, str], other: dict[str, str] | None) -> FtpSide
         config_said=v.get("config_said", ""),
         shell=account.split(":")[-1] if account.count(":") == 2 else "",
         shell_allowed=(v.get("shell_ok") == "1") if "shell_ok" in v else None,
+        account_found=bool(account) if "account" in v else None,
+        account_found_elsewhere=bool(other.get("account")) if other and "account" in other else None,
         same_account_on_both=(other.get("account") == account) if other and account else None,
         password_accepted=(v["pw_ok"] == "1") if v.get("pw_ok") in ("0", "1") else None,
         password_accepted_elsewhere=(other["pw_ok"] == "1") if other and other.get("pw_ok") in ("0", "1") else None,

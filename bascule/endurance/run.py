@@ -386,7 +386,7 @@ def _planned_words(p: Planned, compound: bool) -> str:
 
 
 def _expected(kind: str, seen: dict[str, float], p: Planned) -> float:
-    base = max(EXPECTED_S[kind], seen.get(kind, 0.0))
+    base = seen[kind] if kind in seen else EXPECTED_S[kind]  # the longest of its kind seen tonight, once there is one
     return base + (p.cable_s if kind == "cable" else 0)
 
 

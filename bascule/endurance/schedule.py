@@ -60,8 +60,10 @@ def schedule(seed: int, kinds: tuple[str, ...], count: int = 500, pause: tuple[i
     for i in range(count):
         kind, wait = rng.choice(ordered), rng.randint(*pause)
         on_peer, cable_s, overlaps = rng.random() < 0.5, rng.randint(*CABLE), rng.random() < OVERLAP
+        # a chain is two faults at most: the one after an overlapping fault waits for the baseline
+        follows_overlap = bool(plan) and plan[-1].overlaps
         plan.append(Planned(i + 1, kind, wait, PEER if on_peer and kind not in MASTER_ONLY else MASTER,
-                            cable_s if kind == "cable" else 60, overlaps and i > 0))
+                            cable_s if kind == "cable" else 60, overlaps and i > 0 and not follows_overlap))
     return plan
 
 

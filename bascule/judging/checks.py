@@ -96,7 +96,10 @@ def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
         elif ftp_only and not login_only and obs.ftp_side is not None:
             cause = f"cause non identifiée (vu : {ftp_summary(obs.ftp_side)})"
         else:
-            cause = "identifiants FTP de l'inventaire refusés" if login_only else "état laissé par une manipulation précédente"
+            # what produced the departure is not on the cluster: each finding says what it means where
+            # the state itself tells (DRBD's states), and its fix; no guess about how it came to be
+            cause = ("identifiants FTP de l'inventaire refusés" if login_only else
+                     "cause non identifiée : l'écart est lu tel quel sur le cluster, rien n'y dit ce qui l'a produit")
         return Result.ko("Cluster pas dans son état de référence : " + " ; ".join(p for p, _ in found),
                          *[p for p, _ in found], cause=cause, fix=" ; ".join(fixes))
     state = parse_crm_mon(obs.reading.crm_mon_xml)

@@ -185,6 +185,9 @@ class FtpSide:
     config_said: str = ""
     shell: str = ""
     shell_allowed: bool | None = None  # the account's shell is in /etc/shells (proftpd's RequireValidShell)
+    # getent passwd answered, and found the account (True) or not (False); None: not read
+    account_found: bool | None = None
+    account_found_elsewhere: bool | None = None  # the same, on the other node
     same_account_on_both: bool | None = None  # uid, home and shell the same on the other node
     password_accepted: bool | None = None  # this node's /etc/shadow accepts the inventory's FTP password
     password_accepted_elsewhere: bool | None = None  # the other node's does

@@ -107,9 +107,16 @@ def _diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
     if side.error:
         return None
     node, user, port = side.node, inv.ftp.user, inv.ftp.port
-    if side.shell_allowed is None and not side.shell:  # getent passwd found no such account
-        return Diagnosis(f"le compte {user} n'existe pas sur {node} (vu : getent passwd {user})",
+    # getent passwd answered and found no such account (an FtpSide read before this was recorded says
+    # nothing: an account not read is not an account missing)
+    if side.account_found is False and side.account_found_elsewhere:
+        return Diagnosis(f"le compte {user} n'existe pas sur {node}, il existe sur l'autre nœud (vu : getent passwd "
+                         f"{user} sur les deux nœuds)",
                          f"créer {user} sur {node} avec le même uid, home et mot de passe que sur l'autre nœud")
+    if side.account_found is False and side.account_found_elsewhere is False:
+        return Diagnosis(f"le compte {user} n'existe sur aucun des deux nœuds (vu : getent passwd {user})",
+                         f"vérifier le compte FTP de l'inventaire ([ftp] user = {user}), ou créer ce compte sur les "
+                         "deux nœuds avec le même uid et le même home")
     if not side.listening:
         elsewhere = f" (un serveur FTP y écoute sur {', '.join(side.other_ftp_ports)})" if side.other_ftp_ports else ""
         return Diagnosis(f"aucun serveur FTP n'écoute sur le port {port} de {node}{elsewhere} (vu : ss -ltn sur {node})",

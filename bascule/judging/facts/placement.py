@@ -9,6 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from bascule.record.cluster_state import ClusterState, DrbdStatus, parse_crm_mon
+from bascule.judging.facts.drbd_state import drbd_finding
 from bascule.inventory import Inventory
 from bascule.record.observations import CableOutcome, ClusterReading
 
@@ -213,14 +214,11 @@ def departures(reading: ClusterReading, inv: Inventory) -> tuple[list[tuple[str,
                                                            and not reading.drbd[peer].configured))
         if st is None:
             found.append((f"DRBD illisible sur {name} ({reading.drbd_errors.get(name, '')})", "cat /proc/drbd"))
-        elif not st.configured:
-            found.append((f"DRBD {inv.drbd.resource} non démarré sur {name}",
-                           fix(f"drbdadm up {inv.drbd.resource}", name in away)))
-        elif st.connection != "Connected":
-            found.append((f"DRBD non connecté sur {name} : {st.summary()}",
-                          fix(f"drbdadm connect {inv.drbd.resource}", st.connection != "StandAlone" and peer_down)))
-        elif not st.healthy:
-            found.append((f"DRBD pas UpToDate/UpToDate sur {name} : {st.summary()}", "attendre la fin de la synchronisation"))
+            continue
+        finding = drbd_finding(name, st, reading.drbd.get(peer) if peer else None, peer_down, inv.drbd.resource,
+                               node_away=name in away)
+        if finding is not None:
+            found.append((f"{finding.problem} — {finding.cause}", finding.fix))
     for cid, what in foreign_locations(reading.constraints_xml, inv):
         found.append((f"contrainte {cid} ({what}) absente de la configuration du lab", f"crm configure delete {cid}"))
     return found, ""
