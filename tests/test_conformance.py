@@ -18,7 +18,9 @@ LINES = [l.strip().strip("|").strip() for l in
 
 @pytest.fixture
 def inv():
-    nodes = tuple(NodeSpec(n, SSHSpec(host="127.0.0.1", password=Secret("x"))) for n in ("intralab01", "hdintralab01"))
+    # as `bascule lab inventaire` writes the embedded lab's: its lab network is eth1
+    nodes = tuple(NodeSpec(n, SSHSpec(host="127.0.0.1", password=Secret("x")), cluster_interface="eth1")
+                  for n in ("intralab01", "hdintralab01"))
     return Inventory(nodes=nodes, preferred_master="intralab01", vip="10.22.100.220", ftp=FTPSpec(password=Secret("y")))
 
 
@@ -27,8 +29,11 @@ def cfg():
     return configuration_xml((FIX / "cib-configuration-lab.xml").read_text())
 
 
-def test_the_feature_lists_thirteen_lab_lines():
-    assert len(LINES) == 13
+def test_the_feature_lists_every_line_of_the_lab_s_final_configuration():
+    # the final `crm configure show` of the lab: 2 nodes, 6 primitives, the group, the ms, the clone,
+    # 2 locations, 2 colocations, 2 orders and the properties
+    assert len(LINES) == 18
+    assert [l.split()[0] for l in LINES].count("primitive") == 6
 
 
 @pytest.mark.parametrize("line", LINES)
@@ -50,7 +55,7 @@ def _drop(cfg, xpath):
     (".//rsc_colocation[@rsc='serviceFTP']", "colocation serviceFTP", "aucune colocation"),
     (".//rsc_order[@then='fs0']", "order ms-drbd0-before-fs0", "aucun ordre"),
     (".//rsc_location[@rsc='ms-drbd0']", "location ms-drbd0", "aucune préférence"),
-    (".//primitive[@id='serviceFTP']/operations", "primitive serviceFTP", "pas surveillé"),
+    (".//primitive[@id='serviceFTP']/operations", "primitive serviceFTP", "pas d'op monitor sur serviceFTP"),
     (".//clone[@id='cServiceMySQL']", "clone cServiceMySQL", "absent"),
 ])
 def test_a_missing_item_is_ko_in_words(cfg, inv, xpath, line_start, words):
@@ -200,7 +205,7 @@ def test_drbd_monitors_both_promoted_miss_the_slave_one(cfg, inv):
     c = _set_role(cfg, ".//op[@id='drbd0-monitor-60s-0']", "role", "master")
     line = next(l for l in LINES if l.startswith("primitive drbd0"))
     r = check_line(normalise(line, inv), c, inv)
-    assert r.verdict is Verdict.KO and "pas de monitor pour le rôle Slave" in r.observed
+    assert r.verdict is Verdict.KO and "pas d'op monitor role=Slave sur drbd0" in r.observed
 
 
 @pytest.mark.parametrize("first_action, then_action, kind", [
@@ -250,3 +255,77 @@ def test_the_mysql_clone_made_promotable_by_crmsh_is_said_not_judged(cfg13, inv)
     r = check_line(normalise(line, inv), cfg13, inv)
     assert r.verdict is Verdict.OK
     assert "promotable=true : crmsh (4.5 et suivants) l'ajoute de lui-même" in r.observed
+
+
+# --- every line can fail: one parameter of each line changed in the captured configuration --------
+
+def _set(xpath: str, attr: str, value: str):
+    def change(c):
+        for el in c.findall(xpath):
+            el.set(attr, value)
+    return change
+
+
+def _nv(owner: str, name: str, value: str):
+    return _set(f".//{owner}//nvpair[@name='{name}']", "value", value)
+
+
+# (the line's first words, what is changed, what the KO must name)
+MUTATIONS = [
+    ("node 169221774", _nv("node[@uname='intralab01']", "standby", "on"), "standby=on au lieu de off"),
+    ("node 169221777", _set("nodes/node[@uname='hdintralab01']", "uname", "autre"), "nœud hdintralab01 absent"),
+    ("primitive IPFailover", _nv("primitive[@id='IPFailover']", "cidr_netmask", "24"), "cidr_netmask=24 au lieu de 16"),
+    ("primitive IPFailover", _nv("primitive[@id='IPFailover']", "iflabel", "X"), "iflabel=X au lieu de VIP"),
+    ("primitive IPFailover", _set(".//primitive[@id='IPFailover']//op[@name='monitor']", "timeout", "60s"),
+     "op monitor de IPFailover : timeout=60s au lieu de 20s"),
+    ("primitive drbd0", _set(".//primitive[@id='drbd0']//op[@role='Master']", "interval", "30s"),
+     "op monitor role=Master de drbd0 : interval=30s au lieu de 60s"),
+    ("primitive fs0", _nv("primitive[@id='fs0']", "fstype", "xfs"), "fstype=xfs au lieu de ext4"),
+    ("primitive serviceFTP", _set(".//primitive[@id='serviceFTP']//op[@name='monitor']", "interval", "30s"),
+     "op monitor de serviceFTP : interval=30s au lieu de 10s"),
+    ("primitive serviceMySQL", _nv("primitive[@id='serviceMySQL']", "socket", "/tmp/s"), "socket=/tmp/s au lieu de"),
+    ("primitive serviceWeb", _set(".//primitive[@id='serviceWeb']//op[@name='stop']", "timeout", "20s"),
+     "op stop de serviceWeb : timeout=20s au lieu de 60s"),
+    ("group servIntralab", _nv("group[@id='servIntralab']/meta_attributes", "migration-threshold", "3"),
+     "migration-threshold=3 au lieu de 5"),
+    ("ms ms-drbd0", _nv("master[@id='ms-drbd0']", "notify", "false"), "notify=false au lieu de true"),
+    ("clone cServiceMySQL", _set(".//clone[@id='cServiceMySQL']/primitive", "type", "apache"), "ne clone pas"),
+    ("location cli-prefer-IPFailover", _set(".//rsc_location[@id='cli-prefer-IPFailover']", "score", "100"),
+     "a le score 100 au lieu de inf"),
+    ("colocation fs0-on-ms-drbd0", _set(".//rsc_colocation[@rsc='fs0']", "score", "100"), "aucune colocation"),
+    ("order ms-drbd0-before-fs0", _set(".//rsc_order[@then='fs0']", "first-action", "start"), "aucun ordre"),
+    ("location ms-drbd0-master", _set(".//rsc_location[@rsc='ms-drbd0']//expression", "value", "hdintralab01"),
+     "aucune préférence"),
+    ("order serviceFTP-after-fs0", _set(".//rsc_order[@then='serviceFTP']", "kind", "Optional"), "aucun ordre"),
+    ("colocation serviceFTP-on-ms-drbd0", _set(".//rsc_colocation[@rsc='serviceFTP']", "with-rsc-role", "Slave"),
+     "aucune colocation"),
+    ("property cib-bootstrap-options", _nv("cluster_property_set", "cluster-name", "autre"),
+     "cluster-name=autre au lieu de debian"),
+    ("property cib-bootstrap-options", _nv("cluster_property_set", "have-watchdog", "true"),
+     "have-watchdog=true au lieu de false"),
+]
+
+
+@pytest.mark.parametrize("line_start, change, words", MUTATIONS, ids=[f"{m[0]}-{m[2][:20]}" for m in MUTATIONS])
+def test_one_parameter_changed_turns_its_line_ko(cfg, inv, line_start, change, words):
+    line = next(l for l in LINES if l.startswith(line_start))
+    assert check_line(normalise(line, inv), cfg, inv).verdict is Verdict.OK
+    broken = copy.deepcopy(cfg)
+    change(broken)
+    r = check_line(normalise(line, inv), broken, inv)
+    assert r.verdict is Verdict.KO and words in r.observed, r.observed
+
+
+def test_every_line_has_a_mutation_that_turns_it_ko():
+    assert {l.split()[0] + " " + l.split()[1] for l in LINES} <= {
+        " ".join(next(l for l in LINES if l.startswith(m[0])).split()[:2]) for m in MUTATIONS}
+
+
+def test_the_vip_s_parameters_other_than_its_address_are_judged(cfg, inv):
+    """Seen on a breakage no issue named: the VIP's parameters differed from the lab's final text and
+    conformance was OK (it read IPFailover by its ip= only)."""
+    broken = copy.deepcopy(cfg)
+    _nv("primitive[@id='IPFailover']", "nic", "eth0")(broken)
+    line = next(l for l in LINES if l.startswith("primitive IPFailover"))
+    r = check_line(normalise(line, inv), broken, inv)
+    assert r.verdict is Verdict.KO and "nic=eth0 au lieu de eth1" in r.observed

@@ -9,10 +9,12 @@ lower case, and is the Promoted role (see `role_of`).
 """
 from __future__ import annotations
 
+import shlex
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 
 from bascule.judging.facts.configuration import attributes, duration_seconds, find_primitive
-from bascule.judging.verdict import Result
+from bascule.judging.verdict import Result, Verdict
 from bascule.inventory import Inventory
 
 INF = {"INFINITY", "+INFINITY", "inf", "+inf"}
@@ -227,38 +229,246 @@ def _check_property(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     return Result.of(problems, "stonith-enabled=false, no-quorum-policy=ignore")
 
 
-# The check for each kind of lab line but `primitive`, whose check depends on the resource it names.
-_CHECK_OF_KIND = {
-    "ms": _check_ms,
-    "colocation": _check_colocation,
-    "order": _check_order,
-    "location": _check_location,
-    "group": _check_group,
-    "clone": _check_mysql_clone,
-    "property": _check_property,
-}
+# --- the lab's final `crm configure show`, line by line -------------------------------------------
+
+# crmsh names an OCF agent of the heartbeat provider by its type alone (`IPaddr2`); others in full
+def _agent(spec: str) -> tuple[str, str | None, str]:
+    parts = spec.split(":")
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    if len(parts) == 2:
+        return parts[0], None, parts[1]
+    return "ocf", "heartbeat", parts[0]
+
+
+def _agent_words(cls: str | None, provider: str | None, kind: str | None) -> str:
+    return ":".join(x for x in (cls, provider, kind) if x)
+
+
+@dataclass(frozen=True)
+class LabLine:
+    """A line of crmsh's configuration language, read as crmsh reads it: its kind, id, the words
+    before its first section, and its params, meta and ops (each op: its name and its k=v)."""
+    kind: str
+    id: str
+    head: tuple[str, ...]
+    params: dict[str, str]
+    meta: dict[str, str]
+    ops: tuple[tuple[str, dict[str, str]], ...]
+
+
+def parse_lab_line(line: str) -> LabLine:
+    words = shlex.split(line.replace("\\", " "))
+    kind, rid, rest = words[0], (words[1].rstrip(":") if len(words) > 1 else ""), words[2:]
+    head: list[str] = []
+    params: dict[str, str] = {}
+    meta: dict[str, str] = {}
+    ops: list[tuple[str, dict[str, str]]] = []
+    section: dict[str, str] | None = None
+    i = 0
+    while i < len(rest):
+        w = rest[i]
+        if w in ("params", "meta") and kind in ("primitive", "group", "ms", "clone"):
+            section = params if w == "params" else meta
+        elif w == "op" and i + 1 < len(rest):
+            ops.append((rest[i + 1], {}))
+            section = ops[-1][1]
+            i += 1
+        elif w == "attributes" and kind == "node":
+            section = params
+        elif section is not None and "=" in w:
+            k, _, v = w.partition("=")
+            section[k] = v
+        elif kind == "property" and "=" in w:
+            k, _, v = w.partition("=")
+            params[k] = v
+        else:
+            head.append(w)
+        i += 1
+    return LabLine(kind, rid, tuple(head), params, meta, tuple(ops))
+
+
+def _lab_to_site(inv: Inventory) -> dict[str, str]:
+    """The lab's resource names → this cluster's (the inventory's [resources] may rename them)."""
+    r = inv.resources
+    return {"IPFailover": r.ip, "serviceWeb": r.web, "serviceFTP": r.ftp, "fs0": r.fs, "drbd0": r.drbd, "ms-drbd0": r.ms,
+            "servIntralab": r.group, "cServiceMySQL": r.mysql_clone}
+
+
+def _site_params(rid: str, want: dict[str, str], inv: Inventory) -> tuple[dict[str, str], list[str]]:
+    """The lab's parameters as this site must have them, and each adaptation in words: the VIP, the
+    interface that carries the lab's network, the DRBD device and mount point come from the inventory."""
+    r, d = inv.resources, inv.drbd
+    site = dict(want)
+    said = []
+    if rid == r.ip:
+        if "ip" in site and site["ip"] != inv.vip:
+            said.append(f"ip={inv.vip} (la VIP de l'inventaire ; le texte du lab écrit {site['ip']})")
+        site["ip"] = inv.vip
+        nic = next((n.cluster_interface for n in inv.nodes if n.name == inv.preferred_master), "") or site.get("nic")
+        if "nic" in site and nic and nic != site["nic"]:
+            said.append(f"nic={nic} (l'interface du réseau du lab, nommée par l'inventaire ; le texte écrit "
+                        f"{site['nic']}, qui est dans les VM du lab embarqué le lien de gestion de Vagrant)")
+            site["nic"] = nic
+    if rid == r.fs:
+        site.update({k: v for k, v in (("device", d.device), ("directory", d.mount_point)) if k in site})
+    if rid == r.drbd and "drbd_resource" in site:
+        site["drbd_resource"] = d.resource
+    return site, said
+
+
+def _same_value(key: str, got: str | None, want: str) -> bool:
+    if got is None:
+        return False
+    if key in ("directory", "device"):
+        return got.rstrip("/") == want.rstrip("/")
+    return got == want
+
+
+def _op_matches(op: dict, name: str, want: dict[str, str]) -> bool:
+    return op.get("name") == name and role_of(op.get("role")) == role_of(want.get("role"))
+
+
+def _check_ops(rid: str, prim: ET.Element, ops: tuple[tuple[str, dict[str, str]], ...]) -> list[str]:
+    """Each operation the lab writes, with its interval, timeout and role, as the CIB holds it."""
+    problems = []
+    have = _ops(prim)
+    for name, want in ops:
+        role = f" role={want['role']}" if "role" in want else ""
+        found = [op for op in have if _op_matches(op, name, want)]
+        if not found:
+            problems.append(f"pas d'op {name}{role} sur {rid}")
+            continue
+        op = found[0]
+        for key in ("interval", "timeout"):
+            if key in want and duration_seconds(op.get(key) or "0") != duration_seconds(want[key]):
+                problems.append(f"op {name}{role} de {rid} : {key}={op.get(key) or '(absent)'} au lieu de {want[key]}")
+    return problems
+
+
+def _check_primitive_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> Result:
+    """A `primitive` line: its agent, every parameter and every operation the lab writes."""
+    rid = _lab_to_site(inv).get(lab.id, lab.id)
+    p = find_primitive(cfg, rid)
+    if p is None:
+        return Result.ko(f"primitive {rid} absente")
+    problems = []
+    want_agent = _agent(lab.head[0]) if lab.head else (None, None, None)
+    got_agent = (p.get("class"), p.get("provider"), p.get("type"))
+    if got_agent != want_agent:
+        problems.append(f"{rid} est {_agent_words(*got_agent)} au lieu de {_agent_words(*want_agent)}")
+    want, adapted = _site_params(rid, lab.params, inv)
+    got = attributes(p)
+    for k, v in want.items():
+        if not _same_value(k, got.get(k), v):
+            problems.append(f"{k}={got.get(k, '(absent)')} au lieu de {v}")
+    problems += _check_ops(rid, p, lab.ops)
+    said = ", ".join(f"{k}={v}" for k, v in want.items())
+    ops = ", ".join(f"{n} " + " ".join(f"{k}={v}" for k, v in o.items()) for n, o in lab.ops)
+    ok = (f"{rid} : {_agent_words(*want_agent)}" + (f", {said}" if said else "") + (f" ; op {ops}" if ops else "")
+          + (" — adapté au site : " + " ; ".join(adapted) if adapted else ""))
+    return Result.of(problems, ok)
+
+
+def _check_group_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> Result:
+    """The `group` line: its members in order (the existing check) and its meta attributes."""
+    found = _check_group(" ".join(("group", lab.id, *lab.head)), cfg, inv)
+    g = cfg.find(f".//group[@id='{inv.resources.group}']")
+    if g is None or not lab.meta:
+        return found
+    meta = attributes(g, "meta_attributes")
+    problems = [f"{k}={meta.get(k, '(absent)')} au lieu de {v}" for k, v in lab.meta.items() if meta.get(k) != v]
+    if found.verdict is not Verdict.OK:
+        return Result.ko(" ; ".join([found.observed, *problems]))
+    return Result.of(problems, found.observed + ", " + ", ".join(f"{k}={v}" for k, v in lab.meta.items()))
+
+
+def _check_node_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> Result:
+    """A `node` line: the node is in the cluster, with the attributes the lab shows (standby=off:
+    absent means never put in standby, the same). Its numeric id is corosync's, the site's own."""
+    name = lab.head[0] if lab.head else lab.id
+    node = next((n for n in cfg.findall("nodes/node") if n.get("uname") == name), None)
+    if node is None:
+        return Result.ko(f"nœud {name} absent de la configuration du cluster")
+    attrs = attributes(node)
+    problems = [f"{k}={attrs[k]} au lieu de {v}" for k, v in lab.params.items() if attrs.get(k, "off" if k == "standby"
+                                                                                           else None) != v]
+    shown = ", ".join(f"{k}={attrs.get(k, v + ' (absent, le défaut)')}" for k, v in lab.params.items())
+    return Result.of(problems, f"nœud {name} (id {node.get('id')} : celui de corosync sur ce site, pas {lab.id} du "
+                               f"texte)" + (f", {shown}" if shown else ""))
+
+
+def _check_location_node_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> Result:
+    """`location ID RSC role=Started inf: NODE`: a positive preference of the resource for the node."""
+    rsc = _lab_to_site(inv).get(lab.head[0], lab.head[0]) if lab.head else ""
+    node = lab.head[-1] if lab.head else ""
+    role = next((w.split("=", 1)[1] for w in lab.head if w.startswith("role=")), None)
+    for loc in cfg.findall(".//rsc_location"):
+        if loc.get("rsc") == rsc and loc.get("node") == node and role_of(loc.get("role")) in (None, role_of(role)):
+            score = loc.get("score", "")
+            if score in INF:
+                return Result.ok(f"préférence {loc.get('id')} : {rsc} sur {node}, score inf"
+                                 + (f", rôle {role}" if role else ""))
+            return Result.ko(f"la préférence {loc.get('id')} de {rsc} pour {node} a le score {score} au lieu de inf")
+    return Result.ko(f"aucune préférence inf: de {rsc} pour {node}")
+
+
+# Pacemaker writes these itself: its version, the last refresh's time. Read, never compared.
+WRITTEN_BY_PACEMAKER = ("dc-version", "last-lrm-refresh")
+
+
+def _check_property_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> Result:
+    """The `property cib-bootstrap-options:` line: each setting the lab shows, but the two Pacemaker
+    writes by itself (its version and a timestamp)."""
+    props = {}
+    for cps in cfg.findall("crm_config/cluster_property_set"):
+        props.update({nv.get("name"): nv.get("value") for nv in cps.findall("nvpair")})
+    judged = {k: v for k, v in lab.params.items() if k not in WRITTEN_BY_PACEMAKER}
+    problems = [f"{k}={props.get(k, '(défaut)')} au lieu de {v}" for k, v in judged.items() if props.get(k) != v]
+    read = ", ".join(f"{k}={props.get(k, '?')}" for k in lab.params if k in WRITTEN_BY_PACEMAKER)
+    return Result.of(problems, ", ".join(f"{k}={v}" for k, v in judged.items())
+                     + (f" ; écrits par Pacemaker lui-même, lus sans être comparés : {read}" if read else ""))
+
+
+def _check_clone_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> Result:
+    return _check_mysql_clone(" ".join(("clone", lab.id, *lab.head)), cfg, inv)
+
+
+def _check_location_line(lab: LabLine, line: str, cfg: ET.Element, inv: Inventory) -> Result:
+    return _check_location(line, cfg, inv) if "rule" in lab.head else _check_location_node_line(lab, cfg, inv)
 
 
 def check_line(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     """Check one line of the lab's configuration against the CIB's <configuration> element."""
-    words = line.split()
-    kind = words[0]
+    try:
+        lab = parse_lab_line(line)
+    except (ValueError, IndexError):
+        return Result.unknown(f"ligne du Coté Labo illisible : {line}")
+    kind = lab.kind
     if kind == "primitive":
-        r = inv.resources
-        # Resource names are this cluster's, read at call time; the first that matches wins.
-        check_of_primitive = ((r.drbd, _check_drbd_primitive), (r.fs, _check_fs_primitive),
-                              (r.ftp, _check_ftp_primitive), (r.ip, _check_ip_primitive))
-        check = next((c for name, c in check_of_primitive if words[1] == name), None)
-    else:
-        check = _CHECK_OF_KIND.get(kind)
+        return _check_primitive_line(lab, cfg, inv)
+    if kind == "group":
+        return _check_group_line(lab, cfg, inv)
+    if kind == "node":
+        return _check_node_line(lab, cfg, inv)
+    if kind == "location":
+        return _check_location_line(lab, line, cfg, inv)
+    if kind == "clone":
+        return _check_clone_line(lab, cfg, inv)
+    if kind == "property" and lab.id == "cib-bootstrap-options":
+        return _check_property_line(lab, cfg, inv)
+    check = {"ms": _check_ms, "colocation": _check_colocation, "order": _check_order, "property": _check_property}.get(kind)
     if check is None:
         return Result.unknown(f"ligne du Coté Labo non reconnue par bascule : {line}")
     return check(line, cfg, inv)
 
 
 def normalise(line: str, inv: Inventory) -> str:
-    """The lab writes intralabXX and the VIP of its own network; use this cluster's."""
-    return line.replace("intralabXX", inv.preferred_master).replace("<VIP>", inv.vip)
+    """The lab writes intralabXX, hdintralabXX and the VIP of its own network (and once intralabar, a
+    typo for intralabXX): use this cluster's."""
+    slave = next((n.name for n in inv.nodes if n.name != inv.preferred_master), "hdintralabXX")
+    return (line.replace("hdintralabXX", slave).replace("intralabXX", inv.preferred_master)
+            .replace("intralabar", inv.preferred_master).replace("<VIP>", inv.vip))
 
 
 # --- comparing two configurations (Q7: the restored one against the saved one) ----------------
