@@ -136,3 +136,80 @@ def test_a_diagnosis_that_fails_leaves_the_ko_and_says_so(healthy, inv):
     seen = FtpTest("Documents/essai.txt", "abc", 10, error="452", ftp_side=broken)
     r = ftp_test(seen, [], inv)
     assert r.verdict is Verdict.KO and r.cause.startswith("diagnostic impossible :")
+
+
+# --- the node's own view against the client's (issue 30). Hand-written from the captured healthy side,
+# with the lines FTP_SIDE_COMMAND prints for them (self_lo=, self_vip=, filter=, setting=, auth=); the
+# same breakages captured on the lab are in tests/fixtures/runs/ and re-judged by test_rejudge_real_runs.
+
+def _with(lines: str):
+    text = (FIXTURES / "ftp-side-2.1-sain.txt").read_text() + "\n" + lines + "\n"
+    return _side("intralab01", _values(text), _values(text))
+
+
+SERVED_ITSELF = "self_lo=127.0.0.1 ok\nself_vip=10.22.100.220 ok"
+TC_PORT_21 = ("filter=tc ingress eth1 : filter parent ffff: protocol ip pref 1 u32 chain 0 fh 800::800 order 2048 key "
+              "ht 800 bkt 0 flowid ??? not_in_hw match 00060000/00ff0000 at 8 match 00000015/0000ffff at 20 action "
+              "order 1: gact action drop random type none pass val 0 index 1 ref 1 bind 1")
+
+
+def test_a_node_that_serves_itself_behind_a_filter_on_the_ftp_port_names_the_filter_and_its_removal(inv):
+    side = _with(SERVED_ITSELF + "\n" + TC_PORT_21)
+    found = diagnose_ftp(side, inv, "délai dépassé")
+    assert found.cause.startswith("intralab01 se sert lui-même, pas le client : un filtre de paquets de intralab01")
+    assert "le client : pas de réponse dans le délai" in found.cause and "match 00000015/0000ffff at 20" in found.cause
+    assert found.fix == "tc qdisc del dev eth1 ingress sur intralab01"
+
+
+def test_logged_in_but_no_data_connection_points_at_the_passive_ports_filter(inv):
+    tc = TC_PORT_21.replace("00000015/0000ffff", "0000c000/0000ff00")
+    side = _with(SERVED_ITSELF + "\n" + tc + "\nsetting=PassivePorts 49152 49407")
+    found = diagnose_ftp(side, inv, "identifié, liste impossible : délai dépassé")
+    assert "identifié, mais connexions de données impossibles" in found.cause
+    assert "réglages lus : PassivePorts 49152 49407" in found.cause and found.fix.startswith("tc qdisc del dev eth1")
+
+
+def test_an_iptables_rule_far_from_the_ftp_ports_is_not_blamed(inv):
+    side = _with(SERVED_ITSELF + "\nfilter=-A INPUT -p tcp -m tcp --dport 3306 -j DROP")
+    found = diagnose_ftp(side, inv, "délai dépassé")
+    assert "le chemin entre eux est en cause, hors de ce que intralab01 filtre" in found.cause
+    assert "sans lien visible avec les ports du FTP : -A INPUT -p tcp -m tcp --dport 3306 -j DROP" in found.cause
+    assert found.fix == ""  # no evidence for one
+    side = _with(SERVED_ITSELF + "\nfilter=-A INPUT -p tcp -m tcp --dport 21 -j REJECT --reject-with icmp-port-unreachable")
+    assert diagnose_ftp(side, inv, "connexion refusée").fix == (
+        "iptables -D INPUT -p tcp -m tcp --dport 21 -j REJECT --reject-with icmp-port-unreachable sur intralab01")
+
+
+def test_a_node_that_serves_itself_with_no_filter_at_all_blames_the_path_without_a_fix(inv):
+    found = diagnose_ftp(_with(SERVED_ITSELF), inv, "délai dépassé")
+    assert "aucun filtre de paquets de intralab01" in found.cause and found.fix == ""
+
+
+def test_the_servers_words_and_the_setting_behind_them(inv):
+    side = _with("self_lo=127.0.0.1 identification : error_perm 530 Login incorrect.\n"
+                 "auth=USER user (Login failed): Limit access denies login\n"
+                 "setting=<Limit LOGIN>\nsetting=DenyUser user")
+    found = diagnose_ftp(side, inv, "identifiants refusés (530)")
+    assert found.cause.startswith("proftpd a refusé la session sur intralab01 : « USER user (Login failed): Limit access "
+                                  "denies login »")
+    assert "session de intralab01 vers lui-même : 127.0.0.1 identification" in found.cause
+    assert found.fix.startswith("revoir les sections <Limit> de la configuration de proftpd sur intralab01 (lues : "
+                                "<Limit LOGIN>, DenyUser user)")
+    limits = _with("auth=MaxInstances (2) reached, new connection denied\nsetting=MaxInstances 2")
+    assert diagnose_ftp(limits, inv, "EOFError").fix.startswith("augmenter MaxInstances")
+    # the server's words alone, with no setting behind them: quoted, no fix
+    assert diagnose_ftp(_with("auth=refused connection from 10.0.0.1"), inv).fix == ""
+
+
+@pytest.mark.parametrize("error, symptom", [
+    ("connexion refusée", "pas de connexion TCP : refusée"),
+    ("délai dépassé", "pas de réponse dans le délai"),
+    ("accueil inattendu : connexion fermée", "connexion acceptée puis fermée avant l'accueil du serveur"),
+    ("identifiants refusés (530)", "identification refusée (530)"),
+    ("identifié, liste impossible : délai dépassé", "identifié, mais connexions de données impossibles"),
+    ("425 Unable to build data connection", "identifié, mais connexions de données impossibles"),
+    ("553 Could not create file", "le serveur répond 553"),
+])
+def test_the_clients_own_evidence_is_classified(error, symptom):
+    from bascule.judging.facts.diagnosis import client_symptom
+    assert client_symptom(error).startswith(symptom)

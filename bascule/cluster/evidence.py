@@ -60,12 +60,40 @@ if command -v proftpd >/dev/null; then out=$(proftpd -t 2>&1); echo "config_exit
 pw=$(getent passwd "$u"); echo "account=$(echo "$pw" | cut -d: -f3,6,7)"
 sh=$(echo "$pw" | cut -d: -f7); if [ -z "$pw" ]; then :; elif [ -n "$sh" ] && grep -qx "$sh" /etc/shells; then echo shell_ok=1; else echo shell_ok=0; fi
 umask 077; f=$(mktemp); printf %s "$secret" | base64 -d > "$f"
-perl -e 'my $p = do {{ local $/; <STDIN> }}; my $h = (getpwnam(shift))[1]; print((defined($h) && length($h) > 1 && crypt($p, $h) eq $h) ? "pw_ok=1\n" : "pw_ok=0\n")' "$u" < "$f"; rm -f "$f"
+perl -e 'my $p = do {{ local $/; <STDIN> }}; my $h = (getpwnam(shift))[1]; print((defined($h) && length($h) > 1 && crypt($p, $h) eq $h) ? "pw_ok=1\n" : "pw_ok=0\n")' "$u" < "$f"
+vip={vip}; here=127.0.0.1; ip -o -4 addr show 2>/dev/null | grep -q " $vip/" && here="$here $vip"
+[ -n "$(ss -ltnH 2>/dev/null | awk '{{print $4}}' | grep -E ":$port\$")" ] && command -v python3 >/dev/null && python3 - "$f" "$u" "$port" {ftpdocs} $here <<'PY' 2>/dev/null
+import ftplib, io, sys
+password = open(sys.argv[1]).read()
+user, port, docs = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+for addr in sys.argv[5:]:
+    key = "self_lo" if addr == "127.0.0.1" else "self_vip"
+    step = "connexion"
+    try:
+        ftp = ftplib.FTP(timeout=5)
+        ftp.connect(addr, port)
+        step = "identification"
+        ftp.login(user, password)
+        step = "liste"
+        ftp.nlst(docs)
+        step = "envoi"
+        name = docs + "/.bascule-essai-du-noeud"
+        ftp.storbinary("STOR " + name, io.BytesIO(b"bascule"))
+        ftp.delete(name)
+        ftp.quit()
+        print("%s=%s ok" % (key, addr))
+    except Exception as exc:
+        said = (str(exc).splitlines() or [""])[0][:120]
+        print("%s=%s %s : %s %s" % (key, addr, step, type(exc).__name__, said))
+PY
+rm -f "$f"
+{{ iptables-save 2>/dev/null | grep -E '^-A .*-j (DROP|REJECT)'; nft list ruleset 2>/dev/null | grep -E '(^|[[:space:]])(drop|reject)([[:space:]]|$)' | sed 's/^[[:space:]]*/nft : /'; for i in $(ls /sys/class/net 2>/dev/null); do t=$(tc filter show dev "$i" ingress 2>/dev/null | tr -s ' \n' ' '); [ -n "$t" ] && echo "tc ingress $i : $t"; tc qdisc show dev "$i" 2>/dev/null | grep -E 'netem' | sed "s/^/tc $i : /"; done; }} | head -6 | cut -c1-300 | sed 's/^/filter=/'
+grep -rhiE '^[[:space:]]*(MaxInstances|MaxClients|MaxClientsPerHost|MaxClientsPerUser|MaxConnectionsPerHost|PassivePorts|MasqueradeAddress|TimeoutIdle|TimeoutLogin|TimeoutNoTransfer|DefaultAddress|SocketBindTight|DenyAll|DenyUser|DenyGroup|<Limit)([[:space:]]|$)' /etc/proftpd/proftpd.conf /etc/proftpd/conf.d 2>/dev/null | sed 's/^[[:space:]]*//' | head -10 | cut -c1-160 | sed 's/^/setting=/'
 echo "home=$(findmnt -n -o SOURCE,OPTIONS --target "$d" 2>/dev/null)"
 echo "df=$(df -Pk "$d" 2>/dev/null | awk 'NR==2{{print $5, $4}}')"
 echo "docs=$(stat -c '%U:%G %a' "$d" 2>/dev/null)"
-since=$(date -d '-10 min' '+%F %T'); awk -v since="$since" '$1" "$2 >= since' /var/log/proftpd/proftpd.log 2>/dev/null | grep -iE "login failed|denied|no space|read-only|permission|refused" | tail -2 | sed 's/^[^)]*): */auth=/' | cut -c1-240
-journalctl -q --no-pager --since '-10min' _COMM=proftpd 2>/dev/null | grep -iE "authentication failure|user unknown" | tail -1 | sed 's/^.*\]: */auth=/' | cut -c1-240
+since=$(date -d '-10 min' '+%F %T'); awk -v since="$since" '$1" "$2 >= since' /var/log/proftpd/proftpd.log 2>/dev/null | grep -iE "login failed|denied|no space|read-only|permission|refused|MaxInstances|MaxClients|too many|passive|unable to" | tail -3 | sed 's/^[^)]*): */auth=/' | cut -c1-240
+journalctl -q --no-pager --since '-10min' _COMM=proftpd 2>/dev/null | grep -iE "authentication failure|user unknown|MaxInstances|MaxClients|refused|denied" | tail -2 | sed 's/^.*\]: */auth=/' | cut -c1-240
 """
 
 
@@ -74,7 +102,8 @@ def ftp_side(cluster: Cluster, node_name: str) -> FtpSide:
     inv = cluster.inv
     secret = inv.ftp.password.reveal() if inv.ftp.password is not None else ""
     command = FTP_SIDE_COMMAND.format(user=shlex.quote(inv.ftp.user), documents=shlex.quote(inv.documents_dir),
-                                      port=int(inv.ftp.port))
+                                      port=int(inv.ftp.port), vip=shlex.quote(inv.vip),
+                                      ftpdocs=shlex.quote(inv.ftp.documents))
     said = cluster.on_every_node(
         lambda n: n.run(command, timeout=60, check=False, display="lecture du côté FTP (compte, écoute, /home)",
                         stdin=base64.b64encode(secret.encode()).decode() + "\n").stdout)
@@ -88,8 +117,9 @@ def ftp_side(cluster: Cluster, node_name: str) -> FtpSide:
 
 def _values(text: str) -> dict[str, str]:
     values = {k: v.strip() for k, _, v in (line.partition("=") for line in text.splitlines()) if k}
-    # the authentication log's lines, each its own auth= line
-    values["auth"] = "\n".join(line[5:].strip() for line in text.splitlines() if line.startswith("auth="))
+    # the lines a key may have several of (the authentication log, the packet filters, the settings)
+    for key in ("auth", "filter", "setting"):
+        values[key] = "\n".join(line[len(key) + 1:].strip() for line in text.splitlines() if line.startswith(key + "="))
     return values
 
 
@@ -119,6 +149,9 @@ def _side(node: str, v: dict[str, str], other: dict[str, str] | None) -> FtpSide
         documents_owner=docs[0] if docs else "",
         documents_mode=docs[1] if len(docs) > 1 else "",
         auth_log=tuple(line for line in v.get("auth", "").splitlines() if line),
+        own_sessions=tuple((k[5:], v[k]) for k in ("self_lo", "self_vip") if v.get(k)),
+        filters=tuple(line for line in v.get("filter", "").splitlines() if line),
+        settings=tuple(line for line in v.get("setting", "").splitlines() if line),
     )
 
 

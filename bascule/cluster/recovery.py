@@ -14,6 +14,9 @@ from bascule.errors import BaselineError, BasculeError, NodeError, RepairIncompl
 from bascule.cluster.nodes import quote
 from bascule.record.observations import Audit, FtpAccess, Repair
 
+AFTER_LOGIN = "identifié"  # a failure after the login succeeded: the client's evidence says so
+
+
 def ftp_access(cluster: Cluster, write: bool = True) -> FtpAccess:
     """The FTP account on the VIP as a user finds it: log in, list the home, write (then delete) a
     small file in Documents. Nothing here repairs anything."""
@@ -23,7 +26,10 @@ def ftp_access(cluster: Cluster, write: bool = True) -> FtpAccess:
     client = FTPClient.for_inventory(cluster.inv)
     try:
         with client.session() as host:
-            host.listdir(".")
+            try:
+                host.listdir(".")
+            except (ftputil.error.FTPError, OSError) as exc:  # logged in: the data connection failed
+                return FtpAccess(False, error=f"{AFTER_LOGIN}, liste impossible : {describe_error(exc)}")
             server = client.served_by(host)
             if not write:
                 return FtpAccess(True, served_by=server)

@@ -39,13 +39,14 @@ def diagnosed(result: Result, evidence, inv: Inventory, to: str | None) -> Resul
     return replace(result, cause=found.cause, fix=found.fix)
 
 
-def ftp_diagnosed(result: Result, side, inv: Inventory) -> Result:
-    """A KO of the FTP account with the cause read on the node that serves; « cause non identifiée »
-    with what was read when nothing there explains it; as it was for a history without evidence."""
+def ftp_diagnosed(result: Result, side, inv: Inventory, client: str = "") -> Result:
+    """A KO of the FTP account with the cause read on the node that serves, beside the client's own
+    error; « cause non identifiée » with what was read when nothing there explains it; as it was for
+    a history without evidence."""
     if side is None or result.verdict is not Verdict.KO:
         return result
     try:
-        found = diagnose_ftp(side, inv)
+        found = diagnose_ftp(side, inv, client)
     except Exception as exc:  # noqa: BLE001 - the KO stands; only its cause could not be derived
         return replace(result, cause=f"diagnostic impossible : {exc}")
     if found is None:
@@ -76,7 +77,7 @@ def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
     ftp_cause = None
     if ftp_failed and obs.ftp_side is not None:
         try:
-            ftp_cause = diagnose_ftp(obs.ftp_side, inv)
+            ftp_cause = diagnose_ftp(obs.ftp_side, inv, ftp.error or ftp.write_error or "")
         except Exception:  # noqa: BLE001 - no cause derived: the row says what it saw
             ftp_cause = None
     if obs.reading.constraints_xml is None:
@@ -302,7 +303,7 @@ def ftp_test(obs: FtpTest, events: list[Event], inv: Inventory) -> Result:
     """« Tests à partir de Filezilla concluants »: upload, download, same checksum; the files of
     earlier tests of the scenario read back identical."""
     if obs.error:
-        return ftp_diagnosed(Result.ko(f"client FTP sur {inv.vip} : {obs.error}"), obs.ftp_side, inv)
+        return ftp_diagnosed(Result.ko(f"client FTP sur {inv.vip} : {obs.error}"), obs.ftp_side, inv, obs.error)
     problems = []
     if obs.read_back != obs.sha256:
         problems.append(f"{obs.path} relu avec un sha256 différent")

@@ -191,6 +191,50 @@ def _kill_ftp(cluster: Cluster) -> None:
     node.run("pkill -KILL -x proftpd || true", timeout=30)
 
 
+PASSIVE = (49152, 49407)  # ports-passifs-filtres: the passive range proftpd is given, 0xC000-0xC0FF
+PROFTPD_CONF = "/etc/proftpd/proftpd.conf"
+# the lines a breakage appends to proftpd.conf, between these two (proftpd reads « # » as a comment at
+# the start of a line only), and gone with them
+BEGIN, END = "# bascule-casse début", "# bascule-casse fin"
+
+
+def _lab_interface(cluster: Cluster) -> str:
+    return next(n.cluster_interface for n in cluster.inv.nodes if n.name == cluster.master.name)
+
+
+def _tc_drop(cluster: Cluster, match: str, on: bool) -> None:
+    """Packets to the master's lab interface matching `match` (a tc u32 match) dropped on arrival: the
+    node still serves itself (loopback), its clients lose what the filter matches. tc is iproute2's:
+    every lab node has it."""
+    dev = quote(_lab_interface(cluster))
+    if on:
+        cluster.master.run(f"tc qdisc add dev {dev} ingress && tc filter add dev {dev} parent ffff: protocol ip prio 1 "
+                           f"u32 match ip protocol 6 0xff {match} action drop", timeout=30)
+    else:
+        cluster.master.run(f"tc qdisc del dev {dev} ingress 2>/dev/null || true", timeout=30)
+
+
+def _proftpd_lines(cluster: Cluster, lines: list[str], on: bool) -> None:
+    """Lines appended to the master's proftpd.conf (each marked), then proftpd told to read it again."""
+    node = cluster.master
+    if on:
+        node.write_file("/root/bascule-proftpd-casse.conf", "\n".join([BEGIN, *lines, END]) + "\n")
+        node.run(f"grep -qx -- {quote(BEGIN)} {PROFTPD_CONF} || cat /root/bascule-proftpd-casse.conf >> {PROFTPD_CONF}",
+                 timeout=30)
+    else:
+        node.run(f"sed -i '/^{BEGIN}$/,/^{END}$/d' {PROFTPD_CONF}", timeout=30)
+    node.run("/etc/init.d/proftpd reload >/dev/null 2>&1 || pkill -HUP -o -x proftpd || true", timeout=60)
+
+
+def _passive_filtered(cluster: Cluster, on: bool) -> None:
+    if on:
+        _proftpd_lines(cluster, [f"PassivePorts {PASSIVE[0]} {PASSIVE[1]}"], True)
+        _tc_drop(cluster, "match ip dport 0xc000 0xff00", True)
+    else:
+        _tc_drop(cluster, "", False)
+        _proftpd_lines(cluster, [], False)
+
+
 START_ROW = "« État du cluster au départ » (puis la série s'arrête)"
 
 BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
@@ -239,6 +283,27 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
         START_ROW + " : identifiants refusés, cause : le shell de user",
         lambda c: _ftp_shell(c, True),
         lambda c: _ftp_shell(c, False), "q2", before_run=True),
+    # Breakages of kinds the diagnosis had never met (issue 30): each exercises one kind of evidence
+    # (the client's own error, the node's session to itself, its packet filters, the FTP server's
+    # words and settings); the start row must name its cause and its fix from that evidence.
+    Breakage(
+        "pare-feu-ftp-sur-maitre", "avant la série : un filtre de paquets (tc) du maître jette ce qui arrive sur le "
+        "port 21 de son interface du lab ; le maître se sert lui-même, ses clients n'ont plus de connexion",
+        START_ROW + " : délai dépassé, cause : le filtre tc lu sur le maître, à supprimer",
+        lambda c: _tc_drop(c, "match ip dport 21 0xffff", True),
+        lambda c: _tc_drop(c, "", False), "q2", before_run=True),
+    Breakage(
+        "ports-passifs-filtres", f"avant la série : proftpd du maître limité aux ports passifs {PASSIVE[0]}-{PASSIVE[1]}, "
+        "qu'un filtre de paquets (tc) jette : le client s'identifie, puis aucune connexion de données n'aboutit",
+        START_ROW + " : liste impossible après l'identification, cause : le filtre tc des ports passifs",
+        lambda c: _passive_filtered(c, True),
+        lambda c: _passive_filtered(c, False), "q2", before_run=True),
+    Breakage(
+        "connexion-interdite-par-limit", "avant la série : une section <Limit LOGIN> de proftpd.conf du maître refuse "
+        "user (DenyUser) : identification refusée, quel que soit le mot de passe",
+        START_ROW + " : identification refusée, cause : ce que dit le journal de proftpd, la section <Limit> lue",
+        lambda c: _proftpd_lines(c, ["<Limit LOGIN>", f"DenyUser {c.inv.ftp.user}", "</Limit>"], True),
+        lambda c: _proftpd_lines(c, [], False), "q2", before_run=True),
     Breakage(
         "ftp-hors-groupe", "serviceFTP retiré du groupe servIntralab (Q4 non faite)",
         "Q2 ligne 1, Q5 ligne 1, conformité « group servIntralab »",

@@ -198,6 +198,11 @@ class FtpSide:
     documents_owner: str = ""  # user:group
     documents_mode: str = ""
     auth_log: tuple[str, ...] = ()  # the FTP server's and the system's log lines of the last 10 min about a refusal
+    # the node's own view: an FTP session from the node to its own server (("lo" | "vip", "ADDR ok" or
+    # "ADDR STEP : ERROR")), with a listing and a small transfer; () when not tried
+    own_sessions: tuple[tuple[str, str], ...] = ()
+    filters: tuple[str, ...] = ()  # packet filters on the node that drop or reject (iptables, nftables, tc)
+    settings: tuple[str, ...] = ()  # the FTP server's settings that bear on sessions (limits, passive ports…)
     error: str = ""
 
 

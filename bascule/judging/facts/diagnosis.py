@@ -162,10 +162,112 @@ def _diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
     return None
 
 
-def diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
+def client_symptom(error: str) -> str:
+    """What the FTP client lived, classified from its own error: no TCP connection (refused or timed
+    out), a connection closed before the greeting, a login refused or interrupted, data connections
+    failing after the login, a transfer refused with the server's reply."""
+    e = error or ""
+    low = e.casefold()
+    if "connexion refusée" in low or "connection refused" in low:
+        return "pas de connexion TCP : refusée"
+    if "accueil" in low or ("eof" in low and "identification" not in low and "liste" not in low):
+        return "connexion acceptée puis fermée avant l'accueil du serveur"
+    if "530" in e or "identifiants refusés" in low:
+        return "identification refusée (530)"
+    if re.search(r"\b425\b|data connection|connexion de données", e, re.I) or (
+            low.startswith("identifié") and ("délai" in low or "timed out" in low or "eof" in low)):
+        return f"identifié, mais connexions de données impossibles ({e[:80]})"
+    if "délai dépassé" in low or "timed out" in low:
+        return "pas de réponse dans le délai"
+    reply = re.search(r"\b([45]\d\d)\b", e)
+    if reply:
+        return f"le serveur répond {reply.group(1)} : {e[:120]}"
+    return e[:120]
+
+
+def _ports_of(settings: tuple[str, ...], port: int) -> list[tuple[int, int]]:
+    """The FTP port and the passive range read in the server's settings."""
+    ranges = [(port, port)]
+    for line in settings:
+        m = re.match(r"(?i)PassivePorts\s+(\d+)\s+(\d+)", line)
+        if m:
+            ranges.append((int(m.group(1)), int(m.group(2))))
+    return ranges
+
+
+def _filter_ports(rule: str) -> list[tuple[int, int]] | None:
+    """The destination ports a filter rule matches: --dport/dpt/dport N[:M], or tc u32's « match
+    VALUE/MASK at 20 » (the TCP destination port, low 16 bits of the word after the IP header); None
+    when the rule names no port (it may drop everything)."""
+    found = [(int(a), int(b or a)) for a, b in re.findall(r"(?:--dports?|dpt|dport)[ :]+(\d+)(?:[:-](\d+))?", rule)]
+    for value, mask in re.findall(r"match ([0-9a-f]{8})/([0-9a-f]{8}) at 20", rule):
+        v, m = int(value, 16) & 0xFFFF, int(mask, 16) & 0xFFFF
+        if m:
+            low = v & m
+            found.append((low, low | (~m & 0xFFFF)))
+    return found or None
+
+
+def _filter_fix(rule: str, node: str) -> str:
+    """The command that removes a filter rule read on the node."""
+    if rule.startswith("-A "):
+        return f"iptables {'-D ' + rule[3:]} sur {node}"
+    m = re.match(r"tc ingress (\S+) :", rule)
+    if m:
+        return f"tc qdisc del dev {m.group(1)} ingress sur {node}"
+    m = re.match(r"tc (\S+) : qdisc netem", rule)
+    if m:
+        return f"tc qdisc del dev {m.group(1)} root sur {node}"
+    return f"nft -a list ruleset sur {node}, puis nft delete rule … handle N pour la règle citée"
+
+
+def _path_diagnosis(side: FtpSide, inv: Inventory, client: str) -> Diagnosis | None:
+    """The serving node's own view against the client's: a node that serves itself (127.0.0.1 and the
+    VIP: a listing and a transfer) while the client is not served points at the path between them, a
+    packet filter on the node when one that touches the FTP ports is read there."""
+    own = dict(side.own_sessions)
+    if not own or not all(v.endswith(" ok") for v in own.values()):
+        return None
+    node = side.node
+    where = " et ".join(v.split()[0] for v in own.values())
+    lived = f"le client : {client_symptom(client)} ; " if client else ""
+    seen = f"{lived}une session FTP de {node} vers son propre serveur ({where}) : liste et envoi réussis"
+    ftp_ports = _ports_of(side.settings, inv.ftp.port)
+    relevant = [f for f in side.filters if (_filter_ports(f) is None or any(
+        a <= hi and lo <= b for a, b in _filter_ports(f) for lo, hi in ftp_ports))]
+    passive = [s for s in side.settings if s.lower().startswith(("passiveports", "masqueradeaddress"))]
+    also = f" ; réglages lus : {', '.join(passive)}" if passive else ""
+    if relevant:
+        quoted = " ; ".join(f"« {f} »" for f in relevant)
+        return Diagnosis(f"{node} se sert lui-même, pas le client : un filtre de paquets de {node} qui touche les ports "
+                         f"du FTP (vu : {seen} ; filtre lu sur {node} : {quoted}{also})",
+                         " ; ".join(dict.fromkeys(_filter_fix(f, node) for f in relevant)))
+    others = f" ; filtres sans lien visible avec les ports du FTP : {' ; '.join(side.filters)}" if side.filters else ""
+    return Diagnosis(f"{node} se sert lui-même, pas le client : le chemin entre eux est en cause, hors de ce que "
+                     f"{node} filtre (vu : {seen} ; aucun filtre de paquets de {node} — iptables, nftables, tc — ne "
+                     f"touche les ports du FTP{others}{also})", "")
+
+
+def _words_fix(side: FtpSide, inv: Inventory) -> str:
+    """A fix that follows from what the server said and the setting behind it, read on the node."""
+    said = " ".join(side.auth_log)
+    for directive in ("MaxInstances", "MaxClientsPerHost", "MaxClientsPerUser", "MaxClients", "MaxConnectionsPerHost"):
+        setting = next((s for s in side.settings if s.split()[0].casefold() == directive.casefold()), None)
+        if directive.casefold() in said.casefold() and setting:
+            return (f"augmenter {directive} dans la configuration de proftpd sur {side.node} (lu : « {setting} »), puis "
+                    f"crm resource restart {inv.resources.ftp}")
+    limits = [s for s in side.settings if s.startswith(("<Limit", "DenyAll", "DenyUser", "DenyGroup"))]
+    if "limit" in said.casefold() and limits:
+        return (f"revoir les sections <Limit> de la configuration de proftpd sur {side.node} (lues : "
+                f"{', '.join(limits)}), puis crm resource restart {inv.resources.ftp}")
+    return ""
+
+
+def diagnose_ftp(side: FtpSide, inv: Inventory, client: str = "") -> Diagnosis | None:
     """Why a user's FTP session fails on a node: from what was read there, with the FTP server's own
-    log lines of the refusal as more evidence; those lines alone when nothing else explains it (the
-    cause is then what the server said, with no fix that would not follow from it)."""
+    log lines of the refusal as more evidence; then the node's own view against the client's (the
+    path between them); then those log lines alone, with a fix only when a setting read on the node
+    is behind them. None when nothing read explains it. `client`: the client's own error."""
     found = _diagnose_ftp(side, inv)
     said = " ; ".join(f"« {line} »" for line in side.auth_log)
     if found is not None:
@@ -173,9 +275,15 @@ def diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
             return found
         return Diagnosis(found.cause.rstrip(")") + f" ; journal de proftpd : {said})" if found.cause.endswith(")")
                          else f"{found.cause} (journal de proftpd : {said})", found.fix)
+    path = _path_diagnosis(side, inv, client)
+    if path is not None:
+        return path
     if said:
+        own = " ; ".join(v for _, v in side.own_sessions)
         return Diagnosis(f"proftpd a refusé la session sur {side.node} : {said} (vu : journal de proftpd des 10 "
-                         f"dernières minutes)", "")
+                         f"dernières minutes" + (f" ; session de {side.node} vers lui-même : {own}" if own else "")
+                         + (f" ; réglages lus : {', '.join(side.settings)}" if side.settings else "") + ")",
+                         _words_fix(side, inv))
     return None
 
 
@@ -183,6 +291,10 @@ def ftp_summary(side: FtpSide) -> str:
     """What was read of the FTP side, in a few words, for « cause non identifiée »."""
     if side.error:
         return f"côté FTP illisible sur {side.node} : {side.error}"
+    own = " ; ".join(v for _, v in side.own_sessions)
     return (f"sur {side.node} : FTP à l'écoute sur {', '.join(side.listening) or 'rien'}, proftpd -t "
             f"{'réussi' if side.config_exit == 0 else side.config_exit}, {side.home_source} {side.home_options.split(',')[0]} "
-            f"{side.home_use_percent} %, Documents {side.documents_owner} {side.documents_mode}")
+            f"{side.home_use_percent} %, Documents {side.documents_owner} {side.documents_mode}"
+            + (f", session de {side.node} vers lui-même : {own}" if own else "")
+            + (f", filtres : {' ; '.join(side.filters)}" if side.filters else ", aucun filtre de paquets"
+               if side.own_sessions else ""))
