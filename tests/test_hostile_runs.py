@@ -106,6 +106,8 @@ def run(tmp_path: Path, inv: Path, env: dict) -> tuple[int, str, Path]:
 def assert_clean(rc: int, out: str, where: Path, *expected: str) -> None:
     assert rc != 0, out[-3000:]
     assert "Traceback" not in out and "INTERNALERROR" not in out, out[-5000:]
+    # the line that stops the run is bascule's own, not framed by pytest as « !!! _pytest.outcomes.Exit: … !!! »
+    assert "_pytest.outcomes.Exit" not in out and "Exit: bascule" not in out, out[-3000:]
     bascule_lines = [line for line in out.splitlines() if "bascule:" in line and ("!" in line or "ERROR" in line
                                                                                   or line.startswith("bascule:"))]
     assert bascule_lines, out[-3000:]

@@ -107,7 +107,12 @@ def inventory_path(config) -> str | None:
     return str(path if path.is_absolute() or config.inipath is None else Path(config.inipath).parent / path)
 
 
+# the run's config, for the one hook pytest calls without it (pytest_keyboard_interrupt)
+_CONFIG: dict = {}
+
+
 def pytest_configure(config):
+    _CONFIG["config"] = config
     for tag, what in (("q2", "tableau Q2 (DRBD + système de fichiers)"), ("q5", "tableau Q5 (FTP)"),
                       ("supplementaire", "tests supplémentaires de la remarque après Q5"),
                       ("splitbrain", "document 3"), ("sauvegarde", "Q6/Q7"), ("conformite", "configuration finale"),
@@ -332,3 +337,17 @@ def pytest_exception_interact(node, call, report):
     exc = call.excinfo.value if call.excinfo else None
     if isinstance(exc, BasculeError):
         report.longrepr = f"bascule: {exc}"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_keyboard_interrupt(excinfo):
+    """A run bascule stopped (stop_run: « bascule: … ») ends on bascule's own line: pytest's terminal
+    reporter would frame it as « !!! _pytest.outcomes.Exit: … !!! ». Its report of the interruption is
+    replaced, for this exception only, by the line itself."""
+    exc = excinfo.value
+    if not (isinstance(exc, pytest.exit.Exception) and str(exc.msg).startswith("bascule: ")):
+        return
+    config = _CONFIG.get("config")
+    reporter = config.pluginmanager.get_plugin("terminalreporter") if config is not None else None
+    if reporter is not None:
+        reporter._report_keyboardinterrupt = lambda: reporter.write_line(exc.msg, red=True, bold=True)
