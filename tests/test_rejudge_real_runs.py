@@ -108,3 +108,11 @@ def test_a_home_outside_drbd_gives_its_fix_on_every_q2_row_that_sees_it(tmp_path
     ko = [r for r in rows(rejudge(RUNS / "home-sur-disque-local", tmp_path)["json"]) if r["status"] == "KO"]
     q2 = [r for r in ko if r["table"].startswith("Q2")]
     assert len(q2) == 5 and all(r["fix"] == "crm configure edit fs0 (device=/dev/drbd0)" for r in q2)
+
+
+@pytest.mark.parametrize("run", sorted(p.name for p in RUNS.iterdir() if p.is_dir() and not p.name.startswith("endurance-")))
+def test_no_ko_cell_of_a_captured_run_is_over_600_characters(run, tmp_path):
+    """A KO cell a person can read: an outage is summed up by kind, its whole sequence goes to Allure."""
+    for r in rows(rejudge(RUNS / run, tmp_path)["json"]):
+        if r["status"] == "KO":
+            assert len(r["observed"]) <= 600, (r["action"], len(r["observed"]), r["observed"][:300])
