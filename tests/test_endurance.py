@@ -545,3 +545,30 @@ def test_each_night_gets_its_own_folder(tmp_path):
     first = night_folder(tmp_path, now)
     first.mkdir()
     assert first.name == "20261207-230000" and night_folder(tmp_path, now).name == "20261207-230000-2"
+
+
+def test_the_trend_of_the_nights_is_plotted_by_the_endurance_command_itself(tmp_path, capsys):
+    from bascule.cli import main
+    from bascule.reporting import trend
+    from bascule.reporting.endurance import trend_record
+    r = Run().at(1).upload("f1").at(2).fault(1).at(50).verify("fin", {"f1": "sha-f1"}).replica({"f1": "sha-f1"}).stop()
+    events = roundtrip_events(r.h.events)
+    record = trend_record(judge_endurance(events), events)
+    assert record.counts["OK"] == 1 and record.counts["absents de la réplique"] == 0
+    path = tmp_path / "tendance.jsonl"
+    trend.append(path, record)
+    trend.append(path, record)
+    assert main(["endurance", "--tendance", str(path), "--sortie", str(tmp_path / "nuits")]) == 0
+    drawn = list((tmp_path / "nuits" / "tendance").glob("*.png"))
+    assert drawn and "tendance de 2 nuit(s)" in capsys.readouterr().out
+
+
+def test_the_help_says_each_verdict_s_exit_code(capsys):
+    from bascule.cli import main
+    from bascule.judging.endurance import EXIT_CODES
+    with pytest.raises(SystemExit):
+        main(["endurance", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert EXIT_CODES == {"OK": 0, "KO": 1, "pertes expliquées": 3, "inconnu": 4}
+    for words in ("0 OK", "1 KO", "2 entrée invalide", "3 pertes expliquées", "4 inconnu"):
+        assert words in said
