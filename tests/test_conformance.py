@@ -299,10 +299,10 @@ MUTATIONS = [
     ("order serviceFTP-after-fs0", _set(".//rsc_order[@then='serviceFTP']", "kind", "Optional"), "aucun ordre"),
     ("colocation serviceFTP-on-ms-drbd0", _set(".//rsc_colocation[@rsc='serviceFTP']", "with-rsc-role", "Slave"),
      "aucune colocation"),
-    ("property cib-bootstrap-options", _nv("cluster_property_set", "cluster-name", "autre"),
-     "cluster-name=autre au lieu de debian"),
-    ("property cib-bootstrap-options", _nv("cluster_property_set", "have-watchdog", "true"),
-     "have-watchdog=true au lieu de false"),
+    ("property cib-bootstrap-options", _nv("cluster_property_set", "stonith-enabled", "true"),
+     "stonith-enabled=true au lieu de false"),
+    ("property cib-bootstrap-options", _nv("cluster_property_set", "no-quorum-policy", "stop"),
+     "no-quorum-policy=stop au lieu de ignore"),
 ]
 
 
@@ -329,3 +329,18 @@ def test_the_vip_s_parameters_other_than_its_address_are_judged(cfg, inv):
     line = next(l for l in LINES if l.startswith("primitive IPFailover"))
     r = check_line(normalise(line, inv), broken, inv)
     assert r.verdict is Verdict.KO and "nic=eth0 au lieu de eth1" in r.observed
+
+
+def test_another_site_s_vip_brings_its_own_netmask_and_pacemaker_s_own_properties_are_only_read(cfg, inv):
+    from dataclasses import replace
+    other = replace(inv, vip="192.168.50.10")
+    site = copy.deepcopy(cfg)
+    _nv("primitive[@id='IPFailover']", "ip", "192.168.50.10")(site)
+    _nv("primitive[@id='IPFailover']", "cidr_netmask", "24")(site)
+    line = next(l for l in LINES if l.startswith("primitive IPFailover"))
+    r = check_line(normalise(line, other), site, other)
+    assert r.verdict is Verdict.OK and "cidr_netmask non comparé" in r.observed, r.observed
+    _nv("cluster_property_set", "cluster-name", "moncluster")(site)
+    prop = next(l for l in LINES if l.startswith("property"))
+    r = check_line(normalise(prop, other), site, other)
+    assert r.verdict is Verdict.OK and "cluster-name=moncluster" in r.observed

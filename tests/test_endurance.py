@@ -260,13 +260,9 @@ def test_a_curl_file_missing_after_a_split_brain_is_undecided_never_excused():
     # while split, both nodes may carry the VIP: the FTP client's node says nothing of curl's
     assert fates["curl-1"][0] == UNDECIDED and "que curl ne dit pas" in fates["curl-1"][1]
     assert fates["curl-2"][0] == UNDECIDED
-    # a loss was seen (the discarded file): never « inconnu », and the files without a verdict are said
-    assert v.verdict == "pertes expliquées" and "2 fichier(s) sans verdict" in v.why
-    v = Run().at(20).upload("curl-1", node=None, uploader=CURL_UPLOADER)
-    v.at(10).h.append(FAULT, "câble débranché a", "start", OK)
-    v.at(90).h.append(RUN, ENDURANCE, SPLIT_BRAIN, INFO, {"kept": "a", "discarded": "b", "cut_at": 10})
-    v = v.at(100).verify("fin", {"curl-1": None}).stop().judged()
-    assert v.verdict == "inconnu" and "acquitté(s) par un nœud inconnu" in v.why and v.exit_code == 4
+    # absent, and nothing says which node acknowledged them: losses nothing explains (never « inconnu »)
+    assert v.verdict == "KO" and "2 fichier(s) acquitté(s) absent(s) après un split brain" in v.why
+    assert "1 fichier(s) acquitté(s) perdu par la résolution du split brain" in v.why
 
 
 def test_the_cut_window_counts_the_moment_of_the_226_not_the_start_of_the_upload():
@@ -572,3 +568,39 @@ def test_the_help_says_each_verdict_s_exit_code(capsys):
     assert EXIT_CODES == {"OK": 0, "KO": 1, "pertes expliquées": 3, "inconnu": 4}
     for words in ("0 OK", "1 KO", "2 entrée invalide", "3 pertes expliquées", "4 inconnu"):
         assert words in said
+
+
+# --- what a review of the checker found (each probed on a hand-made history first) -----------------
+
+def test_a_file_the_replica_read_could_not_reach_is_never_ok():
+    r = Run().at(1).upload("f1").at(20).verify("fin", {"f1": "sha-f1"})
+    r.h.append(RUN, ENDURANCE, VERIFY, INFO, {"after": "réplique", "index": None, "read": {"f1": None}, "listed": [],
+                                              "sizes": {}, "unreadable": ["f1"], "replica": True, "served_by": ["b"]})
+    r.h.append(RUN, ENDURANCE, REPLICA, INFO, {"drbd": {}, "switched": True, "served_by": "b"})
+    v = r.stop(faults=0).judged()
+    assert v.verdict == "inconnu" and v.files[0].fate == "non vérifié" and "réplique" in v.files[0].seen
+
+
+def test_a_replica_read_served_by_the_wrong_node_is_no_proof():
+    r = Run().at(1).upload("f1").at(20).verify("fin", {"f1": "sha-f1"}).replica({"f1": "sha-f1"}, node="a")
+    r.h.events[-1].value["error"] = "la relecture a été servie par a, pas seulement par b"
+    v = r.stop(faults=0).judged()
+    assert v.verdict == "inconnu" and "pas seulement par b" in v.replica
+
+
+def test_a_loss_read_intact_after_the_power_cut_is_not_the_power_cut_s():
+    r = Run(writeback={"a": 35.0, "b": 35.0}).at(70).upload("f1", node="a")
+    r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "courant", "pause": 10})
+    r.at(80).h.append(FAULT, "coupure de courant a", "start", OK)
+    r.at(150).verify("coupure de courant a", {"f1": "sha-f1"}, index=1)  # survived the cut
+    r.at(200).verify("fin", {"f1": None}).replica({"f1": None}).stop()
+    v = r.judged()
+    assert v.verdict == "KO" and v.files[0].fate == LOST
+
+
+def test_a_hostname_with_its_domain_is_the_inventory_s_node():
+    r = Run(writeback={"a": 35.0, "b": 35.0}).at(70).upload("f1", node="a.lab.example")
+    r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "courant", "pause": 10})
+    r.at(80).h.append(FAULT, "coupure de courant a", "start", OK)
+    r.at(200).verify("fin", {"f1": None}).replica({"f1": None}).stop()
+    assert r.judged().files[0].fate == "perdu à la coupure de courant"

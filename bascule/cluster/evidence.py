@@ -87,7 +87,7 @@ for addr in sys.argv[5:]:
         print("%s=%s %s : %s %s" % (key, addr, step, type(exc).__name__, said))
 PY
 rm -f "$f"
-{{ iptables-save 2>/dev/null | grep -E '^-A .*-j (DROP|REJECT)'; nft list ruleset 2>/dev/null | grep -E '(^|[[:space:]])(drop|reject)([[:space:]]|$)' | sed 's/^[[:space:]]*/nft : /'; for i in $(ls /sys/class/net 2>/dev/null); do t=$(tc filter show dev "$i" ingress 2>/dev/null | tr -s ' \n' ' '); [ -n "$t" ] && echo "tc ingress $i : $t"; tc qdisc show dev "$i" 2>/dev/null | grep -E 'netem' | sed "s/^/tc $i : /"; done; }} | head -6 | cut -c1-300 | sed 's/^/filter=/'
+{{ iptables-save 2>/dev/null | grep -E '^-A .*-j (DROP|REJECT)|^:(INPUT|FORWARD) (DROP|REJECT)'; nft list ruleset 2>/dev/null | grep -E '(^|[[:space:]])(drop|reject)([[:space:];]|$)' | sed 's/^[[:space:]]*/nft : /'; for i in $(ls /sys/class/net 2>/dev/null); do t=$(tc filter show dev "$i" ingress 2>/dev/null | grep -oE 'match [0-9a-f/]+ at [0-9]+|action [a-z]+|gact action [a-z]+' | tr '\n' ' '); [ -n "$t" ] && echo "tc ingress $i : $t"; tc qdisc show dev "$i" 2>/dev/null | grep -E 'netem' | sed "s/^/tc $i : /"; done; }} | head -12 | cut -c1-300 | sed 's/^/filter=/'
 grep -rhiE '^[[:space:]]*(MaxInstances|MaxClients|MaxClientsPerHost|MaxClientsPerUser|MaxConnectionsPerHost|PassivePorts|MasqueradeAddress|TimeoutIdle|TimeoutLogin|TimeoutNoTransfer|DefaultAddress|SocketBindTight|DenyAll|DenyUser|DenyGroup|<Limit)([[:space:]]|$)' /etc/proftpd/proftpd.conf /etc/proftpd/conf.d 2>/dev/null | sed 's/^[[:space:]]*//' | head -10 | cut -c1-160 | sed 's/^/setting=/'
 echo "home=$(findmnt -n -o SOURCE,OPTIONS --target "$d" 2>/dev/null)"
 echo "df=$(df -Pk "$d" 2>/dev/null | awk 'NR==2{{print $5, $4}}')"

@@ -250,7 +250,9 @@ class Verifier:
         new, old = acked[self.read_so_far:], acked[:self.read_so_far]
         chosen = acked if everything else new + self.rng.sample(old, min(SAMPLE, len(old)))
         started = time.monotonic()
-        value = read_back_all(self.client, chosen, self.directories)
+        # a deadline that grows with the files: a long night's full read is never cut short (a file the
+        # read does not reach is « non vérifié », never intact)
+        value = read_back_all(self.client, chosen, self.directories, deadline=300 + 2 * len(chosen))
         took = time.monotonic() - started
         if chosen:
             self.seconds_per_file = max(self.seconds_per_file, took / len(chosen))
@@ -408,6 +410,7 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
     faults, current, chain = Faults(), None, []
     seen: dict[str, float] = {}  # kind → the longest it took in this run, start to verification
     verify_at_end = True
+    recovered_last = True  # the replica is read only on a cluster that came back to its baseline
 
     def final_cost() -> float:  # the final read of everything, then the replica's
         files = len(_acked(history)) + 120  # the uploads still to come while it runs
@@ -420,12 +423,13 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
             overlapping = bool(chain)  # the previous fault was healed, its audit left to this one's
             pause = 0 if overlapping else p.pause
             left = end - time.monotonic()
-            need = pause + _expected(p.kind, seen, p) + verifier.cost(SAMPLE + 120) + final_cost()
+            need = pause + (0 if p.kind in unavailable else _expected(p.kind, seen, p)) + verifier.cost(SAMPLE + 120) \
+                + final_cost()
             if need > left:
                 reason = (f"durée atteinte : la panne {p.index} ({p.kind}) demanderait environ {need:.0f} s avec la "
                           f"vérification et la lecture finale des deux nœuds, il en restait {max(0.0, left):.0f}")
                 if chain:  # the fault already healed still gets its audit and its verification
-                    _close_chain(cluster, faults, chain, history, verifier, say)
+                    recovered_last = _close_chain(cluster, faults, chain, history, verifier, say)
                     chain = []
                 break
             current = p
@@ -460,7 +464,7 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
                     and nxt.kind not in unavailable:
                 i += 1  # the next fault goes in now, while this one's recovery is under way
                 continue
-            recovered = _close_chain(cluster, faults, chain, history, verifier, say, failure)
+            recovered = recovered_last = _close_chain(cluster, faults, chain, history, verifier, say, failure)
             for q, _, t0 in chain:  # a cable's own length is drawn apart: what the kind costs beside it
                 took = time.monotonic() - t0 - (q.cable_s if q.kind == "cable" else 0)
                 seen[q.kind] = max(seen.get(q.kind, 0.0), took)
@@ -475,7 +479,11 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
         reason = f"interrompue ({exc}) {where}, après {done} panne(s) jouée(s)"
         say(f"bascule endurance: {reason} ; bascule défait ses pannes, puis relit les fichiers")
         try:
-            _audit(cluster, faults, current, f"interruption ({exc})", history, say)
+            if chain:  # a compound chain's faults share the audit of its last one
+                current = chain[-1][0] if current is None else current
+            _audit(cluster, faults, current, f"interruption ({exc})", history, say, chain=[c[0].index for c in chain]
+                   + ([current.index] if current is not None and all(c[0] is not current for c in chain) else []))
+            recovered_last = False
         except KeyboardInterrupt:
             reason += " ; remise en état interrompue par un second signal : vérifier le cluster à la main"
             verify_at_end = False
@@ -487,8 +495,14 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
         try:
             if verify_at_end:
                 verifier.verify(END, everything=True)
-                if not reason.startswith("interrompue"):
+                if reason.startswith("interrompue"):
+                    pass  # Ctrl-C: the user wants it over; the verdict says the replica was not read
+                elif recovered_last:
                     _read_replica(cluster, verifier, history, say)
+                else:  # a switchover on a cluster out of its baseline would add a fault of bascule's own
+                    history.append(RUN, ENDURANCE, REPLICA, INFO, {
+                        "switched": False, "drbd": {}, "error": "réplique non relue : le cluster n'était pas revenu à "
+                                                                "son état de référence"})
         except KeyboardInterrupt:
             reason += " ; vérification finale interrompue"
         finally:

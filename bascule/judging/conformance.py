@@ -304,6 +304,10 @@ def _site_params(rid: str, want: dict[str, str], inv: Inventory) -> tuple[dict[s
     if rid == r.ip:
         if "ip" in site and site["ip"] != inv.vip:
             said.append(f"ip={inv.vip} (la VIP de l'inventaire ; le texte du lab écrit {site['ip']})")
+            # the text's netmask is that of its own network (10.22.0.0/16): another site's is its own
+            if "cidr_netmask" in site:
+                said.append(f"cidr_netmask non comparé : celui du réseau de ce site (le texte écrit "
+                            f"{site.pop('cidr_netmask')} pour le sien)")
         site["ip"] = inv.vip
         nic = next((n.cluster_interface for n in inv.nodes if n.name == inv.preferred_master), "") or site.get("nic")
         if "nic" in site and nic and nic != site["nic"]:
@@ -413,8 +417,10 @@ def _check_location_node_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> 
     return Result.ko(f"aucune préférence inf: de {rsc} pour {node}")
 
 
-# Pacemaker writes these itself: its version, the last refresh's time. Read, never compared.
-WRITTEN_BY_PACEMAKER = ("dc-version", "last-lrm-refresh")
+# Pacemaker writes these itself (its version, the last refresh's time, whether sbd gives it a watchdog,
+# and corosync's stack and cluster name): read and shown, never compared (the same list as
+# facts/configuration.py's volatile properties).
+WRITTEN_BY_PACEMAKER = ("dc-version", "last-lrm-refresh", "have-watchdog", "cluster-infrastructure", "cluster-name")
 
 
 def _check_property_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> Result:

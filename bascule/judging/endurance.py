@@ -135,7 +135,7 @@ class EnduranceVerdict:
 
     def lost(self, uploader: str | None = None) -> list[FileFate]:
         """The files lost without an explanation (corrupted and not replicated included)."""
-        return [f for f in self.files if f.fate in (LOST, CORRUPTED, NOT_REPLICATED)
+        return [f for f in self.files if f.fate in (LOST, CORRUPTED, NOT_REPLICATED, UNDECIDED)
                 and (uploader is None or f.uploader == uploader)]
 
     def of(self, fate: str) -> list[FileFate]:
@@ -170,7 +170,7 @@ def judge_endurance(events: Iterable[Event]) -> EnduranceVerdict:
             and e.process.startswith(POWER_CUT + " ")]
     reads = _reads(events, verifications)
     context = _Context(_run_events(events, SPLIT_BRAIN), ftp_acks, cuts, start.get("writeback_s") or {},
-                       _split_windows(events))
+                       _split_windows(events), _must_read(verifications))
     fates = {name: _fate(name, ack, reads.get(name, []), context) for name, ack in acked.items()}
     failed = _failed_uploads(uploads, acked, verifications)
     unexpected = _unexpected(uploads, verifications)
@@ -229,6 +229,14 @@ class _Context:
     cuts: list[Event]
     writeback: dict
     split_windows: list[tuple[float, float]]  # from a cable's cut to its split brain resolved (or its heal)
+    # the final read and the replica's: every file acknowledged before them must have been read there
+    must_read: tuple[Event, ...] = ()
+
+
+def _must_read(verifications: list[Event]) -> tuple[Event, ...]:
+    end = next((v for v in verifications if _value(v).get("after") == END), None)
+    replica = next((v for v in verifications if _value(v).get("replica")), None)
+    return tuple(v for v in (end, replica) if v is not None)
 
 
 def _split_windows(events: list[Event]) -> list[tuple[float, float]]:
@@ -283,7 +291,12 @@ def _fate(name: str, ack: Event, reads: list[_Read], ctx: _Context) -> FileFate:
         first_bad = next(r for r in primary if r.got != sha and all(x.got != sha for x in primary[primary.index(r):]))
         # found at its first read that never came back, explained by what came before its last one (a
         # read-back during the cut sees the loss before document 3's recovery makes it final)
-        return _explain_loss(name, ack, _what_was_read(first_bad, ack), first_bad, last.at.t, ctx, fate)
+        return _explain_loss(name, ack, _what_was_read(first_bad, ack), first_bad, primary, ctx, fate)
+    # intact so far, but a read that had to include it could not: the final one, or the replica's
+    unread = [v for v in ctx.must_read if v.t >= ack.end and not any(r.at is v for r in reads)]
+    if unread:
+        where = "la réplique" if _value(unread[-1]).get("replica") else "la vérification finale"
+        return fate(NOT_CHECKED, f"illisible à {where}", note="intact aux lectures précédentes")
     stale = [r for r in primary if r.got != sha]
     if replica and replica[-1].got != sha:
         return fate(NOT_REPLICATED, _what_was_read(replica[-1], ack), replica[-1],
@@ -310,18 +323,32 @@ def _node_of(ack: Event, ftp_acks: list[Event]) -> tuple[str | None, str]:
     return _value(guess).get("served_by"), f"nœud déduit du client FTP à {abs(guess.end - ack.end):.1f} s près"
 
 
-def _explain_loss(name: str, ack: Event, seen: str, where: _Read, last_read: float, ctx: _Context, fate) -> FileFate:
-    """A file gone at the end: discarded by document 3, lost in a power cut's page cache, or lost."""
+def _host(name: str | None) -> str | None:
+    """A node's name as an inventory names it: /etc/hostname may hold the full domain name."""
+    return name.split(".")[0] if name else name
+
+
+def _explain_loss(name: str, ack: Event, seen: str, where: _Read, primary: list[_Read], ctx: _Context,
+                  fate) -> FileFate:
+    """A file gone at the end: discarded by document 3, lost in a power cut's page cache, or lost. An
+    explanation holds only for a file never read intact after the event that explains it."""
     if not seen.startswith(("absent", "vide", "tronqué")):
         return fate(LOST, seen, where)
+    sha = _value(ack).get("sha256")
+    last_read = primary[-1].at.t
+
+    def intact_after(t: float) -> bool:
+        return any(r.got == sha and r.at.t >= t for r in primary)
     who, how = _node_of(ack, ctx.ftp_acks)
+    who = _host(who)
     also = f" ; {how}" if how else ""
     for s in ctx.splits:
         sv = _value(s)
         cut_at, discarded = sv.get("cut_at", s.t), sv.get("discarded")
         # acknowledged by the discarded node during the cut, or just before it while still in its cache
         window = (ctx.writeback or {}).get(discarded) or 0.0
-        if not (s.t <= last_read and cut_at - window <= ack.end <= s.t):
+        discarded = _host(discarded)
+        if not (s.t <= last_read and cut_at - window <= ack.end <= s.t) or intact_after(s.t):
             continue
         if how and ack.end >= cut_at:
             # both nodes may carry the VIP while split: two clients at one moment may reach two nodes
@@ -337,7 +364,8 @@ def _explain_loss(name: str, ack: Event, seen: str, where: _Read, last_read: flo
         # the node's page cache: what the kernel had not yet written when its power went (read on the node)
         cut_node = cut.process[len(POWER_CUT) + 1:]
         window = (ctx.writeback or {}).get(cut_node)
-        if window and who == cut_node and cut.t - window <= ack.end <= cut.t and cut.t <= last_read:
+        if window and who == _host(cut_node) and cut.t - window <= ack.end <= cut.t and cut.t <= where.at.t \
+                and not intact_after(cut.t):
             return fate(IN_CACHE, seen, where, CACHE_WORDS.format(ago=cut.t - ack.end, window=window) + also,
                         explained=True)
     return fate(LOST, seen, where)
@@ -381,7 +409,7 @@ COUNTED = ("acked", "intact", "stale", "corrupted", "lost", "discarded", "in_cac
            "failed", "refused", "timed_out", "recovered", "unexpected")
 _BY_FATE = {INTACT: "intact", STALE: "stale", CORRUPTED: "corrupted", LOST: "lost", DISCARDED: "discarded",
             IN_CACHE: "in_cache", NOT_REPLICATED: "not_replicated", NOT_CHECKED: "not_checked",
-            UNDECIDED: "not_checked"}
+            UNDECIDED: "lost"}  # absent after a split brain, its node unnamed: a loss nothing explains
 
 
 def _totals(uploads: list[Event], fates: dict[str, FileFate], failed: list[FailedUpload],
@@ -459,6 +487,8 @@ def _replica_words(events: list[Event]) -> str:
         served = ", ".join(served) if isinstance(served, list) else served
         said = (f"tout relu sur {served or '?'} après une bascule vers lui : {len(v.get('read') or {})} "
                 f"fichiers en {v.get('took_s', 0):.0f} s" + (f" ; {said}" if said else ""))
+        if check.get("error"):
+            said += f" ; mais {check['error']}"
     elif check:
         said = f"réplique non relue : {check.get('error') or 'la bascule vers elle a échoué'}" + (f" ; {said}" if said else "")
     return said or "réplique non relue (série sans lecture de la réplique)"
@@ -474,6 +504,8 @@ def _fault_lines(events: list[Event], fates: dict[str, FileFate]) -> list[FaultL
     fault_starts = [e for e in events if e.source == FAULT and e.op == "start"]
     stop = next(iter(_run_events(events, STOP)), None)
     end_of_run = stop.t if stop is not None else (events[-1].end if events else 0.0)
+    # the night's faults end where its final verification begins (the replica's switchover is no fault)
+    final = next((e.t for e in _run_events(events, VERIFY) if _value(e).get("after") == END), end_of_run)
     windows = {up: downtime_windows(events, up) for up in (FTP_UPLOADER, CURL_UPLOADER)}
     lines = []
     for i, p in enumerate(planned):
@@ -483,7 +515,7 @@ def _fault_lines(events: list[Event], fates: dict[str, FileFate]) -> list[FaultL
         rv = _value(rec)
         t_next = planned[i + 1].t if i + 1 < len(planned) else end_of_run
         # the fault's own start event, after its pause (none: it was not played)
-        own = next((f for f in fault_starts if p.t <= f.t < t_next), None)
+        own = next((f for f in fault_starts if p.t <= f.t < min(t_next, final)), None)
         t0 = own.t if own is not None else p.t
         t1 = t_next
         outage, acked, failed = {}, {}, {}
@@ -506,7 +538,7 @@ def _fault_lines(events: list[Event], fates: dict[str, FileFate]) -> list[FaultL
             index, pv.get("kind", "?"), label, t0, rec.t if rec is not None else end_of_run, own is not None,
             bool(rv.get("recovered")), round(rec.t - t0, 1) if rec is not None and own is not None else None,
             tuple(rv.get("repairs") or ()), outage, acked, failed,
-            sum(1 for f in mine if f.fate in (LOST, CORRUPTED, NOT_REPLICATED)),
+            sum(1 for f in mine if f.fate in (LOST, CORRUPTED, NOT_REPLICATED, UNDECIDED)),
             sum(1 for f in mine if f.fate == DISCARDED),
             rv.get("status", "") if rv.get("index") == index else ("" if own is not None else "non jouée"),
             sum(1 for f in mine if f.fate == IN_CACHE),
@@ -578,7 +610,9 @@ def _verdict(fates: dict[str, FileFate], verifications: list[Event], events: lis
     interrupted = f" ; {stop}" if stop.startswith("interrompue") else ""
     bad = []
     for kind, words in ((LOST, "perdu(s) sans explication"), (CORRUPTED, "corrompu(s) (d'autres octets à une lecture)"),
-                        (NOT_REPLICATED, "absent(s) ou différent(s) sur la réplique")):
+                        (NOT_REPLICATED, "absent(s) ou différent(s) sur la réplique"),
+                        (UNDECIDED, "absent(s) après un split brain, acquitté(s) par un nœud que rien ne nomme : une "
+                                    "perte que rien n'explique")):
         if count(kind):
             bad.append(f"{count(kind)} fichier(s) acquitté(s) {words}")
     stale = [f for f in fates.values() if f.fate == STALE and not f.explained]
@@ -600,20 +634,19 @@ def _verdict(fates: dict[str, FileFate], verifications: list[Event], events: lis
     also = _explained_words(fates)
     if bad:
         return KO, " ; ".join(bad) + (f" ; et {also}" if also else "") + interrupted
-    unchecked = [f for f in fates.values() if f.fate in (NOT_CHECKED, UNDECIDED)]
+    unchecked = [f for f in fates.values() if f.fate == NOT_CHECKED]
     if explained:
-        return EXPLAINED, also + (f" ; {len(unchecked)} fichier(s) sans verdict" if unchecked else "") + interrupted
+        return EXPLAINED, (also + (f" ; {len(unchecked)} fichier(s) sans verdict" if unchecked else "")
+                           + ("" if any(_value(v).get("after") == END for v in verifications)
+                              else " ; pas de vérification finale")
+                           + ("" if _replica_read(events) is not None else " ; réplique non relue") + interrupted)
     if not any(_value(v).get("after") == END for v in verifications):
         return UNKNOWN, "pas de vérification finale (série interrompue avant la fin ?)" + interrupted
     if unchecked:
-        undecided = sum(1 for f in unchecked if f.fate == UNDECIDED)
-        return UNKNOWN, (f"{len(unchecked)} fichier(s) acquitté(s) sans verdict : "
-                         + (f"{undecided} absent(s) après le split brain, acquitté(s) par un nœud inconnu ; "
-                            if undecided else "") + f"{len(unchecked) - undecided} n'ont pas pu être relus"
-                         ) + interrupted
+        return UNKNOWN, f"{len(unchecked)} fichier(s) acquitté(s) sans verdict : ils n'ont pas pu être relus" + interrupted
     if not fates:
         return UNKNOWN, "aucun envoi acquitté : rien à vérifier" + interrupted
-    if _replica_read(events) is None:
+    if _replica_read(events) is None or run_value(events, REPLICA).get("error"):
         return UNKNOWN, (f"{len(fates)} fichiers acquittés relus intacts sur le nœud qui servait, mais "
                          f"{_replica_words(events)}") + interrupted
     return OK_VERDICT, f"{len(fates)} fichiers acquittés, tous relus intacts sur les deux nœuds, aucune anomalie" + interrupted
@@ -653,7 +686,7 @@ def _cause(events: list[Event], fates: dict[str, FileFate], storage: list, drbd:
     the audit's findings. A weak protocol explains only losses at a sudden fault (a clean move waits
     for DRBD's peer whatever the protocol): otherwise it is named as a risk, not as the losses' cause.
     Without evidence: « cause non identifiée », with what was ruled out."""
-    lost = [f for f in fates.values() if f.fate in (LOST, CORRUPTED, NOT_REPLICATED, STALE) and not f.explained]
+    lost = [f for f in fates.values() if f.fate in (LOST, CORRUPTED, NOT_REPLICATED, STALE, UNDECIDED) and not f.explained]
     after_sudden = any(f.found_after_index in _sudden_faults(events) for f in lost)
     explaining = [f for f in storage if after_sudden or not f.sudden_only]
     causes: list[str] = [f.cause for f in explaining]

@@ -193,9 +193,13 @@ def _kill_ftp(cluster: Cluster) -> None:
 
 PASSIVE = (49152, 49407)  # ports-passifs-filtres: the passive range proftpd is given, 0xC000-0xC0FF
 PROFTPD_CONF = "/etc/proftpd/proftpd.conf"
-# the lines a breakage appends to proftpd.conf, between these two (proftpd reads « # » as a comment at
-# the start of a line only), and gone with them
-BEGIN, END = "# bascule-casse début", "# bascule-casse fin"
+# the lines a breakage appends to proftpd.conf, between two comment lines that name it (proftpd reads
+# « # » as a comment at the start of a line only), and gone with them
+def _begin_end(name: str) -> tuple[str, str]:
+    return f"# bascule-casse {name} début", f"# bascule-casse {name} fin"
+
+
+TC_MARK = "/root/bascule-tc-ingress"  # this file exists only while the ingress qdisc is bascule's own
 
 
 def _lab_interface(cluster: Cluster) -> str:
@@ -205,34 +209,41 @@ def _lab_interface(cluster: Cluster) -> str:
 def _tc_drop(cluster: Cluster, match: str, on: bool) -> None:
     """Packets to the master's lab interface matching `match` (a tc u32 match) dropped on arrival: the
     node still serves itself (loopback), its clients lose what the filter matches. tc is iproute2's:
-    every lab node has it."""
+    every lab node has it. An ingress qdisc that is not bascule's is neither replaced nor removed."""
     dev = quote(_lab_interface(cluster))
     if on:
-        cluster.master.run(f"tc qdisc add dev {dev} ingress && tc filter add dev {dev} parent ffff: protocol ip prio 1 "
-                           f"u32 match ip protocol 6 0xff {match} action drop", timeout=30)
+        cluster.master.run(f"if tc qdisc show dev {dev} ingress | grep -q ingress; then echo \"une qdisc ingress existe "
+                           f"déjà sur {dev} : bascule ne la remplace pas\" >&2; exit 1; fi; "
+                           f"tc qdisc add dev {dev} ingress && touch {TC_MARK} && tc filter add dev {dev} parent ffff: "
+                           f"protocol ip prio 1 u32 match ip protocol 6 0xff {match} action drop", timeout=30)
     else:
-        cluster.master.run(f"tc qdisc del dev {dev} ingress 2>/dev/null || true", timeout=30)
+        cluster.master.run(f"if test -e {TC_MARK}; then tc qdisc del dev {dev} ingress 2>/dev/null; rm -f {TC_MARK}; fi",
+                           timeout=30)
 
 
-def _proftpd_lines(cluster: Cluster, lines: list[str], on: bool) -> None:
-    """Lines appended to the master's proftpd.conf (each marked), then proftpd told to read it again."""
+def _proftpd_lines(cluster: Cluster, name: str, lines: list[str], on: bool) -> None:
+    """Lines appended to the master's proftpd.conf between two marks of this breakage, then proftpd told
+    to read it again; undone by removing them."""
     node = cluster.master
+    begin, end = _begin_end(name)
     if on:
-        node.write_file("/root/bascule-proftpd-casse.conf", "\n".join([BEGIN, *lines, END]) + "\n")
-        node.run(f"grep -qx -- {quote(BEGIN)} {PROFTPD_CONF} || cat /root/bascule-proftpd-casse.conf >> {PROFTPD_CONF}",
+        node.write_file("/root/bascule-proftpd-casse.conf", "\n".join([begin, *lines, end]) + "\n")
+        # a file without a final newline would glue the mark to its last line
+        node.run(f"grep -qx -- {quote(begin)} {PROFTPD_CONF} || {{ sed -i -e '$a\\' {PROFTPD_CONF}; "
+                 f"cat /root/bascule-proftpd-casse.conf >> {PROFTPD_CONF}; }}; rm -f /root/bascule-proftpd-casse.conf",
                  timeout=30)
     else:
-        node.run(f"sed -i '/^{BEGIN}$/,/^{END}$/d' {PROFTPD_CONF}", timeout=30)
+        node.run(f"sed -i '/^{begin}$/,/^{end}$/d' {PROFTPD_CONF}", timeout=30)
     node.run("/etc/init.d/proftpd reload >/dev/null 2>&1 || pkill -HUP -o -x proftpd || true", timeout=60)
 
 
 def _passive_filtered(cluster: Cluster, on: bool) -> None:
     if on:
-        _proftpd_lines(cluster, [f"PassivePorts {PASSIVE[0]} {PASSIVE[1]}"], True)
+        _proftpd_lines(cluster, "ports-passifs-filtres", [f"PassivePorts {PASSIVE[0]} {PASSIVE[1]}"], True)
         _tc_drop(cluster, "match ip dport 0xc000 0xff00", True)
     else:
         _tc_drop(cluster, "", False)
-        _proftpd_lines(cluster, [], False)
+        _proftpd_lines(cluster, "ports-passifs-filtres", [], False)
 
 
 START_ROW = "« État du cluster au départ » (puis la série s'arrête)"
@@ -302,8 +313,9 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
         "connexion-interdite-par-limit", "avant la série : une section <Limit LOGIN> de proftpd.conf du maître refuse "
         "user (DenyUser) : identification refusée, quel que soit le mot de passe",
         START_ROW + " : identification refusée, cause : ce que dit le journal de proftpd, la section <Limit> lue",
-        lambda c: _proftpd_lines(c, ["<Limit LOGIN>", f"DenyUser {c.inv.ftp.user}", "</Limit>"], True),
-        lambda c: _proftpd_lines(c, [], False), "q2", before_run=True),
+        lambda c: _proftpd_lines(c, "connexion-interdite-par-limit", ["<Limit LOGIN>", f"DenyUser {c.inv.ftp.user}",
+                                                                       "</Limit>"], True),
+        lambda c: _proftpd_lines(c, "connexion-interdite-par-limit", [], False), "q2", before_run=True),
     Breakage(
         "ftp-hors-groupe", "serviceFTP retiré du groupe servIntralab (Q4 non faite)",
         "Q2 ligne 1, Q5 ligne 1, conformité « group servIntralab »",

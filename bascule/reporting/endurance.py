@@ -24,7 +24,8 @@ SECTIONS = ((LOST, "Fichiers acquittés perdus sans explication"), (CORRUPTED, "
             (STALE, "Lectures périmées (absent ou vide à une relecture, intact ensuite)"),
             (DISCARDED, SPLIT_BRAIN_WORDS[0].upper() + SPLIT_BRAIN_WORDS[1:] + " (comptés)"),
             (IN_CACHE, "Perdus à une coupure de courant, encore dans le cache du nœud coupé (comptés)"),
-            (NOT_CHECKED, "Sans verdict"), (UNDECIDED, "Sans verdict : nœud inconnu pendant un split brain"))
+            (NOT_CHECKED, "Sans verdict"),
+            (UNDECIDED, "Absents après un split brain, acquittés par un nœud que rien ne nomme (perte sans explication)"))
 SHOWN = 200  # files listed per section in the table; the JSON has them all
 
 

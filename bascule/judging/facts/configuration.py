@@ -80,11 +80,12 @@ def configuration_xml(text: str) -> ET.Element:
 def duration_seconds(v: str | None) -> float | None:
     if not v:
         return None
-    m = re.fullmatch(r"(\d+)(ms|s|m|min|h)?", v.strip())
+    m = re.fullmatch(r"(\d+)(ms|msec|s|sec|m|min|h|hr)?", v.strip())
     if not m:
         return None
     n = int(m.group(1))
-    return {"ms": n / 1000, "s": n, None: n, "m": n * 60, "min": n * 60, "h": n * 3600}[m.group(2)]
+    return {"ms": n / 1000, "msec": n / 1000, "s": n, "sec": n, None: n, "m": n * 60, "min": n * 60, "h": n * 3600,
+            "hr": n * 3600}[m.group(2)]
 
 
 

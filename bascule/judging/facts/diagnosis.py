@@ -113,6 +113,9 @@ def _diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
         return Diagnosis(f"le compte {user} n'existe pas sur {node}, il existe sur l'autre nœud (vu : getent passwd "
                          f"{user} sur les deux nœuds)",
                          f"créer {user} sur {node} avec le même uid, home et mot de passe que sur l'autre nœud")
+    if side.account_found is False and side.account_found_elsewhere is None:
+        return Diagnosis(f"le compte {user} n'existe pas sur {node} (vu : getent passwd {user} ; l'autre nœud n'a pas "
+                         f"pu être lu)", f"créer {user} sur {node}")
     if side.account_found is False and side.account_found_elsewhere is False:
         return Diagnosis(f"le compte {user} n'existe sur aucun des deux nœuds (vu : getent passwd {user})",
                          f"vérifier le compte FTP de l'inventaire ([ftp] user = {user}), ou créer ce compte sur les "
@@ -168,15 +171,14 @@ def client_symptom(error: str) -> str:
     failing after the login, a transfer refused with the server's reply."""
     e = error or ""
     low = e.casefold()
+    if low.startswith("identifié") or re.search(r"\b425\b|data connection|connexion de données", e, re.I):
+        return f"identifié, mais connexions de données impossibles ({e[:80]})"
     if "connexion refusée" in low or "connection refused" in low:
         return "pas de connexion TCP : refusée"
     if "accueil" in low or ("eof" in low and "identification" not in low and "liste" not in low):
         return "connexion acceptée puis fermée avant l'accueil du serveur"
-    if "530" in e or "identifiants refusés" in low:
+    if re.search(r"\b530\b", e) or "identifiants refusés" in low:
         return "identification refusée (530)"
-    if re.search(r"\b425\b|data connection|connexion de données", e, re.I) or (
-            low.startswith("identifié") and ("délai" in low or "timed out" in low or "eof" in low)):
-        return f"identifié, mais connexions de données impossibles ({e[:80]})"
     if "délai dépassé" in low or "timed out" in low:
         return "pas de réponse dans le délai"
     reply = re.search(r"\b([45]\d\d)\b", e)
@@ -199,7 +201,14 @@ def _filter_ports(rule: str) -> list[tuple[int, int]] | None:
     """The destination ports a filter rule matches: --dport/dpt/dport N[:M], or tc u32's « match
     VALUE/MASK at 20 » (the TCP destination port, low 16 bits of the word after the IP header); None
     when the rule names no port (it may drop everything)."""
-    found = [(int(a), int(b or a)) for a, b in re.findall(r"(?:--dports?|dpt|dport)[ :]+(\d+)(?:[:-](\d+))?", rule)]
+    if re.search(r"!\s*--dports?", rule):
+        return None  # every port but some: it may drop FTP's
+    found = []
+    for ports in re.findall(r"(?:--dports?|dpt|dport)[ :]+([\d,:-]+)", rule):  # 21, 20:21, 80,21
+        for part in ports.split(","):
+            a, _, b = part.replace("-", ":").partition(":")
+            if a.isdigit():
+                found.append((int(a), int(b) if b.isdigit() else int(a)))
     for value, mask in re.findall(r"match ([0-9a-f]{8})/([0-9a-f]{8}) at 20", rule):
         v, m = int(value, 16) & 0xFFFF, int(mask, 16) & 0xFFFF
         if m:

@@ -42,6 +42,10 @@ def drbd_finding(node: str, st: DrbdStatus, peer: DrbdStatus | None, peer_away: 
                            f"drbdadm connect {resource} sur {node} (si dmesg y dit « Split-Brain detected » : résoudre "
                            "comme le document 3, drbdadm connect --discard-my-data sur le nœud dont on écarte les "
                            "données)")
+    if st.connection in ("PausedSyncS", "PausedSyncT"):
+        return DrbdFinding(seen, "resynchronisation en pause (par dépendance entre ressources, ou à la main : drbdadm "
+                                 "pause-sync)", f"drbdadm resume-sync {resource} sur {node} si elle a été mise en pause "
+                                                "à la main, sinon attendre la ressource dont elle dépend")
     if st.connection in SYNCING:
         progress = f" ({st.sync_percent:.1f} %)" if st.sync_percent is not None else ""
         return DrbdFinding(seen, f"resynchronisation en cours{progress} : {st.disk} de ce côté", "attendre la fin de la "
