@@ -604,3 +604,31 @@ def test_a_hostname_with_its_domain_is_the_inventory_s_node():
     r.at(80).h.append(FAULT, "coupure de courant a", "start", OK)
     r.at(200).verify("fin", {"f1": None}).replica({"f1": None}).stop()
     assert r.judged().files[0].fate == "perdu à la coupure de courant"
+
+
+# --- nights captured on the embedded lab through an inventory, 2026-12-07 (tests/fixtures/README.md) ---
+
+def _judged_again(run, tmp_path):
+    from bascule.reporting.rejudge import rejudge
+    return json.loads(rejudge(CAPTURED / run, tmp_path)["json"].read_text())
+
+
+def test_a_captured_split_brain_night_is_explained_losses_never_ok(tmp_path):
+    """--pannes standby,kill,cable --composees --graine 5, 12 min: the master's cable out 118 s, a split
+    brain, document 3 kept hdintralab01; 39 acknowledged files discarded (the master's, 7 during the cut
+    and 32 still in its page cache when it went), each client naming its node, curl included."""
+    j = _judged_again("endurance-cable-split-brain-graine-5", tmp_path)
+    assert (j["verdict"], j["exit_code"]) == ("pertes expliquées", 3)
+    assert j["totals"]["envois-ftp"]["discarded"] == 26 and j["totals"]["envois-curl"]["discarded"] == 13
+    assert all(f["served_by"] for f in j["anomalies"]["écarté par le split brain"])  # curl named its node
+    assert "STONITH" in j["explanations"][0] and j["replica"].startswith("tout relu sur hdintralab01")
+
+
+def test_a_captured_kill_only_night_on_a_home_outside_drbd_is_ko_found_on_the_replica(tmp_path):
+    """home-sur-disque-local, --pannes kill, 8 min: the service restarts in place, every read through
+    the VIP is intact; the read on the replica after a switchover finds none of the 101 files."""
+    j = _judged_again("endurance-home-sur-disque-local-kill-replique", tmp_path)
+    assert (j["verdict"], j["exit_code"]) == ("KO", 1)
+    assert j["why"].startswith("101 fichier(s) acquitté(s) absent(s) ou différent(s) sur la réplique")
+    assert j["totals"]["envois-ftp"]["not_replicated"] == 68 and j["totals"]["envois-ftp"]["intact"] == 0
+    assert "/var/local/bascule-home" in j["cause"] and j["fix"].startswith("crm configure edit fs0")

@@ -531,8 +531,8 @@ def _fault_lines(events: list[Event], fates: dict[str, FileFate]) -> list[FaultL
             # upload acknowledged before it)
             ws = [w for w in windows[up] if (w.end is None or w.end > t0) and w.start < t1]
             outage[up] = None if any(w.end is None for w in ws) else round(sum(w.duration for w in ws), 1)
-        label = rv.get("label") if rv.get("index") == index else None
-        label = label or pv.get("label") or pv.get("kind", "?")
+        label = rv.get("label") if rv.get("index") == index and len(rv.get("chain") or ()) < 2 else None
+        label = label or (own.process if own is not None else None) or pv.get("kind", "?")
         mine = [f for f in fates.values() if f.found_after_index == index]
         lines.append(FaultLine(
             index, pv.get("kind", "?"), label, t0, rec.t if rec is not None else end_of_run, own is not None,
@@ -622,10 +622,10 @@ def _verdict(fates: dict[str, FileFate], verifications: list[Event], events: lis
         bad.append(f"{len(unexpected)} fichier(s) inattendu(s) (présents, jamais envoyés)")
     if repaired:
         bad.append("bascule a dû réparer le cluster : " + " ; ".join(
-            f"après la panne {v.get('index') or '?'}, " + ", ".join(v.get("repairs") or ()) for v in repaired))
+            f"après {_after(v, False)}, " + ", ".join(v.get("repairs") or ()) for v in repaired))
     if not_back:
         bad.append("le cluster n'est pas revenu à son état de référence après " +
-                   ", ".join(f"la panne {v.get('index') or '?'} ({v.get('label', '?')})" for v in not_back))
+                   ", ".join(_after(v) for v in not_back))
     if storage:
         bad.append("le stockage ne garde pas chaque envoi acquitté sur les deux nœuds (lu sur le cluster)")
     if drbd:
@@ -650,6 +650,15 @@ def _verdict(fates: dict[str, FileFate], verifications: list[Event], events: lis
         return UNKNOWN, (f"{len(fates)} fichiers acquittés relus intacts sur le nœud qui servait, mais "
                          f"{_replica_words(events)}") + interrupted
     return OK_VERDICT, f"{len(fates)} fichiers acquittés, tous relus intacts sur les deux nœuds, aucune anomalie" + interrupted
+
+
+def _after(recovered: dict, with_label: bool = True) -> str:
+    """What an audit came after: a fault of the schedule (« la panne 6 (…) »), or bascule's own read of
+    the replica, or an interruption, which have no number."""
+    index, label = recovered.get("index"), recovered.get("label", "?")
+    if index is None:
+        return label
+    return f"la panne {index}" + (f" ({label})" if with_label else "")
 
 
 def _explained_words(fates: dict[str, FileFate]) -> str:
@@ -714,8 +723,8 @@ def _cause(events: list[Event], fates: dict[str, FileFate], storage: list, drbd:
     for v in (_value(e) for e in _run_events(events, RECOVERED)):
         if not v.get("recovered"):
             left = " ; ".join(v.get("left") or []) or UNIDENTIFIED
-            causes.append(f"après la panne {v.get('index') or '?'} ({v.get('label', '?')}), l'audit a trouvé : {left}")
+            causes.append(f"après {_after(v)}, l'audit a trouvé : {left}")
         elif v.get("repairs"):
-            causes.append(f"après la panne {v.get('index') or '?'} ({v.get('label', '?')}), bascule a dû réparer : "
+            causes.append(f"après {_after(v)}, bascule a dû réparer : "
                           + " ; ".join(v["repairs"]))
     return " ; ".join(causes), " ; ".join(fixes)
