@@ -661,32 +661,30 @@ def _after(recovered: dict, with_label: bool = True) -> str:
     return f"la panne {index}" + (f" ({label})" if with_label else "")
 
 
+# each explanation: which files it covers, what the verdict's line says of them, and what would have
+# kept them (its fix), in the report's « perte expliquée » lines
+_EXPLAINED = (
+    (lambda f: f.fate == DISCARDED, f"fichier(s) acquitté(s) {SPLIT_BRAIN_WORDS}",
+     f"{SPLIT_BRAIN_WORDS} — pour les garder : {SPLIT_FIX}"),
+    (lambda f: f.fate == IN_CACHE, "fichier(s) acquitté(s) perdu(s) à une coupure de courant, encore dans le cache du "
+                                   "nœud coupé", f"perdu(s) à une coupure de courant avant l'écriture sur disque — {CACHE_FIX}"),
+    (lambda f: f.fate == STALE and f.explained, "lecture(s) périmée(s) pendant une coupure de câble (les deux nœuds "
+                                                "servaient)", f"lecture(s) périmée(s) pendant une coupure de câble — {SPLIT_FIX}"),
+)
+
+
+def _explained_counts(fates: dict[str, FileFate]) -> list[tuple[int, str, str]]:
+    counted = [(sum(1 for f in fates.values() if covers(f)), short, long) for covers, short, long in _EXPLAINED]
+    return [c for c in counted if c[0]]
+
+
 def _explained_words(fates: dict[str, FileFate]) -> str:
-    parts = []
-    for kind, words in ((DISCARDED, SPLIT_BRAIN_WORDS),
-                        (IN_CACHE, "perdu(s) à une coupure de courant, encore dans le cache du nœud coupé")):
-        n = sum(1 for f in fates.values() if f.fate == kind)
-        if n:
-            parts.append(f"{n} fichier(s) acquitté(s) {words}")
-    stale = sum(1 for f in fates.values() if f.fate == STALE and f.explained)
-    if stale:
-        parts.append(f"{stale} lecture(s) périmée(s) pendant une coupure de câble (les deux nœuds servaient)")
-    return " ; ".join(parts)
+    return " ; ".join(f"{n} {short}" for n, short, _ in _explained_counts(fates))
 
 
 def _explanations(fates: dict[str, FileFate]) -> tuple[str, ...]:
     """Each explained loss with its count and the fix that would have kept the files."""
-    out = []
-    n = sum(1 for f in fates.values() if f.fate == DISCARDED)
-    if n:
-        out.append(f"{n} {SPLIT_BRAIN_WORDS} — pour les garder : {SPLIT_FIX}")
-    n = sum(1 for f in fates.values() if f.fate == IN_CACHE)
-    if n:
-        out.append(f"{n} perdu(s) à une coupure de courant avant l'écriture sur disque — {CACHE_FIX}")
-    n = sum(1 for f in fates.values() if f.fate == STALE and f.explained)
-    if n:
-        out.append(f"{n} lecture(s) périmée(s) pendant une coupure de câble — {SPLIT_FIX}")
-    return tuple(out)
+    return tuple(f"{n} {long}" for n, _, long in _explained_counts(fates))
 
 
 def _cause(events: list[Event], fates: dict[str, FileFate], storage: list, drbd: dict[str, int]) -> tuple[str, str]:
