@@ -25,7 +25,29 @@ CAUSES = {
                                            "interdit servIntralab sur hdintralab01", "crm configure delete"],
     "depart-maintenance": ["mode maintenance", "maintenance-mode=false"],
     "mot-de-passe-ftp-faux": ["identifiants refusés (530)", "mot de passe FTP de l'inventaire"],
+    # breakages of kinds the diagnosis had never met (issue 30), captured 2026-12-07 through the inventory
+    "pare-feu-ftp-sur-maitre": ["délai dépassé", "tc qdisc del dev eth1 ingress sur intralab01"],
+    "ports-passifs-filtres": ["identifié, liste impossible : délai dépassé", "tc qdisc del dev eth1 ingress sur intralab01"],
+    "connexion-interdite-par-limit": ["identifiants refusés (530)", "revoir les sections <Limit>", "DenyUser user"],
 }
+
+# the cause each of those rows names, from the evidence read on the cluster
+EVIDENCE = {
+    "pare-feu-ftp-sur-maitre": ["intralab01 se sert lui-même, pas le client", "le client : pas de réponse dans le délai",
+                                "127.0.0.1 et 10.22.100.220", "match 00000015/0000ffff at 20"],
+    "ports-passifs-filtres": ["identifié, mais connexions de données impossibles", "match 0000c000/0000ff00 at 20",
+                              "réglages lus : PassivePorts 49152 49407"],
+    "connexion-interdite-par-limit": ["« USER user (Login failed): Limit access denies login »",
+                                      "127.0.0.1 identification : error_perm 530"],
+}
+
+
+@pytest.mark.parametrize("run", sorted(EVIDENCE))
+def test_a_breakage_never_met_before_is_diagnosed_from_the_evidence(run, tmp_path):
+    first = rows(rejudge(RUNS / run, tmp_path)["json"])[0]
+    for words in EVIDENCE[run]:
+        assert words in first["cause"], (words, first["cause"])
+    assert "mot de passe FTP de l'inventaire" not in first["fix"]  # a 530 is not always the inventory's password
 
 
 def rows(path: Path) -> list[dict]:

@@ -8,6 +8,7 @@ it; otherwise « cause non identifiée », with a short summary of what was read
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from bascule.inventory import Inventory
@@ -278,7 +279,8 @@ def diagnose_ftp(side: FtpSide, inv: Inventory, client: str = "") -> Diagnosis |
     path between them); then those log lines alone, with a fix only when a setting read on the node
     is behind them. None when nothing read explains it. `client`: the client's own error."""
     found = _diagnose_ftp(side, inv)
-    said = " ; ".join(f"« {line} »" for line in side.auth_log)
+    counted = Counter(side.auth_log)
+    said = " ; ".join(f"« {line} »" + (f" ({n} fois)" if n > 1 else "") for line, n in counted.items())
     if found is not None:
         if not said:
             return found
