@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bascule.judging.endurance import (CORRUPTED, DISCARDED, IN_CACHE, LOST, NOT_CHECKED, NOT_REPLICATED,
                                       SPLIT_BRAIN_WORDS, STALE, UNDECIDED, EnduranceVerdict, run_value)
-from bascule.record.endurance import START, STOP, UPLOAD
+from bascule.record.endurance import FTP_UPLOADER, START, STOP, UPLOAD
 from bascule.record.history import CLIENT, OK, Event
 from bascule.reporting.table import render
 
@@ -217,7 +217,7 @@ def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | N
         per_minute: dict[int, int] = {}
         for e in acked:
             per_minute[int(e.end // 60)] = per_minute.get(int(e.end // 60), 0) + 1
-        rate = speed.twinx() if client == clients[0] else None
+        rate = speed.twinx() if client == (FTP_UPLOADER if FTP_UPLOADER in clients else clients[0]) else None
         if rate is not None:
             rate.step([m + 0.5 for m in sorted(per_minute)], [per_minute[m] for m in sorted(per_minute)], where="mid",
                       color="#2e7d32", lw=1, label=f"{client} : envois acquittés par minute")
@@ -244,10 +244,10 @@ def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | N
     ax.set_yticks(range(len(clients)), clients)
     ax.set_ylim(-0.6, len(clients) + 0.4)
     speed.set_xlabel("minutes depuis le début de la série")
-    ax.set_title(f"Endurance, graine {verdict.seed} : envois acquittés (vert) ou échoués (rouge) ;\n"
-                 f"du début de chaque panne au retour à l'état de référence (orange ; rouge : pas revenu), pertes (x), "
-                 f"absents de la réplique (■), lectures périmées (●), écartés par le split brain (▼), "
-                 f"perdus en cache à une coupure de courant (▲)", fontsize=9)
+    ax.set_title(f"Endurance, graine {verdict.seed} : envois acquittés (vert) ou échoués (rouge) ; du début de chaque "
+                 f"panne au retour à l'état de référence (orange ; rouge : pas revenu) ;\npertes (x), absents de la "
+                 f"réplique (■), lectures périmées (●), écartés par le split brain (▼), perdus en cache à une coupure "
+                 f"de courant (▲)", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
