@@ -446,7 +446,7 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
                                                                "recovered": True, "status": "non jouée : impossible ici"})
                 i += 1
                 continue
-            say(f"bascule endurance: panne {p.index} : {p.kind} sur {node.name}, le {p.target} ({KINDS[p.kind]})"
+            say(f"bascule endurance: panne {p.index} : {p.kind} sur {node.name} ({p.target}) — {KINDS[p.kind]}"
                 + (" pendant le retour de la précédente" if overlapping else "")
                 + f" — {max(0, end - time.monotonic()) / 60:.0f} min restantes")
             started = time.monotonic()
