@@ -213,3 +213,36 @@ def test_the_servers_words_and_the_setting_behind_them(inv):
 def test_the_clients_own_evidence_is_classified(error, symptom):
     from bascule.judging.facts.diagnosis import client_symptom
     assert client_symptom(error).startswith(symptom)
+
+
+# every rule of the FTP side, walked: each fires on the evidence it reads, says it (« vu : »), and a fix
+# names where it acts (the node, or the inventory) — never a fix that no evidence points to
+RULES = [
+    ("account missing here", dict(account_found=False, account_found_elsewhere=True)),
+    ("account missing here, other unread", dict(account_found=False, account_found_elsewhere=None)),
+    ("account missing on both", dict(account_found=False, account_found_elsewhere=False)),
+    ("nothing listens", dict(listening=())),
+    ("listens elsewhere", dict(listening=(), other_ftp_ports=("0.0.0.0:2121",))),
+    ("not on the VIP", dict(listening=("127.0.0.1:21",))),
+    ("configuration refused", dict(config_exit=1, config_said="Fatal: unknown directive")),
+    ("shell refused", dict(shell_allowed=False, shell="/usr/sbin/nologin")),
+    ("password differs", dict(password_accepted=False, password_accepted_elsewhere=True)),
+    ("password refused by both", dict(password_accepted=False, password_accepted_elsewhere=False)),
+    ("accounts differ", dict(same_account_on_both=False)),
+    ("home read-only", dict(home_options="ro,relatime")),
+    ("home full", dict(home_use_percent=100, home_available_kib=0)),
+    ("documents not the user's", dict(documents_owner="root:root", documents_mode="755")),
+    ("served itself, filter", dict(own_sessions=(("lo", "127.0.0.1 ok"),), filters=("-A INPUT -p tcp --dport 21 -j DROP",))),
+    ("served itself, no filter", dict(own_sessions=(("lo", "127.0.0.1 ok"),))),
+    ("server's words", dict(auth_log=("MaxInstances (2) reached, new connection denied",), settings=("MaxInstances 2",))),
+]
+
+
+@pytest.mark.parametrize("name, change", RULES, ids=[r[0] for r in RULES])
+def test_every_ftp_rule_fires_on_its_evidence_and_ties_its_fix_to_it(healthy, inv, name, change):
+    found = diagnose_ftp(replace(healthy, **change), inv, "délai dépassé")
+    assert found is not None, name
+    assert "vu :" in found.cause or "vu :" in found.cause.replace("(vu", "vu"), (name, found.cause)
+    if found.fix:
+        assert "intralab01" in found.fix or "inventaire" in found.fix or "deux nœuds" in found.fix, (name, found.fix)
+    assert "attendre" not in found.fix

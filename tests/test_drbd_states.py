@@ -90,3 +90,22 @@ def test_every_rule_ties_its_fix_to_the_state_read():
                 assert state.connection in SYNCING + ("VerifyS", "VerifyT")
             elif f.fix and not f.fix.startswith(("vérifier", "choisir")):
                 assert " sur x" in f.fix, (state, f)
+
+
+def test_the_kernel_s_words_are_quoted_and_a_split_brain_it_detected_gets_document_3():
+    said = ("block drbd0: Split-Brain detected but unresolved, dropping connection!",
+            "block drbd0: conn( WFReportParams -> Disconnecting )")
+    f = drbd_finding("a", st("StandAlone", peer_disk="DUnknown"), None, False, RES, kernel=said)
+    assert f.cause.startswith("split brain : le noyau de a l'a détecté")
+    assert "« block drbd0: Split-Brain detected but unresolved, dropping connection! »" in f.cause
+    assert "drbdadm connect --discard-my-data resftp" in f.fix
+    # other words of the kernel are quoted, and change nothing else
+    g = drbd_finding("a", st("StandAlone", peer_disk="DUnknown"), None, False, RES, kernel=("block drbd0: handshake failed",))
+    assert "a renoncé à se connecter" in g.cause and "handshake failed" in g.cause and g.fix.startswith("drbdadm connect")
+
+
+def test_a_reading_saved_before_the_kernel_was_read_is_judged_as_before():
+    from bascule.record.observations import ClusterReading, from_json, to_json
+    saved = to_json(ClusterReading(None))
+    saved.pop("drbd_kernel", None)
+    assert from_json(saved).drbd_kernel == {}

@@ -175,7 +175,17 @@ class Cluster:
                 raise seen
             else:
                 drbd[name] = seen
-        return ClusterReading(xml, error, drbd, drbd_errors, self.cib("constraints") or None)
+        # where DRBD is not healthy, what the kernel said of it (a split brain, a refused handshake)
+        kernel = {}
+        for name, st in drbd.items():
+            if st is not None and not st.healthy and name in self.nodes:
+                try:
+                    said = self.nodes[name].run("dmesg 2>/dev/null | grep -i 'drbd' | tail -4 | cut -c1-200", timeout=20,
+                                                check=False).stdout
+                    kernel[name] = tuple(line.strip() for line in said.splitlines() if line.strip())
+                except NodeError:
+                    pass  # the state itself is read: the kernel's words are a bonus
+        return ClusterReading(xml, error, drbd, drbd_errors, self.cib("constraints") or None, kernel)
 
     # -- DRBD -------------------------------------------------------------------------------------
     def drbd_raw(self, node: Node, timeout: float = 20) -> tuple[str, DrbdStatus]:

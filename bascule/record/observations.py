@@ -40,6 +40,8 @@ class ClusterReading:
     drbd: dict[str, DrbdStatus | None] = field(default_factory=dict)
     drbd_errors: dict[str, str] = field(default_factory=dict)
     constraints_xml: str | None = None  # `cibadmin -Q --scope constraints`
+    # the kernel's last words about DRBD (dmesg), read on each node whose DRBD is not healthy
+    drbd_kernel: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

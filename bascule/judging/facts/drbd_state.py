@@ -27,15 +27,34 @@ class DrbdFinding:
 
 
 def drbd_finding(node: str, st: DrbdStatus, peer: DrbdStatus | None, peer_away: bool, resource: str,
-                 node_away: bool = False) -> DrbdFinding | None:
+                 node_away: bool = False, kernel: tuple[str, ...] = ()) -> DrbdFinding | None:
     """The finding for one node's DRBD state; None when it is healthy (Connected, UpToDate/UpToDate).
     `peer` is what the other node printed (None: not read), `peer_away` whether it is offline or in
-    standby in the cluster, `node_away` the same for this node."""
+    standby in the cluster, `node_away` the same for this node, `kernel` the kernel's last lines about
+    DRBD on this node (dmesg), quoted with the cause."""
+    found = _finding(node, st, peer, peer_away, resource, node_away, kernel)
+    if found is None or not kernel:
+        return found
+    return DrbdFinding(found.problem, f"{found.cause} (dmesg de {node} : " + " ; ".join(f"« {k} »" for k in kernel[-2:])
+                       + ")", found.fix)
+
+
+def _split_brain_said(kernel: tuple[str, ...]) -> bool:
+    return any("split-brain" in line.casefold() for line in kernel)
+
+
+def _finding(node: str, st: DrbdStatus, peer: DrbdStatus | None, peer_away: bool, resource: str, node_away: bool,
+             kernel: tuple[str, ...]) -> DrbdFinding | None:
     seen = f"DRBD {resource} sur {node} : {st.summary()}"
     if not st.configured:
         return DrbdFinding(f"DRBD {resource} non démarré sur {node}",
                            "la ressource n'est pas montée dans le noyau (drbdadm up jamais fait, ou défait)",
                            "" if node_away else f"drbdadm up {resource} sur {node}")
+    if st.connection == "StandAlone" and _split_brain_said(kernel):
+        return DrbdFinding(seen, f"split brain : le noyau de {node} l'a détecté et DRBD a renoncé à se connecter",
+                           "résoudre comme le document 3 : choisir le nœud dont on écarte les données, y faire drbdadm "
+                           f"secondary {resource} puis drbdadm connect --discard-my-data {resource}, et drbdadm "
+                           f"connect {resource} sur l'autre")
     if st.connection == "StandAlone":
         return DrbdFinding(seen, f"{node} a renoncé à se connecter à son pair (StandAlone : après un split brain, un "
                                  "réglage refusé par le pair, ou un drbdadm disconnect)",

@@ -216,7 +216,7 @@ def departures(reading: ClusterReading, inv: Inventory) -> tuple[list[tuple[str,
             found.append((f"DRBD illisible sur {name} ({reading.drbd_errors.get(name, '')})", "cat /proc/drbd"))
             continue
         finding = drbd_finding(name, st, reading.drbd.get(peer) if peer else None, peer_down, inv.drbd.resource,
-                               node_away=name in away)
+                               node_away=name in away, kernel=tuple(getattr(reading, "drbd_kernel", {}).get(name, ())))
         if finding is not None:
             found.append((f"{finding.problem} — {finding.cause}", finding.fix))
     for cid, what in foreign_locations(reading.constraints_xml, inv):
