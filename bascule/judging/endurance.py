@@ -170,7 +170,8 @@ def judge_endurance(events: Iterable[Event]) -> EnduranceVerdict:
             and e.process.startswith(POWER_CUT + " ")]
     reads = _reads(events, verifications)
     context = _Context(_run_events(events, SPLIT_BRAIN), ftp_acks, cuts, start.get("writeback_s") or {},
-                       _split_windows(events), _must_read(verifications))
+                       _split_windows(events), _must_read(verifications),
+                       tuple((e.t, _value(e).get("index")) for e in _run_events(events, PLANNED)))
     fates = {name: _fate(name, ack, reads.get(name, []), context) for name, ack in acked.items()}
     failed = _failed_uploads(uploads, acked, verifications)
     unexpected = _unexpected(uploads, verifications)
@@ -231,6 +232,11 @@ class _Context:
     split_windows: list[tuple[float, float]]  # from a cable's cut to its split brain resolved (or its heal)
     # the final read and the replica's: every file acknowledged before them must have been read there
     must_read: tuple[Event, ...] = ()
+    planned: tuple[tuple[float, int], ...] = ()  # each planned fault: when, its number
+
+    def fault_index(self, t: float) -> int | None:
+        """The number of the fault under way at `t` (the last one planned before it)."""
+        return next((i for when, i in reversed(self.planned) if when <= t), None)
 
 
 def _must_read(verifications: list[Event]) -> tuple[Event, ...]:
@@ -271,11 +277,15 @@ def _fate(name: str, ack: Event, reads: list[_Read], ctx: _Context) -> FileFate:
     reads = [r for r in reads if r.at.t >= ack.end]
     anomalies = tuple(f"{_what_was_read(r, ack)} ({_where(r)})" for r in reads if r.got != sha)
 
-    def fate(kind: str, seen: str = "", where: _Read | None = None, note: str = "", explained: bool = False) -> FileFate:
+    def fate(kind: str, seen: str = "", where: _Read | None = None, note: str = "", explained: bool = False,
+             event: Event | None = None) -> FileFate:
+        """`event`: the fault that explains the loss, whose line counts it (wherever it was first seen)."""
         v = _value(where.at) if where is not None and where.at.source == RUN else {}
+        index = v.get("index") if not v.get("replica") else None
+        if event is not None:
+            index = ctx.fault_index(event.t) or index
         return FileFate(name, ack.process, ack.end, node, kind, seen,
-                        (_where(where) if where is not None else ""), v.get("index") if not v.get("replica") else None,
-                        note, explained, anomalies)
+                        (_where(where) if where is not None else ""), index, note, explained, anomalies)
     primary = [r for r in reads if not r.replica]
     replica = [r for r in reads if r.replica]
     if not primary:
@@ -356,8 +366,8 @@ def _explain_loss(name: str, ack: Event, seen: str, where: _Read, primary: list[
         if who == discarded:
             if ack.end < cut_at:
                 return fate(DISCARDED, seen, where, UNREPLICATED_WORDS.format(ago=cut_at - ack.end, window=window) + also,
-                            explained=True)
-            return fate(DISCARDED, seen, where, note=how, explained=True)
+                            explained=True, event=s)
+            return fate(DISCARDED, seen, where, note=how, explained=True, event=s)
         if who is None and ack.end >= cut_at:
             return fate(UNDECIDED, seen, where, note="acquitté pendant la coupure par un nœud inconnu")
     for cut in ctx.cuts:
@@ -367,7 +377,7 @@ def _explain_loss(name: str, ack: Event, seen: str, where: _Read, primary: list[
         if window and who == _host(cut_node) and cut.t - window <= ack.end <= cut.t and cut.t <= where.at.t \
                 and not intact_after(cut.t):
             return fate(IN_CACHE, seen, where, CACHE_WORDS.format(ago=cut.t - ack.end, window=window) + also,
-                        explained=True)
+                        explained=True, event=cut)
     return fate(LOST, seen, where)
 
 
