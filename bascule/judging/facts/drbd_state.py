@@ -56,11 +56,12 @@ def _finding(node: str, st: DrbdStatus, peer: DrbdStatus | None, peer_away: bool
                            f"secondary {resource} puis drbdadm connect --discard-my-data {resource}, et drbdadm "
                            f"connect {resource} sur l'autre")
     if st.connection == "StandAlone":
+        # the kernel read and silent about a split brain: a plain reconnection; not read: say what to look for
+        check = "" if kernel else (" (si dmesg y dit « Split-Brain detected » : résoudre comme le document 3, drbdadm "
+                                   "connect --discard-my-data sur le nœud dont on écarte les données)")
         return DrbdFinding(seen, f"{node} a renoncé à se connecter à son pair (StandAlone : après un split brain, un "
                                  "réglage refusé par le pair, ou un drbdadm disconnect)",
-                           f"drbdadm connect {resource} sur {node} (si dmesg y dit « Split-Brain detected » : résoudre "
-                           "comme le document 3, drbdadm connect --discard-my-data sur le nœud dont on écarte les "
-                           "données)")
+                           f"drbdadm connect {resource} sur {node}{check}")
     if st.connection in ("PausedSyncS", "PausedSyncT"):
         return DrbdFinding(seen, "resynchronisation en pause (par dépendance entre ressources, ou à la main : drbdadm "
                                  "pause-sync)", f"drbdadm resume-sync {resource} sur {node} si elle a été mise en pause "
