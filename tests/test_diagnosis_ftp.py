@@ -246,3 +246,9 @@ def test_every_ftp_rule_fires_on_its_evidence_and_ties_its_fix_to_it(healthy, in
     if found.fix:
         assert "intralab01" in found.fix or "inventaire" in found.fix or "deux nœuds" in found.fix, (name, found.fix)
     assert "attendre" not in found.fix
+
+
+def test_a_drop_policy_is_quoted_without_a_guessed_fix(inv):
+    side = _with(SERVED_ITSELF + "\nfilter=:INPUT DROP [0:0]")
+    found = diagnose_ftp(side, inv, "délai dépassé")
+    assert "« :INPUT DROP [0:0] »" in found.cause and found.fix == ""

@@ -219,7 +219,10 @@ def _filter_ports(rule: str) -> list[tuple[int, int]] | None:
 
 
 def _filter_fix(rule: str, node: str) -> str:
-    """The command that removes a filter rule read on the node."""
+    """The command that removes a filter rule read on the node; "" for a chain's policy (DROP by
+    default): which rule should let FTP through is not read there, so no fix is guessed."""
+    if rule.startswith(":") or "policy drop" in rule:
+        return ""
     if rule.startswith("-A "):
         return f"iptables {'-D ' + rule[3:]} sur {node}"
     m = re.match(r"tc ingress (\S+) :", rule)
@@ -251,7 +254,7 @@ def _path_diagnosis(side: FtpSide, inv: Inventory, client: str) -> Diagnosis | N
         quoted = " ; ".join(f"« {f} »" for f in relevant)
         return Diagnosis(f"{node} se sert lui-même, pas le client : un filtre de paquets de {node} qui touche les ports "
                          f"du FTP (vu : {seen} ; filtre lu sur {node} : {quoted}{also})",
-                         " ; ".join(dict.fromkeys(_filter_fix(f, node) for f in relevant)))
+                         " ; ".join(dict.fromkeys(fix for fix in (_filter_fix(f, node) for f in relevant) if fix)))
     others = f" ; filtres sans lien visible avec les ports du FTP : {' ; '.join(side.filters)}" if side.filters else ""
     return Diagnosis(f"{node} se sert lui-même, pas le client : le chemin entre eux est en cause, hors de ce que "
                      f"{node} filtre (vu : {seen} ; aucun filtre de paquets de {node} — iptables, nftables, tc — ne "
