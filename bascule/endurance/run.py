@@ -126,16 +126,11 @@ def _hold(seconds: float, since: float) -> None:
         threading.Event().wait(left)
 
 
-def _target(cluster: Cluster, p: Planned) -> Node:
-    """The node a fault hits: the one that serves now, or its peer, as the schedule drew."""
-    serving = _serving(cluster)
-    return serving if p.target == MASTER else cluster.peer(serving)
-
-
-def _fault(cluster: Cluster, p: Planned, node: Node, faults: Faults, hypervisor, history: History, say) -> str:
-    """Inject one fault on `node` (the role the schedule drew), and heal it; returns its label. The
-    audit that follows (or follows the chain) brings the cluster back to its baseline."""
-    serving = _serving(cluster)
+def _fault(cluster: Cluster, p: Planned, node: Node, serving: Node, faults: Faults, hypervisor, history: History,
+           say) -> str:
+    """Inject one fault on `node` (the role the schedule drew; `serving` runs the group now), and heal
+    it; returns its label. The audit that follows (or follows the chain) brings the cluster back to its
+    baseline."""
     other = cluster.peer(node)
     moves = node is serving  # the service leaves the node hit, or stays where it is
     if p.kind == "standby":
@@ -276,19 +271,20 @@ class Verifier:
 
 
 def _drbd_counts(cluster: Cluster) -> dict[str, dict]:
-    """DRBD's own view on each node: its connection and disk states, and its out-of-sync count (8.4's
-    /proc/drbd, else 9's drbdsetup status --statistics)."""
+    """DRBD's own view on each node, from one reading of it: its connection and disk states, and its
+    out-of-sync count (8.4's /proc/drbd says it; 9's status needs --statistics, asked then)."""
     res = cluster.inv.drbd.resource
-    command = (f't=$(cat /proc/drbd 2>/dev/null); case "$t" in *oos:*) printf "%s\\n" "$t" ;; '
-               f'*) drbdsetup status {quote(res)} --statistics 2>/dev/null ;; esac')
-    counts = cluster.on_every_node(lambda n: n.run(command, timeout=30, check=False).stdout)
-    states = cluster.drbd_everywhere()
     out = {}
-    for name, text in counts.items():
-        st = states.get(name)
-        out[name] = {"error": str(text)} if isinstance(text, Exception) else {
-            "oos_kib": parse_out_of_sync(text), "connection": st.connection if st else "",
-            "disk": f"{st.disk}/{st.peer_disk}" if st else ""}
+    for name, seen in cluster.on_every_node(cluster.drbd_raw).items():
+        if isinstance(seen, Exception):
+            out[name] = {"error": str(seen)}
+            continue
+        text, st = seen
+        oos = parse_out_of_sync(text)
+        if oos is None and st.version == "9":
+            oos = parse_out_of_sync(cluster.nodes[name].run(f"drbdsetup status {quote(res)} --statistics 2>/dev/null",
+                                                            timeout=30, check=False).stdout)
+        out[name] = {"oos_kib": oos, "connection": st.connection, "disk": f"{st.disk}/{st.peer_disk}"}
     return out
 
 
@@ -439,7 +435,8 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
                 faults = Faults()
             overlapped = _recovering(cluster) if overlapping else ""
             stop.wait(pause)  # the schedule's quiet time: uploads go on, on a cluster at rest
-            node = _target(cluster, p)
+            serving = _serving(cluster)  # the fault hits it, or its peer, as the schedule drew
+            node = serving if p.target == MASTER else cluster.peer(serving)
             history.append(RUN, ENDURANCE, PLANNED, INFO, {
                 "index": p.index, "kind": p.kind, "pause": pause, "target": p.target, "node": node.name,
                 "cable_s": p.cable_s, "overlaps": overlapping, "overlapped": overlapped})
@@ -453,7 +450,7 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
                 + f" — {max(0, end - time.monotonic()) / 60:.0f} min restantes")
             started = time.monotonic()
             try:
-                label = _fault(cluster, p, node, faults, hypervisor, history, say)
+                label = _fault(cluster, p, node, serving, faults, hypervisor, history, say)
                 failure = ""
             except Exception as exc:  # the fault could not be played or healed: heal what can be, then stop
                 why = str(exc) if isinstance(exc, BasculeError) else f"{type(exc).__name__} : {exc}"

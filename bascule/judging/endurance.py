@@ -31,6 +31,7 @@ from statistics import median
 from typing import Iterable
 
 from bascule.inventory import from_public
+from bascule.judging.facts.placement import node_named
 from bascule.judging.facts.storage import read_nothing, ruled_out, storage_findings
 from bascule.record.endurance import (CURL_UPLOADER, ENDURANCE, FTP_UPLOADER, PLANNED, READ_BACK, RECOVERED, REPLICA,
                                       SPLIT_BRAIN, START, STOP, STORAGE, UPLOAD, VERIFY)
@@ -171,7 +172,8 @@ def judge_endurance(events: Iterable[Event]) -> EnduranceVerdict:
     reads = _reads(events, verifications)
     context = _Context(_run_events(events, SPLIT_BRAIN), ftp_acks, cuts, start.get("writeback_s") or {},
                        _split_windows(events), _must_read(verifications),
-                       tuple((e.t, _value(e).get("index")) for e in _run_events(events, PLANNED)))
+                       tuple((e.t, _value(e).get("index")) for e in _run_events(events, PLANNED)),
+                       _inventory(start.get("cluster")))
     fates = {name: _fate(name, ack, reads.get(name, []), context) for name, ack in acked.items()}
     failed = _failed_uploads(uploads, acked, verifications)
     unexpected = _unexpected(uploads, verifications)
@@ -233,6 +235,12 @@ class _Context:
     # the final read and the replica's: every file acknowledged before them must have been read there
     must_read: tuple[Event, ...] = ()
     planned: tuple[tuple[float, int], ...] = ()  # each planned fault: when, its number
+    inventory: object = None  # the run's inventory, when its history holds one
+
+    def node(self, hostname: str | None) -> str | None:
+        """A node as the inventory names it (/etc/hostname may hold the domain); its short name without one."""
+        named = node_named(hostname, self.inventory) if self.inventory is not None else None
+        return named or (hostname.split(".")[0] if hostname else hostname)
 
     def fault_index(self, t: float) -> int | None:
         """The number of the fault under way at `t` (the last one planned before it)."""
@@ -333,11 +341,6 @@ def _node_of(ack: Event, ftp_acks: list[Event]) -> tuple[str | None, str]:
     return _value(guess).get("served_by"), f"nœud déduit du client FTP à {abs(guess.end - ack.end):.1f} s près"
 
 
-def _host(name: str | None) -> str | None:
-    """A node's name as an inventory names it: /etc/hostname may hold the full domain name."""
-    return name.split(".")[0] if name else name
-
-
 def _explain_loss(name: str, ack: Event, seen: str, where: _Read, primary: list[_Read], ctx: _Context,
                   fate) -> FileFate:
     """A file gone at the end: discarded by document 3, lost in a power cut's page cache, or lost. An
@@ -350,14 +353,14 @@ def _explain_loss(name: str, ack: Event, seen: str, where: _Read, primary: list[
     def intact_after(t: float) -> bool:
         return any(r.got == sha and r.at.t >= t for r in primary)
     who, how = _node_of(ack, ctx.ftp_acks)
-    who = _host(who)
+    who = ctx.node(who)
     also = f" ; {how}" if how else ""
     for s in ctx.splits:
         sv = _value(s)
         cut_at, discarded = sv.get("cut_at", s.t), sv.get("discarded")
         # acknowledged by the discarded node during the cut, or just before it while still in its cache
         window = (ctx.writeback or {}).get(discarded) or 0.0
-        discarded = _host(discarded)
+        discarded = ctx.node(discarded)
         if not (s.t <= last_read and cut_at - window <= ack.end <= s.t) or intact_after(s.t):
             continue
         if how and ack.end >= cut_at:
@@ -374,7 +377,7 @@ def _explain_loss(name: str, ack: Event, seen: str, where: _Read, primary: list[
         # the node's page cache: what the kernel had not yet written when its power went (read on the node)
         cut_node = cut.process[len(POWER_CUT) + 1:]
         window = (ctx.writeback or {}).get(cut_node)
-        if window and who == _host(cut_node) and cut.t - window <= ack.end <= cut.t and cut.t <= where.at.t \
+        if window and who == ctx.node(cut_node) and cut.t - window <= ack.end <= cut.t and cut.t <= where.at.t \
                 and not intact_after(cut.t):
             return fate(IN_CACHE, seen, where, CACHE_WORDS.format(ago=cut.t - ack.end, window=window) + also,
                         explained=True, event=cut)
