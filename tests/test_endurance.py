@@ -643,3 +643,15 @@ def test_a_captured_power_cut_night_is_explained_losses_each_counted_on_its_cut(
     assert j["totals"]["envois-ftp"]["in_cache"] + j["totals"]["envois-curl"]["in_cache"] == 73
     assert [f["in_cache"] for f in j["faults"]] == [54, 19] and "options=sync" in j["explanations"][0]
     assert j["totals"]["envois-ftp"]["lost"] == 0 and j["replica"].startswith("tout relu sur hdintralab01")
+
+
+def test_a_compound_chain_s_time_is_counted_once_in_how_the_night_went():
+    r = Run().at(1).upload("f1")
+    r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "redemarrage", "pause": 10})
+    r.at(10).h.append(FAULT, "redémarrage b", "start", OK)
+    r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 2, "kind": "standby", "pause": 0})
+    r.at(40).h.append(FAULT, "standby a", "start", OK)
+    r.at(100).h.append(RUN, ENDURANCE, RECOVERED, OK, {"index": 2, "kind": "standby", "label": "standby a",
+                                                       "recovered": True, "repairs": [], "left": [], "chain": [1, 2]})
+    v = r.at(110).verify("fin", {"f1": "sha-f1"}).replica({"f1": "sha-f1"}).stop().judged()
+    assert v.time_spent["faults"] == 90.0  # from the first fault's start to the chain's audit, once

@@ -597,16 +597,20 @@ def _time_spent(events: list[Event]) -> dict[str, float]:
     pauses = sum(float(_value(e).get("pause") or 0) for e in _run_events(events, PLANNED))
     verifying = sum(float(_value(e).get("took_s") or 0) for e in _run_events(events, VERIFY) if not _value(e).get("replica"))
     replica = float(run_value(events, REPLICA).get("took_s") or 0)
-    starts = {}
-    for e in events:
-        if e.source == FAULT and e.op == "start":
-            starts.setdefault(e.process, e.t)
-    faulting = 0.0
-    planned = _run_events(events, PLANNED)
-    for p, rec in ((p, next((r for r in _run_events(events, RECOVERED) if r.t >= p.t), None)) for p in planned):
-        own = next((e.t for e in events if e.source == FAULT and e.op == "start" and e.t >= p.t), None)
-        if own is not None and rec is not None and rec.t >= own:
-            faulting += rec.t - own
+    # from each fault's start to the audit after it; a compound chain's two faults share one audit, so
+    # the spans are merged (counted once)
+    starts = [e.t for e in events if e.source == FAULT and e.op == "start"]
+    audits = [r.t for r in _run_events(events, RECOVERED)]
+    spans = []
+    for p in _run_events(events, PLANNED):
+        own = next((t for t in starts if t >= p.t), None)
+        back = next((t for t in audits if own is not None and t >= own), None)
+        if own is not None and back is not None:
+            spans.append((own, back))
+    faulting, reach = 0.0, float("-inf")
+    for a, b in sorted(spans):
+        faulting += max(0.0, b - max(a, reach))
+        reach = max(reach, b)
     spent = {"total": total, "pauses": pauses, "faults": faulting, "verifications": verifying, "replica": replica}
     spent["other"] = max(0.0, total - pauses - faulting - verifying - replica)
     return {k: round(v, 1) for k, v in spent.items()}
