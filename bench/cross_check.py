@@ -136,7 +136,8 @@ def outages(ops: list[tuple[float, float, bool, str]], since: float, until: floa
 def compare(history: Path, curl_ops: list) -> int:
     """Print bascule's downtime and curl's for each row that quotes one; returns how many missed the goal."""
     sys.path.insert(0, str(ROOT))
-    from bascule.record.history import History, downtime_windows  # the run's own timeline: not its FTP module
+    from bascule.record.history import History
+    from bascule.facts.windows import downtime_windows
     from bascule.judging.judge import saved_verdicts
     lines = history.read_text(encoding="utf-8").splitlines()
     t0 = datetime.fromisoformat(json.loads(lines[0])["history_started_at"]).timestamp()

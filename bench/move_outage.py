@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from cross_check import CurlClient, ftp_target, open_cluster, outages  # noqa: E402
 
-from bascule.judging.facts.placement import move_problems, placement  # noqa: E402
+from bascule.facts.placement import move_problems, placement  # noqa: E402
 from bascule.cluster.cluster import Cluster  # noqa: E402
 from bascule.errors import BasculeError  # noqa: E402
 from bascule.cluster.nodes import quote  # noqa: E402

@@ -31,8 +31,8 @@ from cross_check import CurlClient, ftp_target, open_cluster  # noqa: E402
 from bascule.cluster.cluster import Cluster  # noqa: E402
 from bascule.cluster.nodes import quote  # noqa: E402
 from bascule.errors import BasculeError  # noqa: E402
-from bascule.judging.facts.placement import move_problems, placement  # noqa: E402
-from bascule.judging.facts.settling import quiet_for  # noqa: E402
+from bascule.facts.placement import move_problems, placement  # noqa: E402
+from bascule.facts.settling import quiet_for  # noqa: E402
 
 READ = 2.0
 

@@ -11,7 +11,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from bascule.judging import checks
-from bascule.judging.facts.moves import move_timing
+from bascule.facts.moves import move_timing
 from bascule.cluster.cluster import node_seen
 from bascule.cluster.faults import Standby
 from bascule.cluster.moves import Movement, await_move

@@ -7,7 +7,7 @@ from pytest_bdd import then, when
 from bascule.cluster.configuration import ConfigurationDeletion, read_configuration, save_configuration
 from bascule.judging import checks
 from bascule.judging.conformance import normalise
-from bascule.judging.facts.configuration import SAVE_FILE
+from bascule.facts.configuration import SAVE_FILE
 from bascule.record.observations import ConfigurationLine, RestoreSeen, SaveSeen
 from bascule.reporting.table import attach_text
 

@@ -14,7 +14,7 @@ from bascule.cluster.faults import BlockRestart, FaultUnavailable, KillService, 
 from bascule.cluster.ftp import describe_error, sha256
 from bascule.cluster.moves import Movement, await_restart
 from bascule.judging import checks
-from bascule.judging.facts.client_view import client_downtime
+from bascule.facts.client_view import client_downtime
 from bascule.record.observations import FtpWitness, Takeover, WitnessRead
 from bascule.reporting.table import allure_parameter
 

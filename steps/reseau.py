@@ -10,8 +10,8 @@ from bascule.cluster.faults import CablePull, cable_switch
 from bascule.cluster.moves import Movement, await_cable_return, await_cable_takeover
 from bascule.cluster.split_brain import SplitBrain, logged_lines, resolve_split_brain
 from bascule.judging import checks
-from bascule.judging.facts.placement import node_named, split_brain_seen
-from bascule.record.history import served_by
+from bascule.facts.placement import node_named, split_brain_seen
+from bascule.facts.client_ops import served_by
 from bascule.record.observations import CableOutcome
 
 from .commun import FAILOVER_DEADLINE, node_for

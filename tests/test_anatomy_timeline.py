@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bascule.judging import checks, judge
-from bascule.judging.facts import moves
+from bascule.facts import moves
 from bascule.record.cluster_state import parse_controld_journal
 from bascule.record.history import CLIENT, FAIL, FAULT, OK, READ, VERDICT, History
 from bascule.record.observations import MoveSeen, NodeJournal, roundtrip, to_json

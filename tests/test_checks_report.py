@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bascule.judging.facts.client_view import DOWNTIME_DEFINITION, client_downtime, secs
-from bascule.judging.facts.placement import baseline_problems, placement_problems
+from bascule.facts.client_view import DOWNTIME_DEFINITION, client_downtime, secs
+from bascule.facts.placement import baseline_problems, placement_problems
 from bascule.judging.verdict import Result, Verdict, guarded
 from bascule.record.cluster_state import parse_crm_mon, parse_proc_drbd
 from bascule.record.history import CLIENT, FAIL, OK, History
@@ -308,7 +308,7 @@ def _move(to: str):
 
 def test_moved_ok_when_the_destination_serves():
     from bascule.judging.checks import moved
-    from bascule.judging.facts.moves import move_timing
+    from bascule.facts.moves import move_timing
     seen = _move("hdintralab01")
     result = moved(seen, list(_move_history("hdintralab01").events), inventory())
     took, downtime = move_timing(seen, list(_move_history("hdintralab01").events), inventory())
@@ -341,7 +341,7 @@ def test_resources_active_but_the_other_node_serves():
 
 def test_moved_ko_when_the_client_never_comes_back():
     from bascule.judging.checks import moved
-    from bascule.judging.facts.moves import move_timing
+    from bascule.facts.moves import move_timing
     h = _move_history("hdintralab01")
     h.append(CLIENT, "sonde-ftp", "write+read", FAIL, error="identifiants refusés (530)", t=2.8)
     result = moved(_move("hdintralab01"), list(h.events), inventory())

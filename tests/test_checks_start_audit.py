@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bascule.judging import checks
-from bascule.judging.facts.configuration import configuration_changes
-from bascule.judging.facts.placement import foreign_locations
+from bascule.facts.configuration import configuration_changes
+from bascule.facts.placement import foreign_locations
 from bascule.judging.verdict import Result, Verdict, guarded
 from bascule.record.cluster_state import DrbdStatus, parse_proc_drbd
 from bascule.record.history import CLIENT, FAIL, OBSERVATION, OK, History

@@ -7,7 +7,7 @@ import pytest
 
 from bascule.judging.verdict import Verdict
 from bascule.judging.conformance import check_line, normalise, role_of
-from bascule.judging.facts.configuration import config_differences, configuration_xml
+from bascule.facts.configuration import config_differences, configuration_xml
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
 
 FIX = Path(__file__).parent / "fixtures"

@@ -1,4 +1,4 @@
-"""The probable cause of a KO, from evidence read on the cluster (bascule.judging.facts.diagnosis).
+"""The probable cause of a KO, from evidence read on the cluster (bascule.facts.diagnosis).
 
 crm_mon outputs are captured from the lab (tests/fixtures/README.md says how); the configuration
 tests' outputs and the constraints are written by hand here, from what apache2ctl and crm print,
@@ -11,7 +11,7 @@ import pytest
 
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
 from bascule.judging.checks import diagnosed
-from bascule.judging.facts.diagnosis import diagnose
+from bascule.facts.diagnosis import diagnose
 from bascule.judging.verdict import Result, Verdict
 from bascule.record.observations import ConfigTest, Evidence, roundtrip
 

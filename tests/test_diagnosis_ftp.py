@@ -12,7 +12,7 @@ import pytest
 from bascule.cluster.evidence import _side, _values
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
 from bascule.judging.checks import ftp_test, home_accessible
-from bascule.judging.facts.diagnosis import diagnose_ftp
+from bascule.facts.diagnosis import diagnose_ftp
 from bascule.judging.verdict import Verdict
 from bascule.record.observations import FileWrite, FtpTest, roundtrip
 
@@ -211,7 +211,7 @@ def test_the_servers_words_and_the_setting_behind_them(inv):
     ("553 Could not create file", "le serveur répond 553"),
 ])
 def test_the_clients_own_evidence_is_classified(error, symptom):
-    from bascule.judging.facts.diagnosis import client_symptom
+    from bascule.facts.diagnosis import client_symptom
     assert client_symptom(error).startswith(symptom)
 
 

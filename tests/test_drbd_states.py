@@ -1,9 +1,9 @@
 """Each abnormal DRBD state has its own cause and fix, and a fix only where the state points to one
-(judging/facts/drbd_state.py). Hand-made states, in the words /proc/drbd and drbdadm status print
+(facts/drbd_state.py). Hand-made states, in the words /proc/drbd and drbdadm status print
 (the parsers are tested on captured output in test_cluster_state*.py)."""
 import pytest
 
-from bascule.judging.facts.drbd_state import BROKEN, SYNCING, WAITING, drbd_finding
+from bascule.facts.drbd_state import BROKEN, SYNCING, WAITING, drbd_finding
 from bascule.record.cluster_state import DrbdStatus
 
 RES = "resftp"

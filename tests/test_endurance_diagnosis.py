@@ -1,6 +1,6 @@
 """An endurance KO says its cause, read on the cluster, and how to fix it; « cause non identifiée »
 without evidence. The storage evidence (bascule/cluster/evidence.storage) judged by
-bascule/judging/facts/storage.py, then by the endurance checker on saved runs."""
+bascule/facts/storage.py, then by the endurance checker on saved runs."""
 from __future__ import annotations
 
 import json
@@ -9,8 +9,8 @@ from pathlib import Path
 from bascule.cluster.evidence import parse_storage
 from bascule.inventory import Inventory, from_public
 from bascule.judging.endurance import judge_endurance
-from bascule.judging.facts.configuration import primitive_params
-from bascule.judging.facts.storage import storage_findings
+from bascule.facts.configuration import primitive_params
+from bascule.facts.storage import storage_findings
 from bascule.record.endurance import ENDURANCE, START, STORAGE
 from bascule.record.history import INFO, RUN, Event, History
 from bascule.reporting.endurance import write_report

@@ -21,8 +21,9 @@ with warnings.catch_warnings():
 
 from bascule.errors import BasculeError
 from bascule.cluster.ftp import FTPClient, FTPUnavailable, Probe, Transfer, describe_error, sha256
-from bascule.record.history import (CLIENT, CONNECT, FAIL, INFO, OK, READ, WRITE, History, downtime_windows, served_by,
-                             total_downtime)
+from bascule.record.history import CLIENT, CONNECT, FAIL, INFO, OK, READ, WRITE, History
+from bascule.facts.windows import downtime_windows, total_downtime
+from bascule.facts.client_ops import served_by
 from bascule.inventory import Secret
 
 USER = "user"
@@ -337,7 +338,7 @@ def test_probe_tells_a_refused_upload_from_an_outage(tmp_path):
     assert downtime_windows(history.events, probe.name) == []
     refused = [e for e in ops if e.outcome == FAIL]
     assert refused and all(e.value["failed_at"] == WRITE for e in refused)
-    from bascule.record.history import write_refusals
+    from bascule.facts.windows import write_refusals
     (w,) = write_refusals(history.events, probe.name)
     assert w.end is None and w.phases[0].kind == WRITE and "550" in w.phases[0].reason
 

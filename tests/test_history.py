@@ -6,9 +6,10 @@ import threading
 
 import pytest
 
-from bascule.record.history import (CLIENT, CONNECT, FAIL, FAULT, INFO, LOGIN, OBSERVATION, OK, READ, STEP, WRITE, Event,
-                             History, Phase, client_ops, downtime_windows, fault_spans, first_observation, served_by,
-                             total_downtime, write_refusals)
+from bascule.record.history import CLIENT, CONNECT, FAIL, FAULT, INFO, LOGIN, OBSERVATION, OK, READ, STEP, WRITE, Event, History
+from bascule.facts.windows import Phase, downtime_windows, total_downtime, write_refusals
+from bascule.facts.client_ops import client_ops, served_by
+from bascule.facts.events import fault_spans, first_observation
 
 P = "sonde-ftp"
 
@@ -281,7 +282,7 @@ def test_a_hung_operation_makes_the_bounds_differ_and_the_window_uncertain():
 def test_an_intermittent_outage_reads_in_a_few_words_with_its_dominant_kind_and_every_reason_counted():
     """Seen on a breakage no issue named: a server refusing some connections and accepting others
     wrote 8 000–9 400 characters of alternating phases in one cell."""
-    from bascule.judging.facts.client_view import client_downtime, window_phases, window_sequence
+    from bascule.facts.client_view import client_downtime, window_phases, window_sequence
     h = History(clock=FakeClock())
     probe_op(h, 0.0, READ, served="intralab01")
     t = 0.25

@@ -10,7 +10,7 @@ import pytest
 
 from bascule.cluster.settling import SettleWatch
 from bascule.judging.checks import moved, service_restarted
-from bascule.judging.facts.settling import quiet_for, settled_sentence
+from bascule.facts.settling import quiet_for, settled_sentence
 from bascule.record.cluster_state import parse_controller
 from bascule.record.history import CLIENT, FAIL, INFO, OBSERVATION, OK, History
 from bascule.record.observations import MoveSeen, RestartSeen

@@ -10,7 +10,7 @@ from typing import Callable, TypeVar
 
 from bascule.record.cluster_state import CONTROLLER_COMMAND, ClusterState, ControllerState, parse_controller, DrbdStatus, StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd
 from bascule.errors import NodeError
-from bascule.judging.facts.configuration import monitor_interval
+from bascule.facts.configuration import monitor_interval
 from bascule.record.history import OBSERVATION, FAIL, INFO, OK, History
 from bascule.inventory import Inventory
 from bascule.cluster.nodes import Node, NodeLost, on_each, quote
@@ -131,7 +131,7 @@ class Cluster:
             raise NodeError(f"crm_mon : {exc}", "corosync et pacemaker tournent-ils sur les nœuds ? (crm status)") from None
 
     def _placement(self, state: ClusterState) -> dict:
-        from bascule.judging.facts.placement import placement
+        from bascule.facts.placement import placement
         return placement(state, self.inv)
 
     def fail_count(self, state: ClusterState, resource: str, node: str) -> int:
@@ -240,7 +240,7 @@ class Cluster:
 
     def baseline_problems(self) -> list[str]:
         """What keeps the cluster from its baseline, in words (empty: at baseline)."""
-        from bascule.judging.facts.placement import baseline_problems
+        from bascule.facts.placement import baseline_problems
         return baseline_problems(self.state(), self.drbd_everywhere(), self.inv)
 
     def drbd_everywhere(self, strict: bool = False) -> dict[str, DrbdStatus | None]:

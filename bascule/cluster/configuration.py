@@ -13,7 +13,7 @@ from bascule.cluster.cluster import Cluster
 from bascule.cluster.faults import Fault
 from bascule.cluster.nodes import quote
 from bascule.record.history import OK
-from bascule.judging.facts.configuration import SAVE_FILE, configuration_xml
+from bascule.facts.configuration import SAVE_FILE, configuration_xml
 from bascule.record.observations import RestoreSeen, SaveSeen
 from bascule.waits import WaitTimeout
 

@@ -1,5 +1,5 @@
 """Evidence read on the cluster when a wait ended without its outcome: what the diagnosis of a KO
-row is made from (judging/facts/diagnosis.py), kept on the history with the row's observation.
+row is made from (facts/diagnosis.py), kept on the history with the row's observation.
 
 Read only: crm_mon, the CIB's constraints, and the daemons' own configuration tests, which change
 nothing (`apache2ctl configtest`, `proftpd -t`)."""
@@ -178,8 +178,8 @@ echo "protocol=$(printf '%s
 def storage(cluster: Cluster) -> dict:
     """Where the files the FTP server acknowledges are written: the file system resource's parameters
     in the CIB, and on each node what is mounted on the DRBD mount point and DRBD's protocol. A plain
-    value for the history (judging/facts/storage.py reads it); what could not be read says why."""
-    from bascule.judging.facts.configuration import primitive_params, readable_configuration
+    value for the history (facts/storage.py reads it); what could not be read says why."""
+    from bascule.facts.configuration import primitive_params, readable_configuration
     inv = cluster.inv
     found: dict = {"resource": inv.resources.fs, "nodes": {}}
     configuration = cluster.cib("configuration")

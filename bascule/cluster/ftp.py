@@ -231,7 +231,8 @@ class Probe:
         `since`, and every outage since then closed. The one way bascule waits for FTP to come back.
         Returns the seconds waited, None at the deadline (the verdict then says it did not come back);
         raises Settled when `settled` (see wait_until) says the cluster settled without it."""
-        from bascule.record.history import downtime_windows, usable
+        from bascule.facts.windows import downtime_windows
+        from bascule.facts.client_ops import usable
         from bascule.waits import Settled, WaitTimeout, wait_until
 
         def served_again(evs) -> bool:
@@ -248,7 +249,7 @@ class Probe:
 
     def out_of_service(self, since: float) -> bool:
         """Does the client see the service down now (an outage since `since` still open)?"""
-        from bascule.record.history import downtime_windows
+        from bascule.facts.windows import downtime_windows
         mine = [e for e in self.history.since(since) if e.source == CLIENT and e.process == self.name]
         windows = downtime_windows(mine)
         return bool(windows) and windows[-1].end is None

@@ -14,8 +14,8 @@ from bascule.cluster.evidence import gather
 from bascule.cluster.nodes import Node
 from bascule.cluster.settling import SettleWatch
 from bascule.errors import NodeError
-from bascule.judging.facts.placement import move_problems, node_named, placement
-from bascule.record.history import served_by
+from bascule.facts.placement import move_problems, node_named, placement
+from bascule.facts.client_ops import served_by
 from bascule.record.observations import CableOutcome, CableTakeover, MoveSeen, RestartSeen
 from bascule.waits import Settled, WaitTimeout, wait_until
 

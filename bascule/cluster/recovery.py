@@ -62,7 +62,7 @@ def _read(cluster: Cluster):
 def settle(cluster: Cluster, deadline: float) -> tuple[list[str], float]:
     """Wait, without touching anything, until the cluster is at its baseline, or shows something
     that waiting will not cure. Returns what still keeps it from its baseline and the seconds."""
-    from bascule.judging.facts.placement import baseline_problems
+    from bascule.facts.placement import baseline_problems
     from bascule.waits import WaitTimeout, wait_until
     try:
         waited = wait_until(lambda: _read(cluster),

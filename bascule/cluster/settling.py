@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bascule.cluster.cluster import Cluster
 from bascule.cluster.nodes import Node
-from bascule.judging.facts.settling import quiet_for, settled_sentence
+from bascule.facts.settling import quiet_for, settled_sentence
 
 SETTLE_GRACE = 20.0  # seconds of an idle DC, the CIB unchanged, before a wait gives up
 READ_EVERY = 5.0  # seconds between two controller readings while the client is served

@@ -6,7 +6,7 @@ mode (`--composees`) a fault may be injected as soon as the previous one is heal
 still fails back or resynchronises. After each fault, or chain of two, the cluster must come back to
 its baseline (the scenarios' audit: bascule undoes its own faults, and any other repair is a finding).
 A cut cable that ends in a split brain is resolved as document 3 says, keeping the data of the node
-that served the clients during the cut (bascule/judging/facts/keeper.py). `--duree` is a bound: a fault
+that served the clients during the cut (bascule/facts/keeper.py). `--duree` is a bound: a fault
 that cannot finish, with its verification and the final reads, in what is left is not started.
 Ctrl-C or SIGTERM: the fault in progress is healed, the files are verified, and the report says how far
 the run got.
@@ -38,8 +38,8 @@ from bascule.endurance.schedule import KINDS, MASTER, Planned, replay_command, s
 from bascule.errors import BasculeError, NodeError
 from bascule.inventory import Inventory, public
 from bascule.judging.endurance import END, EnduranceVerdict, judge_endurance
-from bascule.judging.facts.keeper import keeper_by_acks
-from bascule.judging.facts.placement import node_named, placement_problems, split_brain_seen
+from bascule.facts.keeper import keeper_by_acks
+from bascule.facts.placement import node_named, placement_problems, split_brain_seen
 from bascule.record.cluster_state import parse_out_of_sync
 from bascule.record.endurance import (ENDURANCE, PLANNED, RECOVERED, REPLICA, SPLIT_BRAIN, START, STOP, STORAGE,
                                       UPLOAD, VERIFY)

@@ -14,13 +14,15 @@ from typing import Callable
 
 from bascule.record.cluster_state import parse_crm_mon, parse_vip_interface
 from bascule.inventory import Inventory
-from bascule.judging.facts.client_view import client_downtime, secs, serving_at_end, window_figure, window_phases
+from bascule.facts.client_view import client_downtime, secs, serving_at_end, window_figure, window_phases
 from bascule.judging.conformance import check_line
-from bascule.judging.facts.diagnosis import diagnose, diagnose_ftp, ftp_summary
-from bascule.judging.facts.configuration import SAVE_FILE, config_differences, configuration_changes, configuration_xml
-from bascule.judging.facts.moves import move_anatomy, move_client_view, move_end, move_end_sources
-from bascule.judging.facts.placement import departures, node_named, placement_problems, split_brain_seen
-from bascule.record.history import CLIENT, OBSERVATION, OK, Event, downtime_windows, served_by
+from bascule.facts.diagnosis import diagnose, diagnose_ftp, ftp_summary
+from bascule.facts.configuration import SAVE_FILE, config_differences, configuration_changes, configuration_xml
+from bascule.facts.moves import move_anatomy, move_client_view, move_end, move_end_sources
+from bascule.facts.placement import departures, node_named, placement_problems, split_brain_seen
+from bascule.record.history import CLIENT, OBSERVATION, OK, Event
+from bascule.facts.windows import downtime_windows
+from bascule.facts.client_ops import served_by
 from bascule.record.observations import (Audit, CableOutcome, CableTakeover, ConfigurationLine, FileRead, FileWrite,
                                           FtpTest, MoveSeen, ResourcesSeen, RestartSeen, RestoreSeen, SaveSeen,
                                           SplitBrainDetection, SplitBrainResolution, StartState, Takeover, WitnessRead)

@@ -13,7 +13,7 @@ import shlex
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from bascule.judging.facts.configuration import attributes, duration_seconds, find_primitive
+from bascule.facts.configuration import attributes, duration_seconds, find_primitive
 from bascule.judging.verdict import Result, Verdict
 from bascule.inventory import Inventory
 

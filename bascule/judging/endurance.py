@@ -31,11 +31,12 @@ from statistics import median
 from typing import Iterable
 
 from bascule.inventory import from_public
-from bascule.judging.facts.placement import node_named
-from bascule.judging.facts.storage import read_nothing, ruled_out, storage_findings
+from bascule.facts.placement import node_named
+from bascule.facts.storage import read_nothing, ruled_out, storage_findings
 from bascule.record.endurance import (CURL_UPLOADER, ENDURANCE, FTP_UPLOADER, PLANNED, READ_BACK, RECOVERED, REPLICA,
                                       SPLIT_BRAIN, START, STOP, STORAGE, UPLOAD, VERIFY)
-from bascule.record.history import CLIENT, FAULT, INFO, OK, RUN, Event, downtime_windows
+from bascule.record.history import CLIENT, FAULT, INFO, OK, RUN, Event
+from bascule.facts.windows import downtime_windows
 
 INTACT, STALE, CORRUPTED, LOST = "intact", "lecture périmée", "corrompu", "perdu"
 DISCARDED, IN_CACHE = "écarté par le split brain", "perdu à la coupure de courant"

@@ -13,8 +13,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 from bascule.inventory import Inventory, from_public, public
 from bascule.judging.checks import CHECKS
-from bascule.judging.facts.client_view import client_downtime, secs, window_figure, window_phases
-from bascule.record.history import CLIENT, RUN, VERDICT, Event, History, downtime_windows, roundtrip_events, write_refusals
+from bascule.facts.client_view import client_downtime, secs, window_figure, window_phases
+from bascule.record.history import CLIENT, RUN, VERDICT, Event, History, roundtrip_events
+from bascule.facts.windows import downtime_windows, write_refusals
 from bascule.record.observations import from_json, roundtrip, to_json
 from bascule.judging.verdict import Result, guarded
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Iterable
 
 from bascule.record.cluster_state import parse_controld_journal
-from bascule.record.history import CLIENT, INFO, VERDICT, Event, downtime_windows, fault_spans, write_refusals
+from bascule.record.history import CLIENT, INFO, VERDICT, Event
+from bascule.facts.windows import downtime_windows, write_refusals
+from bascule.facts.events import fault_spans
 
 TASK_COLOURS = {"stop": "#d62728", "demote": "#ff7f0e", "promote": "#2ca02c", "start": "#1f77b4",
                 "notify": "#9467bd", "monitor": "#8c8c8c"}

@@ -45,7 +45,7 @@ class RunRecord:
 
 def record_of(events: list[Event], group: str = "") -> RunRecord:
     """A run's record, from its history alone (as `bascule rejuger` reads it)."""
-    from bascule.judging.facts.moves import move_timing
+    from bascule.facts.moves import move_timing
     from bascule.judging.judge import run_inventory, saved_verdicts
     from bascule.record.observations import MoveSeen
     start = next((e for e in events if e.source == RUN and e.op == "start"), None)

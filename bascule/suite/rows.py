@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from bascule.judging.facts.client_view import SHOWN_PHASES, window_sequence
+from bascule.facts.client_view import SHOWN_PHASES, window_sequence
 from bascule.judging.judge import RowPlace, judge_live, record_plain
-from bascule.record.history import downtime_windows
+from bascule.facts.windows import downtime_windows
 from bascule.judging.verdict import Result, Verdict
 from bascule.reporting.table import CompletedTable, Row, attach_text
 from bascule.suite.lab_words import TableRow, in_lab_words, then_rows
@@ -101,7 +101,7 @@ class RowJudge:
 
 
 def _attach_outage_sequences(history, since: float | None) -> None:
-    """An outage whose cell sums its phases up by kind (judging/facts/client_view.window_phases) is
+    """An outage whose cell sums its phases up by kind (facts/client_view.window_phases) is
     attached to Allure whole: every phase, in order."""
     if history is None:
         return

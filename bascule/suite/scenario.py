@@ -20,7 +20,7 @@ from bascule.record.observations import StartState
 from bascule.judging.verdict import Verdict
 from bascule.reporting.table import CompletedTable, attach_text, slug
 from bascule.suite.rows import RowJudge
-from bascule.judging.facts.placement import baseline_problems
+from bascule.facts.placement import baseline_problems
 from bascule.suite.stash import (AUDITED_CONFIG, BASELINE_SNAPSHOT, FAULTS, INTERRUPTED_BY, ROW_START, SCENARIO,
                                  AuditedConfig, stop_run)
 

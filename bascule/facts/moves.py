@@ -9,9 +9,12 @@ from dataclasses import dataclass
 
 from bascule.record.cluster_state import ClusterOperation, parse_controld_journal
 from bascule.inventory import Inventory
-from bascule.judging.facts.client_view import client_downtime, secs
-from bascule.judging.facts.placement import move_problems
-from bascule.record.history import OK, Event, Window, downtime_windows, first_observation, until_served
+from bascule.facts.client_view import client_downtime, secs
+from bascule.facts.placement import move_problems
+from bascule.record.history import OK, Event
+from bascule.facts.windows import Window, downtime_windows
+from bascule.facts.events import first_observation
+from bascule.facts.client_ops import until_served
 from bascule.record.observations import CableTakeover, MoveSeen
 
 

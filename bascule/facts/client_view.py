@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
-from bascule.record.history import (CLIENT, CONNECT, LOGIN, READ, UNKNOWN_STAGE, WRITE, Event, Window, downtime_windows,
-                                     tells_server, write_refusals)
+from bascule.record.history import CLIENT, CONNECT, LOGIN, READ, UNKNOWN_STAGE, WRITE, Event
+from bascule.facts.windows import Window, downtime_windows, write_refusals
+from bascule.facts.client_ops import tells_server
 
 
 def secs(x: float | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from bascule.record.cluster_state import ClusterState, DrbdStatus, parse_crm_mon
-from bascule.judging.facts.drbd_state import drbd_finding
+from bascule.facts.drbd_state import drbd_finding
 from bascule.inventory import Inventory
 from bascule.record.observations import CableOutcome, ClusterReading
 

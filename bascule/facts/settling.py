@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from bascule.judging.facts.client_view import secs
+from bascule.facts.client_view import secs
 from bascule.record.history import OBSERVATION, OK, Event
 
 CONTROLLER = "controller"  # the op of a controller reading on the history

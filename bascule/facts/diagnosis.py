@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bascule.inventory import Inventory
-from bascule.judging.facts.placement import foreign_locations
+from bascule.facts.placement import foreign_locations
 from bascule.record.cluster_state import FailedAction, parse_crm_mon
 from bascule.record.observations import Evidence, FtpSide
 
