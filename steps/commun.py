@@ -11,13 +11,12 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from bascule.judging import checks
-from bascule.facts.moves import move_timing
 from bascule.cluster.cluster import node_seen
 from bascule.cluster.faults import Standby
 from bascule.cluster.moves import Movement, await_move
 from bascule.cluster.ftp import FTPUnavailable
 from bascule.record.observations import FtpWitness, ResourcesSeen
-from bascule.reporting.table import allure_parameter, attach_snapshot
+from bascule.reporting.table import attach_snapshot
 from bascule.suite.stash import BASELINE_SNAPSHOT
 
 ROLE = parsers.re  # steps name nodes by their role in the lab: « maître » or « esclave »
@@ -83,14 +82,8 @@ def remise_online(cluster, pannes, role) -> Movement:
 
 def move_towards(cluster, sonde, mouvement: Movement, role: str):
     """Wait for the move towards the node the Then step names (the wait and the verdict use the
-    same condition, facts.placement.move_problems); the figures go to Allure as parameters."""
-    seen = await_move(cluster, sonde, mouvement, node_for(cluster, role).name, FAILOVER_DEADLINE)
-    took, downtime = move_timing(seen, list(cluster.history.since(seen.since)), cluster.inv)
-    if took is not None:
-        allure_parameter(f"bascule vers {seen.to} (s)", f"{took:.1f}")
-    if downtime is not None:
-        allure_parameter(f"indisponibilité FTP, {seen.cause} (s)", f"{downtime:.1f}")
-    return seen
+    same condition, facts.placement.move_problems)."""
+    return await_move(cluster, sonde, mouvement, node_for(cluster, role).name, FAILOVER_DEADLINE)
 
 
 @then(ROLE(r"les ressources sont arrêtées sur le serveur (?P<role>maître|esclave) et activées sur le serveur (?P<role2>maître|esclave)"))

@@ -14,9 +14,7 @@ from bascule.cluster.faults import BlockRestart, FaultUnavailable, KillService, 
 from bascule.cluster.ftp import describe_error, sha256
 from bascule.cluster.moves import Movement, await_restart
 from bascule.judging import checks
-from bascule.facts.client_view import client_downtime
 from bascule.record.observations import FtpWitness, Takeover, WitnessRead
-from bascule.reporting.table import allure_parameter
 
 from .commun import move_towards, node_for
 
@@ -123,9 +121,6 @@ RESTART_DEADLINE = 180
 def service_redemarre(cluster, inventaire, sonde, arret, lignes, role):
     seen = await_restart(cluster, sonde, arret.since, inventaire.resources.ftp, node_for(cluster, role).name,
                          arret.fail_count_before, RESTART_DEADLINE)
-    downtime, _ = client_downtime(cluster.history.since(arret.since), sonde.name)
-    if seen.restarted and downtime is not None:
-        allure_parameter("indisponibilité FTP après kill -9 (s)", f"{downtime:.1f}")
     lignes.judge(checks.service_restarted, seen)
 
 

@@ -308,12 +308,14 @@ def _move(to: str):
 
 def test_moved_ok_when_the_destination_serves():
     from bascule.judging.checks import moved
-    from bascule.facts.moves import move_timing
     seen = _move("hdintralab01")
     result = moved(seen, list(_move_history("hdintralab01").events), inventory())
-    took, downtime = move_timing(seen, list(_move_history("hdintralab01").events), inventory())
     assert result.verdict is Verdict.OK, result.observed
-    assert took == pytest.approx(3.0) and downtime == pytest.approx(2.5)
+    assert result.move.took == pytest.approx(3.0) and result.move.downtime == pytest.approx(2.5)
+    # the very figures Allure shows beside the step
+    assert [(f.name, f.seconds) for f in result.figures] == [
+        ("bascule vers hdintralab01 (s)", pytest.approx(3.0)),
+        ("indisponibilité FTP, standby de intralab01 (s)", pytest.approx(2.5))]
     assert "servi par intralab01 (à 0,0 s) puis hdintralab01" in result.observed
 
 
@@ -341,12 +343,11 @@ def test_resources_active_but_the_other_node_serves():
 
 def test_moved_ko_when_the_client_never_comes_back():
     from bascule.judging.checks import moved
-    from bascule.facts.moves import move_timing
     h = _move_history("hdintralab01")
     h.append(CLIENT, "sonde-ftp", "write+read", FAIL, error="identifiants refusés (530)", t=2.8)
     result = moved(_move("hdintralab01"), list(h.events), inventory())
-    _, downtime = move_timing(_move("hdintralab01"), list(h.events), inventory())
-    assert result.verdict is Verdict.KO and downtime is None
+    assert result.verdict is Verdict.KO and result.move.downtime is None
+    assert [f.name for f in result.figures] == ["bascule vers hdintralab01 (s)"]  # no downtime to show
     assert "FTP toujours indisponible" in result.observed and "toujours servi" not in result.observed
 
 

@@ -37,7 +37,7 @@ def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | N
     SILENT_READ s while the probe sees the service down since `since` (and returns None then).
     Each crm_mon costs the destination a third of its CPU during a move under emulation, and the
     service being down says the move is not over; a cluster that moved but serves no FTP is still
-    seen. The move's end is the earlier of this reading and the cluster's journal (facts.moves.move_timing).
+    seen. The move's end is the earlier of this reading and the cluster's journal (facts.moves.MoveFacts).
     hold_last: while the client is served, the last reading stands for SERVED_READ s (a wait whose
     condition reads more than crm_mon, a fail-count, passes False: it must not pair a fresh reading
     with a stale state)."""

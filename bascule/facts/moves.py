@@ -14,7 +14,7 @@ from bascule.facts.placement import move_problems
 from bascule.record.history import OK, Event
 from bascule.facts.windows import Window, downtime_windows
 from bascule.facts.events import first_observation
-from bascule.facts.client_ops import until_served
+from bascule.facts.client_ops import served_by, until_served
 from bascule.record.observations import CableTakeover, MoveSeen
 
 
@@ -51,19 +51,38 @@ def move_client_view(obs: MoveSeen, events: list[Event], took: float | None) -> 
     return MoveClientView(tuple(cut), later[0], leaving[2], leaving[0])
 
 
-def move_timing(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[float | None, float | None]:
-    """Seconds from the move's start to its end, and the client's downtime (None when unknown): the
-    figures quoted for a move. Two sources say when the move was over, each no earlier than it was:
-    the end of the first crm_mon reading that showed it done, and the destination's journal line for
-    its last start on the critical path (Pacemaker writes it just after sending the result to the
-    CIB). The end is the earlier of the two. crm_mon alone would be late by design: it is read every
-    15 s at most while the client sees the service down (each reading cost the destination a third
-    of its CPU during a move under emulation). Without a journal (Pacemaker 1.1, a node not read),
-    crm_mon's reading is the end."""
-    took = move_end(*move_end_sources(obs, events, inv))
-    downtime = client_downtime(move_client_view(obs, events, took).events, obs.probe)[0] if obs.probe else None
-    return took, downtime
+@dataclass(frozen=True)
+class MoveFacts:
+    """A move's figures, computed once from the row's slice of the history: the table's cell, the
+    Allure parameters, the nights' trend and `bascule rejuger` all read these. Seconds are from the
+    move's start. Two sources say when the move was over, each no earlier than it was: the end of
+    the first crm_mon reading that showed it done (`crm_mon_saw`), and the destination's journal line
+    for its last start on the critical path (`journal_end`; Pacemaker writes it just after sending
+    the result to the CIB). The end (`took`) is the earlier of the two: crm_mon alone would be late
+    by design, as it is read every 15 s at most while the client sees the service down (each reading
+    cost the destination a third of its CPU during a move under emulation). Without a journal
+    (Pacemaker 1.1, a node not read), crm_mon's reading is the end."""
+    to: str
+    cause: str
+    crm_mon_saw: float | None
+    journal_end: float | None
+    took: float | None
+    view: MoveClientView  # the client's events the figures below are read from
+    downtime: float | None  # the client's seconds without service; None: unknown, or the service never came back
+    downtime_text: str  # « FTP indisponible 12,3 s : … » ("" with no client)
+    served: tuple[tuple[float, str], ...]  # when each node began answering the client, on the history's clock
+    anatomy: tuple[str, ...]  # where the seconds went, from each node's controller journal
 
+
+def move_facts(obs: MoveSeen, events: list[Event], inv: Inventory) -> MoveFacts:
+    """The figures of one move, from the events the row read (its slice of the history)."""
+    seen, end = move_end_sources(obs, events, inv)
+    took = move_end(seen, end)
+    view = move_client_view(obs, events, took)
+    downtime, text = client_downtime(view.events, obs.probe) if obs.probe else (None, "")
+    served = tuple(served_by(view.events, obs.probe)) if obs.probe else ()
+    return MoveFacts(obs.to, obs.cause, seen, end, took, view, downtime, text, served,
+                     _anatomy(obs, ops=journal_operations(obs) if obs.journals else [], view=view, inv=inv))
 
 
 def move_end_sources(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[float | None, float | None]:
@@ -132,17 +151,22 @@ def journal_move_end(obs: MoveSeen, inv: Inventory) -> float | None:
 
 
 def move_anatomy(obs: MoveSeen | CableTakeover, events: list[Event], inv: Inventory) -> tuple[str, ...]:
+    """Where a move's seconds went (MoveFacts.anatomy); for the cable, the same account towards the
+    node that must serve the VIP."""
+    if isinstance(obs, CableTakeover):
+        obs = MoveSeen(obs.since, obs.node, "câble débranché", obs.probe, journals=obs.journals)
+    return move_facts(obs, events, inv).anatomy
+
+
+def _anatomy(obs: MoveSeen, ops: list, view: MoveClientView, inv: Inventory) -> tuple[str, ...]:
     """Where a move's seconds went, from each node's controller journal: its critical path (stop
     proftpd … umount, demote, promote, mount … start proftpd), the waits between those operations,
     the operations off the path, set beside the client's outage. Times are from the move's start."""
     if not obs.journals:
         return ()
-    if isinstance(obs, CableTakeover):  # the same account, towards the node that must serve the VIP
-        obs = MoveSeen(obs.since, obs.node, "câble débranché", obs.probe, journals=obs.journals)
     unread = [f"{j.node} ({j.error})" for j in obs.journals if j.error]
-    ops = journal_operations(obs)
     uncertainty = max((j.uncertainty for j in obs.journals if not j.error), default=0.0)
-    evs = list(move_client_view(obs, events, move_end(*move_end_sources(obs, events, inv))).events)
+    evs = list(view.events)
     outage = ""
     windows = downtime_windows(evs, obs.probe) if obs.probe else []
     if windows:

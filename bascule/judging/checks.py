@@ -18,7 +18,7 @@ from bascule.facts.client_view import client_downtime, secs, serving_at_end, win
 from bascule.judging.conformance import check_line
 from bascule.facts.diagnosis import diagnose, diagnose_ftp, ftp_summary
 from bascule.facts.configuration import SAVE_FILE, config_differences, configuration_changes, configuration_xml
-from bascule.facts.moves import move_anatomy, move_client_view, move_end, move_end_sources
+from bascule.facts.moves import MoveFacts, move_anatomy, move_facts
 from bascule.facts.placement import departures, node_named, placement_problems, split_brain_seen
 from bascule.record.history import CLIENT, OBSERVATION, OK, Event
 from bascule.facts.windows import downtime_windows
@@ -26,7 +26,7 @@ from bascule.facts.client_ops import served_by
 from bascule.record.observations import (Audit, CableOutcome, CableTakeover, ConfigurationLine, FileRead, FileWrite,
                                           FtpTest, MoveSeen, ResourcesSeen, RestartSeen, RestoreSeen, SaveSeen,
                                           SplitBrainDetection, SplitBrainResolution, StartState, Takeover, WitnessRead)
-from bascule.judging.verdict import Result, Verdict, guarded
+from bascule.judging.verdict import Figure, Result, Verdict, guarded
 
 
 def diagnosed(result: Result, evidence, inv: Inventory, to: str | None) -> Result:
@@ -231,17 +231,21 @@ def duplicated(obs: FileRead, events: list[Event], inv: Inventory) -> Result:
 def moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
     """Row « les ressources sont arrêtées sur A et activées sur B »: read off the history, the time
     from the fault to the first crm_mon that shows everything on B, and the client's downtime; under
-    it, the move's anatomy (the cluster's own account of where the seconds went)."""
-    result = _moved(obs, events, inv)
-    return replace(result, details=result.details + move_anatomy(obs, events, inv))
+    it, the move's anatomy (the cluster's own account of where the seconds went). The figures are the
+    move's facts, computed once and carried on the result."""
+    move = move_facts(obs, events, inv)
+    figures = tuple(Figure(name, value) for name, value in ((f"bascule vers {move.to} (s)", move.took),
+                                                              (f"indisponibilité FTP, {move.cause} (s)", move.downtime))
+                    if value is not None)
+    result = _moved_verdict(obs, move, inv)
+    return replace(result, details=result.details + move.anatomy, figures=figures, move=move)
 
 
-def _moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
+def _moved_verdict(obs: MoveSeen, move: MoveFacts, inv: Inventory) -> Result:
+    """The verdict of a move from its facts."""
     if obs.unreachable:
         return Result.unknown(f"cluster injoignable pendant la bascule : {obs.unreachable}")
-    seen, end = move_end_sources(obs, events, inv)
-    took = move_end(seen, end)
-    view = move_client_view(obs, events, took)
+    seen, end, took, view = move.crm_mon_saw, move.journal_end, move.took, move.view
     evs = list(view.events)
     after = ""
     if view.after is not None:
@@ -251,10 +255,9 @@ def _moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
                  f"{secs(w.start - obs.since)}, a de nouveau perdu le service "
                  f"({window_figure(w) if w.end is not None else 'toujours à la fin de la mesure'} : "
                  f"{window_phases(w)}), hors de cette ligne")
-    downtime = client_downtime(evs, obs.probe)[0] if obs.probe else None
-    down_text = client_downtime(evs, obs.probe)[1] if obs.probe else ""
-    serving = served_by(evs, obs.probe) if obs.probe else []
-    serving_text = " ; servi par " + " puis ".join(f"{n} (à {secs(t - obs.since)})" for t, n in serving) if serving else ""
+    downtime, down_text = move.downtime, move.downtime_text
+    serving_text = (" ; servi par " + " puis ".join(f"{n} (à {secs(t - obs.since)})" for t, n in move.served)
+                    if move.served else "")
     if took is None:
         last = next((e for e in reversed(evs) if e.source == OBSERVATION and e.op == "crm_mon" and e.outcome == OK), None)
         seen = last.value.get("summary") if last and isinstance(last.value, dict) else (obs.wait_error or "aucune observation")
@@ -296,9 +299,9 @@ def taken_over(obs: Takeover, events: list[Event], inv: Inventory) -> Result:
         return result
     lost = [f"{w.path} {'illisible (' + w.error + ')' if w.error else 'différent'}"
             for w in obs.witnesses if w.error or w.found != w.expected]
-    if lost:
-        return Result.ko(result.observed + " ; mais " + ", ".join(lost), *result.details)
-    return Result.ok(result.observed + f" ; {len(obs.witnesses)} fichier(s) témoin(s) relu(s) à l'identique", *result.details)
+    if lost:  # the move's figures stay on the result
+        return replace(result, verdict=Verdict.KO, observed=result.observed + " ; mais " + ", ".join(lost))
+    return replace(result, observed=result.observed + f" ; {len(obs.witnesses)} fichier(s) témoin(s) relu(s) à l'identique")
 
 
 def ftp_test(obs: FtpTest, events: list[Event], inv: Inventory) -> Result:
@@ -356,8 +359,9 @@ def service_restarted(obs: RestartSeen, events: list[Event], inv: Inventory) -> 
         return Result.ko(f"{rid} relancé sur {node} mais le client FTP est servi par {last}")
     back = (f" ; service de nouveau rendu {secs(windows[-1].end - obs.since)} après le kill" if windows
             else " (aucune interruption vue par le client)")
-    return Result.ok(f"{rid} redémarré sur {node} par Pacemaker (fail-count {obs.fail_count_before} → {obs.fail_count_after}) ; "
-                     f"{down_text}{back}")
+    return replace(Result.ok(f"{rid} redémarré sur {node} par Pacemaker (fail-count {obs.fail_count_before} → {obs.fail_count_after}) ; "
+                     f"{down_text}{back}"),
+                   figures=(Figure("indisponibilité FTP après kill -9 (s)", down),) if down is not None else ())
 
 
 # --- the extra cases: cable, split brain -------------------------------------------------------

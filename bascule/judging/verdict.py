@@ -9,6 +9,8 @@ import enum
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from bascule.facts.moves import MoveFacts
+
 
 class Verdict(enum.Enum):
     OK = "OK"
@@ -26,12 +28,22 @@ class Verdict(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A figure a row quotes, as Allure shows it beside the row's step."""
+    name: str
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Result:
     verdict: Verdict
     observed: str  # « Résultats obtenus »
     details: tuple[str, ...] = ()
     cause: str = ""  # the likely cause, when it is known
     fix: str = ""  # the lab's command that fixes it
+    # the figures the row quotes, computed once by its check: Allure and the trend read them here
+    figures: tuple[Figure, ...] = ()
+    move: MoveFacts | None = None
 
     @staticmethod
     def ok(observed: str, *details: str) -> "Result":

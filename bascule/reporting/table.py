@@ -168,6 +168,11 @@ def attach_snapshot(label: str, snapshot) -> None:
     attach_text(f"DRBD — {label}", drbd)
 
 
+def allure_figure(figure) -> str:
+    """A row's figure (judging.verdict.Figure) as Allure shows it: seconds to a tenth."""
+    return f"{figure.seconds:.1f}"
+
+
 def allure_parameter(name: str, value: str) -> None:
     try:
         import allure

@@ -2,7 +2,7 @@
 
 A record is one run of one cluster: when, which cluster (and group, in a class run), the verdicts
 counted, and for each move row the figures its check quoted, recomputed from the saved history
-(facts.moves.move_timing): how long the move took, and how long the FTP client was without service.
+(facts.moves.MoveFacts, carried on the row's result): how long the move took, and how long the FTP client was without service.
 The file is JSON lines, one record per run: an admin's nightly job appends to it, and the HTML
 table shows the last nights per move, so that a regression is seen.
 """
@@ -45,9 +45,7 @@ class RunRecord:
 
 def record_of(events: list[Event], group: str = "") -> RunRecord:
     """A run's record, from its history alone (as `bascule rejuger` reads it)."""
-    from bascule.facts.moves import move_timing
-    from bascule.judging.judge import run_inventory, saved_verdicts
-    from bascule.record.observations import MoveSeen
+    from bascule.judging.judge import judge_again, run_inventory, saved_verdicts
     start = next((e for e in events if e.source == RUN and e.op == "start"), None)
     date, cluster = (start.value.get("date", ""), start.value.get("cluster", "")) if start else ("", "")
     inv = run_inventory(events)
@@ -57,10 +55,9 @@ def record_of(events: list[Event], group: str = "") -> RunRecord:
         counts[saved.outcome] = counts.get(saved.outcome, 0) + 1
         if saved.check not in MOVE_CHECKS or inv is None:
             continue
-        obs = saved.observed()
-        move = obs if isinstance(obs, MoveSeen) else obs.move
-        took, downtime = move_timing(move, saved.window(events), inv)
-        moves[f"{saved.place.scenario} — {move.cause}"] = MoveFigures(took, downtime)
+        move = judge_again(events, saved, inv).move  # the figures of the row's cell
+        if move is not None:
+            moves[f"{saved.place.scenario} — {move.cause}"] = MoveFigures(move.took, move.downtime)
     return RunRecord(date, cluster, group, counts, moves)
 
 

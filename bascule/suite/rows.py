@@ -11,7 +11,7 @@ from bascule.facts.client_view import SHOWN_PHASES, window_sequence
 from bascule.judging.judge import RowPlace, judge_live, record_plain
 from bascule.facts.windows import downtime_windows
 from bascule.judging.verdict import Result, Verdict
-from bascule.reporting.table import CompletedTable, Row, attach_text
+from bascule.reporting.table import CompletedTable, Row, allure_figure, allure_parameter, attach_text
 from bascule.suite.lab_words import TableRow, in_lab_words, then_rows
 from bascule.suite.stash import (ACTION, FEATURE, HISTORY, KO_ROWS, NOW_RUNNING, REPORT, ROW_START, ROW_STEP, SCENARIO,
                                  STEP, STEP_FAILED)
@@ -58,6 +58,8 @@ class RowJudge:
                             RowPlace(feature, scenario, act, exp))
         if hasattr(item, "stash"):
             item.stash[ROW_START] = self.history.now()
+        for figure in result.figures:  # the very figures of the row's cell (its check computed them once)
+            allure_parameter(figure.name, allure_figure(figure))
         if result.verdict != Verdict.OK:
             _attach_outage_sequences(self.history, row_since if row_since is not None else since)
         self._add(feature, scenario, act, exp, result)
