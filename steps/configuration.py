@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from pytest_bdd import then, when
 
-from bascule.cluster.configuration import ConfigurationDeletion, read_configuration, save_configuration
+from bascule.cluster.configuration import ConfigurationDeletion, ConfigurationRead, read_configuration, save_configuration
 from bascule.judging import checks
-from bascule.judging.conformance import normalise
-from bascule.facts.configuration import SAVE_FILE
+from bascule.judging.conformance import lab_lines
 from bascule.record.observations import ConfigurationLine, RestoreSeen, SaveSeen
-from bascule.reporting.table import attach_text
 
 
 # --- save and restore (Q6, Q7) -----------------------------------------------------------------
 
 @when("on sauvegarde la configuration avec crm configure save", target_fixture="sauvegarde")
-def sauvegarder(cluster) -> SaveSeen:
-    seen, text = save_configuration(cluster)
-    attach_text(SAVE_FILE.rsplit("/", 1)[-1], text)
+def sauvegarder(cluster, pieces_jointes) -> SaveSeen:
+    seen = save_configuration(cluster)
+    pieces_jointes.saved(seen)
     return seen
 
 
@@ -28,9 +26,9 @@ def sauvegarde_complete(sauvegarde, lignes):
 
 @when("on supprime des ressources et des contraintes puis on restaure avec crm configure load update",
       target_fixture="restauration")
-def supprimer_et_restaurer(cluster, pannes) -> RestoreSeen:
+def supprimer_et_restaurer(cluster, pannes, pieces_jointes) -> RestoreSeen:
     seen = pannes.start(ConfigurationDeletion(cluster)).restore()
-    attach_text("configuration après restauration", seen.restored_xml, xml=False)
+    pieces_jointes.restored(seen)
     return seen
 
 
@@ -42,18 +40,15 @@ def restauration_identique(restauration, lignes):
 # --- conformance to the lab's configuration ------------------------------------------------------
 
 @when("on lit la configuration du cluster (crm configure show)", target_fixture="configuration")
-def lire_configuration(cluster) -> str:
-    show, cib = read_configuration(cluster)
-    attach_text("crm configure show", show)
-    return cib
+def lire_configuration(cluster, pieces_jointes) -> ConfigurationRead:
+    seen = read_configuration(cluster)
+    pieces_jointes.shown(seen)
+    return seen
 
 
 @then("elle contient chacun de ces éléments du Coté Labo :")
 def contient(configuration, inventaire, lignes, datatable):
     """One row of the report per element of the lab, every element checked even when one is KO."""
-    results = []
-    for (line,) in datatable[1:]:
-        lab_line = normalise(line, inventaire)
-        results.append(lignes.judge(checks.configuration_line, ConfigurationLine(lab_line, configuration),
-                                     expected=lab_line, raise_=False))
-    lignes.conclude(results)
+    lignes.conclude([lignes.judge(checks.configuration_line, ConfigurationLine(line, configuration.cib),
+                                  expected=line, raise_=False)
+                     for line in lab_lines(datatable, inventaire)])

@@ -2,48 +2,35 @@
 provoked, detected and resolved as document 3 says."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pytest_bdd import parsers, then, when
 
-from bascule.cluster.faults import CablePull, cable_switch
+from bascule.cluster.faults import CablePull, cable_pull
 from bascule.cluster.moves import Movement, await_cable_return, await_cable_takeover
-from bascule.cluster.split_brain import SplitBrain, logged_lines, resolve_split_brain
+from bascule.cluster.split_brain import SplitBrain, resolve_after_cable
 from bascule.judging import checks
-from bascule.facts.placement import node_named, split_brain_seen
-from bascule.facts.client_ops import served_by
 from bascule.record.observations import CableOutcome
 
 from .commun import FAILOVER_DEADLINE, node_for
 
+CABLE_OUT_S = 90  # an existing lab's node puts its own link back after this long (see CablePull)
+
 
 # --- the network cable -------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class CableCut:
-    """The master's cable pulled: the fault, and what the kernel logs held before (so that only a
-    split brain of this cut counts)."""
-    fault: CablePull
-    lines_before: dict[str, tuple[str, ...]]
-
-
 @when(parsers.re(r"le câble réseau du serveur (?P<role>maître|esclave) est débranché"), target_fixture="coupure")
-def debrancher(cluster, embedded_lab, pannes, role) -> CableCut:
-    node = node_for(cluster, role)
-    before = logged_lines(cluster)
-    link = cable_switch(node, embedded_lab.hypervisor if embedded_lab is not None else None)
-    return CableCut(pannes.start(CablePull(cluster, node, link, seconds=90)), before)
+def debrancher(cluster, hyperviseur, pannes, role) -> CablePull:
+    return pannes.start(cable_pull(cluster, node_for(cluster, role), hyperviseur, seconds=CABLE_OUT_S))
 
 
 @then(parsers.re(r"le serveur (?P<role>maître|esclave) reprend le service FTP sur l'adresse IP virtuelle"))
 def esclave_reprend(cluster, sonde, coupure, lignes, role):
-    seen = await_cable_takeover(cluster, sonde, coupure.fault.started_at, node_for(cluster, role), FAILOVER_DEADLINE)
+    seen = await_cable_takeover(cluster, sonde, coupure.started_at, node_for(cluster, role), FAILOVER_DEADLINE)
     lignes.judge(checks.cable_taken_over, seen)
 
 
 @when(parsers.re(r"le câble réseau du serveur (?P<role>maître|esclave) est rebranché"), target_fixture="rebranchement")
 def rebrancher(cluster, coupure) -> CableOutcome:
-    coupure.fault.heal()
+    coupure.heal()
     return await_cable_return(cluster, coupure.lines_before)
 
 
@@ -53,13 +40,9 @@ def issue_coupure(rebranchement, lignes):
 
 
 @when("le split brain éventuel est résolu comme l'indique le document 3", target_fixture="mouvement")
-def resoudre_eventuel(cluster, coupure, rebranchement, historique, sonde) -> Movement:
+def resoudre_eventuel(cluster, coupure, rebranchement, historique) -> Movement:
     t = historique.now()
-    if split_brain_seen(rebranchement):
-        # the data kept is that of the node that served the clients during the cut: the more active one
-        serving = served_by(historique.since(coupure.fault.started_at), sonde.name)
-        keep = cluster.nodes.get(node_named(serving[-1][1], cluster.inv) or "") if serving else None
-        resolve_split_brain(cluster, keep=keep or cluster.master)
+    resolve_after_cable(cluster, coupure, rebranchement)
     return Movement(t, cluster.master.name, "reprise après le câble rebranché")
 
 

@@ -13,8 +13,9 @@ from bascule.errors import NodeError
 from bascule.facts.configuration import monitor_interval
 from bascule.record.history import OBSERVATION, FAIL, INFO, OK, History
 from bascule.inventory import Inventory
+from bascule.cluster.ftp import FTPClient, FTPUnavailable
 from bascule.cluster.nodes import Node, NodeLost, on_each, quote
-from bascule.record.observations import ClusterReading, FileRead, FileWrite, NodeSeen
+from bascule.record.observations import ClusterReading, FileRead, FileWrite, NodeSeen, ResourcesSeen
 from bascule.waits import Waited, wait_until
 
 T = TypeVar("T")
@@ -334,6 +335,18 @@ def node_seen(cluster: Cluster, node: Node) -> NodeSeen:
     ip_lines = "\n".join(line[3:] for line in out.splitlines() if line.startswith("ip="))
     kv = dict(line.split("=", 1) for line in out.splitlines() if "=" in line and not line.startswith("ip="))
     return NodeSeen(node.name, ip_lines, kv.get("ftp") == "1", kv.get("web") == "1", kv.get("home", "").strip())
+
+
+def resources_seen(cluster: Cluster, client: FTPClient, on: Node) -> ResourcesSeen:
+    """« vérifier que les ressources sont bien activées (crm status, ifconfig, ps, Filezilla) »: crm_mon,
+    what each node shows, and the home as the FTP client lists it through the VIP."""
+    xml, _ = cluster.crm_mon()
+    seen = {n.name: node_seen(cluster, n) for n in cluster.nodes.values()}
+    try:
+        home, server = client.listing_and_server(".")
+        return ResourcesSeen(xml, seen, tuple(home), "", server, on.name)
+    except FTPUnavailable as exc:  # what the client saw
+        return ResourcesSeen(xml, seen, None, exc.what, None, on.name)
 
 
 def home_source(node: Node, path: str) -> str:

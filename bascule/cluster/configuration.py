@@ -7,6 +7,8 @@ cluster's configuration as it found it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import shlex
 
 from bascule.cluster.cluster import Cluster
@@ -18,18 +20,24 @@ from bascule.record.observations import RestoreSeen, SaveSeen
 from bascule.waits import WaitTimeout
 
 
-def save_configuration(cluster: Cluster) -> tuple[SaveSeen, str]:
-    """Q6: `crm configure save` on the master; what was saved, and the file's text as it reads."""
+def save_configuration(cluster: Cluster) -> SaveSeen:
+    """Q6: `crm configure save` on the master; what was saved, as the file reads."""
     res = cluster.master.run(f"rm -f {SAVE_FILE}; crm configure save {SAVE_FILE} && cat {SAVE_FILE}", timeout=60,
                              check=False)
-    return SaveSeen(res.ok, res.stdout if res.ok else "", "" if res.ok else (res.stderr or res.stdout).strip()[-200:]), res.stdout
+    return SaveSeen(res.ok, res.stdout if res.ok else "", "" if res.ok else (res.stderr or res.stdout).strip()[-200:])
 
 
-def read_configuration(cluster: Cluster) -> tuple[str, str]:
-    """What the student reads (`crm configure show`) and what conformance judges (the CIB's
-    <configuration>)."""
+@dataclass(frozen=True)
+class ConfigurationRead:
+    """The cluster's configuration: what the student reads (`crm configure show`) and what
+    conformance judges (the CIB's <configuration>)."""
+    show: str
+    cib: str
+
+
+def read_configuration(cluster: Cluster) -> ConfigurationRead:
     show = cluster.master.run("crm configure show 2>/dev/null", timeout=60, check=False).stdout
-    return show, cluster.cib("configuration")
+    return ConfigurationRead(show, cluster.cib("configuration"))
 
 
 class ConfigurationDeletion(Fault):

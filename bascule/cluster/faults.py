@@ -12,6 +12,7 @@ from typing import Callable, Iterator, TypeVar
 from bascule.cluster.cluster import Cluster, Snapshot
 from bascule.errors import BasculeError, NodeError
 from bascule.record.history import FAULT, OK, FAIL
+from bascule.cluster.kernel_log import logged_lines
 from bascule.cluster.nodes import Node, quote
 from bascule.waits import wait_until
 
@@ -190,6 +191,14 @@ class KillService(Fault):
         super().__init__(cluster, node)
         self.process = process
         self.resource = resource or cluster.inv.resources.ftp
+        self.fail_count_before = 0  # the resource's fail-count on the node, read right before the kill
+
+    def inject(self, before: Snapshot | None = None) -> None:
+        # one reading gives the fail-count before and the kill's « avant » snapshot
+        found = before or self.cluster.snapshot()
+        state = found.state if found.state is not None else self.cluster.state()
+        self.fail_count_before = self.cluster.fail_count(state, self.resource, self.node.name)
+        super().inject(found)
 
     @property
     def undo(self) -> str:
@@ -249,6 +258,12 @@ class CablePull(Fault):
         super().__init__(cluster, node)
         self._set_link = set_link
         self.seconds = seconds
+        # document 3's line in each node's kernel log before the cut: only a split brain of this cut counts
+        self.lines_before: dict[str, tuple[str, ...]] = {}
+
+    def inject(self, before: Snapshot | None = None) -> None:
+        self.lines_before = logged_lines(self.cluster)  # read before the fault's time zero
+        super().inject(before)
 
     def _inject(self):
         if self._set_link is not None:
@@ -275,6 +290,17 @@ class CablePull(Fault):
 
 
 F = TypeVar("F", bound=Fault)
+
+
+def online_again(faults: Faults, cluster: Cluster, node: Node) -> Standby:
+    """`crm node online NODE`: heals the scenario's standby of that node; a standby the scenario
+    found in place (it did not inject it) is brought online all the same."""
+    fault = faults.find(Standby, node)
+    if fault is None:
+        fault = Standby(cluster, node)
+        fault.injected = True  # in place already: healing it is what the row asks
+    fault.heal()
+    return fault
 
 
 class Faults:
@@ -329,3 +355,15 @@ def cable_switch(node: Node, hypervisor=None) -> Callable[[bool], None] | None:
     """How to pull a node's cable from outside: the embedded lab's hypervisor sets the VM's link; on
     an existing lab None (the node puts its own link down and back, see CablePull)."""
     return (lambda up: hypervisor.set_link(node.name, up)) if hypervisor is not None else None
+
+
+def power_loss(cluster: Cluster, node: Node, hypervisor=None) -> PowerLoss:
+    """A power cut of the node, through the embedded lab's hypervisor or the inventory's commands;
+    FaultUnavailable when this cluster has neither."""
+    off, on = power_switch(node, hypervisor)
+    return PowerLoss(cluster, node, off, on)
+
+
+def cable_pull(cluster: Cluster, node: Node, hypervisor=None, seconds: float = 60) -> CablePull:
+    """The node's cable pulled, from outside (the embedded lab) or by the node itself."""
+    return CablePull(cluster, node, cable_switch(node, hypervisor), seconds=seconds)

@@ -11,6 +11,8 @@ from typing import Callable
 
 from bascule.cluster.cluster import Cluster
 from bascule.cluster.evidence import gather
+from bascule.cluster.faults import BlockRestart, Fault, Faults, KillService, online_again
+from bascule.cluster.kernel_log import logged_lines, new_lines
 from bascule.cluster.nodes import Node
 from bascule.cluster.settling import SettleWatch
 from bascule.errors import NodeError
@@ -83,6 +85,45 @@ class Movement:
 
 
 
+def away_from(cluster: Cluster, fault: Fault, cause: str) -> Movement:
+    """The move a fault on a node starts: its resources towards the peer, timed from the fault."""
+    return Movement(fault.started_at, cluster.peer(fault.node).name, f"{cause} de {fault.node.name}")
+
+
+def back_online(cluster: Cluster, faults: Faults, node: Node) -> Movement:
+    """`crm node online NODE` and the move back it starts (the lab's auto-failback)."""
+    fault = online_again(faults, cluster, node)
+    return Movement(fault.heal_started_at, node.name, f"retour online de {node.name}")
+
+
+def rejoined(cluster: Cluster, faults: Faults, kind: type[Fault], node: Node) -> Movement:
+    """A node brought back (rebooted, or its power restored): the failback, timed from its return to
+    the cluster as a student would time it. A node back from a reboot may still resync DRBD, whose
+    promotion score only moves at its next monitor: until then an idle cluster proves nothing."""
+    faults.find(kind, node).heal()
+    return Movement(cluster.history.now(), node.name, f"retour de {node.name}",
+                    cluster.monitor_interval(cluster.inv.resources.drbd) or 0.0)
+
+
+def killed_and_blocked(cluster: Cluster, faults: Faults, node: Node) -> Movement:
+    """proftpd killed on a node where it cannot start again (the remark after Q5): the service must
+    move. Until the FTP resource's next monitor, nothing tells the cluster that proftpd died."""
+    ftp = cluster.inv.resources.ftp
+    block = faults.start(BlockRestart(cluster, node, ftp))
+    # a binary made non-executable shows neither in crm_mon nor in DRBD: the reading before it stands
+    kill = faults.start(KillService(cluster, node), before=block.snapshot_before)
+    return Movement(kill.started_at, cluster.peer(node).name, f"kill -9 proftpd sur {node.name}, redémarrage empêché",
+                    cluster.monitor_interval(ftp) or 0.0)
+
+
+def cause_removed(faults: Faults) -> Movement:
+    """« la cause est supprimée et les erreurs effacées »: the binary executable again and
+    `crm resource cleanup`; the service may come back to its node."""
+    block = faults.find(BlockRestart)
+    block.heal()
+    return Movement(block.heal_started_at, block.node.name, f"cleanup de {block.resource}")
+
+
 def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: float) -> MoveSeen:
     """Wait until the cluster shows every resource on `to` (the very condition the verdict uses,
     facts.placement.move_problems on crm_mon's recorded placement) and the probe is served again (it
@@ -133,10 +174,11 @@ def ftp_back(cluster: Cluster, probe, since: float, prefer: Node | None = None) 
     return ""
 
 
-def await_restart(cluster: Cluster, probe, since: float, resource: str, node: str, fail_count_before: int,
-                  deadline: float) -> RestartSeen:
-    """proftpd killed, restart allowed: wait until Pacemaker shows the resource Started again on the
-    same node with a higher fail-count, then for the client to be served again."""
+def await_restart(cluster: Cluster, probe, kill: KillService, node: str, deadline: float) -> RestartSeen:
+    """proftpd killed, restart allowed: wait until Pacemaker shows the resource Started again on
+    `node` (the kill's, where the row expects it) with a higher fail-count than before the kill,
+    then for the client to be served again."""
+    since, resource, fail_count_before = kill.started_at, kill.resource, kill.fail_count_before
     watch = SettleWatch(cluster, since, quiet_allowed=cluster.monitor_interval(resource) or 0.0, probe=probe,
                         prefer=cluster.nodes.get(node))
     try:
@@ -179,7 +221,6 @@ def await_cable_takeover(cluster: Cluster, probe, since: float, node: Node, dead
 def await_cable_return(cluster: Cluster, lines_before: dict[str, tuple[str, ...]]) -> CableOutcome:
     """The cable back: wait for both nodes to see each other, then for DRBD to settle on Connected
     (resynchronised) or StandAlone (split brain), and say which split-brain lines are new."""
-    from bascule.cluster.split_brain import logged_lines, new_lines
     try:
         cluster.wait_state("la reconnexion des deux nœuds", lambda s: len(s.online_nodes) == 2, deadline=180, interval=2)
     except WaitTimeout:

@@ -12,22 +12,14 @@ import time
 from dataclasses import dataclass
 
 from bascule.cluster.cluster import Cluster, read_on, write_as_user
-from bascule.cluster.faults import Fault
+from bascule.cluster.faults import CablePull, Fault
+from bascule.facts.keeper import split_brain_keeper
+from bascule.facts.placement import split_brain_seen
+from bascule.cluster.kernel_log import logged_lines, new_lines
 from bascule.cluster.nodes import Node, quote
 from bascule.record.history import OK, STEP
-from bascule.record.observations import FileWrite, SplitBrainDetection, SplitBrainResolution
+from bascule.record.observations import CableOutcome, FileWrite, SplitBrainDetection, SplitBrainResolution
 from bascule.waits import WaitTimeout, wait_until
-
-SPLIT_BRAIN_LOG = r"Split-Brain detected.*dropping connection"
-
-
-
-def split_brain_logged(node: Node, since_boot: bool = True) -> list[str]:
-    """Kernel log lines on the node matching document 3's message."""
-    res = node.run(f"dmesg 2>/dev/null | grep -E {quote(SPLIT_BRAIN_LOG)} || true", timeout=30)
-    return [l for l in res.stdout.splitlines() if l.strip()]
-
-
 
 def resolve_split_brain(cluster: Cluster, keep: Node) -> None:
     """Document 3, « Comment résoudre le split brain ? », step by step:
@@ -93,14 +85,15 @@ class ReplicationCut(Fault):
         return True  # both nodes were primary: Pacemaker's monitors see what it did not do
 
 
-def logged_lines(cluster: Cluster) -> dict[str, tuple[str, ...]]:
-    """Document 3's split-brain line in each node's kernel log, as it stands now."""
-    return {name: tuple(lines) for name, lines in cluster.on_every_node(split_brain_logged).items()
-            if not isinstance(lines, Exception)}
-
-
-def new_lines(now: dict[str, tuple[str, ...]], before: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    return {n: lines[len(before.get(n, ())):] for n, lines in now.items()}
+def resolve_after_cable(cluster: Cluster, cut: CablePull, outcome: CableOutcome) -> None:
+    """After the cable is back: a split brain, when there is one, resolved as document 3 says,
+    keeping the data of the node that served the clients during the cut (facts/keeper.py)."""
+    if not split_brain_seen(outcome):
+        return
+    now = cluster.history.now()
+    keeper = split_brain_keeper(cluster.history.since(cut.started_at), cut.started_at, now, cluster.inv,
+                                cluster.master.name)
+    resolve_split_brain(cluster, keep=cluster.nodes[keeper.node])
 
 
 @dataclass(frozen=True)

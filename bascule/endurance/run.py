@@ -32,14 +32,14 @@ from bascule.cluster.ftp import FTPClient
 from bascule.cluster.moves import await_cable_return
 from bascule.cluster.nodes import Node, quote
 from bascule.cluster.recovery import audit_after, settle
-from bascule.cluster.split_brain import logged_lines, resolve_split_brain
+from bascule.cluster.split_brain import resolve_split_brain
 from bascule.cluster.uploads import CurlUploader, FtpUploader, read_back_all
 from bascule.endurance.schedule import KINDS, MASTER, Planned, replay_command, schedule
 from bascule.errors import BasculeError, NodeError
 from bascule.inventory import Inventory, public
 from bascule.judging.endurance import END, EnduranceVerdict, judge_endurance
-from bascule.facts.keeper import keeper_by_acks
-from bascule.facts.placement import node_named, placement_problems, split_brain_seen
+from bascule.facts.keeper import split_brain_keeper
+from bascule.facts.placement import placement_problems, split_brain_seen
 from bascule.record.cluster_state import parse_out_of_sync
 from bascule.record.endurance import (ENDURANCE, PLANNED, RECOVERED, REPLICA, SPLIT_BRAIN, START, STOP, STORAGE,
                                       UPLOAD, VERIFY)
@@ -141,11 +141,10 @@ def _fault(cluster: Cluster, p: Planned, node: Node, serving: Node, faults: Faul
             _node_seen(cluster, node, f"{node.name} en standby", lambda n: n.standby, 120)
         f.heal()
     elif p.kind == "kill":
-        before = cluster.fail_count(cluster.state(), cluster.inv.resources.ftp, node.name)
         f = faults.start(KillService(cluster, node))
         try:  # Pacemaker notices at its next monitor and restarts it (fail-count + 1)
             cluster.wait_state("le redémarrage de proftpd par Pacemaker",
-                               lambda s: cluster.fail_count(s, cluster.inv.resources.ftp, node.name) > before,
+                               lambda s: cluster.fail_count(s, cluster.inv.resources.ftp, node.name) > f.fail_count_before,
                                deadline=(cluster.monitor_interval(cluster.inv.resources.ftp) or 30) + 120, interval=3)
         except WaitTimeout:
             pass  # the audit says whether the cluster came back
@@ -166,21 +165,21 @@ def _fault(cluster: Cluster, p: Planned, node: Node, serving: Node, faults: Faul
             _node_seen(cluster, node, f"{node.name} hors ligne", lambda n: not n.online, 120)
         f.heal()
     elif p.kind == "cable":
-        before = logged_lines(cluster)
-        cut, since = history.now(), time.monotonic()
+        since = time.monotonic()
         f = faults.start(CablePull(cluster, node, cable_switch(node, hypervisor), seconds=p.cable_s))
         _hold(p.cable_s, since)
         f.heal()
-        outcome = await_cable_return(cluster, before)
+        outcome = await_cable_return(cluster, f.lines_before)
         if split_brain_seen(outcome):
-            acks = _acks_by_node(history, cluster, cut, f.heal_started_at or history.now())
-            keep = cluster.nodes[keeper_by_acks(acks, cluster.master.name)]
+            keeper = split_brain_keeper(history.since(f.started_at), f.started_at, f.heal_started_at or history.now(),
+                                        cluster.inv, cluster.master.name)
+            keep = cluster.nodes[keeper.node]
             say(f"bascule endurance: split brain après le câble ; document 3 : on garde {keep.name}, on écarte les "
                 f"données de {cluster.peer(keep).name} (envois acquittés pendant la coupure : "
-                + ", ".join(f"{n} {c}" for n, c in acks.items()) + ")")
+                + ", ".join(f"{n} {c}" for n, c in keeper.acks.items()) + ")")
             resolve_split_brain(cluster, keep=keep)
             history.append(RUN, ENDURANCE, SPLIT_BRAIN, INFO, {"kept": keep.name, "discarded": cluster.peer(keep).name,
-                                                               "cut_at": cut, "acks_during_cut": acks})
+                                                               "cut_at": f.started_at, "acks_during_cut": keeper.acks})
     else:
         raise BasculeError(f"panne inconnue : {p.kind}")
     return f.label
@@ -214,16 +213,6 @@ def _writeback(cluster: Cluster) -> dict[str, float]:
                       JOURNAL_COMMIT if fstype in ("ext3", "ext4") else 0)
         window[name] = (expire + writeback) / 100 + commit
     return window
-
-
-def _acks_by_node(history: History, cluster: Cluster, since: float, until: float) -> dict[str, int]:
-    """Uploads acknowledged between two moments, by the node that served them."""
-    counts = {name: 0 for name in cluster.nodes}
-    for e in history.since(since):
-        node = node_named(e.value.get("served_by"), cluster.inv) if isinstance(e.value, dict) else None
-        if e.source == CLIENT and e.op == UPLOAD and e.outcome == OK and e.end <= until and node in counts:
-            counts[node] += 1
-    return counts
 
 
 def _acked(history: History) -> list[tuple[str, str]]:

@@ -477,5 +477,10 @@ def normalise(line: str, inv: Inventory) -> str:
             .replace("intralabar", inv.preferred_master).replace("<VIP>", inv.vip))
 
 
+def lab_lines(datatable: list[list[str]], inv: Inventory) -> list[str]:
+    """The lines of the feature's table (its header left out), each in this cluster's names."""
+    return [normalise(line, inv) for (line,) in datatable[1:]]
+
+
 # --- comparing two configurations (Q7: the restored one against the saved one) ----------------
 

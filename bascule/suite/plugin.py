@@ -155,7 +155,7 @@ def _runs_features(config) -> bool:
 # --- session fixtures --------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def embedded_lab(request):
+def labo_embarque(request):
     """The embedded lab, when no --inventory was given (else None)."""
     if INVENTORY in request.config.stash:
         return None
@@ -166,13 +166,20 @@ def embedded_lab(request):
 
 
 @pytest.fixture(scope="session")
-def inventaire(request, embedded_lab):
-    if embedded_lab is None:
+def inventaire(request, labo_embarque):
+    if labo_embarque is None:
         return request.config.stash[INVENTORY]
     try:
-        return embedded_lab.up(check_ftp=False, as_found=True)  # the start-state row judges it
+        return labo_embarque.up(check_ftp=False, as_found=True)  # the start-state row judges it
     except BasculeError as exc:
         stop_run(exc, request.config)
+
+
+@pytest.fixture(scope="session")
+def hyperviseur(labo_embarque):
+    """What cuts the embedded lab's power and cables from outside (None on an existing cluster: the
+    inventory's commands, or the node itself, do it)."""
+    return labo_embarque.hypervisor if labo_embarque is not None else None
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import pytest
 from bascule.cluster.evidence import ftp_side, serving_node
 from bascule.cluster.faults import Faults
 from bascule.cluster.ftp import Probe
+from bascule.cluster.witnesses import FtpWitnesses, NodeWrites
 from bascule.cluster.recovery import audit_after, ftp_access, restore_baseline, settle
 from bascule.errors import BasculeError, BaselineError, RepairIncomplete
 from bascule.judging.checks import audit, audit_config_changes, start_state
@@ -19,6 +20,7 @@ from bascule.record.history import INFO, RUN
 from bascule.record.observations import StartState
 from bascule.judging.verdict import Verdict
 from bascule.reporting.table import CompletedTable, attach_text, slug
+from bascule.suite.attachments import Attachments
 from bascule.suite.rows import RowJudge
 from bascule.facts.placement import baseline_problems
 from bascule.suite.stash import (AUDITED_CONFIG, BASELINE_SNAPSHOT, FAULTS, INTERRUPTED_BY, ROW_START, SCENARIO,
@@ -210,3 +212,21 @@ def pannes(request, ligne_de_base, cluster):
     if errors:
         stop_run(BaselineError("une panne n'a pas pu être défaite : " + " ; ".join(errors), "réparer le cluster à la main"),
               request.config)
+
+
+@pytest.fixture
+def fichiers_temoins() -> FtpWitnesses:
+    """Witness files written through the FTP client by the scenario."""
+    return FtpWitnesses()
+
+
+@pytest.fixture
+def ecritures() -> NodeWrites:
+    """Files written on a node's /home by the scenario (the lab's touch)."""
+    return NodeWrites()
+
+
+@pytest.fixture
+def pieces_jointes(request, cluster) -> Attachments:
+    """What the scenario's steps show in Allure beside their rows."""
+    return Attachments(request, cluster)
