@@ -152,7 +152,7 @@ def compare(history: Path, curl_ops: list) -> int:
         ours = None if any(w.end is None for w in ws) else sum(w.duration for w in ws)
         theirs_w = outages(curl_ops, t0 + saved.since, t0 + saved.t)
         theirs = None if any(e is None for _, e in theirs_w) else sum(e - s for s, e in theirs_w)
-        label = f"{saved.place.scenario[:26]} | {saved.place.action[:29]}"
+        label = f"{saved.row.scenario[:26]} | {saved.row.action[:29]}"
         if ours is None or theirs is None:
             print(f"{label:<58} {fmt(ours):>9} {fmt(theirs):>9} {'?':>7}  (an outage did not end)")
             missed += 1

@@ -67,11 +67,11 @@ def test_the_q5_rows_carry_the_labs_own_words_even_when_not_run(pytester):
 
 
 def test_the_extra_cases_keep_their_own_words():
-    row = in_lab_words("Arrêt d'un service avec et sans empêchement de redémarrage",
+    row = in_lab_words("Arrêt d'un service avec et sans empêchement de redémarrage", "",
                        "le serveur maître est mis en « standby »", "les ressources sont arrêtées sur le serveur maître "
                        "et activées sur le serveur esclave")
     assert row.action == "le serveur maître est mis en « standby »"
-    q2 = in_lab_words("Q2 — DRBD et système de fichiers", "le serveur maître est mis en « standby »",
+    q2 = in_lab_words("Q2 — DRBD et système de fichiers", "", "le serveur maître est mis en « standby »",
                       "les ressources sont arrêtées sur le serveur maître et activées sur le serveur esclave")
     assert q2.action == "Mettre le serveur maître en « standby » (maintenance)"
 

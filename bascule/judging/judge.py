@@ -17,31 +17,22 @@ from bascule.facts.client_view import client_downtime, secs, window_figure, wind
 from bascule.record.history import CLIENT, RUN, VERDICT, Event, History, roundtrip_events
 from bascule.facts.windows import downtime_windows, write_refusals
 from bascule.record.observations import from_json, roundtrip, to_json
+from bascule.record.rows import Row
 from bascule.judging.verdict import Result, guarded
 
 
 @dataclass(frozen=True)
-class RowPlace:
-    """Where a row stands in the lab's table."""
-    table: str
-    scenario: str
-    action: str
-    expected: str
-
-
-@dataclass(frozen=True)
 class SavedVerdict:
-    """A verdict event read back from a history: the row, the check that judged it (None for a row
-    that no check judged, then `result` holds it as it was), and what the check read."""
+    """A verdict event read back from a history: the row (as it was written when no check judged
+    it), the check that judged it (None for such a row), and what the check read."""
     index: int
     t: float
-    place: RowPlace
+    row: Row
     check: str | None
     observation: dict | None
     since: float | None
     row_since: float | None
     upto: int
-    result: dict | None
     outcome: str
 
     def observed(self) -> Any:
@@ -121,7 +112,7 @@ def judge_row(check: Callable[..., Result], obs, events: list[Event], row_events
 
 
 def judge_live(history: History, check: Callable[..., Result], observation, since: float | None,
-               row_since: float | None, inventory: Inventory, place: RowPlace) -> Result:
+               row_since: float | None, inventory: Inventory, row: Row) -> Result:
     """Judge one row of a run in progress and write its verdict event. The check sees the observation
     and the events as a saved run will hold them (their JSON form); what cannot be judged is inconnu."""
     events = list(history.events)
@@ -133,23 +124,24 @@ def judge_live(history: History, check: Callable[..., Result], observation, sinc
                            roundtrip_events(earlier_client_events(events, row_since, upto)), row_since)
     except Exception as exc:  # noqa: BLE001 - an observation that cannot be judged is inconnu
         result = Result.unknown(f"impossible de conclure : {exc}")
-    history.append(VERDICT, check.__name__, "row", result.verdict.value, {
-        "table": place.table, "scenario": place.scenario, "action": place.action, "expected": place.expected,
-        "check": check.__name__, "observation": to_json(observation), "since": since, "row_since": row_since,
-        "upto": upto})
+    _record(history, row, result.verdict.value, {"check": check.__name__, "observation": to_json(observation),
+                                                 "since": since, "row_since": row_since, "upto": upto})
     return result
 
 
-def record_plain(history: History | None, place: RowPlace, status: str, observed: str, details: tuple[str, ...] = (),
-                 cause: str = "", fix: str = "") -> None:
+def record_row(history: History | None, row: Row) -> None:
     """A row whose verdict no check gave (an action that failed, a row not run: its status may be
     « non exécuté ») goes on the history as it is, so that a re-judged run has it too."""
-    if history is None:
-        return
-    history.append(VERDICT, "", "row", status, {
-        "table": place.table, "scenario": place.scenario, "action": place.action, "expected": place.expected,
-        "check": None, "result": {"verdict": status, "observed": observed, "details": list(details), "cause": cause,
-                                  "fix": fix}})
+    if history is not None:
+        _record(history, row, row.status, {"check": None, "result": {
+            "verdict": row.status, "observed": row.observed, "details": list(row.details), "cause": row.cause,
+            "fix": row.fix}})
+
+
+def _record(history: History, row: Row, outcome: str, how: dict) -> None:
+    """The one writer of a row's verdict event: where the row stands, and how it was judged."""
+    history.append(VERDICT, how["check"] or "", "row", outcome, {
+        "table": row.table, "scenario": row.scenario, "action": row.action, "expected": row.expected, **how})
 
 
 def saved_verdicts(events: Iterable[Event]) -> Iterator[SavedVerdict]:
@@ -158,10 +150,14 @@ def saved_verdicts(events: Iterable[Event]) -> Iterator[SavedVerdict]:
         if e.source != VERDICT:
             continue
         v = e.value
-        yield SavedVerdict(e.index, e.t, RowPlace(v["table"], v["scenario"], v["action"], v["expected"]),
-                           v.get("check"), v.get("observation"), v.get("since"),
+        row = Row(v["table"], v["scenario"], v["action"], v["expected"])
+        if v.get("check") is None:
+            r = v.get("result") or {}
+            row = row.found(r.get("observed", ""), r.get("verdict", e.outcome), tuple(r.get("details", ())),
+                            r.get("cause", ""), r.get("fix", ""))
+        yield SavedVerdict(e.index, e.t, row, v.get("check"), v.get("observation"), v.get("since"),
                            v.get("row_since"),  # absent from histories older than the probe that never stops
-                           v.get("upto", e.index), v.get("result"), e.outcome)
+                           v.get("upto", e.index), e.outcome)
 
 
 def run_inventory(events: Iterable[Event]) -> Inventory | None:
@@ -172,7 +168,7 @@ def run_inventory(events: Iterable[Event]) -> Inventory | None:
 
 def judge_again(events: list[Event], saved: SavedVerdict, inv: Inventory | None) -> Result:
     """A saved row judged again by today's check, on the very observation and slice it was judged on (a row
-    that no check judged keeps its saved result: see SavedVerdict.result)."""
+    that no check judged keeps its saved row: see SavedVerdict.row)."""
     check = CHECKS.get(saved.check)
     if check is None:
         return Result.unknown(f"vérification {saved.check!r} inconnue de cette version de bascule")

@@ -14,7 +14,7 @@ from bascule.inventory import from_public
 from bascule.record.endurance import ENDURANCE
 from bascule.record.history import RUN, Event, History
 from bascule.judging.judge import judge_again, saved_verdicts
-from bascule.reporting.table import CompletedTable, Row
+from bascule.reporting.table import CompletedTable
 
 
 def rejudge_events(events: list[Event]) -> CompletedTable:
@@ -35,15 +35,11 @@ def rejudge_events(events: list[Event]) -> CompletedTable:
         elif e.op == "timeline":
             report.timelines[e.value["scenario"]] = "../" + e.value["path"]  # rejuge/ sits beside timelines/
     for saved in saved_verdicts(events):
-        p = saved.place
         if saved.check is None:
-            r = saved.result or {}
-            report.add(Row(p.table, p.scenario, p.action, p.expected, r.get("observed", ""), r.get("verdict", saved.outcome),
-                           tuple(r.get("details", ())), r.get("cause", ""), r.get("fix", "")))
+            report.add(saved.row)
             continue
         result = judge_again(events, saved, inv)
-        report.add(Row(p.table, p.scenario, p.action, p.expected, result.observed, result.verdict.value,
-                       result.details, result.cause, result.fix))
+        report.add(saved.row.found(result.observed, result.verdict.value, result.details, result.cause, result.fix))
     return report
 
 

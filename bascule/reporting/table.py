@@ -17,6 +17,8 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_eval_context, select_autoescape
 from markupsafe import Markup
 
+from bascule.record.rows import Row
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 
@@ -54,35 +56,6 @@ def _templates() -> Environment:
 def render(template: str, **context) -> str:
     """One of the report templates: *.html.j2 autoescaped, *.md.j2 as it is (`cell` for table cells)."""
     return _templates().get_template(template).render(**context)
-
-
-@dataclass(frozen=True)
-class Row:
-    table: str  # the feature (e.g. « Q2 — DRBD et système de fichiers »)
-    scenario: str
-    action: str
-    expected: str
-    observed: str
-    status: str  # OK | KO | inconnu | non exécuté
-    details: tuple[str, ...] = ()
-    cause: str = ""  # the likely cause, when known
-    fix: str = ""  # the lab's command that fixes it
-
-    @property
-    def new_details(self) -> tuple[str, ...]:
-        """The details that the « Résultats obtenus » cell does not already say (a move's anatomy;
-        not the start row's departures, which its text lists)."""
-        return tuple(d for d in self.details if d not in self.observed)
-
-    @property
-    def observed_in_full(self) -> str:
-        """The « Résultats obtenus » cell: what was seen, then the likely cause and its fix."""
-        text = self.observed
-        if self.cause:
-            text += f" — cause probable : {self.cause}"
-        if self.fix:
-            text += f" — pour corriger : {self.fix}"
-        return text
 
 
 @dataclass

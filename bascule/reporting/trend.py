@@ -57,7 +57,7 @@ def record_of(events: list[Event], group: str = "") -> RunRecord:
             continue
         move = judge_again(events, saved, inv).move  # the figures of the row's cell
         if move is not None:
-            moves[f"{saved.place.scenario} — {move.cause}"] = MoveFigures(move.took, move.downtime)
+            moves[f"{saved.row.scenario} — {move.cause}"] = MoveFigures(move.took, move.downtime)
     return RunRecord(date, cluster, group, counts, moves)
 
 

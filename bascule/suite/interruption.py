@@ -11,7 +11,7 @@ import signal
 
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
-from bascule.reporting.table import CompletedTable, Row
+from bascule.reporting.table import CompletedTable
 from bascule.suite.lab_words import then_rows
 from bascule.suite.stash import ACTION, FEATURE, INTERRUPTED_BY, NOW_RUNNING, SCENARIO, STEP
 
@@ -48,8 +48,8 @@ def complete_the_table(session, report: CompletedTable, add_row) -> None:
         template = scenario_wrapper_template_registry.get(getattr(later, "obj", None))
         if template is None:
             continue
-        for r in then_rows(template.steps, feature=template.feature.name):
-            add_row(Row(template.feature.name, template.name, r.row.action, r.row.expected, NOT_RUN, "non exécuté"))
+        for r in then_rows(template.steps, feature=template.feature.name, scenario=template.name):
+            add_row(r.row.found(NOT_RUN, "non exécuté"))
     report.stopped = (f"série interrompue ({by}) {where} ; bascule a défait ses propres pannes (ligne d'audit du "
                       f"scénario interrompu) ; les lignes suivantes n'ont pas été exécutées")
 
@@ -69,6 +69,6 @@ def _rest_of_scenario(item, by: str, add_row, report: CompletedTable) -> None:
     thens_written = sum(1 for r in report.rows if r.scenario == scenario and r.expected in then_texts)
     if current is not None and current.type == "then" and thens_written > sum(1 for s in steps[:start] if s.type == "then"):
         start += 1  # its row was recorded before the interruption
-    for n, r in enumerate(then_rows(steps[start:], item.stash.get(ACTION, ""), feature)):
+    for n, r in enumerate(then_rows(steps[start:], item.stash.get(ACTION, ""), feature, scenario)):
         status, observed = ("inconnu", f"interrompu ({by}) pendant cette ligne") if n == 0 else ("non exécuté", NOT_RUN)
-        add_row(Row(feature, scenario, r.row.action, r.row.expected, observed, status))
+        add_row(r.row.found(observed, status))

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
+from bascule.record.rows import Row
+
 _Q2_CHECK = "on vérifie sur le serveur maître que les ressources sont bien activées"
 _Q2_ACTIVE = "les ressources sont activées sur le serveur maître"
 _STANDBY = "le serveur maître est mis en « standby »"
@@ -57,36 +59,29 @@ LAB_ROWS: dict[tuple[str, str, str], tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class TableRow:
-    """A row's two first columns, as the completed table shows them."""
-    action: str  # « Actions à effectuer »
-    expected: str  # « Résultats attendus »
-
-
 def table_of(feature: str) -> str:
     """« Q2 — DRBD et système de fichiers » → « Q2 »: the lab's table a feature fills."""
     return feature.split(" ", 1)[0] if feature else ""
 
 
-def in_lab_words(feature: str, action: str, expected: str) -> TableRow:
-    """The lab's words for this row of its Q2 or Q5 table, else the Gherkin's own."""
+def in_lab_words(feature: str, scenario: str, action: str, expected: str) -> Row:
+    """A row of this feature's table, in the lab's words for its Q2 or Q5 table, else the Gherkin's own."""
     lab = LAB_ROWS.get((table_of(feature), action, expected))
-    return TableRow(*lab) if lab is not None else TableRow(action, expected)
+    return Row(feature, scenario, *lab) if lab is not None else Row(feature, scenario, action, expected)
 
 
 @dataclass(frozen=True)
 class StepRow:
     """A Then step of a scenario, and its row of the table."""
-    row: TableRow
+    row: Row
     step: object  # pytest-bdd's Step
 
 
-def then_rows(steps: Iterable, action: str = "", feature: str = "") -> Iterator[StepRow]:
+def then_rows(steps: Iterable, action: str = "", feature: str = "", scenario: str = "") -> Iterator[StepRow]:
     """Each Then step of a scenario as a row of the lab's table: its action the text of the When before
     it (`action` for the Thens before any When), in the lab's words where the lab has some."""
     for s in steps:
         if s.type == "when":
             action = s.name
         elif s.type == "then":
-            yield StepRow(in_lab_words(feature, action, s.name), s)
+            yield StepRow(in_lab_words(feature, scenario, action, s.name), s)

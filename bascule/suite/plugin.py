@@ -24,10 +24,10 @@ from bascule.errors import BasculeError, InventoryError
 from bascule.inventory import load, public
 from bascule.record.history import INFO, RUN, History
 from bascule.lab.embedded import EmbeddedLab
-from bascule.judging.judge import RowPlace, record_plain
-from bascule.reporting.table import CompletedTable, Row, attach_snapshot, save_snapshot
+from bascule.reporting.table import CompletedTable, attach_snapshot, save_snapshot
 from bascule.suite.plan import Plan, keys_of
 from bascule.suite.interruption import catch_interruptions, complete_the_table
+from bascule.suite.rows import write_row
 from bascule.suite.stash import HISTORY, INTERRUPTED_BY, INVENTORY, REPORT, STARTED, run_date, stop_run
 from bascule.waits import ACCOUNTING, PROGRESS
 
@@ -304,11 +304,7 @@ def pytest_sessionfinish(session, exitstatus):
         return
     if INTERRUPTED_BY in session.config.stash:
         history = session.config.stash.get(HISTORY, None)
-
-        def add_row(row: Row) -> None:
-            record_plain(history, RowPlace(row.table, row.scenario, row.action, row.expected), row.status, row.observed)
-            report.add(row)
-        complete_the_table(session, report, add_row)
+        complete_the_table(session, report, lambda row: write_row(report, history, row))
         if history is not None:
             history.append(RUN, "bascule", "stopped", INFO, report.stopped)
     history = session.config.stash.get(HISTORY, None)

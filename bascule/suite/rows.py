@@ -8,11 +8,12 @@ from __future__ import annotations
 import pytest
 
 from bascule.facts.client_view import SHOWN_PHASES, window_sequence
-from bascule.judging.judge import RowPlace, judge_live, record_plain
+from bascule.judging.judge import judge_live, record_row
 from bascule.facts.windows import downtime_windows
 from bascule.judging.verdict import Result, Verdict
-from bascule.reporting.table import CompletedTable, Row, allure_figure, allure_parameter, attach_text
-from bascule.suite.lab_words import TableRow, in_lab_words, then_rows
+from bascule.record.rows import Row
+from bascule.reporting.table import CompletedTable, allure_figure, allure_parameter, attach_text
+from bascule.suite.lab_words import in_lab_words, then_rows
 from bascule.suite.stash import (ACTION, FEATURE, HISTORY, KO_ROWS, NOW_RUNNING, REPORT, ROW_START, ROW_STEP, SCENARIO,
                                  STEP, STEP_FAILED)
 
@@ -32,16 +33,16 @@ class RowJudge:
     def __repr__(self) -> str:
         return "RowJudge()"
 
-    def _where(self, table: str | None, action: str | None, expected: str | None) -> tuple[str, str, str, str]:
+    def _where(self, table: str | None, action: str | None, expected: str | None) -> Row:
+        """The row the current step fills, in the lab's words."""
         item = self.request.node
         step = item.stash.get(STEP, None)
         if expected is None:
             expected = step.name if step is not None else "?"
         stash = item.stash if hasattr(item, "stash") else {}
         feature = table if table is not None else stash.get(FEATURE, "")
-        row = in_lab_words(feature, action if action is not None else item.stash.get(ACTION, ""), expected)
-        return (feature, "" if table is not None else stash.get(SCENARIO, getattr(item, "name", "")),
-                row.action, row.expected)
+        scenario = "" if table is not None else stash.get(SCENARIO, getattr(item, "name", ""))
+        return in_lab_words(feature, scenario, action if action is not None else stash.get(ACTION, ""), expected)
 
     def judge(self, check, observation, since: float | None = None, expected: str | None = None, raise_: bool = True,
               stop: bool = False, table: str | None = None, action: str | None = None) -> Result:
@@ -52,17 +53,16 @@ class RowJudge:
             since = getattr(observation, "since", None)
         item = self.request.node
         row_since = item.stash.get(ROW_START, None) if hasattr(item, "stash") else None
-        feature, scenario, act, exp = self._where(table, action, expected)
+        row = self._where(table, action, expected)
         inventory = self.inventory or self.request.getfixturevalue("inventaire")
-        result = judge_live(self.history, check, observation, since, row_since, inventory,
-                            RowPlace(feature, scenario, act, exp))
+        result = judge_live(self.history, check, observation, since, row_since, inventory, row)
         if hasattr(item, "stash"):
             item.stash[ROW_START] = self.history.now()
         for figure in result.figures:  # the very figures of the row's cell (its check computed them once)
             allure_parameter(figure.name, allure_figure(figure))
         if result.verdict != Verdict.OK:
             _attach_outage_sequences(self.history, row_since if row_since is not None else since)
-        self._add(feature, scenario, act, exp, result)
+        self._add(judged(row, result))
         if raise_:
             self.conclude([result], stop=stop)
         return result
@@ -71,15 +71,15 @@ class RowJudge:
         """A row whose verdict was not given by a check (a step that failed, a row not run): kept on
         the history as it is."""
         __tracebackhide__ = True
-        feature, scenario, act, exp = self._where(None, None, expected)
-        _plain_row_event(self.history, row_of(feature, scenario, act, exp, result))
-        self._add(feature, scenario, act, exp, result)
+        row = judged(self._where(None, None, expected), result)
+        record_row(self.history, row)
+        self._add(row)
         if raise_:
             self.conclude([result], stop=stop)
         return result
 
-    def _add(self, feature: str, scenario: str, action: str, expected: str, result: Result) -> None:
-        self.report.add(row_of(feature, scenario, action, expected, result))
+    def _add(self, row: Row) -> None:
+        self.report.add(row)
         item = self.request.node
         if hasattr(item, "stash"):
             item.stash[ROW_STEP] = item.stash.get(STEP, None)
@@ -112,9 +112,9 @@ def _attach_outage_sequences(history, since: float | None) -> None:
         attach_text(f"indisponibilité {i + 1} : les {len(window.phases)} phases dans l'ordre", window_sequence(window))
 
 
-def row_of(table: str, scenario: str, action: str, expected: str, result: Result) -> Row:
-    return Row(table, scenario, action, expected, result.observed, result.verdict.value, result.details,
-               result.cause, result.fix)
+def judged(row: Row, result: Result) -> Row:
+    """The row with what its check found."""
+    return row.found(result.observed, result.verdict.value, result.details, result.cause, result.fix)
 
 
 def _failed_allure_step(text: str) -> None:
@@ -179,41 +179,35 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
         idx = steps.index(step)
     except ValueError:
         return
+    history = request.config.stash.get(HISTORY, None)
+    action = request.node.stash.get(ACTION, "")
+
+    def write(row: Row, observed: str, status: str) -> None:
+        write_row(report, history, row.found(observed, status))
     if isinstance(exception, pytest.exit.Exception):
         # the run was stopped (a cluster that starts broken, one that did not come back): the
         # reason heads the table; this scenario's rows were not run
-        for r in then_rows(steps[idx:], request.node.stash.get(ACTION, ""), feature.name):
+        for r in then_rows(steps[idx:], action, feature.name, scenario.name):
             if not (r.step is step and request.node.stash.get(ROW_STEP, None) is step):
-                _add_plain_row(request, report, feature.name, scenario.name, r.row,
-                               "non exécuté (série arrêtée : la raison est en tête du tableau)", "non exécuté")
+                write(r.row, "non exécuté (série arrêtée : la raison est en tête du tableau)", "non exécuté")
         return
+    verdict = "inconnu" if not isinstance(exception, AssertionError) else "KO"
     # a Then step that raised before it recorded its row: the row is still written
     if step.type == "then" and request.node.stash.get(ROW_STEP, None) is not step:
-        verdict = "inconnu" if not isinstance(exception, AssertionError) else "KO"
-        _add_plain_row(request, report, feature.name, scenario.name,
-                       in_lab_words(feature.name, request.node.stash.get(ACTION, ""), step.name),
-                       f"la vérification n'a pas pu aller au bout : {exception}", verdict)
+        write(in_lab_words(feature.name, scenario.name, action, step.name),
+              f"la vérification n'a pas pu aller au bout : {exception}", verdict)
     # a failure outside a Then step (the action itself failed): that row is KO or inconnu
     if step.type != "then":
-        verdict = "inconnu" if not isinstance(exception, AssertionError) else "KO"
         nxt = next((s for s in steps[idx + 1:] if s.type == "then"), None)
-        _add_plain_row(request, report, feature.name, scenario.name,
-                       in_lab_words(feature.name, step.name, nxt.name if nxt else ""), f"l'action a échoué : {exception}", verdict)
+        write(in_lab_words(feature.name, scenario.name, step.name, nxt.name if nxt else ""),
+              f"l'action a échoué : {exception}", verdict)
         idx = steps.index(nxt) if nxt else idx
-    for r in then_rows(steps[idx + 1:], request.node.stash.get(ACTION, ""), feature.name):
-        _add_plain_row(request, report, feature.name, scenario.name, r.row,
-                       "non exécuté (une ligne précédente a échoué)", "non exécuté")
+    for r in then_rows(steps[idx + 1:], action, feature.name, scenario.name):
+        write(r.row, "non exécuté (une ligne précédente a échoué)", "non exécuté")
 
 
-
-def _add_plain_row(request, report: CompletedTable, table: str, scenario: str, place: TableRow, observed: str,
-                   status: str) -> None:
-    """A row that no check judged (an action that failed, a row not run)."""
-    row = Row(table, scenario, place.action, place.expected, observed, status)
-    _plain_row_event(request.config.stash.get(HISTORY, None), row)
+def write_row(report: CompletedTable, history, row: Row) -> None:
+    """A row that no check judged (an action that failed, a row not run, one an interruption did
+    not reach): on the history as it is, and in the table."""
+    record_row(history, row)
     report.add(row)
-
-
-def _plain_row_event(history, row: Row) -> None:
-    record_plain(history, RowPlace(row.table, row.scenario, row.action, row.expected), row.status, row.observed,
-                 tuple(row.details), row.cause, row.fix)
