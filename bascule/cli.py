@@ -13,10 +13,23 @@ import time
 from pathlib import Path
 
 from bascule.errors import BasculeError
+from bascule.lab.embedded import EmbeddedLab
+from bascule.cluster.ftp import FTPClient, FTPUnavailable
+from bascule.reporting.rejudge import rejudge
+from bascule.reporting import trend
+from bascule.reporting.class_run import groups_from, run_class, write_summary
+import subprocess
+import random
+from bascule.endurance.run import Settings, night_folder, run
+from bascule.endurance.schedule import parse_duration, parse_kinds
+from bascule.inventory import load
+from bascule.record.history import History
+from bascule.reporting.endurance import trend_record
+from importlib.metadata import PackageNotFoundError, version
+from bascule.lab.breakages import add_commands
 
 
 def _lab(args):
-    from bascule.lab.embedded import EmbeddedLab
     return EmbeddedLab(xx=args.xx, debian=getattr(args, "debian", None))
 
 
@@ -46,7 +59,6 @@ def cmd_status(args) -> int:
         problems = lab.baseline(cluster)
     finally:
         cluster.close()
-    from bascule.cluster.ftp import FTPClient, FTPUnavailable
     try:
         _, server = FTPClient.for_inventory(inv).listing_and_server(".")
         print(f"  FTP sur {inv.vip} : {inv.ftp.user} connecté, servi par {server or '?'}")
@@ -79,7 +91,6 @@ def cmd_destroy(args) -> int:
 
 
 def cmd_rejuger(args) -> int:
-    from bascule.reporting.rejudge import rejudge
     paths = rejudge(args.dir, args.sortie)
     print(f"rejugé : {paths['md']}, {paths['html']}, {paths['json']}")
     return 0
@@ -106,8 +117,6 @@ def cmd_ftp_password(args) -> int:
 
 def cmd_classe(args) -> int:
     """A whole class: the suite against each group's inventory, then one summary page."""
-    from bascule.reporting import trend
-    from bascule.reporting.class_run import groups_from, run_class, write_summary
     out = Path(args.sortie)
     groups = groups_from(args.inventaires, out)
     trend_file = Path(args.tendance) if args.tendance else None
@@ -126,7 +135,6 @@ def cmd_verifier(args) -> int:
     nothing on it (one small file is written then removed in the FTP account's Documents, by the start
     row's FTP check): no fault, no probe, no audit nor repair, and a KO start row does not keep the
     configuration from being judged. Prints the two tables; exit 0 when both are OK."""
-    import subprocess
     root = Path(__file__).resolve().parents[1]
     out = Path(args.sortie)
     started = time.monotonic()
@@ -146,10 +154,6 @@ def cmd_verifier(args) -> int:
 def cmd_endurance(args) -> int:
     """Random faults for a while, uploads all along, every acknowledged file read back on both nodes
     (bascule/endurance); exits with the verdict's own code (judging/endurance.EXIT_CODES)."""
-    import random
-    from bascule.endurance.run import Settings, night_folder, run
-    from bascule.endurance.schedule import parse_duration, parse_kinds
-    from bascule.inventory import load
     if args.tendance and args.duree is None and args.graine is None and args.pannes is None and not args.composees:
         return _plot_endurance_trend(args.tendance, Path(args.sortie))
     try:
@@ -169,9 +173,6 @@ def cmd_endurance(args) -> int:
     verdict = run(inv, Settings(duration, seed, kinds, out, compound=args.composees, inventory_path=args.inventaire),
                   hypervisor=hypervisor, say=lambda line: print(line, flush=True))
     if args.tendance:
-        from bascule.record.history import History
-        from bascule.reporting import trend
-        from bascule.reporting.endurance import trend_record
         trend.append(args.tendance, trend_record(verdict, History.load_events(out / "historique.jsonl")))
         _plot_endurance_trend(args.tendance, Path(args.sortie))
     return verdict.exit_code
@@ -179,7 +180,6 @@ def cmd_endurance(args) -> int:
 
 def _plot_endurance_trend(path: str, parent: Path) -> int:
     """The nights of a trend file drawn under --sortie/tendance (`bascule endurance --tendance F` alone)."""
-    from bascule.reporting import trend
     try:
         records = trend.load(path)
     except OSError as exc:
@@ -199,7 +199,6 @@ ENDURANCE_EXITS = ("codes de sortie : 0 OK (chaque fichier acquitté relu intact
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
     try:
         return version("bascule")
     except PackageNotFoundError:
@@ -231,7 +230,6 @@ def main(argv: list[str] | None = None) -> int:
     inv.add_argument("--sortie", default=None, help="fichier à écrire (par défaut : la sortie standard)")
     inv.set_defaults(func=cmd_inventaire)
     labsub.add_parser("mot-de-passe-ftp", help="affiche le mot de passe FTP du lab embarqué").set_defaults(func=cmd_ftp_password)
-    from bascule.lab.breakages import add_commands
     add_commands(labsub)
     rj = sub.add_parser("rejuger", help="juge de nouveau une série enregistrée à partir de son historique (sans cluster)")
     rj.add_argument("dir", metavar="DOSSIER", help="le dossier des rapports de la série (il contient historique.jsonl)")

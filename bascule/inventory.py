@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bascule.errors import InventoryError
+import dataclasses
 
 
 class Secret:
@@ -129,7 +130,6 @@ class Inventory:
 
 def public(inv: Inventory) -> dict:
     """What a saved run keeps of the inventory: everything a check reads, never a password."""
-    import dataclasses
     return {
         "nodes": [{"name": n.name, "host": n.ssh.host, "cluster_interface": n.cluster_interface} for n in inv.nodes],
         "preferred_master": inv.preferred_master, "vip": inv.vip,

@@ -17,6 +17,15 @@ from bascule.cluster.ftp import FTPClient, FTPUnavailable
 from bascule.cluster.nodes import Node, NodeLost, on_each, quote
 from bascule.record.observations import ClusterReading, FileRead, FileWrite, NodeSeen, ResourcesSeen
 from bascule.waits import Waited, wait_until
+from bascule.facts.placement import placement
+from bascule.record.cluster_state import parse_crm_failcount
+from bascule.record.observations import ClusterReading
+from bascule.inventory import drbd_minor
+from bascule.facts.placement import baseline_problems
+from bascule.record.observations import NodeJournal
+import time as _time
+import shlex
+import hashlib
 
 T = TypeVar("T")
 SNAPSHOT_DRBD_TIMEOUT = 8.0  # seconds for /proc/drbd in a snapshot
@@ -132,7 +141,6 @@ class Cluster:
             raise NodeError(f"crm_mon : {exc}", "corosync et pacemaker tournent-ils sur les nœuds ? (crm status)") from None
 
     def _placement(self, state: ClusterState) -> dict:
-        from bascule.facts.placement import placement
         return placement(state, self.inv)
 
     def fail_count(self, state: ClusterState, resource: str, node: str) -> int:
@@ -140,7 +148,6 @@ class Cluster:
         (Pacemaker 1.1.13 and older), crm_failcount's (-1 when neither says)."""
         if state.fail_counts_shown:
             return state.fail_count(resource, node)
-        from bascule.record.cluster_state import parse_crm_failcount
         res = self.master.run(quote("crm_failcount", "-G", "-r", resource, "-N", node) + " 2>&1", timeout=30, check=False)
         found = parse_crm_failcount(res.stdout)
         return -1 if found is None else found
@@ -162,7 +169,6 @@ class Cluster:
     def reading(self) -> "ClusterReading":
         """One reading of the whole cluster for a check: crm_mon, DRBD on each node, the location
         constraints. What cannot be read is said, never guessed."""
-        from bascule.record.observations import ClusterReading
         xml, error = None, ""
         try:
             xml, _ = self.crm_mon()
@@ -190,7 +196,6 @@ class Cluster:
 
     # -- DRBD -------------------------------------------------------------------------------------
     def drbd_raw(self, node: Node, timeout: float = 20) -> tuple[str, DrbdStatus]:
-        from bascule.inventory import drbd_minor
         minor = drbd_minor(self.inv.drbd.device)
         if minor is None:  # a /dev/drbd/by-res/… path: the node knows the minor
             said = node.run(quote("drbdadm", "sh-minor", self.inv.drbd.resource) + " 2>/dev/null || true", timeout=20).stdout
@@ -241,7 +246,6 @@ class Cluster:
 
     def baseline_problems(self) -> list[str]:
         """What keeps the cluster from its baseline, in words (empty: at baseline)."""
-        from bascule.facts.placement import baseline_problems
         return baseline_problems(self.state(), self.drbd_everywhere(), self.inv)
 
     def drbd_everywhere(self, strict: bool = False) -> dict[str, DrbdStatus | None]:
@@ -280,7 +284,6 @@ class Cluster:
     def journals(self, since: float, unreachable: dict[str, str] | None = None) -> tuple:
         """Every node's controller journal from `since` on, read on the nodes at once; a node in
         `unreachable` (name: why, seen just before) is not asked again: its journal says why."""
-        from bascule.record.observations import NodeJournal
         unreachable = unreachable or {}
         t0 = self.history.started_at.timestamp()
         return tuple(self.on_every_node(
@@ -291,8 +294,6 @@ class Cluster:
         """The node's Pacemaker controller journal from history time `since` on (the cluster's own
         account of the operations it ran), with the node's clock offset to put it on the history: a
         NodeJournal, whose error says why when it could not be read."""
-        import time as _time
-        from bascule.record.observations import NodeJournal
         t0 = self.history.started_at.timestamp()
         try:
             best = None
@@ -351,15 +352,12 @@ def resources_seen(cluster: Cluster, client: FTPClient, on: Node) -> ResourcesSe
 
 def home_source(node: Node, path: str) -> str:
     """The device mounted where `path` lives (findmnt), "" when it cannot be told."""
-    import shlex
     return node.run(f"findmnt -n -o SOURCE --target {shlex.quote(path)} 2>/dev/null || true", timeout=20).stdout.strip()
 
 
 def write_as_user(cluster: Cluster, node: Node, path: str, content: str) -> FileWrite:
     """What the lab's `touch /home/user/Documents/essai1` does, as the FTP user, with known content
     (so that the copy on the other node can be compared byte for byte)."""
-    import hashlib
-    import shlex
     user = cluster.inv.ftp.user
     data = content.encode()
     cmd = (f"printf %s {shlex.quote(content)} | runuser -u {shlex.quote(user)} -- sh -c "

@@ -13,6 +13,7 @@ from bascule.cluster.nodes import Node
 from bascule.errors import NodeError
 from bascule.record.cluster_state import StateParseError
 from bascule.record.observations import ConfigTest, Evidence, FtpSide
+from bascule.facts.configuration import primitive_params, readable_configuration
 
 # the daemons' configuration tests, by the lab's resource they belong to (its Inventory name)
 CONFIG_TESTS = {"web": "apache2ctl configtest", "ftp": "proftpd -t"}
@@ -179,7 +180,6 @@ def storage(cluster: Cluster) -> dict:
     """Where the files the FTP server acknowledges are written: the file system resource's parameters
     in the CIB, and on each node what is mounted on the DRBD mount point and DRBD's protocol. A plain
     value for the history (facts/storage.py reads it); what could not be read says why."""
-    from bascule.facts.configuration import primitive_params, readable_configuration
     inv = cluster.inv
     found: dict = {"resource": inv.resources.fs, "nodes": {}}
     configuration = cluster.cib("configuration")

@@ -22,6 +22,9 @@ import ftputil.session
 from bascule.errors import BasculeError
 from bascule.record.history import CADENCE, CLIENT, CONNECT, FAIL, INFO, LOGIN, OK, READ, WRITE, History
 from bascule.inventory import Inventory
+from bascule.facts.windows import downtime_windows
+from bascule.facts.client_ops import usable
+from bascule.waits import Settled, WaitTimeout, wait_until
 
 
 class FTPUnavailable(BasculeError):
@@ -231,9 +234,6 @@ class Probe:
         `since`, and every outage since then closed. The one way bascule waits for FTP to come back.
         Returns the seconds waited, None at the deadline (the verdict then says it did not come back);
         raises Settled when `settled` (see wait_until) says the cluster settled without it."""
-        from bascule.facts.windows import downtime_windows
-        from bascule.facts.client_ops import usable
-        from bascule.waits import Settled, WaitTimeout, wait_until
 
         def served_again(evs) -> bool:
             mine = [e for e in evs if e.source == CLIENT and e.process == self.name]
@@ -249,7 +249,6 @@ class Probe:
 
     def out_of_service(self, since: float) -> bool:
         """Does the client see the service down now (an outage since `since` still open)?"""
-        from bascule.facts.windows import downtime_windows
         mine = [e for e in self.history.since(since) if e.source == CLIENT and e.process == self.name]
         windows = downtime_windows(mine)
         return bool(windows) and windows[-1].end is None

@@ -27,6 +27,8 @@ from fabric import Config, Connection
 from bascule.cluster.kept_shell import KeptShell, ShellGone, ShellTimedOut
 from bascule.errors import NodeError
 from bascule.inventory import NodeSpec
+from bascule.waits import ACCOUNTING
+from concurrent.futures import ThreadPoolExecutor
 
 # paramiko's transport threads log their own failures with a traceback (« Error reading SSH protocol
 # banner »), which Python prints on stderr, after pytest has ended when the thread outlives the run.
@@ -297,7 +299,6 @@ class Node:
         if stdin is not None:
             kwargs["in_stream"] = io.StringIO(stdin)
         shown = display or command
-        from bascule.waits import ACCOUNTING
         began = time.time()
         try:
             res = self._in_kept_shell(conn, command, timeout) if stdin is None else None
@@ -435,7 +436,6 @@ def on_each(items: list, act: Callable) -> dict:
     """act(item) for every item at once (one thread each: the work is waiting on SSH), each answer or
     the exception it raised, keyed by the item's name (a Node's), or by the item itself. The one way
     bascule runs something on every node at once."""
-    from concurrent.futures import ThreadPoolExecutor
 
     def attempt(item):
         try:

@@ -13,6 +13,11 @@ from bascule.errors import BaselineError, BasculeError, NodeError, RepairIncompl
 
 from bascule.cluster.nodes import quote
 from bascule.record.observations import Audit, FtpAccess, Repair
+import os
+import ftputil.error
+from bascule.cluster.ftp import FTPClient, FTPUnavailable, describe_error, is_login_refused
+from bascule.facts.placement import baseline_problems
+from bascule.waits import WaitTimeout, wait_until
 
 AFTER_LOGIN = "identifié"  # a failure after the login succeeded: the client's evidence says so
 
@@ -20,9 +25,6 @@ AFTER_LOGIN = "identifié"  # a failure after the login succeeded: the client's 
 def ftp_access(cluster: Cluster, write: bool = True) -> FtpAccess:
     """The FTP account on the VIP as a user finds it: log in, list the home, write (then delete) a
     small file in Documents. Nothing here repairs anything."""
-    import os
-    import ftputil.error
-    from bascule.cluster.ftp import FTPClient, FTPUnavailable, describe_error, is_login_refused
     client = FTPClient.for_inventory(cluster.inv)
     try:
         with client.session() as host:
@@ -62,8 +64,6 @@ def _read(cluster: Cluster):
 def settle(cluster: Cluster, deadline: float) -> tuple[list[str], float]:
     """Wait, without touching anything, until the cluster is at its baseline, or shows something
     that waiting will not cure. Returns what still keeps it from its baseline and the seconds."""
-    from bascule.facts.placement import baseline_problems
-    from bascule.waits import WaitTimeout, wait_until
     try:
         waited = wait_until(lambda: _read(cluster),
                             lambda v: not baseline_problems(v[0], v[1], cluster.inv) or _stuck(*v),
@@ -137,7 +137,6 @@ def _repair_until_baseline(cluster: Cluster, deadline: float, settle_for: float,
                            ) -> tuple[list[Repair], float, tuple[str, ...]]:
     """Settle without touching anything; if that is not enough, repair (each repair said) and wait
     for the baseline; then check FTP. Returns the repairs, the seconds, and what is left broken."""
-    from bascule.waits import WaitTimeout, wait_until
     repairs: list[Repair] = []
     problems, took = settle(cluster, deadline=settle_for)
     if problems:

@@ -45,6 +45,8 @@ from bascule.record.endurance import (ENDURANCE, PLANNED, RECOVERED, REPLICA, SP
                                       UPLOAD, VERIFY)
 from bascule.record.history import CLIENT, INFO, OK, RUN, History
 from bascule.waits import WaitTimeout
+from bascule.reporting.endurance import write_allure, write_report
+import subprocess
 
 MOVE_DEADLINE = 360  # as the scenarios' failover rows
 # What one fault costs, from its start to its verification, before the run has seen one of its kind
@@ -550,7 +552,6 @@ def _finish(history: History, settings: Settings, say) -> EnduranceVerdict:
     out = settings.out
     out.mkdir(parents=True, exist_ok=True)
     history.save_jsonl(out / "historique.jsonl")  # first: whatever fails next, `bascule rejuger` judges it again
-    from bascule.reporting.endurance import write_allure, write_report
     verdict = judge_endurance(list(history.events))
     paths = write_report(verdict, list(history.events), out)
     results = write_allure(verdict, list(history.events), out / "allure-results", history.started_at.timestamp())
@@ -566,7 +567,6 @@ def _finish(history: History, settings: Settings, say) -> EnduranceVerdict:
 
 def _render_allure(results: Path, out: Path) -> bool:
     """The Allure report, when the Allure command line is installed (./acceptance.sh installs it)."""
-    import subprocess
     allure = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "allure"
     if not allure.exists():
         return False

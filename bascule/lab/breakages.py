@@ -12,6 +12,16 @@ from typing import Callable
 
 from bascule.cluster.cluster import Cluster
 from bascule.cluster.nodes import quote
+from bascule.record.history import History
+from bascule.inventory import load
+from bascule.lab.embedded import EmbeddedLab
+from bascule.cluster.settling import SettleWatch
+from bascule.waits import WaitTimeout, wait_until
+from bascule.errors import RepairIncomplete
+from bascule.cluster.recovery import restore_baseline
+import json
+import subprocess
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -399,10 +409,7 @@ BREAKAGES: dict[str, Breakage] = {b.name: b for b in (
 def _cluster(args):
     """The cluster to break: the embedded lab, or --inventory."""
     if args.inventory is not None:
-        from bascule.record.history import History
-        from bascule.inventory import load
         return Cluster(load(args.inventory), History())
-    from bascule.lab.embedded import EmbeddedLab
     return EmbeddedLab(xx=args.xx).running_cluster()
 
 
@@ -425,8 +432,6 @@ def cmd_break(args) -> int:
 def _quiet(cluster: Cluster, deadline: float = 240) -> str:
     """Wait until the cluster has settled (its DC idle, the CIB unchanged, for SETTLE_GRACE s), and
     say after how long; never touches it."""
-    from bascule.cluster.settling import SettleWatch
-    from bascule.waits import WaitTimeout, wait_until
     watch = SettleWatch(cluster, cluster.history.now())
     try:
         waited = wait_until(watch, bool, "la stabilisation du cluster après la casse", deadline=deadline, interval=2)
@@ -440,8 +445,6 @@ def cmd_heal(args) -> int:
     c = _cluster(args)
     try:
         b.undo(c)
-        from bascule.errors import RepairIncomplete
-        from bascule.cluster.recovery import restore_baseline
         try:
             repairs, took = restore_baseline(c, deadline=600)
         except RepairIncomplete as exc:
@@ -464,9 +467,6 @@ def cmd_list(args) -> int:
 def cmd_verify(args) -> int:
     """For each breakage: break, run the scenarios that must catch it, heal; then say which rows
     went KO. This is how anyone can repeat the check that each scenario can fail."""
-    import json
-    import subprocess
-    from pathlib import Path
     names = args.names or sorted(BREAKAGES)
     root = Path(__file__).resolve().parents[2]
     summary = []

@@ -26,6 +26,7 @@ from bascule.lab.box import Box, remove_all_boxes
 from bascule.lab.cache import KEY_FILE, BaselineCache, build_key
 from bascule.lab.release import DEFAULT, RELEASES, Release, lab_commands, release as release_named
 from bascule.waits import PROGRESS, heartbeat, wait_until
+from bascule.cluster.ftp import FTPClient
 
 VIP = "10.22.100.220"
 # has the lab's configuration been entered? Pacemaker's C tool, not crmsh: `crm configure show` costs a
@@ -304,7 +305,6 @@ class EmbeddedLab:
 
     def _wait_ftp(self, inv: Inventory) -> None:
         with self.phase("FTP sur la VIP"):
-            from bascule.cluster.ftp import FTPClient
             wait_until(lambda: FTPClient.for_inventory(inv).listing("."), lambda _: True,
                        f"FTP sur {VIP}", deadline=120, interval=2)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+import ipaddress
 
 # Pacemaker 1.1 names the roles of a multi-state resource Master/Slave, 2.1 Promoted/Unpromoted.
 _ROLE = {"Master": "Promoted", "Slave": "Unpromoted", "Promoted": "Promoted",
@@ -343,7 +344,6 @@ def parse_vip_interface(ip_addr_text: str, vip: str) -> VipInterface:
     """Where IPaddr2 put the VIP. An interface that holds no other address of the VIP's network is
     the wrong NIC (a nic= naming the administration network): the node sends its gratuitous ARP
     there, and clients on the lab's network only find the VIP again by luck of ARP."""
-    import ipaddress
     addrs: list[tuple[str, ipaddress.IPv4Interface]] = []
     for line in ip_addr_text.splitlines():
         m = re.match(r"\s*\d+:\s+(\S+?)(?:@\S+)?\s+inet\s+(\d+\.\d+\.\d+\.\d+/\d+)", line)

@@ -24,6 +24,8 @@ from bascule.errors import BasculeError
 from bascule.reporting.table import COLOURS, render
 from bascule.reporting.trend import short_move
 from bascule.waits import PROGRESS, heartbeat
+from bascule.record.history import History
+from bascule.reporting.trend import record_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,8 +105,6 @@ def collect(group: Group, rc: int, seconds: float) -> GroupRun:
         run.error = said.strip() or f"pytest exit code {rc}, no table written"
     history = group.out / "historique.jsonl"
     if history.is_file():
-        from bascule.record.history import History
-        from bascule.reporting.trend import record_of
         try:
             record = record_of(History.load_events(history), group.name)
             run.moves = {k: (v.took, v.downtime) for k, v in record.moves.items()}

@@ -12,6 +12,9 @@ from bascule.judging.endurance import (CORRUPTED, DISCARDED, IN_CACHE, LOST, NOT
 from bascule.record.endurance import FTP_UPLOADER, START, STOP, UPLOAD
 from bascule.record.history import CLIENT, OK, Event
 from bascule.reporting.table import render
+import uuid
+from statistics import median
+from bascule.reporting.trend import MoveFigures, RunRecord
 
 
 COLUMNS = (("acked", "envois acquittés"), ("intact", "relus intacts (les deux nœuds)"), ("stale", "lectures périmées"),
@@ -150,7 +153,6 @@ def write_allure(verdict: EnduranceVerdict, events: list[Event], directory: Path
     """The run as Allure results, with the suite's conventions (grouped by feature, a result per row,
     the figures as parameters, the timeline attached): one result per fault, and one for the whole
     run with its table and timeline. Written as Allure's result files, read by `allure awesome`."""
-    import uuid
     directory.mkdir(parents=True, exist_ok=True)
     start = run_value(events, START)
     cluster = _cluster_words(start.get("cluster") or {})
@@ -258,8 +260,6 @@ def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | N
 def trend_record(verdict: EnduranceVerdict, events: list[Event]):
     """The run as a record of the nights' trend: for each fault kind, the median over the run of the
     time from the fault to the cluster back at its baseline, and of the FTP client's outage; and the counts."""
-    from statistics import median
-    from bascule.reporting.trend import MoveFigures, RunRecord
     start = run_value(events, START)
     by_kind: dict[str, list] = {}
     for f in verdict.faults:

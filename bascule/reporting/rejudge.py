@@ -15,6 +15,8 @@ from bascule.record.endurance import ENDURANCE
 from bascule.record.history import RUN, Event, History
 from bascule.judging.judge import judge_again, saved_verdicts
 from bascule.reporting.table import CompletedTable
+from bascule.judging.endurance import judge_endurance
+from bascule.reporting.endurance import write_report
 
 
 def rejudge_events(events: list[Event]) -> CompletedTable:
@@ -57,8 +59,6 @@ def rejudge(directory: str | Path, out: str | Path | None = None) -> dict[str, P
         raise BasculeError(f"{path} n'est pas un historique de bascule ({exc})", "donner le historique.jsonl qu'une série a écrit") from None
     target = Path(out) if out else path.parent / "rejuge"
     if any(e.source == "run" and e.process == ENDURANCE for e in events):  # an endurance run: its own checker
-        from bascule.judging.endurance import judge_endurance
-        from bascule.reporting.endurance import write_report
         target.mkdir(parents=True, exist_ok=True)
         return write_report(judge_endurance(events), events, target)
     report = rejudge_events(events)

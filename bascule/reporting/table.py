@@ -18,6 +18,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, pass_eval_contex
 from markupsafe import Markup
 
 from bascule.record.rows import Row
+from dataclasses import replace
+import allure
+import unicodedata
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LINE_BREAK = re.compile(r"\r\n?|\n")
@@ -73,7 +76,6 @@ class CompletedTable:
 
     def add(self, row: Row) -> None:
         # tools on the nodes colour their messages (crmsh's ERROR): keep the words, not the escapes
-        from dataclasses import replace
         self.rows.append(replace(row, observed=_ANSI.sub("", row.observed).replace("\n", " ").strip()))
 
     def tables(self) -> dict[str, list[Row]]:
@@ -126,7 +128,6 @@ class CompletedTable:
 def attach_text(name: str, text: str, xml: bool = False) -> None:
     """Attach text to the current Allure step (a no-op when Allure is not recording)."""
     try:
-        import allure
         kind = allure.attachment_type.XML if xml else allure.attachment_type.TEXT
         allure.attach(text, name=name, attachment_type=kind)
     except Exception:
@@ -148,7 +149,6 @@ def allure_figure(figure) -> str:
 
 def allure_parameter(name: str, value: str) -> None:
     try:
-        import allure
         allure.dynamic.parameter(name, value)
     except Exception:
         pass
@@ -156,8 +156,6 @@ def allure_parameter(name: str, value: str) -> None:
 
 def slug(label: str, limit: int = 120) -> str:
     """A file name from a French label: ASCII, lower case, words joined by « - »."""
-    import re
-    import unicodedata
     ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_label.lower()).strip("-")[:limit]
 

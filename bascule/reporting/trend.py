@@ -15,6 +15,8 @@ from typing import Iterable
 
 from bascule.record.history import RUN, Event
 from bascule.reporting.table import slug
+from bascule.judging.judge import judge_again, run_inventory, saved_verdicts
+import re
 
 MOVE_CHECKS = ("moved", "taken_over")
 
@@ -45,7 +47,6 @@ class RunRecord:
 
 def record_of(events: list[Event], group: str = "") -> RunRecord:
     """A run's record, from its history alone (as `bascule rejuger` reads it)."""
-    from bascule.judging.judge import judge_again, run_inventory, saved_verdicts
     start = next((e for e in events if e.source == RUN and e.op == "start"), None)
     date, cluster = (start.value.get("date", ""), start.value.get("cluster", "")) if start else ("", "")
     inv = run_inventory(events)
@@ -63,7 +64,6 @@ def record_of(events: list[Event], group: str = "") -> RunRecord:
 
 def short_move(label: str) -> str:
     """« Tableau Q2 — … — standby de intralab01 » → « Q2 standby de intralab01 »."""
-    import re
     scenario, _, cause = label.rpartition(" — ")
     m = re.search(r"\bQ\d\b", scenario)
     return f"{m.group(0) if m else scenario.split(' ')[0]} {cause}".strip()

@@ -30,6 +30,8 @@ from bascule.suite.interruption import catch_interruptions, complete_the_table
 from bascule.suite.rows import write_row
 from bascule.suite.stash import HISTORY, INTERRUPTED_BY, INVENTORY, REPORT, STARTED, run_date, stop_run
 from bascule.waits import ACCOUNTING, PROGRESS
+import importlib.util
+from bascule.reporting import trend
 
 # the plugin's other parts: the rows of the table, and what surrounds each scenario
 pytest_plugins = ["bascule.suite.rows", "bascule.suite.scenario"]
@@ -50,7 +52,6 @@ PROGRESS.stream = _real_stderr()
 def _owned_elsewhere(option: str) -> bool:
     """Whether another installed pytest plugin registers this option name: pytest-ansible owns
     --inventory, and pytest refuses to start when two plugins add one name."""
-    import importlib.util
     return option == "--inventory" and importlib.util.find_spec("pytest_ansible") is not None
 
 
@@ -325,7 +326,6 @@ def _trend(config, report: CompletedTable, history) -> None:
     path = config.getoption("bascule_tendance", None)
     if not path:
         return
-    from bascule.reporting import trend
     try:
         trend.append(path, trend.record_of(list(history.events), config.getoption("bascule_groupe", "")))
         out = Path(config.getoption("bascule_rapports"))

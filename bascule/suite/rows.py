@@ -16,6 +16,7 @@ from bascule.reporting.table import CompletedTable, allure_figure, allure_parame
 from bascule.suite.lab_words import in_lab_words, then_rows
 from bascule.suite.stash import (ACTION, FEATURE, HISTORY, KO_ROWS, NOW_RUNNING, REPORT, ROW_START, ROW_STEP, SCENARIO,
                                  STEP, STEP_FAILED)
+import allure
 
 
 class RowJudge:
@@ -119,10 +120,6 @@ def judged(row: Row, result: Result) -> Row:
 
 def _failed_allure_step(text: str) -> None:
     """A red sub-step under the current Then step, which itself stays green as it did its job."""
-    try:
-        import allure
-    except ImportError:
-        return
     try:
         with allure.step(text[:300]):
             raise AssertionError(text)

@@ -25,6 +25,8 @@ from bascule.suite.rows import RowJudge
 from bascule.facts.placement import baseline_problems
 from bascule.suite.stash import (AUDITED_CONFIG, BASELINE_SNAPSHOT, FAULTS, INTERRUPTED_BY, ROW_START, SCENARIO,
                                  AuditedConfig, stop_run)
+from bascule.reporting.timeline import draw
+import allure
 
 
 START_TABLE = "État du cluster au départ"
@@ -182,7 +184,6 @@ def ligne_de_base(request, cluster, etat_au_depart, tableau_de_tests, historique
 def _timeline(request, report: CompletedTable, history, since: float) -> None:
     """The scenario's timeline (bascule.reporting.timeline): a PNG under reports/timelines/, attached to the
     scenario in Allure, embedded in the HTML table; its place goes on the history for `rejuger`."""
-    from bascule.reporting.timeline import draw
     item = request.node
     scenario = item.stash.get(SCENARIO, item.name)
     out = Path(request.config.getoption("bascule_rapports")) / "timelines" / f"{slug(scenario) or 'scenario'}.png"
@@ -196,7 +197,6 @@ def _timeline(request, report: CompletedTable, history, since: float) -> None:
     report.timelines[scenario] = relative
     history.append(RUN, "bascule", "timeline", "ok", {"scenario": scenario, "path": relative})
     try:
-        import allure
         allure.attach.file(str(path), name=f"chronologie — {scenario}", attachment_type=allure.attachment_type.PNG)
     except Exception:
         pass

@@ -61,31 +61,3 @@ def stop_run(exc: BaseException, config=None) -> None:
         if history is not None:
             history.append(RUN, "bascule", "stopped", INFO, str(exc))
     pytest.exit(f"bascule: {exc}", returncode=2)
-
-
-
-REPORT = pytest.StashKey[CompletedTable]()
-
-
-
-# when the row being judged began: the end of the previous row of the scenario, or its start
-ROW_START = pytest.StashKey[float]()
-
-
-
-FAULTS = pytest.StashKey[object]()  # the scenario's Faults
-BASELINE_SNAPSHOT = pytest.StashKey[object]()  # the Snapshot that found the cluster at its baseline, or None
-FEATURE = pytest.StashKey[str]()  # the scenario's feature: the table its rows belong to
-SCENARIO = pytest.StashKey[str]()
-# on the config, while a scenario runs: where the run is, for a table left by an interruption
-NOW_RUNNING = pytest.StashKey[object]()  # the item of the scenario running now
-AUDITED_CONFIG = pytest.StashKey[object]()  # the last audit's AuditedConfig: the next scenario's « before »
-INTERRUPTED_BY = pytest.StashKey[str]()  # set when Ctrl-C or SIGTERM interrupted the run
-
-
-
-ROW_STEP = pytest.StashKey[object]()
-
-
-
-STARTED = pytest.StashKey[float]()
