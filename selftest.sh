@@ -4,4 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh || exit 2
+# the code's habits first (pyproject.toml [tool.ruff]: lint, then the format it keeps), in a few seconds
+.venv/bin/ruff check --quiet . || exit 1
+.venv/bin/ruff format --check --quiet . || { echo "selftest: ruff format . reformaterait ces fichiers" >&2; exit 1; }
 exec .venv/bin/pytest tests/ -p no:cacheprovider "$@"

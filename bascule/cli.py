@@ -4,29 +4,30 @@ Commands and messages are in French, the lab's language (`bascule lab demarrer`)
 English names stay as aliases (`bascule lab up`). Each command shows what it waits for, and ends
 with one line: ready, or what is wrong.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
+import random
+import subprocess
 import sys
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from bascule.errors import BasculeError
-from bascule.lab.embedded import EmbeddedLab
 from bascule.cluster.ftp import FTPClient, FTPUnavailable
-from bascule.reporting.rejudge import rejudge
-from bascule.reporting import trend
-from bascule.reporting.class_run import groups_from, run_class, write_summary
-import subprocess
-import random
 from bascule.endurance.run import Settings, night_folder, run
 from bascule.endurance.schedule import parse_duration, parse_kinds
+from bascule.errors import BasculeError
 from bascule.inventory import load
-from bascule.record.history import History
-from bascule.reporting.endurance import trend_record
-from importlib.metadata import PackageNotFoundError, version
 from bascule.lab.breakages import add_commands
+from bascule.lab.embedded import EmbeddedLab
+from bascule.record.history import History
+from bascule.reporting import trend
+from bascule.reporting.class_run import groups_from, run_class, write_summary
+from bascule.reporting.endurance import trend_record
+from bascule.reporting.rejudge import rejudge
 
 
 def _lab(args):
@@ -38,8 +39,11 @@ def cmd_up(args) -> int:
     inv = lab.up()
     for phase, secs in lab.timings.items():
         print(f"  {phase:<22} {secs:7.1f} s", file=sys.stderr)
-    print(f"prêt : {inv.master.name} (maître) et {inv.slave.name} dans leur état de référence sur Debian {lab.release.name}, "
-          f"FTP sur {inv.vip} ({lab.timings['total']:.1f} s)")
+    print(
+        f"prêt : {inv.master.name} (maître) et {inv.slave.name} dans leur état de référence sur Debian "
+        f"{lab.release.name}, "
+        f"FTP sur {inv.vip} ({lab.timings['total']:.1f} s)"
+    )
     return 0
 
 
@@ -67,8 +71,11 @@ def cmd_status(args) -> int:
     if problems:
         print("pas dans l'état de référence : " + " ; ".join(problems))
         return 1
-    print(f"prêt : état de référence (les deux nœuds online, {inv.resources.ms} promu sur {inv.master.name}, DRBD "
-          f"UpToDate/UpToDate, {inv.resources.group} et {inv.resources.fs} sur {inv.master.name}, FTP répond sur {inv.vip})")
+    print(
+        f"prêt : état de référence (les deux nœuds online, {inv.resources.ms} promu sur {inv.master.name}, DRBD "
+        f"UpToDate/UpToDate, {inv.resources.group} et {inv.resources.fs} sur {inv.master.name}, FTP répond sur "
+        f"{inv.vip})"
+    )
     return 0
 
 
@@ -76,8 +83,11 @@ def cmd_down(args) -> int:
     start = time.monotonic()
     kept = _lab(args).down(destroy_box=False)
     if kept:
-        print(f"arrêté : VM éteintes, gardées avec leur instantané de l'état de référence pour le prochain `lab up` "
-              f"(`lab detruire` les supprime) ; plus aucun démon libvirt, pont ni espace réseau ({time.monotonic() - start:.1f} s)")
+        print(
+            f"arrêté : VM éteintes, gardées avec leur instantané de l'état de référence pour le prochain `lab up` "
+            "(`lab detruire` les supprime) ; plus aucun démon libvirt, pont ni espace réseau "
+            f"({time.monotonic() - start:.1f} s)"
+        )
     else:
         print(f"arrêté : plus aucune VM, démon libvirt, pont ni espace réseau ({time.monotonic() - start:.1f} s)")
     return 0
@@ -102,9 +112,11 @@ def cmd_inventaire(args) -> int:
     text = lab.inventory_toml()
     if args.sortie:
         Path(args.sortie).write_text(text, encoding="utf-8")
-        print(f"inventaire écrit : {args.sortie} (mot de passe FTP : export BASCULE_FTP_PASSWORD=$(bascule lab "
-              "mot-de-passe-ftp); les nœuds ne sont joignables que dans l'espace réseau bascule : "
-              "ip netns exec bascule …)")
+        print(
+            f"inventaire écrit : {args.sortie} (mot de passe FTP : export BASCULE_FTP_PASSWORD=$(bascule lab "
+            "mot-de-passe-ftp); les nœuds ne sont joignables que dans l'espace réseau bascule : "
+            "ip netns exec bascule …)"
+        )
     else:
         print(text, end="")
     return 0
@@ -138,16 +150,35 @@ def cmd_verifier(args) -> int:
     root = Path(__file__).resolve().parents[1]
     out = Path(args.sortie)
     started = time.monotonic()
-    rc = subprocess.call([sys.executable, "-m", "pytest", str(root / "features"), "-p", "no:cacheprovider", "-q",
-                          "--no-header", "-m", "conformite", "--bascule-inventaire", args.inventaire, f"--bascule-rapports={out}",
-                          "--bascule-lecture-seule", *args.pytest_args], cwd=root)
+    rc = subprocess.call(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(root / "features"),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--no-header",
+            "-m",
+            "conformite",
+            "--bascule-inventaire",
+            args.inventaire,
+            f"--bascule-rapports={out}",
+            "--bascule-lecture-seule",
+            *args.pytest_args,
+        ],
+        cwd=root,
+    )
     table = out / "tableau-de-tests.md"
     if rc in (3, 4) or not table.is_file():  # pytest's usage or internal error: no table was judged
         print("bascule verifier: rien n'a été vérifié (la ligne ci-dessus dit pourquoi)", file=sys.stderr)
         return 2
     print(table.read_text(encoding="utf-8"))
-    print(f"bascule verifier: {'prêt et conforme' if rc == 0 else 'pas prêt ou pas conforme (voir les tableaux)'} "
-          f"en {time.monotonic() - started:.0f} s ; tableaux → {table}")
+    print(
+        f"bascule verifier: {'prêt et conforme' if rc == 0 else 'pas prêt ou pas conforme (voir les tableaux)'} "
+        f"en {time.monotonic() - started:.0f} s ; tableaux → {table}"
+    )
     return rc
 
 
@@ -160,7 +191,9 @@ def cmd_endurance(args) -> int:
         duration = parse_duration(args.duree or "1h")
         kinds = parse_kinds(args.pannes)
     except ValueError as exc:
-        raise BasculeError(str(exc), "par exemple : bascule endurance --duree 30m --pannes standby,kill,cable") from None
+        raise BasculeError(
+            str(exc), "par exemple : bascule endurance --duree 30m --pannes standby,kill,cable"
+        ) from None
     seed = args.graine if args.graine is not None else random.SystemRandom().randrange(1, 10**6)
     hypervisor = None
     if args.inventaire:
@@ -170,8 +203,12 @@ def cmd_endurance(args) -> int:
         inv = lab.up(check_ftp=False, as_found=True)
         hypervisor = lab.hypervisor
     out = night_folder(Path(args.sortie))
-    verdict = run(inv, Settings(duration, seed, kinds, out, compound=args.composees, inventory_path=args.inventaire),
-                  hypervisor=hypervisor, say=lambda line: print(line, flush=True))
+    verdict = run(
+        inv,
+        Settings(duration, seed, kinds, out, compound=args.composees, inventory_path=args.inventaire),
+        hypervisor=hypervisor,
+        say=lambda line: print(line, flush=True),
+    )
     if args.tendance:
         trend.append(args.tendance, trend_record(verdict, History.load_events(out / "historique.jsonl")))
         _plot_endurance_trend(args.tendance, Path(args.sortie))
@@ -183,19 +220,25 @@ def _plot_endurance_trend(path: str, parent: Path) -> int:
     try:
         records = trend.load(path)
     except OSError as exc:
-        raise BasculeError(f"--tendance {path} : illisible ({exc.strerror or exc})",
-                           "donner le fichier qu'une série avec --tendance a écrit") from None
+        raise BasculeError(
+            f"--tendance {path} : illisible ({exc.strerror or exc})",
+            "donner le fichier qu'une série avec --tendance a écrit",
+        ) from None
     drawn = trend.plot(records, parent / "tendance")
-    print(f"bascule endurance: tendance de {len(records)} nuit(s) → " + (", ".join(str(p) for p in drawn.values())
-                                                                       or "rien à tracer"))
+    print(
+        f"bascule endurance: tendance de {len(records)} nuit(s) → "
+        + (", ".join(str(p) for p in drawn.values()) or "rien à tracer")
+    )
     return 0
 
 
-ENDURANCE_EXITS = ("codes de sortie : 0 OK (chaque fichier acquitté relu intact sur les deux nœuds, aucune anomalie) ; "
-                   "1 KO (perte inexpliquée, corruption, lecture périmée, fichier absent de la réplique, fichier "
-                   "inattendu, réparation par bascule, stockage ou DRBD fautif, cluster pas revenu) ; 2 entrée "
-                   "invalide ; 3 pertes expliquées (écartés par le split brain, perdus en cache à une coupure de "
-                   "courant : comptés, jamais OK) ; 4 inconnu (des fichiers n'ont pas pu être jugés, aucune perte vue)")
+ENDURANCE_EXITS = (
+    "codes de sortie : 0 OK (chaque fichier acquitté relu intact sur les deux nœuds, aucune anomalie) ; "
+    "1 KO (perte inexpliquée, corruption, lecture périmée, fichier absent de la réplique, fichier "
+    "inattendu, réparation par bascule, stockage ou DRBD fautif, cluster pas revenu) ; 2 entrée "
+    "invalide ; 3 pertes expliquées (écartés par le split brain, perdus en cache à une coupure de "
+    "courant : comptés, jamais OK) ; 4 inconnu (des fichiers n'ont pas pu être jugés, aucune perte vue)"
+)
 
 
 def _version() -> str:
@@ -206,75 +249,139 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="bascule", description="bascule: tests de recette du lab « Haute disponibilité "
-                                "d'un serveur FTP » (Pacemaker, DRBD, proftpd)",
-                                epilog="la série de tests elle-même : ./acceptance.sh [--bascule-inventaire lab.toml]")
+    p = argparse.ArgumentParser(
+        prog="bascule",
+        description="bascule: tests de recette du lab « Haute disponibilité "
+        "d'un serveur FTP » (Pacemaker, DRBD, proftpd)",
+        epilog="la série de tests elle-même : ./acceptance.sh [--bascule-inventaire lab.toml]",
+    )
     p.add_argument("--version", action="version", version=f"bascule {_version()}")
     sub = p.add_subparsers(dest="area", required=True, metavar="{lab,verifier,rejuger,classe,endurance}")
     lab = sub.add_parser("lab", help="le lab embarqué à deux VM")
     lab.add_argument("--xx", default="01", help="numéro du lab : nœuds intralabXX et hdintralabXX (par défaut 01)")
     labsub = lab.add_subparsers(dest="cmd", required=True, metavar="COMMANDE")
-    up = labsub.add_parser("demarrer", aliases=["up"], help="amène le lab dans son état de référence (sans effet s'il y est)")
-    up.add_argument("--debian", default=None, metavar="N",
-                    help="version de Debian des VM : 12 ou 13 (Pacemaker 3, crmsh 5) ; sans elle, celle du lab "
-                         "existant, sinon 12")
+    up = labsub.add_parser(
+        "demarrer", aliases=["up"], help="amène le lab dans son état de référence (sans effet s'il y est)"
+    )
+    up.add_argument(
+        "--debian",
+        default=None,
+        metavar="N",
+        help="version de Debian des VM : 12 ou 13 (Pacemaker 3, crmsh 5) ; sans elle, celle du lab existant, sinon 12",
+    )
     up.set_defaults(func=cmd_up)
-    labsub.add_parser("etat", aliases=["status"], help="vérifie l'état de référence, en clair").set_defaults(func=cmd_status)
-    labsub.add_parser("arreter", aliases=["down"],
-                      help="éteint les VM (gardées avec l'instantané de leur état de référence), "
-                           "arrête démons, ponts et l'espace réseau").set_defaults(func=cmd_down)
-    labsub.add_parser("detruire", aliases=["destroy"],
-                      help="arrête, et supprime les VM, la box et l'image en cache de chaque version").set_defaults(func=cmd_destroy)
-    inv = labsub.add_parser("inventaire", help="écrit l'inventaire (TOML) du lab en marche, pour le tester par "
-                                               "--bascule-inventaire")
+    labsub.add_parser("etat", aliases=["status"], help="vérifie l'état de référence, en clair").set_defaults(
+        func=cmd_status
+    )
+    labsub.add_parser(
+        "arreter",
+        aliases=["down"],
+        help="éteint les VM (gardées avec l'instantané de leur état de référence), "
+        "arrête démons, ponts et l'espace réseau",
+    ).set_defaults(func=cmd_down)
+    labsub.add_parser(
+        "detruire", aliases=["destroy"], help="arrête, et supprime les VM, la box et l'image en cache de chaque version"
+    ).set_defaults(func=cmd_destroy)
+    inv = labsub.add_parser(
+        "inventaire", help="écrit l'inventaire (TOML) du lab en marche, pour le tester par --bascule-inventaire"
+    )
     inv.add_argument("--sortie", default=None, help="fichier à écrire (par défaut : la sortie standard)")
     inv.set_defaults(func=cmd_inventaire)
-    labsub.add_parser("mot-de-passe-ftp", help="affiche le mot de passe FTP du lab embarqué").set_defaults(func=cmd_ftp_password)
+    labsub.add_parser("mot-de-passe-ftp", help="affiche le mot de passe FTP du lab embarqué").set_defaults(
+        func=cmd_ftp_password
+    )
     add_commands(labsub)
-    rj = sub.add_parser("rejuger", help="juge de nouveau une série enregistrée à partir de son historique (sans cluster)")
+    rj = sub.add_parser(
+        "rejuger", help="juge de nouveau une série enregistrée à partir de son historique (sans cluster)"
+    )
     rj.add_argument("dir", metavar="DOSSIER", help="le dossier des rapports de la série (il contient historique.jsonl)")
     rj.add_argument("--sortie", default=None, help="où écrire les tableaux (par défaut : DOSSIER/rejuge/)")
     rj.set_defaults(func=cmd_rejuger)
-    ve = sub.add_parser("verifier", help="lecture seule : état de départ et conformité de la configuration, sans panne",
-                        epilog="les options après -- vont à pytest")
-    ve.add_argument("--inventaire", "--inventory", dest="inventaire", required=True, metavar="FICHIER",
-                    help="l'inventaire (TOML) du cluster")
+    ve = sub.add_parser(
+        "verifier",
+        help="lecture seule : état de départ et conformité de la configuration, sans panne",
+        epilog="les options après -- vont à pytest",
+    )
+    ve.add_argument(
+        "--inventaire",
+        "--inventory",
+        dest="inventaire",
+        required=True,
+        metavar="FICHIER",
+        help="l'inventaire (TOML) du cluster",
+    )
     ve.add_argument("--sortie", default="reports/verifier", help="où vont les tableaux (par défaut reports/verifier)")
     ve.set_defaults(func=cmd_verifier)
-    en = sub.add_parser("endurance", help="pannes du lab tirées au hasard pendant une durée, envois FTP tout du long, "
-                                          "chaque fichier acquitté relu (pas dans la série par défaut)")
-    en.add_argument("--inventaire", "--inventory", dest="inventaire", default=None, metavar="FICHIER",
-                    help="le cluster (par défaut : le lab embarqué)")
+    en = sub.add_parser(
+        "endurance",
+        help="pannes du lab tirées au hasard pendant une durée, envois FTP tout du long, "
+        "chaque fichier acquitté relu (pas dans la série par défaut)",
+    )
+    en.add_argument(
+        "--inventaire",
+        "--inventory",
+        dest="inventaire",
+        default=None,
+        metavar="FICHIER",
+        help="le cluster (par défaut : le lab embarqué)",
+    )
     en.add_argument("--xx", default="01", help=argparse.SUPPRESS)
     en.add_argument("--debian", default=None, help=argparse.SUPPRESS)
     en.epilog = ENDURANCE_EXITS
-    en.add_argument("--duree", default=None, help="combien de temps au plus, tout compris (1h, 30m, 90s ; par défaut "
-                                                   "1h) : une panne qui ne tiendrait pas dans ce qui reste n'est pas jouée")
-    en.add_argument("--composees", action="store_true",
-                    help="pannes composées : une panne sur deux (tirée) part pendant le retour de la précédente "
-                         "(rebascule, resynchronisation DRBD)")
-    en.add_argument("--graine", type=int, default=None, help="la graine du tirage (affichée ; la même rejoue le même tirage)")
-    en.add_argument("--pannes", default=None,
-                    help="les types de panne, séparés par des virgules (par défaut tous) : "
-                         "standby, kill, kill-empeche, redemarrage, courant, cable")
-    en.add_argument("--sortie", default="reports/endurance",
-                    help="un dossier par nuit y est créé (date-heure) : tableau, chronologie, historique, Allure")
-    en.add_argument("--tendance", default=None, help="ajoute les chiffres de la nuit à ce fichier (lignes JSON) et trace "
-                                                     "la tendance sous SORTIE/tendance ; seule, trace la tendance")
+    en.add_argument(
+        "--duree",
+        default=None,
+        help="combien de temps au plus, tout compris (1h, 30m, 90s ; par défaut "
+        "1h) : une panne qui ne tiendrait pas dans ce qui reste n'est pas jouée",
+    )
+    en.add_argument(
+        "--composees",
+        action="store_true",
+        help="pannes composées : une panne sur deux (tirée) part pendant le retour de la précédente "
+        "(rebascule, resynchronisation DRBD)",
+    )
+    en.add_argument(
+        "--graine", type=int, default=None, help="la graine du tirage (affichée ; la même rejoue le même tirage)"
+    )
+    en.add_argument(
+        "--pannes",
+        default=None,
+        help="les types de panne, séparés par des virgules (par défaut tous) : "
+        "standby, kill, kill-empeche, redemarrage, courant, cable",
+    )
+    en.add_argument(
+        "--sortie",
+        default="reports/endurance",
+        help="un dossier par nuit y est créé (date-heure) : tableau, chronologie, historique, Allure",
+    )
+    en.add_argument(
+        "--tendance",
+        default=None,
+        help="ajoute les chiffres de la nuit à ce fichier (lignes JSON) et trace "
+        "la tendance sous SORTIE/tendance ; seule, trace la tendance",
+    )
     en.set_defaults(func=cmd_endurance)
-    cl = sub.add_parser("classe", help="lance la série sur le cluster de chaque groupe et écrit une page de synthèse",
-                        epilog="les options après -- vont au pytest de chaque groupe, p. ex. -- -k q2")
+    cl = sub.add_parser(
+        "classe",
+        help="lance la série sur le cluster de chaque groupe et écrit une page de synthèse",
+        epilog="les options après -- vont au pytest de chaque groupe, p. ex. -- -k q2",
+    )
     cl.add_argument("inventaires", nargs="+", help="les inventaires des groupes, ou des dossiers qui les contiennent")
     cl.add_argument("--parallele", type=int, default=4, help="combien de clusters à la fois (par défaut 4)")
     cl.add_argument("--sortie", default="reports/classe", help="où vont la synthèse et les rapports de chaque groupe")
-    cl.add_argument("--tendance", default=None, help="ajoute les chiffres de chaque groupe à ce fichier (lignes JSON) "
-                                                      "et trace la tendance")
-    cl.add_argument("--nuits", type=int, default=10, help="combien de séries passées montrent les courbes (par défaut 10)")
+    cl.add_argument(
+        "--tendance",
+        default=None,
+        help="ajoute les chiffres de chaque groupe à ce fichier (lignes JSON) et trace la tendance",
+    )
+    cl.add_argument(
+        "--nuits", type=int, default=10, help="combien de séries passées montrent les courbes (par défaut 10)"
+    )
     cl.set_defaults(func=cmd_classe)
     # `bascule classe … -- -k q2`: what follows -- goes to each group's pytest, untouched
     argv = list(sys.argv[1:] if argv is None else argv)
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
-    args = p.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    args = p.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     args.pytest_args = extra
     try:
         return args.func(args)
@@ -287,8 +394,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an internal error still ends with one line; BASCULE_DEBUG=1 shows where
         if os.environ.get("BASCULE_DEBUG"):
             raise
-        print(f"bascule: erreur interne {type(exc).__name__} : {exc} (BASCULE_DEBUG=1 montre la pile d'appels)",
-              file=sys.stderr)
+        print(
+            f"bascule: erreur interne {type(exc).__name__} : {exc} (BASCULE_DEBUG=1 montre la pile d'appels)",
+            file=sys.stderr,
+        )
         return 3
     except KeyboardInterrupt:
         print("bascule: interrompu", file=sys.stderr)

@@ -38,4 +38,3 @@ class RepairIncomplete(BaselineError):
     def __init__(self, what: str, fix: str, repairs: list):
         super().__init__(what, fix)
         self.repairs = list(repairs)
-

@@ -1,15 +1,17 @@
 """Polling with a deadline: the only way bascule waits.
 
 No fixed sleep anywhere else: a wait names what it waits for, polls a condition, shows a live
-progress line on a terminal (a line every 30 s elsewhere), returns how long it took, and on timeout says what was expected and
+progress line on a terminal (a line every 30 s elsewhere), returns how long it took, and on timeout says what was
+expected and
 what was last seen.
 """
+
 from __future__ import annotations
 
 import sys
 import threading
-from contextlib import contextmanager
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
@@ -44,6 +46,7 @@ class Settled(WaitTimeout):
 
 class _Accounting:
     """How long the suite waited on the cluster, for the benchmark (bench/suite_timings.py)."""
+
     def __init__(self):
         self.lock = threading.Lock()
         self.waited = 0.0
@@ -116,6 +119,7 @@ def heartbeat(say: Callable[[float], None], every: float | None = None):
     def beat():
         while not done.wait(HEARTBEAT if every is None else every):
             say(time.monotonic() - start)
+
     thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
     thread.start()
     try:
@@ -158,7 +162,7 @@ def wait_until(
                 last = describe(value)
             except BasculeError as exc:
                 last = str(exc.what)
-            except Exception as exc:  # a probe failing is information, not the end of the wait
+            except Exception as exc:  # noqa: BLE001 - a probe failing is information, not the end of the wait
                 last = f"{type(exc).__name__}: {exc}"
             elapsed = clock() - start
             why = settled() if settled is not None else None

@@ -11,6 +11,7 @@ with the guest's own load average before and after. Nothing is changed on the no
 
     ip netns exec bascule .venv/bin/python bench/channel_cost.py --inventory lab.toml [--repeat 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,7 +71,10 @@ def main() -> int:
         for n in (node, kept):
             if n is not None:
                 n.close()
-    print(f"{node.name}, médiane de {args.repeat} allers-retours (charge du nœud avant : {load_before} ; après : {load_after})")
+    print(
+        f"{node.name}, médiane de {args.repeat} allers-retours (charge du nœud avant : {load_before} ; après : "
+        f"{load_after})"
+    )
     for name, t in rows:
         print(f"  {name:<55} {t:6.3f} s")
     return 0

@@ -18,6 +18,7 @@ outage to the start of the first one that succeeded after it.
 
 Goal of issue 9 (printed, never asserted): |difference| <= 0.5 s on every move.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,6 +31,13 @@ import time
 import tomllib
 from datetime import datetime
 from pathlib import Path
+
+from bascule.cluster.cluster import Cluster
+from bascule.errors import BasculeError
+from bascule.facts.windows import downtime_windows
+from bascule.inventory import load
+from bascule.judging.judge import saved_verdicts
+from bascule.record.history import History
 
 ROOT = Path(__file__).resolve().parent.parent
 CURLS, PERIOD = 4, 1.0  # 4 processes, one listing each every second: one every 0.25 s in all
@@ -52,10 +60,7 @@ def open_cluster(inventory: Path):
     """The inventory's cluster for a benchmark, with a history of its own; a bad inventory ends the
     script with bascule's one line."""
     sys.path.insert(0, str(ROOT))
-    from bascule.cluster.cluster import Cluster
-    from bascule.errors import BasculeError
-    from bascule.inventory import load
-    from bascule.record.history import History
+
     try:
         return Cluster(load(inventory), History())
     except BasculeError as exc:
@@ -75,16 +80,23 @@ class CurlClient:
         self.config = workdir / "curl.conf"
         fd = os.open(self.config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(f'user = "{user}:{password}"\nsilent\nconnect-timeout = 15\nmax-time = 20\n'
-                     f'rate = "{int(3600 / PERIOD)}/h"\n'
-                     'write-out = "%{stderr}@@ %{exitcode} %{time_total} %{response_code}\\n"\n')
+            fh.write(
+                f'user = "{user}:{password}"\nsilent\nconnect-timeout = 15\nmax-time = 20\n'
+                f'rate = "{int(3600 / PERIOD)}/h"\n'
+                'write-out = "%{stderr}@@ %{exitcode} %{time_total} %{response_code}\\n"\n'
+            )
             for _ in range(20000):  # ~11 h of listings per process
                 fh.write(f'url = "ftp://{vip}:{port}/"\noutput = "/dev/null"\n')
 
     def start(self) -> None:
         for i in range(CURLS):
-            proc = subprocess.Popen(["curl", "-K", str(self.config)], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE, text=True, bufsize=1)
+            proc = subprocess.Popen(
+                ["curl", "-K", str(self.config)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+            )
             self._procs.append(proc)
             th = threading.Thread(target=self._read, args=(proc,), daemon=True)
             th.start()
@@ -136,9 +148,7 @@ def outages(ops: list[tuple[float, float, bool, str]], since: float, until: floa
 def compare(history: Path, curl_ops: list) -> int:
     """Print bascule's downtime and curl's for each row that quotes one; returns how many missed the goal."""
     sys.path.insert(0, str(ROOT))
-    from bascule.record.history import History
-    from bascule.facts.windows import downtime_windows
-    from bascule.judging.judge import saved_verdicts
+
     lines = history.read_text(encoding="utf-8").splitlines()
     t0 = datetime.fromisoformat(json.loads(lines[0])["history_started_at"]).timestamp()
     events = History.load_events(history)
@@ -160,8 +170,10 @@ def compare(history: Path, curl_ops: list) -> int:
         diff = ours - theirs
         flag = "" if abs(diff) <= GOAL else f"  > {GOAL} s"
         missed += bool(flag)
-        print(f"{label:<58} {fmt(ours):>9} {fmt(theirs):>9} {diff:+7.2f}{flag}"
-              f"   [{len(ws)} vs {len(theirs_w)} interruption(s)]")
+        print(
+            f"{label:<58} {fmt(ours):>9} {fmt(theirs):>9} {diff:+7.2f}{flag}"
+            f"   [{len(ws)} vs {len(theirs_w)} interruption(s)]"
+        )
     return missed
 
 
@@ -177,20 +189,32 @@ def main() -> int:
     if args.again:
         ops = [tuple(o) for o in json.loads((args.again / "curl-ops.json").read_text())]
         missed = compare(args.again / "historique.jsonl", ops)
-        print(f"\n{'every move within' if not missed else f'{missed} row(s) beyond'} {GOAL} s of the independent client")
+        print(
+            f"\n{'every move within' if not missed else f'{missed} row(s) beyond'} {GOAL} s of the independent client"
+        )
         return 1 if missed else 0
     if not args.inventory:
         ap.error("--inventory is required (or --again DIR)")
     client = CurlClient(*ftp_target(args.inventory), ROOT / "reports" / ".cross-check")
     client.start()
     try:
-        rc = subprocess.call([str(ROOT / ".venv/bin/pytest"), "features/", "-p", "no:cacheprovider", "-q",
-                              "--bascule-inventaire", str(args.inventory), *pytest_args], cwd=ROOT)
+        rc = subprocess.call(
+            [
+                str(ROOT / ".venv/bin/pytest"),
+                "features/",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                "--bascule-inventaire",
+                str(args.inventory),
+                *pytest_args,
+            ],
+            cwd=ROOT,
+        )
     finally:
         client.stop()
     (ROOT / "reports" / "curl-ops.json").write_text(json.dumps(client.ops))
-    print(f"\npytest exit code {rc}; curl: {len(client.ops)} listings, "
-          f"{sum(not o[2] for o in client.ops)} failed\n")
+    print(f"\npytest exit code {rc}; curl: {len(client.ops)} listings, {sum(not o[2] for o in client.ops)} failed\n")
     missed = compare(ROOT / "reports" / "historique.jsonl", client.ops)
     print(f"\n{'every move within' if not missed else f'{missed} row(s) beyond'} {GOAL} s of the independent client")
     return rc or (1 if missed else 0)

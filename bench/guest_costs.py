@@ -6,6 +6,7 @@ mitigations, so that a guest CPU or kernel setting can be measured before and af
 
     ip netns exec bascule .venv/bin/python bench/guest_costs.py --inventory lab.toml [--repeat 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bascule.cluster.cluster import Cluster  # noqa: E402
 from bascule.errors import BasculeError  # noqa: E402
-from bascule.record.history import History  # noqa: E402
 from bascule.inventory import load as load_inventory  # noqa: E402
+from bascule.record.history import History  # noqa: E402
 
 COMMANDS = {
     "crm configure show (crmsh)": "crm configure show >/dev/null",
@@ -30,8 +31,9 @@ COMMANDS = {
 
 
 def timed(node, command: str) -> float:
-    res = node.run(f"/usr/bin/env TIMEFORMAT=%R bash -c 'time ( {command} ) 2>&1 >/dev/null' 2>&1 | tail -1",
-                   timeout=180)
+    res = node.run(
+        f"/usr/bin/env TIMEFORMAT=%R bash -c 'time ( {command} ) 2>&1 >/dev/null' 2>&1 | tail -1", timeout=180
+    )
     return float(res.stdout.strip().replace(",", "."))
 
 
@@ -44,16 +46,21 @@ def main() -> int:
         cluster = Cluster(load_inventory(args.inventory), History())
         node = cluster.master
         cmdline = node.run("cat /proc/cmdline", timeout=30).stdout.strip()
-        vulns = node.run("grep -H . /sys/devices/system/cpu/vulnerabilities/* 2>/dev/null | sed 's|.*/||'",
-                         timeout=30).stdout.strip().splitlines()
+        vulns = (
+            node.run("grep -H . /sys/devices/system/cpu/vulnerabilities/* 2>/dev/null | sed 's|.*/||'", timeout=30)
+            .stdout.strip()
+            .splitlines()
+        )
         model = node.run("sed -n 's/^model name\\s*: //p' /proc/cpuinfo | head -1", timeout=30).stdout.strip()
         print(f"{node.name}: {model}\nkernel command line: {cmdline}")
         mitigated = [v for v in vulns if "Mitigation" in v]
         print(f"mitigations in force: {len(mitigated)} ({'; '.join(mitigated) or 'none'})\n")
         for label, command in COMMANDS.items():
             runs = [timed(node, command) for _ in range(args.repeat)]
-            print(f"{label:<32} median {statistics.median(runs):6.2f} s  ({', '.join(f'{r:.2f}' for r in runs)})",
-                  flush=True)
+            print(
+                f"{label:<32} median {statistics.median(runs):6.2f} s  ({', '.join(f'{r:.2f}' for r in runs)})",
+                flush=True,
+            )
         cluster.close()
     except BasculeError as exc:
         sys.exit(f"bascule: {exc}")

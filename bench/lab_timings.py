@@ -10,6 +10,7 @@ sampled every second: a phase that is slow because the host is busy says so.
                                                       # snapshot), then up: the cached path
     .venv/bin/python bench/lab_timings.py --debian 13 # the Debian 13 lab
 """
+
 import subprocess
 import sys
 import threading
@@ -34,8 +35,9 @@ class Sampler:
         while not self._stop.wait(1.0):
             load = float(Path("/proc/loadavg").read_text().split()[0])
             cpu = {}
-            res = subprocess.run(["virsh", "-c", "qemu:///system", "domstats", "--cpu-total"],
-                                 capture_output=True, text=True, timeout=20)
+            res = subprocess.run(
+                ["virsh", "-c", "qemu:///system", "domstats", "--cpu-total"], capture_output=True, text=True, timeout=20
+            )
             dom = None
             for line in res.stdout.splitlines():
                 line = line.strip()
@@ -78,8 +80,10 @@ with Sampler() as sampler:
         elif "--cached" in sys.argv:
             t = time.monotonic()
             kept = lab.down()
-            print(f"lab down in {time.monotonic() - t:.1f} s; "
-                  + ("VMs kept with their baseline snapshot" if kept else "no baseline snapshot: the VMs were removed"))
+            print(
+                f"lab down in {time.monotonic() - t:.1f} s; "
+                + ("VMs kept with their baseline snapshot" if kept else "no baseline snapshot: the VMs were removed")
+            )
         inv = lab.up()
     except BasculeError as exc:
         sys.exit(f"bascule: {exc}")
@@ -87,5 +91,7 @@ print(f"{'host packages (install-host.sh)':<34} {host:7.1f} s")
 for phase, start, end in lab.spans:
     print(f"{phase:<34} {end - start:7.1f} s   {sampler.during(start, end)}")
 print(f"{'total':<34} {lab.timings['total']:7.1f} s")
-print("goal: lab up (not cached at baseline) is part of bare machine -> report <= 20 min; "
-      "on a cached lab (--cached), <= 90 s (issue 22)")
+print(
+    "goal: lab up (not cached at baseline) is part of bare machine -> report <= 20 min; "
+    "on a cached lab (--cached), <= 90 s (issue 22)"
+)

@@ -22,6 +22,7 @@ until crm_mon showed every resource on the destination, host load and each guest
 
 Goal of issue 13 (printed, never asserted): a standby's outage <= 30 s under emulation.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,10 +36,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from cross_check import CurlClient, ftp_target, open_cluster, outages  # noqa: E402
 
-from bascule.facts.placement import move_problems, placement  # noqa: E402
 from bascule.cluster.cluster import Cluster  # noqa: E402
-from bascule.errors import BasculeError  # noqa: E402
+from bascule.cluster.ftp import FTPClient, Probe  # noqa: E402
 from bascule.cluster.nodes import quote  # noqa: E402
+from bascule.errors import BasculeError  # noqa: E402
+from bascule.facts.placement import move_problems, placement  # noqa: E402
+from bascule.record.history import CLIENT, OK, History  # noqa: E402
+from bascule.waits import wait_until  # noqa: E402
 
 GOAL_STANDBY = 30.0
 POLL = 5.0
@@ -90,8 +94,16 @@ def move(cluster: Cluster, curl: CurlClient, action: str, node: str, to: str, de
     cluster.nodes[to].run("crm_resource --wait --timeout=180s >/dev/null 2>&1 || true", timeout=240)
     after = guest_cpu(cluster)
     share = {n: 100 * (after[n][0] - before[n][0]) / max(1.0, after[n][1] - before[n][1]) for n in after}
-    return {"action": action, "down": down, "windows": len(ws), "crm_said": said, "placed": seen,
-            "load": host_load(), "cpu": share, "took": time.time() - since}
+    return {
+        "action": action,
+        "down": down,
+        "windows": len(ws),
+        "crm_said": said,
+        "placed": seen,
+        "load": host_load(),
+        "cpu": share,
+        "took": time.time() - since,
+    }
 
 
 def main() -> int:
@@ -99,8 +111,12 @@ def main() -> int:
     ap.add_argument("--inventory", type=Path, required=True)
     ap.add_argument("--cycles", type=int, default=2)
     ap.add_argument("--propriete", action="append", default=[], metavar="NAME=VALUE")
-    ap.add_argument("--sonde", choices=("sans", "avec", "alterne"), default="sans",
-                    help="bascule's FTP probe running during the cycles: never, always, or every other cycle")
+    ap.add_argument(
+        "--sonde",
+        choices=("sans", "avec", "alterne"),
+        default="sans",
+        help="bascule's FTP probe running during the cycles: never, always, or every other cycle",
+    )
     args = ap.parse_args()
     cluster = open_cluster(args.inventory)
     inv = cluster.inv
@@ -108,19 +124,29 @@ def main() -> int:
     previous = {}
     for prop in args.propriete:
         name, _, value = prop.partition("=")
-        res = cluster.master.run(quote("crm_attribute", "--type", "crm_config", "--name", name, "--query", "--quiet"),
-                                 timeout=60, check=False)
+        res = cluster.master.run(
+            quote("crm_attribute", "--type", "crm_config", "--name", name, "--query", "--quiet"),
+            timeout=60,
+            check=False,
+        )
         previous[name] = res.stdout.strip() if res.ok and res.stdout.strip() else None
-        cluster.master.run(quote("crm_attribute", "--type", "crm_config", "--name", name, "--update", value), timeout=60)
+        cluster.master.run(
+            quote("crm_attribute", "--type", "crm_config", "--name", name, "--update", value), timeout=60
+        )
         print(f"property {name}={value} (was {previous[name] or 'unset'})")
     curl = CurlClient(*ftp_target(args.inventory), ROOT / "reports" / ".move-outage")
     curl.start()
     rows = []
     try:
         # the client must be served before the first move, or its first outage has no start
-        from bascule.waits import wait_until
-        waited = wait_until(lambda: sum(o[2] for o in curl.ops), lambda n: n >= 4, "curl to list the home 4 times",
-                            deadline=60, interval=0.5)
+
+        waited = wait_until(
+            lambda: sum(o[2] for o in curl.ops),
+            lambda n: n >= 4,
+            "curl to list the home 4 times",
+            deadline=60,
+            interval=0.5,
+        )
         print(f"curl served after {waited.elapsed:.1f} s")
         for cycle in range(args.cycles):
             probing = args.sonde == "avec" or (args.sonde == "alterne" and cycle % 2 == 1)
@@ -131,9 +157,13 @@ def main() -> int:
                     r["probe"] = probing
                     rows.append(r)
                     cpu = ", ".join(f"{n} {v:.0f} %" for n, v in r["cpu"].items())
-                    print(f"cycle {cycle + 1} {action:<8} {'avec' if probing else 'sans'} sonde : outage {fmt(r['down'])} "
-                          f"({r['windows']} window(s)); crm returned after {r['crm_said']:.1f} s; placed by "
-                          f"{fmt(r['placed'])}; host load {r['load']:.2f}; guest CPU {cpu}", flush=True)
+                    print(
+                        f"cycle {cycle + 1} {action:<8} {'avec' if probing else 'sans'} sonde : outage "
+                        f"{fmt(r['down'])} "
+                        f"({r['windows']} window(s)); crm returned after {r['crm_said']:.1f} s; placed by "
+                        f"{fmt(r['placed'])}; host load {r['load']:.2f}; guest CPU {cpu}",
+                        flush=True,
+                    )
             finally:
                 if probe is not None:
                     probe.stop()
@@ -141,32 +171,45 @@ def main() -> int:
         curl.stop()
         for name, value in previous.items():
             op = ("--update", value) if value is not None else ("--delete",)
-            cluster.master.run(quote("crm_attribute", "--type", "crm_config", "--name", name, *op), timeout=60, check=False)
+            cluster.master.run(
+                quote("crm_attribute", "--type", "crm_config", "--name", name, *op), timeout=60, check=False
+            )
         cluster.close()
     print()
     for probing in sorted({r["probe"] for r in rows}):
         for action in ("standby", "online"):
-            downs = [r["down"] for r in rows if r["action"] == action and r["down"] is not None and r["probe"] == probing]
+            downs = [
+                r["down"] for r in rows if r["action"] == action and r["down"] is not None and r["probe"] == probing
+            ]
             if downs:
-                print(f"{action:<8} {'avec' if probing else 'sans'} sonde : outage median {statistics.median(downs):6.2f} s "
-                      f"over {len(downs)} ({', '.join(f'{d:.2f}' for d in downs)})"
-                      + (f"   goal <= {GOAL_STANDBY:.0f} s: {'met' if statistics.median(downs) <= GOAL_STANDBY else 'not met'}"
-                         if action == "standby" else ""))
+                print(
+                    f"{action:<8} {'avec' if probing else 'sans'} sonde : outage median "
+                    f"{statistics.median(downs):6.2f} s "
+                    f"over {len(downs)} ({', '.join(f'{d:.2f}' for d in downs)})"
+                    + (
+                        f"   goal <= {GOAL_STANDBY:.0f} s: "
+                        f"{'met' if statistics.median(downs) <= GOAL_STANDBY else 'not met'}"
+                        if action == "standby"
+                        else ""
+                    )
+                )
     return 0
 
 
 def bascule_probe(cluster: Cluster):
     """bascule's own FTP probe on the VIP, started as a scenario starts it (its own history)."""
-    from bascule.cluster.ftp import FTPClient, Probe
-    from bascule.record.history import History
-    from bascule.record.history import CLIENT, OK
-    from bascule.waits import wait_until
+
     history = History()
     probe = Probe(FTPClient.for_inventory(cluster.inv), history, f"{cluster.inv.ftp.documents}/bascule-sonde")
     probe.start()
     # its first logins (about 1.4 s of the guest's CPU each) before the move, not inside it
-    wait_until(lambda: sum(1 for e in history.events if e.source == CLIENT and e.outcome == OK), lambda n: n >= 8,
-               "the probe's first operations", deadline=60, interval=0.5)
+    wait_until(
+        lambda: sum(1 for e in history.events if e.source == CLIENT and e.outcome == OK),
+        lambda n: n >= 8,
+        "the probe's first operations",
+        deadline=60,
+        interval=0.5,
+    )
     return probe
 
 

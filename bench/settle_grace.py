@@ -16,6 +16,7 @@ along, and prints:
   when curl was served again after the move (FTP_GRACE must cover a healthy proftpd's start and the
   first login on a loaded guest).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,13 @@ def move(cluster: Cluster, curl: CurlClient, action: str, node: str, to: str, de
         time.sleep(max(0.0, READ - (history.now() - tick)))
     before_end = [e for e in history.since(t0) if e.op == "controller" and (placed is None or e.t <= t0 + placed)]
     served = sorted(o[0] for o in curl.ops if o[2] and o[0] >= wall0 + (placed or 0.0))
-    return {"action": action, "placed": placed, "quiet_before": longest_quiet(before_end), "quiet_after": quiet_after,
-            "ftp_after_placed": (served[0] - wall0 - placed) if served and placed is not None else None}
+    return {
+        "action": action,
+        "placed": placed,
+        "quiet_before": longest_quiet(before_end),
+        "quiet_after": quiet_after,
+        "ftp_after_placed": (served[0] - wall0 - placed) if served and placed is not None else None,
+    }
 
 
 def main() -> int:
@@ -92,14 +98,19 @@ def main() -> int:
             for action, to in (("standby", slave), ("online", master)):
                 r = move(cluster, curl, action, master, to)
                 rows.append(r)
-                print(f"cycle {cycle + 1} {action:<8} placed by crm_mon {fmt(r['placed'])}; longest quiet stretch before "
-                      f"that {r['quiet_before']:.1f} s; quiet again from {fmt(r['quiet_after'])}; curl served "
-                      f"{fmt(r['ftp_after_placed'])} after crm_mon showed it placed", flush=True)
+                print(
+                    f"cycle {cycle + 1} {action:<8} placed by crm_mon {fmt(r['placed'])}; longest quiet stretch before "
+                    f"that {r['quiet_before']:.1f} s; quiet again from {fmt(r['quiet_after'])}; curl served "
+                    f"{fmt(r['ftp_after_placed'])} after crm_mon showed it placed",
+                    flush=True,
+                )
     finally:
         curl.stop()
         cluster.close()
-    print(f"\nlongest quiet stretch inside a healthy move: {max(r['quiet_before'] for r in rows):.1f} s "
-          f"(over {len(rows)} moves; the settle grace must exceed it)")
+    print(
+        f"\nlongest quiet stretch inside a healthy move: {max(r['quiet_before'] for r in rows):.1f} s "
+        f"(over {len(rows)} moves; the settle grace must exceed it)"
+    )
     late = [r["ftp_after_placed"] for r in rows if r["ftp_after_placed"] is not None]
     if late:
         print(f"latest FTP service after crm_mon showed a move over: {max(late):.1f} s (FTP_GRACE must exceed it)")

@@ -27,15 +27,24 @@ baseline and its preparation), read off historique.jsonl.
 Goals of issue 22 (printed, never asserted): a warm full suite in 14 min or less, and under 8 s
 between two scenarios when the cluster is at its baseline.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
+
+from bascule.cluster.cluster import Cluster
+from bascule.errors import BasculeError
+from bascule.inventory import load
+from bascule.record.cluster_state import parse_controld_journal
+from bascule.record.history import History
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -78,10 +87,7 @@ def read_journals(inventory: Path, since: float, out: Path) -> None:
     """Each node's controller journal from epoch `since` on, read as a move's anatomy reads it
     (Cluster.journal: the node's clock offset from `date` over SSH), saved in `out`; split() keeps
     the run's window."""
-    from bascule.cluster.cluster import Cluster
-    from bascule.record.history import History
-    from bascule.errors import BasculeError
-    from bascule.inventory import load
+
     history = History()
     try:
         cluster = Cluster(load(inventory), history)
@@ -120,9 +126,11 @@ def between_scenarios(reports: Path) -> list[tuple[str, float, float]]:
                 current["first"] = e["t"] if current["first"] is None else current["first"]
                 current["last"] = e["t"]
     faults = [e["t"] for e in events if e.get("source") == "fault" and e.get("op") == "start"]
-    from datetime import datetime
+
     # the commands' spans are in epoch seconds, the history's events from its start
-    t0 = datetime.fromisoformat(json.loads(path.read_text(encoding="utf-8").splitlines()[0])["history_started_at"]).timestamp()
+    t0 = datetime.fromisoformat(
+        json.loads(path.read_text(encoding="utf-8").splitlines()[0])["history_started_at"]
+    ).timestamp()
     durations = json.loads((reports / "durees.json").read_text())
     crm_commands = [(c[0] - t0, c[1] - t0, c[2], c[3], c[4]) for c in durations.get("commands", [])]
     found = []
@@ -131,14 +139,21 @@ def between_scenarios(reports: Path) -> list[tuple[str, float, float]]:
             continue
         first_fault = next((t for t in faults if t > before["audit"]), after["first"])
         start, end = before["last"], min(after["first"], first_fault)
-        lab = length(merge_spans([(max(a, start), min(b, end)) for a, b, _n, kind, _w in crm_commands
-                                  if kind == "crm" and b > start and a < end]))
+        lab = length(
+            merge_spans(
+                [
+                    (max(a, start), min(b, end))
+                    for a, b, _n, kind, _w in crm_commands
+                    if kind == "crm" and b > start and a < end
+                ]
+            )
+        )
         found.append((after["name"], end - start, lab))
     return found
 
 
 def split(reports: Path) -> None:
-    from bascule.record.cluster_state import parse_controld_journal
+
     d = json.loads((reports / "durees.json").read_text())
     begin, end = d["session_epoch"]
     wall = end - begin
@@ -161,11 +176,17 @@ def split(reports: Path) -> None:
     print()
     print(f"test session wall time                          {wall:8.1f} s")
     if nodes_read:
-        print(f"  the cluster operating (journal of {', '.join(nodes_read)})"
-              f"\n                                                  {length(cluster):8.1f} s  ({100 * length(cluster) / wall:5.1f} %)")
+        print(
+            f"  the cluster operating (journal of {', '.join(nodes_read)})"
+            f"\n                                                  {length(cluster):8.1f} s  "
+            f"({100 * length(cluster) / wall:5.1f} %)"
+        )
     else:
         print("  the cluster operating                          (no journal read: not split)")
-    print(f"  the suite's node commands, cluster idle       {length(suite_idle):8.1f} s  ({100 * length(suite_idle) / wall:5.1f} %)")
+    print(
+        f"  the suite's node commands, cluster idle       {length(suite_idle):8.1f} s  "
+        f"({100 * length(suite_idle) / wall:5.1f} %)"
+    )
     print(f"  the rest (timers, intervals, FTP, pytest)     {rest:8.1f} s  ({100 * rest / wall:5.1f} %)")
     print(f"suite's commands while the cluster operates     {overlap:8.1f} s  (the load it adds to what it measures)")
     print(f"time inside waits (polling)                     {d['waiting_on_cluster_s']:8.1f} s")
@@ -185,14 +206,18 @@ def split(reports: Path) -> None:
         print(f"  {k:<24} {n:5d}  {secs[k]:7.1f} s")
     gaps = between_scenarios(reports)
     if gaps:
-        import statistics
-        print(f"between two scenarios (last row of the lab → the next one's first row or fault, less the lab's "
-              f"own crm commands), median {statistics.median(g - lab for _, g, lab in gaps):.1f} s, "
-              f"goal <= {GOAL_BETWEEN:.0f} s:")
+        print(
+            f"between two scenarios (last row of the lab → the next one's first row or fault, less the lab's "
+            f"own crm commands), median {statistics.median(g - lab for _, g, lab in gaps):.1f} s, "
+            f"goal <= {GOAL_BETWEEN:.0f} s:"
+        )
         for name, g, lab in gaps:
             print(f"  {g - lab:6.1f} s  before « {name[:70]} »" + (f"  (+ {lab:.1f} s of crm)" if lab else ""))
     goal = "met" if wall <= GOAL_WARM else "not met"
-    print(f"goal: a warm full suite <= {GOAL_WARM // 60} min: {goal} ({wall / 60:.1f} min; only meaningful for a full run)")
+    print(
+        f"goal: a warm full suite <= {GOAL_WARM // 60} min: {goal} ({wall / 60:.1f} min; only meaningful for a full "
+        "run)"
+    )
 
 
 def main() -> int:
@@ -211,8 +236,19 @@ def main() -> int:
         ap.error("--inventory is required (or --again DIR)")
     reports = ROOT / "reports"
     start = time.monotonic()
-    rc = subprocess.call([str(ROOT / ".venv/bin/pytest"), "features/", "-p", "no:cacheprovider", "-q",
-                          "--bascule-inventaire", str(args.inventory), *pytest_args], cwd=ROOT)
+    rc = subprocess.call(
+        [
+            str(ROOT / ".venv/bin/pytest"),
+            "features/",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--bascule-inventaire",
+            str(args.inventory),
+            *pytest_args,
+        ],
+        cwd=ROOT,
+    )
     outer = time.monotonic() - start
     d = json.loads((reports / "durees.json").read_text())
     read_journals(args.inventory, d["session_epoch"][0], reports)

@@ -1,5 +1,6 @@
 """Collects every scenario of the .feature files in this directory (pytest-bdd), in the order of the
 files' numbers: the lab's tables first (Q2, Q5), then the extra cases."""
+
 from pathlib import Path
 
 from pytest_bdd import scenarios

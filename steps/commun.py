@@ -4,6 +4,7 @@ Steps only call: they act through the library (bascule.cluster), and hand the ty
 returns to a check of bascule.judging.checks through `lignes.judge`. No step builds a verdict, an
 observation or a figure itself.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -13,7 +14,7 @@ from pytest_bdd import given, parsers, then, when
 
 from bascule.cluster.cluster import resources_seen
 from bascule.cluster.faults import Standby
-from bascule.cluster.moves import Movement, away_from, await_move, back_online
+from bascule.cluster.moves import Movement, await_move, away_from, back_online
 from bascule.judging import checks
 from bascule.record.observations import MoveSeen, ResourcesSeen
 
@@ -30,8 +31,10 @@ def etat_de_reference(ligne_de_base, pieces_jointes):
     pieces_jointes.reference_state()
 
 
-@when(ROLE(r"on vérifie sur le serveur (?P<role>maître|esclave) que les ressources sont bien activées"),
-      target_fixture="verification")
+@when(
+    ROLE(r"on vérifie sur le serveur (?P<role>maître|esclave) que les ressources sont bien activées"),
+    target_fixture="verification",
+)
 def verifier_ressources(cluster, client_ftp, role) -> ResourcesSeen:
     return resources_seen(cluster, client_ftp, node_for(cluster, role))
 
@@ -57,7 +60,12 @@ def move_towards(cluster, sonde, mouvement: Movement, role: str) -> MoveSeen:
     return await_move(cluster, sonde, mouvement, node_for(cluster, role).name, FAILOVER_DEADLINE)
 
 
-@then(ROLE(r"les ressources sont arrêtées sur le serveur (?P<role>maître|esclave) et activées sur le serveur (?P<role2>maître|esclave)"))
+@then(
+    ROLE(
+        r"les ressources sont arrêtées sur le serveur (?P<role>maître|esclave) et activées sur le serveur "
+        r"(?P<role2>maître|esclave)"
+    )
+)
 def ressources_migrees(cluster, sonde, mouvement, lignes, role, role2):
     if node_for(cluster, role).name == node_for(cluster, role2).name:
         pytest.fail("ligne mal écrite : le même serveur est nommé deux fois", pytrace=False)

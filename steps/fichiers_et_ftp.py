@@ -1,4 +1,5 @@
 """Steps of the Q2 and Q5 tables: witness files on /home, and FTP through the virtual IP."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -11,8 +12,13 @@ from bascule.record.observations import FileRead, FileWrite, FtpTest
 from .commun import ROLE, node_for
 
 
-@when(ROLE(r"on teste l'accès en écriture sur la partition du serveur (?P<role>maître|esclave) avec le fichier \"(?P<nom>[^\"]+)\""),
-      target_fixture="ecriture")
+@when(
+    ROLE(
+        r"on teste l'accès en écriture sur la partition du serveur (?P<role>maître|esclave) avec le fichier "
+        r"\"(?P<nom>[^\"]+)\""
+    ),
+    target_fixture="ecriture",
+)
 def ecrire_temoin(cluster, ecritures, role, nom) -> FileWrite:
     return ecritures.write(cluster, node_for(cluster, role), nom)
 
@@ -22,8 +28,10 @@ def home_accessible_sur(ecriture, cluster, lignes, role):
     lignes.judge(checks.home_accessible, replace(ecriture, on=node_for(cluster, role).name))
 
 
-@when(ROLE(r"on vérifie sur le serveur (?P<role>maître|esclave) la présence du fichier \"(?P<nom>[^\"]+)\""),
-      target_fixture="lecture")
+@when(
+    ROLE(r"on vérifie sur le serveur (?P<role>maître|esclave) la présence du fichier \"(?P<nom>[^\"]+)\""),
+    target_fixture="lecture",
+)
 def lire_temoin(cluster, ecritures, role, nom) -> FileRead:
     return ecritures.read(cluster, node_for(cluster, role), nom)
 

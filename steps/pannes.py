@@ -1,13 +1,14 @@
 """Steps of the faults on a node and what must survive them: witness files through FTP, a clean
 reboot, a power cut, the FTP service killed with and without its restart prevented (the remark
 after Q5)."""
+
 from __future__ import annotations
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
 from bascule.cluster.faults import FaultUnavailable, KillService, PowerLoss, Reboot, power_loss
-from bascule.cluster.moves import Movement, away_from, await_restart, cause_removed, killed_and_blocked, rejoined
+from bascule.cluster.moves import Movement, await_restart, away_from, cause_removed, killed_and_blocked, rejoined
 from bascule.judging import checks
 from bascule.record.observations import Takeover, WitnessRead
 
@@ -17,6 +18,7 @@ RESTART_DEADLINE = 180
 
 
 # --- witness files through FTP -----------------------------------------------------------------
+
 
 @given(parsers.parse('un fichier témoin "{nom}" écrit via le client FTP et enregistré sur disque'))
 def temoin_ftp(cluster, client_ftp, fichiers_temoins, nom):
@@ -34,6 +36,7 @@ def temoin_intact(relecture, lignes):
 
 
 # --- reboot and power loss ---------------------------------------------------------------------
+
 
 @when(parsers.re(r"le serveur (?P<role>maître|esclave) est redémarré"), target_fixture="mouvement")
 def redemarrage(cluster, pannes, role) -> Movement:
@@ -54,13 +57,16 @@ def retour_apres_redemarrage(cluster, pannes, role) -> Movement:
     return rejoined(cluster, pannes, Reboot, node_for(cluster, role))
 
 
-@when(parsers.re(r"le courant du serveur (?P<role>maître|esclave) est rétabli et qu'il rejoint le cluster"),
-      target_fixture="mouvement")
+@when(
+    parsers.re(r"le courant du serveur (?P<role>maître|esclave) est rétabli et qu'il rejoint le cluster"),
+    target_fixture="mouvement",
+)
 def retour_du_courant(cluster, pannes, role) -> Movement:
     return rejoined(cluster, pannes, PowerLoss, node_for(cluster, role))
 
 
 # --- a service killed --------------------------------------------------------------------------
+
 
 @when(parsers.re(r"le service FTP est tué sur le serveur (?P<role>maître|esclave)$"), target_fixture="arret")
 def tuer_service(cluster, pannes, role) -> KillService:
@@ -69,12 +75,15 @@ def tuer_service(cluster, pannes, role) -> KillService:
 
 @then(parsers.re(r"Pacemaker redémarre le service FTP sur le serveur (?P<role>maître|esclave)"))
 def service_redemarre(cluster, sonde, arret, lignes, role):
-    lignes.judge(checks.service_restarted, await_restart(cluster, sonde, arret, node_for(cluster, role).name,
-                                                         RESTART_DEADLINE))
+    lignes.judge(
+        checks.service_restarted, await_restart(cluster, sonde, arret, node_for(cluster, role).name, RESTART_DEADLINE)
+    )
 
 
-@when(parsers.re(r"le service FTP est tué sur le serveur (?P<role>maître|esclave) et son redémarrage empêché"),
-      target_fixture="mouvement")
+@when(
+    parsers.re(r"le service FTP est tué sur le serveur (?P<role>maître|esclave) et son redémarrage empêché"),
+    target_fixture="mouvement",
+)
 def tuer_et_empecher(cluster, pannes, role) -> Movement:
     return killed_and_blocked(cluster, pannes, node_for(cluster, role))
 

@@ -1,5 +1,6 @@
 """Steps of the replication's faults: a network cable pulled (the remark after Q5) and a split brain
 provoked, detected and resolved as document 3 says."""
+
 from __future__ import annotations
 
 from pytest_bdd import parsers, then, when
@@ -16,6 +17,7 @@ CABLE_OUT_S = 90  # an existing lab's node puts its own link back after this lon
 
 
 # --- the network cable -------------------------------------------------------------------------
+
 
 @when(parsers.re(r"le câble réseau du serveur (?P<role>maître|esclave) est débranché"), target_fixture="coupure")
 def debrancher(cluster, hyperviseur, pannes, role) -> CablePull:
@@ -48,6 +50,7 @@ def resoudre_eventuel(cluster, coupure, rebranchement, historique) -> Movement:
 
 # --- split brain on purpose (document 3) -------------------------------------------------------
 
+
 @when("la réplication DRBD est coupée et chaque serveur, primaire, écrit son propre fichier", target_fixture="split")
 def provoquer_split_brain(cluster, pannes) -> SplitBrain:
     return pannes.start(SplitBrain(cluster))
@@ -68,6 +71,8 @@ def resoudre_split_brain(cluster, split, role):
     split.resolve_discarding(node_for(cluster, role))
 
 
-@then(parsers.re(r"DRBD est de nouveau UpToDate/UpToDate avec les fichiers du serveur (?P<role>maître|esclave) seulement"))
+@then(
+    parsers.re(r"DRBD est de nouveau UpToDate/UpToDate avec les fichiers du serveur (?P<role>maître|esclave) seulement")
+)
 def split_brain_resolu(cluster, split, lignes, role):
     lignes.judge(checks.split_brain_resolved, split.await_resolution(node_for(cluster, role), FAILOVER_DEADLINE))

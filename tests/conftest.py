@@ -1,9 +1,12 @@
 """Shared by the tests that stand a local SSH server in for a node (test_nodes, test_kept_shell)."""
+
 import socket
 import threading
 
 import paramiko
 import pytest
+from test_ftp import ServerThread
+from test_nodes import _Server as SSHStub
 
 
 @pytest.fixture
@@ -32,12 +35,14 @@ def local_sshd():
                 transport.add_server_key(host_key)
                 try:
                     transport.start_server(server=make_server())
-                except Exception:  # a client that went away: the test says what it expected
+                except Exception:  # noqa: BLE001 - a client that went away: the test says what it expected
                     pass
+
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
         stops.append((stop, thread, sock))
         return sock.getsockname()[1]
+
     yield start
     for stop, thread, sock in stops:
         stop.set()
@@ -45,3 +50,30 @@ def local_sshd():
         sock.close()
     for transport in transports:
         transport.close()
+
+
+@pytest.fixture
+def ftpd(tmp_path):
+    """A local FTP server (pyftpdlib) in a thread, its home under tmp_path."""
+    home = tmp_path / "home"
+    home.mkdir()
+    srv = ServerThread(home)
+    srv.home = home
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def ftpd_local(tmp_path):
+    """A local FTP server that names itself intralab01 (hostname over FTP); its port."""
+    home = tmp_path / "ftp-home"
+    home.mkdir()
+    srv = ServerThread(home, hostname="intralab01")
+    yield srv.port
+    srv.stop()
+
+
+@pytest.fixture
+def sshd(local_sshd):
+    """A paramiko SSH server that answers as test_nodes' stub node."""
+    return local_sshd(SSHStub)

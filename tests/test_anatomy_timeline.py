@@ -3,20 +3,23 @@
 The journal fixtures are captured from the embedded lab (Debian 12, Pacemaker 2.1.5): both nodes'
 `journalctl -o short-unix -t pacemaker-controld` lines over the Q2 table's standby of intralab01
 (at epoch 1795797374.7) and its return online."""
+
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from test_checks_report import inventory
 
-from bascule.judging import checks, judge
 from bascule.facts import moves
+from bascule.judging import checks, judge
 from bascule.record.cluster_state import parse_controld_journal
 from bascule.record.history import CLIENT, FAIL, FAULT, OK, READ, VERDICT, History
-from bascule.record.observations import MoveSeen, NodeJournal, roundtrip, to_json
+from bascule.record.observations import CableTakeover, MoveSeen, NodeJournal, roundtrip, to_json
+from bascule.reporting.rejudge import rejudge
 from bascule.reporting.table import CompletedTable, Row
 from bascule.reporting.timeline import draw, node_operations
-from test_checks_report import inventory
 
 FIXTURES = Path(__file__).parent / "fixtures"
 T0 = 1795797370.0  # the history's t = 0 on this machine's clock, in these tests
@@ -38,14 +41,21 @@ def test_the_captured_journal_pairs_every_request_with_its_result():
 
 
 def test_a_request_without_its_result_stays_open():
-    ops = parse_controld_journal("1.5 n pacemaker-controld[1]:  notice: Requesting local execution of stop operation "
-                                 "for fs0 on n\nnot a line of the controller\n")
+    ops = parse_controld_journal(
+        "1.5 n pacemaker-controld[1]:  notice: Requesting local execution of stop operation "
+        "for fs0 on n\nnot a line of the controller\n"
+    )
     assert [(o.task, o.resource, o.end) for o in ops] == [("stop", "fs0", None)]
 
 
 def move(**kw) -> MoveSeen:
-    base = dict(since=STANDBY, to="hdintralab01", cause="standby de intralab01", probe="sonde-ftp",
-                journals=(journal("intralab01"), journal("hdintralab01")))
+    base = dict(
+        since=STANDBY,
+        to="hdintralab01",
+        cause="standby de intralab01",
+        probe="sonde-ftp",
+        journals=(journal("intralab01"), journal("hdintralab01")),
+    )
     base.update(kw)
     return roundtrip(MoveSeen(**base))
 
@@ -53,16 +63,20 @@ def move(**kw) -> MoveSeen:
 def test_the_anatomy_of_a_standby_names_its_critical_path_and_its_waits():
     lines = moves.move_anatomy(move(), [], inventory())
     head, path, off = lines
-    assert head.startswith("Anatomie de la bascule (journal de Pacemaker de chaque nœud, horloges recalées à ±0,1 s) : "
-                           "chemin critique de +0,0 s à ")
+    assert head.startswith(
+        "Anatomie de la bascule (journal de Pacemaker de chaque nœud, horloges recalées à ±0,1 s) : "
+        "chemin critique de +0,0 s à "
+    )
     assert "d'attente entre elles" in head
     # the path in the order it ran: proftpd stopped first on the master, then the umount, demote, promote, mount
     order = [p.split(" (")[0] for p in path.removeprefix("Chemin critique : ").split(" → ")]
     assert order[0].startswith("stop serviceFTP sur intralab01 3,7 s")
     names = [" ".join(o.split()[:4]) for o in order]
-    for a, b in [("stop fs0 sur intralab01", "demote drbd0 sur intralab01"),
-                 ("demote drbd0 sur intralab01", "promote drbd0 sur hdintralab01"),
-                 ("promote drbd0 sur hdintralab01", "start fs0 sur hdintralab01")]:
+    for a, b in [
+        ("stop fs0 sur intralab01", "demote drbd0 sur intralab01"),
+        ("demote drbd0 sur intralab01", "promote drbd0 sur hdintralab01"),
+        ("promote drbd0 sur hdintralab01", "start fs0 sur hdintralab01"),
+    ]:
         assert names.index(a) < names.index(b), (a, b, names)
     assert "notify drbd0" in off and "stop serviceMySQL" in off  # off the path: notifications, the MySQL clone
 
@@ -79,7 +93,9 @@ def test_the_anatomy_says_what_it_could_not_read():
 
 def test_a_clock_offset_moves_the_operations_not_their_lengths():
     plain = moves.move_anatomy(move(), [], inventory())
-    shifted = moves.move_anatomy(move(journals=(journal("intralab01", 1.0), journal("hdintralab01", 1.0))), [], inventory())
+    shifted = moves.move_anatomy(
+        move(journals=(journal("intralab01", 1.0), journal("hdintralab01", 1.0))), [], inventory()
+    )
     # nodes ahead by 1 s: their lines are read 1 s earlier, the path keeps its operations and lengths
     assert plain[1].split(" (")[0] == shifted[1].split(" (")[0]
 
@@ -92,13 +108,35 @@ def scenario_history() -> History:
     for i in range(400):
         t = i * 0.25
         down = 18.0 <= t < 62.0
-        h.append(CLIENT, "sonde-ftp", READ, FAIL if down else OK,
-                 {"failed_at": "connexion"} if down else {"op": READ, "served_by": "intralab01"},
-                 error="connexion refusée" if down else None, t=t, end=t + 0.2)
+        h.append(
+            CLIENT,
+            "sonde-ftp",
+            READ,
+            FAIL if down else OK,
+            {"failed_at": "connexion"} if down else {"op": READ, "served_by": "intralab01"},
+            error="connexion refusée" if down else None,
+            t=t,
+            end=t + 0.2,
+        )
     h.append(FAULT, "standby intralab01", "end", OK, t=80.0, end=80.0)
-    h.append(VERDICT, "moved", "row", "OK", {"check": "moved", "observation": to_json(move()), "since": STANDBY,
-                                             "upto": 402, "table": "Q2", "scenario": "Bascule", "action": "a",
-                                             "expected": "e"}, t=90.0, end=90.0)
+    h.append(
+        VERDICT,
+        "moved",
+        "row",
+        "OK",
+        {
+            "check": "moved",
+            "observation": to_json(move()),
+            "since": STANDBY,
+            "upto": 402,
+            "table": "Q2",
+            "scenario": "Bascule",
+            "action": "a",
+            "expected": "e",
+        },
+        t=90.0,
+        end=90.0,
+    )
     return h
 
 
@@ -114,8 +152,17 @@ def test_the_timeline_has_a_lane_per_node_and_is_drawn(tmp_path):
 
 def test_the_html_table_embeds_the_timeline_and_shows_details_under_the_row():
     report = CompletedTable(timelines={"Bascule": "timelines/bascule.png"})
-    report.add(Row("Q2", "Bascule", "crm node standby", "ressources sur B", "Ressources activées", "OK",
-                   ("Anatomie de la bascule : chemin critique …", "Chemin critique : stop serviceFTP …")))
+    report.add(
+        Row(
+            "Q2",
+            "Bascule",
+            "crm node standby",
+            "ressources sur B",
+            "Ressources activées",
+            "OK",
+            ("Anatomie de la bascule : chemin critique …", "Chemin critique : stop serviceFTP …"),
+        )
+    )
     html = report.html()
     assert "<img src='timelines/bascule.png'" in html and "Chronologie — Bascule" in html
     assert "Anatomie de la bascule : chemin critique …<br>Chemin critique : stop serviceFTP …" in html
@@ -129,28 +176,40 @@ def test_an_outage_outside_a_move_is_said_in_the_row_where_it_happened():
     for i in range(40):
         t = i * 0.25
         down = 3.0 <= t < 6.0
-        h.append(CLIENT, "sonde-ftp", READ, FAIL if down else OK, {"failed_at": "identification"} if down else {"op": READ},
-                 error="identifiants refusés (530)" if down else None, t=t, end=t + 0.1)
+        h.append(
+            CLIENT,
+            "sonde-ftp",
+            READ,
+            FAIL if down else OK,
+            {"failed_at": "identification"} if down else {"op": READ},
+            error="identifiants refusés (530)" if down else None,
+            t=t,
+            end=t + 0.1,
+        )
     evs = list(h.events)
     r = judge.judge_row(lambda o, e, i: checks.Result.ok("Split brain résolu"), None, [], evs, inventory())
-    assert r.observed.startswith("Split brain résolu ; pendant cette ligne, FTP indisponible 3,2 s : "
-                                 "identification refusée 3,2 s (identifiants refusés (530))")
+    assert r.observed.startswith(
+        "Split brain résolu ; pendant cette ligne, FTP indisponible 3,2 s : "
+        "identification refusée 3,2 s (identifiants refusés (530))"
+    )
     assert r.verdict is checks.Verdict.OK  # said, not judged: the lab expects no figure there
 
     def moved(o, e, i):
         return checks.Result.ok("Ressources activées")
+
     assert judge.judge_row(moved, None, [], evs, inventory()).observed == "Ressources activées"  # it quotes its own
 
 
 def test_the_cable_row_has_the_same_anatomy_towards_the_node_that_must_serve():
-    from bascule.record.observations import CableTakeover
-    cable = roundtrip(CableTakeover(STANDBY, "hdintralab01", "sonde-ftp", {}, (journal("intralab01"), journal("hdintralab01"))))
+
+    cable = roundtrip(
+        CableTakeover(STANDBY, "hdintralab01", "sonde-ftp", {}, (journal("intralab01"), journal("hdintralab01")))
+    )
     assert moves.move_anatomy(cable, [], inventory()) == moves.move_anatomy(move(), [], inventory())
 
 
 def test_a_real_runs_move_rows_carry_their_anatomy_when_judged_again(tmp_path):
-    import json
-    from bascule.reporting.rejudge import rejudge
+
     run = FIXTURES / "runs" / "sain-q2-sonde-continue"
     rows = json.loads(rejudge(run, tmp_path)["json"].read_text(encoding="utf-8"))["rows"]
     moves = [r for r in rows if "standby" in r["action"] or "online" in r["action"]]
@@ -176,8 +235,10 @@ def test_without_the_destination_s_journal_the_move_ends_when_crm_mon_showed_it(
 
 def test_a_failed_start_on_the_destination_gives_no_end():
     failed = journal("hdintralab01")
-    text = failed.text.replace("Result of start operation for serviceFTP on hdintralab01: ok",
-                               "Result of start operation for serviceFTP on hdintralab01: error")
+    text = failed.text.replace(
+        "Result of start operation for serviceFTP on hdintralab01: ok",
+        "Result of start operation for serviceFTP on hdintralab01: error",
+    )
     assert text != failed.text
     bad = NodeJournal("hdintralab01", text, 0.0, 0.1, T0)
     assert moves.journal_move_end(move(journals=(journal("intralab01"), bad)), inventory()) is None
@@ -190,15 +251,34 @@ def test_an_outage_that_began_before_the_row_is_said_whole_once():
     for i in range(80):
         t = i * 0.25
         down = 3.0 <= t < 15.0
-        h.append(CLIENT, "sonde-ftp", READ, FAIL if down else OK, {"failed_at": "connexion"} if down else {"op": READ},
-                 error="connexion refusée" if down else None, t=t, end=t + 0.1)
+        h.append(
+            CLIENT,
+            "sonde-ftp",
+            READ,
+            FAIL if down else OK,
+            {"failed_at": "connexion"} if down else {"op": READ},
+            error="connexion refusée" if down else None,
+            t=t,
+            end=t + 0.1,
+        )
     evs = list(h.events)
     row_since = 10.0
     row = [e for e in evs if e.t >= row_since]
     earlier = judge.earlier_client_events(evs, row_since, len(evs))
-    r = judge.judge_row(lambda o, e, i: checks.Result.ok("essai1 présent"), None, [], row, inventory(), earlier, row_since)
-    assert r.observed.startswith("essai1 présent ; FTP indisponible depuis la ligne précédente : 12,2 s au total")  # from the last good operation, 2,75 s
+    r = judge.judge_row(
+        lambda o, e, i: checks.Result.ok("essai1 présent"), None, [], row, inventory(), earlier, row_since
+    )
+    assert r.observed.startswith(
+        "essai1 présent ; FTP indisponible depuis la ligne précédente : 12,2 s au total"
+    )  # from the last good operation, 2,75 s
     # still going on at the end of the row
-    r = judge.judge_row(lambda o, e, i: checks.Result.ok("essai1 présent"), None, [],
-                        [e for e in row if e.t < 12.0], inventory(), earlier, row_since)
+    r = judge.judge_row(
+        lambda o, e, i: checks.Result.ok("essai1 présent"),
+        None,
+        [],
+        [e for e in row if e.t < 12.0],
+        inventory(),
+        earlier,
+        row_since,
+    )
     assert "FTP indisponible depuis la ligne précédente, toujours à la fin de cette ligne" in r.observed

@@ -1,18 +1,25 @@
 """bascule.judging.checks (verdicts) and bascule.reporting.table (the lab's completed test tables)."""
+
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from bascule.cluster.cluster import Cluster, Snapshot
+from bascule.cluster.moves import SERVED_READ, SILENT_READ, reading_while_served
+from bascule.cluster.nodes import CommandResult
 from bascule.facts.client_view import DOWNTIME_DEFINITION, client_downtime, secs
 from bascule.facts.placement import baseline_problems, placement_problems
-from bascule.judging.verdict import Result, Verdict, guarded
-from bascule.record.cluster_state import parse_crm_mon, parse_proc_drbd
-from bascule.record.history import CLIENT, FAIL, OK, History
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
-from bascule.reporting.table import COLUMNS, CompletedTable, Row
+from bascule.judging.checks import moved, resources_active
+from bascule.judging.verdict import Result, Verdict, guarded
+from bascule.record.cluster_state import parse_crm_mon, parse_proc_drbd, parse_vip_interface
+from bascule.record.history import CLIENT, FAIL, OBSERVATION, OK, History
+from bascule.record.observations import MoveSeen, NodeSeen, ResourcesSeen
+from bascule.reporting.table import COLUMNS, CompletedTable, Row, save_snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HEADER = "| Actions à effectuer | Résultats attendus | Résultats obtenus | Statut |"
@@ -24,8 +31,13 @@ def inventory(preferred: str = "intralab01") -> Inventory:
         "hdintralab01": NodeSpec("hdintralab01", SSHSpec(host="10.22.100.12", key="/nonexistent/id_ed25519")),
     }
     other = next(n for n in nodes if n != preferred)
-    return Inventory(nodes=(nodes[preferred], nodes[other]), preferred_master=preferred, vip="10.22.100.220",
-                     ftp=FTPSpec(password=Secret("S3cr3t-xyz")), source="test")
+    return Inventory(
+        nodes=(nodes[preferred], nodes[other]),
+        preferred_master=preferred,
+        vip="10.22.100.220",
+        ftp=FTPSpec(password=Secret("S3cr3t-xyz")),
+        source="test",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +55,20 @@ def drbd():
 
 # --- verdicts ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("verdicts, expected", [
-    ([], Verdict.INCONNU),
-    ([Verdict.OK], Verdict.OK),
-    ([Verdict.OK, Verdict.OK], Verdict.OK),
-    ([Verdict.OK, Verdict.INCONNU], Verdict.INCONNU),
-    ([Verdict.INCONNU, Verdict.OK, Verdict.KO], Verdict.KO),
-    ([Verdict.KO, Verdict.INCONNU], Verdict.KO),
-    ([Verdict.OK, Verdict.KO, Verdict.OK], Verdict.KO),
-    ([Verdict.INCONNU], Verdict.INCONNU),
-])
+
+@pytest.mark.parametrize(
+    "verdicts, expected",
+    [
+        ([], Verdict.INCONNU),
+        ([Verdict.OK], Verdict.OK),
+        ([Verdict.OK, Verdict.OK], Verdict.OK),
+        ([Verdict.OK, Verdict.INCONNU], Verdict.INCONNU),
+        ([Verdict.INCONNU, Verdict.OK, Verdict.KO], Verdict.KO),
+        ([Verdict.KO, Verdict.INCONNU], Verdict.KO),
+        ([Verdict.OK, Verdict.KO, Verdict.OK], Verdict.KO),
+        ([Verdict.INCONNU], Verdict.INCONNU),
+    ],
+)
 def test_combine(verdicts, expected):
     assert Verdict.combine(verdicts) is expected
     assert Verdict.combine(iter(verdicts)) is expected  # any iterable, read once
@@ -65,6 +81,7 @@ def test_verdict_values():
 def test_guarded_turns_an_exception_into_inconnu():
     def broken(x):
         raise KeyError("intralab01")
+
     r = guarded(broken, 1)
     assert r.verdict is Verdict.INCONNU
     assert r.observed.startswith("impossible de conclure")
@@ -90,6 +107,7 @@ def test_secs(x, text):
 
 # --- the baseline ------------------------------------------------------------------------------
 
+
 def test_baseline_healthy(state, drbd):
     assert drbd["intralab01"].healthy and drbd["hdintralab01"].healthy
     assert baseline_problems(state, drbd, inventory("intralab01")) == []
@@ -108,10 +126,13 @@ def test_baseline_wrong_master(state, drbd):
 def test_baseline_unreadable_or_unhealthy_drbd(state, drbd):
     standalone = parse_proc_drbd(
         "version: 8.4.11 (api:1/proto:86-101)\n 0: cs:StandAlone ro:Primary/Unknown ds:UpToDate/DUnknown   r-----\n",
-        "resftp")
+        "resftp",
+    )
     problems = baseline_problems(state, {"intralab01": standalone, "hdintralab01": None}, inventory())
-    assert problems == ["DRBD sur intralab01 : Primary/Unknown StandAlone UpToDate/DUnknown",
-                        "DRBD illisible sur hdintralab01"]
+    assert problems == [
+        "DRBD sur intralab01 : Primary/Unknown StandAlone UpToDate/DUnknown",
+        "DRBD illisible sur hdintralab01",
+    ]
 
 
 def test_baseline_failed_action():
@@ -128,7 +149,10 @@ def test_client_downtime_sentences():
     assert client_downtime(h.events, "p") == (0.0, "FTP disponible sans interruption (2 opérations)")
     h.append(CLIENT, "p", "write+read", FAIL, t=2.0, end=2.1)
     h.append(CLIENT, "p", "write+read", FAIL, t=3.0, end=3.1)
-    assert client_downtime(h.events, "p") == (None, "FTP toujours indisponible à la fin de la mesure (2 échecs : échec 2,1 s)")
+    assert client_downtime(h.events, "p") == (
+        None,
+        "FTP toujours indisponible à la fin de la mesure (2 échecs : échec 2,1 s)",
+    )
     h.append(CLIENT, "p", "write+read", OK, t=14.34, end=14.5)
     total, text = client_downtime(h.events, "p")
     # from the last good operation (sent at 1.0) to the next one (sent at 14.34)
@@ -139,21 +163,41 @@ def test_client_downtime_sentences():
 
 # --- the report --------------------------------------------------------------------------------
 
+
 def rows() -> list[Row]:
     return [
-        Row("Q2 — DRBD et système de fichiers", "Bascule", "crm node standby intralab01",
-            "Les ressources sont activées sur hdintralab01", "Ressources activées sur hdintralab01 en 14,2 s", "OK"),
-        Row("Q2 — DRBD et système de fichiers", "Bascule", "Lire essai1 | sur hdintralab01",
-            "essai1 a bien été dupliqué", "essai1 absent\nsur hdintralab01", "KO"),
-        Row("Q2 — DRBD et système de fichiers", "Retour", "crm node online intralab01",
-            "Les ressources reviennent", "impossible de conclure : <perte>", "inconnu"),
+        Row(
+            "Q2 — DRBD et système de fichiers",
+            "Bascule",
+            "crm node standby intralab01",
+            "Les ressources sont activées sur hdintralab01",
+            "Ressources activées sur hdintralab01 en 14,2 s",
+            "OK",
+        ),
+        Row(
+            "Q2 — DRBD et système de fichiers",
+            "Bascule",
+            "Lire essai1 | sur hdintralab01",
+            "essai1 a bien été dupliqué",
+            "essai1 absent\nsur hdintralab01",
+            "KO",
+        ),
+        Row(
+            "Q2 — DRBD et système de fichiers",
+            "Retour",
+            "crm node online intralab01",
+            "Les ressources reviennent",
+            "impossible de conclure : <perte>",
+            "inconnu",
+        ),
         Row("Q5 — Câble", "Câble", "Débrancher le câble", "Bascule", "—", "non exécuté"),
     ]
 
 
 def test_report_markdown():
-    rep = CompletedTable(cluster="intralab01 + hdintralab01 (VIP 10.22.100.220)", rows=rows(),
-                 figures={"Q2 bascule": "14,2 s"})
+    rep = CompletedTable(
+        cluster="intralab01 + hdintralab01 (VIP 10.22.100.220)", rows=rows(), figures={"Q2 bascule": "14,2 s"}
+    )
     md = rep.markdown()
     lines = md.splitlines()
     assert lines[0] == "# bascule — tableaux de tests complétés"
@@ -165,8 +209,10 @@ def test_report_markdown():
     assert "| **Bascule** | | | |" in lines and "| **Retour** | | | |" in lines
     assert "| **Câble** | | | |" not in lines
     # pipes are escaped and newlines flattened: each row stays one Markdown row
-    assert ("| Lire essai1 \\| sur hdintralab01 | essai1 a bien été dupliqué | essai1 absent sur hdintralab01 | KO |"
-            in lines)
+    assert (
+        "| Lire essai1 \\| sur hdintralab01 | essai1 a bien été dupliqué | essai1 absent sur hdintralab01 | KO |"
+        in lines
+    )
     assert "Bilan : KO 1, OK 1, inconnu 1, non exécuté 1" in lines
     assert "- Q2 bascule : 14,2 s" in lines
     assert rep.counts() == {"OK": 1, "KO": 1, "inconnu": 1, "non exécuté": 1}
@@ -183,15 +229,19 @@ def test_report_write(tmp_path):
     assert all(p.is_file() and p.parent == tmp_path / "reports" for p in paths.values())
     md = paths["md"].read_text(encoding="utf-8")
     assert HEADER in md.splitlines()
+
     # the file is the Markdown rendering (the date line may tick between two renderings)
     def undated(text):
-        return [l for l in text.splitlines() if not l.startswith("Date : ")]
+        return [ln for ln in text.splitlines() if not ln.startswith("Date : ")]
+
     assert undated(md) == undated(rep.markdown())
     assert "Cluster : lab  " in md.splitlines()
     page = paths["html"].read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
-    assert "".join(f"<th>{c}</th>" for c in ("Actions à effectuer", "Résultats attendus",
-                                             "Résultats obtenus", "Statut")) in page
+    assert (
+        "".join(f"<th>{c}</th>" for c in ("Actions à effectuer", "Résultats attendus", "Résultats obtenus", "Statut"))
+        in page
+    )
     assert "impossible de conclure : &lt;perte&gt;" in page and "<perte>" not in page
     assert "background:#d4edda'>OK</td>" in page and "background:#f8d7da'>KO</td>" in page
     assert "<tr class='sc'><td colspan='4'>Retour</td></tr>" in page
@@ -199,11 +249,17 @@ def test_report_write(tmp_path):
     assert data["cluster"] == "lab"
     assert data["figures"] == {"Q5 coupure client": "3,1 s"}
     assert [r["status"] for r in data["rows"]] == ["OK", "KO", "inconnu", "non exécuté"]
-    assert data["rows"][0] == {"table": "Q2 — DRBD et système de fichiers", "scenario": "Bascule",
-                               "action": "crm node standby intralab01",
-                               "expected": "Les ressources sont activées sur hdintralab01",
-                               "observed": "Ressources activées sur hdintralab01 en 14,2 s", "status": "OK",
-                               "details": [], "cause": "", "fix": ""}
+    assert data["rows"][0] == {
+        "table": "Q2 — DRBD et système de fichiers",
+        "scenario": "Bascule",
+        "action": "crm node standby intralab01",
+        "expected": "Les ressources sont activées sur hdintralab01",
+        "observed": "Ressources activées sur hdintralab01 en 14,2 s",
+        "status": "OK",
+        "details": [],
+        "cause": "",
+        "fix": "",
+    }
     assert "activées sur hdintralab01" in paths["json"].read_text(encoding="utf-8")  # UTF-8, not \u escapes
 
 
@@ -219,14 +275,17 @@ def test_empty_report():
 # `ip -o -4 addr show` captured on the embedded lab's master (eth0 management, eth1 the lab's network)
 IP_ADDR_GOOD = """\
 1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
-2: eth0    inet 192.168.121.45/24 brd 192.168.121.255 scope global dynamic eth0\\       valid_lft 3397sec preferred_lft 3397sec
+2: eth0    inet 192.168.121.45/24 brd 192.168.121.255 scope global dynamic eth0\\       valid_lft 3397sec
+preferred_lft 3397sec
 3: eth1    inet 10.22.100.11/16 brd 10.22.255.255 scope global eth1\\       valid_lft forever preferred_lft forever
-3: eth1    inet 10.22.100.220/16 brd 10.22.255.255 scope global secondary eth1:VIP\\       valid_lft forever preferred_lft forever
+3: eth1    inet 10.22.100.220/16 brd 10.22.255.255 scope global secondary eth1:VIP\\       valid_lft forever
+preferred_lft forever
 """
 # the same with IPaddr2's nic=eth0: the VIP sits on the administration network's NIC
 IP_ADDR_WRONG_NIC = """\
 1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
-2: eth0    inet 192.168.121.45/24 brd 192.168.121.255 scope global dynamic eth0\\       valid_lft 3397sec preferred_lft 3397sec
+2: eth0    inet 192.168.121.45/24 brd 192.168.121.255 scope global dynamic eth0\\       valid_lft 3397sec
+preferred_lft 3397sec
 2: eth0    inet 10.22.100.220/16 brd 10.22.255.255 scope global eth0\\       valid_lft forever preferred_lft forever
 3: eth1    inet 10.22.100.11/16 brd 10.22.255.255 scope global eth1\\       valid_lft forever preferred_lft forever
 """
@@ -237,7 +296,7 @@ IP_ADDR_SLAVE = """\
 
 
 def test_vip_interface():
-    from bascule.record.cluster_state import parse_vip_interface
+
     good = parse_vip_interface(IP_ADDR_GOOD, "10.22.100.220")
     assert (good.interface, good.prefix, good.on_network) == ("eth1", 16, True)
     wrong = parse_vip_interface(IP_ADDR_WRONG_NIC, "10.22.100.220")
@@ -251,15 +310,23 @@ def test_vip_interface():
 
 
 def _seen(master_ip: str, served: str | None = None, slave_proftpd: bool = False, on: str = "intralab01"):
-    from bascule.record.observations import NodeSeen, ResourcesSeen
+
     xml = (FIXTURES / "crm_mon-2.1-sain.xml").read_text(encoding="utf-8")
-    return ResourcesSeen(xml, {"intralab01": NodeSeen("intralab01", master_ip, True, True, "/dev/drbd0"),
-                               "hdintralab01": NodeSeen("hdintralab01", IP_ADDR_SLAVE, slave_proftpd, False, "")},
-                         ("Documents",), "", served, on)
+    return ResourcesSeen(
+        xml,
+        {
+            "intralab01": NodeSeen("intralab01", master_ip, True, True, "/dev/drbd0"),
+            "hdintralab01": NodeSeen("hdintralab01", IP_ADDR_SLAVE, slave_proftpd, False, ""),
+        },
+        ("Documents",),
+        "",
+        served,
+        on,
+    )
 
 
 def test_resources_active_ok_and_wrong_nic():
-    from bascule.judging.checks import resources_active
+
     inv = inventory("intralab01")
     ok = resources_active(_seen(IP_ADDR_GOOD), [], inv)
     assert ok.verdict is Verdict.OK, ok.observed
@@ -270,28 +337,32 @@ def test_resources_active_ok_and_wrong_nic():
 
 
 def test_resources_active_service_on_both_nodes():
-    from bascule.judging.checks import resources_active
+
     r = resources_active(_seen(IP_ADDR_GOOD, slave_proftpd=True), [], inventory("intralab01"))
     assert r.verdict is Verdict.KO and "proftpd tourne aussi sur hdintralab01" in r.observed
 
 
 def test_resources_active_judges_the_node_the_row_names():
-    from bascule.judging.checks import resources_active
+
     r = resources_active(_seen(IP_ADDR_GOOD, on="hdintralab01"), [], inventory("intralab01"))
     assert r.verdict is Verdict.KO and "au lieu de hdintralab01" in r.observed
 
 
 # --- « arrêtées sur A et activées sur B », read off the history ----------------------------------
 
+
 def _move_history(final_server: str) -> History:
     """A failover to hdintralab01 at t=0: the probe fails 2 s, then is answered by final_server."""
-    from bascule.record.history import OBSERVATION
+
     t = [0.0]
     h = History(clock=lambda: t[0])
-    on_b = {"promoted": ["hdintralab01"], "fs": ["hdintralab01"],
-            "group": {"IPFailover": ["hdintralab01"], "serviceFTP": ["hdintralab01"]},
-            "where": {"IPFailover": ["hdintralab01"], "serviceWeb": ["hdintralab01"], "serviceFTP": ["hdintralab01"]},
-            "summary": "tout sur B"}
+    on_b = {
+        "promoted": ["hdintralab01"],
+        "fs": ["hdintralab01"],
+        "group": {"IPFailover": ["hdintralab01"], "serviceFTP": ["hdintralab01"]},
+        "where": {"IPFailover": ["hdintralab01"], "serviceWeb": ["hdintralab01"], "serviceFTP": ["hdintralab01"]},
+        "summary": "tout sur B",
+    }
     h.append(CLIENT, "sonde-ftp", "write+read", OK, {"served_by": "intralab01"}, t=0.0)
     t[0] = 1.0
     h.append(CLIENT, "sonde-ftp", "write+read", FAIL, error="connexion refusée", t=0.5)
@@ -302,12 +373,12 @@ def _move_history(final_server: str) -> History:
 
 
 def _move(to: str):
-    from bascule.record.observations import MoveSeen
+
     return MoveSeen(0.0, to, "standby de intralab01", "sonde-ftp")
 
 
 def test_moved_ok_when_the_destination_serves():
-    from bascule.judging.checks import moved
+
     seen = _move("hdintralab01")
     result = moved(seen, list(_move_history("hdintralab01").events), inventory())
     assert result.verdict is Verdict.OK, result.observed
@@ -315,26 +386,27 @@ def test_moved_ok_when_the_destination_serves():
     # the very figures Allure shows beside the step
     assert [(f.name, f.seconds) for f in result.figures] == [
         ("bascule vers hdintralab01 (s)", pytest.approx(3.0)),
-        ("indisponibilité FTP, standby de intralab01 (s)", pytest.approx(2.5))]
+        ("indisponibilité FTP, standby de intralab01 (s)", pytest.approx(2.5)),
+    ]
     assert "servi par intralab01 (à 0,0 s) puis hdintralab01" in result.observed
 
 
 @pytest.mark.parametrize("server", ["intralab01", "INTRALAB01.lab.local"])
 def test_moved_ko_when_the_old_node_still_serves(server):
-    from bascule.judging.checks import moved
+
     result = moved(_move("hdintralab01"), list(_move_history(server).events), inventory())
     assert result.verdict is Verdict.KO
     assert "toujours servi par intralab01" in result.observed
 
 
 def test_moved_cannot_judge_an_unknown_hostname():
-    from bascule.judging.checks import moved
+
     result = moved(_move("hdintralab01"), list(_move_history("srv-ftp").events), inventory())
     assert result.verdict is Verdict.OK  # a name that is none of the nodes says nothing about them
 
 
 def test_resources_active_but_the_other_node_serves():
-    from bascule.judging.checks import resources_active
+
     inv = inventory("intralab01")
     r = resources_active(_seen(IP_ADDR_GOOD, "hdintralab01"), [], inv)
     assert r.verdict is Verdict.KO and "servi par hdintralab01" in r.observed
@@ -342,7 +414,7 @@ def test_resources_active_but_the_other_node_serves():
 
 
 def test_moved_ko_when_the_client_never_comes_back():
-    from bascule.judging.checks import moved
+
     h = _move_history("hdintralab01")
     h.append(CLIENT, "sonde-ftp", "write+read", FAIL, error="identifiants refusés (530)", t=2.8)
     result = moved(_move("hdintralab01"), list(h.events), inventory())
@@ -353,13 +425,14 @@ def test_moved_ko_when_the_client_never_comes_back():
 
 class _StubNode:
     """Stands in for a node: answers crm_mon with the lab's captured XML, remembers who was asked."""
+
     asked: list = []
 
     def __init__(self, name: str):
         self.name = name
 
     def run(self, command: str, timeout=None, check=True):
-        from bascule.cluster.nodes import CommandResult
+
         if "--help-all" in command:
             return CommandResult(self.name, command, 0, "2\n", "", 0.0)
         _StubNode.asked.append(self.name)
@@ -371,7 +444,7 @@ class _StubNode:
 
 
 def test_crm_mon_asks_the_preferred_node_first():
-    from bascule.cluster.cluster import Cluster
+
     inv = inventory()
     nodes = {"intralab01": _StubNode("intralab01"), "hdintralab01": _StubNode("hdintralab01")}
     c = Cluster(inv, History(), nodes=nodes)
@@ -386,23 +459,27 @@ class _FailcountNode(_StubNode):
     said: list = []
 
     def run(self, command: str, timeout=None, check=True):
-        from bascule.cluster.nodes import CommandResult
+
         _FailcountNode.said.append(command)
         return CommandResult(self.name, command, 0, "scope=status  name=fail-count-serviceFTP value=2\n", "", 0.0)
 
 
 def test_fail_count_from_crm_failcount_only_where_crm_mon_has_no_history():
-    import re
-    from bascule.cluster.cluster import Cluster
-    from bascule.record.cluster_state import parse_crm_mon
+
     inv = inventory()
     nodes = {n: _FailcountNode(n) for n in ("intralab01", "hdintralab01")}
     c = Cluster(inv, History(), nodes=nodes)
     shown = parse_crm_mon((FIXTURES / "crm_mon-1.1-echec.xml").read_text(encoding="utf-8"))
     _FailcountNode.said = []
     assert c.fail_count(shown, "serviceFTP", "intralab01") == 1 and _FailcountNode.said == []
-    hidden = parse_crm_mon(re.sub(r"<node_history>.*</node_history>", "",
-                                  (FIXTURES / "crm_mon-1.1-echec.xml").read_text(encoding="utf-8"), flags=re.S))
+    hidden = parse_crm_mon(
+        re.sub(
+            r"<node_history>.*</node_history>",
+            "",
+            (FIXTURES / "crm_mon-1.1-echec.xml").read_text(encoding="utf-8"),
+            flags=re.S,
+        )
+    )
     assert c.fail_count(hidden, "serviceFTP", "intralab01") == 2
     assert _FailcountNode.said == ["crm_failcount -G -r serviceFTP -N intralab01 2>&1"]
 
@@ -418,14 +495,13 @@ class _DownProbe:
 
 
 def test_crm_mon_is_read_only_every_silent_read_while_the_client_sees_the_service_down():
-    from bascule.cluster.cluster import Cluster
-    from bascule.cluster.moves import SERVED_READ, SILENT_READ, reading_while_served
 
     class Clock(History):
         now_value = 0.0
 
         def now(self):
             return Clock.now_value
+
     inv = inventory()
     nodes = {"intralab01": _StubNode("intralab01"), "hdintralab01": _StubNode("hdintralab01")}
     c = Cluster(inv, Clock(), nodes=nodes)
@@ -448,10 +524,11 @@ def test_crm_mon_is_read_only_every_silent_read_while_the_client_sees_the_servic
 
 def test_two_snapshots_with_one_label_are_both_kept(tmp_path):
     # kill -9 proftpd is the fault of two scenarios; the second one's snapshot overwrote the first one's
-    from bascule.cluster.cluster import Snapshot
-    from bascule.reporting.table import save_snapshot
+
     for text in ("<first/>", "<second/>"):
-        save_snapshot(tmp_path, "kill -9 proftpd intralab01 — après", Snapshot(0.0, None, text, {}, {"intralab01": text}))
+        save_snapshot(
+            tmp_path, "kill -9 proftpd intralab01 — après", Snapshot(0.0, None, text, {}, {"intralab01": text})
+        )
     assert (tmp_path / "kill-9-proftpd-intralab01-apres.crm_mon.xml").read_text() == "<first/>"
     assert (tmp_path / "kill-9-proftpd-intralab01-apres-2.crm_mon.xml").read_text() == "<second/>"
     assert (tmp_path / "kill-9-proftpd-intralab01-apres-2.intralab01.drbd.txt").read_text() == "<second/>"
@@ -459,7 +536,7 @@ def test_two_snapshots_with_one_label_are_both_kept(tmp_path):
 
 def test_a_node_gone_from_the_snapshot_is_not_asked_for_its_journal():
     # after a reboot or a power cut, asking the node that went down costs a connection timeout more
-    from bascule.cluster.cluster import Cluster
+
     inv = inventory()
     nodes = {"intralab01": _StubNode("intralab01"), "hdintralab01": _StubNode("hdintralab01")}
     c = Cluster(inv, History(), nodes=nodes)
@@ -471,7 +548,7 @@ def test_a_node_gone_from_the_snapshot_is_not_asked_for_its_journal():
 
 def test_a_reading_already_taken_stands_for_the_capture():
     # the kill's « avant » snapshot is the reading that gave the fail-count: no second crm_mon
-    from bascule.cluster.cluster import Cluster, Snapshot
+
     inv = inventory()
     nodes = {"intralab01": _StubNode("intralab01"), "hdintralab01": _StubNode("hdintralab01")}
     kept = []

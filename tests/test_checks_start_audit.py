@@ -4,27 +4,52 @@ roundtrip of every observation a check judges (bascule.record.observations).
 
 Every crm_mon and /proc/drbd input is a captured fixture (tests/fixtures/README.md) or derived from
 one in memory here; the location constraints are written out below."""
+
 from __future__ import annotations
 
 import inspect
+import re
 import typing
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 import pytest
 
-from bascule.judging import checks
+from bascule.errors import BaselineError, RepairIncomplete
 from bascule.facts.configuration import configuration_changes
 from bascule.facts.placement import foreign_locations
+from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
+from bascule.judging import checks
 from bascule.judging.verdict import Result, Verdict, guarded
 from bascule.record.cluster_state import DrbdStatus, parse_proc_drbd
-from bascule.record.history import CLIENT, FAIL, OBSERVATION, OK, History
-from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
-from bascule.record.observations import (OBSERVATION_TYPES, Audit, CableOutcome, CableTakeover, ClusterReading,
-                                  ConfigurationLine, FileRead, FileWrite, FtpAccess, FtpTest, MoveSeen, NodeSeen,
-                                  Repair, ResourcesSeen, RestartSeen, RestoreSeen, SaveSeen, SplitBrainDetection,
-                                  SplitBrainResolution, StartState, Takeover, WitnessRead, from_json, roundtrip,
-                                  to_json)
+from bascule.record.history import CLIENT, FAIL, OBSERVATION, OK, History, roundtrip_events
+from bascule.record.observations import (
+    OBSERVATION_TYPES,
+    Audit,
+    CableOutcome,
+    CableTakeover,
+    ClusterReading,
+    ConfigurationLine,
+    FileRead,
+    FileWrite,
+    FtpAccess,
+    FtpTest,
+    MoveSeen,
+    NodeSeen,
+    Repair,
+    ResourcesSeen,
+    RestartSeen,
+    RestoreSeen,
+    SaveSeen,
+    SplitBrainDetection,
+    SplitBrainResolution,
+    StartState,
+    Takeover,
+    WitnessRead,
+    from_json,
+    roundtrip,
+    to_json,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MASTER, SLAVE = "intralab01", "hdintralab01"
@@ -36,8 +61,13 @@ def inventory(preferred: str = MASTER) -> Inventory:
         SLAVE: NodeSpec(SLAVE, SSHSpec(host="10.22.100.12", key="/nonexistent/id_ed25519")),
     }
     other = next(n for n in nodes if n != preferred)
-    return Inventory(nodes=(nodes[preferred], nodes[other]), preferred_master=preferred, vip="10.22.100.220",
-                     ftp=FTPSpec(password=Secret("S3cr3t-xyz")), source="test")
+    return Inventory(
+        nodes=(nodes[preferred], nodes[other]),
+        preferred_master=preferred,
+        vip="10.22.100.220",
+        ftp=FTPSpec(password=Secret("S3cr3t-xyz")),
+        source="test",
+    )
 
 
 def fixture(name: str) -> str:
@@ -47,8 +77,10 @@ def fixture(name: str) -> str:
 SAIN = fixture("crm_mon-2.1-sain.xml")
 ECHEC = fixture("crm_mon-2.1-echec-serviceFTP.xml")
 LAB_CONFIGURATION = fixture("cib-configuration-lab.xml")
-DRBD_SAIN = {MASTER: parse_proc_drbd(fixture("proc_drbd-8.4-maitre-sain.txt"), "resftp"),
-             SLAVE: parse_proc_drbd(fixture("proc_drbd-8.4-esclave-sain.txt"), "resftp")}
+DRBD_SAIN = {
+    MASTER: parse_proc_drbd(fixture("proc_drbd-8.4-maitre-sain.txt"), "resftp"),
+    SLAVE: parse_proc_drbd(fixture("proc_drbd-8.4-esclave-sain.txt"), "resftp"),
+}
 STANDALONE = DrbdStatus("resftp", True, "Primary", "Unknown", "StandAlone", "UpToDate", "DUnknown", version="8.4.11")
 FTP_OK = FtpAccess(True, wrote=True, served_by=MASTER)
 
@@ -59,23 +91,37 @@ LAB_LOCATIONS = """\
     <rsc_location id="cli-prefer-IPFailover" rsc="servIntralab" role="Started" score="INFINITY" node="intralab01"/>
     <rsc_location id="ms-drbd0-master-on-intralab01" rsc="ms-drbd0">
       <rule role="master" score="INFINITY" id="ms-drbd0-master-on-intralab01-rule">
-        <expression operation="eq" attribute="#uname" value="intralab01" id="ms-drbd0-master-on-intralab01-rule-expression"/>
+        <expression operation="eq" attribute="#uname" value="intralab01"
+        id="ms-drbd0-master-on-intralab01-rule-expression"/>
       </rule>
     </rsc_location>
 """
 # what `crm resource move servIntralab hdintralab01` / `crm resource ban servIntralab intralab01` leaves
-BAN = ('    <rsc_location id="cli-ban-servIntralab-on-intralab01" rsc="servIntralab" role="Started" '
-       'node="intralab01" score="-INFINITY"/>\n')
+BAN = (
+    '    <rsc_location id="cli-ban-servIntralab-on-intralab01" rsc="servIntralab" role="Started" '
+    'node="intralab01" score="-INFINITY"/>\n'
+)
 
 
 def constraints(*extra: str) -> str:
     return "<constraints>\n" + LAB_LOCATIONS + "".join(extra) + "</constraints>\n"
 
 
-def start(xml: str | None = SAIN, drbd: dict | None = None, ftp: FtpAccess | None = FTP_OK,
-          constraints_xml: str | None = None, error: str = "", drbd_errors: dict | None = None) -> StartState:
-    reading = ClusterReading(xml, error, dict(DRBD_SAIN if drbd is None else drbd), dict(drbd_errors or {}),
-                             constraints() if constraints_xml is None else constraints_xml)
+def start(
+    xml: str | None = SAIN,
+    drbd: dict | None = None,
+    ftp: FtpAccess | None = FTP_OK,
+    constraints_xml: str | None = None,
+    error: str = "",
+    drbd_errors: dict | None = None,
+) -> StartState:
+    reading = ClusterReading(
+        xml,
+        error,
+        dict(DRBD_SAIN if drbd is None else drbd),
+        dict(drbd_errors or {}),
+        constraints() if constraints_xml is None else constraints_xml,
+    )
     return StartState(reading, ftp)
 
 
@@ -86,12 +132,13 @@ def judge_start(obs: StartState, inv: Inventory | None = None) -> Result:
 
 def standby(xml: str, node: str) -> str:
     """The captured XML with one node in standby (its <node> line only)."""
-    line = next(l for l in xml.splitlines() if f'<node name="{node}" ' in l and "standby=" in l)
+    line = next(ln for ln in xml.splitlines() if f'<node name="{node}" ' in ln and "standby=" in ln)
     assert 'standby="false"' in line
     return xml.replace(line, line.replace('standby="false"', 'standby="true"', 1))
 
 
 # --- « État du cluster au départ » ---------------------------------------------------------------
+
 
 def test_start_state_ok_on_the_captured_healthy_cluster():
     assert DRBD_SAIN[MASTER].healthy and DRBD_SAIN[SLAVE].healthy
@@ -146,16 +193,25 @@ def test_start_state_maintenance_mode():
 
 def test_start_state_drbd_standalone():
     r = _ko(start(drbd={MASTER: STANDALONE, SLAVE: DRBD_SAIN[SLAVE]}))
-    assert r.details == ("DRBD resftp sur intralab01 : Primary/Unknown StandAlone UpToDate/DUnknown — intralab01 a renoncé à se connecter à son pair (StandAlone : après un split brain, un réglage refusé par le pair, ou un drbdadm disconnect)",)
-    assert r.fix == "drbdadm connect resftp sur intralab01 (si dmesg y dit « Split-Brain detected » : résoudre comme le document 3, drbdadm connect --discard-my-data sur le nœud dont on écarte les données)"
+    assert r.details == (
+        "DRBD resftp sur intralab01 : Primary/Unknown StandAlone UpToDate/DUnknown — intralab01 a renoncé à se "
+        "connecter à son pair (StandAlone : après un split brain, un réglage refusé par le pair, "
+        "ou un drbdadm disconnect)",
+    )
+    assert (
+        r.fix == "drbdadm connect resftp sur intralab01 (si dmesg y dit « Split-Brain detected » : résoudre comme le "
+        "document 3, drbdadm connect --discard-my-data sur le nœud dont on écarte les données)"
+    )
 
 
 def test_start_state_drbd_stopped_or_unreadable():
     stopped = parse_proc_drbd(fixture("proc_drbd-8.4-drbd-arrete.txt"), "resftp")
     assert not stopped.configured
     r = _ko(start(drbd={MASTER: DRBD_SAIN[MASTER], SLAVE: stopped}))
-    assert r.details == ("DRBD resftp non démarré sur hdintralab01 — la ressource n'est pas montée dans le noyau "
-                         "(drbdadm up jamais fait, ou défait)",)
+    assert r.details == (
+        "DRBD resftp non démarré sur hdintralab01 — la ressource n'est pas montée dans le noyau "
+        "(drbdadm up jamais fait, ou défait)",
+    )
     assert r.fix == "drbdadm up resftp sur hdintralab01"
     r = _ko(start(drbd={MASTER: DRBD_SAIN[MASTER], SLAVE: None}, drbd_errors={SLAVE: "ssh: timeout"}))
     assert r.details == ("DRBD illisible sur hdintralab01 (ssh: timeout)",)
@@ -170,8 +226,10 @@ def test_start_state_failed_action():
 
 def test_start_state_foreign_location_but_not_the_labs_own():
     r = _ko(start(constraints_xml=constraints(BAN)))
-    assert r.details == ("contrainte cli-ban-servIntralab-on-intralab01 (interdit servIntralab sur intralab01) "
-                         "absente de la configuration du lab",)
+    assert r.details == (
+        "contrainte cli-ban-servIntralab-on-intralab01 (interdit servIntralab sur intralab01) "
+        "absente de la configuration du lab",
+    )
     assert r.fix == "crm configure delete cli-ban-servIntralab-on-intralab01"
     assert "cli-prefer-IPFailover" not in r.observed + r.fix
     assert "ms-drbd0-master-on-intralab01" not in r.observed + r.fix
@@ -206,25 +264,41 @@ def test_start_state_ftp_not_tried_is_ko():
 
 def test_start_state_names_every_departure_and_every_fix_once():
     xml = standby(ECHEC, SLAVE).replace('maintenance-mode="false"', 'maintenance-mode="true"', 1)
-    r = _ko(start(xml, drbd={MASTER: STANDALONE, SLAVE: STANDALONE}, constraints_xml=constraints(BAN),
-                  ftp=FtpAccess(False, error="530", login_refused=True)))
+    r = _ko(
+        start(
+            xml,
+            drbd={MASTER: STANDALONE, SLAVE: STANDALONE},
+            constraints_xml=constraints(BAN),
+            ftp=FtpAccess(False, error="530", login_refused=True),
+        )
+    )
     assert r.details == (
         "hdintralab01 en standby",
         "cluster en mode maintenance (maintenance-mode=true)",
         "action en échec : serviceFTP monitor sur intralab01 (not running)",
-        "DRBD resftp sur intralab01 : Primary/Unknown StandAlone UpToDate/DUnknown — intralab01 a renoncé à se connecter à son pair (StandAlone : après un split brain, un réglage refusé par le pair, ou un drbdadm disconnect)",
-        "DRBD resftp sur hdintralab01 : Primary/Unknown StandAlone UpToDate/DUnknown — hdintralab01 a renoncé à se connecter à son pair (StandAlone : après un split brain, un réglage refusé par le pair, ou un drbdadm disconnect)",
+        "DRBD resftp sur intralab01 : Primary/Unknown StandAlone UpToDate/DUnknown — intralab01 a renoncé à se "
+        "connecter à son pair (StandAlone : après un split brain, un réglage refusé par le pair, "
+        "ou un drbdadm disconnect)",
+        "DRBD resftp sur hdintralab01 : Primary/Unknown StandAlone UpToDate/DUnknown — hdintralab01 a renoncé à se "
+        "connecter à son pair (StandAlone : après un split brain, un réglage refusé par le pair, "
+        "ou un drbdadm disconnect)",
         "contrainte cli-ban-servIntralab-on-intralab01 (interdit servIntralab sur intralab01) absente de la "
         "configuration du lab",
         "client FTP sur 10.22.100.220 : 530",
     )
     assert r.observed == "Cluster pas dans son état de référence : " + " ; ".join(r.details)
     fixes = r.fix.split(" ; ")
-    assert fixes == ["crm node online hdintralab01", "crm configure property maintenance-mode=false",
-                     "crm resource cleanup serviceFTP", "drbdadm connect resftp sur intralab01 (si dmesg y dit « Split-Brain detected » : résoudre comme le document 3, drbdadm connect --discard-my-data sur le nœud dont on écarte les données)",
-                     "drbdadm connect resftp sur hdintralab01 (si dmesg y dit « Split-Brain detected » : résoudre comme le document 3, drbdadm connect --discard-my-data sur le nœud dont on écarte les données)",
-                     "crm configure delete cli-ban-servIntralab-on-intralab01",
-                     "corriger le mot de passe FTP de l'inventaire ([ftp] password_env)"]
+    assert fixes == [
+        "crm node online hdintralab01",
+        "crm configure property maintenance-mode=false",
+        "crm resource cleanup serviceFTP",
+        "drbdadm connect resftp sur intralab01 (si dmesg y dit « Split-Brain detected » : résoudre comme le document "
+        "3, drbdadm connect --discard-my-data sur le nœud dont on écarte les données)",
+        "drbdadm connect resftp sur hdintralab01 (si dmesg y dit « Split-Brain detected » : résoudre comme le "
+        "document 3, drbdadm connect --discard-my-data sur le nœud dont on écarte les données)",
+        "crm configure delete cli-ban-servIntralab-on-intralab01",
+        "corriger le mot de passe FTP de l'inventaire ([ftp] password_env)",
+    ]
 
 
 def test_start_state_unknown_when_crm_mon_is_unreadable():
@@ -246,6 +320,7 @@ def test_start_state_in_the_registry():
 
 # --- foreign location constraints ----------------------------------------------------------------
 
+
 def test_foreign_locations_nothing_to_read():
     inv = inventory()
     assert foreign_locations(None, inv) == []
@@ -262,31 +337,41 @@ def test_foreign_locations_the_labs_own_are_not_foreign():
 
 def test_foreign_locations_ban():
     assert foreign_locations(constraints(BAN), inventory()) == [
-        ("cli-ban-servIntralab-on-intralab01", "interdit servIntralab sur intralab01")]
+        ("cli-ban-servIntralab-on-intralab01", "interdit servIntralab sur intralab01")
+    ]
 
 
 def test_foreign_locations_preference_for_the_slave():
-    prefer = ('<rsc_location id="cli-prefer-servIntralab" rsc="servIntralab" role="Started" '
-              'node="hdintralab01" score="INFINITY"/>\n')
-    rule = ('<rsc_location id="drbd-sur-esclave" rsc="ms-drbd0"><rule role="Promoted" score="100" id="r1">'
-            '<expression operation="eq" attribute="#uname" value="hdintralab01" id="e1"/></rule></rsc_location>\n')
+    prefer = (
+        '<rsc_location id="cli-prefer-servIntralab" rsc="servIntralab" role="Started" '
+        'node="hdintralab01" score="INFINITY"/>\n'
+    )
+    rule = (
+        '<rsc_location id="drbd-sur-esclave" rsc="ms-drbd0"><rule role="Promoted" score="100" id="r1">'
+        '<expression operation="eq" attribute="#uname" value="hdintralab01" id="e1"/></rule></rsc_location>\n'
+    )
     assert foreign_locations(constraints(prefer, rule), inventory()) == [
         ("cli-prefer-servIntralab", "préfère servIntralab sur hdintralab01"),
-        ("drbd-sur-esclave", "préfère ms-drbd0 sur hdintralab01")]
+        ("drbd-sur-esclave", "préfère ms-drbd0 sur hdintralab01"),
+    ]
 
 
 def test_foreign_locations_follow_the_preferred_master():
     # with hdintralab01 as the preferred master, the preferences for intralab01 are the foreign ones
     found = foreign_locations(constraints(), inventory(SLAVE))
-    assert found == [("cli-prefer-IPFailover", "préfère servIntralab sur intralab01"),
-                     ("ms-drbd0-master-on-intralab01", "préfère ms-drbd0 sur intralab01")]
+    assert found == [
+        ("cli-prefer-IPFailover", "préfère servIntralab sur intralab01"),
+        ("ms-drbd0-master-on-intralab01", "préfère ms-drbd0 sur intralab01"),
+    ]
 
 
 def test_foreign_locations_ignore_other_resources_zero_scores_and_say_a_ban_without_node():
-    other = ('<rsc_location id="loc-stonith" rsc="fence-hd" node="hdintralab01" score="-INFINITY"/>\n'
-             '<rsc_location id="zero" rsc="fs0" node="hdintralab01" score="0"/>\n'
-             '<rsc_location id="ping-ban" rsc="servIntralab"><rule score="-INFINITY" id="r2">'
-             '<expression operation="not_defined" attribute="pingd" id="e2"/></rule></rsc_location>\n')
+    other = (
+        '<rsc_location id="loc-stonith" rsc="fence-hd" node="hdintralab01" score="-INFINITY"/>\n'
+        '<rsc_location id="zero" rsc="fs0" node="hdintralab01" score="0"/>\n'
+        '<rsc_location id="ping-ban" rsc="servIntralab"><rule score="-INFINITY" id="r2">'
+        '<expression operation="not_defined" attribute="pingd" id="e2"/></rule></rsc_location>\n'
+    )
     assert foreign_locations(constraints(other), inventory()) == [("ping-ban", "interdit servIntralab sur un nœud")]
 
 
@@ -299,8 +384,10 @@ OTHER = Repair("crm node online intralab01", "intralab01 en standby", False)
 def test_audit_ok_with_only_own_repairs():
     r = guarded(checks.audit, roundtrip(Audit((OWN,), (), "", 12.34)), [], inventory())
     assert r.verdict is Verdict.OK, r.observed
-    assert r.observed == ("Cluster revenu à son état de référence en 12,3 s sans autre réparation ; "
-                          "bascule a défait ses propres pannes (crm resource cleanup serviceFTP)")
+    assert r.observed == (
+        "Cluster revenu à son état de référence en 12,3 s sans autre réparation ; "
+        "bascule a défait ses propres pannes (crm resource cleanup serviceFTP)"
+    )
     r = checks.audit(Audit((), (), "", 0.0), [], inventory())
     assert r.verdict is Verdict.OK and r.observed.endswith("rien à défaire")
 
@@ -308,7 +395,9 @@ def test_audit_ok_with_only_own_repairs():
 def test_audit_ko_lists_a_repair_that_was_not_bascules_own():
     r = guarded(checks.audit, roundtrip(Audit((OWN, OTHER), (), "", 3.0)), [], inventory())
     assert r.verdict is Verdict.KO
-    assert "réparé par bascule après le scénario : crm node online intralab01 (vu : intralab01 en standby)" in r.observed
+    assert (
+        "réparé par bascule après le scénario : crm node online intralab01 (vu : intralab01 en standby)" in r.observed
+    )
     assert "bascule a défait ses propres pannes (crm resource cleanup serviceFTP)" in r.observed
     assert "crm resource cleanup serviceFTP (vu" not in r.observed  # its own repair is not a finding
     assert r.details == ("intralab01 en standby",)
@@ -331,9 +420,13 @@ def test_audit_unknown_when_it_could_not_run():
 
 # --- a move whose serving node could no longer be read --------------------------------------------
 
-ON_SLAVE = {"promoted": [SLAVE], "fs": [SLAVE], "group": {"IPFailover": [SLAVE], "serviceWeb": [SLAVE],
-                                                           "serviceFTP": [SLAVE]},
-            "where": {"IPFailover": [SLAVE], "serviceWeb": [SLAVE], "serviceFTP": [SLAVE]}, "summary": "tout sur B"}
+ON_SLAVE = {
+    "promoted": [SLAVE],
+    "fs": [SLAVE],
+    "group": {"IPFailover": [SLAVE], "serviceWeb": [SLAVE], "serviceFTP": [SLAVE]},
+    "where": {"IPFailover": [SLAVE], "serviceWeb": [SLAVE], "serviceFTP": [SLAVE]},
+    "summary": "tout sur B",
+}
 
 
 def _stale_history(last_value) -> History:
@@ -352,29 +445,50 @@ def _stale_history(last_value) -> History:
 
 @pytest.mark.parametrize("last_value", [{"served_by": None}, {}, None], ids=["served_by-None", "no-key", "no-value"])
 def test_moved_does_not_call_a_stale_served_by_still_serving(last_value):
-    from bascule.record.history import roundtrip_events
+
     events = roundtrip_events(_stale_history(last_value).events)
-    r = guarded(checks.moved, roundtrip(MoveSeen(0.0, SLAVE, "standby de intralab01", "sonde-ftp")), events, inventory())
+    r = guarded(
+        checks.moved, roundtrip(MoveSeen(0.0, SLAVE, "standby de intralab01", "sonde-ftp")), events, inventory()
+    )
     assert r.verdict is Verdict.OK, r.observed
     assert "toujours servi par" not in r.observed
     assert "nœud qui sert le client non lisible après la bascule" in r.observed
     # from the last good answer before (0.1) to the next one (2.7)
-    assert r.observed.startswith("Ressources activées sur hdintralab01 en 3,0 s ; FTP indisponible 2,6 s : connexion refusée 2,6 s")
+    assert r.observed.startswith(
+        "Ressources activées sur hdintralab01 en 3,0 s ; FTP indisponible 2,6 s : connexion refusée 2,6 s"
+    )
 
 
 # --- proftpd killed, restart allowed -------------------------------------------------------------
 
+
 def _restart_history(ops: list[tuple[float, str, str | None]]) -> list:
     h = History(clock=lambda: 0.0)
     for t, outcome, server in ops:
-        h.append(CLIENT, "sonde-ftp", "write+read", outcome, {"served_by": server} if outcome == OK else None,
-                 error=None if outcome == OK else "connexion refusée", t=t, end=t + 0.1)
+        h.append(
+            CLIENT,
+            "sonde-ftp",
+            "write+read",
+            outcome,
+            {"served_by": server} if outcome == OK else None,
+            error=None if outcome == OK else "connexion refusée",
+            t=t,
+            end=t + 0.1,
+        )
     return list(h.events)
 
 
 def _restart(**kw) -> RestartSeen:
-    base = dict(since=0.0, resource="serviceFTP", node=MASTER, fail_count_before=0, probe="sonde-ftp", restarted=True,
-                fail_count_after=1, deadline=90.0)
+    base = dict(
+        since=0.0,
+        resource="serviceFTP",
+        node=MASTER,
+        fail_count_before=0,
+        probe="sonde-ftp",
+        restarted=True,
+        fail_count_after=1,
+        deadline=90.0,
+    )
     base.update(kw)
     return RestartSeen(**base)
 
@@ -383,8 +497,10 @@ def test_restart_without_an_outage_seen_by_the_client_is_ok():
     events = _restart_history([(0.0, OK, MASTER), (0.3, OK, MASTER), (0.6, OK, MASTER), (0.9, OK, MASTER)])
     r = guarded(checks.service_restarted, roundtrip(_restart()), events, inventory())
     assert r.verdict is Verdict.OK, r.observed
-    assert r.observed == ("serviceFTP redémarré sur intralab01 par Pacemaker (fail-count 0 → 1) ; "
-                          "FTP disponible sans interruption (4 opérations) (aucune interruption vue par le client)")
+    assert r.observed == (
+        "serviceFTP redémarré sur intralab01 par Pacemaker (fail-count 0 → 1) ; "
+        "FTP disponible sans interruption (4 opérations) (aucune interruption vue par le client)"
+    )
 
 
 def test_restart_with_a_short_outage_is_ok_and_says_when_it_came_back():
@@ -398,19 +514,24 @@ def test_restart_with_a_short_outage_is_ok_and_says_when_it_came_back():
 
 def test_not_restarted_and_still_started_unseen_points_at_op_monitor():
     events = _restart_history([(0.0, FAIL, None), (1.0, FAIL, None)])
-    r = guarded(checks.service_restarted,
-                roundtrip(_restart(restarted=False, fail_count_after=None, still_started_unseen=True)), events,
-                inventory())
+    r = guarded(
+        checks.service_restarted,
+        roundtrip(_restart(restarted=False, fail_count_after=None, still_started_unseen=True)),
+        events,
+        inventory(),
+    )
     assert r.verdict is Verdict.KO
-    assert r.observed.startswith("Pacemaker n'a pas vu l'arrêt en 90,0 s : serviceFTP toujours « Started » sur "
-                                 "intralab01, fail-count 0 inchangé")
+    assert r.observed.startswith(
+        "Pacemaker n'a pas vu l'arrêt en 90,0 s : serviceFTP toujours « Started » sur intralab01, fail-count 0 inchangé"
+    )
     assert "op monitor" in r.fix and r.fix.startswith("crm configure edit serviceFTP")
     assert r.cause == "serviceFTP sans op monitor"
 
 
 def test_not_restarted_otherwise_says_what_was_last_seen():
-    r = checks.service_restarted(_restart(restarted=False, wait_error="serviceFTP Stopped"),
-                                 _restart_history([(0.0, FAIL, None)]), inventory())
+    r = checks.service_restarted(
+        _restart(restarted=False, wait_error="serviceFTP Stopped"), _restart_history([(0.0, FAIL, None)]), inventory()
+    )
     assert r.verdict is Verdict.KO
     assert r.observed.startswith("serviceFTP n'a pas été redémarré sur intralab01 : serviceFTP Stopped")
     assert "op monitor" not in r.fix
@@ -439,14 +560,25 @@ def samples() -> list:
     witness = WitnessRead("Documents/bascule-1.bin", SHA_A, SHA_A, 2048)
     read = FileRead("essai1", SLAVE, "/dev/drbd0", SHA_A, "", SHA_A, on=SLAVE)
     return [
-        StartState(ClusterReading(SAIN, "", {MASTER: DRBD_SAIN[MASTER], SLAVE: None}, {SLAVE: "ssh: timeout"},
-                                  constraints(BAN)),
-                   FtpAccess(True, "", False, True, "", MASTER)),
+        StartState(
+            ClusterReading(
+                SAIN, "", {MASTER: DRBD_SAIN[MASTER], SLAVE: None}, {SLAVE: "ssh: timeout"}, constraints(BAN)
+            ),
+            FtpAccess(True, "", False, True, "", MASTER),
+        ),
         StartState(ClusterReading(None, "injoignable"), None),
         Audit((OWN, OTHER), ("DRBD illisible sur hdintralab01",), "", 3.5),
-        ResourcesSeen(SAIN, {MASTER: NodeSeen(MASTER, "3: eth1 inet 10.22.100.220/16", True, True, "/dev/drbd0"),
-                             SLAVE: NodeSeen(SLAVE, "", False, False, "")},
-                      ("Documents", "essai1"), "", MASTER, MASTER),
+        ResourcesSeen(
+            SAIN,
+            {
+                MASTER: NodeSeen(MASTER, "3: eth1 inet 10.22.100.220/16", True, True, "/dev/drbd0"),
+                SLAVE: NodeSeen(SLAVE, "", False, False, ""),
+            },
+            ("Documents", "essai1"),
+            "",
+            MASTER,
+            MASTER,
+        ),
         FileWrite(MASTER, "/home/user/Documents/essai1", SHA_A, "", "/dev/drbd0", MASTER),
         read,
         move,
@@ -455,9 +587,11 @@ def samples() -> list:
         witness,
         _restart(fail_count_after=2),
         CableTakeover(30.25, SLAVE, "sonde-ftp", {MASTER: None, SLAVE: SAIN}),
-        CableOutcome(True, {MASTER: STANDALONE, SLAVE: DRBD_SAIN[SLAVE]},
-                     {MASTER: ("[ 12.3] block drbd0: Split-Brain detected but unresolved, dropping connection!",),
-                      SLAVE: ()}),
+        CableOutcome(
+            True,
+            {MASTER: STANDALONE, SLAVE: DRBD_SAIN[SLAVE]},
+            {MASTER: ("[ 12.3] block drbd0: Split-Brain detected but unresolved, dropping connection!",), SLAVE: ()},
+        ),
         SplitBrainDetection(True, 4.25, {MASTER: ("a", "b")}, {MASTER: STANDALONE}),
         SplitBrainResolution(dict(DRBD_SAIN), "", read, FileRead("essai-esclave", SLAVE, "/dev/drbd0", None)),
         SaveSeen(True, "node 1: intralab01\nprimitive drbd0 ocf:linbit:drbd \\\n\tparams drbd_resource=resftp\n"),
@@ -529,8 +663,11 @@ def test_roundtrip_makes_integer_floats_floats():
 
 @pytest.mark.parametrize("x", samples(), ids=lambda x: type(x).__name__)
 def test_a_check_judges_the_roundtripped_value_as_the_original(x):
-    check = next(c for c in checks.CHECKS.values()
-                 if typing.get_type_hints(c)[next(iter(inspect.signature(c).parameters))] is type(x))
+    check = next(
+        c
+        for c in checks.CHECKS.values()
+        if typing.get_type_hints(c)[next(iter(inspect.signature(c).parameters))] is type(x)
+    )
     inv = inventory()
     live = guarded(check, x, [], inv)
     assert not live.observed.startswith("impossible de conclure"), live.observed  # the sample is judgeable
@@ -544,11 +681,12 @@ def test_from_json_rejects_an_unknown_type():
 
 # --- the audit also holds the scenario to the configuration it found -----------------------------
 
+
 def test_audit_ko_when_the_scenario_left_the_configuration_changed():
     before = (FIXTURES / "cib-configuration-lab.xml").read_text(encoding="utf-8")
     assert checks.audit(Audit((), (), "", 1.0, before, before), [], inventory()).verdict is Verdict.OK
     # Q7's deletion of the MySQL clone, never restored
-    import re
+
     after = re.sub(r'<clone id="cServiceMySQL".*?</clone>', "", before, flags=re.S)
     assert after != before
     r = checks.audit(Audit((), (), "", 1.0, before, after), [], inventory())
@@ -561,13 +699,17 @@ def test_audit_ignores_properties_and_node_attributes():
     before = (FIXTURES / "cib-configuration-lab.xml").read_text(encoding="utf-8")
     after = before.replace('name="no-quorum-policy"', 'name="no-quorum-policy"', 1)  # same
     if "maintenance-mode" not in after:
-        after = after.replace("</cluster_property_set>",
-                              '<nvpair id="x-mm" name="maintenance-mode" value="false"/></cluster_property_set>', 1)
+        after = after.replace(
+            "</cluster_property_set>",
+            '<nvpair id="x-mm" name="maintenance-mode" value="false"/></cluster_property_set>',
+            1,
+        )
     assert configuration_changes(before, after) == []
 
 
 def test_repairs_are_told_even_when_they_did_not_suffice():
-    from bascule.errors import BaselineError, RepairIncomplete
-    from bascule.record.observations import Repair
-    exc = RepairIncomplete("not back", "by hand", [Repair("crm node online hdintralab01", "hdintralab01 en standby", False)])
+
+    exc = RepairIncomplete(
+        "not back", "by hand", [Repair("crm node online hdintralab01", "hdintralab01 en standby", False)]
+    )
     assert isinstance(exc, BaselineError) and exc.repairs[0].what == "crm node online hdintralab01"

@@ -1,18 +1,21 @@
 """`bascule classe` and the trend: a class summary from real group runs against local stand-ins (a
 paramiko SSH stub that is not a cluster, a bad inventory), and the summary's cells and causes."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from bascule.reporting.class_run import Group, GroupRun, groups_from, run_class, short_ids, write_summary
-from bascule.reporting.trend import MoveFigures, RunRecord, append, load, plot
 from test_ftp import PASSWORD as FTP_PASSWORD
-from test_hostile_runs import ftpd_local, inventory  # noqa: F401 - the fixture
-from test_nodes import GOOD_PASSWORD as SSH_PASSWORD, sshd  # noqa: F401 - the fixture
+from test_hostile_runs import inventory
+from test_nodes import GOOD_PASSWORD as SSH_PASSWORD
+
+from bascule.record.history import History
+from bascule.reporting.class_run import Group, GroupRun, groups_from, run_class, short_ids, write_summary
+from bascule.reporting.trend import MoveFigures, RunRecord, append, load, plot, record_of
 
 
-def test_a_class_run_gives_one_line_per_group_even_for_broken_ones(tmp_path, sshd, ftpd_local, monkeypatch):  # noqa: F811
+def test_a_class_run_gives_one_line_per_group_even_for_broken_ones(tmp_path, sshd, ftpd_local, monkeypatch):
     monkeypatch.setenv("HOSTILE_SSH_PASSWORD", SSH_PASSWORD)
     monkeypatch.setenv("HOSTILE_FTP_PASSWORD", FTP_PASSWORD)
     inv_dir = tmp_path / "inventaires"
@@ -40,10 +43,25 @@ def test_a_class_run_gives_one_line_per_group_even_for_broken_ones(tmp_path, ssh
 
 
 def run_with(name: str, statuses: list[str], cause: str = "") -> GroupRun:
-    rows = [{"table": "Q2 — DRBD", "scenario": "Bascule", "action": f"action {i}", "expected": "e",
-             "observed": f"vu {i} ; détail", "status": s, "cause": cause if s == "KO" else ""} for i, s in enumerate(statuses)]
-    return GroupRun(Group(name, Path(f"{name}.toml"), Path(name)), 0 if "KO" not in statuses else 1, 1.0, rows,
-                    moves={"Bascule — standby de intralab01": (72.5, 63.1)})
+    rows = [
+        {
+            "table": "Q2 — DRBD",
+            "scenario": "Bascule",
+            "action": f"action {i}",
+            "expected": "e",
+            "observed": f"vu {i} ; détail",
+            "status": s,
+            "cause": cause if s == "KO" else "",
+        }
+        for i, s in enumerate(statuses)
+    ]
+    return GroupRun(
+        Group(name, Path(f"{name}.toml"), Path(name)),
+        0 if "KO" not in statuses else 1,
+        1.0,
+        rows,
+        moves={"Bascule — standby de intralab01": (72.5, 63.1)},
+    )
 
 
 def test_the_summary_has_a_column_per_row_and_the_cause_of_each_ko(tmp_path):
@@ -60,8 +78,16 @@ def test_the_summary_has_a_column_per_row_and_the_cause_of_each_ko(tmp_path):
 def test_the_trend_file_keeps_each_run_and_plots_each_move(tmp_path):
     path = tmp_path / "tendance.jsonl"
     for night, took in enumerate((72.5, 70.1, 95.0)):
-        append(path, RunRecord(f"2026-11-2{night}", "intralab01+hdintralab01", "g1", {"OK": 54},
-                               {"Q2 — standby de intralab01": MoveFigures(took, took - 9.0)}))
+        append(
+            path,
+            RunRecord(
+                f"2026-11-2{night}",
+                "intralab01+hdintralab01",
+                "g1",
+                {"OK": 54},
+                {"Q2 — standby de intralab01": MoveFigures(took, took - 9.0)},
+            ),
+        )
     records = load(path)
     assert [r.moves["Q2 — standby de intralab01"].took for r in records] == [72.5, 70.1, 95.0]
     assert json.loads(path.read_text().splitlines()[0])["group"] == "g1"
@@ -71,8 +97,7 @@ def test_the_trend_file_keeps_each_run_and_plots_each_move(tmp_path):
 
 
 def test_a_real_runs_record_has_each_move_with_the_figures_its_rows_quote():
-    from bascule.record.history import History
-    from bascule.reporting.trend import record_of
+
     runs = Path(__file__).parent / "fixtures" / "runs" / "sain-q2-sonde-continue"
     record = record_of(History.load_events(runs / "historique.jsonl"), "g1")
     standby, online = record.moves.values()

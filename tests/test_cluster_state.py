@@ -1,12 +1,24 @@
 """bascule.record.cluster_state: crm_mon XML (Pacemaker 2.1 and 1.1) and DRBD status (8.4 and 9) as values."""
+
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from bascule.record.cluster_state import (ClusterState, DrbdStatus, FailedAction, NodeStatus, ResourceStatus,
-                                   StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd)
+from bascule.record.cluster_state import (
+    ClusterState,
+    DrbdStatus,
+    FailedAction,
+    NodeStatus,
+    ResourceStatus,
+    StateParseError,
+    parse_crm_failcount,
+    parse_crm_mon,
+    parse_drbdadm_status,
+    parse_proc_drbd,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -26,6 +38,7 @@ def failed11() -> ClusterState:
 
 
 # --- Pacemaker 2.1, captured from the lab -------------------------------------------------------
+
 
 def test_21_summary(healthy):
     assert healthy.version == "2.1.5-a3f44794f94"
@@ -64,8 +77,15 @@ def test_21_resources(healthy):
     assert not any(r.failed for r in healthy.resources)
     assert all(r.managed for r in healthy.resources)
     ip = next(r for r in healthy.resources if r.id == "IPFailover")
-    assert ip == ResourceStatus("IPFailover", "ocf:heartbeat:IPaddr2", "Started", ("intralab01",),
-                                failed=False, managed=True, parent="servIntralab")
+    assert ip == ResourceStatus(
+        "IPFailover",
+        "ocf:heartbeat:IPaddr2",
+        "Started",
+        ("intralab01",),
+        failed=False,
+        managed=True,
+        parent="servIntralab",
+    )
     ftp = next(r for r in healthy.resources if r.id == "serviceFTP")
     assert ftp.agent == "lsb:proftpd"
     drbd = [r for r in healthy.resources if r.id == "drbd0"]
@@ -88,6 +108,7 @@ def test_21_summary_line(healthy):
 
 # --- Pacemaker 1.1: a sample written from 1.1.14's crm_mon.c, not captured ----------------------
 
+
 def test_11_fixture_says_it_is_a_sample_written_from_the_sources():
     head = fixture("crm_mon-1.1-echec.xml")[:600]
     assert "<!--" in head and "not captured" in head and "Pacemaker-1.1.14 sources" in head
@@ -95,7 +116,7 @@ def test_11_fixture_says_it_is_a_sample_written_from_the_sources():
 
 def test_11_exit_reason_none_is_no_reason(failed11):
     # 1.1 prints exitreason="none" where the agent gave none (an LSB script never gives one)
-    assert "exitreason=\"none\"" in fixture("crm_mon-1.1-echec.xml")
+    assert 'exitreason="none"' in fixture("crm_mon-1.1-echec.xml")
     assert failed11.failed_actions[0].exit_reason == ""
 
 
@@ -117,8 +138,14 @@ def test_11_normalised_to_21_words(failed11):
 
 def test_11_failed_action_and_fail_count(failed11):
     assert failed11.failed_actions == (
-        FailedAction(resource="serviceFTP", node="intralab01", task="monitor", exit_status="not running",
-                     exit_code=7, exit_reason=""),
+        FailedAction(
+            resource="serviceFTP",
+            node="intralab01",
+            task="monitor",
+            exit_status="not running",
+            exit_code=7,
+            exit_reason="",
+        ),
     )
     assert failed11.fail_counts == (("intralab01", "serviceFTP", 1),)
     assert failed11.fail_count("serviceFTP") == 1
@@ -137,7 +164,8 @@ def test_fail_counts_infinity_and_clone_instances():
         </node>
       </node_history>
       <failures>
-        <failure op_key="drbd0:1_promote_0" node="hdintralab01" exitstatus="unknown error" exitreason="peer" exitcode="1"
+        <failure op_key="drbd0:1_promote_0" node="hdintralab01" exitstatus="unknown error" exitreason="peer"
+        exitcode="1"
                  call="9" status="complete" task="promote"/>
       </failures></crm_mon>"""
     st = parse_crm_mon(xml)
@@ -148,8 +176,11 @@ def test_fail_counts_infinity_and_clone_instances():
 
 # --- crm_mon outputs that are refused -----------------------------------------------------------
 
-@pytest.mark.parametrize("text", ["", "Could not connect to the CIB: Transport endpoint is not connected",
-                                  "<crm_mon version='1.1.14'>", "<<<"])
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "Could not connect to the CIB: Transport endpoint is not connected", "<crm_mon version='1.1.14'>", "<<<"],
+)
 def test_not_xml(text):
     with pytest.raises(StateParseError, match="did not print XML"):
         parse_crm_mon(text)
@@ -177,10 +208,10 @@ def test_state_parse_error_is_a_value_error():
 
 # --- DRBD 8.4: /proc/drbd -----------------------------------------------------------------------
 
+
 def test_proc_drbd_master_healthy():
     st = parse_proc_drbd(fixture("proc_drbd-8.4-maitre-sain.txt"), "resftp")
-    assert st == DrbdStatus("resftp", True, "Primary", "Secondary", "Connected", "UpToDate", "UpToDate",
-                            None, "8.4.11")
+    assert st == DrbdStatus("resftp", True, "Primary", "Secondary", "Connected", "UpToDate", "UpToDate", None, "8.4.11")
     assert st.healthy
     assert st.summary() == "Primary/Secondary Connected UpToDate/UpToDate"
 
@@ -188,7 +219,12 @@ def test_proc_drbd_master_healthy():
 def test_proc_drbd_slave_healthy():
     st = parse_proc_drbd(fixture("proc_drbd-8.4-esclave-sain.txt"), "resftp")
     assert (st.role, st.peer_role, st.connection, st.disk, st.peer_disk) == (
-        "Secondary", "Primary", "Connected", "UpToDate", "UpToDate")
+        "Secondary",
+        "Primary",
+        "Connected",
+        "UpToDate",
+        "UpToDate",
+    )
     assert st.configured and st.healthy and st.sync_percent is None and st.version == "8.4.11"
 
 
@@ -212,7 +248,12 @@ srcversion: B536C32A3EADA868561EFD9
 def test_proc_drbd_sync_source():
     st = parse_proc_drbd(PROC_SYNC, "resftp")
     assert (st.role, st.peer_role, st.connection, st.disk, st.peer_disk) == (
-        "Primary", "Secondary", "SyncSource", "UpToDate", "Inconsistent")
+        "Primary",
+        "Secondary",
+        "SyncSource",
+        "UpToDate",
+        "Inconsistent",
+    )
     assert st.sync_percent == pytest.approx(42.3)
     assert not st.healthy
     assert st.summary() == "Primary/Secondary SyncSource UpToDate/Inconsistent sync 42.3%"
@@ -220,8 +261,7 @@ def test_proc_drbd_sync_source():
 
 def test_proc_drbd_standalone():
     st = parse_proc_drbd(PROC_STANDALONE, "resftp")
-    assert st == DrbdStatus("resftp", True, "Primary", "Unknown", "StandAlone", "UpToDate", "DUnknown",
-                            None, "8.4.11")
+    assert st == DrbdStatus("resftp", True, "Primary", "Unknown", "StandAlone", "UpToDate", "DUnknown", None, "8.4.11")
     assert not st.healthy
 
 
@@ -247,15 +287,24 @@ def test_proc_drbd_unconfigured_and_garbage():
 # --- DRBD 9: drbdadm status ---------------------------------------------------------------------
 
 DRBDADM_HEALTHY = "resftp role:Primary\n  disk:UpToDate\n  hdintralab01 role:Secondary\n    peer-disk:UpToDate\n"
-DRBDADM_SYNC = ("resftp role:Primary\n  disk:UpToDate\n  hdintralab01 role:Secondary\n"
-                "    replication:SyncSource peer-disk:Inconsistent done:42.30\n")
+DRBDADM_SYNC = (
+    "resftp role:Primary\n  disk:UpToDate\n  hdintralab01 role:Secondary\n"
+    "    replication:SyncSource peer-disk:Inconsistent done:42.30\n"
+)
 DRBDADM_STANDALONE = "resftp role:Primary\n  disk:UpToDate\n  hdintralab01 connection:StandAlone\n"
 
 
 def test_drbdadm_healthy_roles_and_disks():
     st = parse_drbdadm_status(DRBDADM_HEALTHY, "resftp")
     assert (st.resource, st.configured, st.role, st.peer_role, st.disk, st.peer_disk, st.version) == (
-        "resftp", True, "Primary", "Secondary", "UpToDate", "UpToDate", "9")
+        "resftp",
+        True,
+        "Primary",
+        "Secondary",
+        "UpToDate",
+        "UpToDate",
+        "9",
+    )
     assert st.sync_percent is None
 
 
@@ -267,19 +316,31 @@ def test_drbdadm_healthy_is_connected():
 
 
 def test_drbdadm_verbose_connected_is_healthy():
-    text = ("resftp node-id:0 role:Primary suspended:no\n  volume:0 minor:0 disk:UpToDate\n"
-            "  hdintralab01 node-id:1 connection:Connected role:Secondary congested:no\n"
-            "    volume:0 replication:Established peer-disk:UpToDate resync-suspended:no\n")
+    text = (
+        "resftp node-id:0 role:Primary suspended:no\n  volume:0 minor:0 disk:UpToDate\n"
+        "  hdintralab01 node-id:1 connection:Connected role:Secondary congested:no\n"
+        "    volume:0 replication:Established peer-disk:UpToDate resync-suspended:no\n"
+    )
     st = parse_drbdadm_status(text, "resftp")
     assert (st.role, st.peer_role, st.connection, st.disk, st.peer_disk) == (
-        "Primary", "Secondary", "Connected", "UpToDate", "UpToDate")
+        "Primary",
+        "Secondary",
+        "Connected",
+        "UpToDate",
+        "UpToDate",
+    )
     assert st.healthy
 
 
 def test_drbdadm_syncing():
     st = parse_drbdadm_status(DRBDADM_SYNC, "resftp")
     assert (st.role, st.peer_role, st.connection, st.disk, st.peer_disk) == (
-        "Primary", "Secondary", "SyncSource", "UpToDate", "Inconsistent")
+        "Primary",
+        "Secondary",
+        "SyncSource",
+        "UpToDate",
+        "Inconsistent",
+    )
     assert st.sync_percent == pytest.approx(42.3)
     assert not st.healthy
     assert "sync 42.3%" in st.summary()
@@ -287,8 +348,7 @@ def test_drbdadm_syncing():
 
 def test_drbdadm_standalone():
     st = parse_drbdadm_status(DRBDADM_STANDALONE, "resftp")
-    assert st == DrbdStatus("resftp", True, "Primary", "Unknown", "StandAlone", "UpToDate", "DUnknown",
-                            None, "9")
+    assert st == DrbdStatus("resftp", True, "Primary", "Unknown", "StandAlone", "UpToDate", "DUnknown", None, "9")
     assert not st.healthy
 
 
@@ -306,17 +366,19 @@ def test_drbdadm_unconfigured_and_other_resource():
 
 # --- more captures from the embedded lab (tests/fixtures/README.md says how each was made) ---------
 
+
 def test_captured_failed_monitor_and_fail_count():
-    from bascule.record.cluster_state import parse_crm_mon
+
     st = parse_crm_mon((FIXTURES / "crm_mon-2.1-echec-serviceFTP.xml").read_text())
     assert [(f.resource, f.node, f.task, f.exit_code, f.exit_status) for f in st.failed_actions] == [
-        ("serviceFTP", "intralab01", "monitor", 7, "not running")]
+        ("serviceFTP", "intralab01", "monitor", 7, "not running")
+    ]
     assert st.fail_count("serviceFTP", "intralab01") == 1
     assert st.where("serviceFTP") == ("intralab01",)
 
 
 def test_captured_state_after_failover_with_master_back_online():
-    from bascule.record.cluster_state import parse_crm_mon, parse_proc_drbd
+
     st = parse_crm_mon((FIXTURES / "crm_mon-2.1-apres-bascule.xml").read_text())
     assert set(st.online_nodes) == {"intralab01", "hdintralab01"}
     assert not st.node("intralab01").standby
@@ -325,7 +387,12 @@ def test_captured_state_after_failover_with_master_back_online():
     assert all(m.nodes == ("hdintralab01",) for m in st.instances("servIntralab"))
     slave = parse_proc_drbd((FIXTURES / "proc_drbd-8.4-esclave-primaire-wfconnection.txt").read_text(), "resftp")
     assert (slave.role, slave.connection, slave.disk, slave.peer_disk, slave.healthy) == (
-        "Primary", "WFConnection", "UpToDate", "DUnknown", False)
+        "Primary",
+        "WFConnection",
+        "UpToDate",
+        "DUnknown",
+        False,
+    )
     stopped = parse_proc_drbd((FIXTURES / "proc_drbd-8.4-drbd-arrete.txt").read_text(), "resftp")
     assert not stopped.configured and stopped.version == "8.4.11"
 
@@ -337,14 +404,14 @@ def test_11_always_prints_its_node_history(failed11):
 
 def test_without_node_history_fail_counts_are_not_shown():
     # Pacemaker 1.1.13 and older print no <node_history> in XML: a fail-count of 0 there says nothing
-    import re
+
     xml = re.sub(r"<node_history>.*</node_history>", "", fixture("crm_mon-1.1-echec.xml"), flags=re.S)
     state = parse_crm_mon(xml)
     assert not state.fail_counts_shown and state.fail_counts == ()
 
 
 def test_crm_failcount_output():
-    from bascule.record.cluster_state import parse_crm_failcount
+
     # the line crm_failcount -G prints in 1.1 (tools/crm_attribute.c) and 2.x
     assert parse_crm_failcount("scope=status  name=fail-count-serviceFTP value=1\n") == 1
     assert parse_crm_failcount("scope=status  name=fail-count-serviceFTP value=INFINITY\n") == 1000000

@@ -2,6 +2,7 @@
 
 The raw output of FTP_SIDE_COMMAND is captured from the lab (tests/fixtures/README.md); the broken
 variants are written by hand from it, one field each, and said so."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -10,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bascule.cluster.evidence import _side, _values
+from bascule.facts.diagnosis import client_symptom, diagnose_ftp
 from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
 from bascule.judging.checks import ftp_test, home_accessible
-from bascule.facts.diagnosis import diagnose_ftp
 from bascule.judging.verdict import Verdict
 from bascule.record.observations import FileWrite, FtpTest, roundtrip
 
@@ -42,8 +43,10 @@ def test_the_captured_healthy_side_reads_and_explains_nothing(healthy, inv):
 def test_nothing_listening_on_the_ftp_port_but_elsewhere(healthy, inv):
     side = replace(healthy, listening=(), other_ftp_ports=("0.0.0.0:2121",))
     found = diagnose_ftp(side, inv)
-    assert found.cause == ("aucun serveur FTP n'écoute sur le port 21 de intralab01 (un serveur FTP y écoute sur "
-                           "0.0.0.0:2121) (vu : ss -ltn sur intralab01)")
+    assert found.cause == (
+        "aucun serveur FTP n'écoute sur le port 21 de intralab01 (un serveur FTP y écoute sur "
+        "0.0.0.0:2121) (vu : ss -ltn sur intralab01)"
+    )
     assert "Port 21" in found.fix
 
 
@@ -86,36 +89,45 @@ def test_the_rows_say_the_cause_or_cause_non_identifiee(healthy, inv):
     seen = FtpTest("Documents/essai.txt", "abc", 10, error="452 No space left on device", ftp_side=full)
     r = ftp_test(roundtrip(seen), [], inv)
     assert r.verdict is Verdict.KO and r.cause.startswith("/home plein sur intralab01")
-    write = FileWrite("intralab01", "/home/user/Documents/essai1", None, "Permission denied", "/dev/drbd0",
-                      ftp_side=healthy)
+    write = FileWrite(
+        "intralab01", "/home/user/Documents/essai1", None, "Permission denied", "/dev/drbd0", ftp_side=healthy
+    )
     r = home_accessible(write, [], inv)
     assert r.cause.startswith("cause non identifiée (vu : sur intralab01 : FTP à l'écoute sur")
     assert r.fix == ""
 
 
 def test_the_ftp_servers_own_log_line_confirms_or_is_the_cause(healthy, inv):
-    # the line as proftpd.log wrote it on the lab (depart-shell-ftp-refuse, 2026-12-05), after the sed of FTP_SIDE_COMMAND
+    # the line as proftpd.log wrote it on the lab (depart-shell-ftp-refuse, 2026-12-05), after the sed of
+    # FTP_SIDE_COMMAND
     line = "USER user (Login failed): Invalid shell: '/usr/sbin/nologin'"
     shell = diagnose_ftp(replace(healthy, shell="/usr/sbin/nologin", shell_allowed=False, auth_log=(line,)), inv)
     assert shell.cause.endswith(f"; journal de proftpd : « {line} »)")
     alone = diagnose_ftp(replace(healthy, auth_log=("USER user (Login failed): Incorrect password",)), inv)
-    assert alone.cause.startswith("proftpd a refusé la session sur intralab01 : « USER user (Login failed): Incorrect "
-                                  "password »")
+    assert alone.cause.startswith(
+        "proftpd a refusé la session sur intralab01 : « USER user (Login failed): Incorrect password »"
+    )
     assert alone.fix == ""  # nothing read says what to change
 
 
 def test_the_auth_lines_are_read_one_per_line():
-    text = (FIXTURES / "ftp-side-2.1-sain.txt").read_text() + "auth=USER user (Login failed): Incorrect password\nauth=x\n"
+    text = (
+        FIXTURES / "ftp-side-2.1-sain.txt"
+    ).read_text() + "auth=USER user (Login failed): Incorrect password\nauth=x\n"
     assert _side("intralab01", _values(text), None).auth_log == ("USER user (Login failed): Incorrect password", "x")
 
 
 def test_an_account_missing_on_the_node_is_not_a_shell_problem(inv):
     text = (FIXTURES / "ftp-side-2.1-sain.txt").read_text()
     # hand-made from the capture: what the command prints where getent passwd finds no such user
-    missing = "\n".join(line for line in text.splitlines() if not line.startswith(("account=", "shell_ok="))) + "\naccount=\n"
+    missing = (
+        "\n".join(line for line in text.splitlines() if not line.startswith(("account=", "shell_ok="))) + "\naccount=\n"
+    )
     found = diagnose_ftp(_side("hdintralab01", _values(missing), _values(text)), inv)
-    assert found.cause == ("le compte user n'existe pas sur hdintralab01, il existe sur l'autre nœud (vu : getent "
-                           "passwd user sur les deux nœuds)")
+    assert found.cause == (
+        "le compte user n'existe pas sur hdintralab01, il existe sur l'autre nœud (vu : getent "
+        "passwd user sur les deux nœuds)"
+    )
     assert "chsh" not in found.fix and "même uid" in found.fix
     # missing on both: the inventory's account is the first suspect, never « as on the other node »
     neither = diagnose_ftp(_side("hdintralab01", _values(missing), _values(missing)), inv)
@@ -142,15 +154,18 @@ def test_a_diagnosis_that_fails_leaves_the_ko_and_says_so(healthy, inv):
 # with the lines FTP_SIDE_COMMAND prints for them (self_lo=, self_vip=, filter=, setting=, auth=); the
 # same breakages captured on the lab are in tests/fixtures/runs/ and re-judged by test_rejudge_real_runs.
 
+
 def _with(lines: str):
     text = (FIXTURES / "ftp-side-2.1-sain.txt").read_text() + "\n" + lines + "\n"
     return _side("intralab01", _values(text), _values(text))
 
 
 SERVED_ITSELF = "self_lo=127.0.0.1 ok\nself_vip=10.22.100.220 ok"
-TC_PORT_21 = ("filter=tc ingress eth1 : filter parent ffff: protocol ip pref 1 u32 chain 0 fh 800::800 order 2048 key "
-              "ht 800 bkt 0 flowid ??? not_in_hw match 00060000/00ff0000 at 8 match 00000015/0000ffff at 20 action "
-              "order 1: gact action drop random type none pass val 0 index 1 ref 1 bind 1")
+TC_PORT_21 = (
+    "filter=tc ingress eth1 : filter parent ffff: protocol ip pref 1 u32 chain 0 fh 800::800 order 2048 key "
+    "ht 800 bkt 0 flowid ??? not_in_hw match 00060000/00ff0000 at 8 match 00000015/0000ffff at 20 action "
+    "order 1: gact action drop random type none pass val 0 index 1 ref 1 bind 1"
+)
 
 
 def test_a_node_that_serves_itself_behind_a_filter_on_the_ftp_port_names_the_filter_and_its_removal(inv):
@@ -175,9 +190,12 @@ def test_an_iptables_rule_far_from_the_ftp_ports_is_not_blamed(inv):
     assert "le chemin entre eux est en cause, hors de ce que intralab01 filtre" in found.cause
     assert "sans lien visible avec les ports du FTP : -A INPUT -p tcp -m tcp --dport 3306 -j DROP" in found.cause
     assert found.fix == ""  # no evidence for one
-    side = _with(SERVED_ITSELF + "\nfilter=-A INPUT -p tcp -m tcp --dport 21 -j REJECT --reject-with icmp-port-unreachable")
+    side = _with(
+        SERVED_ITSELF + "\nfilter=-A INPUT -p tcp -m tcp --dport 21 -j REJECT --reject-with icmp-port-unreachable"
+    )
     assert diagnose_ftp(side, inv, "connexion refusée").fix == (
-        "iptables -D INPUT -p tcp -m tcp --dport 21 -j REJECT --reject-with icmp-port-unreachable sur intralab01")
+        "iptables -D INPUT -p tcp -m tcp --dport 21 -j REJECT --reject-with icmp-port-unreachable sur intralab01"
+    )
 
 
 def test_a_node_that_serves_itself_with_no_filter_at_all_blames_the_path_without_a_fix(inv):
@@ -186,32 +204,40 @@ def test_a_node_that_serves_itself_with_no_filter_at_all_blames_the_path_without
 
 
 def test_the_servers_words_and_the_setting_behind_them(inv):
-    side = _with("self_lo=127.0.0.1 identification : error_perm 530 Login incorrect.\n"
-                 "auth=USER user (Login failed): Limit access denies login\n"
-                 "setting=<Limit LOGIN>\nsetting=DenyUser user")
+    side = _with(
+        "self_lo=127.0.0.1 identification : error_perm 530 Login incorrect.\n"
+        "auth=USER user (Login failed): Limit access denies login\n"
+        "setting=<Limit LOGIN>\nsetting=DenyUser user"
+    )
     found = diagnose_ftp(side, inv, "identifiants refusés (530)")
-    assert found.cause.startswith("proftpd a refusé la session sur intralab01 : « USER user (Login failed): Limit access "
-                                  "denies login »")
+    assert found.cause.startswith(
+        "proftpd a refusé la session sur intralab01 : « USER user (Login failed): Limit access denies login »"
+    )
     assert "session de intralab01 vers lui-même : 127.0.0.1 identification" in found.cause
-    assert found.fix.startswith("revoir les sections <Limit> de la configuration de proftpd sur intralab01 (lues : "
-                                "<Limit LOGIN>, DenyUser user)")
+    assert found.fix.startswith(
+        "revoir les sections <Limit> de la configuration de proftpd sur intralab01 (lues : "
+        "<Limit LOGIN>, DenyUser user)"
+    )
     limits = _with("auth=MaxInstances (2) reached, new connection denied\nsetting=MaxInstances 2")
     assert diagnose_ftp(limits, inv, "EOFError").fix.startswith("augmenter MaxInstances")
     # the server's words alone, with no setting behind them: quoted, no fix
     assert diagnose_ftp(_with("auth=refused connection from 10.0.0.1"), inv).fix == ""
 
 
-@pytest.mark.parametrize("error, symptom", [
-    ("connexion refusée", "pas de connexion TCP : refusée"),
-    ("délai dépassé", "pas de réponse dans le délai"),
-    ("accueil inattendu : connexion fermée", "connexion acceptée puis fermée avant l'accueil du serveur"),
-    ("identifiants refusés (530)", "identification refusée (530)"),
-    ("identifié, liste impossible : délai dépassé", "identifié, mais connexions de données impossibles"),
-    ("425 Unable to build data connection", "identifié, mais connexions de données impossibles"),
-    ("553 Could not create file", "le serveur répond 553"),
-])
+@pytest.mark.parametrize(
+    "error, symptom",
+    [
+        ("connexion refusée", "pas de connexion TCP : refusée"),
+        ("délai dépassé", "pas de réponse dans le délai"),
+        ("accueil inattendu : connexion fermée", "connexion acceptée puis fermée avant l'accueil du serveur"),
+        ("identifiants refusés (530)", "identification refusée (530)"),
+        ("identifié, liste impossible : délai dépassé", "identifié, mais connexions de données impossibles"),
+        ("425 Unable to build data connection", "identifié, mais connexions de données impossibles"),
+        ("553 Could not create file", "le serveur répond 553"),
+    ],
+)
 def test_the_clients_own_evidence_is_classified(error, symptom):
-    from bascule.facts.diagnosis import client_symptom
+
     assert client_symptom(error).startswith(symptom)
 
 
@@ -232,9 +258,15 @@ RULES = [
     ("home read-only", dict(home_options="ro,relatime")),
     ("home full", dict(home_use_percent=100, home_available_kib=0)),
     ("documents not the user's", dict(documents_owner="root:root", documents_mode="755")),
-    ("served itself, filter", dict(own_sessions=(("lo", "127.0.0.1 ok"),), filters=("-A INPUT -p tcp --dport 21 -j DROP",))),
+    (
+        "served itself, filter",
+        dict(own_sessions=(("lo", "127.0.0.1 ok"),), filters=("-A INPUT -p tcp --dport 21 -j DROP",)),
+    ),
     ("served itself, no filter", dict(own_sessions=(("lo", "127.0.0.1 ok"),))),
-    ("server's words", dict(auth_log=("MaxInstances (2) reached, new connection denied",), settings=("MaxInstances 2",))),
+    (
+        "server's words",
+        dict(auth_log=("MaxInstances (2) reached, new connection denied",), settings=("MaxInstances 2",)),
+    ),
 ]
 
 

@@ -1,10 +1,12 @@
 """Each abnormal DRBD state has its own cause and fix, and a fix only where the state points to one
 (facts/drbd_state.py). Hand-made states, in the words /proc/drbd and drbdadm status print
 (the parsers are tested on captured output in test_cluster_state*.py)."""
+
 import pytest
 
 from bascule.facts.drbd_state import BROKEN, SYNCING, WAITING, drbd_finding
 from bascule.record.cluster_state import DrbdStatus
+from bascule.record.observations import ClusterReading, from_json, to_json
 
 RES = "resftp"
 
@@ -69,11 +71,23 @@ def test_outdated():
     assert drbd_finding("a", st(peer_disk="Outdated"), st(disk="Outdated"), False, RES).fix == ""
 
 
-STATES = [st(c, d, p, sync=s, configured=conf) for c in ("Connected", "StandAlone", "SyncTarget", "VerifyS", "Unconfigured",
-                                                         "WFConnection", "NetworkFailure", "Weird")
-          for d in ("UpToDate", "Inconsistent", "Outdated", "Diskless", "DUnknown", "Failed")
-          for p in ("UpToDate", "Inconsistent", "Outdated", "Diskless", "DUnknown")
-          for s in (None, 10.0) for conf in (True, False)]
+STATES = [
+    st(c, d, p, sync=s, configured=conf)
+    for c in (
+        "Connected",
+        "StandAlone",
+        "SyncTarget",
+        "VerifyS",
+        "Unconfigured",
+        "WFConnection",
+        "NetworkFailure",
+        "Weird",
+    )
+    for d in ("UpToDate", "Inconsistent", "Outdated", "Diskless", "DUnknown", "Failed")
+    for p in ("UpToDate", "Inconsistent", "Outdated", "Diskless", "DUnknown")
+    for s in (None, 10.0)
+    for conf in (True, False)
+]
 
 
 def test_every_rule_ties_its_fix_to_the_state_read():
@@ -93,20 +107,24 @@ def test_every_rule_ties_its_fix_to_the_state_read():
 
 
 def test_the_kernel_s_words_are_quoted_and_a_split_brain_it_detected_gets_document_3():
-    said = ("block drbd0: Split-Brain detected but unresolved, dropping connection!",
-            "block drbd0: conn( WFReportParams -> Disconnecting )")
+    said = (
+        "block drbd0: Split-Brain detected but unresolved, dropping connection!",
+        "block drbd0: conn( WFReportParams -> Disconnecting )",
+    )
     f = drbd_finding("a", st("StandAlone", peer_disk="DUnknown"), None, False, RES, kernel=said)
     assert f.cause.startswith("split brain : le noyau de a l'a détecté")
     assert "« block drbd0: Split-Brain detected but unresolved, dropping connection! »" in f.cause
     assert "drbdadm connect --discard-my-data resftp" in f.fix
     # other words of the kernel are quoted, and change nothing else
-    g = drbd_finding("a", st("StandAlone", peer_disk="DUnknown"), None, False, RES, kernel=("block drbd0: handshake failed",))
+    g = drbd_finding(
+        "a", st("StandAlone", peer_disk="DUnknown"), None, False, RES, kernel=("block drbd0: handshake failed",)
+    )
     assert "a renoncé à se connecter" in g.cause and "handshake failed" in g.cause
     assert g.fix == "drbdadm connect resftp sur a"  # the kernel was read: no « if dmesg says » left to the user
 
 
 def test_a_reading_saved_before_the_kernel_was_read_is_judged_as_before():
-    from bascule.record.observations import ClusterReading, from_json, to_json
+
     saved = to_json(ClusterReading(None))
     saved.pop("drbd_kernel", None)
     assert from_json(saved).drbd_kernel == {}

@@ -1,16 +1,55 @@
 """The endurance run's checker on hand-made histories (a clean run, a loss, a split-brain discard, a
 partial upload, an unrecovered fault, an interrupted run), its schedule (the same seed, the same
 faults), and its report."""
+
 import json
+from datetime import datetime
 
 import pytest
+from test_endurance_diagnosis import lab_inventory
 
-from bascule.endurance.schedule import parse_duration, parse_kinds, schedule
-from bascule.judging.endurance import CORRUPTED, DISCARDED, INTACT, LOST, NOT_REPLICATED, STALE, judge_endurance
-from bascule.record.endurance import (CURL_UPLOADER, ENDURANCE, FTP_UPLOADER, PLANNED, READ_BACK, RECOVERED, REPLICA,
-                                      SPLIT_BRAIN, START, STOP, UPLOAD, VERIFY)
+from bascule.cli import main
+from bascule.endurance.run import night_folder
+from bascule.endurance.schedule import (
+    MASTER,
+    PEER,
+    duration_words,
+    parse_duration,
+    parse_kinds,
+    replay_command,
+    schedule,
+)
+from bascule.inventory import public
+from bascule.judging.endurance import (
+    CORRUPTED,
+    DISCARDED,
+    EXIT_CODES,
+    IN_CACHE,
+    INTACT,
+    LOST,
+    NOT_REPLICATED,
+    STALE,
+    UNDECIDED,
+    judge_endurance,
+)
+from bascule.record.endurance import (
+    CURL_UPLOADER,
+    ENDURANCE,
+    FTP_UPLOADER,
+    PLANNED,
+    READ_BACK,
+    RECOVERED,
+    REPLICA,
+    SPLIT_BRAIN,
+    START,
+    STOP,
+    UPLOAD,
+    VERIFY,
+)
 from bascule.record.history import CLIENT, FAIL, FAULT, INFO, OK, RUN, WRITE, History, roundtrip_events
-from bascule.reporting.endurance import write_report
+from bascule.reporting import trend
+from bascule.reporting.endurance import trend_record, write_allure, write_report
+from bascule.reporting.rejudge import rejudge
 
 
 class Clock:
@@ -27,10 +66,20 @@ class Run:
     def __init__(self, writeback=None):
         self.clock = Clock()
         self.h = History(clock=self.clock)
-        self.h.append(RUN, ENDURANCE, START, INFO, {"seed": 7, "duration_s": 600, "kinds": ["standby"],
-                                                    "writeback_s": writeback or {},
-                                                    "cluster": {"nodes": [{"name": "a"}, {"name": "b"}], "vip": "v"},
-                                                    "date": "2026-12-05T23:00:00"})
+        self.h.append(
+            RUN,
+            ENDURANCE,
+            START,
+            INFO,
+            {
+                "seed": 7,
+                "duration_s": 600,
+                "kinds": ["standby"],
+                "writeback_s": writeback or {},
+                "cluster": {"nodes": [{"name": "a"}, {"name": "b"}], "vip": "v"},
+                "date": "2026-12-05T23:00:00",
+            },
+        )
 
     def at(self, t):
         self.clock.t = t
@@ -49,26 +98,68 @@ class Run:
         self.h.append(FAULT, label, "start", OK)
         self.clock.t += 30
         self.h.append(FAULT, label, "end", OK)
-        self.h.append(RUN, ENDURANCE, RECOVERED, OK if recovered else INFO,
-                      {"index": index, "kind": kind, "label": label, "recovered": recovered, "waited": 12.0,
-                       "repairs": [], "left": [] if recovered else ["fs0 arrêté"]})
+        self.h.append(
+            RUN,
+            ENDURANCE,
+            RECOVERED,
+            OK if recovered else INFO,
+            {
+                "index": index,
+                "kind": kind,
+                "label": label,
+                "recovered": recovered,
+                "waited": 12.0,
+                "repairs": [],
+                "left": [] if recovered else ["fs0 arrêté"],
+            },
+        )
         return self
 
     def verify(self, after, read, listed=None, sizes=None, unreadable=(), index=None):
         if index is None and after != "fin":
             index = 1
-        self.h.append(RUN, ENDURANCE, VERIFY, INFO, {"after": after, "index": index, "read": read,
-                                                     "listed": listed or list(read), "sizes": sizes or {},
-                                                     "unreadable": list(unreadable)})
+        self.h.append(
+            RUN,
+            ENDURANCE,
+            VERIFY,
+            INFO,
+            {
+                "after": after,
+                "index": index,
+                "read": read,
+                "listed": listed or list(read),
+                "sizes": sizes or {},
+                "unreadable": list(unreadable),
+            },
+        )
         return self
 
     def replica(self, read, node="b", oos=0):
         """The final read on the other node's data, after a switchover to it, and DRBD's own count."""
-        self.h.append(RUN, ENDURANCE, VERIFY, INFO, {"after": "réplique", "index": None, "read": read,
-                                                     "listed": list(read), "sizes": {}, "unreadable": [],
-                                                     "replica": True, "served_by": [node], "took_s": 3.0})
-        self.h.append(RUN, ENDURANCE, REPLICA, INFO, {"drbd": {"a": {"oos_kib": oos}, "b": {"oos_kib": 0}},
-                                                      "switched": True, "served_by": node, "took_s": 60.0})
+        self.h.append(
+            RUN,
+            ENDURANCE,
+            VERIFY,
+            INFO,
+            {
+                "after": "réplique",
+                "index": None,
+                "read": read,
+                "listed": list(read),
+                "sizes": {},
+                "unreadable": [],
+                "replica": True,
+                "served_by": [node],
+                "took_s": 3.0,
+            },
+        )
+        self.h.append(
+            RUN,
+            ENDURANCE,
+            REPLICA,
+            INFO,
+            {"drbd": {"a": {"oos_kib": oos}, "b": {"oos_kib": 0}}, "switched": True, "served_by": node, "took_s": 60.0},
+        )
         return self
 
     def stop(self, reason="durée atteinte", faults=1):
@@ -82,8 +173,8 @@ class Run:
 def test_a_clean_run_is_ok():
     r = Run().at(1).upload("f1").at(2).upload("f2").at(3).fault(1).at(40).upload("f3")
     r.verify("standby a", {"f1": "sha-f1", "f2": "sha-f2"}).at(50).verify(
-        "fin", {"f1": "sha-f1", "f2": "sha-f2", "f3": "sha-f3"}).replica(
-        {"f1": "sha-f1", "f2": "sha-f2", "f3": "sha-f3"}).stop()
+        "fin", {"f1": "sha-f1", "f2": "sha-f2", "f3": "sha-f3"}
+    ).replica({"f1": "sha-f1", "f2": "sha-f2", "f3": "sha-f3"}).stop()
     v = r.judged()
     assert v.verdict == "OK" and v.why.startswith("3 fichiers acquittés, tous relus intacts sur les deux nœuds")
     assert v.exit_code == 0 and "tout relu sur b" in v.replica
@@ -116,11 +207,25 @@ def test_a_file_acknowledged_by_the_discarded_node_during_a_cut_is_reported_apar
     r.at(20).upload("pendant-b", node="b").at(21).upload("pendant-a", node="a")
     r.at(80).h.append(FAULT, "câble débranché a", "end", OK)
     r.at(90).h.append(RUN, ENDURANCE, SPLIT_BRAIN, INFO, {"kept": "a", "discarded": "b", "cut_at": 10})
-    r.h.append(RUN, ENDURANCE, RECOVERED, OK, {"index": 1, "kind": "cable", "label": "câble débranché a",
-                                               "recovered": True, "waited": 40.0, "repairs": [], "left": []})
+    r.h.append(
+        RUN,
+        ENDURANCE,
+        RECOVERED,
+        OK,
+        {
+            "index": 1,
+            "kind": "cable",
+            "label": "câble débranché a",
+            "recovered": True,
+            "waited": 40.0,
+            "repairs": [],
+            "left": [],
+        },
+    )
     r.at(100).verify("câble débranché a", {"avant": "sha-avant", "pendant-b": None, "pendant-a": "sha-pendant-a"})
     r.verify("fin", {"avant": "sha-avant", "pendant-b": None, "pendant-a": "sha-pendant-a"}).replica(
-        {"avant": "sha-avant", "pendant-b": None, "pendant-a": "sha-pendant-a"}).stop()
+        {"avant": "sha-avant", "pendant-b": None, "pendant-a": "sha-pendant-a"}
+    ).stop()
     v = r.judged()
     # a loss with an explanation is still a loss: never OK, its own verdict and exit code
     assert v.verdict == "pertes expliquées" and v.exit_code == 3
@@ -143,7 +248,8 @@ def test_a_file_of_the_kept_node_missing_after_a_split_brain_is_still_a_loss():
 def test_a_failed_upload_that_left_a_file_is_reported_not_lost():
     r = Run().at(1).upload("ok1").at(2).upload("casse", ok=False, size=10)
     r.at(3).verify("fin", {"ok1": "sha-ok1"}, listed=["ok1", "casse"], sizes={"ok1": 10, "casse": 4}).replica(
-        {"ok1": "sha-ok1"}).stop()
+        {"ok1": "sha-ok1"}
+    ).stop()
     v = r.judged()
     assert v.verdict == "OK"
     assert v.totals[FTP_UPLOADER]["refused"] == 1 and v.totals[FTP_UPLOADER]["timed_out"] == 0
@@ -169,18 +275,42 @@ def test_each_client_is_counted_apart_and_outages_are_per_fault():
     r.at(10).h.append(FAULT, "standby a", "start", OK)
     r.at(12).upload("f2", ok=False, failed_at="connexion").at(20).upload("f3", node="b")
     r.at(13).upload("c2", ok=False, uploader=CURL_UPLOADER, failed_at="connexion").at(25).upload(
-        "c3", uploader=CURL_UPLOADER, node=None)
+        "c3", uploader=CURL_UPLOADER, node=None
+    )
     r.at(40).h.append(FAULT, "standby a", "end", OK)
-    r.h.append(RUN, ENDURANCE, RECOVERED, OK, {"index": 1, "kind": "standby", "label": "standby a", "recovered": True,
-                                               "waited": 30.0, "repairs": [], "left": []})
+    r.h.append(
+        RUN,
+        ENDURANCE,
+        RECOVERED,
+        OK,
+        {
+            "index": 1,
+            "kind": "standby",
+            "label": "standby a",
+            "recovered": True,
+            "waited": 30.0,
+            "repairs": [],
+            "left": [],
+        },
+    )
     r.at(50).verify("fin", {"f1": "sha-f1", "f3": "sha-f3", "c1": "sha-c1", "c3": "sha-c3"}).stop()
     v = r.judged()
     line = v.faults[0]
     assert line.acked == {FTP_UPLOADER: 1, CURL_UPLOADER: 1} and line.failed == {FTP_UPLOADER: 1, CURL_UPLOADER: 1}
     assert line.outage_s == {FTP_UPLOADER: 19.0, CURL_UPLOADER: 24.0}
-    assert {k: v.totals[CURL_UPLOADER][k] for k in ("acked", "failed", "lost", "discarded", "in_cache", "not_checked",
-                                                     "refused", "timed_out")} == {
-        "acked": 2, "failed": 1, "lost": 0, "discarded": 0, "in_cache": 0, "not_checked": 0, "refused": 1, "timed_out": 0}
+    assert {
+        k: v.totals[CURL_UPLOADER][k]
+        for k in ("acked", "failed", "lost", "discarded", "in_cache", "not_checked", "refused", "timed_out")
+    } == {
+        "acked": 2,
+        "failed": 1,
+        "lost": 0,
+        "discarded": 0,
+        "in_cache": 0,
+        "not_checked": 0,
+        "refused": 1,
+        "timed_out": 0,
+    }
 
 
 def test_the_report_says_the_seed_the_faults_and_the_losses(tmp_path):
@@ -189,7 +319,9 @@ def test_the_report_says_the_seed_the_faults_and_the_losses(tmp_path):
     events = roundtrip_events(r.h.events)
     paths = write_report(judge_endurance(events), events, tmp_path)
     md = paths["md"].read_text()
-    assert "Graine : 7" in md and "**Verdict : KO**" in md and "| 1 | standby |  | redémarrage a | +3 s (23:00:03) |" in md
+    assert (
+        "Graine : 7" in md and "**Verdict : KO**" in md and "| 1 | standby |  | redémarrage a | +3 s (23:00:03) |" in md
+    )
     assert "- f2 (envois-ftp, acquitté à +2 s (23:00:02) par a) : absent, constaté à redémarrage a" in md
     assert (tmp_path / "chronologie-endurance.png").is_file()
     assert json.loads(paths["json"].read_text())["losses"][0]["name"] == "f2"
@@ -215,14 +347,16 @@ def test_durations_and_kinds_are_read_or_refused_in_one_line():
 
 
 def test_the_run_is_written_as_allure_results_one_per_fault_and_a_summary(tmp_path):
-    from bascule.reporting.endurance import write_allure
+
     r = Run().at(1).upload("f1").at(2).upload("f2").at(3).fault(1, label="redémarrage a")
     r.verify("redémarrage a", {"f1": "sha-f1", "f2": None}).verify("fin", {"f1": "sha-f1", "f2": None}).stop()
     events = roundtrip_events(r.h.events)
     verdict = judge_endurance(events)
     write_report(verdict, events, tmp_path)
-    results = [json.loads(p.read_text()) for p in (write_allure(verdict, events, tmp_path / "allure-results", 0.0)
-                                                    ).glob("*-result.json")]
+    results = [
+        json.loads(p.read_text())
+        for p in (write_allure(verdict, events, tmp_path / "allure-results", 0.0)).glob("*-result.json")
+    ]
     by_name = {r["name"]: r for r in results}
     assert by_name["Panne 1 : redémarrage a"]["status"] == "failed"
     summary = by_name["Bilan de la série"]
@@ -247,7 +381,7 @@ def test_a_file_absent_for_a_while_then_read_intact_is_a_stale_read_and_ko():
 
 
 def test_a_curl_file_missing_after_a_split_brain_is_undecided_never_excused():
-    from bascule.judging.endurance import UNDECIDED
+
     r = Run()
     r.at(10).h.append(FAULT, "câble débranché a", "start", OK)
     r.at(20).upload("ftp-b", node="b").at(21).upload("curl-1", node=None, uploader=CURL_UPLOADER)
@@ -267,8 +401,15 @@ def test_a_curl_file_missing_after_a_split_brain_is_undecided_never_excused():
 
 def test_the_cut_window_counts_the_moment_of_the_226_not_the_start_of_the_upload():
     r = Run()
-    r.at(9).h.append(CLIENT, FTP_UPLOADER, UPLOAD, OK, {"name": "lent", "sha256": "sha-lent", "served_by": "b",
-                                                         "op": WRITE}, t=9, end=12)
+    r.at(9).h.append(
+        CLIENT,
+        FTP_UPLOADER,
+        UPLOAD,
+        OK,
+        {"name": "lent", "sha256": "sha-lent", "served_by": "b", "op": WRITE},
+        t=9,
+        end=12,
+    )
     r.at(90).h.append(RUN, ENDURANCE, SPLIT_BRAIN, INFO, {"kept": "a", "discarded": "b", "cut_at": 10})
     r.at(100).verify("fin", {"lent": None}).stop()
     assert r.judged().files[0].fate == DISCARDED
@@ -278,8 +419,13 @@ def test_an_interruption_that_left_the_cluster_broken_is_ko_and_says_so():
     r = Run().at(1).upload("f1")
     r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "standby", "pause": 10})
     r.at(12).h.append(FAULT, "standby a", "start", OK)
-    r.at(20).h.append(RUN, ENDURANCE, RECOVERED, INFO, {"index": 1, "kind": "standby", "label": "interruption (Ctrl-C)",
-                                                        "recovered": False, "left": ["a en standby"]})
+    r.at(20).h.append(
+        RUN,
+        ENDURANCE,
+        RECOVERED,
+        INFO,
+        {"index": 1, "kind": "standby", "label": "interruption (Ctrl-C)", "recovered": False, "left": ["a en standby"]},
+    )
     r.verify("fin", {"f1": "sha-f1"}).stop(reason="interrompue (Ctrl-C) pendant la panne 1 (standby)", faults=0)
     v = r.judged()
     assert v.verdict == "KO" and "interrompue (Ctrl-C)" in v.why and "n'est pas revenu" in v.why
@@ -288,8 +434,13 @@ def test_an_interruption_that_left_the_cluster_broken_is_ko_and_says_so():
 def test_a_fault_not_played_is_said_so_and_is_no_failure():
     r = Run().at(1).upload("f1")
     r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "courant", "pause": 10})
-    r.at(11).h.append(RUN, ENDURANCE, RECOVERED, OK, {"index": 1, "kind": "courant", "label": "courant",
-                                                      "recovered": True, "status": "non jouée : impossible ici"})
+    r.at(11).h.append(
+        RUN,
+        ENDURANCE,
+        RECOVERED,
+        OK,
+        {"index": 1, "kind": "courant", "label": "courant", "recovered": True, "status": "non jouée : impossible ici"},
+    )
     r.at(20).verify("fin", {"f1": "sha-f1"}).replica({"f1": "sha-f1"}).stop(faults=0)
     v = r.judged()
     assert v.verdict == "OK" and not v.faults[0].played and v.faults[0].status == "non jouée : impossible ici"
@@ -306,21 +457,30 @@ CAPTURED = __import__("pathlib").Path(__file__).parent / "fixtures" / "runs"
 # a /home outside DRBD keep their losses, and now also count the stale reads they hid (acknowledged
 # files answered 550 while the service ran) and, where the run read it, the storage finding.
 REJUDGED = {
-    "endurance-saine-graine-11": ("inconnu", "310 fichiers acquittés relus intacts sur le nœud qui servait, mais réplique "
-                                             "non relue (série sans lecture de la réplique)"),
-    "endurance-home-sur-disque-local-curl": ("KO", "11 fichier(s) acquitté(s) perdu(s) sans explication ; 5 lecture(s) "
-                                                   "périmée(s) : fichier acquitté absent ou vide à une relecture, "
-                                                   "service en marche"),
-    "endurance-home-sur-disque-local-cause": ("KO", "39 fichier(s) acquitté(s) perdu(s) sans explication ; 5 lecture(s) "
-                                                    "périmée(s) : fichier acquitté absent ou vide à une relecture, "
-                                                    "service en marche ; le stockage ne garde pas chaque envoi acquitté "
-                                                    "sur les deux nœuds (lu sur le cluster)"),
+    "endurance-saine-graine-11": (
+        "inconnu",
+        "310 fichiers acquittés relus intacts sur le nœud qui servait, mais réplique "
+        "non relue (série sans lecture de la réplique)",
+    ),
+    "endurance-home-sur-disque-local-curl": (
+        "KO",
+        "11 fichier(s) acquitté(s) perdu(s) sans explication ; 5 lecture(s) "
+        "périmée(s) : fichier acquitté absent ou vide à une relecture, "
+        "service en marche",
+    ),
+    "endurance-home-sur-disque-local-cause": (
+        "KO",
+        "39 fichier(s) acquitté(s) perdu(s) sans explication ; 5 lecture(s) "
+        "périmée(s) : fichier acquitté absent ou vide à une relecture, "
+        "service en marche ; le stockage ne garde pas chaque envoi acquitté "
+        "sur les deux nœuds (lu sur le cluster)",
+    ),
 }
 
 
 @pytest.mark.parametrize("run", sorted(REJUDGED))
 def test_a_captured_run_is_judged_again_under_todays_verdicts(run, tmp_path):
-    from bascule.reporting.rejudge import rejudge
+
     saved = json.loads((CAPTURED / run / "endurance.json").read_text())
     paths = rejudge(CAPTURED / run, tmp_path)
     again = json.loads(paths["json"].read_text())
@@ -330,7 +490,8 @@ def test_a_captured_run_is_judged_again_under_todays_verdicts(run, tmp_path):
     # the same files lost, seen the same (a loss is now placed after the read from which it never came back:
     # one file of the -cause night, absent after fault 1, was read intact once before fault 2)
     assert totals == saved["totals"] and [(f["name"], f["fate"], f["seen"]) for f in again["losses"]] == [
-        (f["name"], f["fate"], f["seen"]) for f in saved["losses"]]
+        (f["name"], f["fate"], f["seen"]) for f in saved["losses"]
+    ]
     # each fault's line as the run judged it (the table's layout may have changed since)
     kept = ("index", "kind", "label", "start", "played", "recovered", "outage_s", "acked", "failed", "discarded")
     assert [{k: f[k] for k in kept} for f in again["faults"]] == [{k: f[k] for k in kept} for f in saved["faults"]]
@@ -338,10 +499,11 @@ def test_a_captured_run_is_judged_again_under_todays_verdicts(run, tmp_path):
 
 
 def test_a_file_acknowledged_just_before_its_nodes_power_cut_is_reported_apart_with_the_nodes_window():
-    from bascule.judging.endurance import IN_CACHE
+
     r = Run(writeback={"a": 35.0, "b": 35.0})
-    r.at(1).upload("ancien", node="a").at(70).upload("recent", node="a").at(71).upload("curl", node=None,
-                                                                                    uploader=CURL_UPLOADER)
+    r.at(1).upload("ancien", node="a").at(70).upload("recent", node="a").at(71).upload(
+        "curl", node=None, uploader=CURL_UPLOADER
+    )
     r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "courant", "pause": 10})
     r.at(80).h.append(FAULT, "coupure de courant a", "start", OK)
     r.at(200).verify("coupure de courant a", {"ancien": None, "recent": None, "curl": None}, index=1)
@@ -372,6 +534,7 @@ def test_a_file_acknowledged_by_the_discarded_node_just_before_the_cut_was_never
 
 
 # --- Jepsen's classes, one hand-made history each ------------------------------------------------
+
 
 def _read_back(r, name, sha=None, refused=None):
     value = {"name": name, "sha256": sha, "served_by": "a", "op": "lecture"}
@@ -405,8 +568,13 @@ def test_a_stale_read_while_a_cut_cable_let_both_nodes_serve_is_explained_not_ok
     r.at(10).h.append(FAULT, "câble débranché a", "start", OK)
     _read_back(r.at(20), "f1", refused="550 f1: No such file or directory")
     r.at(70).h.append(FAULT, "câble débranché a", "end", OK)
-    r.at(90).h.append(RUN, ENDURANCE, RECOVERED, OK, {"index": 1, "kind": "cable", "label": "câble débranché a",
-                                                      "recovered": True, "repairs": [], "left": []})
+    r.at(90).h.append(
+        RUN,
+        ENDURANCE,
+        RECOVERED,
+        OK,
+        {"index": 1, "kind": "cable", "label": "câble débranché a", "recovered": True, "repairs": [], "left": []},
+    )
     r.at(100).verify("fin", {"f1": "sha-f1"}).replica({"f1": "sha-f1"}).stop()
     v = r.judged()
     assert v.verdict == "pertes expliquées" and v.files[0].fate == STALE and v.files[0].explained
@@ -417,9 +585,20 @@ def test_a_repair_made_by_bascule_is_ko_with_what_was_repaired():
     r = Run().at(1).upload("f1")
     r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 1, "kind": "standby", "pause": 10})
     r.at(10).h.append(FAULT, "standby a", "start", OK)
-    r.at(40).h.append(RUN, ENDURANCE, RECOVERED, INFO, {"index": 1, "kind": "standby", "label": "standby a",
-                                                        "recovered": True, "repairs": ["crm resource cleanup fs0"],
-                                                        "left": []})
+    r.at(40).h.append(
+        RUN,
+        ENDURANCE,
+        RECOVERED,
+        INFO,
+        {
+            "index": 1,
+            "kind": "standby",
+            "label": "standby a",
+            "recovered": True,
+            "repairs": ["crm resource cleanup fs0"],
+            "left": [],
+        },
+    )
     r.at(50).verify("fin", {"f1": "sha-f1"}).replica({"f1": "sha-f1"}).stop()
     v = r.judged()
     assert v.verdict == "KO" and "bascule a dû réparer le cluster" in v.why
@@ -464,13 +643,20 @@ def test_drbd_out_of_sync_at_the_end_is_ko_with_its_count():
 
 
 def test_a_storage_finding_is_ko_even_when_nothing_was_lost():
-    from bascule.inventory import public
-    from test_endurance_diagnosis import lab_inventory
+
     r = Run()
     r.h.events[0].value["cluster"] = public(lab_inventory())
-    r.h.append(RUN, ENDURANCE, "stockage", INFO, {"resource": "fs0", "params": {"device": "/srv/home", "directory": "/home",
-                                                                               "fstype": "none", "options": "bind"},
-                                                  "nodes": {}})
+    r.h.append(
+        RUN,
+        ENDURANCE,
+        "stockage",
+        INFO,
+        {
+            "resource": "fs0",
+            "params": {"device": "/srv/home", "directory": "/home", "fstype": "none", "options": "bind"},
+            "nodes": {},
+        },
+    )
     r.at(1).upload("f1").at(20).verify("fin", {"f1": "sha-f1"})
     v = r.replica({"f1": "sha-f1"}).stop(faults=0).judged()
     assert v.verdict == "KO" and "le stockage ne garde pas" in v.why
@@ -498,7 +684,9 @@ def test_the_report_says_every_class_the_replay_and_how_the_time_went(tmp_path):
     verdict = judge_endurance(events)
     paths = write_report(verdict, events, tmp_path)
     md = paths["md"].read_text()
-    assert "pour rejouer ce tirage : `bascule endurance --duree 10m --graine 7 --pannes standby   (bascule 0.1.0)`" in md
+    assert (
+        "pour rejouer ce tirage : `bascule endurance --duree 10m --graine 7 --pannes standby   (bascule 0.1.0)`" in md
+    )
     assert "## Lectures périmées (absent ou vide à une relecture, intact ensuite) : 1" in md
     assert "## Fichiers acquittés absents ou différents sur la réplique : 1" in md
     assert "Le temps de la nuit :" in md and "servi " in md
@@ -512,8 +700,9 @@ EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 # --- the schedule and its replay --------------------------------------------------------------------
 
+
 def test_the_schedule_depends_on_the_seed_and_the_set_of_kinds_not_their_order():
-    from bascule.endurance.schedule import MASTER, PEER
+
     a, b = schedule(30, ("standby", "kill", "cable")), schedule(30, ("cable", "standby", "kill"))
     assert a == b
     assert {p.target for p in a} == {MASTER, PEER}
@@ -526,17 +715,18 @@ def test_the_schedule_depends_on_the_seed_and_the_set_of_kinds_not_their_order()
 
 
 def test_the_replay_command_holds_everything_that_draws_the_schedule():
-    from bascule.endurance.schedule import duration_words, replay_command
+
     cmd = replay_command(30, ("cable", "standby"), 1800, True, "lab.toml", "0.1.0")
-    assert cmd == ("bascule endurance --inventaire lab.toml --duree 30m --graine 30 --pannes standby,cable "
-                   "--composees   (bascule 0.1.0)")
+    assert cmd == (
+        "bascule endurance --inventaire lab.toml --duree 30m --graine 30 --pannes standby,cable "
+        "--composees   (bascule 0.1.0)"
+    )
     for seconds in (90, 1800, 5400, 3725):
         assert parse_duration(duration_words(seconds)) == seconds
 
 
 def test_each_night_gets_its_own_folder(tmp_path):
-    from datetime import datetime
-    from bascule.endurance.run import night_folder
+
     now = datetime(2026, 12, 7, 23, 0, 0)
     first = night_folder(tmp_path, now)
     first.mkdir()
@@ -544,9 +734,7 @@ def test_each_night_gets_its_own_folder(tmp_path):
 
 
 def test_the_trend_of_the_nights_is_plotted_by_the_endurance_command_itself(tmp_path, capsys):
-    from bascule.cli import main
-    from bascule.reporting import trend
-    from bascule.reporting.endurance import trend_record
+
     r = Run().at(1).upload("f1").at(2).fault(1).at(50).verify("fin", {"f1": "sha-f1"}).replica({"f1": "sha-f1"}).stop()
     events = roundtrip_events(r.h.events)
     record = trend_record(judge_endurance(events), events)
@@ -560,8 +748,7 @@ def test_the_trend_of_the_nights_is_plotted_by_the_endurance_command_itself(tmp_
 
 
 def test_the_help_says_each_verdict_s_exit_code(capsys):
-    from bascule.cli import main
-    from bascule.judging.endurance import EXIT_CODES
+
     with pytest.raises(SystemExit):
         main(["endurance", "--help"])
     said = " ".join(capsys.readouterr().out.split())
@@ -572,10 +759,25 @@ def test_the_help_says_each_verdict_s_exit_code(capsys):
 
 # --- what a review of the checker found (each probed on a hand-made history first) -----------------
 
+
 def test_a_file_the_replica_read_could_not_reach_is_never_ok():
     r = Run().at(1).upload("f1").at(20).verify("fin", {"f1": "sha-f1"})
-    r.h.append(RUN, ENDURANCE, VERIFY, INFO, {"after": "réplique", "index": None, "read": {"f1": None}, "listed": [],
-                                              "sizes": {}, "unreadable": ["f1"], "replica": True, "served_by": ["b"]})
+    r.h.append(
+        RUN,
+        ENDURANCE,
+        VERIFY,
+        INFO,
+        {
+            "after": "réplique",
+            "index": None,
+            "read": {"f1": None},
+            "listed": [],
+            "sizes": {},
+            "unreadable": ["f1"],
+            "replica": True,
+            "served_by": ["b"],
+        },
+    )
     r.h.append(RUN, ENDURANCE, REPLICA, INFO, {"drbd": {}, "switched": True, "served_by": "b"})
     v = r.stop(faults=0).judged()
     assert v.verdict == "inconnu" and v.files[0].fate == "non vérifié" and "réplique" in v.files[0].seen
@@ -608,8 +810,9 @@ def test_a_hostname_with_its_domain_is_the_inventory_s_node():
 
 # --- nights captured on the embedded lab through an inventory, 2026-12-07 (tests/fixtures/README.md) ---
 
+
 def _judged_again(run, tmp_path):
-    from bascule.reporting.rejudge import rejudge
+
     return json.loads(rejudge(CAPTURED / run, tmp_path)["json"].read_text())
 
 
@@ -651,7 +854,20 @@ def test_a_compound_chain_s_time_is_counted_once_in_how_the_night_went():
     r.at(10).h.append(FAULT, "redémarrage b", "start", OK)
     r.h.append(RUN, ENDURANCE, PLANNED, INFO, {"index": 2, "kind": "standby", "pause": 0})
     r.at(40).h.append(FAULT, "standby a", "start", OK)
-    r.at(100).h.append(RUN, ENDURANCE, RECOVERED, OK, {"index": 2, "kind": "standby", "label": "standby a",
-                                                       "recovered": True, "repairs": [], "left": [], "chain": [1, 2]})
+    r.at(100).h.append(
+        RUN,
+        ENDURANCE,
+        RECOVERED,
+        OK,
+        {
+            "index": 2,
+            "kind": "standby",
+            "label": "standby a",
+            "recovered": True,
+            "repairs": [],
+            "left": [],
+            "chain": [1, 2],
+        },
+    )
     v = r.at(110).verify("fin", {"f1": "sha-f1"}).replica({"f1": "sha-f1"}).stop().judged()
     assert v.time_spent["faults"] == 90.0  # from the first fault's start to the chain's audit, once

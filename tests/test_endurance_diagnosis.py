@@ -1,19 +1,21 @@
 """An endurance KO says its cause, read on the cluster, and how to fix it; « cause non identifiée »
 without evidence. The storage evidence (bascule/cluster/evidence.storage) judged by
 bascule/facts/storage.py, then by the endurance checker on saved runs."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from bascule.cluster.evidence import parse_storage
-from bascule.inventory import Inventory, from_public
-from bascule.judging.endurance import judge_endurance
 from bascule.facts.configuration import primitive_params
 from bascule.facts.storage import storage_findings
+from bascule.inventory import Inventory, from_public
+from bascule.judging.endurance import judge_endurance
 from bascule.record.endurance import ENDURANCE, START, STORAGE
 from bascule.record.history import INFO, RUN, Event, History
 from bascule.reporting.endurance import write_report
+from bascule.reporting.rejudge import rejudge
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KO_RUN = FIXTURES / "runs" / "endurance-home-sur-disque-local-curl"  # captured before storage was read
@@ -28,15 +30,21 @@ def lab_inventory() -> Inventory:
 
 def healthy_reading() -> dict:
     """The healthy lab's storage, from what STORAGE_COMMAND printed on each node (captured)."""
-    return {"resource": "fs0", "params": primitive_params(LAB_CIB, "fs0"),
-            "nodes": {n: parse_storage((FIXTURES / f"stockage-2.1-sain-{n}.txt").read_text(encoding="utf-8"))
-                      for n in ("intralab01", "hdintralab01")}}
+    return {
+        "resource": "fs0",
+        "params": primitive_params(LAB_CIB, "fs0"),
+        "nodes": {
+            n: parse_storage((FIXTURES / f"stockage-2.1-sain-{n}.txt").read_text(encoding="utf-8"))
+            for n in ("intralab01", "hdintralab01")
+        },
+    }
 
 
 def test_the_captured_readings_parse():
     assert healthy_reading()["nodes"] == {
         "intralab01": {"source": "/dev/drbd0", "fstype": "ext4", "options": "rw,relatime", "protocol": "C"},
-        "hdintralab01": {"source": "", "fstype": "", "options": "", "protocol": "C"}}
+        "hdintralab01": {"source": "", "fstype": "", "options": "", "protocol": "C"},
+    }
 
 
 def test_the_lab_as_it_should_be_has_no_finding():
@@ -45,10 +53,17 @@ def test_the_lab_as_it_should_be_has_no_finding():
 
 def test_a_file_system_resource_on_a_local_directory_is_named_with_its_fix():
     reading = healthy_reading()
-    reading["params"] = {"type": "Filesystem", "fstype": "none", "directory": "/home", "device": "/var/local/bascule-home",
-                         "options": "bind"}
+    reading["params"] = {
+        "type": "Filesystem",
+        "fstype": "none",
+        "directory": "/home",
+        "device": "/var/local/bascule-home",
+        "options": "bind",
+    }
     [finding] = storage_findings(reading, lab_inventory())
-    assert finding.cause.startswith("fs0 monte /var/local/bascule-home (fstype=none, options=bind) sur /home, pas /dev/drbd0")
+    assert finding.cause.startswith(
+        "fs0 monte /var/local/bascule-home (fstype=none, options=bind) sur /home, pas /dev/drbd0"
+    )
     assert "crm configure edit fs0 : device=/dev/drbd0 fstype=ext4" in finding.fix
 
 
@@ -83,8 +98,10 @@ def test_a_run_without_storage_evidence_says_cause_unidentified():
 
 def test_a_loss_with_healthy_storage_is_unidentified_and_says_what_was_ruled_out():
     verdict = judge_endurance(with_storage([healthy_reading()]))
-    assert verdict.cause == ("cause non identifiée pour les fichiers perdus : fs0 monte bien /dev/drbd0 sur /home "
-                             "(cibadmin), DRBD en protocole C (drbdadm dump)")
+    assert verdict.cause == (
+        "cause non identifiée pour les fichiers perdus : fs0 monte bien /dev/drbd0 sur /home "
+        "(cibadmin), DRBD en protocole C (drbdadm dump)"
+    )
 
 
 def test_a_weak_protocol_is_not_blamed_for_losses_at_clean_moves_but_is_a_finding():
@@ -95,8 +112,10 @@ def test_a_weak_protocol_is_not_blamed_for_losses_at_clean_moves_but_is_a_findin
     for seen in reading["nodes"].values():
         seen["protocol"] = "A"
     verdict = judge_endurance(with_storage([reading]))
-    assert verdict.cause.startswith("cause non identifiée pour les fichiers perdus : fs0 monte bien /dev/drbd0 sur "
-                                    "/home (cibadmin) ; DRBD resftp en protocole A")
+    assert verdict.cause.startswith(
+        "cause non identifiée pour les fichiers perdus : fs0 monte bien /dev/drbd0 sur "
+        "/home (cibadmin) ; DRBD resftp en protocole A"
+    )
     assert "un risque lu sur le cluster : aucune perte de cette nuit après une panne soudaine" in verdict.cause
     assert verdict.fix.startswith("protocol C;")
 
@@ -110,15 +129,29 @@ def test_a_configuration_drbdadm_cannot_read_claims_no_protocol():
 
 
 def test_unreadable_storage_is_said_so():
-    verdict = judge_endurance(with_storage([{"resource": "fs0", "nodes": {"intralab01": {"error": "nœud injoignable"}},
-                                             "error": "configuration du cluster illisible (cibadmin)"}]))
+    verdict = judge_endurance(
+        with_storage(
+            [
+                {
+                    "resource": "fs0",
+                    "nodes": {"intralab01": {"error": "nœud injoignable"}},
+                    "error": "configuration du cluster illisible (cibadmin)",
+                }
+            ]
+        )
+    )
     assert "le stockage n'a pas pu être lu sur le cluster" in verdict.cause
 
 
 def test_the_cause_reaches_every_report(tmp_path):
     bound = healthy_reading()
-    bound["params"] = {"type": "Filesystem", "fstype": "none", "directory": "/home", "device": "/var/local/bascule-home",
-                       "options": "bind"}
+    bound["params"] = {
+        "type": "Filesystem",
+        "fstype": "none",
+        "directory": "/home",
+        "device": "/var/local/bascule-home",
+        "options": "bind",
+    }
     events = with_storage([bound, bound])
     verdict = judge_endurance(events)
     assert verdict.cause.count("fs0 monte") == 1  # two readings, one cause
@@ -134,12 +167,18 @@ CAUSE_RUN = FIXTURES / "runs" / "endurance-home-sur-disque-local-cause"  # captu
 
 
 def test_the_captured_run_on_a_home_outside_drbd_names_its_cause_and_fix(tmp_path):
-    from bascule.reporting.rejudge import rejudge
+
     events = History.load_events(CAUSE_RUN / "historique.jsonl")
     assert sum(1 for e in events if e.source == RUN and e.op == STORAGE) == 2  # read at the start and the end
     verdict = judge_endurance(events)
-    assert (verdict.verdict, verdict.totals["envois-ftp"]["lost"], verdict.totals["envois-curl"]["lost"]) == ("KO", 26, 13)
-    assert verdict.cause.startswith("fs0 monte /var/local/bascule-home (fstype=none, options=bind) sur /home, pas /dev/drbd0")
+    assert (verdict.verdict, verdict.totals["envois-ftp"]["lost"], verdict.totals["envois-curl"]["lost"]) == (
+        "KO",
+        26,
+        13,
+    )
+    assert verdict.cause.startswith(
+        "fs0 monte /var/local/bascule-home (fstype=none, options=bind) sur /home, pas /dev/drbd0"
+    )
     assert verdict.fix == "crm configure edit fs0 : device=/dev/drbd0 fstype=ext4, sans options=bind (Q3 du lab)"
     # what the run wrote, and what `bascule rejuger` writes again
     assert f"Cause : {verdict.cause}" in (CAUSE_RUN / "endurance.md").read_text(encoding="utf-8")

@@ -1,12 +1,14 @@
 """The endurance run's clients against a real FTP server (pyftpdlib on 127.0.0.1): the FTP uploader
 and curl record each acknowledged upload, the server's outage shows as failed uploads, and the
 read-back finds a file deleted or changed on the server; the checker then says so."""
+
 from __future__ import annotations
 
 import shutil
 import time
 
 import pytest
+from test_ftp import ServerThread, client_for
 
 from bascule.cluster.uploads import CurlUploader, FtpUploader, contents, read_back_all
 from bascule.judging.endurance import judge_endurance
@@ -14,12 +16,13 @@ from bascule.record.endurance import CURL_UPLOADER, ENDURANCE, FTP_UPLOADER, STA
 from bascule.record.history import CLIENT, INFO, OK, RUN, History, roundtrip_events
 from bascule.waits import wait_until
 
-from test_ftp import ServerThread, client_for, ftpd  # noqa: F401  (the fixture)
-
 
 def _acked(history, process):
-    return [e.value["name"] for e in history.events
-            if e.source == CLIENT and e.process == process and e.op == UPLOAD and e.outcome == OK]
+    return [
+        e.value["name"]
+        for e in history.events
+        if e.source == CLIENT and e.process == process and e.op == UPLOAD and e.outcome == OK
+    ]
 
 
 def test_uploads_are_acknowledged_then_a_lost_and_a_changed_file_are_found(ftpd, tmp_path):
@@ -36,8 +39,9 @@ def test_uploads_are_acknowledged_then_a_lost_and_a_changed_file_are_found(ftpd,
         u.start()
     wait_until(lambda: len(_acked(history, FTP_UPLOADER)), lambda n: n >= 6, "six envois", deadline=20, interval=0.1)
     if len(uploaders) == 2:
-        wait_until(lambda: len(_acked(history, CURL_UPLOADER)), lambda n: n >= 2, "deux envois curl", deadline=20,
-                   interval=0.1)
+        wait_until(
+            lambda: len(_acked(history, CURL_UPLOADER)), lambda n: n >= 2, "deux envois curl", deadline=20, interval=0.1
+        )
     for u in uploaders:
         u.stop()
     for u in uploaders:
@@ -72,23 +76,36 @@ def test_an_outage_shows_as_failed_uploads_and_the_uploader_comes_back(tmp_path)
     up = FtpUploader(client_for(port), history, "Documents/e/ftp", period=0.1, size=256)
     up.start()
     try:
-        wait_until(lambda: len(_acked(history, FTP_UPLOADER)), lambda n: n >= 2, "deux envois", deadline=20,
-                   interval=0.1)
+        wait_until(
+            lambda: len(_acked(history, FTP_UPLOADER)), lambda n: n >= 2, "deux envois", deadline=20, interval=0.1
+        )
         srv.stop()
         down_at = time.monotonic()
-        wait_until(lambda: [e for e in history.events if e.op == UPLOAD and e.outcome != OK], bool,
-                   "un envoi échoué", deadline=20, interval=0.1)
+        wait_until(
+            lambda: [e for e in history.events if e.op == UPLOAD and e.outcome != OK],
+            bool,
+            "un envoi échoué",
+            deadline=20,
+            interval=0.1,
+        )
         srv = ServerThread(home, port=port)
         before = len(_acked(history, FTP_UPLOADER))
-        wait_until(lambda: len(_acked(history, FTP_UPLOADER)), lambda n: n > before, "un envoi après le retour",
-                   deadline=20, interval=0.1)
+        wait_until(
+            lambda: len(_acked(history, FTP_UPLOADER)),
+            lambda n: n > before,
+            "un envoi après le retour",
+            deadline=20,
+            interval=0.1,
+        )
         assert time.monotonic() - down_at < 20
     finally:
         up.stop()
         up.join(timeout=20)
         srv.stop()
     failed = [e for e in history.events if e.op == UPLOAD and e.outcome != OK]
-    assert failed and all(e.value["failed_at"] in ("connexion", "identification", "lecture", "écriture") for e in failed)
+    assert failed and all(
+        e.value["failed_at"] in ("connexion", "identification", "lecture", "écriture") for e in failed
+    )
 
 
 def test_the_curl_password_never_reaches_its_command_line(ftpd):
@@ -99,7 +116,9 @@ def test_the_curl_password_never_reaches_its_command_line(ftpd):
     netrc = up._netrc
     assert oct(netrc.stat().st_mode & 0o777) == "0o600"
     up.start()
-    wait_until(lambda: len(_acked(history, CURL_UPLOADER)), lambda n: n >= 1, "un envoi curl", deadline=20, interval=0.1)
+    wait_until(
+        lambda: len(_acked(history, CURL_UPLOADER)), lambda n: n >= 1, "un envoi curl", deadline=20, interval=0.1
+    )
     up.stop()
     up.join(timeout=20)
     assert not netrc.exists()  # removed with its directory when the uploader stops

@@ -1,5 +1,6 @@
 """bascule.cluster.ftp against a real FTP server (pyftpdlib on 127.0.0.1): the client, and the probe measuring
 an outage of known length."""
+
 from __future__ import annotations
 
 import os
@@ -19,12 +20,12 @@ with warnings.catch_warnings():
     from pyftpdlib.ioloop import IOLoop
     from pyftpdlib.servers import FTPServer
 
-from bascule.errors import BasculeError
 from bascule.cluster.ftp import FTPClient, FTPUnavailable, Probe, Transfer, describe_error, sha256
-from bascule.record.history import CLIENT, CONNECT, FAIL, INFO, OK, READ, WRITE, History
-from bascule.facts.windows import downtime_windows, total_downtime
+from bascule.errors import BasculeError
 from bascule.facts.client_ops import served_by
+from bascule.facts.windows import downtime_windows, total_downtime, write_refusals
 from bascule.inventory import Secret
+from bascule.record.history import CLIENT, CONNECT, FAIL, INFO, OK, READ, WRITE, History
 
 USER = "user"
 PASSWORD = "S3cr3t-ftp"
@@ -85,16 +86,6 @@ class ServerThread:
         assert not self._thread.is_alive(), "the FTP server thread did not stop"
 
 
-@pytest.fixture
-def ftpd(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    srv = ServerThread(home)
-    srv.home = home
-    yield srv
-    srv.stop()
-
-
 def client_for(port: int, password: str = PASSWORD) -> FTPClient:
     return FTPClient("127.0.0.1", USER, Secret(password), port, timeout=3)
 
@@ -116,6 +107,7 @@ def refuses(port: int) -> bool:
 
 
 # --- the client --------------------------------------------------------------------------------
+
 
 def test_upload_download_round_trip(ftpd):
     client = client_for(ftpd.port)
@@ -190,6 +182,7 @@ def test_describe_error_words():
 
 # --- the probe ---------------------------------------------------------------------------------
 
+
 def wait_for(condition, deadline: float, what: str) -> None:
     end = time.monotonic() + deadline
     while not condition():
@@ -219,8 +212,7 @@ def test_probe_measures_a_known_outage(tmp_path):
         probe.start()
 
         def oks_since(t: float) -> list:
-            return [e for e in history.events
-                    if e.process == probe.name and e.outcome == OK and e.t >= t]
+            return [e for e in history.events if e.process == probe.name and e.outcome == OK and e.t >= t]
 
         wait_for(lambda: len(oks_since(0.0)) >= 3, 10, "the probe's first successful operations")
 
@@ -274,8 +266,13 @@ def test_probe_keeps_its_cadence_through_a_server_that_hangs_mid_transfer(tmp_pa
     home.mkdir()
     srv = ServerThread(home, hostname="intralab01")
     history = History()
-    probe = Probe(FTPClient("127.0.0.1", USER, Secret(PASSWORD), srv.port, timeout=0.6), history, "sonde",
-                  cadence=CADENCE, connect_timeout=0.4)
+    probe = Probe(
+        FTPClient("127.0.0.1", USER, Secret(PASSWORD), srv.port, timeout=0.6),
+        history,
+        "sonde",
+        cadence=CADENCE,
+        connect_timeout=0.4,
+    )
     try:
         probe.start()
         wait_for(lambda: sum(e.outcome == OK for e in ops_of(history, probe)) >= 4, 10, "good operations")
@@ -285,7 +282,9 @@ def test_probe_keeps_its_cadence_through_a_server_that_hangs_mid_transfer(tmp_pa
         time.sleep(2.0)
         released_at = history.now()
         srv.release()
-        wait_for(lambda: sum(e.outcome == OK and e.t > released_at for e in ops_of(history, probe)) >= 4, 10, "recovery")
+        wait_for(
+            lambda: sum(e.outcome == OK and e.t > released_at for e in ops_of(history, probe)) >= 4, 10, "recovery"
+        )
     finally:
         probe.stop()
         srv.release()
@@ -301,7 +300,9 @@ def test_probe_keeps_its_cadence_through_a_server_that_hangs_mid_transfer(tmp_pa
     assert any(e.outcome == INFO and e.value["failed_at"] == READ for e in during)
     # (those started less than a timeout before the release were answered late, and that is right)
     stuck = [e for e in during if e.t < released_at - 0.6]
-    assert stuck and all(e.outcome == INFO for e in stuck), [(e.outcome, e.value, e.error) for e in stuck if e.outcome != INFO]
+    assert stuck and all(e.outcome == INFO for e in stuck), [
+        (e.outcome, e.value, e.error) for e in stuck if e.outcome != INFO
+    ]
     assert {e.value["failed_at"] for e in stuck} <= {CONNECT, READ}
     (w,) = downtime_windows(history.events, probe.name)
     assert w.duration == pytest.approx(released_at - hang_start, abs=0.7)
@@ -338,7 +339,7 @@ def test_probe_tells_a_refused_upload_from_an_outage(tmp_path):
     assert downtime_windows(history.events, probe.name) == []
     refused = [e for e in ops if e.outcome == FAIL]
     assert refused and all(e.value["failed_at"] == WRITE for e in refused)
-    from bascule.facts.windows import write_refusals
+
     (w,) = write_refusals(history.events, probe.name)
     assert w.end is None and w.phases[0].kind == WRITE and "550" in w.phases[0].reason
 

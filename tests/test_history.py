@@ -1,4 +1,5 @@
 """bascule.record.history: the run's timeline and what is computed from it (downtime, fault spans ...)."""
+
 from __future__ import annotations
 
 import json
@@ -6,10 +7,25 @@ import threading
 
 import pytest
 
-from bascule.record.history import CLIENT, CONNECT, FAIL, FAULT, INFO, LOGIN, OBSERVATION, OK, READ, STEP, WRITE, Event, History
-from bascule.facts.windows import Phase, downtime_windows, total_downtime, write_refusals
 from bascule.facts.client_ops import client_ops, served_by
+from bascule.facts.client_view import client_downtime, window_phases, window_sequence
 from bascule.facts.events import fault_spans, first_observation
+from bascule.facts.windows import Phase, downtime_windows, total_downtime, write_refusals
+from bascule.record.history import (
+    CLIENT,
+    CONNECT,
+    FAIL,
+    FAULT,
+    INFO,
+    LOGIN,
+    OBSERVATION,
+    OK,
+    READ,
+    STEP,
+    WRITE,
+    Event,
+    History,
+)
 
 P = "sonde-ftp"
 
@@ -162,8 +178,13 @@ def test_served_by_records_changes_only():
     h.append(CLIENT, P, "write+read", OK, {"served_by": "hdintralab01"}, t=5.0, end=5.1)
     h.append(CLIENT, P, "write+read", OK, {"served_by": "intralab01"}, t=6.0, end=6.1)
     assert served_by(h.events, P) == [(0.0, "intralab01"), (4.0, "hdintralab01"), (6.0, "intralab01")]
-    assert served_by(h.events) == [(0.0, "intralab01"), (4.0, "hdintralab01"), (4.5, "intralab01"),
-                                   (5.0, "hdintralab01"), (6.0, "intralab01")]
+    assert served_by(h.events) == [
+        (0.0, "intralab01"),
+        (4.0, "hdintralab01"),
+        (4.5, "intralab01"),
+        (5.0, "hdintralab01"),
+        (6.0, "intralab01"),
+    ]
 
 
 def test_first_observation():
@@ -188,8 +209,15 @@ def test_first_observation():
 def test_save_and_load_round_trip(tmp_path):
     h = History(clock=FakeClock())
     h.append(STEP, "Q2", "begin", OK, t=0.0, end=0.0)
-    h.append(CLIENT, P, "write+read", OK, {"path": "sonde/sonde-1.txt", "sha256": "ab" * 32,
-                                           "served_by": "intralab01"}, t=0.5, end=0.7)
+    h.append(
+        CLIENT,
+        P,
+        "write+read",
+        OK,
+        {"path": "sonde/sonde-1.txt", "sha256": "ab" * 32, "served_by": "intralab01"},
+        t=0.5,
+        end=0.7,
+    )
     h.append(CLIENT, P, "write+read", FAIL, {"served_by": None}, error="connexion refusée", t=1.0, end=1.0)
     h.append(CLIENT, P, "write+read", INFO, None, error="délai dépassé", t=2.0, end=10.0)
     h.append(FAULT, "câble intralab01", "start", OK, ["eth1", "déconnecté"], t=0.9, end=0.95)
@@ -239,7 +267,9 @@ def probe_op(h: History, t: float, kind: str, failed: str | None = None, dur: fl
         value = {"op": kind, "served_by": served} if kind == READ else {"op": kind, "path": "p", "sha256": "x"}
         h.append(CLIENT, P, kind, OK, value, t=t, end=t + dur)
     else:
-        h.append(CLIENT, P, kind, FAIL, {"failed_at": failed, "served_by": None}, error=error or failed, t=t, end=t + dur)
+        h.append(
+            CLIENT, P, kind, FAIL, {"failed_at": failed, "served_by": None}, error=error or failed, t=t, end=t + dur
+        )
 
 
 def test_a_refused_upload_on_a_server_that_answers_is_no_downtime():
@@ -265,7 +295,9 @@ def test_phases_say_which_kind_of_failure_and_for_how_long():
     (w,) = downtime_windows(h.events, P)
     assert w.duration == pytest.approx(3.25)
     assert [(p.kind, p.seconds, p.reason) for p in w.phases] == [
-        (CONNECT, pytest.approx(2.35), "connexion refusée"), (LOGIN, pytest.approx(0.9), "identifiants refusés (530)")]
+        (CONNECT, pytest.approx(2.35), "connexion refusée"),
+        (LOGIN, pytest.approx(0.9), "identifiants refusés (530)"),
+    ]
     assert served_by(h.events, P) == [(0.0, "intralab01"), (3.25, "hdintralab01")]
 
 
@@ -282,7 +314,7 @@ def test_a_hung_operation_makes_the_bounds_differ_and_the_window_uncertain():
 def test_an_intermittent_outage_reads_in_a_few_words_with_its_dominant_kind_and_every_reason_counted():
     """Seen on a breakage no issue named: a server refusing some connections and accepting others
     wrote 8 000–9 400 characters of alternating phases in one cell."""
-    from bascule.facts.client_view import client_downtime, window_phases, window_sequence
+
     h = History(clock=FakeClock())
     probe_op(h, 0.0, READ, served="intralab01")
     t = 0.25
@@ -290,8 +322,13 @@ def test_an_intermittent_outage_reads_in_a_few_words_with_its_dominant_kind_and_
         probe_op(h, t, READ, failed=CONNECT, error="délai dépassé" if i % 3 else "connexion refusée")
         t += 0.25
     for i in range(170):  # then the server closes some sessions before its greeting, others after the login
-        probe_op(h, t, READ, failed=CONNECT if i % 2 == 0 else LOGIN,
-                 error="accueil inattendu : connexion fermée" if i % 2 == 0 else "EOFError")
+        probe_op(
+            h,
+            t,
+            READ,
+            failed=CONNECT if i % 2 == 0 else LOGIN,
+            error="accueil inattendu : connexion fermée" if i % 2 == 0 else "EOFError",
+        )
         t += 0.25
     probe_op(h, t, READ, served="intralab01")
     (w,) = downtime_windows(h.events, P)
@@ -303,6 +340,10 @@ def test_an_intermittent_outage_reads_in_a_few_words_with_its_dominant_kind_and_
     # the whole sequence, for the Allure attachment
     assert len(window_sequence(w).splitlines()) == 170
     first = w.phases[0]
-    # the first stretch (and the first closed greeting after it) is one phase of three reasons, not « connexion refusée »
-    assert first.count == 161 and first.reasons == (("délai dépassé", 106), ("connexion refusée", 54),
-                                                    ("accueil inattendu : connexion fermée", 1))
+    # the first stretch (and the first closed greeting after it) is one phase of three reasons, not « connexion
+    # refusée »
+    assert first.count == 161 and first.reasons == (
+        ("délai dépassé", 106),
+        ("connexion refusée", 54),
+        ("accueil inattendu : connexion fermée", 1),
+    )

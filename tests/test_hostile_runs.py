@@ -7,6 +7,7 @@ The nodes are a local paramiko SSH server on 127.0.0.1 (it answers « ok » to a
 cluster), or a port that accepts and never speaks; the FTP server is pyftpdlib on 127.0.0.1. No
 VM and no traffic beyond loopback.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,21 +18,11 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from test_ftp import PASSWORD as FTP_PASSWORD, ServerThread
-from test_nodes import GOOD_PASSWORD as SSH_PASSWORD, sshd  # noqa: F401 - the fixture
+from test_ftp import PASSWORD as FTP_PASSWORD
+from test_nodes import GOOD_PASSWORD as SSH_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = (SSH_PASSWORD, FTP_PASSWORD, "mauvais-mot-de-passe-77")
-
-
-@pytest.fixture
-def ftpd_local(tmp_path):
-    home = tmp_path / "ftp-home"
-    home.mkdir()
-    srv = ServerThread(home, hostname="intralab01")
-    yield srv.port
-    srv.stop()
 
 
 @pytest.fixture
@@ -49,6 +40,7 @@ def silent_port():
                 held.append(sock.accept()[0])
             except OSError:
                 continue
+
     th = threading.Thread(target=accept, daemon=True)
     th.start()
     yield sock.getsockname()[1]
@@ -59,10 +51,16 @@ def silent_port():
     sock.close()
 
 
-def inventory(tmp_path: Path, ssh_port: int, ftp_port: int, ssh_password_env: str = "HOSTILE_SSH_PASSWORD",
-              ftp_password_env: str = "HOSTILE_FTP_PASSWORD") -> Path:
+def inventory(
+    tmp_path: Path,
+    ssh_port: int,
+    ftp_port: int,
+    ssh_password_env: str = "HOSTILE_SSH_PASSWORD",
+    ftp_password_env: str = "HOSTILE_FTP_PASSWORD",
+) -> Path:
     path = tmp_path / "hostile.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [cluster]
 vip = "127.0.0.1"
 preferred_master = "intralab01"
@@ -89,7 +87,9 @@ user = "user"
 port = {ftp_port}
 password_env = "{ftp_password_env}"
 timeout = 3
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -97,9 +97,27 @@ def run(tmp_path: Path, inv: Path, env: dict) -> tuple[int, str, Path]:
     reports, allure = tmp_path / "reports", tmp_path / "allure-results"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTILE_")}
     full_env.update(env)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "features/", "-p", "no:cacheprovider", "-l", "--tb=long", "-vv",
-                           f"--bascule-inventaire={inv}", f"--bascule-rapports={reports}", f"--alluredir={allure}"],
-                          cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "features/",
+            "-p",
+            "no:cacheprovider",
+            "-l",
+            "--tb=long",
+            "-vv",
+            f"--bascule-inventaire={inv}",
+            f"--bascule-rapports={reports}",
+            f"--alluredir={allure}",
+        ],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     return proc.returncode, proc.stdout + proc.stderr, tmp_path
 
 
@@ -108,8 +126,11 @@ def assert_clean(rc: int, out: str, where: Path, *expected: str) -> None:
     assert "Traceback" not in out and "INTERNALERROR" not in out, out[-5000:]
     # the line that stops the run is bascule's own, not framed by pytest as « !!! _pytest.outcomes.Exit: … !!! »
     assert "_pytest.outcomes.Exit" not in out and "Exit: bascule" not in out, out[-3000:]
-    bascule_lines = [line for line in out.splitlines() if "bascule:" in line and ("!" in line or "ERROR" in line
-                                                                                  or line.startswith("bascule:"))]
+    bascule_lines = [
+        line
+        for line in out.splitlines()
+        if "bascule:" in line and ("!" in line or "ERROR" in line or line.startswith("bascule:"))
+    ]
     assert bascule_lines, out[-3000:]
     for e in expected:
         assert e in out, (e, out[-3000:])
@@ -120,14 +141,15 @@ def assert_clean(rc: int, out: str, where: Path, *expected: str) -> None:
                 assert secret.encode() not in f.read_bytes(), f"a password in {f}"
 
 
-def test_a_refused_ssh_password_is_one_line_and_leaks_nothing(tmp_path, sshd, ftpd_local):  # noqa: F811
+def test_a_refused_ssh_password_is_one_line_and_leaks_nothing(tmp_path, sshd, ftpd_local):
     inv = inventory(tmp_path, sshd, ftpd_local)
-    rc, out, where = run(tmp_path, inv, {"HOSTILE_SSH_PASSWORD": "mauvais-mot-de-passe-77",
-                                         "HOSTILE_FTP_PASSWORD": FTP_PASSWORD})
+    rc, out, where = run(
+        tmp_path, inv, {"HOSTILE_SSH_PASSWORD": "mauvais-mot-de-passe-77", "HOSTILE_FTP_PASSWORD": FTP_PASSWORD}
+    )
     assert_clean(rc, out, where, "intralab01")
 
 
-def test_a_node_that_is_not_a_cluster_stops_at_the_start_row(tmp_path, sshd, ftpd_local):  # noqa: F811
+def test_a_node_that_is_not_a_cluster_stops_at_the_start_row(tmp_path, sshd, ftpd_local):
     # SSH works (the stub answers « ok » to crm_mon): the start row cannot read a cluster there
     inv = inventory(tmp_path, sshd, ftpd_local)
     rc, out, where = run(tmp_path, inv, {"HOSTILE_SSH_PASSWORD": SSH_PASSWORD, "HOSTILE_FTP_PASSWORD": FTP_PASSWORD})
@@ -144,7 +166,7 @@ def test_a_port_that_never_speaks_is_one_line(tmp_path, silent_port, ftpd_local)
 
 
 @pytest.mark.parametrize("bad", ["S3cr3t-ftp\r", "S3cr3t-ftp\n", "S3cr3t\x00ftp"], ids=["CR", "LF", "NUL"])
-def test_a_password_that_cannot_be_typed_is_named_not_shown(tmp_path, sshd, ftpd_local, bad):  # noqa: F811
+def test_a_password_that_cannot_be_typed_is_named_not_shown(tmp_path, sshd, ftpd_local, bad):
     inv = inventory(tmp_path, sshd, ftpd_local)
     if "\x00" in bad:  # an environment variable cannot hold NUL: give it in the file
         text = inv.read_text().replace('password_env = "HOSTILE_FTP_PASSWORD"', 'password = "S3cr3t\\u0000ftp"')
@@ -157,7 +179,7 @@ def test_a_password_that_cannot_be_typed_is_named_not_shown(tmp_path, sshd, ftpd
     assert "S3cr3t" not in out
 
 
-def test_a_password_pasted_into_password_env_is_not_echoed(tmp_path, sshd, ftpd_local):  # noqa: F811
+def test_a_password_pasted_into_password_env_is_not_echoed(tmp_path, sshd, ftpd_local):
     inv = inventory(tmp_path, sshd, ftpd_local, ftp_password_env="mauvais-mot-de-passe-77")
     rc, out, where = run(tmp_path, inv, {"HOSTILE_SSH_PASSWORD": SSH_PASSWORD})
     assert_clean(rc, out, where, "password_env")

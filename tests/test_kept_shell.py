@@ -2,6 +2,7 @@
 requests run real local processes (`sh`): commands keep their exact output, stderr and exit status,
 one shell serves them all, and a stuck, killed or refused shell ends in one clear NodeLost or falls
 back to a channel per command."""
+
 import subprocess
 import threading
 
@@ -25,7 +26,7 @@ def _pump(read, write, done=None):
             write(data)
         if done:
             done()
-    except Exception:  # the other end went away: the test says what it expected
+    except Exception:  # noqa: BLE001 - the other end went away: the test says what it expected
         pass
 
 
@@ -48,14 +49,19 @@ class _Server(paramiko.ServerInterface):
         self.execs.append(command)
         if self.refuse_sudo and command.startswith("sudo"):
             command = "echo 'sudo: a password is required' >&2; exit 1"
-        proc = subprocess.Popen(["sh", "-c", command], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            ["sh", "-c", command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
 
         def serve():
             err = threading.Thread(target=_pump, args=(lambda: proc.stderr.read1(65536), channel.sendall_stderr))
             err.start()
-            threading.Thread(target=_pump, args=(lambda: channel.recv(65536), lambda d: (proc.stdin.write(d), proc.stdin.flush())),
-                             kwargs={"done": proc.stdin.close}, daemon=True).start()
+            threading.Thread(
+                target=_pump,
+                args=(lambda: channel.recv(65536), lambda d: (proc.stdin.write(d), proc.stdin.flush())),
+                kwargs={"done": proc.stdin.close},
+                daemon=True,
+            ).start()
             _pump(lambda: proc.stdout.read1(65536), channel.sendall)
             err.join()
             status = proc.wait()
@@ -64,8 +70,9 @@ class _Server(paramiko.ServerInterface):
                 # the exit status (« Channel closed. »); the client closes
                 channel.send_exit_status(status)
                 channel.shutdown_write()
-            except Exception:  # the client closed first
+            except Exception:  # noqa: BLE001 - the client closed first
                 pass
+
         threading.Thread(target=serve, daemon=True).start()
         return True
 
@@ -92,8 +99,20 @@ def kept(sshd):
 
 
 def node(port, user="root"):
-    return Node(NodeSpec("intralab01", SSHSpec(host="127.0.0.1", port=port, user=user, sudo=True,
-                                               password=Secret(PASSWORD), connect_timeout=5, command_timeout=10)))
+    return Node(
+        NodeSpec(
+            "intralab01",
+            SSHSpec(
+                host="127.0.0.1",
+                port=port,
+                user=user,
+                sudo=True,
+                password=Secret(PASSWORD),
+                connect_timeout=5,
+                command_timeout=10,
+            ),
+        )
+    )
 
 
 def test_one_shell_answers_every_command_exactly(kept):
@@ -140,6 +159,7 @@ def test_commands_from_two_threads_each_get_their_own_answer(kept):
 
     def ask(i):
         answers[i] = n.run(f"sleep 0.2; echo {i}").stdout
+
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()

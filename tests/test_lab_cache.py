@@ -1,5 +1,6 @@
 """The lab's baseline snapshot (bascule/lab/cache.py) against a hypervisor that records its virsh
 calls (hand-written: the real path is timed by bench/lab_timings.py --cached)."""
+
 import subprocess
 import threading
 

@@ -13,6 +13,7 @@ embedded lab, through --inventory). The variants below are derived from it by ha
 - after the move, every read says the old master served it (an FTP server outside the cluster's
   control): still KO.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,10 @@ def derived(tmp_path: Path, change, journal_line_at: float | None = None) -> Pat
             for journal in event["value"]["observation"]["value"]["journals"]:
                 if journal["node"] == "hdintralab01":  # on the node's clock: history time + t0 + its offset
                     at = journal["t0"] + FAULT_START + journal_line_at + journal["offset"]
-                    journal["text"] += (f"{at:.6f} hdintralab01 pacemaker-controld[909]:  notice: Requesting local "
-                                        "execution of stop operation for serviceFTP on hdintralab01\n")
+                    journal["text"] += (
+                        f"{at:.6f} hdintralab01 pacemaker-controld[909]:  notice: Requesting local "
+                        "execution of stop operation for serviceFTP on hdintralab01\n"
+                    )
         lines.append(json.dumps(event, ensure_ascii=False))
     (target / "historique.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return target
@@ -59,8 +62,12 @@ def test_the_captured_reboot_is_ok(tmp_path):
 
 def reset_from_85_s(event):
     if event["t"] >= FAULT_START + 85:
-        event.update(outcome="fail", value={"failed_at": "connexion", "served_by": None},
-                     error="Connection reset by peer", end=event["t"] + 0.002)
+        event.update(
+            outcome="fail",
+            value={"failed_at": "connexion", "served_by": None},
+            error="Connection reset by peer",
+            end=event["t"] + 0.002,
+        )
 
 
 def test_a_failback_seen_before_the_move_is_not_counted_in_the_move(tmp_path):
@@ -83,6 +90,7 @@ def test_a_client_served_by_the_old_master_after_the_move_stays_ko(tmp_path):
         value = event.get("value")
         if event["t"] >= FAULT_START + 50 and isinstance(value, dict) and value.get("served_by") == "hdintralab01":
             value["served_by"] = "intralab01"
+
     row = reboot_row(derived(tmp_path, old_master), tmp_path)
     assert row["status"] == "KO"
     assert "toujours servi par intralab01" in row["observed"]

@@ -1,14 +1,16 @@
 """Errors a user can act on when reaching a node: a local paramiko SSH server on 127.0.0.1 stands
 in for a node (password and key logins), and a closed port for an unreachable one."""
+
 import socket
 import threading
+import time
 
 import paramiko
 import pytest
 
+from bascule.cluster.nodes import Node, NodeLost, hard_deadline
 from bascule.errors import NodeError
 from bascule.inventory import NodeSpec, Secret, SSHSpec
-from bascule.cluster.nodes import Node
 
 GOOD_PASSWORD = "bon-mot-de-passe-42"
 
@@ -33,19 +35,26 @@ class _Server(paramiko.ServerInterface):
             channel.sendall(b"ok\n")
             channel.send_exit_status(0)
             channel.shutdown_write()
+
         threading.Thread(target=answer, daemon=True).start()
         return True
 
 
-@pytest.fixture
-def sshd(local_sshd):
-    return local_sshd(_Server)
-
-
 def node(port, password=None, key=None):
-    return Node(NodeSpec("intralab01", SSHSpec(host="127.0.0.1", port=port, user="root", key=key,
-                                               password=Secret(password) if password else None,
-                                               connect_timeout=3, command_timeout=5)))
+    return Node(
+        NodeSpec(
+            "intralab01",
+            SSHSpec(
+                host="127.0.0.1",
+                port=port,
+                user="root",
+                key=key,
+                password=Secret(password) if password else None,
+                connect_timeout=3,
+                command_timeout=5,
+            ),
+        )
+    )
 
 
 def test_password_login_runs_a_command(sshd):
@@ -130,8 +139,7 @@ class _BlackHole:
 
 
 def test_a_command_on_a_dead_connection_returns_within_its_deadline(sshd):
-    import time
-    from bascule.cluster.nodes import NodeLost, hard_deadline
+
     hole = _BlackHole(sshd)
     n = node(hole.port, GOOD_PASSWORD)
     assert n.run("echo ok").ok  # the connection works
@@ -181,16 +189,29 @@ def hanging_sshd(local_sshd):
 
 
 def test_a_server_that_hangs_during_authentication_is_no_refused_password(hanging_sshd):
-    import time
-    n = Node(NodeSpec("intralab01", SSHSpec(host="127.0.0.1", port=hanging_sshd, user="root",
-                                            password=Secret(GOOD_PASSWORD), connect_timeout=2, command_timeout=5)))
+
+    n = Node(
+        NodeSpec(
+            "intralab01",
+            SSHSpec(
+                host="127.0.0.1",
+                port=hanging_sshd,
+                user="root",
+                password=Secret(GOOD_PASSWORD),
+                connect_timeout=2,
+                command_timeout=5,
+            ),
+        )
+    )
     start = time.monotonic()
     with pytest.raises(NodeError) as info:
         n.run("true")
     assert time.monotonic() - start < 10
     text = str(info.value)
-    assert (f"nœud intralab01 : le serveur SSH de root@127.0.0.1:{hanging_sshd} n'a pas répondu pendant "
-            "l'authentification en 2 s") in text
+    assert (
+        f"nœud intralab01 : le serveur SSH de root@127.0.0.1:{hanging_sshd} n'a pas répondu pendant "
+        "l'authentification en 2 s"
+    ) in text
     assert "refusée" not in info.value.what
     assert GOOD_PASSWORD not in text and "\n" not in text
 

@@ -1,7 +1,9 @@
 """The pytest plugin's handling of rows: a KO row does not stop the scenario (the table stays
 complete, the scenario fails at its end); a row marked stop=True does; an exception marks the rows
 after it « non exécuté ». Run in a child pytest with a toy feature: no cluster involved."""
+
 import json
+import socket
 
 pytest_plugins = ["pytester"]
 
@@ -104,15 +106,19 @@ password_env = "BASCULE_TEST_SSH_PW"
 
 
 def test_a_stopped_run_says_why_in_the_table(pytester, monkeypatch):
-    import socket
+
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens there: the nodes are unreachable
     monkeypatch.setenv("BASCULE_TEST_SSH_PW", "pas-affiché-42")
-    pytester.makefile(".feature", jouet="# language: fr\nFonctionnalité: Jouet\n  Scénario: Une ligne\n"
-                                        "    Quand on regarde le cluster\n    Alors il est là\n")
-    pytester.makepyfile(test_jouet="""
+    pytester.makefile(
+        ".feature",
+        jouet="# language: fr\nFonctionnalité: Jouet\n  Scénario: Une ligne\n"
+        "    Quand on regarde le cluster\n    Alors il est là\n",
+    )
+    pytester.makepyfile(
+        test_jouet="""
 from pytest_bdd import scenarios, then, when
 from bascule.judging.verdict import Result
 scenarios("jouet.feature")
@@ -124,11 +130,14 @@ def regarde(cluster):
 @then("il est là")
 def la(lignes):
     lignes.record(Result.ok("vu"))
-""")
+"""
+    )
     inv = pytester.path / "inv.toml"
     inv.write_text(INVENTORY.format(port=port))
     out = pytester.path / "out"
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--bascule-inventaire={inv}", f"--bascule-rapports={out}")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--bascule-inventaire={inv}", f"--bascule-rapports={out}"
+    )
     assert result.ret == 2
     result.stdout.fnmatch_lines([f"*bascule: nœud intralab01*rien n'écoute en SSH sur root@127.0.0.1:{port}*"])
     table = (out / "tableau-de-tests.md").read_text()
@@ -153,13 +162,16 @@ Fonctionnalité: Jouet
     Alors D est ok
 """
 
-INTERRUPTING = STEPS + '''
+INTERRUPTING = (
+    STEPS
+    + """
 import os, signal
 
 @when("on interrompt la série")
 def interrompre():
     os.kill(os.getpid(), signal.SIGTERM)  # what CI's timeout sends
-'''
+"""
+)
 
 
 def run_features(pytester, feature: str, steps: str) -> dict:
@@ -179,12 +191,15 @@ def test_an_interrupted_run_says_so_and_where_and_counts_every_row(pytester):
     table = run_features(pytester, INTERRUPTED, INTERRUPTING)
     out = pytester.path / "out"
     rows = [(r["scenario"], r["status"], r["observed"]) for r in table["rows"]]
-    assert table["stopped"].startswith("série interrompue (SIGTERM : arrêt demandé) pendant « Interrompu », "
-                                       "à l'étape « on interrompt la série »")
-    assert rows == [("Interrompu", "OK", "A vu"),
-                    ("Interrompu", "inconnu", "interrompu (SIGTERM : arrêt demandé) pendant cette ligne"),
-                    ("Interrompu", "non exécuté", "non exécuté (série interrompue)"),
-                    ("Jamais atteint", "non exécuté", "non exécuté (série interrompue)")]
+    assert table["stopped"].startswith(
+        "série interrompue (SIGTERM : arrêt demandé) pendant « Interrompu », à l'étape « on interrompt la série »"
+    )
+    assert rows == [
+        ("Interrompu", "OK", "A vu"),
+        ("Interrompu", "inconnu", "interrompu (SIGTERM : arrêt demandé) pendant cette ligne"),
+        ("Interrompu", "non exécuté", "non exécuté (série interrompue)"),
+        ("Jamais atteint", "non exécuté", "non exécuté (série interrompue)"),
+    ]
     md = (out / "tableau-de-tests.md").read_text()
     assert "série interrompue (SIGTERM" in md and "non exécuté 2" in md
 
@@ -201,7 +216,9 @@ Fonctionnalité: Jouet
     Alors C est ok
 """
 
-AUDITED = STEPS + '''
+AUDITED = (
+    STEPS
+    + """
 import os, signal
 import pytest
 
@@ -214,7 +231,8 @@ def audit(lignes):
 @then("on attend et la série est interrompue")
 def interrompue():
     os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while a Then step waits
-'''
+"""
+)
 
 
 def test_a_then_step_interrupted_is_the_row_in_progress_even_after_the_audit(pytester):

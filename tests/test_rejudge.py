@@ -7,6 +7,7 @@ and the tables; bascule.reporting.rejudge rebuilds the tables from the history a
 
 The plugin appends the RUN "start" event (date, cluster, public inventory) only in its `cluster`
 fixture; the toy has no cluster, so its conftest appends that event itself, as `cluster` does."""
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from bascule.cli import main
+from bascule.errors import BasculeError
 from bascule.judging import checks
 from bascule.judging.verdict import Result
-from bascule.errors import BasculeError
 from bascule.record.history import CLIENT, RUN, VERDICT, History
 from bascule.reporting.rejudge import rejudge, rejudge_events
 
@@ -48,7 +50,8 @@ from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec, pub
 
 @pytest.fixture(scope="session")
 def inventaire():
-    nodes = (NodeSpec("intralab01", SSHSpec(host="10.22.100.11")), NodeSpec("hdintralab01", SSHSpec(host="10.22.100.12")))
+    nodes = (NodeSpec("intralab01", SSHSpec(host="10.22.100.11")), NodeSpec("hdintralab01",
+    SSHSpec(host="10.22.100.12")))
     return Inventory(nodes=nodes, preferred_master="intralab01", vip="10.22.100.220",
                      ftp=FTPSpec(password=Secret("S3cr3t-xyz")), source="jouet.toml")
 
@@ -59,7 +62,8 @@ def depart(inventaire, historique, tableau_de_tests):
     if os.environ.get("BASCULE_TOY_NO_START"):
         return
     tableau_de_tests.cluster = "intralab01 (maître) + hdintralab01, VIP 10.22.100.220"
-    historique.append(RUN, "bascule", "start", INFO, {"date": tableau_de_tests.date, "cluster": tableau_de_tests.cluster,
+    historique.append(RUN, "bascule", "start", INFO, {"date": tableau_de_tests.date, "cluster":
+    tableau_de_tests.cluster,
                                                       "inventory": public(inventaire)})
 """
 
@@ -176,7 +180,7 @@ def test_rejudge_writes_the_runs_tables_byte_for_byte(pytester, monkeypatch):
     assert "S3cr3t-xyz" not in (out / "historique.jsonl").read_text(encoding="utf-8")
 
     # --sortie, and the command line
-    from bascule.cli import main
+
     assert main(["rejuger", str(out), "--sortie", str(pytester.path / "ailleurs")]) == 0
     for name in NAMES:
         assert (pytester.path / "ailleurs" / name).read_bytes() == (out / name).read_bytes(), name
@@ -211,8 +215,12 @@ def test_rejudging_runs_the_checks_again_on_the_rows_slice(pytester, monkeypatch
     monkeypatch.undo()
 
     # the move's slice ends at `upto`: with the later failure in it, the move would read differently
-    widened = [replace(e, value={**e.value, "upto": len(events)}) if e.source == VERDICT and e.value.get("check") == "moved"
-               else e for e in events]
+    widened = [
+        replace(e, value={**e.value, "upto": len(events)})
+        if e.source == VERDICT and e.value.get("check") == "moved"
+        else e
+        for e in events
+    ]
     moved = [(r.status, r.observed) for r in rejudge_events(widened).rows][2]
     assert moved != run_rows[2] and "FTP toujours indisponible" in moved[1]
 

@@ -1,14 +1,16 @@
 """The reports' templates (bascule/reporting/templates): Markdown cells that stay in their cell, HTML
 escaped the way the pages always were, the class summary's Markdown table whole whatever the groups
 left."""
+
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from test_classe import run_with
+
 from bascule.reporting.class_run import Group, GroupRun, write_summary
 from bascule.reporting.table import CompletedTable, Row, markdown_cell
-from test_classe import run_with
 
 
 def cells(line: str) -> int:
@@ -26,10 +28,20 @@ def test_a_markdown_cell_keeps_its_pipes_and_line_breaks_inside():
 
 
 def test_every_line_of_a_markdown_table_has_the_header_s_four_cells():
-    report = CompletedTable(rows=[
-        Row("Q2", "Bascule", "cat essai1 | wc -l\nsur hdintralab01", "1", "0 | vide", "KO", ("détail | un\r\nsuite",)),
-        Row("Q2", "Retour", "crm node online", "ressources | A", "vu", "OK"),
-    ])
+    report = CompletedTable(
+        rows=[
+            Row(
+                "Q2",
+                "Bascule",
+                "cat essai1 | wc -l\nsur hdintralab01",
+                "1",
+                "0 | vide",
+                "KO",
+                ("détail | un\r\nsuite",),
+            ),
+            Row("Q2", "Retour", "crm node online", "ressources | A", "vu", "OK"),
+        ]
+    )
     lines = table_lines(report.markdown())
     assert len(lines) == 2 + 2 + 1 + 2  # header, rule; the two scenarios' lines; the rows; the detail
     assert {cells(line) for line in lines} == {4}
@@ -39,8 +51,14 @@ def test_every_line_of_a_markdown_table_has_the_header_s_four_cells():
 
 def test_html_is_escaped_as_before_the_templates():
     # html.escape's entities (&#x27;, &quot;), the ones the pages have always had, not MarkupSafe's
-    report = CompletedTable(title="t <&>", cluster="c'1", date="d\"", stopped="<script>x</script>",
-                            versions={"pacemaker": "2.1 <x>"}, trends={"l'a": "t/a.png"})
+    report = CompletedTable(
+        title="t <&>",
+        cluster="c'1",
+        date='d"',
+        stopped="<script>x</script>",
+        versions={"pacemaker": "2.1 <x>"},
+        trends={"l'a": "t/a.png"},
+    )
     report.add(Row("Q2 <b>", "S", "a'", 'e"', "o & p", "KO", ("d <1>", "d 'deux'")))
     page = report.html()
     assert "<title>t &lt;&amp;&gt;</title>" in page and "<p>Cluster : c&#x27;1 — d&quot;</p>" in page
@@ -56,8 +74,9 @@ def test_html_is_escaped_as_before_the_templates():
 
 
 def test_the_class_summary_markdown_stays_a_table_when_a_group_has_no_table(tmp_path):
-    no_table = GroupRun(Group("g3", Path("g3.toml"), Path("g3")), 2, 0.5,
-                        error="g3.toml: invalid TOML | line 2\nvip = 3")
+    no_table = GroupRun(
+        Group("g3", Path("g3.toml"), Path("g3")), 2, 0.5, error="g3.toml: invalid TOML | line 2\nvip = 3"
+    )
     for runs, columns in (([run_with("g1", ["OK", "KO", "OK"], cause="nic=eth0"), no_table], 3), ([no_table], 0)):
         md = write_summary(runs, tmp_path)["md"].read_text(encoding="utf-8")
         lines = table_lines(md)

@@ -2,6 +2,7 @@
 quiet (a pure fact of the history), the watch that a wait asks, and the rows that say the cluster
 settled. No VM: controller outputs are captured from the lab (tests/fixtures/README.md), histories
 are hand-made."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from bascule.cluster.settling import SettleWatch
-from bascule.judging.checks import moved, service_restarted
 from bascule.facts.settling import quiet_for, settled_sentence
+from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
+from bascule.judging.checks import moved, service_restarted
+from bascule.judging.verdict import Verdict
 from bascule.record.cluster_state import parse_controller
 from bascule.record.history import CLIENT, FAIL, INFO, OBSERVATION, OK, History
 from bascule.record.observations import MoveSeen, RestartSeen
-from bascule.judging.verdict import Verdict
 from bascule.waits import Settled, WaitTimeout, wait_until
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -30,12 +32,19 @@ class Clock:
 
 
 def controller(history: History, t: float, state: str = "S_IDLE", cib: str = "0.31.4", outcome: str = OK):
-    history.append(OBSERVATION, "intralab01", "controller", outcome,
-                   {"dc": "intralab01", "state": state, "cib": cib} if outcome == OK else None,
-                   error=None if outcome == OK else "injoignable", t=t)
+    history.append(
+        OBSERVATION,
+        "intralab01",
+        "controller",
+        outcome,
+        {"dc": "intralab01", "state": state, "cib": cib} if outcome == OK else None,
+        error=None if outcome == OK else "injoignable",
+        t=t,
+    )
 
 
 # --- the controller's reading ----------------------------------------------------------------------
+
 
 def test_the_controller_reading_captured_on_the_lab_idle_and_busy():
     idle = parse_controller((FIXTURES / "controller-2.1-idle.txt").read_text())
@@ -54,6 +63,7 @@ def test_an_unreadable_controller_is_never_idle():
 
 
 # --- quiet, from the history -----------------------------------------------------------------------
+
 
 def test_quiet_counts_idle_readings_with_one_cib_version():
     h = History(clock=Clock())
@@ -93,11 +103,18 @@ def test_an_unreadable_reading_breaks_the_quiet_run():
 
 # --- the wait ends when the cluster has settled ------------------------------------------------------
 
+
 def test_a_wait_ends_at_once_when_settled_says_so():
     answers = iter([None, None, "aucune transition depuis 21,0 s"])
     with pytest.raises(Settled) as caught:
-        wait_until(lambda: "Stopped", lambda v: v == "Started", "serviceWeb started", deadline=360, interval=0,
-                   settled=lambda: next(answers))
+        wait_until(
+            lambda: "Stopped",
+            lambda v: v == "Started",
+            "serviceWeb started",
+            deadline=360,
+            interval=0,
+            settled=lambda: next(answers),
+        )
     assert caught.value.settled == "aucune transition depuis 21,0 s"
     assert caught.value.last_seen == "'Stopped'" and caught.value.elapsed < 5
     assert isinstance(caught.value, WaitTimeout)  # every wait's handler takes it
@@ -145,21 +162,46 @@ def test_the_watch_ignores_the_quiet_that_a_monitor_interval_allows():
 
 # --- the rows say it ----------------------------------------------------------------------------------
 
+
 def test_a_move_that_settled_elsewhere_is_ko_and_says_so(inventory):
     h = History(clock=Clock())
-    h.append(OBSERVATION, "hdintralab01", "crm_mon", OK,
-             {"summary": "serviceWeb arrêté (start en échec sur hdintralab01)", "promoted": ["hdintralab01"]}, t=5)
-    obs = MoveSeen(0.0, "hdintralab01", "standby de intralab01", None, wait_error="serviceWeb arrêté",
-                   settled="aucune transition depuis 21,0 s")
+    h.append(
+        OBSERVATION,
+        "hdintralab01",
+        "crm_mon",
+        OK,
+        {"summary": "serviceWeb arrêté (start en échec sur hdintralab01)", "promoted": ["hdintralab01"]},
+        t=5,
+    )
+    obs = MoveSeen(
+        0.0,
+        "hdintralab01",
+        "standby de intralab01",
+        None,
+        wait_error="serviceWeb arrêté",
+        settled="aucune transition depuis 21,0 s",
+    )
     result = moved(obs, list(h.events), inventory)
     assert result.verdict is Verdict.KO
-    assert result.observed.startswith("Le cluster s'est stabilisé sans activer toutes les ressources sur hdintralab01 "
-                                      "(aucune transition depuis 21,0 s)")
+    assert result.observed.startswith(
+        "Le cluster s'est stabilisé sans activer toutes les ressources sur hdintralab01 "
+        "(aucune transition depuis 21,0 s)"
+    )
 
 
 def test_a_restart_that_settled_without_happening_is_ko_and_says_so(inventory):
-    obs = RestartSeen(0.0, "serviceFTP", "intralab01", 0, "sonde", False, None, "serviceFTP Stopped", 45.0,
-                      settled="aucune transition depuis 20,0 s")
+    obs = RestartSeen(
+        0.0,
+        "serviceFTP",
+        "intralab01",
+        0,
+        "sonde",
+        False,
+        None,
+        "serviceFTP Stopped",
+        45.0,
+        settled="aucune transition depuis 20,0 s",
+    )
     h = History(clock=Clock())
     h.append(CLIENT, "sonde", "read", FAIL, error="connexion refusée", t=1)
     result = service_restarted(obs, list(h.events), inventory)
@@ -169,7 +211,8 @@ def test_a_restart_that_settled_without_happening_is_ko_and_says_so(inventory):
 
 @pytest.fixture
 def inventory():
-    from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
+
     nodes = tuple(NodeSpec(n, SSHSpec(host=n, user="vagrant", sudo=True)) for n in ("intralab01", "hdintralab01"))
-    return Inventory(nodes=nodes, preferred_master="intralab01", vip="10.22.100.220",
-                     ftp=FTPSpec("user", Secret("x")), source="test")
+    return Inventory(
+        nodes=nodes, preferred_master="intralab01", vip="10.22.100.220", ftp=FTPSpec("user", Secret("x")), source="test"
+    )

@@ -3,9 +3,11 @@ last run's reports; the options carry a --bascule- prefix and keep their former 
 plugin owns them (pytest-ansible owns --inventory); the inventory can be set in the ini file; the
 run says what it will do to the cluster before the first fault; the Q2 and Q5 rows are in the lab's
 own words. Child pytest runs with toy features: no cluster involved."""
-import json
 
-from bascule.suite.lab_words import in_lab_words
+import json
+from pathlib import Path
+
+from bascule.suite.lab_words import LAB_ROWS, in_lab_words
 from bascule.suite.plan import Plan, keys_of
 
 pytest_plugins = ["pytester"]
@@ -58,34 +60,53 @@ def test_the_q5_rows_carry_the_labs_own_words_even_when_not_run(pytester):
     pytester.runpytest_subprocess("features", "-p", "no:cacheprovider", f"--bascule-rapports={out}")
     rows = json.loads((out / "tableau-de-tests.json").read_text())["rows"]
     assert [(r["action"], r["expected"], r["status"]) for r in rows] == [
-        ("Mettre le serveur maître en « standby ».",
-         "Les ressources sont arrêtées sur le serveur maître et activées sur le serveur esclave (crm status).", "OK"),
+        (
+            "Mettre le serveur maître en « standby ».",
+            "Les ressources sont arrêtées sur le serveur maître et activées sur le serveur esclave (crm status).",
+            "OK",
+        ),
         ("Tester l'accès en écriture au serveur FTP.", "Tests à partir de Filezilla concluants.", "KO"),
-        ("Mettre le serveur maître « online ».",
-         "Les ressources sont de nouveau activées sur le serveur maître (auto-failback).", "non exécuté")]
+        (
+            "Mettre le serveur maître « online ».",
+            "Les ressources sont de nouveau activées sur le serveur maître (auto-failback).",
+            "non exécuté",
+        ),
+    ]
     assert "Tests à partir de Filezilla concluants." in (out / "tableau-de-tests.html").read_text()
 
 
 def test_the_extra_cases_keep_their_own_words():
-    row = in_lab_words("Arrêt d'un service avec et sans empêchement de redémarrage", "",
-                       "le serveur maître est mis en « standby »", "les ressources sont arrêtées sur le serveur maître "
-                       "et activées sur le serveur esclave")
+    row = in_lab_words(
+        "Arrêt d'un service avec et sans empêchement de redémarrage",
+        "",
+        "le serveur maître est mis en « standby »",
+        "les ressources sont arrêtées sur le serveur maître et activées sur le serveur esclave",
+    )
     assert row.action == "le serveur maître est mis en « standby »"
-    q2 = in_lab_words("Q2 — DRBD et système de fichiers", "", "le serveur maître est mis en « standby »",
-                      "les ressources sont arrêtées sur le serveur maître et activées sur le serveur esclave")
+    q2 = in_lab_words(
+        "Q2 — DRBD et système de fichiers",
+        "",
+        "le serveur maître est mis en « standby »",
+        "les ressources sont arrêtées sur le serveur maître et activées sur le serveur esclave",
+    )
     assert q2.action == "Mettre le serveur maître en « standby » (maintenance)"
 
 
 def test_every_row_of_the_q2_and_q5_features_has_the_labs_words():
     """The shipped features and the lab's words are kept together: a reworded step would otherwise
     silently put the Gherkin's words back into the lab's table."""
-    from pathlib import Path
-    from bascule.suite.lab_words import LAB_ROWS
+
     root = Path(__file__).resolve().parents[1] / "features"
-    for name, table, count in (("01_q2_drbd_systeme_de_fichiers.feature", "Q2", 7), ("02_q5_service_ftp.feature", "Q5", 5)):
+    for name, table, count in (
+        ("01_q2_drbd_systeme_de_fichiers.feature", "Q2", 7),
+        ("02_q5_service_ftp.feature", "Q5", 5),
+    ):
         lines = [line.strip() for line in (root / name).read_text(encoding="utf-8").splitlines()]
-        pairs = [(w.removeprefix("Quand "), t.removeprefix("Alors ")) for w, t in zip(lines, lines[1:])
-                 if w.startswith("Quand ") and t.startswith("Alors ")]
+        pairs = [
+            (w.removeprefix("Quand "), t.removeprefix("Alors "))
+            for w, t in zip(lines, lines[1:])
+            if w.startswith("Quand ") and t.startswith("Alors ")
+        ]
         assert len(pairs) == count
         assert all((table, w, t) in LAB_ROWS for w, t in pairs), [p for p in pairs if (table, *p) not in LAB_ROWS]
 
@@ -117,8 +138,14 @@ def pytest_addoption(parser):
     parser.addoption("--inventory", dest="ansible_inventory", default=None)
 """)
     out = _features(pytester)
-    result = pytester.runpytest_subprocess("features", "-p", "no:cacheprovider", f"--bascule-rapports={out}",
-                                           "--inventory=hosts.ini", "--bascule-inventaire=absent.toml")
+    result = pytester.runpytest_subprocess(
+        "features",
+        "-p",
+        "no:cacheprovider",
+        f"--bascule-rapports={out}",
+        "--inventory=hosts.ini",
+        "--bascule-inventaire=absent.toml",
+    )
     assert result.ret == 4  # bascule's own option was read, and it names the missing file
     assert "absent.toml" in result.stderr.str() and "already added" not in result.stderr.str()
 

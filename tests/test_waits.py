@@ -1,13 +1,17 @@
 """bascule.waits.wait_until: poll with a deadline, with a fake clock so that no test really waits."""
+
 from __future__ import annotations
 
+import io
 import threading
 import time
 
 import pytest
 
+from bascule import waits
 from bascule.errors import BasculeError, NodeError
-from bascule.waits import Waited, WaitTimeout, wait_until
+from bascule.lab import embedded as lab_module
+from bascule.waits import PROGRESS, Waited, WaitTimeout, wait_until
 
 
 class FakeClock:
@@ -30,6 +34,7 @@ def seq(*values):
         if isinstance(v, BaseException):
             raise v
         return v
+
     return probe
 
 
@@ -64,8 +69,14 @@ def test_timeout_says_what_was_expected_and_last_seen():
     clock = FakeClock(step=1.0)
     values = iter(range(100))
     with pytest.raises(WaitTimeout) as info:
-        wait_until(lambda: {"promu": f"n{next(values)}"}, lambda v: v["promu"] == "hdintralab01",
-                   "ms-drbd0 promu sur hdintralab01", deadline=10, interval=0, clock=clock)
+        wait_until(
+            lambda: {"promu": f"n{next(values)}"},
+            lambda v: v["promu"] == "hdintralab01",
+            "ms-drbd0 promu sur hdintralab01",
+            deadline=10,
+            interval=0,
+            clock=clock,
+        )
     err = info.value
     assert isinstance(err, BasculeError)
     assert err.expected == "ms-drbd0 promu sur hdintralab01"
@@ -79,8 +90,15 @@ def test_timeout_says_what_was_expected_and_last_seen():
 
 def test_describe_is_used_for_last_seen():
     with pytest.raises(WaitTimeout) as info:
-        wait_until(lambda: 41, lambda v: v == 42, "42", deadline=3, interval=0, clock=FakeClock(),
-                   describe=lambda v: f"valeur {v}")
+        wait_until(
+            lambda: 41,
+            lambda v: v == 42,
+            "42",
+            deadline=3,
+            interval=0,
+            clock=FakeClock(),
+            describe=lambda v: f"valeur {v}",
+        )
     assert info.value.last_seen == "valeur 41"
 
 
@@ -93,22 +111,35 @@ def test_exception_counts_as_not_yet():
 
 def test_exception_appears_in_last_seen():
     with pytest.raises(WaitTimeout) as info:
-        wait_until(seq(5, OSError("No route to host"), OSError("No route to host"), OSError("No route to host")),
-                   lambda v: v == 6, "six", deadline=3, interval=0, clock=FakeClock())
+        wait_until(
+            seq(5, OSError("No route to host"), OSError("No route to host"), OSError("No route to host")),
+            lambda v: v == 6,
+            "six",
+            deadline=3,
+            interval=0,
+            clock=FakeClock(),
+        )
     assert info.value.last_seen == "OSError: No route to host"
     assert "OSError: No route to host" in str(info.value)
 
 
 def test_bascule_error_shows_its_what_only():
     with pytest.raises(WaitTimeout) as info:
-        wait_until(seq(*[NodeError("intralab01 ne répond pas", "vérifiez le câble")] * 5),
-                   lambda v: True, "intralab01", deadline=2, interval=0, clock=FakeClock())
+        wait_until(
+            seq(*[NodeError("intralab01 ne répond pas", "vérifiez le câble")] * 5),
+            lambda v: True,
+            "intralab01",
+            deadline=2,
+            interval=0,
+            clock=FakeClock(),
+        )
     assert info.value.last_seen == "intralab01 ne répond pas"
 
 
 def test_nothing_seen_when_ok_raises_first():
     def ok(v):
         raise ValueError("sortie illisible")
+
     with pytest.raises(WaitTimeout) as info:
         wait_until(lambda: "x", ok, "lisible", deadline=2, interval=0, clock=FakeClock())
     assert info.value.last_seen == "ValueError: sortie illisible"
@@ -128,8 +159,7 @@ def test_interval_is_waited_between_polls():
     calls = []
     start = time.monotonic()
     with pytest.raises(WaitTimeout):
-        wait_until(lambda: calls.append(time.monotonic()), lambda v: False, "rien",
-                   deadline=0.25, interval=0.1)
+        wait_until(lambda: calls.append(time.monotonic()), lambda v: False, "rien", deadline=0.25, interval=0.1)
     # polls at about 0, 0.1, 0.2 and a last one at the deadline (the last pause is cut short)
     assert 3 <= len(calls) <= 5
     gaps = [b - a for a, b in zip(calls, calls[1:])]
@@ -139,15 +169,21 @@ def test_interval_is_waited_between_polls():
 
 
 def test_off_a_terminal_a_long_wait_says_a_line_every_30_s(monkeypatch):
-    import io
-    from bascule.waits import PROGRESS
+
     log = io.StringIO()  # a CI log: not a terminal
     monkeypatch.setattr(PROGRESS, "stream", log)
     stop = threading.Event()
     clock = FakeClock(step=5.0)  # each poll costs 5 s of fake time
     with pytest.raises(WaitTimeout):
-        wait_until(lambda: "StandAlone", lambda v: False, "la reconnexion de DRBD", deadline=100, interval=0.0,
-                   stop=stop, clock=clock)
+        wait_until(
+            lambda: "StandAlone",
+            lambda v: False,
+            "la reconnexion de DRBD",
+            deadline=100,
+            interval=0.0,
+            stop=stop,
+            clock=clock,
+        )
     lines = log.getvalue().splitlines()
     assert len(lines) == 3, lines  # at 30, 60 and 90 s
     assert lines[0].startswith("  … la reconnexion de DRBD : 30 s / 100 s ('StandAlone')")
@@ -155,8 +191,7 @@ def test_off_a_terminal_a_long_wait_says_a_line_every_30_s(monkeypatch):
 
 
 def test_a_lab_phase_says_it_still_runs(monkeypatch):
-    from bascule import waits
-    from bascule.lab import embedded as lab_module
+
     said = []
     monkeypatch.setattr(waits, "HEARTBEAT", 0.05)
     lab = lab_module.EmbeddedLab(out=said.append)

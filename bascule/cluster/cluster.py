@@ -3,29 +3,36 @@
 Every reading of crm_mon or DRBD goes on the history as an observation, so the failover and
 failback times in the report are read off the same timeline as the client's operations.
 """
+
 from __future__ import annotations
 
+import hashlib
+import shlex
+import time as _time
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
-from bascule.record.cluster_state import CONTROLLER_COMMAND, ClusterState, ControllerState, parse_controller, DrbdStatus, StateParseError, parse_crm_mon, parse_drbdadm_status, parse_proc_drbd
-from bascule.errors import NodeError
-from bascule.facts.configuration import monitor_interval
-from bascule.record.history import OBSERVATION, FAIL, INFO, OK, History
-from bascule.inventory import Inventory
 from bascule.cluster.ftp import FTPClient, FTPUnavailable
 from bascule.cluster.nodes import Node, NodeLost, on_each, quote
-from bascule.record.observations import ClusterReading, FileRead, FileWrite, NodeSeen, ResourcesSeen
+from bascule.errors import NodeError
+from bascule.facts.configuration import monitor_interval
+from bascule.facts.placement import baseline_problems, placement
+from bascule.inventory import Inventory, drbd_minor
+from bascule.record.cluster_state import (
+    CONTROLLER_COMMAND,
+    ClusterState,
+    ControllerState,
+    DrbdStatus,
+    StateParseError,
+    parse_controller,
+    parse_crm_failcount,
+    parse_crm_mon,
+    parse_drbdadm_status,
+    parse_proc_drbd,
+)
+from bascule.record.history import FAIL, INFO, OBSERVATION, OK, History
+from bascule.record.observations import ClusterReading, FileRead, FileWrite, NodeJournal, NodeSeen, ResourcesSeen
 from bascule.waits import Waited, wait_until
-from bascule.facts.placement import placement
-from bascule.record.cluster_state import parse_crm_failcount
-from bascule.record.observations import ClusterReading
-from bascule.inventory import drbd_minor
-from bascule.facts.placement import baseline_problems
-from bascule.record.observations import NodeJournal
-import time as _time
-import shlex
-import hashlib
 
 T = TypeVar("T")
 SNAPSHOT_DRBD_TIMEOUT = 8.0  # seconds for /proc/drbd in a snapshot
@@ -34,6 +41,7 @@ SNAPSHOT_DRBD_TIMEOUT = 8.0  # seconds for /proc/drbd in a snapshot
 @dataclass(frozen=True)
 class Snapshot:
     """What the cluster looked like at one moment, raw text kept for attachments."""
+
     t: float
     state: ClusterState | None
     crm_mon_xml: str
@@ -44,8 +52,13 @@ class Snapshot:
 
 
 class Cluster:
-    def __init__(self, inventory: Inventory, history: History, nodes: dict[str, Node] | None = None,
-                 keep_snapshot: Callable[[str, "Snapshot"], None] | None = None):
+    def __init__(
+        self,
+        inventory: Inventory,
+        history: History,
+        nodes: dict[str, Node] | None = None,
+        keep_snapshot: Callable[[str, "Snapshot"], None] | None = None,
+    ):
         self.inv = inventory
         self.history = history
         self.nodes = nodes or {spec.name: Node(spec) for spec in inventory.nodes}
@@ -94,30 +107,49 @@ class Cluster:
         if self._crm_mon_cmd is None:
             # Pacemaker 2.x: --output-as=xml; 1.1 (the lab's dc-version 1.1.14): -X (--as-xml)
             res = node.run("crm_mon --help-all 2>&1 | grep -q -- '--output-as' && echo 2 || echo 1", timeout=20)
-            self._crm_mon_cmd = ("crm_mon --one-shot --inactive --output-as=xml" if res.stdout.strip() == "2"
-                                 else "crm_mon --one-shot --inactive -X")
+            self._crm_mon_cmd = (
+                "crm_mon --one-shot --inactive --output-as=xml"
+                if res.stdout.strip() == "2"
+                else "crm_mon --one-shot --inactive -X"
+            )
         return self._crm_mon_cmd
 
-    def crm_mon(self, node: Node | None = None, record: bool = True, prefer: Node | None = None) -> tuple[str, ClusterState]:
+    def crm_mon(
+        self, node: Node | None = None, record: bool = True, prefer: Node | None = None
+    ) -> tuple[str, ClusterState]:
         """Read crm_mon on `node`, or on the first node that answers (`prefer` asked first: during a
         move, the destination; a node shutting down still answers, slowly, with its own stale view)."""
+
         def read(n: Node) -> tuple[str, ClusterState]:
             out = n.run(self._crm_mon_command(n), timeout=45, check=False).stdout
             return out, parse_crm_mon(out)
+
         return self._first_answer("crm_mon", read, lambda found: self._placement(found[1]), node, prefer, record)
 
     def controller(self, prefer: Node | None = None) -> ControllerState:
         """The DC's controller state and the CIB's version, read on the first node that answers
         (`prefer` first); on the history as a "controller" observation (settling's facts read it)."""
         return self._first_answer(
-            "controller", lambda n: parse_controller(n.run(CONTROLLER_COMMAND, timeout=45, check=False).stdout),
-            lambda found: {"dc": found.dc, "state": found.state, "cib": found.cib_version}, prefer=prefer)
+            "controller",
+            lambda n: parse_controller(n.run(CONTROLLER_COMMAND, timeout=45, check=False).stdout),
+            lambda found: {"dc": found.dc, "state": found.state, "cib": found.cib_version},
+            prefer=prefer,
+        )
 
-    def _first_answer(self, op: str, read: Callable[[Node], T], recorded: Callable[[T], object],
-                      node: Node | None = None, prefer: Node | None = None, record: bool = True) -> T:
+    def _first_answer(
+        self,
+        op: str,
+        read: Callable[[Node], T],
+        recorded: Callable[[T], object],
+        node: Node | None = None,
+        prefer: Node | None = None,
+        record: bool = True,
+    ) -> T:
         """read() on `node`, or on each node in turn (`prefer` first) until one answers; every attempt
         goes on the history as an `op` observation: what recorded() keeps of the answer, or the error."""
-        candidates = [node] if node else sorted(self.nodes.values(), key=lambda n: prefer is None or n.name != prefer.name)
+        candidates = (
+            [node] if node else sorted(self.nodes.values(), key=lambda n: prefer is None or n.name != prefer.name)
+        )
         last: Exception | None = None
         for n in candidates:
             t = self.history.now()
@@ -126,8 +158,9 @@ class Cluster:
             except (NodeError, StateParseError) as exc:
                 last = exc
                 if record:
-                    self.history.append(OBSERVATION, n.name, op, INFO if isinstance(exc, NodeLost) else FAIL,
-                                        error=str(exc), t=t)
+                    self.history.append(
+                        OBSERVATION, n.name, op, INFO if isinstance(exc, NodeLost) else FAIL, error=str(exc), t=t
+                    )
                 continue
             if record:
                 self.history.append(OBSERVATION, n.name, op, OK, recorded(found), t=t)
@@ -138,7 +171,9 @@ class Cluster:
         try:
             return self.crm_mon(node, prefer=prefer)[1]
         except StateParseError as exc:
-            raise NodeError(f"crm_mon : {exc}", "corosync et pacemaker tournent-ils sur les nœuds ? (crm status)") from None
+            raise NodeError(
+                f"crm_mon : {exc}", "corosync et pacemaker tournent-ils sur les nœuds ? (crm status)"
+            ) from None
 
     def _placement(self, state: ClusterState) -> dict:
         return placement(state, self.inv)
@@ -148,7 +183,9 @@ class Cluster:
         (Pacemaker 1.1.13 and older), crm_failcount's (-1 when neither says)."""
         if state.fail_counts_shown:
             return state.fail_count(resource, node)
-        res = self.master.run(quote("crm_failcount", "-G", "-r", resource, "-N", node) + " 2>&1", timeout=30, check=False)
+        res = self.master.run(
+            quote("crm_failcount", "-G", "-r", resource, "-N", node) + " 2>&1", timeout=30, check=False
+        )
         found = parse_crm_failcount(res.stdout)
         return -1 if found is None else found
 
@@ -187,8 +224,11 @@ class Cluster:
         for name, st in drbd.items():
             if st is not None and not st.healthy and name in self.nodes:
                 try:
-                    said = self.nodes[name].run("dmesg 2>/dev/null | grep -i 'drbd' | tail -4 | cut -c1-200", timeout=20,
-                                                check=False).stdout
+                    said = (
+                        self.nodes[name]
+                        .run("dmesg 2>/dev/null | grep -i 'drbd' | tail -4 | cut -c1-200", timeout=20, check=False)
+                        .stdout
+                    )
                     kernel[name] = tuple(line.strip() for line in said.splitlines() if line.strip())
                 except NodeError:
                     pass  # the state itself is read: the kernel's words are a bonus
@@ -198,12 +238,17 @@ class Cluster:
     def drbd_raw(self, node: Node, timeout: float = 20) -> tuple[str, DrbdStatus]:
         minor = drbd_minor(self.inv.drbd.device)
         if minor is None:  # a /dev/drbd/by-res/… path: the node knows the minor
-            said = node.run(quote("drbdadm", "sh-minor", self.inv.drbd.resource) + " 2>/dev/null || true", timeout=20).stdout
+            said = node.run(
+                quote("drbdadm", "sh-minor", self.inv.drbd.resource) + " 2>/dev/null || true", timeout=20
+            ).stdout
             minor = int(said.strip()) if said.strip().isdigit() else 0
         res = node.run("cat /proc/drbd 2>/dev/null || true", timeout=timeout)
         text = res.stdout
-        if text.startswith("version: 9") or (not text.strip() and node.run("command -v drbdadm", check=False, timeout=20).ok
-                                             and node.run("drbdadm --version 2>/dev/null | grep -q 'DRBD_KERNEL_VERSION=9'", check=False, timeout=20).ok):
+        if text.startswith("version: 9") or (
+            not text.strip()
+            and node.run("command -v drbdadm", check=False, timeout=20).ok
+            and node.run("drbdadm --version 2>/dev/null | grep -q 'DRBD_KERNEL_VERSION=9'", check=False, timeout=20).ok
+        ):
             st = node.run(quote("drbdadm", "status", self.inv.drbd.resource) + " 2>&1 || true", timeout=20).stdout
             return st, parse_drbdadm_status(st, self.inv.drbd.resource)
         return text, parse_proc_drbd(text, self.inv.drbd.resource, minor)
@@ -217,8 +262,20 @@ class Cluster:
                 self.history.append(OBSERVATION, node.name, "drbd", INFO, error=str(exc), t=t)
             raise
         if record:
-            self.history.append(OBSERVATION, node.name, "drbd", OK, {"summary": st.summary(), "role": st.role,
-                                "connection": st.connection, "disk": st.disk, "peer_disk": st.peer_disk}, t=t)
+            self.history.append(
+                OBSERVATION,
+                node.name,
+                "drbd",
+                OK,
+                {
+                    "summary": st.summary(),
+                    "role": st.role,
+                    "connection": st.connection,
+                    "disk": st.disk,
+                    "peer_disk": st.peer_disk,
+                },
+                t=t,
+            )
         return st
 
     def snapshot(self, prefer: Node | None = None) -> Snapshot:
@@ -229,8 +286,12 @@ class Cluster:
         drbd, texts, unreachable = {}, {}, {}
         # a short deadline for /proc/drbd, which a node answers in milliseconds through its kept shell:
         # a node going down (a reboot, a power cut) would hold the snapshot, and the row, 20 s more
-        readings = on_each([None, *self.nodes.values()],
-                           lambda node: self.crm_mon(prefer=prefer) if node is None else self.drbd_raw(node, timeout=SNAPSHOT_DRBD_TIMEOUT))
+        readings = on_each(
+            [None, *self.nodes.values()],
+            lambda node: (
+                self.crm_mon(prefer=prefer) if node is None else self.drbd_raw(node, timeout=SNAPSHOT_DRBD_TIMEOUT)
+            ),
+        )
         mon = readings.pop(None)
         for name, raw in readings.items():
             if isinstance(raw, Exception):
@@ -268,11 +329,13 @@ class Cluster:
     def versions(self) -> dict[str, str]:
         """The cluster's software, read from the preferred master's package database (cheap: no crm
         call, which costs seconds of a guest's CPU): for the report and Allure's environment."""
-        command = ("dpkg-query -W -f '${Package}=${Version}\\n' pacemaker corosync crmsh drbd-utils proftpd-core "
-                   "proftpd-basic 2>/dev/null || rpm -q --qf '%{NAME}=%{VERSION}-%{RELEASE}\\n' pacemaker corosync crmsh "
-                   "drbd-utils proftpd 2>/dev/null; echo kernel=$(uname -r); "
-                   "echo drbd-kernel=$(sed -n 's/^version: \\([^ ]*\\).*/\\1/p' /proc/drbd 2>/dev/null); "
-                   "echo debian=$(cat /etc/debian_version 2>/dev/null)")
+        command = (
+            "dpkg-query -W -f '${Package}=${Version}\\n' pacemaker corosync crmsh drbd-utils proftpd-core "
+            "proftpd-basic 2>/dev/null || rpm -q --qf '%{NAME}=%{VERSION}-%{RELEASE}\\n' pacemaker corosync crmsh "
+            "drbd-utils proftpd 2>/dev/null; echo kernel=$(uname -r); "
+            "echo drbd-kernel=$(sed -n 's/^version: \\([^ ]*\\).*/\\1/p' /proc/drbd 2>/dev/null); "
+            "echo debian=$(cat /etc/debian_version 2>/dev/null)"
+        )
         res = self.master.run(command, timeout=30, check=False)
         found = {}
         for line in res.stdout.splitlines():
@@ -286,9 +349,15 @@ class Cluster:
         `unreachable` (name: why, seen just before) is not asked again: its journal says why."""
         unreachable = unreachable or {}
         t0 = self.history.started_at.timestamp()
-        return tuple(self.on_every_node(
-            lambda n: NodeJournal(n.name, "", 0.0, 0.0, t0, error=unreachable[n.name]) if n.name in unreachable
-            else self.journal(n, since)).values())
+        return tuple(
+            self.on_every_node(
+                lambda n: (
+                    NodeJournal(n.name, "", 0.0, 0.0, t0, error=unreachable[n.name])
+                    if n.name in unreachable
+                    else self.journal(n, since)
+                )
+            ).values()
+        )
 
     def journal(self, node: Node, since: float):
         """The node's Pacemaker controller journal from history time `since` on (the cluster's own
@@ -305,25 +374,37 @@ class Cluster:
                 best = reading if best is None or reading[1] < best[1] else best
             offset, uncertainty = best
             start = int(t0 + since + offset) - 2
-            res = node.run(f"journalctl -o short-unix --no-pager -q -t pacemaker-controld --since @{start} "
-                           "| grep -E 'Requesting local execution|Result of' || true", timeout=60)
+            res = node.run(
+                f"journalctl -o short-unix --no-pager -q -t pacemaker-controld --since @{start} "
+                "| grep -E 'Requesting local execution|Result of' || true",
+                timeout=60,
+            )
             return NodeJournal(node.name, res.stdout, offset, uncertainty, t0)
         except (NodeError, ValueError) as exc:
             return NodeJournal(node.name, "", 0.0, 0.0, t0, error=str(exc))
 
     # -- waiting ----------------------------------------------------------------------------------
-    def wait_state(self, what: str, holds: Callable[[ClusterState], bool], deadline: float,
-                   interval: float = 1.0, prefer: Node | None = None) -> Waited[ClusterState]:
+    def wait_state(
+        self,
+        what: str,
+        holds: Callable[[ClusterState], bool],
+        deadline: float,
+        interval: float = 1.0,
+        prefer: Node | None = None,
+    ) -> Waited[ClusterState]:
         """Poll crm_mon until holds(state), recording each reading on the history."""
-        return wait_until(lambda: self.state(prefer=prefer), holds, what, deadline, interval,
-                          describe=lambda s: s.summary())
+        return wait_until(
+            lambda: self.state(prefer=prefer), holds, what, deadline, interval, describe=lambda s: s.summary()
+        )
 
-    def wait_drbd(self, node: Node, what: str, holds: Callable[[DrbdStatus], bool], deadline: float,
-                  interval: float = 1.0) -> Waited[DrbdStatus]:
+    def wait_drbd(
+        self, node: Node, what: str, holds: Callable[[DrbdStatus], bool], deadline: float, interval: float = 1.0
+    ) -> Waited[DrbdStatus]:
         return wait_until(lambda: self.drbd(node), holds, what, deadline, interval, describe=lambda s: s.summary())
 
 
 # --- what a student checks by hand on a node: ifconfig, ps, the mount of /home ------------------
+
 
 def node_seen(cluster: Cluster, node: Node) -> NodeSeen:
     inv = cluster.inv
@@ -332,7 +413,9 @@ def node_seen(cluster: Cluster, node: Node) -> NodeSeen:
         "ip -o -4 addr show | sed 's/^/ip=/'; "
         "pgrep -x proftpd >/dev/null && echo ftp=1 || echo ftp=0; "
         "(pgrep -x apache2 || pgrep -x httpd) >/dev/null && echo web=1 || echo web=0; "
-        f"echo home=$(findmnt -n -o SOURCE --mountpoint {mnt} 2>/dev/null)", timeout=30).stdout
+        f"echo home=$(findmnt -n -o SOURCE --mountpoint {mnt} 2>/dev/null)",
+        timeout=30,
+    ).stdout
     ip_lines = "\n".join(line[3:] for line in out.splitlines() if line.startswith("ip="))
     kv = dict(line.split("=", 1) for line in out.splitlines() if "=" in line and not line.startswith("ip="))
     return NodeSeen(node.name, ip_lines, kv.get("ftp") == "1", kv.get("web") == "1", kv.get("home", "").strip())
@@ -360,10 +443,12 @@ def write_as_user(cluster: Cluster, node: Node, path: str, content: str) -> File
     (so that the copy on the other node can be compared byte for byte)."""
     user = cluster.inv.ftp.user
     data = content.encode()
-    cmd = (f"printf %s {shlex.quote(content)} | runuser -u {shlex.quote(user)} -- sh -c "
-           f"{shlex.quote('cat > ' + shlex.quote(path))}")
+    cmd = (
+        f"printf %s {shlex.quote(content)} | runuser -u {shlex.quote(user)} -- sh -c "
+        f"{shlex.quote('cat > ' + shlex.quote(path))}"
+    )
     res = node.run(cmd, timeout=30, check=False)
-    src = home_source(node, path.rsplit('/', 1)[0])
+    src = home_source(node, path.rsplit("/", 1)[0])
     if not res.ok:
         said = (res.stderr or res.stdout).strip()
         return FileWrite(node.name, path, None, said.splitlines()[-1] if said else f"code {res.exit_code}", src)

@@ -5,25 +5,26 @@ These are the lab's own actions, typed as the lab types them (crmsh). The deleti
 the others: its heal is the lab's restore, so a scenario stopped between the two still leaves the
 cluster's configuration as it found it.
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import shlex
+from dataclasses import dataclass
 
 from bascule.cluster.cluster import Cluster
 from bascule.cluster.faults import Fault
 from bascule.cluster.nodes import quote
-from bascule.record.history import OK
 from bascule.facts.configuration import SAVE_FILE, configuration_xml
+from bascule.record.history import OK
 from bascule.record.observations import RestoreSeen, SaveSeen
 from bascule.waits import WaitTimeout
 
 
 def save_configuration(cluster: Cluster) -> SaveSeen:
     """Q6: `crm configure save` on the master; what was saved, as the file reads."""
-    res = cluster.master.run(f"rm -f {SAVE_FILE}; crm configure save {SAVE_FILE} && cat {SAVE_FILE}", timeout=60,
-                             check=False)
+    res = cluster.master.run(
+        f"rm -f {SAVE_FILE}; crm configure save {SAVE_FILE} && cat {SAVE_FILE}", timeout=60, check=False
+    )
     return SaveSeen(res.ok, res.stdout if res.ok else "", "" if res.ok else (res.stderr or res.stdout).strip()[-200:])
 
 
@@ -31,6 +32,7 @@ def save_configuration(cluster: Cluster) -> SaveSeen:
 class ConfigurationRead:
     """The cluster's configuration: what the student reads (`crm configure show`) and what
     conformance judges (the CIB's <configuration>)."""
+
     show: str
     cib: str
 
@@ -44,6 +46,7 @@ class ConfigurationDeletion(Fault):
     """Q7's first half: the MySQL clone stopped (a running resource cannot be deleted, as a student
     finds out) and deleted, with up to two constraints on serviceFTP. Its heal is the lab's restore,
     `crm configure load update` of the saved file."""
+
     name = "configuration supprimée"
 
     def __init__(self, cluster: Cluster):
@@ -55,13 +58,20 @@ class ConfigurationDeletion(Fault):
         r = self.cluster.inv.resources
         self.before = self.cluster.cib("configuration")
         self.node.run(quote("crm", "resource", "stop", r.mysql_clone), timeout=60)
-        self.cluster.wait_state(f"l'arrêt de {r.mysql_clone}", lambda s: not s.where(r.mysql_clone), deadline=180, interval=2)
+        self.cluster.wait_state(
+            f"l'arrêt de {r.mysql_clone}", lambda s: not s.where(r.mysql_clone), deadline=180, interval=2
+        )
         cfg = configuration_xml(self.before)
-        constraints = [c.get("id") for c in cfg.findall(".//rsc_order") + cfg.findall(".//rsc_colocation")
-                       if c.get("rsc") == r.ftp or c.get("then") == r.ftp][:2]
+        constraints = [
+            c.get("id")
+            for c in cfg.findall(".//rsc_order") + cfg.findall(".//rsc_colocation")
+            if c.get("rsc") == r.ftp or c.get("then") == r.ftp
+        ][:2]
         for rid in [r.mysql_clone] + constraints:
-            self.node.run(quote("crm", "configure", "delete", "--force", rid)
-                          + f" || crm configure delete {shlex.quote(rid)}", timeout=60)
+            self.node.run(
+                quote("crm", "configure", "delete", "--force", rid) + f" || crm configure delete {shlex.quote(rid)}",
+                timeout=60,
+            )
             self.deleted.append(rid)
 
     def _heal(self):
@@ -88,12 +98,25 @@ class ConfigurationDeletion(Fault):
             try:
                 # its own failures only: another resource's failure meanwhile (an IPFailover monitor
                 # under load, seen on Debian 13) is the audit's to report, not a clone that did not restart
-                back = round(self.cluster.wait_state(
-                    f"le redémarrage de {r.mysql_clone} sur les deux nœuds",
-                    lambda s: len(s.where(r.mysql_clone)) == 2 and not s.failures_of(r.mysql_clone),
-                    deadline=240, interval=2).elapsed, 1)
+                back = round(
+                    self.cluster.wait_state(
+                        f"le redémarrage de {r.mysql_clone} sur les deux nœuds",
+                        lambda s: len(s.where(r.mysql_clone)) == 2 and not s.failures_of(r.mysql_clone),
+                        deadline=240,
+                        interval=2,
+                    ).elapsed,
+                    1,
+                )
             except WaitTimeout as exc:
                 wait_error = exc.last_seen
-        return RestoreSeen(self.before, tuple(self.deleted), still, res.ok,
-                           "" if res.ok else (res.stderr or res.stdout).strip()[-200:], restored, r.mysql_clone, back,
-                           wait_error)
+        return RestoreSeen(
+            self.before,
+            tuple(self.deleted),
+            still,
+            res.ok,
+            "" if res.ok else (res.stderr or res.stdout).strip()[-200:],
+            restored,
+            r.mysql_clone,
+            back,
+            wait_error,
+        )

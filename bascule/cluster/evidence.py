@@ -3,6 +3,7 @@ row is made from (facts/diagnosis.py), kept on the history with the row's observ
 
 Read only: crm_mon, the CIB's constraints, and the daemons' own configuration tests, which change
 nothing (`apache2ctl configtest`, `proftpd -t`)."""
+
 from __future__ import annotations
 
 import base64
@@ -11,9 +12,9 @@ import shlex
 from bascule.cluster.cluster import Cluster
 from bascule.cluster.nodes import Node
 from bascule.errors import NodeError
+from bascule.facts.configuration import primitive_params, readable_configuration
 from bascule.record.cluster_state import StateParseError
 from bascule.record.observations import ConfigTest, Evidence, FtpSide
-from bascule.facts.configuration import primitive_params, readable_configuration
 
 # the daemons' configuration tests, by the lab's resource they belong to (its Inventory name)
 CONFIG_TESTS = {"web": "apache2ctl configtest", "ftp": "proftpd -t"}
@@ -40,8 +41,13 @@ def config_test(cluster: Cluster, resource: str, node: str, command: str) -> Con
     if where is None:
         return ConfigTest(resource, node, command, None, "nœud inconnu de l'inventaire")
     try:
-        said = where.run(f'out=$({command} 2>&1); rc=$?; printf "%s\\n" "$out" | tail -5; echo "rc=$rc"',
-                         timeout=60, check=False).stdout.strip().splitlines()
+        said = (
+            where.run(
+                f'out=$({command} 2>&1); rc=$?; printf "%s\\n" "$out" | tail -5; echo "rc=$rc"', timeout=60, check=False
+            )
+            .stdout.strip()
+            .splitlines()
+        )
     except NodeError as exc:
         return ConfigTest(resource, node, command, None, str(exc))
     code = said.pop()[3:] if said and said[-1].startswith("rc=") else ""
@@ -102,12 +108,24 @@ def ftp_side(cluster: Cluster, node_name: str) -> FtpSide:
     """The FTP side of `node_name`, with the account and its password compared to the other node's."""
     inv = cluster.inv
     secret = inv.ftp.password.reveal() if inv.ftp.password is not None else ""
-    command = FTP_SIDE_COMMAND.format(user=shlex.quote(inv.ftp.user), documents=shlex.quote(inv.documents_dir),
-                                      port=int(inv.ftp.port), vip=shlex.quote(inv.vip),
-                                      ftpdocs=shlex.quote(inv.ftp.documents))
+    command = FTP_SIDE_COMMAND.format(
+        user=shlex.quote(inv.ftp.user),
+        documents=shlex.quote(inv.documents_dir),
+        port=int(inv.ftp.port),
+        vip=shlex.quote(inv.vip),
+        ftpdocs=shlex.quote(inv.ftp.documents),
+    )
     said = cluster.on_every_node(
-        lambda n: n.run(command, timeout=60, check=False, display="lecture du côté FTP (compte, écoute, /home)",
-                        stdin=base64.b64encode(secret.encode()).decode() + "\n").stdout)
+        lambda n: (
+            n.run(
+                command,
+                timeout=60,
+                check=False,
+                display="lecture du côté FTP (compte, écoute, /home)",
+                stdin=base64.b64encode(secret.encode()).decode() + "\n",
+            ).stdout
+        )
+    )
     mine = said.get(node_name)
     if mine is None or isinstance(mine, Exception):
         return FtpSide(node_name, error=str(mine) if mine is not None else "nœud inconnu de l'inventaire")
@@ -120,7 +138,9 @@ def _values(text: str) -> dict[str, str]:
     values = {k: v.strip() for k, _, v in (line.partition("=") for line in text.splitlines()) if k}
     # the lines a key may have several of (the authentication log, the packet filters, the settings)
     for key in ("auth", "filter", "setting"):
-        values[key] = "\n".join(line[len(key) + 1:].strip() for line in text.splitlines() if line.startswith(key + "="))
+        values[key] = "\n".join(
+            line[len(key) + 1 :].strip() for line in text.splitlines() if line.startswith(key + "=")
+        )
     return values
 
 
@@ -187,9 +207,12 @@ def storage(cluster: Cluster) -> dict:
         found["params"] = primitive_params(configuration, inv.resources.fs)
     else:
         found["error"] = "configuration du cluster illisible (cibadmin)"
-    command = STORAGE_COMMAND.format(mount_point=shlex.quote(inv.drbd.mount_point), resource=shlex.quote(inv.drbd.resource))
+    command = STORAGE_COMMAND.format(
+        mount_point=shlex.quote(inv.drbd.mount_point), resource=shlex.quote(inv.drbd.resource)
+    )
     for name, said in cluster.on_every_node(
-            lambda n: n.run(command, timeout=30, check=False, display="lecture du stockage de /home").stdout).items():
+        lambda n: n.run(command, timeout=30, check=False, display="lecture du stockage de /home").stdout
+    ).items():
         if isinstance(said, Exception):
             found["nodes"][name] = {"error": str(said)}
             continue
@@ -204,5 +227,9 @@ def parse_storage(said: str) -> dict:
     values = _values(said)
     mount = values.get("mount", "").split()
     read = values.get("dump_exit", "0") == "0"
-    return {"source": mount[0] if mount else "", "fstype": mount[1] if len(mount) > 1 else "",
-            "options": mount[2] if len(mount) > 2 else "", "protocol": values.get("protocol", "") if read else None}
+    return {
+        "source": mount[0] if mount else "",
+        "fstype": mount[1] if len(mount) > 1 else "",
+        "options": mount[2] if len(mount) > 2 else "",
+        "protocol": values.get("protocol", "") if read else None,
+    }

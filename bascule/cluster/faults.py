@@ -4,16 +4,17 @@ A fault is an object with inject() and an idempotent heal(); both go on the hist
 start and end events, with a snapshot of crm_mon and DRBD before and after (Jepsen's nemesis). The
 scenario's fixture heals every fault it injected in teardown, even when the scenario failed.
 """
+
 from __future__ import annotations
 
 import subprocess
 from typing import Callable, Iterator, TypeVar
 
 from bascule.cluster.cluster import Cluster, Snapshot
-from bascule.errors import BasculeError, NodeError
-from bascule.record.history import FAULT, OK, FAIL
 from bascule.cluster.kernel_log import logged_lines
 from bascule.cluster.nodes import Node, quote
+from bascule.errors import BasculeError, NodeError
+from bascule.record.history import FAIL, FAULT, OK
 from bascule.waits import wait_until
 
 
@@ -75,7 +76,7 @@ class Fault:
         self._record("end", OK, t=self.heal_started_at)
         try:
             self.snapshots.append(("après", self.cluster.capture(f"{self.label} (après)")))
-        except Exception:  # a snapshot is a bonus: the heal itself succeeded
+        except Exception:  # noqa: BLE001 - a snapshot is a bonus: the heal itself succeeded
             pass
 
     @property
@@ -97,6 +98,7 @@ class Fault:
 
 class Standby(Fault):
     """`crm node standby NODE`: the lab's maintenance mode."""
+
     name = "standby"
 
     def _inject(self):
@@ -113,8 +115,12 @@ class Standby(Fault):
 def _wait_back(cluster: Cluster, node: Node, deadline: float) -> None:
     """Wait for a node to answer SSH again and to be online in the cluster."""
     wait_until(node.reachable, bool, f"la réponse SSH de {node.name}", deadline=deadline, interval=2)
-    cluster.wait_state(f"{node.name} en ligne dans le cluster",
-                       lambda s: bool(s.node(node.name)) and s.node(node.name).online, deadline=deadline, interval=2)
+    cluster.wait_state(
+        f"{node.name} en ligne dans le cluster",
+        lambda s: bool(s.node(node.name)) and s.node(node.name).online,
+        deadline=deadline,
+        interval=2,
+    )
 
 
 def boot_id(node: Node) -> str:
@@ -125,6 +131,7 @@ class Reboot(Fault):
     """A clean reboot of the node (`systemctl reboot`, or `reboot`). A clean shutdown first stops
     Pacemaker, which moves the resources away: under emulation the node answers SSH for minutes
     before it goes down, so the reboot is told apart by the kernel's boot id, not by SSH."""
+
     name = "redémarrage"
     deadline = 600
 
@@ -148,23 +155,29 @@ class Reboot(Fault):
                 return boot_id(self.node) != before
             except NodeError:
                 return False
-        wait_until(new_boot, bool, f"le redémarrage de {self.node.name} et sa réponse SSH", deadline=self.deadline,
-                   interval=3)
+
+        wait_until(
+            new_boot, bool, f"le redémarrage de {self.node.name} et sa réponse SSH", deadline=self.deadline, interval=3
+        )
         _wait_back(self.cluster, self.node, self.deadline)
 
 
 class PowerLoss(Fault):
     """The node's power is cut: the hypervisor destroys the VM (embedded lab), or the inventory's
     power_off command runs on this machine (an existing lab)."""
+
     name = "coupure de courant"
     deadline = 420
 
-    def __init__(self, cluster: Cluster, node: Node, power_off: Callable[[], None] | None,
-                 power_on: Callable[[], None] | None):
+    def __init__(
+        self, cluster: Cluster, node: Node, power_off: Callable[[], None] | None, power_on: Callable[[], None] | None
+    ):
         super().__init__(cluster, node)
         if power_off is None or power_on is None:
-            raise FaultUnavailable(f"aucun moyen de couper le courant de {node.name}",
-                                   "donner au nœud les commandes power_off et power_on dans l'inventaire")
+            raise FaultUnavailable(
+                f"aucun moyen de couper le courant de {node.name}",
+                "donner au nœud les commandes power_off et power_on dans l'inventaire",
+            )
         self._off, self._on = power_off, power_on
 
     def _inject(self):
@@ -185,6 +198,7 @@ class PowerLoss(Fault):
 
 class KillService(Fault):
     """SIGKILL to every process of the service (proftpd): a crash, not a clean stop."""
+
     name = "kill"
 
     def __init__(self, cluster: Cluster, node: Node, process: str = "proftpd", resource: str | None = None):
@@ -214,8 +228,10 @@ class KillService(Fault):
     def _inject(self):
         res = self.node.run(quote("pkill", "-KILL", "-x", self.process), timeout=20, check=False)
         if res.exit_code == 1:
-            raise BasculeError(f"aucun processus {self.process} à tuer sur {self.node.name}",
-                               "le service ne tournait pas là où le cluster le dit")
+            raise BasculeError(
+                f"aucun processus {self.process} à tuer sur {self.node.name}",
+                "le service ne tournait pas là où le cluster le dit",
+            )
 
     def _heal(self):
         pass  # the cluster's job; the baseline guard cleans up fail counts
@@ -225,6 +241,7 @@ class BlockRestart(Fault):
     """Prevent proftpd from starting again on the node: its binary loses its execute bit, so
     `/etc/init.d/proftpd start` fails (start-stop-daemon cannot exec it). Healed by restoring the
     bit and `crm resource cleanup`."""
+
     name = "empêchement de redémarrage"
     binary = "/usr/sbin/proftpd"
 
@@ -235,8 +252,10 @@ class BlockRestart(Fault):
     def _inject(self):
         self.node.run(quote("chmod", "a-x", self.binary), timeout=20)
         if self.node.run(quote("test", "-x", self.binary), check=False, timeout=20).ok:
-            raise BasculeError(f"{self.binary} est toujours exécutable sur {self.node.name}",
-                               "le système de fichiers du nœud a refusé la modification")
+            raise BasculeError(
+                f"{self.binary} est toujours exécutable sur {self.node.name}",
+                "le système de fichiers du nœud a refusé la modification",
+            )
 
     def _heal(self):
         self.node.run(quote("chmod", "755", self.binary), timeout=20)
@@ -252,6 +271,7 @@ class BlockRestart(Fault):
 
 class CablePull(Fault):
     """The node's cluster network link goes down (corosync and DRBD both ride on it)."""
+
     name = "câble débranché"
 
     def __init__(self, cluster: Cluster, node: Node, set_link: Callable[[bool], None] | None, seconds: float = 60):
@@ -272,14 +292,18 @@ class CablePull(Fault):
             # an existing lab: the node puts its own link down and back up by itself, detached,
             # because we may lose SSH through that very link
             iface = self.node.spec.cluster_interface
-            self.node.run(f"nohup sh -c 'ip link set {iface} down; sleep {int(self.seconds)}; ip link set {iface} up' "
-                          ">/dev/null 2>&1 &", timeout=20)
+            self.node.run(
+                f"nohup sh -c 'ip link set {iface} down; sleep {int(self.seconds)}; ip link set {iface} up' "
+                ">/dev/null 2>&1 &",
+                timeout=20,
+            )
 
     def _heal(self):
         if self._set_link is not None:
             self._set_link(True)
-        wait_until(self.node.reachable, bool, f"la réponse SSH de {self.node.name}", deadline=self.seconds + 120,
-                   interval=2)
+        wait_until(
+            self.node.reachable, bool, f"la réponse SSH de {self.node.name}", deadline=self.seconds + 120, interval=2
+        )
 
     @property
     def undo(self) -> str:
@@ -324,7 +348,9 @@ class Faults:
 
     def find(self, kind: type[F], node: Node | None = None) -> F | None:
         """The last fault of that kind started (on that node), or None."""
-        return next((f for f in reversed(self._started) if isinstance(f, kind) and (node is None or f.node is node)), None)
+        return next(
+            (f for f in reversed(self._started) if isinstance(f, kind) and (node is None or f.node is node)), None
+        )
 
     def heal_all(self) -> list[str]:
         """Heal every fault, the last first; what could not be healed, in words (the others are still healed)."""
@@ -332,7 +358,7 @@ class Faults:
         for fault in reversed(self._started):
             try:
                 fault.heal()
-            except Exception as exc:  # keep healing the others; the audit then judges
+            except Exception as exc:  # noqa: BLE001 - keep healing the others; the audit then judges
                 errors.append(f"{fault.label} : {exc}")
         return errors
 
@@ -348,6 +374,7 @@ def power_switch(node: Node, hypervisor=None) -> tuple[Callable[[], None] | None
 
     def run(command: str) -> Callable[[], None]:
         return lambda: subprocess.run(command, shell=True, check=True, timeout=120, capture_output=True)
+
     return run(spec.power_off), run(spec.power_on)
 
 

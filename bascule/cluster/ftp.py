@@ -5,6 +5,7 @@ with known content, download it back and compare checksums. The probe keeps doin
 write/read cycle while a fault is active and records every operation in the history, with an
 outcome ok / fail / info (timeout: unknown). It never dies and never drops an operation.
 """
+
 from __future__ import annotations
 
 import ftplib
@@ -20,17 +21,19 @@ import ftputil.error
 import ftputil.session
 
 from bascule.errors import BasculeError
-from bascule.record.history import CADENCE, CLIENT, CONNECT, FAIL, INFO, LOGIN, OK, READ, WRITE, History
-from bascule.inventory import Inventory
-from bascule.facts.windows import downtime_windows
 from bascule.facts.client_ops import usable
+from bascule.facts.windows import downtime_windows
+from bascule.inventory import Inventory
+from bascule.record.history import CADENCE, CLIENT, CONNECT, FAIL, INFO, LOGIN, OK, READ, WRITE, History
 from bascule.waits import Settled, WaitTimeout, wait_until
 
 
 class FTPUnavailable(BasculeError):
     """The FTP service on the VIP did not answer as expected."""
 
-    def __init__(self, what: str, fix: str = "", timed_out: bool = False, login_refused: bool = False, reason: str = ""):
+    def __init__(
+        self, what: str, fix: str = "", timed_out: bool = False, login_refused: bool = False, reason: str = ""
+    ):
         super().__init__(what, fix)
         self.timed_out = timed_out
         self.login_refused = login_refused  # 530: the account, not the service
@@ -44,8 +47,9 @@ def _session_factory(port: int, timeout: float):
             kwargs.setdefault("timeout", timeout)
             super().__init__(*args, **kwargs)
 
-    return ftputil.session.session_factory(base_class=FTPWithTimeout, port=port, encoding="utf-8",
-                                           use_passive_mode=True)
+    return ftputil.session.session_factory(
+        base_class=FTPWithTimeout, port=port, encoding="utf-8", use_passive_mode=True
+    )
 
 
 def sha256(data: bytes) -> str:
@@ -59,11 +63,15 @@ def describe_error(exc: BaseException) -> str:
         return "identifiants refusés (530)"
     if isinstance(cause, ConnectionRefusedError) or "Connection refused" in str(exc):
         return "connexion refusée"
-    if isinstance(cause, (TimeoutError, socket.timeout)) or isinstance(exc, (TimeoutError, socket.timeout)) or "timed out" in str(exc):
+    if (
+        isinstance(cause, (TimeoutError, socket.timeout))
+        or isinstance(exc, (TimeoutError, socket.timeout))
+        or "timed out" in str(exc)
+    ):
         return "délai dépassé"
     # ftputil's str() adds "Debugging info: ..." lines; strerror is the server's or OS's message
     text = getattr(exc, "strerror", None) or str(exc)
-    lines = [l for l in str(text).strip().splitlines() if l.strip() and not l.startswith("Debugging info")]
+    lines = [ln for ln in str(text).strip().splitlines() if ln.strip() and not ln.startswith("Debugging info")]
     return lines[0][:120] if lines else type(exc).__name__
 
 
@@ -102,13 +110,18 @@ class FTPClient:
 
     def session(self) -> ftputil.FTPHost:
         try:
-            return ftputil.FTPHost(self.host, self.user, self._password.reveal(),
-                                   session_factory=_session_factory(self.port, self.timeout))
+            return ftputil.FTPHost(
+                self.host, self.user, self._password.reveal(), session_factory=_session_factory(self.port, self.timeout)
+            )
         except ftputil.error.FTPError as exc:
             reason = describe_error(exc)
-            raise FTPUnavailable(f"FTP sur {self.host}:{self.port} en tant que {self.user} : {reason}",
-                                 "vérifier la VIP, que proftpd tourne sur le nœud actif, et le compte FTP",
-                                 timed_out=is_timeout(exc), login_refused=is_login_refused(exc), reason=reason) from None
+            raise FTPUnavailable(
+                f"FTP sur {self.host}:{self.port} en tant que {self.user} : {reason}",
+                "vérifier la VIP, que proftpd tourne sur le nœud actif, et le compte FTP",
+                timed_out=is_timeout(exc),
+                login_refused=is_login_refused(exc),
+                reason=reason,
+            ) from None
 
     def listing(self, directory: str = ".") -> list[str]:
         with self.session() as host:
@@ -121,9 +134,12 @@ class FTPClient:
                 return sorted(host.listdir(directory)), self.served_by(host)
             except ftputil.error.FTPError as exc:
                 reason = describe_error(exc)
-                raise FTPUnavailable(f"FTP sur {self.host}:{self.port} en tant que {self.user} : liste de {directory} : "
-                                     f"{reason}", "vérifier les droits du répertoire personnel sur le nœud actif",
-                                     timed_out=is_timeout(exc), reason=reason) from None
+                raise FTPUnavailable(
+                    f"FTP sur {self.host}:{self.port} en tant que {self.user} : liste de {directory} : {reason}",
+                    "vérifier les droits du répertoire personnel sur le nœud actif",
+                    timed_out=is_timeout(exc),
+                    reason=reason,
+                ) from None
 
     def upload(self, path: str, data: bytes) -> Transfer:
         start = time.monotonic()
@@ -172,8 +188,17 @@ class Probe:
     that each stage is one command and is timed.
     """
 
-    def __init__(self, client: FTPClient, history: History, directory: str, name: str = "sonde-ftp",
-                 cadence: float = CADENCE, connect_timeout: float = 2.0, in_flight: int = 8, logins: int = 2):
+    def __init__(
+        self,
+        client: FTPClient,
+        history: History,
+        directory: str,
+        name: str = "sonde-ftp",
+        cadence: float = CADENCE,
+        connect_timeout: float = 2.0,
+        in_flight: int = 8,
+        logins: int = 2,
+    ):
         self.client = client
         self.history = history
         self.directory = directory.rstrip("/")
@@ -238,10 +263,17 @@ class Probe:
         def served_again(evs) -> bool:
             mine = [e for e in evs if e.source == CLIENT and e.process == self.name]
             return any(usable(e) for e in mine) and all(w.end is not None for w in downtime_windows(mine))
+
         try:
-            return wait_until(lambda: self.history.since(since), served_again, f"le retour du service FTP sur {self.client.host}",
-                              deadline=deadline, interval=0.5, settled=settled,
-                              describe=lambda evs: f"{len(downtime_windows(evs, self.name))} interruption(s)").elapsed
+            return wait_until(
+                lambda: self.history.since(since),
+                served_again,
+                f"le retour du service FTP sur {self.client.host}",
+                deadline=deadline,
+                interval=0.5,
+                settled=settled,
+                describe=lambda evs: f"{len(downtime_windows(evs, self.name))} interruption(s)",
+            ).elapsed
         except Settled:
             raise
         except WaitTimeout:
@@ -371,7 +403,7 @@ class Probe:
             self.history.append(CLIENT, self.name, kind, OK, value, t=t)
             self._give_back(ftp)
             ftp = None
-        except BaseException as exc:  # the probe never dies: every error is an event
+        except BaseException as exc:  # noqa: BLE001 - the probe never dies: every error is an event
             if stage == WRITE and not isinstance(exc, ftplib.error_perm):
                 stage = READ  # the upload was not refused (5xx): the transfer failed, the service with it
             if stage != WRITE:
@@ -381,8 +413,15 @@ class Probe:
                 reason = "identifiants refusés (530)"
             timed_out = isinstance(exc, (TimeoutError, socket.timeout)) or is_timeout(exc)
             # no answer in time: the operation's outcome is unknown (info), not a failure
-            self.history.append(CLIENT, self.name, kind, INFO if timed_out else FAIL,
-                                {"failed_at": stage, "served_by": served}, error=reason, t=t)
+            self.history.append(
+                CLIENT,
+                self.name,
+                kind,
+                INFO if timed_out else FAIL,
+                {"failed_at": stage, "served_by": served},
+                error=reason,
+                t=t,
+            )
         finally:
             if ftp is not None:  # a session that failed is not reused: the next operation logs in again
                 _close(ftp)
@@ -390,7 +429,6 @@ class Probe:
                 with self._idle_cond:
                     self._files_in_use.discard(slot)
             self._running.release()
-
 
 
 def hostname_over_ftp(ftp: ftplib.FTP) -> str | None:
@@ -406,5 +444,5 @@ def hostname_over_ftp(ftp: ftplib.FTP) -> str | None:
 def _close(ftp: ftplib.FTP) -> None:
     try:
         ftp.close()
-    except Exception:
+    except Exception:  # noqa: BLE001 - closing a session that failed: nothing more to learn from it
         pass

@@ -13,6 +13,7 @@ on stderr. What comes before the markers is the command's output, exactly.
 A command that outlives its timeout, or a channel that closes, is reported and the shell dropped:
 the next command opens a new one. Nothing here blocks longer than the timeout it is given.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,9 @@ class ShellAnswer:
 
 def _framed(command: str, token: str) -> bytes:
     # the newline before each marker ends an output that has none; it is taken off again when read
-    return (f"sh -c {shlex.quote(command)} </dev/null\n"
-            f"printf '\\n{token} %d\\n' $?\nprintf '\\n{token}\\n' >&2\n").encode()
+    return (
+        f"sh -c {shlex.quote(command)} </dev/null\nprintf '\\n{token} %d\\n' $?\nprintf '\\n{token}\\n' >&2\n"
+    ).encode()
 
 
 class KeptShell:
@@ -77,8 +79,11 @@ class KeptShell:
             ended = out_end.search(out)
             if ended is not None and err.find(err_end) >= 0:
                 self.answered = True
-                return ShellAnswer(int(ended.group(1)), out[:ended.start()].decode(errors="replace"),
-                                   err[:err.find(err_end)].decode(errors="replace"))
+                return ShellAnswer(
+                    int(ended.group(1)),
+                    out[: ended.start()].decode(errors="replace"),
+                    err[: err.find(err_end)].decode(errors="replace"),
+                )
             left = deadline - time.monotonic()
             if left <= 0:
                 self.close()

@@ -4,6 +4,7 @@ VIP served from the other side of a pulled cable, the cable's return.
 Each wait reads the cluster with the same condition that the verdict uses (facts.placement) and
 returns the typed observation that the row's check judges; what it saw on the way is on the history.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,8 +17,8 @@ from bascule.cluster.kernel_log import logged_lines, new_lines
 from bascule.cluster.nodes import Node
 from bascule.cluster.settling import SettleWatch
 from bascule.errors import NodeError
-from bascule.facts.placement import move_problems, node_named, placement
 from bascule.facts.client_ops import served_by
+from bascule.facts.placement import move_problems, node_named, placement
 from bascule.record.observations import CableOutcome, CableTakeover, MoveSeen, RestartSeen
 from bascule.waits import Settled, WaitTimeout, wait_until
 
@@ -32,9 +33,9 @@ SERVED_READ = 2.0  # seconds between two crm_mon readings while the client is se
 ASK_EVERY = 0.25
 
 
-
-def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | None = None,
-                         hold_last: bool = True) -> Callable:
+def reading_while_served(
+    cluster: Cluster, probe, since: float, prefer: Node | None = None, hold_last: bool = True
+) -> Callable:
     """A crm_mon reading for a wait on a move or a restart, which reads the cluster only every
     SILENT_READ s while the probe sees the service down since `since` (and returns None then).
     Each crm_mon costs the destination a third of its CPU during a move under emulation, and the
@@ -63,8 +64,8 @@ def reading_while_served(cluster: Cluster, probe, since: float, prefer: Node | N
         # its own view; a clean reboot measured 345.8 s that way in a full run where FTP was back at 152.9 s)
         last_state = cluster.state(prefer=prefer)
         return last_state
-    return reading
 
+    return reading
 
 
 def describe_reading(state) -> str:
@@ -72,17 +73,16 @@ def describe_reading(state) -> str:
     return "client FTP toujours sans service" if state is None else state.summary()
 
 
-
 @dataclass(frozen=True)
 class Movement:
     """A move of the resources that a scenario waits for: since when, towards which node."""
+
     since: float
     to: str
     cause: str
     # seconds after `since` during which an idle cluster proves nothing: a killed process is only
     # seen at its resource's next monitor (its interval)
     quiet_allowed: float = 0.0
-
 
 
 def away_from(cluster: Cluster, fault: Fault, cause: str) -> Movement:
@@ -101,8 +101,12 @@ def rejoined(cluster: Cluster, faults: Faults, kind: type[Fault], node: Node) ->
     the cluster as a student would time it. A node back from a reboot may still resync DRBD, whose
     promotion score only moves at its next monitor: until then an idle cluster proves nothing."""
     faults.find(kind, node).heal()
-    return Movement(cluster.history.now(), node.name, f"retour de {node.name}",
-                    cluster.monitor_interval(cluster.inv.resources.drbd) or 0.0)
+    return Movement(
+        cluster.history.now(),
+        node.name,
+        f"retour de {node.name}",
+        cluster.monitor_interval(cluster.inv.resources.drbd) or 0.0,
+    )
 
 
 def killed_and_blocked(cluster: Cluster, faults: Faults, node: Node) -> Movement:
@@ -112,8 +116,12 @@ def killed_and_blocked(cluster: Cluster, faults: Faults, node: Node) -> Movement
     block = faults.start(BlockRestart(cluster, node, ftp))
     # a binary made non-executable shows neither in crm_mon nor in DRBD: the reading before it stands
     kill = faults.start(KillService(cluster, node), before=block.snapshot_before)
-    return Movement(kill.started_at, cluster.peer(node).name, f"kill -9 proftpd sur {node.name}, redémarrage empêché",
-                    cluster.monitor_interval(ftp) or 0.0)
+    return Movement(
+        kill.started_at,
+        cluster.peer(node).name,
+        f"kill -9 proftpd sur {node.name}, redémarrage empêché",
+        cluster.monitor_interval(ftp) or 0.0,
+    )
 
 
 def cause_removed(faults: Faults) -> Movement:
@@ -133,10 +141,17 @@ def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: f
     destination = cluster.nodes.get(to)
     reading = reading_while_served(cluster, probe, movement.since, prefer=destination)
     try:
-        wait_until(reading, lambda s: s is not None and not move_problems(placement(s, cluster.inv), cluster.inv, to),
-                   f"les ressources sur {to}", deadline, interval=ASK_EVERY, describe=describe_reading,
-                   settled=SettleWatch(cluster, movement.since, quiet_allowed=movement.quiet_allowed, probe=probe,
-                                       prefer=destination))
+        wait_until(
+            reading,
+            lambda s: s is not None and not move_problems(placement(s, cluster.inv), cluster.inv, to),
+            f"les ressources sur {to}",
+            deadline,
+            interval=ASK_EVERY,
+            describe=describe_reading,
+            settled=SettleWatch(
+                cluster, movement.since, quiet_allowed=movement.quiet_allowed, probe=probe, prefer=destination
+            ),
+        )
     except Settled as exc:
         error, settled = exc.last_seen, exc.settled
     except WaitTimeout as exc:
@@ -154,7 +169,7 @@ def await_move(cluster: Cluster, probe, movement: Movement, to: str, deadline: f
         # a node that did not answer the snapshot (rebooting, powered off) is not asked for its journal:
         # asking would cost a connection timeout more before the row's verdict
         gone = {name: f"injoignable juste avant : {why}" for name, why in snap.unreachable.items()}
-    except Exception:  # a snapshot is a bonus; the verdict does not depend on it
+    except Exception:  # noqa: BLE001 - a snapshot is a bonus; the verdict does not depend on it
         pass
     # the cluster's own account of the move, for its anatomy (a node that does not answer says so)
     journals = cluster.journals(movement.since, unreachable=gone)
@@ -167,8 +182,11 @@ def ftp_back(cluster: Cluster, probe, since: float, prefer: Node | None = None) 
     when it came back or the deadline passed (the verdict reads the client's events), else why the
     wait ended early."""
     try:
-        probe.wait_back(since, deadline=FTP_BACK_DEADLINE,
-                        settled=SettleWatch(cluster, cluster.history.now(), grace=FTP_GRACE, prefer=prefer))
+        probe.wait_back(
+            since,
+            deadline=FTP_BACK_DEADLINE,
+            settled=SettleWatch(cluster, cluster.history.now(), grace=FTP_GRACE, prefer=prefer),
+        )
     except Settled as exc:
         return f"le cluster est stable ({exc.settled}) et le client FTP n'a toujours pas de service"
     return ""
@@ -179,34 +197,73 @@ def await_restart(cluster: Cluster, probe, kill: KillService, node: str, deadlin
     `node` (the kill's, where the row expects it) with a higher fail-count than before the kill,
     then for the client to be served again."""
     since, resource, fail_count_before = kill.started_at, kill.resource, kill.fail_count_before
-    watch = SettleWatch(cluster, since, quiet_allowed=cluster.monitor_interval(resource) or 0.0, probe=probe,
-                        prefer=cluster.nodes.get(node))
+    watch = SettleWatch(
+        cluster,
+        since,
+        quiet_allowed=cluster.monitor_interval(resource) or 0.0,
+        probe=probe,
+        prefer=cluster.nodes.get(node),
+    )
     try:
         state = wait_until(
-            reading_while_served(cluster, probe, since, hold_last=False), lambda s: s is not None and s.where(resource) == (node,)
-            and s.started(resource) and cluster.fail_count(s, resource, node) > fail_count_before,
-            f"le redémarrage de {resource} sur {node}", deadline=deadline, interval=1, describe=describe_reading,
-            settled=watch).value
+            reading_while_served(cluster, probe, since, hold_last=False),
+            lambda s: (
+                s is not None
+                and s.where(resource) == (node,)
+                and s.started(resource)
+                and cluster.fail_count(s, resource, node) > fail_count_before
+            ),
+            f"le redémarrage de {resource} sur {node}",
+            deadline=deadline,
+            interval=1,
+            describe=describe_reading,
+            settled=watch,
+        ).value
         settled = ftp_back(cluster, probe, since, cluster.nodes.get(node))
-        return RestartSeen(since, resource, node, fail_count_before, probe.name, True,
-                           cluster.fail_count(state, resource, node), settled=settled)
+        return RestartSeen(
+            since,
+            resource,
+            node,
+            fail_count_before,
+            probe.name,
+            True,
+            cluster.fail_count(state, resource, node),
+            settled=settled,
+        )
     except WaitTimeout as exc:
         try:
             now = cluster.state()
             unseen = now.started(resource) and cluster.fail_count(now, resource, node) <= fail_count_before
         except NodeError:
             unseen = False
-        return RestartSeen(since, resource, node, fail_count_before, probe.name, False, None, exc.last_seen, exc.deadline,
-                           unseen, settled=getattr(exc, "settled", ""), evidence=gather(cluster, cluster.nodes.get(node)))
+        return RestartSeen(
+            since,
+            resource,
+            node,
+            fail_count_before,
+            probe.name,
+            False,
+            None,
+            exc.last_seen,
+            exc.deadline,
+            unseen,
+            settled=getattr(exc, "settled", ""),
+            evidence=gather(cluster, cluster.nodes.get(node)),
+        )
 
 
 def await_cable_takeover(cluster: Cluster, probe, since: float, node: Node, deadline: float) -> CableTakeover:
     """The master's cable pulled: wait until the client is served by `node`, then read how each node
     sees the cluster (each on its own side of the cut) and their journals."""
     try:
-        wait_until(lambda: served_by(cluster.history.since(since), probe.name),
-                   lambda s: bool(s) and node_named(s[-1][1], cluster.inv) == node.name, f"le service FTP par {node.name}",
-                   deadline=deadline, interval=1, describe=lambda s: str(s[-1:]))
+        wait_until(
+            lambda: served_by(cluster.history.since(since), probe.name),
+            lambda s: bool(s) and node_named(s[-1][1], cluster.inv) == node.name,
+            f"le service FTP par {node.name}",
+            deadline=deadline,
+            interval=1,
+            describe=lambda s: str(s[-1:]),
+        )
     except WaitTimeout:
         pass  # the check says who served the client instead
     views = {}
@@ -222,15 +279,23 @@ def await_cable_return(cluster: Cluster, lines_before: dict[str, tuple[str, ...]
     """The cable back: wait for both nodes to see each other, then for DRBD to settle on Connected
     (resynchronised) or StandAlone (split brain), and say which split-brain lines are new."""
     try:
-        cluster.wait_state("la reconnexion des deux nœuds", lambda s: len(s.online_nodes) == 2, deadline=180, interval=2)
+        cluster.wait_state(
+            "la reconnexion des deux nœuds", lambda s: len(s.online_nodes) == 2, deadline=180, interval=2
+        )
     except WaitTimeout:
         return CableOutcome(False)
     try:
-        drbd = wait_until(lambda: cluster.drbd_everywhere(strict=True),
-                          lambda d: all(s.connection in ("Connected", "StandAlone") for s in d.values())
-                          or any(s.connection == "StandAlone" for s in d.values()),
-                          "la reconnexion de DRBD (ou son abandon)", deadline=120, interval=2,
-                          describe=lambda d: "; ".join(f"{k}: {v.summary()}" for k, v in d.items())).value
+        drbd = wait_until(
+            lambda: cluster.drbd_everywhere(strict=True),
+            lambda d: (
+                all(s.connection in ("Connected", "StandAlone") for s in d.values())
+                or any(s.connection == "StandAlone" for s in d.values())
+            ),
+            "la reconnexion de DRBD (ou son abandon)",
+            deadline=120,
+            interval=2,
+            describe=lambda d: "; ".join(f"{k}: {v.summary()}" for k, v in d.items()),
+        ).value
         return CableOutcome(True, drbd, new_lines(logged_lines(cluster), lines_before))
     except WaitTimeout as exc:
         return CableOutcome(True, wait_error=exc.last_seen)

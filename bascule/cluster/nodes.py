@@ -6,6 +6,7 @@ failure to reach a node becomes one NodeError naming the node and the fix; a con
 middle of a command (the node is rebooting, its cable is pulled) is a NodeLost, which scenarios turn
 into the verdict « inconnu ».
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,8 +18,9 @@ import shlex
 import socket
 import threading
 import time
-from typing import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable
 
 import invoke
 import paramiko
@@ -28,7 +30,6 @@ from bascule.cluster.kept_shell import KeptShell, ShellGone, ShellTimedOut
 from bascule.errors import NodeError
 from bascule.inventory import NodeSpec
 from bascule.waits import ACCOUNTING
-from concurrent.futures import ThreadPoolExecutor
 
 # paramiko's transport threads log their own failures with a traceback (« Error reading SSH protocol
 # banner »), which Python prints on stderr, after pytest has ended when the thread outlives the run.
@@ -45,6 +46,7 @@ class _CommandTime:
     """Seconds spent in node commands outside any wait, and every command's span (epoch start, end,
     node, its first word, inside a wait or not), for bench/suite_timings.py: which part of a run
     the suite spent loading the guests it measures."""
+
     def __init__(self):
         self.lock = threading.Lock()
         self.seconds = 0.0
@@ -76,8 +78,10 @@ class CommandFailed(NodeError):
         self.result = result
         err = (result.stderr or result.stdout).strip().splitlines()
         tail = err[-1] if err else ""
-        super().__init__(f"nœud {node} : `{result.command}` a échoué (code de sortie {result.exit_code}) : {tail}",
-                         "la lancer à la main sur le nœud pour voir pourquoi")
+        super().__init__(
+            f"nœud {node} : `{result.command}` a échoué (code de sortie {result.exit_code}) : {tail}",
+            "la lancer à la main sur le nœud pour voir pourquoi",
+        )
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ class _DeadTransport(Exception):
 def _quietly(action) -> None:
     try:
         action()
-    except Exception:
+    except Exception:  # noqa: BLE001 - best-effort cleanup of a connection being dropped
         pass
 
 
@@ -163,70 +167,104 @@ class Node:
     # -- connection ------------------------------------------------------------------------------
     def _open(self) -> Connection:
         ssh = self.spec.ssh
-        kwargs = {"look_for_keys": False, "allow_agent": False,
-                  "banner_timeout": ssh.connect_timeout, "auth_timeout": ssh.connect_timeout}
+        kwargs = {
+            "look_for_keys": False,
+            "allow_agent": False,
+            "banner_timeout": ssh.connect_timeout,
+            "auth_timeout": ssh.connect_timeout,
+        }
         if ssh.key:
             kwargs["key_filename"] = [ssh.key]
         if ssh.password is not None:
             kwargs["password"] = ssh.password.reveal()
         config = Config(overrides={"load_ssh_configs": False, "run": {"in_stream": False}})
-        conn = Connection(ssh.host, user=ssh.user, port=ssh.port, connect_kwargs=kwargs,
-                          connect_timeout=ssh.connect_timeout, config=config)
+        conn = Connection(
+            ssh.host,
+            user=ssh.user,
+            port=ssh.port,
+            connect_kwargs=kwargs,
+            connect_timeout=ssh.connect_timeout,
+            config=config,
+        )
         where = f"{ssh.user}@{ssh.host}:{ssh.port}"
         seen: dict = {}
         how = f"la clé {ssh.key}" if ssh.key else "le mot de passe"
         try:
             self._open_or_close(conn, seen)
         except paramiko.PasswordRequiredException:
-            raise NodeError(f"nœud {self.name} : la clé SSH {ssh.key} est chiffrée (protégée par une phrase de passe)",
-                            "donner une clé sans phrase de passe (bascule n'utilise pas d'agent SSH)") from None
+            raise NodeError(
+                f"nœud {self.name} : la clé SSH {ssh.key} est chiffrée (protégée par une phrase de passe)",
+                "donner une clé sans phrase de passe (bascule n'utilise pas d'agent SSH)",
+            ) from None
         except paramiko.AuthenticationException as exc:
             if _auth_timed_out(exc):
                 raise self._auth_timeout(where) from None
             if _auth_cut(exc):
-                raise NodeError(f"nœud {self.name} : le serveur SSH de {where} a fermé la connexion pendant "
-                                f"l'authentification avec {how}",
-                                "vérifier l'utilisateur, la clé ou le mot de passe dans l'inventaire, et le journal de "
-                                "sshd sur le nœud (journalctl -u ssh)") from None
-            raise NodeError(f"nœud {self.name} : connexion SSH refusée pour {where} avec {how}",
-                            "vérifier l'utilisateur, la clé ou le mot de passe dans l'inventaire") from None
+                raise NodeError(
+                    f"nœud {self.name} : le serveur SSH de {where} a fermé la connexion pendant "
+                    f"l'authentification avec {how}",
+                    "vérifier l'utilisateur, la clé ou le mot de passe dans l'inventaire, et le journal de "
+                    "sshd sur le nœud (journalctl -u ssh)",
+                ) from None
+            raise NodeError(
+                f"nœud {self.name} : connexion SSH refusée pour {where} avec {how}",
+                "vérifier l'utilisateur, la clé ou le mot de passe dans l'inventaire",
+            ) from None
         except paramiko.ssh_exception.NoValidConnectionsError:
-            raise NodeError(f"nœud {self.name} : rien n'écoute en SSH sur {where}",
-                            "vérifier host et port dans l'inventaire, et que sshd tourne sur le nœud") from None
+            raise NodeError(
+                f"nœud {self.name} : rien n'écoute en SSH sur {where}",
+                "vérifier host et port dans l'inventaire, et que sshd tourne sur le nœud",
+            ) from None
         except (TimeoutError, socket.timeout):
-            raise NodeError(f"nœud {self.name} : pas de réponse de {where} en {ssh.connect_timeout:.0f} s",
-                            "vérifier que le nœud est allumé et que son adresse dans l'inventaire est la bonne") from None
+            raise NodeError(
+                f"nœud {self.name} : pas de réponse de {where} en {ssh.connect_timeout:.0f} s",
+                "vérifier que le nœud est allumé et que son adresse dans l'inventaire est la bonne",
+            ) from None
         except socket.gaierror:
-            raise NodeError(f"nœud {self.name} : le nom d'hôte {ssh.host} ne se résout pas",
-                            "donner une adresse IP ou un nom que cette machine sait résoudre") from None
+            raise NodeError(
+                f"nœud {self.name} : le nom d'hôte {ssh.host} ne se résout pas",
+                "donner une adresse IP ou un nom que cette machine sait résoudre",
+            ) from None
         except FileNotFoundError:
-            raise NodeError(f"nœud {self.name} : la clé SSH {ssh.key} n'existe pas",
-                            "corriger le chemin de la clé dans l'inventaire") from None
+            raise NodeError(
+                f"nœud {self.name} : la clé SSH {ssh.key} n'existe pas",
+                "corriger le chemin de la clé dans l'inventaire",
+            ) from None
         except paramiko.SSHException as exc:
             if _auth_timed_out(exc):
                 raise self._auth_timeout(where) from None
             banner = seen.get("banner", "")
             if "No existing session" in str(exc) and banner:
                 # the server sent its banner, then never completed the key exchange
-                raise NodeError(f"nœud {self.name} : le serveur SSH de {where} ({_shown_banner(banner)}) a répondu "
-                                f"mais n'a pas terminé la négociation en {ssh.connect_timeout:.0f} s",
-                                "vérifier que sshd fonctionne sur le nœud (systemctl status ssh) et que le port de "
-                                "l'inventaire est bien le sien") from None
+                raise NodeError(
+                    f"nœud {self.name} : le serveur SSH de {where} ({_shown_banner(banner)}) a répondu "
+                    f"mais n'a pas terminé la négociation en {ssh.connect_timeout:.0f} s",
+                    "vérifier que sshd fonctionne sur le nœud (systemctl status ssh) et que le port de "
+                    "l'inventaire est bien le sien",
+                ) from None
             if "banner" in str(exc).lower() or "No existing session" in str(exc):
-                raise NodeError(f"nœud {self.name} : {where} accepte les connexions mais aucun serveur SSH n'y répond "
-                                f"en {ssh.connect_timeout:.0f} s",
-                                "vérifier le port dans l'inventaire (est-ce bien le sshd du nœud ?)") from None
+                raise NodeError(
+                    f"nœud {self.name} : {where} accepte les connexions mais aucun serveur SSH n'y répond "
+                    f"en {ssh.connect_timeout:.0f} s",
+                    "vérifier le port dans l'inventaire (est-ce bien le sshd du nœud ?)",
+                ) from None
             if ssh.key and "key" in str(exc).lower():
                 # paramiko tries every key type on a refused key and reports the last load error
-                raise NodeError(f"nœud {self.name} : connexion SSH refusée pour {where} avec la clé {ssh.key} "
-                                f"(ou la clé est illisible : {exc})",
-                                "vérifier que la moitié publique de cette clé est dans le authorized_keys de "
-                                "l'utilisateur sur le nœud") from None
-            raise NodeError(f"nœud {self.name} : échec de SSH vers {where} (SSHException : {exc})",
-                            "vérifier que l'adresse est bien celle du serveur SSH du nœud") from None
+                raise NodeError(
+                    f"nœud {self.name} : connexion SSH refusée pour {where} avec la clé {ssh.key} "
+                    f"(ou la clé est illisible : {exc})",
+                    "vérifier que la moitié publique de cette clé est dans le authorized_keys de "
+                    "l'utilisateur sur le nœud",
+                ) from None
+            raise NodeError(
+                f"nœud {self.name} : échec de SSH vers {where} (SSHException : {exc})",
+                "vérifier que l'adresse est bien celle du serveur SSH du nœud",
+            ) from None
         except (OSError, EOFError) as exc:
-            raise NodeError(f"nœud {self.name} : échec de SSH vers {where} ({type(exc).__name__} : {exc})",
-                            "vérifier que l'adresse est bien celle du serveur SSH du nœud") from None
+            raise NodeError(
+                f"nœud {self.name} : échec de SSH vers {where} ({type(exc).__name__} : {exc})",
+                "vérifier que l'adresse est bien celle du serveur SSH du nœud",
+            ) from None
         # keepalives make a transport whose peer vanished (a node powered off, its cable pulled)
         # fail instead of waiting forever on a reply that cannot come
         conn.transport.set_keepalive(KEEPALIVE)
@@ -234,11 +272,13 @@ class Node:
 
     def _auth_timeout(self, where: str) -> NodeError:
         ssh = self.spec.ssh
-        return NodeError(f"nœud {self.name} : le serveur SSH de {where} n'a pas répondu pendant l'authentification "
-                         f"en {ssh.connect_timeout:.0f} s (ce n'est pas un refus du mot de passe ou de la clé)",
-                         f"essayer à la main ssh -p {ssh.port} {ssh.user}@{ssh.host} : s'il attend aussi, regarder "
-                         "sshd sur le nœud (journalctl -u ssh : PAM, DNS inverse avec UseDNS) ; un nœud très chargé "
-                         "peut demander un connect_timeout plus grand dans l'inventaire")
+        return NodeError(
+            f"nœud {self.name} : le serveur SSH de {where} n'a pas répondu pendant l'authentification "
+            f"en {ssh.connect_timeout:.0f} s (ce n'est pas un refus du mot de passe ou de la clé)",
+            f"essayer à la main ssh -p {ssh.port} {ssh.user}@{ssh.host} : s'il attend aussi, regarder "
+            "sshd sur le nœud (journalctl -u ssh : PAM, DNS inverse avec UseDNS) ; un nœud très chargé "
+            "peut demander un connect_timeout plus grand dans l'inventaire",
+        )
 
     @staticmethod
     def _open_or_close(conn: Connection, seen: dict | None = None) -> None:
@@ -253,7 +293,7 @@ class Node:
                 seen["banner"] = getattr(transport, "remote_version", "") or ""
             try:
                 conn.close()
-            except Exception:
+            except Exception:  # noqa: BLE001 - best-effort close of a probe connection
                 pass
             raise
 
@@ -282,8 +322,14 @@ class Node:
             return False
 
     # -- commands --------------------------------------------------------------------------------
-    def run(self, command: str, timeout: float | None = None, check: bool = True,
-            display: str | None = None, stdin: str | None = None) -> CommandResult:
+    def run(
+        self,
+        command: str,
+        timeout: float | None = None,
+        check: bool = True,
+        display: str | None = None,
+        stdin: str | None = None,
+    ) -> CommandResult:
         """Run a shell command as root (through sudo -n when the SSH user is not root).
 
         `display` replaces the command in results and messages. A secret goes in `stdin`, never in the
@@ -306,34 +352,56 @@ class Node:
                 res = self._run_with_deadline(conn, line, kwargs, timeout)
         except _DeadTransport:
             self._abandon(conn)
-            raise NodeLost(f"nœud {self.name} : `{shown}` sans réponse en {hard_deadline(timeout):.0f} s "
-                           "(la connexion est morte)", "le nœud est tombé, ou son réseau") from None
+            raise NodeLost(
+                f"nœud {self.name} : `{shown}` sans réponse en {hard_deadline(timeout):.0f} s (la connexion est morte)",
+                "le nœud est tombé, ou son réseau",
+            ) from None
         except ShellGone as exc:
             self._abandon(conn)
-            raise NodeLost(f"nœud {self.name} : connexion perdue pendant `{shown}` ({exc})",
-                           "le nœud est tombé, ou son réseau") from None
+            raise NodeLost(
+                f"nœud {self.name} : connexion perdue pendant `{shown}` ({exc})", "le nœud est tombé, ou son réseau"
+            ) from None
         except ShellTimedOut:
             self._abandon(conn)  # its transport may be dead too: closing it could wait on the peer
-            raise NodeLost(f"nœud {self.name} : `{shown}` ne s'est pas terminée en {timeout:.0f} s",
-                           "le nœud est peut-être surchargé ou bloqué ; l'examiner à la main") from None
+            raise NodeLost(
+                f"nœud {self.name} : `{shown}` ne s'est pas terminée en {timeout:.0f} s",
+                "le nœud est peut-être surchargé ou bloqué ; l'examiner à la main",
+            ) from None
         except invoke.exceptions.CommandTimedOut:
             self.close()  # the channel may be stuck; the next command opens a fresh one
-            raise NodeLost(f"nœud {self.name} : `{shown}` ne s'est pas terminée en {timeout:.0f} s",
-                           "le nœud est peut-être surchargé ou bloqué ; l'examiner à la main") from None
+            raise NodeLost(
+                f"nœud {self.name} : `{shown}` ne s'est pas terminée en {timeout:.0f} s",
+                "le nœud est peut-être surchargé ou bloqué ; l'examiner à la main",
+            ) from None
         except (paramiko.SSHException, OSError, EOFError, invoke.exceptions.UnexpectedExit) as exc:
             self.close()
-            raise NodeLost(f"nœud {self.name} : connexion perdue pendant `{shown}` ({type(exc).__name__})",
-                           "le nœud est tombé, ou son réseau") from None
+            raise NodeLost(
+                f"nœud {self.name} : connexion perdue pendant `{shown}` ({type(exc).__name__})",
+                "le nœud est tombé, ou son réseau",
+            ) from None
         finally:
             COMMAND_TIME.span(began, time.time(), self.name, shown, ACCOUNTING.inside())
-        result = CommandResult(self.name, shown, res.exited if res.exited is not None else -1,
-                               res.stdout, res.stderr, time.monotonic() - start)
+        result = CommandResult(
+            self.name,
+            shown,
+            res.exited if res.exited is not None else -1,
+            res.stdout,
+            res.stderr,
+            time.monotonic() - start,
+        )
         if not ACCOUNTING.inside() and threading.current_thread() is threading.main_thread():
             COMMAND_TIME.add(result.elapsed)
-        if ssh.sudo and ssh.user != "root" and result.exit_code == 1 and "sudo:" in result.stderr and "password" in result.stderr:
-            raise NodeError(f"nœud {self.name} : sudo demande un mot de passe à {ssh.user}",
-                            "autoriser sudo sans mot de passe pour cet utilisateur (NOPASSWD), ou se connecter "
-                            "en root") from None
+        if (
+            ssh.sudo
+            and ssh.user != "root"
+            and result.exit_code == 1
+            and "sudo:" in result.stderr
+            and "password" in result.stderr
+        ):
+            raise NodeError(
+                f"nœud {self.name} : sudo demande un mot de passe à {ssh.user}",
+                "autoriser sudo sans mot de passe pour cet utilisateur (NOPASSWD), ou se connecter en root",
+            ) from None
         if check and not result.ok:
             raise CommandFailed(self.name, result)
         return result
@@ -382,8 +450,9 @@ class Node:
         def work():
             try:
                 box["result"] = conn.run(line, **kwargs)
-            except BaseException as exc:  # handed to the caller's thread
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 box["error"] = exc
+
         worker = threading.Thread(target=work, name="ssh-command", daemon=True)
         worker.start()
         worker.join(hard_deadline(timeout))
@@ -403,7 +472,7 @@ class Node:
             sock = conn.transport.sock if conn.transport is not None else None
             if sock is not None:
                 sock.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 - best-effort close of a connection being dropped
             pass
         threading.Thread(target=lambda: _quietly(conn.close), name="ssh-abandon", daemon=True).start()
 
@@ -412,8 +481,10 @@ class Node:
         # the command shown in errors names only the path (the content may be a secret)
         raw = content.encode() if isinstance(content, str) else content
         data = base64.b64encode(raw).decode()
-        self.run(f"umask 077; printf %s {data} | base64 -d > {shlex.quote(path)} && chmod {mode} {shlex.quote(path)}",
-                 display=f"écriture de {path}")
+        self.run(
+            f"umask 077; printf %s {data} | base64 -d > {shlex.quote(path)} && chmod {mode} {shlex.quote(path)}",
+            display=f"écriture de {path}",
+        )
         if owner:
             self.run(quote("chown", owner, path))
 
@@ -424,12 +495,17 @@ class Node:
 
     def require_tools(self, *tools: str) -> None:
         """One clear line when crm, crm_mon or drbdadm are missing on a node."""
-        res = self.run(" ; ".join(f"command -v {shlex.quote(t)} >/dev/null || echo {shlex.quote(t)}" for t in tools),
-                       check=False, timeout=20)
+        res = self.run(
+            " ; ".join(f"command -v {shlex.quote(t)} >/dev/null || echo {shlex.quote(t)}" for t in tools),
+            check=False,
+            timeout=20,
+        )
         missing = res.stdout.split()
         if missing:
-            raise NodeError(f"nœud {self.name} : {', '.join(missing)} introuvable{'s' if len(missing) > 1 else ''}",
-                            "installer pacemaker, crmsh et drbd-utils sur le nœud (les paquets du lab)")
+            raise NodeError(
+                f"nœud {self.name} : {', '.join(missing)} introuvable{'s' if len(missing) > 1 else ''}",
+                "installer pacemaker, crmsh et drbd-utils sur le nœud (les paquets du lab)",
+            )
 
 
 def on_each(items: list, act: Callable) -> dict:
@@ -442,6 +518,7 @@ def on_each(items: list, act: Callable) -> dict:
             return act(item)
         except Exception as exc:  # noqa: BLE001 - handed back to the caller, who decides
             return exc
+
     with ThreadPoolExecutor(max_workers=max(1, len(items))) as pool:
         answers = list(pool.map(attempt, items))
     return {getattr(item, "name", item): answer for item, answer in zip(items, answers)}

@@ -4,19 +4,20 @@
 bascule never repairs the user's cluster in silence: every repair is returned as a Repair (what was
 done, what was seen, whether it undid bascule's own fault), and the audit row of the scenario lists
 them."""
+
 from __future__ import annotations
 
+import os
 from typing import Callable
 
-from bascule.cluster.cluster import Cluster
-from bascule.errors import BaselineError, BasculeError, NodeError, RepairIncomplete
-
-from bascule.cluster.nodes import quote
-from bascule.record.observations import Audit, FtpAccess, Repair
-import os
 import ftputil.error
+
+from bascule.cluster.cluster import Cluster
 from bascule.cluster.ftp import FTPClient, FTPUnavailable, describe_error, is_login_refused
+from bascule.cluster.nodes import quote
+from bascule.errors import BasculeError, BaselineError, NodeError, RepairIncomplete
 from bascule.facts.placement import baseline_problems
+from bascule.record.observations import Audit, FtpAccess, Repair
 from bascule.waits import WaitTimeout, wait_until
 
 AFTER_LOGIN = "identifié"  # a failure after the login succeeded: the client's evidence says so
@@ -52,9 +53,12 @@ def ftp_access(cluster: Cluster, write: bool = True) -> FtpAccess:
 def _stuck(state, drbd: dict) -> bool:
     """Does the cluster show something that will not go away by waiting (a failed action, a node in
     standby or maintenance, DRBD StandAlone)? Then waiting longer for the baseline is pointless."""
-    return (bool(state.failed_actions) or state.maintenance_mode
-            or any(n.standby or n.maintenance for n in state.nodes)
-            or any(st is not None and st.connection == "StandAlone" for st in drbd.values()))
+    return (
+        bool(state.failed_actions)
+        or state.maintenance_mode
+        or any(n.standby or n.maintenance for n in state.nodes)
+        or any(st is not None and st.connection == "StandAlone" for st in drbd.values())
+    )
 
 
 def _read(cluster: Cluster):
@@ -65,10 +69,14 @@ def settle(cluster: Cluster, deadline: float) -> tuple[list[str], float]:
     """Wait, without touching anything, until the cluster is at its baseline, or shows something
     that waiting will not cure. Returns what still keeps it from its baseline and the seconds."""
     try:
-        waited = wait_until(lambda: _read(cluster),
-                            lambda v: not baseline_problems(v[0], v[1], cluster.inv) or _stuck(*v),
-                            "la stabilisation du cluster dans son état de référence", deadline=deadline, interval=3,
-                            describe=lambda v: "; ".join(baseline_problems(v[0], v[1], cluster.inv)))
+        waited = wait_until(
+            lambda: _read(cluster),
+            lambda v: not baseline_problems(v[0], v[1], cluster.inv) or _stuck(*v),
+            "la stabilisation du cluster dans son état de référence",
+            deadline=deadline,
+            interval=3,
+            describe=lambda v: "; ".join(baseline_problems(v[0], v[1], cluster.inv)),
+        )
     except WaitTimeout as exc:
         return [exc.last_seen], float(deadline)
     state, drbd = waited.value
@@ -94,26 +102,41 @@ def repair(cluster: Cluster, own_failures: Callable[[str, str], bool] = lambda r
         done.append(Repair(what, why, own))
 
     if state.maintenance_mode:
-        run("crm_attribute --type crm_config --name maintenance-mode --update false",
-            "crm configure property maintenance-mode=false", "cluster en mode maintenance")
+        run(
+            "crm_attribute --type crm_config --name maintenance-mode --update false",
+            "crm configure property maintenance-mode=false",
+            "cluster en mode maintenance",
+        )
     for n in state.nodes:
         if n.standby:
-            run(quote("crm_attribute", "--type", "nodes", "--node", n.name, "--name", "standby", "--update", "off"),
-                f"crm node online {n.name}", f"{n.name} en standby")
+            run(
+                quote("crm_attribute", "--type", "nodes", "--node", n.name, "--name", "standby", "--update", "off"),
+                f"crm node online {n.name}",
+                f"{n.name} en standby",
+            )
         elif n.maintenance:
-            run(quote("crm_attribute", "--type", "nodes", "--node", n.name, "--name", "maintenance", "--update", "off"),
-                f"crm node ready {n.name}", f"{n.name} en maintenance")
+            run(
+                quote("crm_attribute", "--type", "nodes", "--node", n.name, "--name", "maintenance", "--update", "off"),
+                f"crm node ready {n.name}",
+                f"{n.name} en maintenance",
+            )
     for rsc in dict.fromkeys(f.resource for f in state.failed_actions):
         fails = [f for f in state.failed_actions if f.resource == rsc]
-        why = "actions en échec : " + ", ".join(f"{f.resource} {f.task} sur {f.node} ({f.exit_status or f.exit_code})" for f in fails)
+        why = "actions en échec : " + ", ".join(
+            f"{f.resource} {f.task} sur {f.node} ({f.exit_status or f.exit_code})" for f in fails
+        )
         own = all(own_failures(f.resource, f.node) for f in fails)
         run(quote("crm_resource", "--cleanup", "--resource", rsc), f"crm resource cleanup {rsc}", why, own)
     for name, st in drbd.items():
         # a DRBD left StandAlone is reconnected; a real split brain is not resolved here (the
         # scenario that made it must recover it)
         if st is not None and st.configured and st.connection == "StandAlone":
-            run(quote("drbdadm", "connect", inv.drbd.resource), f"drbdadm connect {inv.drbd.resource} sur {name}",
-                f"DRBD {name} : {st.summary()}", node=cluster.nodes[name])
+            run(
+                quote("drbdadm", "connect", inv.drbd.resource),
+                f"drbdadm connect {inv.drbd.resource} sur {name}",
+                f"DRBD {name} : {st.summary()}",
+                node=cluster.nodes[name],
+            )
     return done
 
 
@@ -125,16 +148,25 @@ def restore_ftp(cluster: Cluster) -> Repair | None:
         return None
     rid = cluster.inv.resources.ftp
     try:
-        cluster.master.run(quote("crm_resource", "--restart", "--resource", rid) + " >/dev/null 2>&1 || true", timeout=180)
+        cluster.master.run(
+            quote("crm_resource", "--restart", "--resource", rid) + " >/dev/null 2>&1 || true", timeout=180
+        )
     except NodeError:
         pass
-    return Repair(f"crm resource restart {rid}", f"FTP ne répondait pas sur {cluster.inv.vip} ({access.error}) "
-                  "alors que le cluster était dans son état de référence", False)
+    return Repair(
+        f"crm resource restart {rid}",
+        f"FTP ne répondait pas sur {cluster.inv.vip} ({access.error}) "
+        "alors que le cluster était dans son état de référence",
+        False,
+    )
 
 
-def _repair_until_baseline(cluster: Cluster, deadline: float, settle_for: float,
-                           own_failures: Callable[[str, str], bool] = lambda rsc, node: False
-                           ) -> tuple[list[Repair], float, tuple[str, ...]]:
+def _repair_until_baseline(
+    cluster: Cluster,
+    deadline: float,
+    settle_for: float,
+    own_failures: Callable[[str, str], bool] = lambda rsc, node: False,
+) -> tuple[list[Repair], float, tuple[str, ...]]:
     """Settle without touching anything; if that is not enough, repair (each repair said) and wait
     for the baseline; then check FTP. Returns the repairs, the seconds, and what is left broken."""
     repairs: list[Repair] = []
@@ -142,8 +174,14 @@ def _repair_until_baseline(cluster: Cluster, deadline: float, settle_for: float,
     if problems:
         repairs = repair(cluster, own_failures)
         try:
-            took += wait_until(cluster.baseline_problems, lambda p: not p, "l'état de référence du cluster", deadline=deadline,
-                               interval=2, describe=lambda p: "; ".join(p)).elapsed
+            took += wait_until(
+                cluster.baseline_problems,
+                lambda p: not p,
+                "l'état de référence du cluster",
+                deadline=deadline,
+                interval=2,
+                describe=lambda p: "; ".join(p),
+            ).elapsed
         except WaitTimeout as exc:
             return repairs, took, (exc.last_seen,)
     fixed = restore_ftp(cluster)
@@ -158,8 +196,11 @@ def restore_baseline(cluster: Cluster, deadline: float = 420) -> tuple[list[Repa
     with the repairs made meanwhile."""
     repairs, took, left = _repair_until_baseline(cluster, deadline, settle_for=30)
     if left:
-        raise RepairIncomplete(f"le cluster n'est pas revenu à son état de référence en {deadline:.0f} s : {left[0]}",
-                               "le réparer à la main (crm status, cat /proc/drbd), puis relancer", repairs)
+        raise RepairIncomplete(
+            f"le cluster n'est pas revenu à son état de référence en {deadline:.0f} s : {left[0]}",
+            "le réparer à la main (crm status, cat /proc/drbd), puis relancer",
+            repairs,
+        )
     return repairs, took
 
 
@@ -172,12 +213,21 @@ def audit_after(cluster: Cluster, faults: list, config_before: str = "", deadlin
     own = [Repair(f.undo, f"panne du scénario : {f.label}", True) for f in injected if f.undo]
     try:
         found, waited, left = _repair_until_baseline(
-            cluster, deadline, settle_for=240,
-            own_failures=lambda rsc, node: any(f.leaves_failure(rsc, node) for f in injected))
+            cluster,
+            deadline,
+            settle_for=240,
+            own_failures=lambda rsc, node: any(f.leaves_failure(rsc, node) for f in injected),
+        )
     except BasculeError as exc:
         return Audit(tuple(own), (), str(exc))
     # a fault's undo that already names the cleanup is not listed twice
     own += [r for r in found if r.own and not any(r.what in o.what for o in own)]
     others = [r for r in found if not r.own]
-    return Audit(tuple(own + others), left, "", round(waited, 1), config_before,
-                 cluster.cib("configuration") if config_before else "")
+    return Audit(
+        tuple(own + others),
+        left,
+        "",
+        round(waited, 1),
+        config_before,
+        cluster.cib("configuration") if config_before else "",
+    )

@@ -8,6 +8,7 @@ reading can fall in the instant between two transitions, or before the DC has re
 from the lab's healthy moves (bench/settle_grace.py prints the longest idle stretch that a healthy
 move showed before it ended, and the README quotes it).
 """
+
 from __future__ import annotations
 
 from bascule.cluster.cluster import Cluster
@@ -25,8 +26,15 @@ class SettleWatch:
     quiet_allowed: seconds after `since` during which an idle cluster proves nothing (a killed
     process is only seen at the resource's next monitor); readings before that do not count."""
 
-    def __init__(self, cluster: Cluster, since: float, grace: float = SETTLE_GRACE, quiet_allowed: float = 0.0,
-                 probe=None, prefer: Node | None = None):
+    def __init__(
+        self,
+        cluster: Cluster,
+        since: float,
+        grace: float = SETTLE_GRACE,
+        quiet_allowed: float = 0.0,
+        probe=None,
+        prefer: Node | None = None,
+    ):
         self.cluster = cluster
         self.since = since
         self.grace = grace

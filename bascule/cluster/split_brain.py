@@ -5,6 +5,7 @@ each writing its own file), waits for DRBD to detect it on reconnection, and res
 step as document 3 says. Healing the fault is that resolution, keeping the preferred master's data
 when the scenario stopped before its own resolution.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,13 +14,14 @@ from dataclasses import dataclass
 
 from bascule.cluster.cluster import Cluster, read_on, write_as_user
 from bascule.cluster.faults import CablePull, Fault
-from bascule.facts.keeper import split_brain_keeper
-from bascule.facts.placement import split_brain_seen
 from bascule.cluster.kernel_log import logged_lines, new_lines
 from bascule.cluster.nodes import Node, quote
+from bascule.facts.keeper import split_brain_keeper
+from bascule.facts.placement import split_brain_seen
 from bascule.record.history import OK, STEP
 from bascule.record.observations import CableOutcome, FileWrite, SplitBrainDetection, SplitBrainResolution
 from bascule.waits import WaitTimeout, wait_until
+
 
 def resolve_split_brain(cluster: Cluster, keep: Node) -> None:
     """Document 3, « Comment résoudre le split brain ? », step by step:
@@ -38,12 +40,17 @@ def resolve_split_brain(cluster: Cluster, keep: Node) -> None:
     keep.run("crm configure property maintenance-mode=true", timeout=60)
     for n in (keep, discard):
         # processes that hold /home (an FTP session) would make umount fail
-        n.run(f"if mountpoint -q {quote(mnt)}; then fuser -km {quote(mnt)} >/dev/null 2>&1; umount {quote(dev)}; fi", timeout=60)
+        n.run(
+            f"if mountpoint -q {quote(mnt)}; then fuser -km {quote(mnt)} >/dev/null 2>&1; umount {quote(dev)}; fi",
+            timeout=60,
+        )
         n.run(quote("drbdadm", "disconnect", res) + " 2>/dev/null || true", timeout=60)
     discard.run(quote("drbdadm", "secondary", res), timeout=60)
     discard.run(f"drbdadm -- --discard-my-data connect {quote(res)}", timeout=60)
     keep.run(quote("drbdadm", "connect", res), timeout=60)
-    cluster.wait_drbd(keep, "la resynchronisation de DRBD (UpToDate/UpToDate)", lambda s: s.healthy, deadline=300, interval=1)
+    cluster.wait_drbd(
+        keep, "la resynchronisation de DRBD (UpToDate/UpToDate)", lambda s: s.healthy, deadline=300, interval=1
+    )
     st = cluster.drbd(keep)
     if st.role == "Primary":
         keep.run(f"mountpoint -q {quote(mnt)} || mount {quote(dev)} {quote(mnt)}", timeout=60)
@@ -59,6 +66,7 @@ def resolve_split_brain(cluster: Cluster, keep: Node) -> None:
 class ReplicationCut(Fault):
     """DRBD's replication link is cut (`drbdadm disconnect` on both nodes), with Pacemaker in
     maintenance mode so that the lab's manual steps (document 3) are not undone under our feet."""
+
     name = "réplication coupée"
 
     def _inject(self):
@@ -91,14 +99,16 @@ def resolve_after_cable(cluster: Cluster, cut: CablePull, outcome: CableOutcome)
     if not split_brain_seen(outcome):
         return
     now = cluster.history.now()
-    keeper = split_brain_keeper(cluster.history.since(cut.started_at), cut.started_at, now, cluster.inv,
-                                cluster.master.name)
+    keeper = split_brain_keeper(
+        cluster.history.since(cut.started_at), cut.started_at, now, cluster.inv, cluster.master.name
+    )
     resolve_split_brain(cluster, keep=cluster.nodes[keeper.node])
 
 
 @dataclass(frozen=True)
 class SplitBrainMade:
     """Document 3's split brain, provoked: the kernel logs before, each node's own file."""
+
     lines_before: dict[str, tuple[str, ...]]
     master_file: FileWrite
     slave_file: FileWrite
@@ -118,10 +128,17 @@ class SplitBrain(ReplicationCut):
         inv = self.cluster.inv
         slave, master = self.cluster.slave, self.cluster.master
         slave.run(quote("drbdadm", "primary", inv.drbd.resource), timeout=60)
-        slave.run(f"mountpoint -q {quote(inv.drbd.mount_point)} || mount {quote(inv.drbd.device)} "
-                  f"{quote(inv.drbd.mount_point)}", timeout=60)
-        files = [write_as_user(self.cluster, node, f"{inv.documents_dir}/{name}", f"{name} {time.time()} {os.urandom(8).hex()}\n")
-                 for node, name in ((master, "split-brain-maitre"), (slave, "split-brain-esclave"))]
+        slave.run(
+            f"mountpoint -q {quote(inv.drbd.mount_point)} || mount {quote(inv.drbd.device)} "
+            f"{quote(inv.drbd.mount_point)}",
+            timeout=60,
+        )
+        files = [
+            write_as_user(
+                self.cluster, node, f"{inv.documents_dir}/{name}", f"{name} {time.time()} {os.urandom(8).hex()}\n"
+            )
+            for node, name in ((master, "split-brain-maitre"), (slave, "split-brain-esclave"))
+        ]
         self.made = SplitBrainMade(before, files[0], files[1])
 
     def reconnect(self) -> None:
@@ -133,11 +150,16 @@ class SplitBrain(ReplicationCut):
         """Wait for DRBD to log document 3's line and give up the connection (StandAlone)."""
         try:
             waited = wait_until(
-                lambda: (new_lines(logged_lines(self.cluster), self.made.lines_before),
-                         self.cluster.drbd_everywhere(strict=True)),
+                lambda: (
+                    new_lines(logged_lines(self.cluster), self.made.lines_before),
+                    self.cluster.drbd_everywhere(strict=True),
+                ),
                 lambda v: any(v[0].values()) and any(s.connection == "StandAlone" for s in v[1].values()),
-                "la détection du split brain par DRBD", deadline=deadline, interval=1,
-                describe=lambda v: "; ".join(f"{k}: {s.summary()}" for k, s in v[1].items()))
+                "la détection du split brain par DRBD",
+                deadline=deadline,
+                interval=1,
+                describe=lambda v: "; ".join(f"{k}: {s.summary()}" for k, s in v[1].items()),
+            )
         except WaitTimeout as exc:
             return SplitBrainDetection(False, wait_error=exc.last_seen)
         self.cluster.capture("split brain détecté")
@@ -156,14 +178,25 @@ class SplitBrain(ReplicationCut):
         drbd = self.cluster.drbd_everywhere(strict=True)
         error = ""
         try:
-            self.cluster.wait_state(f"le retour de DRBD et de /home sur {keeper.name}",
-                                    lambda s: s.promoted_on(inv.resources.ms) == (keeper.name,)
-                                    and s.where(inv.resources.fs) == (keeper.name,), deadline=deadline, interval=2)
+            self.cluster.wait_state(
+                f"le retour de DRBD et de /home sur {keeper.name}",
+                lambda s: (
+                    s.promoted_on(inv.resources.ms) == (keeper.name,) and s.where(inv.resources.fs) == (keeper.name,)
+                ),
+                deadline=deadline,
+                interval=2,
+            )
         except WaitTimeout as exc:
             error = exc.last_seen
         made = self.made
-        kept, dropped = ((made.master_file, made.slave_file) if keeper is self.cluster.master
-                         else (made.slave_file, made.master_file))
+        kept, dropped = (
+            (made.master_file, made.slave_file)
+            if keeper is self.cluster.master
+            else (made.slave_file, made.master_file)
+        )
         return SplitBrainResolution(
-            drbd, error, read_on(self.cluster, keeper, kept.path.rsplit("/", 1)[-1], kept.path, kept.sha256),
-            read_on(self.cluster, keeper, dropped.path.rsplit("/", 1)[-1], dropped.path, None))
+            drbd,
+            error,
+            read_on(self.cluster, keeper, kept.path.rsplit("/", 1)[-1], kept.path, kept.sha256),
+            read_on(self.cluster, keeper, dropped.path.rsplit("/", 1)[-1], dropped.path, None),
+        )

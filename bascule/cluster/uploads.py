@@ -6,6 +6,7 @@ uploader keeps one logged-in session as FileZilla does and logs in again after a
 uploader is an independent client (another FTP implementation, a new connection per file), whose
 acknowledged files are checked the same way.
 """
+
 from __future__ import annotations
 
 import ftplib
@@ -34,7 +35,7 @@ def _sha(data: bytes) -> str:
 def contents(name: str, size: int) -> bytes:
     """A file's known contents, from its name: what it must hold when read back."""
     seed = hashlib.sha256(name.encode()).digest()
-    block = (name.encode() + b"\n" + seed.hex().encode() + b"\n")
+    block = name.encode() + b"\n" + seed.hex().encode() + b"\n"
     return (block * (size // len(block) + 1))[:size]
 
 
@@ -85,7 +86,7 @@ class FtpSession:
 def _close(ftp: ftplib.FTP) -> None:
     try:
         ftp.close()
-    except Exception:
+    except Exception:  # noqa: BLE001 - closing a session that failed: nothing more to learn from it
         pass
 
 
@@ -93,8 +94,9 @@ class FtpUploader(threading.Thread):
     """Uploads a new file every `period` seconds into `directory`, and reads back one earlier file
     in four, until stopped."""
 
-    def __init__(self, client: FTPClient, history: History, directory: str, period: float = 1.0,
-                 size: int = 2048, seed: int = 0):
+    def __init__(
+        self, client: FTPClient, history: History, directory: str, period: float = 1.0, size: int = 2048, seed: int = 0
+    ):
         super().__init__(name=FTP_UPLOADER, daemon=True)
         self.session = FtpSession(client)
         self.history = history
@@ -141,30 +143,54 @@ class FtpUploader(threading.Thread):
                 ftp.storbinary(f"STOR {path}", io.BytesIO(data))
             self.history.append(CLIENT, FTP_UPLOADER, UPLOAD, OK, value, t=t)
             self.acked.append((path, value["sha256"]))
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - the uploader never dies: every error is an event
             if stage == WRITE and not isinstance(exc, ftplib.error_perm):
                 stage = READ  # the transfer broke: the service, not a refusal
             self.session.drop()
             timed_out = isinstance(exc, (TimeoutError, socket.timeout)) or is_timeout(exc)
-            self.history.append(CLIENT, FTP_UPLOADER, UPLOAD, INFO if timed_out else FAIL,
-                                {**value, "failed_at": stage}, error=describe_error(exc), t=t)
+            self.history.append(
+                CLIENT,
+                FTP_UPLOADER,
+                UPLOAD,
+                INFO if timed_out else FAIL,
+                {**value, "failed_at": stage},
+                error=describe_error(exc),
+                t=t,
+            )
 
     def _read_back(self, path: str, sha: str) -> None:
         t = self.history.now()
         try:
             data = self.session.read(path)
-            self.history.append(CLIENT, FTP_UPLOADER, READ_BACK, OK,
-                                {"name": path, "sha256": _sha(data), "served_by": self.session.served_by, "op": READ},
-                                t=t)
+            self.history.append(
+                CLIENT,
+                FTP_UPLOADER,
+                READ_BACK,
+                OK,
+                {"name": path, "sha256": _sha(data), "served_by": self.session.served_by, "op": READ},
+                t=t,
+            )
         except ftplib.error_perm as exc:
             # the server answered (a file gone is for the verification to judge): no outage, session kept
-            self.history.append(CLIENT, FTP_UPLOADER, READ_BACK, OK,
-                                {"name": path, "sha256": None, "refused": str(exc)[:120],
-                                 "served_by": self.session.served_by, "op": READ}, t=t)
-        except Exception as exc:
+            self.history.append(
+                CLIENT,
+                FTP_UPLOADER,
+                READ_BACK,
+                OK,
+                {
+                    "name": path,
+                    "sha256": None,
+                    "refused": str(exc)[:120],
+                    "served_by": self.session.served_by,
+                    "op": READ,
+                },
+                t=t,
+            )
+        except Exception as exc:  # noqa: BLE001 - the uploader never dies: every error is an event, its session dropped
             self.session.drop()
-            self.history.append(CLIENT, FTP_UPLOADER, READ_BACK, FAIL, {"name": path, "failed_at": READ},
-                                error=describe_error(exc), t=t)
+            self.history.append(
+                CLIENT, FTP_UPLOADER, READ_BACK, FAIL, {"name": path, "failed_at": READ}, error=describe_error(exc), t=t
+            )
 
 
 class CurlUploader(threading.Thread):
@@ -198,8 +224,14 @@ class CurlUploader(threading.Thread):
                 try:
                     self._upload(f"{self.directory}/c-{self.count:06d}.bin")
                 except OSError as exc:  # this machine's side (a full /tmp, curl gone): said, never a traceback
-                    self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, INFO, {"name": "", "failed_at": CONNECT},
-                                        error=f"curl n'a pas pu être lancé : {exc}")
+                    self.history.append(
+                        CLIENT,
+                        CURL_UPLOADER,
+                        UPLOAD,
+                        INFO,
+                        {"name": "", "failed_at": CONNECT},
+                        error=f"curl n'a pas pu être lancé : {exc}",
+                    )
                 self._stopping.wait(max(0.0, self.period - (time.monotonic() - started)))
         finally:
             shutil.rmtree(self._tmp, ignore_errors=True)  # the netrc with the password goes with it
@@ -220,14 +252,38 @@ class CurlUploader(threading.Thread):
             # connection alone; 2 when it had to log in again, and the node is left unnamed).
             # curl's exit code is the last transfer's: the upload's. A session of its own: Ctrl-C goes
             # to bascule, which stops the uploaders, not to curl
-            proc = subprocess.run(["curl", *common, "-o", str(hostname), f"{server}/%2Fetc/hostname", "--next",
-                                   *common, "--ftp-create-dirs", "-w", "connexions=%{num_connects}\n",
-                                   "-T", str(local), f"{server}/{path}"],
-                                  capture_output=True, text=True, timeout=45, start_new_session=True,
-                                  env={**os.environ, "LC_ALL": "C"})
+            proc = subprocess.run(
+                [
+                    "curl",
+                    *common,
+                    "-o",
+                    str(hostname),
+                    f"{server}/%2Fetc/hostname",
+                    "--next",
+                    *common,
+                    "--ftp-create-dirs",
+                    "-w",
+                    "connexions=%{num_connects}\n",
+                    "-T",
+                    str(local),
+                    f"{server}/{path}",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=45,
+                start_new_session=True,
+                env={**os.environ, "LC_ALL": "C"},
+            )
         except subprocess.TimeoutExpired:
-            self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, INFO, {**value, "failed_at": WRITE},
-                                error="curl : pas de réponse en 45 s", t=t)
+            self.history.append(
+                CLIENT,
+                CURL_UPLOADER,
+                UPLOAD,
+                INFO,
+                {**value, "failed_at": WRITE},
+                error="curl : pas de réponse en 45 s",
+                t=t,
+            )
             return
         if proc.returncode == 0:
             same = "connexions=1" in proc.stdout.split()
@@ -235,22 +291,37 @@ class CurlUploader(threading.Thread):
             self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, OK, {**value, "served_by": served or None}, t=t)
             return
         if proc.returncode < 0:  # curl killed by a signal (bascule stopping): says nothing of the server
-            self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, INFO, {**value, "failed_at": UNKNOWN_STAGE},
-                                error=f"curl arrêté par le signal {-proc.returncode}", t=t)
+            self.history.append(
+                CLIENT,
+                CURL_UPLOADER,
+                UPLOAD,
+                INFO,
+                {**value, "failed_at": UNKNOWN_STAGE},
+                error=f"curl arrêté par le signal {-proc.returncode}",
+                t=t,
+            )
             return
         # curl's exit codes: 7 no connection, 28 no answer in time, 67 login refused, 9 a directory
         # refused, 25 the upload refused (the server answered: not an outage)
         stage = {7: CONNECT, 67: LOGIN, 9: WRITE, 25: WRITE, 28: CONNECT}.get(proc.returncode, READ)
         outcome = INFO if proc.returncode == 28 else FAIL
-        self.history.append(CLIENT, CURL_UPLOADER, UPLOAD, outcome, {**value, "failed_at": stage},
-                            error=f"curl code {proc.returncode} : {proc.stderr.strip()[:160]}", t=t)
+        self.history.append(
+            CLIENT,
+            CURL_UPLOADER,
+            UPLOAD,
+            outcome,
+            {**value, "failed_at": stage},
+            error=f"curl code {proc.returncode} : {proc.stderr.strip()[:160]}",
+            t=t,
+        )
 
 
 _RETRY = object()
 
 
-def read_back_all(client: FTPClient, names: list[tuple[str, str]], directories: list[str],
-                  deadline: float = 300) -> dict:
+def read_back_all(
+    client: FTPClient, names: list[tuple[str, str]], directories: list[str], deadline: float = 300
+) -> dict:
     """Every acknowledged file read back through FTP, and the directories listed: the value of a
     verification event. A file is « absent » only when the server says so (550 No such file) or a
     complete listing of its directory lacks it; a file that cannot be read for another reason (the
@@ -270,10 +341,12 @@ def read_back_all(client: FTPClient, names: list[tuple[str, str]], directories: 
 
     def listing(directory: str):
         try:
-            return [(f"{directory}/{name}", facts) for name, facts in session.open().mlsd(directory, facts=["size", "type"])]
+            return [
+                (f"{directory}/{name}", facts) for name, facts in session.open().mlsd(directory, facts=["size", "type"])
+            ]
         except ftplib.error_perm as exc:
             return [] if _absent(exc) else None  # no such directory: nothing was ever written there
-        except Exception:
+        except Exception:  # noqa: BLE001 - a session broken mid-listing: dropped, the listing is unknown
             session.drop()
             return _RETRY
 
@@ -281,8 +354,14 @@ def read_back_all(client: FTPClient, names: list[tuple[str, str]], directories: 
         if left() <= 0:
             break
         try:
-            found = wait_until(lambda d=directory: listing(d), lambda r: r is not _RETRY, f"la liste de {directory}",
-                               deadline=left(), interval=2, describe=lambda r: "pas de réponse").value
+            found = wait_until(
+                lambda d=directory: listing(d),
+                lambda r: r is not _RETRY,
+                f"la liste de {directory}",
+                deadline=left(),
+                interval=2,
+                describe=lambda r: "pas de réponse",
+            ).value
         except WaitTimeout:
             continue
         if found is None:
@@ -302,7 +381,7 @@ def read_back_all(client: FTPClient, names: list[tuple[str, str]], directories: 
             return _sha(session.read(name))
         except ftplib.error_perm as exc:
             return None if _absent(exc) else _RETRY
-        except Exception:
+        except Exception:  # noqa: BLE001 - a session broken mid-read: dropped, the read is tried again
             session.drop()
             return _RETRY
 
@@ -315,8 +394,14 @@ def read_back_all(client: FTPClient, names: list[tuple[str, str]], directories: 
             unreadable.append(name)
             continue
         try:
-            read[name] = wait_until(lambda n=name: reading(n), lambda r: r is not _RETRY, f"la relecture de {name}",
-                                    deadline=left(), interval=1, describe=lambda r: "pas lisible").value
+            read[name] = wait_until(
+                lambda n=name: reading(n),
+                lambda r: r is not _RETRY,
+                f"la relecture de {name}",
+                deadline=left(),
+                interval=1,
+                describe=lambda r: "pas lisible",
+            ).value
         except WaitTimeout:
             read[name] = None
             unreadable.append(name)

@@ -7,6 +7,7 @@ Two registers, one per way of writing, each held by a scenario's fixture (steps 
   Filezilla », and the witnesses of the extra cases), read back the same way.
 What failed is said in the observation, with what was read on the node when it points at a cause.
 """
+
 from __future__ import annotations
 
 import os

@@ -11,11 +11,13 @@ that cannot finish, with its verification and the final reads, in what is left i
 Ctrl-C or SIGTERM: the fault in progress is healed, the files are verified, and the report says how far
 the run got.
 """
+
 from __future__ import annotations
 
 import random
 import shutil
 import signal
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -26,8 +28,17 @@ from typing import Callable
 from bascule import __version__
 from bascule.cluster.cluster import Cluster
 from bascule.cluster.evidence import storage
-from bascule.cluster.faults import (BlockRestart, CablePull, Faults, KillService, PowerLoss, Reboot, Standby,
-                                    cable_switch, power_switch)
+from bascule.cluster.faults import (
+    BlockRestart,
+    CablePull,
+    Faults,
+    KillService,
+    PowerLoss,
+    Reboot,
+    Standby,
+    cable_switch,
+    power_switch,
+)
 from bascule.cluster.ftp import FTPClient
 from bascule.cluster.moves import await_cable_return
 from bascule.cluster.nodes import Node, quote
@@ -36,17 +47,26 @@ from bascule.cluster.split_brain import resolve_split_brain
 from bascule.cluster.uploads import CurlUploader, FtpUploader, read_back_all
 from bascule.endurance.schedule import KINDS, MASTER, Planned, replay_command, schedule
 from bascule.errors import BasculeError, NodeError
-from bascule.inventory import Inventory, public
-from bascule.judging.endurance import END, EnduranceVerdict, judge_endurance
 from bascule.facts.keeper import split_brain_keeper
 from bascule.facts.placement import placement_problems, split_brain_seen
+from bascule.inventory import Inventory, public
+from bascule.judging.endurance import END, EnduranceVerdict, judge_endurance
 from bascule.record.cluster_state import parse_out_of_sync
-from bascule.record.endurance import (ENDURANCE, PLANNED, RECOVERED, REPLICA, SPLIT_BRAIN, START, STOP, STORAGE,
-                                      UPLOAD, VERIFY)
+from bascule.record.endurance import (
+    ENDURANCE,
+    PLANNED,
+    RECOVERED,
+    REPLICA,
+    SPLIT_BRAIN,
+    START,
+    STOP,
+    STORAGE,
+    UPLOAD,
+    VERIFY,
+)
 from bascule.record.history import CLIENT, INFO, OK, RUN, History
-from bascule.waits import WaitTimeout
 from bascule.reporting.endurance import write_allure, write_report
-import subprocess
+from bascule.waits import WaitTimeout
 
 MOVE_DEADLINE = 360  # as the scenarios' failover rows
 # What one fault costs, from its start to its verification, before the run has seen one of its kind
@@ -93,9 +113,12 @@ def night_folder(parent: Path, now: datetime | None = None) -> Path:
 def _group_on(cluster: Cluster, node: Node, deadline: float) -> bool:
     """Whether the lab's resources came to run on `node` within the deadline."""
     try:
-        cluster.wait_state(f"les ressources sur {node.name}",
-                           lambda s: not placement_problems(s, cluster.inv, node.name, membership=False),
-                           deadline=deadline, interval=3)
+        cluster.wait_state(
+            f"les ressources sur {node.name}",
+            lambda s: not placement_problems(s, cluster.inv, node.name, membership=False),
+            deadline=deadline,
+            interval=3,
+        )
         return True
     except WaitTimeout:
         return False
@@ -104,8 +127,9 @@ def _group_on(cluster: Cluster, node: Node, deadline: float) -> bool:
 def _node_seen(cluster: Cluster, node: Node, what: str, holds, deadline: float) -> bool:
     """Whether the cluster came to see `node` so (offline, standby) within the deadline."""
     try:
-        cluster.wait_state(what, lambda s: bool(s.node(node.name)) and holds(s.node(node.name)), deadline=deadline,
-                           interval=3)
+        cluster.wait_state(
+            what, lambda s: bool(s.node(node.name)) and holds(s.node(node.name)), deadline=deadline, interval=3
+        )
         return True
     except WaitTimeout:
         return False
@@ -128,8 +152,9 @@ def _hold(seconds: float, since: float) -> None:
         threading.Event().wait(left)
 
 
-def _fault(cluster: Cluster, p: Planned, node: Node, serving: Node, faults: Faults, hypervisor, history: History,
-           say) -> str:
+def _fault(
+    cluster: Cluster, p: Planned, node: Node, serving: Node, faults: Faults, hypervisor, history: History, say
+) -> str:
     """Inject one fault on `node` (the role the schedule drew; `serving` runs the group now), and heal
     it; returns its label. The audit that follows (or follows the chain) brings the cluster back to its
     baseline."""
@@ -145,9 +170,12 @@ def _fault(cluster: Cluster, p: Planned, node: Node, serving: Node, faults: Faul
     elif p.kind == "kill":
         f = faults.start(KillService(cluster, node))
         try:  # Pacemaker notices at its next monitor and restarts it (fail-count + 1)
-            cluster.wait_state("le redémarrage de proftpd par Pacemaker",
-                               lambda s: cluster.fail_count(s, cluster.inv.resources.ftp, node.name) > f.fail_count_before,
-                               deadline=(cluster.monitor_interval(cluster.inv.resources.ftp) or 30) + 120, interval=3)
+            cluster.wait_state(
+                "le redémarrage de proftpd par Pacemaker",
+                lambda s: cluster.fail_count(s, cluster.inv.resources.ftp, node.name) > f.fail_count_before,
+                deadline=(cluster.monitor_interval(cluster.inv.resources.ftp) or 30) + 120,
+                interval=3,
+            )
         except WaitTimeout:
             pass  # the audit says whether the cluster came back
     elif p.kind == "kill-empeche":
@@ -173,15 +201,33 @@ def _fault(cluster: Cluster, p: Planned, node: Node, serving: Node, faults: Faul
         f.heal()
         outcome = await_cable_return(cluster, f.lines_before)
         if split_brain_seen(outcome):
-            keeper = split_brain_keeper(history.since(f.started_at), f.started_at, f.heal_started_at or history.now(),
-                                        cluster.inv, cluster.master.name)
+            keeper = split_brain_keeper(
+                history.since(f.started_at),
+                f.started_at,
+                f.heal_started_at or history.now(),
+                cluster.inv,
+                cluster.master.name,
+            )
             keep = cluster.nodes[keeper.node]
-            say(f"bascule endurance: split brain après le câble ; document 3 : on garde {keep.name}, on écarte les "
+            say(
+                f"bascule endurance: split brain après le câble ; document 3 : on garde {keep.name}, on écarte les "
                 f"données de {cluster.peer(keep).name} (envois acquittés pendant la coupure : "
-                + ", ".join(f"{n} {c}" for n, c in keeper.acks.items()) + ")")
+                + ", ".join(f"{n} {c}" for n, c in keeper.acks.items())
+                + ")"
+            )
             resolve_split_brain(cluster, keep=keep)
-            history.append(RUN, ENDURANCE, SPLIT_BRAIN, INFO, {"kept": keep.name, "discarded": cluster.peer(keep).name,
-                                                               "cut_at": f.started_at, "acks_during_cut": keeper.acks})
+            history.append(
+                RUN,
+                ENDURANCE,
+                SPLIT_BRAIN,
+                INFO,
+                {
+                    "kept": keep.name,
+                    "discarded": cluster.peer(keep).name,
+                    "cut_at": f.started_at,
+                    "acks_during_cut": keeper.acks,
+                },
+            )
     else:
         raise BasculeError(f"panne inconnue : {p.kind}")
     return f.label
@@ -200,8 +246,12 @@ def _writeback(cluster: Cluster) -> dict[str, float]:
     read: dict[str, tuple[int, int, str, str]] = {}
     for name, node in cluster.nodes.items():
         try:
-            res = node.run("sysctl -n vm.dirty_expire_centisecs vm.dirty_writeback_centisecs; "
-                           f"awk -v m={quote(mount)} '$2 == m {{print $3, $4}}' /proc/mounts", timeout=30, check=False)
+            res = node.run(
+                "sysctl -n vm.dirty_expire_centisecs vm.dirty_writeback_centisecs; "
+                f"awk -v m={quote(mount)} '$2 == m {{print $3, $4}}' /proc/mounts",
+                timeout=30,
+                check=False,
+            )
             words = res.stdout.split()
             read[name] = (int(words[0]), int(words[1]), *(words[2:4] if len(words) >= 4 else ("", "")))
         except (BasculeError, ValueError, IndexError):
@@ -211,15 +261,20 @@ def _writeback(cluster: Cluster) -> dict[str, float]:
     window = {}
     for name, (expire, writeback, fstype, options) in read.items():
         fstype, options = (fstype, options) if fstype else mounted
-        commit = next((int(o.split("=", 1)[1]) for o in options.split(",") if o.startswith("commit=")),
-                      JOURNAL_COMMIT if fstype in ("ext3", "ext4") else 0)
+        commit = next(
+            (int(o.split("=", 1)[1]) for o in options.split(",") if o.startswith("commit=")),
+            JOURNAL_COMMIT if fstype in ("ext3", "ext4") else 0,
+        )
         window[name] = (expire + writeback) / 100 + commit
     return window
 
 
 def _acked(history: History) -> list[tuple[str, str]]:
-    return [(e.value["name"], e.value["sha256"]) for e in history.events
-            if e.source == CLIENT and e.op == UPLOAD and e.outcome == OK]
+    return [
+        (e.value["name"], e.value["sha256"])
+        for e in history.events
+        if e.source == CLIENT and e.op == UPLOAD and e.outcome == OK
+    ]
 
 
 class Verifier:
@@ -232,10 +287,11 @@ class Verifier:
         self.read_so_far = 0  # how many acknowledged files the last verification had
         self.seconds_per_file = READ_S
 
-    def verify(self, after: str, index: int | None = None, everything: bool = False,
-               replica_of: str | None = None) -> dict:
+    def verify(
+        self, after: str, index: int | None = None, everything: bool = False, replica_of: str | None = None
+    ) -> dict:
         acked = _acked(self.history)
-        new, old = acked[self.read_so_far:], acked[:self.read_so_far]
+        new, old = acked[self.read_so_far :], acked[: self.read_so_far]
         chosen = acked if everything else new + self.rng.sample(old, min(SAMPLE, len(old)))
         started = time.monotonic()
         # a deadline that grows with the files: a long night's full read is never cut short (a file the
@@ -252,9 +308,12 @@ class Verifier:
         expected = dict(chosen)
         wrong = sum(1 for name, got in value["read"].items() if got != expected.get(name))
         what = "tous" if everything else f"{len(new)} nouveaux et {len(chosen) - len(new)} au hasard"
-        self.say(f"bascule endurance: vérification après {after} : {len(chosen)} fichiers acquittés relus ({what}) "
-                 f"en {took:.0f} s" + (f" sur {', '.join(value.get('served_by') or ['?'])}" if replica_of else "")
-                 + f" : {wrong} ne rendent pas les octets acquittés (absents, vides, tronqués, différents ou illisibles)")
+        self.say(
+            f"bascule endurance: vérification après {after} : {len(chosen)} fichiers acquittés relus ({what}) "
+            f"en {took:.0f} s"
+            + (f" sur {', '.join(value.get('served_by') or ['?'])}" if replica_of else "")
+            + f" : {wrong} ne rendent pas les octets acquittés (absents, vides, tronqués, différents ou illisibles)"
+        )
         return value
 
     def cost(self, files: int) -> float:
@@ -273,8 +332,11 @@ def _drbd_counts(cluster: Cluster) -> dict[str, dict]:
         text, st = seen
         oos = parse_out_of_sync(text)
         if oos is None and st.version == "9":
-            oos = parse_out_of_sync(cluster.nodes[name].run(f"drbdsetup status {quote(res)} --statistics 2>/dev/null",
-                                                            timeout=30, check=False).stdout)
+            oos = parse_out_of_sync(
+                cluster.nodes[name]
+                .run(f"drbdsetup status {quote(res)} --statistics 2>/dev/null", timeout=30, check=False)
+                .stdout
+            )
         out[name] = {"oos_kib": oos, "connection": st.connection, "disk": f"{st.disk}/{st.peer_disk}"}
     return out
 
@@ -313,41 +375,68 @@ def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str]
         (settings.out / ".ecriture").write_text("")
         (settings.out / ".ecriture").unlink()
     except OSError as exc:
-        raise BasculeError(f"--sortie {settings.out} : impossible d'y écrire ({exc.strerror or exc})",
-                           "choisir un dossier où l'on peut écrire") from None
+        raise BasculeError(
+            f"--sortie {settings.out} : impossible d'y écrire ({exc.strerror or exc})",
+            "choisir un dossier où l'on peut écrire",
+        ) from None
     history = History()
     cluster = Cluster(inv, history)
     kinds = settings.kinds
     try:
         problems, _ = settle(cluster, deadline=120)
         if problems:
-            raise BasculeError("le cluster n'est pas dans son état de référence : " + " ; ".join(problems),
-                               "le réparer (ou bascule lab reparer), puis relancer l'endurance")
+            raise BasculeError(
+                "le cluster n'est pas dans son état de référence : " + " ; ".join(problems),
+                "le réparer (ou bascule lab reparer), puis relancer l'endurance",
+            )
         unavailable = set()
         if "courant" in kinds and power_switch(cluster.master, hypervisor) == (None, None):
             unavailable.add("courant")
             if set(kinds) <= unavailable:
-                raise BasculeError("aucune coupure de courant possible sur ce cluster (power_off/power_on absents de "
-                                   "l'inventaire)", "donner power_off et power_on au nœud, ou choisir d'autres --pannes")
-            say("bascule endurance: pas de coupure de courant possible sur ce cluster (power_off/power_on absents "
-                "de l'inventaire) : ces pannes du tirage ne seront pas jouées (le tirage reste celui de la graine)")
+                raise BasculeError(
+                    "aucune coupure de courant possible sur ce cluster (power_off/power_on absents de l'inventaire)",
+                    "donner power_off et power_on au nœud, ou choisir d'autres --pannes",
+                )
+            say(
+                "bascule endurance: pas de coupure de courant possible sur ce cluster (power_off/power_on absents "
+                "de l'inventaire) : ces pannes du tirage ne seront pas jouées (le tirage reste celui de la graine)"
+            )
         # the schedule is drawn from the kinds asked, whatever this cluster can do: one seed, one schedule
         plan = schedule(settings.seed, kinds)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         base = f"{inv.ftp.documents}/bascule-endurance-{stamp}"
         directories = [f"{base}/ftp"]
-        say(f"bascule endurance: graine {settings.seed}, {settings.duration_s / 60:.0f} min au plus, sur "
+        say(
+            f"bascule endurance: graine {settings.seed}, {settings.duration_s / 60:.0f} min au plus, sur "
             f"{cluster.master.name} (maître) + {cluster.slave.name}, VIP {inv.vip}"
-            + (", pannes composées" if settings.compound else ""))
+            + (", pannes composées" if settings.compound else "")
+        )
         say(f"bascule endurance: pour rejouer ce tirage : {settings.replay}")
         say("bascule endurance: pannes tirées parmi : " + ", ".join(f"{k} ({KINDS[k]})" for k in kinds))
-        say("bascule endurance: les premières : " + ", ".join(_planned_words(p, settings.compound) for p in plan[:6])
-            + " … ; fichiers envoyés dans " + base)
-        history.append(RUN, ENDURANCE, START, INFO, {"seed": settings.seed, "duration_s": settings.duration_s,
-                                                     "writeback_s": _writeback(cluster), "compound": settings.compound,
-                                                     "replay": settings.replay, "version": __version__,
-                                                     "kinds": list(kinds), "cluster": public(inv), "directory": base,
-                                                     "date": datetime.now().isoformat(timespec="seconds")})
+        say(
+            "bascule endurance: les premières : "
+            + ", ".join(_planned_words(p, settings.compound) for p in plan[:6])
+            + " … ; fichiers envoyés dans "
+            + base
+        )
+        history.append(
+            RUN,
+            ENDURANCE,
+            START,
+            INFO,
+            {
+                "seed": settings.seed,
+                "duration_s": settings.duration_s,
+                "writeback_s": _writeback(cluster),
+                "compound": settings.compound,
+                "replay": settings.replay,
+                "version": __version__,
+                "kinds": list(kinds),
+                "cluster": public(inv),
+                "directory": base,
+                "date": datetime.now().isoformat(timespec="seconds"),
+            },
+        )
         # where acknowledged files are written, read before the faults and after: judged on every run
         history.append(RUN, ENDURANCE, STORAGE, INFO, storage(cluster))
         client = FTPClient.for_inventory(inv)
@@ -359,21 +448,28 @@ def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str]
             say("bascule endurance: curl absent : pas de client indépendant (apt install curl)")
         verifier = Verifier(client, history, directories, settings.seed, say)
         try:
-            stop_reason, done = _loop(cluster, plan, unavailable, settings, hypervisor, history, uploaders, verifier,
-                                      say, began)
+            stop_reason, done = _loop(
+                cluster, plan, unavailable, settings, hypervisor, history, uploaders, verifier, say, began
+            )
             history.append(RUN, ENDURANCE, STORAGE, INFO, storage(cluster))
         except KeyboardInterrupt:  # a second Ctrl-C while healing: the report still says what was seen
             stop_reason, done = "interrompue deux fois (Ctrl-C) : remise en état et vérification abandonnées", -1
-        history.append(RUN, ENDURANCE, STOP, INFO, {"reason": stop_reason, "faults": done,
-                                                    "took_s": round(time.monotonic() - began, 1)})
+        history.append(
+            RUN,
+            ENDURANCE,
+            STOP,
+            INFO,
+            {"reason": stop_reason, "faults": done, "took_s": round(time.monotonic() - began, 1)},
+        )
     finally:
         cluster.close()
     return _finish(history, settings, say)
 
 
 def _planned_words(p: Planned, compound: bool) -> str:
-    return (f"{p.index}. {p.kind} ({p.target}{f', {p.cable_s} s' if p.kind == 'cable' else ''})"
-            + (" pendant le retour de la précédente" if compound and p.overlaps else f" après {p.pause} s"))
+    return f"{p.index}. {p.kind} ({p.target}{f', {p.cable_s} s' if p.kind == 'cable' else ''})" + (
+        " pendant le retour de la précédente" if compound and p.overlaps else f" après {p.pause} s"
+    )
 
 
 def _expected(kind: str, seen: dict[str, float], p: Planned) -> float:
@@ -381,8 +477,18 @@ def _expected(kind: str, seen: dict[str, float], p: Planned) -> float:
     return base + (p.cable_s if kind == "cable" else 0)
 
 
-def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings: Settings, hypervisor,
-          history: History, uploaders: list, verifier: Verifier, say, began: float) -> tuple[str, int]:
+def _loop(
+    cluster: Cluster,
+    plan: list[Planned],
+    unavailable: set[str],
+    settings: Settings,
+    hypervisor,
+    history: History,
+    uploaders: list,
+    verifier: Verifier,
+    say,
+    began: float,
+) -> tuple[str, int]:
     stop = threading.Event()
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
@@ -390,6 +496,7 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
         first = not stop.is_set()
         stop.set()
         raise Interrupted("Ctrl-C" if signum == signal.SIGINT else "SIGTERM") if first else KeyboardInterrupt()
+
     for s in previous:
         signal.signal(s, interrupted)
     for u in uploaders:
@@ -412,11 +519,17 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
             overlapping = bool(chain)  # the previous fault was healed, its audit left to this one's
             pause = 0 if overlapping else p.pause
             left = end - time.monotonic()
-            need = pause + (0 if p.kind in unavailable else _expected(p.kind, seen, p)) + verifier.cost(SAMPLE + 120) \
+            need = (
+                pause
+                + (0 if p.kind in unavailable else _expected(p.kind, seen, p))
+                + verifier.cost(SAMPLE + 120)
                 + final_cost()
+            )
             if need > left:
-                reason = (f"durée atteinte : la panne {p.index} ({p.kind}) demanderait environ {need:.0f} s avec la "
-                          f"vérification et la lecture finale des deux nœuds, il en restait {max(0.0, left):.0f}")
+                reason = (
+                    f"durée atteinte : la panne {p.index} ({p.kind}) demanderait environ {need:.0f} s avec la "
+                    f"vérification et la lecture finale des deux nœuds, il en restait {max(0.0, left):.0f}"
+                )
                 if chain:  # the fault already healed still gets its audit and its verification
                     recovered_last = _close_chain(cluster, faults, chain, history, verifier, say)
                     chain = []
@@ -428,30 +541,62 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
             stop.wait(pause)  # the schedule's quiet time: uploads go on, on a cluster at rest
             serving = _serving(cluster)  # the fault hits it, or its peer, as the schedule drew
             node = serving if p.target == MASTER else cluster.peer(serving)
-            history.append(RUN, ENDURANCE, PLANNED, INFO, {
-                "index": p.index, "kind": p.kind, "pause": pause, "target": p.target, "node": node.name,
-                "cable_s": p.cable_s, "overlaps": overlapping, "overlapped": overlapped})
+            history.append(
+                RUN,
+                ENDURANCE,
+                PLANNED,
+                INFO,
+                {
+                    "index": p.index,
+                    "kind": p.kind,
+                    "pause": pause,
+                    "target": p.target,
+                    "node": node.name,
+                    "cable_s": p.cable_s,
+                    "overlaps": overlapping,
+                    "overlapped": overlapped,
+                },
+            )
             if p.kind in unavailable:
-                history.append(RUN, ENDURANCE, RECOVERED, OK, {"index": p.index, "kind": p.kind, "label": p.kind,
-                                                               "recovered": True, "status": "non jouée : impossible ici"})
+                history.append(
+                    RUN,
+                    ENDURANCE,
+                    RECOVERED,
+                    OK,
+                    {
+                        "index": p.index,
+                        "kind": p.kind,
+                        "label": p.kind,
+                        "recovered": True,
+                        "status": "non jouée : impossible ici",
+                    },
+                )
                 i += 1
                 continue
-            say(f"bascule endurance: panne {p.index} : {p.kind} sur {node.name} ({p.target}) — {KINDS[p.kind]}"
+            say(
+                f"bascule endurance: panne {p.index} : {p.kind} sur {node.name} ({p.target}) — {KINDS[p.kind]}"
                 + (" pendant le retour de la précédente" if overlapping else "")
-                + f" — {max(0, end - time.monotonic()) / 60:.0f} min restantes")
+                + f" — {max(0, end - time.monotonic()) / 60:.0f} min restantes"
+            )
             started = time.monotonic()
             try:
                 label = _fault(cluster, p, node, serving, faults, hypervisor, history, say)
                 failure = ""
-            except Exception as exc:  # the fault could not be played or healed: heal what can be, then stop
+            except Exception as exc:  # noqa: BLE001 - the fault could not be played or healed: heal what can be, then stop
                 why = str(exc) if isinstance(exc, BasculeError) else f"{type(exc).__name__} : {exc}"
                 label, failure = (faults_label(faults) or p.kind), f"la panne a échoué : {why}"
                 say(f"bascule endurance: panne {p.index} : {failure}")
             chain.append((p, label, started))
             done += 1
             nxt = plan[i + 1] if i + 1 < len(plan) else None
-            if settings.compound and not failure and len(chain) < 2 and nxt is not None and nxt.overlaps \
-                    and nxt.kind not in unavailable:
+            if (
+                settings.compound
+                and not failure
+                and len(chain) < 2
+                and nxt is not None
+                and nxt.overlaps
+                and nxt.kind not in unavailable
+            ):
                 i += 1  # the next fault goes in now, while this one's recovery is under way
                 continue
             recovered = recovered_last = _close_chain(cluster, faults, chain, history, verifier, say, failure)
@@ -461,8 +606,9 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
                 seen[q.kind] = max(seen.get(q.kind, 0.0), took)
             chain, current = [], None
             if failure or not recovered:
-                reason = (f"arrêtée après la panne {p.index} ({label}) : "
-                          + (failure or "le cluster n'est pas revenu à son état de référence"))
+                reason = f"arrêtée après la panne {p.index} ({label}) : " + (
+                    failure or "le cluster n'est pas revenu à son état de référence"
+                )
                 break
             i += 1
     except Interrupted as exc:
@@ -472,8 +618,16 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
         try:
             if chain:  # a compound chain's faults share the audit of its last one
                 current = chain[-1][0] if current is None else current
-            _audit(cluster, faults, current, f"interruption ({exc})", history, say, chain=[c[0].index for c in chain]
-                   + ([current.index] if current is not None and all(c[0] is not current for c in chain) else []))
+            _audit(
+                cluster,
+                faults,
+                current,
+                f"interruption ({exc})",
+                history,
+                say,
+                chain=[c[0].index for c in chain]
+                + ([current.index] if current is not None and all(c[0] is not current for c in chain) else []),
+            )
             recovered_last = False
         except KeyboardInterrupt:
             reason += " ; remise en état interrompue par un second signal : vérifier le cluster à la main"
@@ -491,9 +645,17 @@ def _loop(cluster: Cluster, plan: list[Planned], unavailable: set[str], settings
                 elif recovered_last:
                     _read_replica(cluster, verifier, history, say)
                 else:  # a switchover on a cluster out of its baseline would add a fault of bascule's own
-                    history.append(RUN, ENDURANCE, REPLICA, INFO, {
-                        "switched": False, "drbd": {}, "error": "réplique non relue : le cluster n'était pas revenu à "
-                                                                "son état de référence"})
+                    history.append(
+                        RUN,
+                        ENDURANCE,
+                        REPLICA,
+                        INFO,
+                        {
+                            "switched": False,
+                            "drbd": {},
+                            "error": "réplique non relue : le cluster n'était pas revenu à son état de référence",
+                        },
+                    )
         except KeyboardInterrupt:
             reason += " ; vérification finale interrompue"
         finally:
@@ -512,15 +674,25 @@ def _recovering(cluster: Cluster) -> str:
         return f"état illisible ({exc})"
     where = ", ".join(state.where(cluster.inv.resources.group)) or "nulle part"
     return f"{cluster.inv.resources.group} sur {where} ; DRBD " + " ; ".join(
-        f"{n} {d.summary() if d is not None else 'illisible'}" for n, d in drbd.items())
+        f"{n} {d.summary() if d is not None else 'illisible'}" for n, d in drbd.items()
+    )
 
 
-def _close_chain(cluster: Cluster, faults: Faults, chain: list, history: History, verifier: Verifier, say,
-                 failure: str = "") -> bool:
+def _close_chain(
+    cluster: Cluster, faults: Faults, chain: list, history: History, verifier: Verifier, say, failure: str = ""
+) -> bool:
     """The audit after a fault, or after a chain of two (it is the later one's), then the verification."""
     p, label, _ = chain[-1]
-    recovered = _audit(cluster, faults, p, label if len(chain) == 1 else " puis ".join(c[1] for c in chain), history,
-                       say, failure, [c[0].index for c in chain])
+    recovered = _audit(
+        cluster,
+        faults,
+        p,
+        label if len(chain) == 1 else " puis ".join(c[1] for c in chain),
+        history,
+        say,
+        failure,
+        [c[0].index for c in chain],
+    )
     verifier.verify(label, p.index)
     return recovered
 
@@ -529,22 +701,49 @@ def faults_label(faults: Faults) -> str:
     return " + ".join(f.label for f in faults)
 
 
-def _audit(cluster: Cluster, faults: Faults, p: Planned | None, label: str, history: History, say,
-           failure: str = "", chain: list[int] | None = None) -> bool:
+def _audit(
+    cluster: Cluster,
+    faults: Faults,
+    p: Planned | None,
+    label: str,
+    history: History,
+    say,
+    failure: str = "",
+    chain: list[int] | None = None,
+) -> bool:
     """Heal the faults, then the scenarios' audit: the cluster back at its baseline, bascule's own
     leftovers undone, anything else it had to repair listed as a finding (a KO in the checker)."""
     errors = faults.heal_all()
     audit = audit_after(cluster, list(faults))
     recovered = not errors and not audit.error and not audit.baseline_after
     others = [r.what for r in audit.repairs if not r.own]
-    history.append(RUN, ENDURANCE, RECOVERED, OK if recovered and not others else INFO, {
-        "index": p.index if p else None, "kind": p.kind if p else "", "label": label, "recovered": recovered,
-        "waited": audit.waited, "repairs": others, "status": failure, "chain": chain or [],
-        "left": list(audit.baseline_after) + errors + ([audit.error] if audit.error else [])})
-    say(f"bascule endurance: {label} : " + (f"cluster revenu à son état de référence en {audit.waited:.0f} s"
-                                             if recovered else "cluster PAS revenu à son état de référence : "
-                                             + " ; ".join(list(audit.baseline_after) + errors + [audit.error]))
-        + (" ; réparé par bascule : " + " ; ".join(others) if others else ""))
+    history.append(
+        RUN,
+        ENDURANCE,
+        RECOVERED,
+        OK if recovered and not others else INFO,
+        {
+            "index": p.index if p else None,
+            "kind": p.kind if p else "",
+            "label": label,
+            "recovered": recovered,
+            "waited": audit.waited,
+            "repairs": others,
+            "status": failure,
+            "chain": chain or [],
+            "left": list(audit.baseline_after) + errors + ([audit.error] if audit.error else []),
+        },
+    )
+    say(
+        f"bascule endurance: {label} : "
+        + (
+            f"cluster revenu à son état de référence en {audit.waited:.0f} s"
+            if recovered
+            else "cluster PAS revenu à son état de référence : "
+            + " ; ".join(list(audit.baseline_after) + errors + [audit.error])
+        )
+        + (" ; réparé par bascule : " + " ; ".join(others) if others else "")
+    )
     return recovered
 
 
@@ -559,8 +758,10 @@ def _finish(history: History, settings: Settings, say) -> EnduranceVerdict:
         say(f"bascule endurance: cause : {verdict.cause}" + (f" ; à corriger : {verdict.fix}" if verdict.fix else ""))
     for words in verdict.explanations:
         say(f"bascule endurance: perte expliquée : {words}")
-    say(f"bascule endurance: {verdict.verdict} — {verdict.why} ; tableau → {paths['md']} et {paths['html']}"
-        + (f" ; rapport Allure → {out / 'allure-report' / 'index.html'}" if _render_allure(results, out) else ""))
+    say(
+        f"bascule endurance: {verdict.verdict} — {verdict.why} ; tableau → {paths['md']} et {paths['html']}"
+        + (f" ; rapport Allure → {out / 'allure-report' / 'index.html'}" if _render_allure(results, out) else "")
+    )
     say(f"bascule endurance: pour rejouer ce tirage : {settings.replay}")
     return verdict
 
@@ -571,7 +772,23 @@ def _render_allure(results: Path, out: Path) -> bool:
     if not allure.exists():
         return False
     try:
-        return subprocess.run([str(allure), "awesome", str(results), "-o", str(out / "allure-report"), "--report-name",
-                               "Endurance", "--group-by", "feature"], capture_output=True, timeout=300).returncode == 0
+        return (
+            subprocess.run(
+                [
+                    str(allure),
+                    "awesome",
+                    str(results),
+                    "-o",
+                    str(out / "allure-report"),
+                    "--report-name",
+                    "Endurance",
+                    "--group-by",
+                    "feature",
+                ],
+                capture_output=True,
+                timeout=300,
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False

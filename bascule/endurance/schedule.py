@@ -2,6 +2,7 @@
 same faults, in the same order, with the same pauses, targets and cable lengths, on any cluster
 (what each fault targets is a role, the serving node or its peer, not a name), whatever order the
 kinds were typed in."""
+
 from __future__ import annotations
 
 import random
@@ -62,8 +63,16 @@ def schedule(seed: int, kinds: tuple[str, ...], count: int = 500, pause: tuple[i
         on_peer, cable_s, overlaps = rng.random() < 0.5, rng.randint(*CABLE), rng.random() < OVERLAP
         # a chain is two faults at most: the one after an overlapping fault waits for the baseline
         follows_overlap = bool(plan) and plan[-1].overlaps
-        plan.append(Planned(i + 1, kind, wait, PEER if on_peer and kind not in MASTER_ONLY else MASTER,
-                            cable_s if kind == "cable" else 60, overlaps and i > 0 and not follows_overlap))
+        plan.append(
+            Planned(
+                i + 1,
+                kind,
+                wait,
+                PEER if on_peer and kind not in MASTER_ONLY else MASTER,
+                cable_s if kind == "cable" else 60,
+                overlaps and i > 0 and not follows_overlap,
+            )
+        )
     return plan
 
 
@@ -74,12 +83,23 @@ def duration_words(seconds: float) -> str:
     return "".join(f"{v}{u}" for v, u in ((h, "h"), (m, "m"), (s, "s")) if v) or "0s"
 
 
-def replay_command(seed: int, kinds: tuple[str, ...], duration_s: float, compound: bool, inventory: str | None,
-                   version: str) -> str:
+def replay_command(
+    seed: int, kinds: tuple[str, ...], duration_s: float, compound: bool, inventory: str | None, version: str
+) -> str:
     """The command that replays this night's schedule exactly, and the release of bascule that drew it."""
-    words = ["bascule", "endurance"] + (["--inventaire", inventory] if inventory else []) + [
-        "--duree", duration_words(duration_s), "--graine", str(seed),
-        "--pannes", ",".join(k for k in KINDS if k in set(kinds))] + (["--composees"] if compound else [])
+    words = (
+        ["bascule", "endurance"]
+        + (["--inventaire", inventory] if inventory else [])
+        + [
+            "--duree",
+            duration_words(duration_s),
+            "--graine",
+            str(seed),
+            "--pannes",
+            ",".join(k for k in KINDS if k in set(kinds)),
+        ]
+        + (["--composees"] if compound else [])
+    )
     return " ".join(shlex.quote(w) for w in words) + f"   (bascule {version})"
 
 

@@ -1,6 +1,7 @@
 """What each operation of a client tells: whether it failed and at which stage, whether the service
 was usable, when it tells it, and which node served it. Computed from the record
 (bascule.record.history), never written into it."""
+
 from __future__ import annotations
 
 from typing import Callable, Iterable
@@ -37,8 +38,7 @@ def moment(op: Event, good: Callable[[Event], bool]) -> float:
 def tells_server(op: Event) -> bool:
     """Whether a client operation read which node served it: a read that succeeded does; an upload
     does not, refused or not (a history from an older bascule has one kind of operation, which did)."""
-    return (op.outcome == OK and op.op != WRITE
-            and not (isinstance(op.value, dict) and op.value.get("op") == WRITE))
+    return op.outcome == OK and op.op != WRITE and not (isinstance(op.value, dict) and op.value.get("op") == WRITE)
 
 
 def until_served(events: Iterable[Event], process: str | None, after: float) -> tuple[list[Event], float | None]:
@@ -48,8 +48,11 @@ def until_served(events: Iterable[Event], process: str | None, after: float) -> 
     first = next((op for op in client_ops(evs, process) if op.t >= after and tells_server(op)), None)
     if first is None:
         return evs, None
-    kept = [e for e in evs if e.source != CLIENT or (process is not None and e.process != process)
-            or moment(e, usable) <= first.t]
+    kept = [
+        e
+        for e in evs
+        if e.source != CLIENT or (process is not None and e.process != process) or moment(e, usable) <= first.t
+    ]
     return kept, first.t
 
 

@@ -3,14 +3,15 @@
 Computed from the client's events on the history (bascule.record.history); said in the lab's
 words, since the rows quote them as they are.
 """
+
 from __future__ import annotations
 
 from collections import Counter
 from typing import Iterable
 
-from bascule.record.history import CLIENT, CONNECT, LOGIN, READ, UNKNOWN_STAGE, WRITE, Event
-from bascule.facts.windows import Window, downtime_windows, write_refusals
 from bascule.facts.client_ops import tells_server
+from bascule.facts.windows import Window, downtime_windows, write_refusals
+from bascule.record.history import CLIENT, CONNECT, LOGIN, READ, UNKNOWN_STAGE, WRITE, Event
 
 
 def secs(x: float | None) -> str:
@@ -18,16 +19,20 @@ def secs(x: float | None) -> str:
     return "—" if x is None else f"{x:.1f}".replace(".", ",") + " s"
 
 
-
-KIND_WORDS = {CONNECT: "pas de connexion", LOGIN: "identification refusée", READ: "lecture impossible",
-              WRITE: "envoi refusé", UNKNOWN_STAGE: "échec"}
-
+KIND_WORDS = {
+    CONNECT: "pas de connexion",
+    LOGIN: "identification refusée",
+    READ: "lecture impossible",
+    WRITE: "envoi refusé",
+    UNKNOWN_STAGE: "échec",
+}
 
 
 # said once per row that quotes a downtime, so that a figure is never read without its meaning
-DOWNTIME_DEFINITION = ("indisponible = ni connexion, ni identification, ni lecture possibles ; "
-                       "de la dernière opération réussie à la suivante, une opération toutes les 0.25 s")
-
+DOWNTIME_DEFINITION = (
+    "indisponible = ni connexion, ni identification, ni lecture possibles ; "
+    "de la dernière opération réussie à la suivante, une opération toutes les 0.25 s"
+)
 
 
 def window_figure(w: Window) -> str:
@@ -37,7 +42,6 @@ def window_figure(w: Window) -> str:
     if w.uncertain:
         return f"{secs(w.duration)} (entre {secs(w.shortest)} et {secs(w.longest)})"
     return secs(w.duration)
-
 
 
 SHOWN_PHASES = 3  # an outage of more phases than this is summed up by kind; Allure has the whole sequence
@@ -72,10 +76,12 @@ def window_phases(w: Window) -> str:
         for p in ps:
             reasons.update(dict(p.reasons) or ({p.reason: p.count} if p.reason else {}))
         top = ", ".join(f"{n} × {r}" for r, n in reasons.most_common(2)) + (", …" if len(reasons) > 2 else "")
-        parts.append(f"{KIND_WORDS.get(kind, kind)} {secs(sum(p.seconds for p in ps))} en {len(ps)} fois, "
-                     f"{sum(p.count for p in ps)} opérations" + (f" ({top})" if top else ""))
+        parts.append(
+            f"{KIND_WORDS.get(kind, kind)} {secs(sum(p.seconds for p in ps))} en {len(ps)} fois, "
+            f"{sum(p.count for p in ps)} opérations" + (f" ({top})" if top else "")
+        )
     dominant = max(kinds, key=lambda k: sum(p.seconds for p in kinds[k]))
-    return (f"{len(w.phases)} phases alternées, surtout {KIND_WORDS.get(dominant, dominant)} : " + " ; ".join(parts))
+    return f"{len(w.phases)} phases alternées, surtout {KIND_WORDS.get(dominant, dominant)} : " + " ; ".join(parts)
 
 
 def window_sequence(w: Window) -> str:
@@ -95,27 +101,32 @@ def client_downtime(events: Iterable[Event], process: str | None = None) -> tupl
     refused_text = ""
     if refused:
         spans = [window_figure(w) if w.end is not None else "jusqu'à la fin de la mesure" for w in refused]
-        refused_text = f" ; envois refusés par un serveur qui répond : {', '.join(spans)} ({refused[-1].phases[0].reason or 'refus'})"
+        reason = refused[-1].phases[0].reason or "refus"
+        refused_text = f" ; envois refusés par un serveur qui répond : {', '.join(spans)} ({reason})"
     if not windows:
         return 0.0, f"FTP disponible sans interruption ({len(ops)} opérations)" + refused_text
     if windows[-1].end is None:
         last = windows[-1]
-        return None, (f"FTP toujours indisponible à la fin de la mesure ({last.failed + last.unknown} échecs : "
-                      f"{window_phases(last)})" + refused_text)
+        return None, (
+            f"FTP toujours indisponible à la fin de la mesure ({last.failed + last.unknown} échecs : "
+            f"{window_phases(last)})" + refused_text
+        )
     total = sum(w.duration for w in windows)
     if len(windows) == 1:
         text = f"FTP indisponible {window_figure(windows[0])} : {window_phases(windows[0])}"
     elif len(windows) <= SHOWN_PHASES:
-        text = (f"FTP indisponible {secs(total)} en {len(windows)} interruptions : "
-                + " + ".join(f"{window_figure(w)} ({window_phases(w)})" for w in windows))
+        text = f"FTP indisponible {secs(total)} en {len(windows)} interruptions : " + " + ".join(
+            f"{window_figure(w)} ({window_phases(w)})" for w in windows
+        )
     else:  # an intermittent service: the longest outages, the others counted
         longest = sorted(windows, key=lambda w: -w.duration)[:SHOWN_PHASES]
         rest = [w for w in windows if w not in longest]
-        text = (f"FTP indisponible {secs(total)} en {len(windows)} interruptions, dont les plus longues : "
-                + " + ".join(f"{window_figure(w)} ({window_phases(w)})" for w in longest)
-                + f" ; et {len(rest)} autres, {secs(sum(w.duration for w in rest))} en tout")
+        text = (
+            f"FTP indisponible {secs(total)} en {len(windows)} interruptions, dont les plus longues : "
+            + " + ".join(f"{window_figure(w)} ({window_phases(w)})" for w in longest)
+            + f" ; et {len(rest)} autres, {secs(sum(w.duration for w in rest))} en tout"
+        )
     return total, f"{text} [{DOWNTIME_DEFINITION}]{refused_text}"
-
 
 
 def serving_at_end(events: Iterable[Event], process: str | None) -> tuple[bool, str | None]:

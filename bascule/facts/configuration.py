@@ -1,9 +1,9 @@
 """Facts about the cluster's configuration: what changed between two CIBs, where Q6 saves it."""
+
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-
 
 
 def configuration_changes(before_xml: str, after_xml: str) -> list[str]:
@@ -11,9 +11,11 @@ def configuration_changes(before_xml: str, after_xml: str) -> list[str]:
     attributes are state: maintenance-mode, standby)."""
     a = {k: v for k, v in canonical(configuration_xml(before_xml)).items() if not k.startswith("property ")}
     b = {k: v for k, v in canonical(configuration_xml(after_xml)).items() if not k.startswith("property ")}
-    return ([f"{k} supprimé" for k in sorted(a.keys() - b.keys())] + [f"{k} ajouté" for k in sorted(b.keys() - a.keys())]
-            + [f"{k} modifié" for k in sorted(a.keys() & b.keys()) if a[k] != b[k]])
-
+    return (
+        [f"{k} supprimé" for k in sorted(a.keys() - b.keys())]
+        + [f"{k} ajouté" for k in sorted(b.keys() - a.keys())]
+        + [f"{k} modifié" for k in sorted(a.keys() & b.keys()) if a[k] != b[k]]
+    )
 
 
 SAVE_FILE = "/root/sauveha.conf"
@@ -21,7 +23,6 @@ SAVE_FILE = "/root/sauveha.conf"
 
 # Attributes that change with every update or that Pacemaker/crmsh fill in by themselves.
 _VOLATILE_NVPAIRS = {"last-lrm-refresh", "dc-version", "cluster-infrastructure", "cluster-name", "have-watchdog"}
-
 
 
 def canonical(cfg: ET.Element) -> dict[str, str]:
@@ -37,8 +38,12 @@ def canonical(cfg: ET.Element) -> dict[str, str]:
         # An empty attribute set means nothing: `crm_resource --restart` (bascule's own repair of a
         # proftpd dead under a Started resource) leaves <meta_attributes id="…"/> behind when it
         # deletes the target-role it set, and that was reported as the scenario changing the primitive.
-        kids = sorted(describe(c) for c in el if (c.tag not in ("primitive", "group") or el.tag == "operations")
-                      and not (c.tag in ("meta_attributes", "instance_attributes", "utilization") and len(c) == 0))
+        kids = sorted(
+            describe(c)
+            for c in el
+            if (c.tag not in ("primitive", "group") or el.tag == "operations")
+            and not (c.tag in ("meta_attributes", "instance_attributes", "utilization") and len(c) == 0)
+        )
         return f"{el.tag}{sorted(attrs.items())}{kids}"
 
     for section in ("resources", "constraints", "crm_config", "rsc_defaults", "op_defaults"):
@@ -46,8 +51,21 @@ def canonical(cfg: ET.Element) -> dict[str, str]:
         if sec is None:
             continue
         for el in sec.iter():
-            if el is sec or not el.get("id") or el.tag in ("nvpair", "op", "expression", "instance_attributes",
-                                                          "meta_attributes", "operations", "rule", "cluster_property_set"):
+            if (
+                el is sec
+                or not el.get("id")
+                or el.tag
+                in (
+                    "nvpair",
+                    "op",
+                    "expression",
+                    "instance_attributes",
+                    "meta_attributes",
+                    "operations",
+                    "rule",
+                    "cluster_property_set",
+                )
+            ):
                 continue
             out[f"{el.tag} {el.get('id')}"] = describe(el)
         if section == "crm_config":
@@ -55,7 +73,6 @@ def canonical(cfg: ET.Element) -> dict[str, str]:
                 if nv.get("name") not in _VOLATILE_NVPAIRS:
                     out[f"property {nv.get('name')}"] = nv.get("value", "")
     return out
-
 
 
 def config_differences(saved: ET.Element, restored: ET.Element) -> list[str]:
@@ -71,7 +88,6 @@ def config_differences(saved: ET.Element, restored: ET.Element) -> list[str]:
     return diffs
 
 
-
 def configuration_xml(text: str) -> ET.Element:
     root = ET.fromstring(text)
     return root if root.tag == "configuration" else root.find("configuration")
@@ -84,9 +100,17 @@ def duration_seconds(v: str | None) -> float | None:
     if not m:
         return None
     n = int(m.group(1))
-    return {"ms": n / 1000, "msec": n / 1000, "s": n, "sec": n, None: n, "m": n * 60, "min": n * 60, "h": n * 3600,
-            "hr": n * 3600}[m.group(2)]
-
+    return {
+        "ms": n / 1000,
+        "msec": n / 1000,
+        "s": n,
+        "sec": n,
+        None: n,
+        "m": n * 60,
+        "min": n * 60,
+        "h": n * 3600,
+        "hr": n * 3600,
+    }[m.group(2)]
 
 
 def readable_configuration(configuration: str) -> bool:

@@ -5,14 +5,15 @@ offline the same way.
 A cause is said only when the evidence shows one, with what was seen and a fix that follows from
 it; otherwise « cause non identifiée », with a short summary of what was read.
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter
 from dataclasses import dataclass
 
-from bascule.inventory import Inventory
 from bascule.facts.placement import foreign_locations
+from bascule.inventory import Inventory
 from bascule.record.cluster_state import FailedAction, parse_crm_mon
 from bascule.record.observations import Evidence, FtpSide
 
@@ -33,14 +34,20 @@ class Diagnosis:
 def what_pacemaker_does(f: FailedAction, fail_count: int) -> str:
     """The failure in the lab's words, with what Pacemaker does about it."""
     if f.exit_code in FATAL:
-        return (f"erreur fatale ({f.exit_status or FATAL[f.exit_code]}) : Pacemaker ne lance plus {f.resource} sur "
-                f"aucun nœud tant que « crm resource cleanup {f.resource} » n'a pas été fait")
+        return (
+            f"erreur fatale ({f.exit_status or FATAL[f.exit_code]}) : Pacemaker ne lance plus {f.resource} sur "
+            f"aucun nœud tant que « crm resource cleanup {f.resource} » n'a pas été fait"
+        )
     if f.exit_code in HARD:
-        return (f"erreur grave ({f.exit_status or HARD[f.exit_code]}) : Pacemaker ne lance plus {f.resource} sur "
-                f"{f.node} tant que « crm resource cleanup {f.resource} » n'a pas été fait")
+        return (
+            f"erreur grave ({f.exit_status or HARD[f.exit_code]}) : Pacemaker ne lance plus {f.resource} sur "
+            f"{f.node} tant que « crm resource cleanup {f.resource} » n'a pas été fait"
+        )
     if fail_count >= INFINITY:
-        return (f"fail-count INFINITY : {f.resource} est banni de {f.node} tant que « crm resource cleanup "
-                f"{f.resource} » n'a pas été fait")
+        return (
+            f"fail-count INFINITY : {f.resource} est banni de {f.node} tant que « crm resource cleanup "
+            f"{f.resource} » n'a pas été fait"
+        )
     return f"échec ({f.exit_status or f.exit_code}, fail-count {fail_count})"
 
 
@@ -48,52 +55,75 @@ def telling_lines(output: str) -> str:
     """What a configuration test says of the error: its lines that name one (apache2ctl ends with
     « The Apache error log may have more information. », which does not), else its first line."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    telling = [line for line in lines if re.search(r"(?i)\berror\b|invalid|fatal|unknown|AH\d{5}", line)
-               and "may have more information" not in line]
+    telling = [
+        line
+        for line in lines
+        if re.search(r"(?i)\berror\b|invalid|fatal|unknown|AH\d{5}", line) and "may have more information" not in line
+    ]
     return " ".join(telling[:2]) if telling else (lines[0] if lines else "")
 
 
 def diagnose(evidence: Evidence | None, inv: Inventory, to: str | None = None) -> Diagnosis:
     """The cause of a move or a restart that did not happen, from what was read on the cluster."""
     if evidence is None or evidence.crm_mon_xml is None:
-        return Diagnosis("cause non identifiée (rien n'a pu être lu sur le cluster"
-                         + (f" : {evidence.error})" if evidence is not None and evidence.error else ")"), "")
+        return Diagnosis(
+            "cause non identifiée (rien n'a pu être lu sur le cluster"
+            + (f" : {evidence.error})" if evidence is not None and evidence.error else ")"),
+            "",
+        )
     state = parse_crm_mon(evidence.crm_mon_xml)
     ours = {inv.resources.web, inv.resources.ftp, inv.resources.ip, inv.resources.fs, inv.resources.drbd}
     failures = [f for f in state.failed_actions if f.resource in ours]
     if failures:
         return _from_failures(failures, state, evidence, inv)
-    bans = [(cid, what) for cid, what in foreign_locations(evidence.constraints_xml, inv)
-            if to is None or to in what or "un nœud" in what]
+    bans = [
+        (cid, what)
+        for cid, what in foreign_locations(evidence.constraints_xml, inv)
+        if to is None or to in what or "un nœud" in what
+    ]
     if bans:
-        return Diagnosis("contrainte de placement étrangère au lab (vu : "
-                         + " ; ".join(f"{cid} {what}" for cid, what in bans) + ")",
-                         " ; ".join(f"crm configure delete {cid}" for cid, _ in bans))
+        return Diagnosis(
+            "contrainte de placement étrangère au lab (vu : " + " ; ".join(f"{cid} {what}" for cid, what in bans) + ")",
+            " ; ".join(f"crm configure delete {cid}" for cid, _ in bans),
+        )
     if evidence.ftp is not None:
         found = diagnose_ftp(evidence.ftp, inv)
         if found is not None:
             return found
-    return Diagnosis(f"cause non identifiée (vu : aucune action en échec, aucune contrainte étrangère au lab ; "
-                     f"crm_mon : {state.summary()}" + (f" ; {ftp_summary(evidence.ftp)}" if evidence.ftp else "") + ")", "")
+    return Diagnosis(
+        f"cause non identifiée (vu : aucune action en échec, aucune contrainte étrangère au lab ; "
+        f"crm_mon : {state.summary()}" + (f" ; {ftp_summary(evidence.ftp)}" if evidence.ftp else "") + ")",
+        "",
+    )
 
 
 def _from_failures(failures: list[FailedAction], state, evidence: Evidence, inv: Inventory) -> Diagnosis:
     causes, seen, fixes = [], [], []
     for f in failures:
         reason = f" « {f.exit_reason} »" if f.exit_reason and f.exit_reason != "none" else ""
-        causes.append(f"{f.resource} {f.task} en échec sur {f.node}{reason}, "
-                      f"{what_pacemaker_does(f, state.fail_count(f.resource, f.node))}")
+        causes.append(
+            f"{f.resource} {f.task} en échec sur {f.node}{reason}, "
+            f"{what_pacemaker_does(f, state.fail_count(f.resource, f.node))}"
+        )
         test = next((t for t in evidence.config_tests if t.resource == f.resource and t.node == f.node), None)
         if test is not None and test.exit_code not in (None, 0):
-            seen.append(f"« {test.command} » sur {f.node} : {telling_lines(test.output) or 'code ' + str(test.exit_code)}")
-            fixes.append(f"corriger la configuration de {f.resource} sur {f.node} (« {test.command} » doit réussir), "
-                         f"puis crm resource cleanup {f.resource}")
+            seen.append(
+                f"« {test.command} » sur {f.node} : {telling_lines(test.output) or 'code ' + str(test.exit_code)}"
+            )
+            fixes.append(
+                f"corriger la configuration de {f.resource} sur {f.node} (« {test.command} » doit réussir), "
+                f"puis crm resource cleanup {f.resource}"
+            )
         elif test is not None and test.exit_code == 0:
             seen.append(f"« {test.command} » sur {f.node} réussit")
         if f.exit_code in FATAL or f.exit_code in HARD or state.fail_count(f.resource, f.node) >= INFINITY:
             fixes.append(f"corriger ce que dit l'erreur sur {f.node}, puis crm resource cleanup {f.resource}")
     fixes = list(dict.fromkeys(fixes))
-    if len(fixes) > 1 and fixes[-1].startswith("corriger ce que dit") and fixes[0].startswith("corriger la configuration"):
+    if (
+        len(fixes) > 1
+        and fixes[-1].startswith("corriger ce que dit")
+        and fixes[0].startswith("corriger la configuration")
+    ):
         fixes = fixes[:-1]  # the configuration test already names what to correct
     vu = f" (vu : {' ; '.join(['crm_mon, actions en échec'] + seen)})"
     return Diagnosis(" ; ".join(causes) + vu, " ; ".join(fixes))
@@ -111,58 +141,89 @@ def _diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
     # getent passwd answered and found no such account (an FtpSide read before this was recorded says
     # nothing: an account not read is not an account missing)
     if side.account_found is False and side.account_found_elsewhere:
-        return Diagnosis(f"le compte {user} n'existe pas sur {node}, il existe sur l'autre nœud (vu : getent passwd "
-                         f"{user} sur les deux nœuds)",
-                         f"créer {user} sur {node} avec le même uid, home et mot de passe que sur l'autre nœud")
+        return Diagnosis(
+            f"le compte {user} n'existe pas sur {node}, il existe sur l'autre nœud (vu : getent passwd "
+            f"{user} sur les deux nœuds)",
+            f"créer {user} sur {node} avec le même uid, home et mot de passe que sur l'autre nœud",
+        )
     if side.account_found is False and side.account_found_elsewhere is None:
-        return Diagnosis(f"le compte {user} n'existe pas sur {node} (vu : getent passwd {user} ; l'autre nœud n'a pas "
-                         f"pu être lu)", f"créer {user} sur {node}")
+        return Diagnosis(
+            f"le compte {user} n'existe pas sur {node} (vu : getent passwd {user} ; l'autre nœud n'a pas pu être lu)",
+            f"créer {user} sur {node}",
+        )
     if side.account_found is False and side.account_found_elsewhere is False:
-        return Diagnosis(f"le compte {user} n'existe sur aucun des deux nœuds (vu : getent passwd {user})",
-                         f"vérifier le compte FTP de l'inventaire ([ftp] user = {user}), ou créer ce compte sur les "
-                         "deux nœuds avec le même uid et le même home")
+        return Diagnosis(
+            f"le compte {user} n'existe sur aucun des deux nœuds (vu : getent passwd {user})",
+            f"vérifier le compte FTP de l'inventaire ([ftp] user = {user}), ou créer ce compte sur les "
+            "deux nœuds avec le même uid et le même home",
+        )
     if not side.listening:
         elsewhere = f" (un serveur FTP y écoute sur {', '.join(side.other_ftp_ports)})" if side.other_ftp_ports else ""
-        return Diagnosis(f"aucun serveur FTP n'écoute sur le port {port} de {node}{elsewhere} (vu : ss -ltn sur {node})",
-                         f"remettre « Port {port} » dans /etc/proftpd/proftpd.conf sur {node}, puis crm resource restart "
-                         f"{inv.resources.ftp}" if side.other_ftp_ports else
-                         f"crm status : {inv.resources.ftp} doit tourner sur {node} ; sinon /etc/init.d/proftpd start y dit pourquoi")
+        return Diagnosis(
+            f"aucun serveur FTP n'écoute sur le port {port} de {node}{elsewhere} (vu : ss -ltn sur {node})",
+            f"remettre « Port {port} » dans /etc/proftpd/proftpd.conf sur {node}, puis crm resource restart "
+            f"{inv.resources.ftp}"
+            if side.other_ftp_ports
+            else f"crm status : {inv.resources.ftp} doit tourner sur {node} ; "
+            "sinon /etc/init.d/proftpd start y dit pourquoi",
+        )
     if not any(a.startswith(("0.0.0.0:", "*:", "[::]:", f"{inv.vip}:")) for a in side.listening):
-        return Diagnosis(f"le serveur FTP de {node} n'écoute pas sur la VIP : seulement sur {', '.join(side.listening)} "
-                         f"(vu : ss -ltn sur {node})",
-                         f"DefaultAddress ou Bind de /etc/proftpd/proftpd.conf sur {node} : écouter sur toutes les adresses")
+        return Diagnosis(
+            f"le serveur FTP de {node} n'écoute pas sur la VIP : seulement sur {', '.join(side.listening)} "
+            f"(vu : ss -ltn sur {node})",
+            f"DefaultAddress ou Bind de /etc/proftpd/proftpd.conf sur {node} : écouter sur toutes les adresses",
+        )
     if side.config_exit not in (None, 0):
-        return Diagnosis(f"la configuration de proftpd sur {node} est refusée (vu : « proftpd -t » : {side.config_said or 'code ' + str(side.config_exit)})",
-                         f"corriger /etc/proftpd/proftpd.conf sur {node} (« proftpd -t » doit réussir)")
+        return Diagnosis(
+            f"la configuration de proftpd sur {node} est refusée (vu : « proftpd -t » : "
+            f"{side.config_said or 'code ' + str(side.config_exit)})",
+            f"corriger /etc/proftpd/proftpd.conf sur {node} (« proftpd -t » doit réussir)",
+        )
     if side.shell_allowed is False:
-        return Diagnosis(f"le shell de {user} ({side.shell or 'aucun'}) n'est pas dans /etc/shells de {node} : proftpd "
-                         f"refuse la connexion (RequireValidShell) (vu : getent passwd {user}, /etc/shells)",
-                         f"chsh -s /bin/bash {user} sur {node}, ou ajouter {side.shell} à /etc/shells")
+        return Diagnosis(
+            f"le shell de {user} ({side.shell or 'aucun'}) n'est pas dans /etc/shells de {node} : proftpd "
+            f"refuse la connexion (RequireValidShell) (vu : getent passwd {user}, /etc/shells)",
+            f"chsh -s /bin/bash {user} sur {node}, ou ajouter {side.shell} à /etc/shells",
+        )
     if side.password_accepted is False and side.password_accepted_elsewhere:
-        return Diagnosis(f"le mot de passe de {user} sur {node} n'est pas celui de l'autre nœud : {node} refuse le mot "
-                         f"de passe de l'inventaire, l'autre nœud l'accepte (vu : /etc/shadow de chaque nœud, vérifié sur "
-                         f"place, aucun hachage n'en sort)",
-                         f"passwd {user} sur {node} : le même mot de passe que sur l'autre nœud")
+        return Diagnosis(
+            f"le mot de passe de {user} sur {node} n'est pas celui de l'autre nœud : {node} refuse le mot "
+            f"de passe de l'inventaire, l'autre nœud l'accepte (vu : /etc/shadow de chaque nœud, vérifié sur "
+            f"place, aucun hachage n'en sort)",
+            f"passwd {user} sur {node} : le même mot de passe que sur l'autre nœud",
+        )
     if side.password_accepted is False and side.password_accepted_elsewhere is False:
-        return Diagnosis(f"aucun des deux nœuds n'accepte le mot de passe de l'inventaire pour {user} (vu : /etc/shadow "
-                         f"de chaque nœud, vérifié sur place)",
-                         "corriger le mot de passe FTP de l'inventaire ([ftp] password_env)")
+        return Diagnosis(
+            f"aucun des deux nœuds n'accepte le mot de passe de l'inventaire pour {user} (vu : /etc/shadow "
+            f"de chaque nœud, vérifié sur place)",
+            "corriger le mot de passe FTP de l'inventaire ([ftp] password_env)",
+        )
     if side.same_account_on_both is False:
-        return Diagnosis(f"le compte {user} diffère entre les deux nœuds (uid, home ou shell) (vu : getent passwd {user})",
-                         f"donner à {user} le même uid, home et shell sur les deux nœuds")
+        return Diagnosis(
+            f"le compte {user} diffère entre les deux nœuds (uid, home ou shell) (vu : getent passwd {user})",
+            f"donner à {user} le même uid, home et shell sur les deux nœuds",
+        )
     if side.home_options.split(",")[0] == "ro":
-        return Diagnosis(f"{inv.drbd.mount_point} monté en lecture seule sur {node} (vu : findmnt : {side.home_source} "
-                         f"{side.home_options})", f"crm resource cleanup {inv.resources.fs} ; vérifier dmesg sur {node}")
+        return Diagnosis(
+            f"{inv.drbd.mount_point} monté en lecture seule sur {node} (vu : findmnt : {side.home_source} "
+            f"{side.home_options})",
+            f"crm resource cleanup {inv.resources.fs} ; vérifier dmesg sur {node}",
+        )
     if (side.home_use_percent is not None and side.home_use_percent >= 100) or (
-            side.home_available_kib is not None and side.home_available_kib < FULL_KIB):
-        return Diagnosis(f"{inv.drbd.mount_point} plein sur {node} (vu : df : {side.home_use_percent} %, "
-                         f"{side.home_available_kib} Kio libres)", f"libérer de la place sur {inv.drbd.mount_point} "
-                         f"(du -sh {inv.drbd.mount_point}/* sur {node})")
+        side.home_available_kib is not None and side.home_available_kib < FULL_KIB
+    ):
+        return Diagnosis(
+            f"{inv.drbd.mount_point} plein sur {node} (vu : df : {side.home_use_percent} %, "
+            f"{side.home_available_kib} Kio libres)",
+            f"libérer de la place sur {inv.drbd.mount_point} (du -sh {inv.drbd.mount_point}/* sur {node})",
+        )
     owner = side.documents_owner.split(":")[0]
     if owner and owner != user and not side.documents_mode.endswith("7"):
-        return Diagnosis(f"{inv.documents_dir} appartient à {side.documents_owner} (droits {side.documents_mode}) : "
-                         f"{user} ne peut pas y écrire (vu : stat sur {node})",
-                         f"chown {user}:{user} {inv.documents_dir} sur {node}")
+        return Diagnosis(
+            f"{inv.documents_dir} appartient à {side.documents_owner} (droits {side.documents_mode}) : "
+            f"{user} ne peut pas y écrire (vu : stat sur {node})",
+            f"chown {user}:{user} {inv.documents_dir} sur {node}",
+        )
     return None
 
 
@@ -246,19 +307,27 @@ def _path_diagnosis(side: FtpSide, inv: Inventory, client: str) -> Diagnosis | N
     lived = f"le client : {client_symptom(client)} ; " if client else ""
     seen = f"{lived}une session FTP de {node} vers son propre serveur ({where}) : liste et envoi réussis"
     ftp_ports = _ports_of(side.settings, inv.ftp.port)
-    relevant = [f for f in side.filters if (_filter_ports(f) is None or any(
-        a <= hi and lo <= b for a, b in _filter_ports(f) for lo, hi in ftp_ports))]
+    relevant = [
+        f
+        for f in side.filters
+        if (_filter_ports(f) is None or any(a <= hi and lo <= b for a, b in _filter_ports(f) for lo, hi in ftp_ports))
+    ]
     passive = [s for s in side.settings if s.lower().startswith(("passiveports", "masqueradeaddress"))]
     also = f" ; réglages lus : {', '.join(passive)}" if passive else ""
     if relevant:
         quoted = " ; ".join(f"« {f} »" for f in relevant)
-        return Diagnosis(f"{node} se sert lui-même, pas le client : un filtre de paquets de {node} qui touche les ports "
-                         f"du FTP (vu : {seen} ; filtre lu sur {node} : {quoted}{also})",
-                         " ; ".join(dict.fromkeys(fix for fix in (_filter_fix(f, node) for f in relevant) if fix)))
+        return Diagnosis(
+            f"{node} se sert lui-même, pas le client : un filtre de paquets de {node} qui touche les ports "
+            f"du FTP (vu : {seen} ; filtre lu sur {node} : {quoted}{also})",
+            " ; ".join(dict.fromkeys(fix for fix in (_filter_fix(f, node) for f in relevant) if fix)),
+        )
     others = f" ; filtres sans lien visible avec les ports du FTP : {' ; '.join(side.filters)}" if side.filters else ""
-    return Diagnosis(f"{node} se sert lui-même, pas le client : le chemin entre eux est en cause, hors de ce que "
-                     f"{node} filtre (vu : {seen} ; aucun filtre de paquets de {node} — iptables, nftables, tc — ne "
-                     f"touche les ports du FTP{others}{also})", "")
+    return Diagnosis(
+        f"{node} se sert lui-même, pas le client : le chemin entre eux est en cause, hors de ce que "
+        f"{node} filtre (vu : {seen} ; aucun filtre de paquets de {node} — iptables, nftables, tc — ne "
+        f"touche les ports du FTP{others}{also})",
+        "",
+    )
 
 
 def _words_fix(side: FtpSide, inv: Inventory) -> str:
@@ -267,12 +336,16 @@ def _words_fix(side: FtpSide, inv: Inventory) -> str:
     for directive in ("MaxInstances", "MaxClientsPerHost", "MaxClientsPerUser", "MaxClients", "MaxConnectionsPerHost"):
         setting = next((s for s in side.settings if s.split()[0].casefold() == directive.casefold()), None)
         if directive.casefold() in said.casefold() and setting:
-            return (f"augmenter {directive} dans la configuration de proftpd sur {side.node} (lu : « {setting} »), puis "
-                    f"crm resource restart {inv.resources.ftp}")
+            return (
+                f"augmenter {directive} dans la configuration de proftpd sur {side.node} (lu : « {setting} »), puis "
+                f"crm resource restart {inv.resources.ftp}"
+            )
     limits = [s for s in side.settings if s.startswith(("<Limit", "DenyAll", "DenyUser", "DenyGroup"))]
     if "limit" in said.casefold() and limits:
-        return (f"revoir les sections <Limit> de la configuration de proftpd sur {side.node} (lues : "
-                f"{', '.join(limits)}), puis crm resource restart {inv.resources.ftp}")
+        return (
+            f"revoir les sections <Limit> de la configuration de proftpd sur {side.node} (lues : "
+            f"{', '.join(limits)}), puis crm resource restart {inv.resources.ftp}"
+        )
     return ""
 
 
@@ -287,17 +360,25 @@ def diagnose_ftp(side: FtpSide, inv: Inventory, client: str = "") -> Diagnosis |
     if found is not None:
         if not said:
             return found
-        return Diagnosis(found.cause.rstrip(")") + f" ; journal de proftpd : {said})" if found.cause.endswith(")")
-                         else f"{found.cause} (journal de proftpd : {said})", found.fix)
+        return Diagnosis(
+            found.cause.rstrip(")") + f" ; journal de proftpd : {said})"
+            if found.cause.endswith(")")
+            else f"{found.cause} (journal de proftpd : {said})",
+            found.fix,
+        )
     path = _path_diagnosis(side, inv, client)
     if path is not None:
         return path
     if said:
         own = " ; ".join(v for _, v in side.own_sessions)
-        return Diagnosis(f"proftpd a refusé la session sur {side.node} : {said} (vu : journal de proftpd des 10 "
-                         f"dernières minutes" + (f" ; session de {side.node} vers lui-même : {own}" if own else "")
-                         + (f" ; réglages lus : {', '.join(side.settings)}" if side.settings else "") + ")",
-                         _words_fix(side, inv))
+        return Diagnosis(
+            f"proftpd a refusé la session sur {side.node} : {said} (vu : journal de proftpd des 10 "
+            f"dernières minutes"
+            + (f" ; session de {side.node} vers lui-même : {own}" if own else "")
+            + (f" ; réglages lus : {', '.join(side.settings)}" if side.settings else "")
+            + ")",
+            _words_fix(side, inv),
+        )
     return None
 
 
@@ -306,9 +387,17 @@ def ftp_summary(side: FtpSide) -> str:
     if side.error:
         return f"côté FTP illisible sur {side.node} : {side.error}"
     own = " ; ".join(v for _, v in side.own_sessions)
-    return (f"sur {side.node} : FTP à l'écoute sur {', '.join(side.listening) or 'rien'}, proftpd -t "
-            f"{'réussi' if side.config_exit == 0 else side.config_exit}, {side.home_source} {side.home_options.split(',')[0]} "
-            f"{side.home_use_percent} %, Documents {side.documents_owner} {side.documents_mode}"
-            + (f", session de {side.node} vers lui-même : {own}" if own else "")
-            + (f", filtres : {' ; '.join(side.filters)}" if side.filters else ", aucun filtre de paquets"
-               if side.own_sessions else ""))
+    return (
+        f"sur {side.node} : FTP à l'écoute sur {', '.join(side.listening) or 'rien'}, proftpd -t "
+        f"{'réussi' if side.config_exit == 0 else side.config_exit}, {side.home_source} "
+        f"{side.home_options.split(',')[0]} "
+        f"{side.home_use_percent} %, Documents {side.documents_owner} {side.documents_mode}"
+        + (f", session de {side.node} vers lui-même : {own}" if own else "")
+        + (
+            f", filtres : {' ; '.join(side.filters)}"
+            if side.filters
+            else ", aucun filtre de paquets"
+            if side.own_sessions
+            else ""
+        )
+    )

@@ -1,5 +1,6 @@
 """Queries over a history that are not about a client: each fault's span, the first observation
 that holds something."""
+
 from __future__ import annotations
 
 from typing import Callable, Iterable

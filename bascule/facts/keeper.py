@@ -3,6 +3,7 @@ clients' uploads while the two halves ran apart holds what the users wrote; keep
 would throw that away. With no upload that names its node (the suite's probe reads which node serves
 it, its uploads do not), the node that served the client last during the cut is the more active one;
 with neither, the preferred master. One rule for the suite and the endurance run."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from bascule.record.history import CLIENT, OK, WRITE, Event
 @dataclass(frozen=True)
 class Keeper:
     """The node whose data is kept, why, and the uploads each node acknowledged during the cut."""
+
     node: str
     acks: dict[str, int]
     why: str
@@ -25,8 +27,11 @@ class Keeper:
 
 def uploaded(e: Event) -> bool:
     """An upload the client saw acknowledged."""
-    return (e.source == CLIENT and e.outcome == OK
-            and (e.op in (UPLOAD, WRITE) or (isinstance(e.value, dict) and e.value.get("op") == WRITE)))
+    return (
+        e.source == CLIENT
+        and e.outcome == OK
+        and (e.op in (UPLOAD, WRITE) or (isinstance(e.value, dict) and e.value.get("op") == WRITE))
+    )
 
 
 def split_brain_keeper(events: Iterable[Event], since: float, until: float, inv: Inventory, default: str) -> Keeper:

@@ -3,18 +3,19 @@
 Read off the history (crm_mon readings) and each node's Pacemaker controller journal. The move's
 figures are computed here once, for the row, the Allure parameters and the nights' trend.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bascule.record.cluster_state import ClusterOperation, parse_controld_journal
-from bascule.inventory import Inventory
-from bascule.facts.client_view import client_downtime, secs
-from bascule.facts.placement import move_problems
-from bascule.record.history import OK, Event
-from bascule.facts.windows import Window, downtime_windows
-from bascule.facts.events import first_observation
 from bascule.facts.client_ops import served_by, until_served
+from bascule.facts.client_view import client_downtime, secs
+from bascule.facts.events import first_observation
+from bascule.facts.placement import move_problems
+from bascule.facts.windows import Window, downtime_windows
+from bascule.inventory import Inventory
+from bascule.record.cluster_state import ClusterOperation, parse_controld_journal
+from bascule.record.history import OK, Event
 from bascule.record.observations import CableTakeover, MoveSeen
 
 
@@ -23,6 +24,7 @@ class MoveClientView:
     """The client's events that a move's figures are read from, and what was left out of them: an
     outage after the move that the cluster's journal shows to be its next act (`after`, with the
     operation that began it), never one it cannot explain."""
+
     events: tuple[Event, ...]
     after: Window | None = None
     leaving: ClusterOperation | None = None
@@ -44,8 +46,14 @@ def move_client_view(obs: MoveSeen, events: list[Event], took: float | None) -> 
     later = [w for w in downtime_windows(evs, obs.probe) if served_again is not None and w.start >= served_again]
     if not later:
         return MoveClientView(tuple(evs))
-    leaving = next((o for o in journal_operations(obs) if o[2].node == obs.to and o[2].task in ("stop", "demote")
-                    and o[0] >= served_again - obs.since), None)
+    leaving = next(
+        (
+            o
+            for o in journal_operations(obs)
+            if o[2].node == obs.to and o[2].task in ("stop", "demote") and o[0] >= served_again - obs.since
+        ),
+        None,
+    )
     if leaving is None:
         return MoveClientView(tuple(evs))
     return MoveClientView(tuple(cut), later[0], leaving[2], leaving[0])
@@ -62,6 +70,7 @@ class MoveFacts:
     by design, as it is read every 15 s at most while the client sees the service down (each reading
     cost the destination a third of its CPU during a move under emulation). Without a journal
     (Pacemaker 1.1, a node not read), crm_mon's reading is the end."""
+
     to: str
     cause: str
     crm_mon_saw: float | None
@@ -81,8 +90,18 @@ def move_facts(obs: MoveSeen, events: list[Event], inv: Inventory) -> MoveFacts:
     view = move_client_view(obs, events, took)
     downtime, text = client_downtime(view.events, obs.probe) if obs.probe else (None, "")
     served = tuple(served_by(view.events, obs.probe)) if obs.probe else ()
-    return MoveFacts(obs.to, obs.cause, seen, end, took, view, downtime, text, served,
-                     _anatomy(obs, ops=journal_operations(obs) if obs.journals else [], view=view, inv=inv))
+    return MoveFacts(
+        obs.to,
+        obs.cause,
+        seen,
+        end,
+        took,
+        view,
+        downtime,
+        text,
+        served,
+        _anatomy(obs, ops=journal_operations(obs) if obs.journals else [], view=view, inv=inv),
+    )
 
 
 def move_end_sources(obs: MoveSeen, events: list[Event], inv: Inventory) -> tuple[float | None, float | None]:
@@ -91,20 +110,18 @@ def move_end_sources(obs: MoveSeen, events: list[Event], inv: Inventory) -> tupl
     return seen, (None if seen is None else journal_move_end(obs, inv))
 
 
-
 def move_end(seen: float | None, end: float | None) -> float | None:
     """The move's end: crm_mon had to show it done; then the earlier of the two sources."""
     return None if seen is None else (seen if end is None else min(seen, end))
 
 
-
 def crm_mon_saw_move(obs: MoveSeen, events: list[Event], inv: Inventory) -> float | None:
     """Seconds from the move's start to the end of the first crm_mon reading that shows it done."""
     evs = [e for e in events if e.t >= obs.since]
-    first = first_observation(evs, obs.since, lambda e: e.op == "crm_mon" and e.outcome == OK
-                              and not move_problems(e.value, inv, obs.to))
+    first = first_observation(
+        evs, obs.since, lambda e: e.op == "crm_mon" and e.outcome == OK and not move_problems(e.value, inv, obs.to)
+    )
     return None if first is None else first.end - obs.since
-
 
 
 def journal_operations(obs: MoveSeen) -> list[tuple[float, float | None, ClusterOperation]]:
@@ -121,18 +138,26 @@ def journal_operations(obs: MoveSeen) -> list[tuple[float, float | None, Cluster
     return sorted((o for o in ops if o[0] >= -2.0), key=lambda o: o[0])
 
 
-
 def critical_path_keys(obs: MoveSeen, inv: Inventory) -> tuple[set, set]:
     """The (node, task, resource) of a move's critical path: what stops on the node left, what
     starts on the destination."""
     src = next((n.name for n in inv.nodes if n.name != obs.to), None)
     r = inv.resources
-    leaving = {(src, "stop", r.ftp), (src, "stop", r.web), (src, "stop", r.ip), (src, "stop", r.fs),
-               (src, "demote", r.drbd)}
-    arriving = {(obs.to, "promote", r.drbd), (obs.to, "start", r.fs), (obs.to, "start", r.ip),
-                (obs.to, "start", r.web), (obs.to, "start", r.ftp)}
+    leaving = {
+        (src, "stop", r.ftp),
+        (src, "stop", r.web),
+        (src, "stop", r.ip),
+        (src, "stop", r.fs),
+        (src, "demote", r.drbd),
+    }
+    arriving = {
+        (obs.to, "promote", r.drbd),
+        (obs.to, "start", r.fs),
+        (obs.to, "start", r.ip),
+        (obs.to, "start", r.web),
+        (obs.to, "start", r.ftp),
+    }
     return leaving, arriving
-
 
 
 def journal_move_end(obs: MoveSeen, inv: Inventory) -> float | None:
@@ -147,7 +172,6 @@ def journal_move_end(obs: MoveSeen, inv: Inventory) -> float | None:
     if set(ends) != arriving or not all(ok for _, ok in ends.values()):
         return None
     return max(end for end, _ in ends.values())
-
 
 
 def move_anatomy(obs: MoveSeen | CableTakeover, events: list[Event], inv: Inventory) -> tuple[str, ...]:
@@ -171,9 +195,11 @@ def _anatomy(obs: MoveSeen, ops: list, view: MoveClientView, inv: Inventory) -> 
     windows = downtime_windows(evs, obs.probe) if obs.probe else []
     if windows:
         first, last = windows[0], windows[-1]
-        outage = (f" ; client FTP privé de service de {rel(first.start - obs.since)} à "
-                  f"{rel(last.end - obs.since) if last.end is not None else 'la fin de la mesure'}"
-                  + (f" ({len(windows)} interruptions)" if len(windows) > 1 else ""))
+        outage = (
+            f" ; client FTP privé de service de {rel(first.start - obs.since)} à "
+            f"{rel(last.end - obs.since) if last.end is not None else 'la fin de la mesure'}"
+            + (f" ({len(windows)} interruptions)" if len(windows) > 1 else "")
+        )
     head = f"Anatomie de la bascule (journal de Pacemaker de chaque nœud, horloges recalées à ±{secs(uncertainty)})"
     if unread:
         head += " ; journal illisible sur " + ", ".join(unread)
@@ -191,20 +217,30 @@ def _anatomy(obs: MoveSeen, ops: list, view: MoveClientView, inv: Inventory) -> 
     kinds: dict[str, list[float]] = {}
     for o in off:
         kinds.setdefault(f"{o[2].task} {o[2].resource}", []).append(0.0 if o[1] is None else o[1] - o[0])
-    off_text = ", ".join(f"{k}{' ×' + str(len(v)) if len(v) > 1 else ''} {secs(sum(v))}"
-                         for k, v in sorted(kinds.items(), key=lambda kv: -sum(kv[1])))
-    chain = " → ".join(f"{o[2].task} {o[2].resource} sur {o[2].node} {secs(o[1] - o[0]) if o[1] is not None else '(sans fin)'}"
-                       f" ({rel(o[0])})" for o in path)
-    missing = [f"{t} {res} sur {n}" for n, t, res in sorted(on_path, key=str)
-               if n and not any((o[2].node, o[2].task, o[2].resource) == (n, t, res) for o in path)]
-    lines = [f"{head} : chemin critique de {rel(begin)} à {rel(finish)} ({secs(finish - begin)}) : "
-             f"{secs(busy)} occupées par ses {len(path)} opérations, {secs(max(0.0, finish - begin - busy))} d'attente entre elles"
-             f"{outage}",
-             f"Chemin critique : {chain}" + (f" ; non journalisées : {', '.join(missing)}" if missing else ""),
-             f"Hors chemin pendant ce temps : {len(off)} opération(s), {secs(sum(sum(v) for v in kinds.values()))}"
-             + (f" ({off_text})" if off_text else "")]
+    off_text = ", ".join(
+        f"{k}{' ×' + str(len(v)) if len(v) > 1 else ''} {secs(sum(v))}"
+        for k, v in sorted(kinds.items(), key=lambda kv: -sum(kv[1]))
+    )
+    chain = " → ".join(
+        f"{o[2].task} {o[2].resource} sur {o[2].node} {secs(o[1] - o[0]) if o[1] is not None else '(sans fin)'}"
+        f" ({rel(o[0])})"
+        for o in path
+    )
+    missing = [
+        f"{t} {res} sur {n}"
+        for n, t, res in sorted(on_path, key=str)
+        if n and not any((o[2].node, o[2].task, o[2].resource) == (n, t, res) for o in path)
+    ]
+    lines = [
+        f"{head} : chemin critique de {rel(begin)} à {rel(finish)} ({secs(finish - begin)}) : "
+        f"{secs(busy)} occupées par ses {len(path)} opérations, {secs(max(0.0, finish - begin - busy))} d'attente "
+        "entre elles"
+        f"{outage}",
+        f"Chemin critique : {chain}" + (f" ; non journalisées : {', '.join(missing)}" if missing else ""),
+        f"Hors chemin pendant ce temps : {len(off)} opération(s), {secs(sum(sum(v) for v in kinds.values()))}"
+        + (f" ({off_text})" if off_text else ""),
+    ]
     return tuple(lines)
-
 
 
 def covered_seconds(spans: list[tuple[float, float]]) -> float:
@@ -218,7 +254,6 @@ def covered_seconds(spans: list[tuple[float, float]]) -> float:
             total += b - reach
             reach = b
     return total
-
 
 
 def rel(t: float) -> str:

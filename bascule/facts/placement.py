@@ -4,13 +4,14 @@ Shared by the observer (what a crm_mon reading keeps on the history), the waits 
 is the cluster at its baseline?) and the checks (the verdicts): one condition for the wait and for
 the verdict. Nothing here runs a command or gives a verdict.
 """
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from bascule.record.cluster_state import ClusterState, DrbdStatus, parse_crm_mon
 from bascule.facts.drbd_state import drbd_finding
 from bascule.inventory import Inventory
+from bascule.record.cluster_state import ClusterState, DrbdStatus, parse_crm_mon
 from bascule.record.observations import CableOutcome, ClusterReading
 
 
@@ -21,7 +22,6 @@ def node_named(hostname: str | None, inv: Inventory) -> str | None:
         return None
     short = hostname.strip().split(".")[0].lower()
     return next((n.name for n in inv.nodes if n.name.split(".")[0].lower() == short), None)
-
 
 
 def placement_problems(state: ClusterState, inv: Inventory, on: str, membership: bool = True) -> list[str]:
@@ -53,7 +53,6 @@ def placement_problems(state: ClusterState, inv: Inventory, on: str, membership:
     return problems
 
 
-
 def placement(state: ClusterState, inv: Inventory) -> dict:
     """What the history keeps of a crm_mon reading: where each of the lab's resources runs. One
     condition on this value (move_problems) serves both the wait for a move and its verdict."""
@@ -68,7 +67,6 @@ def placement(state: ClusterState, inv: Inventory) -> dict:
         "failed": [f"{f.resource}:{f.task}@{f.node}" for f in state.failed_actions],
         "summary": state.summary(),
     }
-
 
 
 def move_problems(value: dict, inv: Inventory, to: str) -> list[str]:
@@ -92,7 +90,6 @@ def move_problems(value: dict, inv: Inventory, to: str) -> list[str]:
         if nodes != [to]:
             problems.append(f"{rid} sur {'+'.join(nodes) or 'aucun nœud'}")
     return problems
-
 
 
 def baseline_problems(state: ClusterState, drbd: dict[str, DrbdStatus | None], inv: Inventory) -> list[str]:
@@ -122,7 +119,6 @@ def baseline_problems(state: ClusterState, drbd: dict[str, DrbdStatus | None], i
         elif not st.healthy:
             problems.append(f"DRBD sur {name} : {st.summary()}")
     return problems
-
 
 
 def foreign_locations(constraints_xml: str | None, inv: Inventory) -> list[tuple[str, str]]:
@@ -156,11 +152,18 @@ def foreign_locations(constraints_xml: str | None, inv: Inventory) -> list[tuple
         if loc.get("node") is not None:
             targets.append((loc.get("node"), score_of(loc.get("score"))))
         for rule in loc.findall("rule"):
-            nodes = [e.get("value") for e in rule.findall("expression")
-                     if e.get("attribute") == "#uname" and e.get("operation") == "eq"]
+            nodes = [
+                e.get("value")
+                for e in rule.findall("expression")
+                if e.get("attribute") == "#uname" and e.get("operation") == "eq"
+            ]
             # « #uname ne X » with two nodes names the other one
-            nodes += [other for e in rule.findall("expression") if e.get("attribute") == "#uname"
-                      and e.get("operation") == "ne" for other in [n.name for n in inv.nodes if n.name != e.get("value")]]
+            nodes += [
+                other
+                for e in rule.findall("expression")
+                if e.get("attribute") == "#uname" and e.get("operation") == "ne"
+                for other in [n.name for n in inv.nodes if n.name != e.get("value")]
+            ]
             for n in nodes or [None]:
                 targets.append((n, score_of(rule.get("score"))))
         for node, score in targets:
@@ -169,7 +172,6 @@ def foreign_locations(constraints_xml: str | None, inv: Inventory) -> list[tuple
             elif score > 0 and node is not None and node != master:
                 out.append((loc.get("id", "?"), f"préfère {rsc} sur {node}"))
     return out
-
 
 
 def departures(reading: ClusterReading, inv: Inventory) -> tuple[list[tuple[str, str]], str]:
@@ -182,7 +184,9 @@ def departures(reading: ClusterReading, inv: Inventory) -> tuple[list[tuple[str,
     for spec in inv.nodes:
         n = state.node(spec.name)
         if n is None:
-            found.append((f"{spec.name} inconnu du cluster", "vérifier corosync.conf et le nom du nœud dans l'inventaire"))
+            found.append(
+                (f"{spec.name} inconnu du cluster", "vérifier corosync.conf et le nom du nœud dans l'inventaire")
+            )
         elif not n.online:
             found.append((f"{spec.name} hors ligne", f"démarrer corosync et pacemaker sur {spec.name}"))
         elif n.standby:
@@ -190,39 +194,60 @@ def departures(reading: ClusterReading, inv: Inventory) -> tuple[list[tuple[str,
         elif n.maintenance:
             found.append((f"{spec.name} en maintenance", f"crm node ready {spec.name}"))
     if state.maintenance_mode:
-        found.append(("cluster en mode maintenance (maintenance-mode=true)", "crm configure property maintenance-mode=false"))
+        found.append(
+            ("cluster en mode maintenance (maintenance-mode=true)", "crm configure property maintenance-mode=false")
+        )
     unmanaged = sorted({x.parent or x.id for x in state.resources if not x.managed})
     if unmanaged and not state.maintenance_mode:
-        found.append((f"ressources non gérées par Pacemaker : {', '.join(unmanaged)}", f"crm resource manage {unmanaged[0]}"))
+        found.append(
+            (f"ressources non gérées par Pacemaker : {', '.join(unmanaged)}", f"crm resource manage {unmanaged[0]}")
+        )
     for f in state.failed_actions:
-        found.append((f"action en échec : {f.resource} {f.task} sur {f.node} ({f.exit_status or f.exit_code})",
-                      f"crm resource cleanup {f.resource}"))
+        found.append(
+            (
+                f"action en échec : {f.resource} {f.task} sur {f.node} ({f.exit_status or f.exit_code})",
+                f"crm resource cleanup {f.resource}",
+            )
+        )
     # a node in standby, offline or in maintenance explains where the resources are, and a DRBD
     # stopped there (and waiting for its peer on the other node): those are consequences, whose fix
     # is the node's; a StandAlone DRBD never is (it gave up on its peer)
     node_level = bool(found)
-    away = {spec.name for spec in inv.nodes if (state.node(spec.name) is None or not state.node(spec.name).online
-                                                 or state.node(spec.name).standby)}
+    away = {
+        spec.name
+        for spec in inv.nodes
+        if (state.node(spec.name) is None or not state.node(spec.name).online or state.node(spec.name).standby)
+    }
 
     def fix(command: str, consequence: bool) -> str:
         return "" if consequence else command
+
     for p in placement_problems(state, inv, inv.preferred_master, membership=False):
-        found.append((p, fix("crm status ; crm resource cleanup, ou crm configure show pour les contraintes", node_level)))
+        found.append(
+            (p, fix("crm status ; crm resource cleanup, ou crm configure show pour les contraintes", node_level))
+        )
     for name, st in reading.drbd.items():
         peer = next((n for n in reading.drbd if n != name), None)
-        peer_down = peer is not None and (peer in away or (reading.drbd.get(peer) is not None
-                                                           and not reading.drbd[peer].configured))
+        peer_down = peer is not None and (
+            peer in away or (reading.drbd.get(peer) is not None and not reading.drbd[peer].configured)
+        )
         if st is None:
             found.append((f"DRBD illisible sur {name} ({reading.drbd_errors.get(name, '')})", "cat /proc/drbd"))
             continue
-        finding = drbd_finding(name, st, reading.drbd.get(peer) if peer else None, peer_down, inv.drbd.resource,
-                               node_away=name in away, kernel=tuple(getattr(reading, "drbd_kernel", {}).get(name, ())))
+        finding = drbd_finding(
+            name,
+            st,
+            reading.drbd.get(peer) if peer else None,
+            peer_down,
+            inv.drbd.resource,
+            node_away=name in away,
+            kernel=tuple(getattr(reading, "drbd_kernel", {}).get(name, ())),
+        )
         if finding is not None:
             found.append((f"{finding.problem} — {finding.cause}", finding.fix))
     for cid, what in foreign_locations(reading.constraints_xml, inv):
         found.append((f"contrainte {cid} ({what}) absente de la configuration du lab", f"crm configure delete {cid}"))
     return found, ""
-
 
 
 def split_brain_seen(obs: CableOutcome) -> bool:

@@ -5,6 +5,7 @@ Read off the controller readings on the history (op "controller": the DC, its st
 version). A wait that sees the cluster settled without its outcome ends there: nothing in flight
 can bring it any more, and the deadline only bounds a cluster that keeps changing.
 """
+
 from __future__ import annotations
 
 from typing import Iterable

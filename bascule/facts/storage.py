@@ -2,6 +2,7 @@
 can reach the other. Read from the storage evidence an endurance run records on its history
 (bascule/cluster/evidence.storage): the file system resource's parameters in the CIB, and on each
 node what is mounted on the DRBD mount point and DRBD's replication protocol."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,32 +32,48 @@ def storage_findings(storage: dict, inv: Inventory) -> list[StorageFinding]:
     findings: list[StorageFinding] = []
     params = storage.get("params")
     if "params" in storage and params is None:
-        findings.append(StorageFinding(f"primitive {fs} absente de la configuration du cluster : {d.mount_point} n'est "
-                                       "pas monté par Pacemaker", f"créer {fs} comme le lab (Q3 : primitive {fs} "
-                                       f"ocf:heartbeat:Filesystem params device={d.device} directory={d.mount_point} "
-                                       "fstype=ext4)"))
+        findings.append(
+            StorageFinding(
+                f"primitive {fs} absente de la configuration du cluster : {d.mount_point} n'est "
+                "pas monté par Pacemaker",
+                f"créer {fs} comme le lab (Q3 : primitive {fs} "
+                f"ocf:heartbeat:Filesystem params device={d.device} directory={d.mount_point} "
+                "fstype=ext4)",
+            )
+        )
     elif params is not None and not _on_drbd(params.get("device", ""), inv):
         how = ", ".join(f"{k}={params[k]}" for k in ("fstype", "options") if params.get(k))
-        findings.append(StorageFinding(
-            f"{fs} monte {params.get('device') or '(aucun device)'}{f' ({how})' if how else ''} sur "
-            f"{params.get('directory', d.mount_point)}, pas {d.device} : ce que le nœud actif écrit reste sur son "
-            "propre disque, l'autre nœud ne l'a jamais (lu dans la configuration du cluster, cibadmin)",
-            f"crm configure edit {fs} : device={d.device} fstype=ext4, sans options=bind (Q3 du lab)"))
+        findings.append(
+            StorageFinding(
+                f"{fs} monte {params.get('device') or '(aucun device)'}{f' ({how})' if how else ''} sur "
+                f"{params.get('directory', d.mount_point)}, pas {d.device} : ce que le nœud actif écrit reste sur son "
+                "propre disque, l'autre nœud ne l'a jamais (lu dans la configuration du cluster, cibadmin)",
+                f"crm configure edit {fs} : device={d.device} fstype=ext4, sans options=bind (Q3 du lab)",
+            )
+        )
     nodes = sorted((storage.get("nodes") or {}).items())
     resource_wrong = bool(findings)  # then what each node mounts is that, said once
     for node, seen in nodes:
         source = seen.get("source", "")
         if source and not _on_drbd(source, inv) and not resource_wrong:
-            findings.append(StorageFinding(
-                f"{d.mount_point} de {node} monté depuis {source} ({seen.get('fstype') or '?'}), pas depuis DRBD "
-                "(lu sur le nœud, findmnt)", f"sur {node} : umount {d.mount_point}, puis crm resource cleanup {fs}"))
+            findings.append(
+                StorageFinding(
+                    f"{d.mount_point} de {node} monté depuis {source} ({seen.get('fstype') or '?'}), pas depuis DRBD "
+                    "(lu sur le nœud, findmnt)",
+                    f"sur {node} : umount {d.mount_point}, puis crm resource cleanup {fs}",
+                )
+            )
     weak = {node: seen["protocol"] for node, seen in nodes if seen.get("protocol") in ("A", "B")}
     if weak:
-        findings.append(StorageFinding(
-            f"DRBD {d.resource} en protocole {'/'.join(sorted(set(weak.values())))} sur {', '.join(weak)} (drbdadm "
-            "dump) : une écriture est acquittée avant que l'autre nœud ne l'ait sur son disque",
-            f"protocol C; dans la section net de /etc/drbd.d/{d.resource}.res sur les deux nœuds, puis "
-            f"drbdadm adjust {d.resource}", sudden_only=True))
+        findings.append(
+            StorageFinding(
+                f"DRBD {d.resource} en protocole {'/'.join(sorted(set(weak.values())))} sur {', '.join(weak)} (drbdadm "
+                "dump) : une écriture est acquittée avant que l'autre nœud ne l'ait sur son disque",
+                f"protocol C; dans la section net de /etc/drbd.d/{d.resource}.res sur les deux nœuds, puis "
+                f"drbdadm adjust {d.resource}",
+                sudden_only=True,
+            )
+        )
     return findings
 
 

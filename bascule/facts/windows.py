@@ -1,5 +1,6 @@
 """The windows during which a client could not use the service, and the uploads a server refused:
 every downtime bascule quotes is computed here, from the client's operations in the record."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -14,6 +15,7 @@ from bascule.record.history import CADENCE, FAIL, INFO, OK, UNKNOWN_STAGE, WRITE
 class Phase:
     """Consecutive failures of one kind inside a window: the stage, how long, the first reason, how
     many operations failed so, and every reason with its count (most frequent first)."""
+
     kind: str
     seconds: float
     reason: str | None
@@ -30,6 +32,7 @@ class Window:
     starts are what two independent clients agree on; `longest` counts that wait, and the row gives
     both bounds when they differ by more than the cadence. The probe starts operations at a fixed
     cadence, so a hung one delays neither bound."""
+
     start: float  # start of the last good operation before; the first failure's when none came before
     end: float | None  # start of the first good operation after; None: none came before the history ended
     failed: int
@@ -61,8 +64,10 @@ def downtime_windows(events: Iterable[Event], process: str | None = None) -> lis
 def write_refusals(events: Iterable[Event], process: str | None = None) -> list[Window]:
     """Windows during which uploads failed on a server that otherwise answered: from the last
     upload that succeeded to the next one (operations that did not try to write are left out)."""
+
     def tried_to_write(op: Event) -> bool:
         return (isinstance(op.value, dict) and op.value.get("op") == WRITE) or op.op == WRITE
+
     writes = [op for op in client_ops(events, process) if tried_to_write(op) and failed_at(op) in (None, WRITE)]
     return _windows(writes, bad=lambda op: failed_at(op) == WRITE, good=lambda op: op.outcome == OK)
 
@@ -99,13 +104,26 @@ def _window(before: Event | None, failures: list[Event], after: Event | None, go
         if i == 0 and before is not None:
             t = start  # the first phase runs from the last good operation
         counted = Counter(r for r in reasons if r)
-        phases.append(Phase(kind, max(0.0, until - t), reasons[0] or None, len(reasons),
-                            tuple(sorted(counted.items(), key=lambda rc: (-rc[1], reasons.index(rc[0]))))))
-    return Window(start, end, sum(op.outcome == FAIL for op in failures), sum(op.outcome == INFO for op in failures),
-                  # a slow good operation still in flight when the next one was sent: at least nothing
-                  shortest=None if before is None or after is None else max(0.0, after.t - before.end),
-                  longest=None if before is None or after is None else after.end - before.t,
-                  phases=tuple(phases), open_start=before is None)
+        phases.append(
+            Phase(
+                kind,
+                max(0.0, until - t),
+                reasons[0] or None,
+                len(reasons),
+                tuple(sorted(counted.items(), key=lambda rc: (-rc[1], reasons.index(rc[0])))),
+            )
+        )
+    return Window(
+        start,
+        end,
+        sum(op.outcome == FAIL for op in failures),
+        sum(op.outcome == INFO for op in failures),
+        # a slow good operation still in flight when the next one was sent: at least nothing
+        shortest=None if before is None or after is None else max(0.0, after.t - before.end),
+        longest=None if before is None or after is None else after.end - before.t,
+        phases=tuple(phases),
+        open_start=before is None,
+    )
 
 
 def total_downtime(events: Iterable[Event], process: str | None = None) -> float | None:

@@ -7,26 +7,43 @@ known, the likely cause with the lab's command that fixes it. Combined, KO beats
 a check that raises gives inconnu, never OK (Jepsen's checker rules). Nothing here runs a command:
 so `bascule rejuger` can judge a saved run again, offline, and get the same table.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Callable
 
-from bascule.record.cluster_state import parse_crm_mon, parse_vip_interface
-from bascule.inventory import Inventory
+from bascule.facts.client_ops import served_by
 from bascule.facts.client_view import client_downtime, secs, serving_at_end, window_figure, window_phases
-from bascule.judging.conformance import check_line
-from bascule.facts.diagnosis import diagnose, diagnose_ftp, ftp_summary
 from bascule.facts.configuration import SAVE_FILE, config_differences, configuration_changes, configuration_xml
+from bascule.facts.diagnosis import diagnose, diagnose_ftp, ftp_summary
 from bascule.facts.moves import MoveFacts, move_anatomy, move_facts
 from bascule.facts.placement import departures, node_named, placement_problems, split_brain_seen
-from bascule.record.history import CLIENT, OBSERVATION, OK, Event
 from bascule.facts.windows import downtime_windows
-from bascule.facts.client_ops import served_by
-from bascule.record.observations import (Audit, CableOutcome, CableTakeover, ConfigurationLine, FileRead, FileWrite,
-                                          FtpTest, MoveSeen, ResourcesSeen, RestartSeen, RestoreSeen, SaveSeen,
-                                          SplitBrainDetection, SplitBrainResolution, StartState, Takeover, WitnessRead)
+from bascule.inventory import Inventory
+from bascule.judging.conformance import check_line
 from bascule.judging.verdict import Figure, Result, Verdict, guarded
+from bascule.record.cluster_state import parse_crm_mon, parse_vip_interface
+from bascule.record.history import CLIENT, OBSERVATION, OK, Event
+from bascule.record.observations import (
+    Audit,
+    CableOutcome,
+    CableTakeover,
+    ConfigurationLine,
+    FileRead,
+    FileWrite,
+    FtpTest,
+    MoveSeen,
+    ResourcesSeen,
+    RestartSeen,
+    RestoreSeen,
+    SaveSeen,
+    SplitBrainDetection,
+    SplitBrainResolution,
+    StartState,
+    Takeover,
+    WitnessRead,
+)
 
 
 def diagnosed(result: Result, evidence, inv: Inventory, to: str | None) -> Result:
@@ -58,6 +75,7 @@ def ftp_diagnosed(result: Result, side, inv: Inventory, client: str = "") -> Res
 
 # --- the state found at the start --------------------------------------------------------------
 
+
 def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
     """« État du cluster au départ »: the cluster as found, before any row. KO names each departure
     from the baseline in the lab's words; inconnu when the cluster could not be read."""
@@ -68,13 +86,20 @@ def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
     if ftp is None:
         found.append(("FTP non essayé", ""))
     elif not ftp.logged_in:
-        fix = ("corriger le mot de passe FTP de l'inventaire ([ftp] password_env)" if ftp.login_refused
-               else f"crm status ; le FTP doit répondre sur {inv.vip}")
+        fix = (
+            "corriger le mot de passe FTP de l'inventaire ([ftp] password_env)"
+            if ftp.login_refused
+            else f"crm status ; le FTP doit répondre sur {inv.vip}"
+        )
         found.append((f"client FTP sur {inv.vip} : {ftp.error}", fix))
     elif not ftp.wrote:
         # a history from before evidence was read keeps the fix it was judged with
-        found.append((f"écriture FTP impossible dans {inv.ftp.documents} : {ftp.write_error}",
-                      "" if obs.ftp_side is not None else f"droits de {inv.documents_dir} (chown {inv.ftp.user})"))
+        found.append(
+            (
+                f"écriture FTP impossible dans {inv.ftp.documents} : {ftp.write_error}",
+                "" if obs.ftp_side is not None else f"droits de {inv.documents_dir} (chown {inv.ftp.user})",
+            )
+        )
     ftp_failed = ftp is not None and (not ftp.logged_in or not ftp.wrote)
     ftp_cause = None
     if ftp_failed and obs.ftp_side is not None:
@@ -84,8 +109,10 @@ def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
             ftp_cause = None
     if obs.reading.constraints_xml is None:
         if not found:
-            return Result.unknown("contraintes du cluster illisibles (cibadmin) : impossible de dire si des contraintes "
-                                  "étrangères au lab empêchent les bascules")
+            return Result.unknown(
+                "contraintes du cluster illisibles (cibadmin) : impossible de dire si des contraintes "
+                "étrangères au lab empêchent les bascules"
+            )
         found.append(("contraintes du cluster illisibles (cibadmin)", ""))
     if found:
         fixes = []
@@ -101,18 +128,27 @@ def start_state(obs: StartState, events: list[Event], inv: Inventory) -> Result:
         else:
             # what produced the departure is not on the cluster: each finding says what it means where
             # the state itself tells (DRBD's states), and its fix; no guess about how it came to be
-            cause = ("identifiants FTP de l'inventaire refusés" if login_only else
-                     "cause non identifiée : l'écart est lu tel quel sur le cluster, rien n'y dit ce qui l'a produit")
-        return Result.ko("Cluster pas dans son état de référence : " + " ; ".join(p for p, _ in found),
-                         *[p for p, _ in found], cause=cause, fix=" ; ".join(fixes))
+            cause = (
+                "identifiants FTP de l'inventaire refusés"
+                if login_only
+                else "cause non identifiée : l'écart est lu tel quel sur le cluster, rien n'y dit ce qui l'a produit"
+            )
+        return Result.ko(
+            "Cluster pas dans son état de référence : " + " ; ".join(p for p, _ in found),
+            *[p for p, _ in found],
+            cause=cause,
+            fix=" ; ".join(fixes),
+        )
     state = parse_crm_mon(obs.reading.crm_mon_xml)
     drbd = next(iter(obs.reading.drbd.values()), None)
     if drbd is None:
         return Result.unknown("DRBD non lu sur les nœuds")
     who = f", servi par {ftp.served_by}" if ftp and ftp.served_by else ""
-    return Result.ok(f"Cluster dans son état de référence : {' et '.join(state.online_nodes)} en ligne, ms-drbd0 promu sur "
-                     f"{inv.preferred_master}, DRBD {drbd.summary() if drbd else '?'}, aucune action en échec, aucune contrainte "
-                     f"étrangère au lab ; FTP sur {inv.vip} : connexion et écriture dans {inv.ftp.documents} réussies{who}")
+    return Result.ok(
+        f"Cluster dans son état de référence : {' et '.join(state.online_nodes)} en ligne, ms-drbd0 promu sur "
+        f"{inv.preferred_master}, DRBD {drbd.summary() if drbd else '?'}, aucune action en échec, aucune contrainte "
+        f"étrangère au lab ; FTP sur {inv.vip} : connexion et écriture dans {inv.ftp.documents} réussies{who}"
+    )
 
 
 def audit_config_changes(obs: Audit) -> list[str]:
@@ -126,22 +162,30 @@ def audit(obs: Audit, events: list[Event], inv: Inventory) -> Result:
         return Result.unknown(f"audit impossible : {obs.error}")
     own = [r for r in obs.repairs if r.own]
     other = [r for r in obs.repairs if not r.own]
-    own_text = "bascule a défait ses propres pannes (" + " ; ".join(r.what for r in own) + ")" if own else "rien à défaire"
+    own_text = (
+        "bascule a défait ses propres pannes (" + " ; ".join(r.what for r in own) + ")" if own else "rien à défaire"
+    )
     problems = []
     if other:
-        problems.append("réparé par bascule après le scénario : " + " ; ".join(f"{r.what} (vu : {r.why})" for r in other))
+        problems.append(
+            "réparé par bascule après le scénario : " + " ; ".join(f"{r.what} (vu : {r.why})" for r in other)
+        )
     if obs.baseline_after:
         problems.append("le cluster n'est pas revenu à son état de référence : " + " ; ".join(obs.baseline_after))
     changed = audit_config_changes(obs)
     if changed:
         problems.append("configuration du cluster changée par le scénario et non rétablie : " + " ; ".join(changed))
     if problems:
-        return Result.ko(" ; ".join(problems) + f" ; {own_text}", *[r.why for r in other],
-                         cause="le scénario a laissé le cluster hors de son état de référence")
+        return Result.ko(
+            " ; ".join(problems) + f" ; {own_text}",
+            *[r.why for r in other],
+            cause="le scénario a laissé le cluster hors de son état de référence",
+        )
     return Result.ok(f"Cluster revenu à son état de référence en {secs(obs.waited)} sans autre réparation ; {own_text}")
 
 
 # --- the lab's rows ----------------------------------------------------------------------------
+
 
 def resources_active(obs: ResourcesSeen, events: list[Event], inv: Inventory) -> Result:
     """« Vérifier que les ressources sont bien activées (crm status, ifconfig, ps, Filezilla) »."""
@@ -157,10 +201,14 @@ def resources_active(obs: ResourcesSeen, events: list[Event], inv: Inventory) ->
     if not vi.interface:
         problems.append(f"VIP {inv.vip} absente des interfaces de {on} (ip addr)")
     elif not vi.on_network:
-        problems.append(f"VIP {inv.vip}/{vi.prefix} posée sur {vi.interface} de {on}, qui n'a aucune autre adresse de ce "
-                        f"réseau ({', '.join(vi.neighbours) or 'aucune adresse'}) : mauvaise interface (nic=)")
-        cause, fix = (f"le paramètre nic={vi.interface} de {inv.resources.ip}",
-                      f"crm configure edit {inv.resources.ip} (nic= l'interface du réseau de la VIP)")
+        problems.append(
+            f"VIP {inv.vip}/{vi.prefix} posée sur {vi.interface} de {on}, qui n'a aucune autre adresse de ce "
+            f"réseau ({', '.join(vi.neighbours) or 'aucune adresse'}) : mauvaise interface (nic=)"
+        )
+        cause, fix = (
+            f"le paramètre nic={vi.interface} de {inv.resources.ip}",
+            f"crm configure edit {inv.resources.ip} (nic= l'interface du réseau de la VIP)",
+        )
     if parse_vip_interface(fx.ip_addr, inv.vip).interface:
         problems.append(f"VIP {inv.vip} aussi présente sur {other}")
     if not fo.proftpd:
@@ -172,7 +220,9 @@ def resources_active(obs: ResourcesSeen, events: list[Event], inv: Inventory) ->
     if fx.apache:
         problems.append(f"apache tourne aussi sur {other}")
     if fo.home_source != inv.drbd.device:
-        problems.append(f"{inv.drbd.mount_point} sur {on} monté depuis « {fo.home_source or 'rien'} » au lieu de {inv.drbd.device}")
+        problems.append(
+            f"{inv.drbd.mount_point} sur {on} monté depuis « {fo.home_source or 'rien'} » au lieu de {inv.drbd.device}"
+        )
         if fo.home_source and not fix:  # mounted, from elsewhere: what fs0 mounts, read on the node
             cause, fix = home_outside_drbd(inv)
     if obs.ftp_listing is None:
@@ -180,20 +230,27 @@ def resources_active(obs: ResourcesSeen, events: list[Event], inv: Inventory) ->
     elif node_named(obs.served_by, inv) not in (None, on):
         problems.append(f"le client FTP sur {inv.vip} est servi par {node_named(obs.served_by, inv)}")
     if any(f"n'est pas dans le groupe {inv.resources.group}" in p for p in problems) and not fix:
-        cause, fix = f"{inv.resources.ftp} hors du groupe {inv.resources.group} (Q4)", f"crm configure edit {inv.resources.group}"
+        cause, fix = (
+            f"{inv.resources.ftp} hors du groupe {inv.resources.group} (Q4)",
+            f"crm configure edit {inv.resources.group}",
+        )
     if problems:
         return Result.ko(" ; ".join(problems), cause=cause, fix=fix)
     listing = ", ".join(obs.ftp_listing[:5]) or "vide"
-    return Result.ok(f"Ressources activées sur {on} (ms-drbd0 promu, {inv.resources.fs} monté depuis {inv.drbd.device}, "
-                     f"{' + '.join(m.id for m in state.instances(inv.resources.group))}) ; VIP et processus proftpd, apache "
-                     f"sur {on} seulement ; client FTP connecté sur {inv.vip}"
-                     f"{' (servi par ' + obs.served_by + ')' if obs.served_by else ''}, home : {listing}")
+    return Result.ok(
+        f"Ressources activées sur {on} (ms-drbd0 promu, {inv.resources.fs} monté depuis {inv.drbd.device}, "
+        f"{' + '.join(m.id for m in state.instances(inv.resources.group))}) ; VIP et processus proftpd, apache "
+        f"sur {on} seulement ; client FTP connecté sur {inv.vip}"
+        f"{' (servi par ' + obs.served_by + ')' if obs.served_by else ''}, home : {listing}"
+    )
 
 
 def home_outside_drbd(inv: Inventory) -> tuple[str, str]:
     """Cause and fix of a /home mounted, but not from DRBD (seen in findmnt on the node)."""
-    return (f"{inv.resources.fs} ne monte pas {inv.drbd.device} sur {inv.drbd.mount_point}",
-            f"crm configure edit {inv.resources.fs} (device={inv.drbd.device})")
+    return (
+        f"{inv.resources.fs} ne monte pas {inv.drbd.device} sur {inv.drbd.mount_point}",
+        f"crm configure edit {inv.resources.fs} (device={inv.drbd.device})",
+    )
 
 
 def home_accessible(obs: FileWrite, events: list[Event], inv: Inventory) -> Result:
@@ -201,11 +258,17 @@ def home_accessible(obs: FileWrite, events: list[Event], inv: Inventory) -> Resu
     if obs.on and obs.on != obs.node:
         return Result.ko(f"{obs.path} a été écrit sur {obs.node}, pas sur {obs.on} que la ligne désigne")
     if obs.sha256 is None:
-        return ftp_diagnosed(Result.ko(f"écriture de {obs.path} impossible sur {obs.node} : {obs.error}"), obs.ftp_side, inv)
+        return ftp_diagnosed(
+            Result.ko(f"écriture de {obs.path} impossible sur {obs.node} : {obs.error}"), obs.ftp_side, inv
+        )
     if obs.home_source != inv.drbd.device:
-        return Result.ko(f"{obs.path} écrit sur {obs.node} mais hors de DRBD (monté depuis « {obs.home_source or 'disque local'} »)",
-                         fix=home_outside_drbd(inv)[1])
-    return Result.ok(f"« Home » accessible sur {obs.node} : {obs.path} écrit ({inv.drbd.device}, sha256 {obs.sha256[:12]}…)")
+        return Result.ko(
+            f"{obs.path} écrit sur {obs.node} mais hors de DRBD (monté depuis « {obs.home_source or 'disque local'} »)",
+            fix=home_outside_drbd(inv)[1],
+        )
+    return Result.ok(
+        f"« Home » accessible sur {obs.node} : {obs.path} écrit ({inv.drbd.device}, sha256 {obs.sha256[:12]}…)"
+    )
 
 
 def duplicated(obs: FileRead, events: list[Event], inv: Inventory) -> Result:
@@ -218,13 +281,19 @@ def duplicated(obs: FileRead, events: list[Event], inv: Inventory) -> Result:
         return Result.ko(f"{obs.name} n'a pas pu être écrit : rien à comparer")
     if obs.home_source != inv.drbd.device:
         cause, fix = home_outside_drbd(inv) if obs.home_source else ("", "")
-        return Result.ko(f"{inv.drbd.mount_point} sur {obs.node} monté depuis « {obs.home_source or 'rien'} », pas depuis "
-                         f"{inv.drbd.device}", cause=cause, fix=fix)
+        return Result.ko(
+            f"{inv.drbd.mount_point} sur {obs.node} monté depuis « {obs.home_source or 'rien'} », pas depuis "
+            f"{inv.drbd.device}",
+            cause=cause,
+            fix=fix,
+        )
     if obs.sha256 is None:
         return Result.ko(f"{obs.name} absent sur {obs.node}")
     if obs.sha256 != obs.expected_sha256:
-        return Result.ko(f"{obs.name} présent sur {obs.node} mais sha256 différent ({obs.sha256[:12]}… au lieu de "
-                         f"{obs.expected_sha256[:12]}…)")
+        return Result.ko(
+            f"{obs.name} présent sur {obs.node} mais sha256 différent ({obs.sha256[:12]}… au lieu de "
+            f"{obs.expected_sha256[:12]}…)"
+        )
     return Result.ok(f"{obs.name} présent sur {obs.node}, sha256 identique ({obs.sha256[:12]}…)")
 
 
@@ -234,9 +303,14 @@ def moved(obs: MoveSeen, events: list[Event], inv: Inventory) -> Result:
     it, the move's anatomy (the cluster's own account of where the seconds went). The figures are the
     move's facts, computed once and carried on the result."""
     move = move_facts(obs, events, inv)
-    figures = tuple(Figure(name, value) for name, value in ((f"bascule vers {move.to} (s)", move.took),
-                                                              (f"indisponibilité FTP, {move.cause} (s)", move.downtime))
-                    if value is not None)
+    figures = tuple(
+        Figure(name, value)
+        for name, value in (
+            (f"bascule vers {move.to} (s)", move.took),
+            (f"indisponibilité FTP, {move.cause} (s)", move.downtime),
+        )
+        if value is not None
+    )
     result = _moved_verdict(obs, move, inv)
     return replace(result, details=result.details + move.anatomy, figures=figures, move=move)
 
@@ -250,20 +324,34 @@ def _moved_verdict(obs: MoveSeen, move: MoveFacts, inv: Inventory) -> Result:
     after = ""
     if view.after is not None:
         w, op = view.after, view.leaving
-        after = (f" ; puis le cluster a commencé à retirer les ressources de {obs.to} ({op.task} {op.resource} à "
-                 f"{secs(view.leaving_at)}, journal de Pacemaker) : le client, servi pour la dernière fois à "
-                 f"{secs(w.start - obs.since)}, a de nouveau perdu le service "
-                 f"({window_figure(w) if w.end is not None else 'toujours à la fin de la mesure'} : "
-                 f"{window_phases(w)}), hors de cette ligne")
+        after = (
+            f" ; puis le cluster a commencé à retirer les ressources de {obs.to} ({op.task} {op.resource} à "
+            f"{secs(view.leaving_at)}, journal de Pacemaker) : le client, servi pour la dernière fois à "
+            f"{secs(w.start - obs.since)}, a de nouveau perdu le service "
+            f"({window_figure(w) if w.end is not None else 'toujours à la fin de la mesure'} : "
+            f"{window_phases(w)}), hors de cette ligne"
+        )
     downtime, down_text = move.downtime, move.downtime_text
-    serving_text = (" ; servi par " + " puis ".join(f"{n} (à {secs(t - obs.since)})" for t, n in move.served)
-                    if move.served else "")
+    serving_text = (
+        " ; servi par " + " puis ".join(f"{n} (à {secs(t - obs.since)})" for t, n in move.served) if move.served else ""
+    )
     if took is None:
-        last = next((e for e in reversed(evs) if e.source == OBSERVATION and e.op == "crm_mon" and e.outcome == OK), None)
-        seen = last.value.get("summary") if last and isinstance(last.value, dict) else (obs.wait_error or "aucune observation")
-        head = (f"Le cluster s'est stabilisé sans activer toutes les ressources sur {obs.to} ({obs.settled})"
-                if obs.settled else f"Les ressources ne sont pas toutes activées sur {obs.to}")
-        return diagnosed(Result.ko(f"{head} : {seen}" + (f" ; {down_text}" if down_text else "")), obs.evidence, inv, obs.to)
+        last = next(
+            (e for e in reversed(evs) if e.source == OBSERVATION and e.op == "crm_mon" and e.outcome == OK), None
+        )
+        seen = (
+            last.value.get("summary")
+            if last and isinstance(last.value, dict)
+            else (obs.wait_error or "aucune observation")
+        )
+        head = (
+            f"Le cluster s'est stabilisé sans activer toutes les ressources sur {obs.to} ({obs.settled})"
+            if obs.settled
+            else f"Les ressources ne sont pas toutes activées sur {obs.to}"
+        )
+        return diagnosed(
+            Result.ko(f"{head} : {seen}" + (f" ; {down_text}" if down_text else "")), obs.evidence, inv, obs.to
+        )
     text = f"Ressources activées sur {obs.to} en {secs(took)}"
     if end is not None and seen is not None and end < seen:
         text += f" (fin du dernier démarrage selon le journal de Pacemaker ; crm_mon l'a montré à {secs(seen)})"
@@ -277,8 +365,12 @@ def _moved_verdict(obs: MoveSeen, move: MoveFacts, inv: Inventory) -> Result:
         # although proftpd died): the user's verdict is the client's
         said = any(e.source == CLIENT and e.process == obs.probe for e in evs)
         if obs.settled:  # the cluster in place and idle, the client still without service: said first
-            return diagnosed(Result.ko(f"Le client FTP n'a pas retrouvé le service : {obs.settled} ; {text}"),
-                             obs.evidence, inv, obs.to)
+            return diagnosed(
+                Result.ko(f"Le client FTP n'a pas retrouvé le service : {obs.settled} ; {text}"),
+                obs.evidence,
+                inv,
+                obs.to,
+            )
         return Result.ko(text if said else text + " ; mais le client FTP n'a pas retrouvé le service")
     answered, host = serving_at_end(evs, obs.probe)
     if answered and host is None:
@@ -287,8 +379,10 @@ def _moved_verdict(obs: MoveSeen, move: MoveFacts, inv: Inventory) -> Result:
     if last is not None and last != obs.to:
         # crm_mon says the resources moved, yet the client is answered by the other node: an FTP
         # server outside the cluster's control, or a VIP that did not follow
-        return Result.ko(text + f" ; mais le client FTP est toujours servi par {last}",
-                         cause="un serveur FTP hors du contrôle du cluster, ou une VIP qui n'a pas suivi")
+        return Result.ko(
+            text + f" ; mais le client FTP est toujours servi par {last}",
+            cause="un serveur FTP hors du contrôle du cluster, ou une VIP qui n'a pas suivi",
+        )
     return Result.ok(text)
 
 
@@ -297,11 +391,16 @@ def taken_over(obs: Takeover, events: list[Event], inv: Inventory) -> Result:
     result = moved(obs.move, events, inv)
     if result.verdict is not Verdict.OK:
         return result
-    lost = [f"{w.path} {'illisible (' + w.error + ')' if w.error else 'différent'}"
-            for w in obs.witnesses if w.error or w.found != w.expected]
+    lost = [
+        f"{w.path} {'illisible (' + w.error + ')' if w.error else 'différent'}"
+        for w in obs.witnesses
+        if w.error or w.found != w.expected
+    ]
     if lost:  # the move's figures stay on the result
         return replace(result, verdict=Verdict.KO, observed=result.observed + " ; mais " + ", ".join(lost))
-    return replace(result, observed=result.observed + f" ; {len(obs.witnesses)} fichier(s) témoin(s) relu(s) à l'identique")
+    return replace(
+        result, observed=result.observed + f" ; {len(obs.witnesses)} fichier(s) témoin(s) relu(s) à l'identique"
+    )
 
 
 def ftp_test(obs: FtpTest, events: list[Event], inv: Inventory) -> Result:
@@ -319,14 +418,18 @@ def ftp_test(obs: FtpTest, events: list[Event], inv: Inventory) -> Result:
         return Result.ko(" ; ".join(problems))
     who = f", servi par {obs.served_by}" if obs.served_by else ""
     kept = f" ; {len(obs.earlier)} fichier(s) écrit(s) avant la bascule relu(s) à l'identique" if obs.earlier else ""
-    return Result.ok(f"Envoi puis téléchargement de {obs.path} ({obs.size // 1024} Ko) via {inv.vip}{who}, sha256 identique{kept}")
+    return Result.ok(
+        f"Envoi puis téléchargement de {obs.path} ({obs.size // 1024} Ko) via {inv.vip}{who}, sha256 identique{kept}"
+    )
 
 
 def witness_intact(obs: WitnessRead, events: list[Event], inv: Inventory) -> Result:
     if obs.error:
         return Result.ko(f"{obs.path} illisible via {inv.vip} : {obs.error}")
     if obs.found != obs.expected:
-        return Result.ko(f"{obs.path} relu via {inv.vip} ({obs.size} octets) avec un sha256 différent : données perdues ou abîmées")
+        return Result.ko(
+            f"{obs.path} relu via {inv.vip} ({obs.size} octets) avec un sha256 différent : données perdues ou abîmées"
+        )
     return Result.ok(f"{obs.path} relu via {inv.vip}, sha256 identique ({obs.found[:12]}…)")
 
 
@@ -337,18 +440,34 @@ def service_restarted(obs: RestartSeen, events: list[Event], inv: Inventory) -> 
     rid, node = obs.resource, obs.node
     down, down_text = client_downtime(evs, obs.probe)
     if obs.restarted and not any(e.source == CLIENT and e.process == obs.probe for e in evs):
-        return Result.unknown(f"{rid} relancé sur {node} (fail-count {obs.fail_count_before} → {obs.fail_count_after}), "
-                              "mais le client FTP n'a rien enregistré : service rendu ou non, impossible de le dire")
+        return Result.unknown(
+            f"{rid} relancé sur {node} (fail-count {obs.fail_count_before} → {obs.fail_count_after}), "
+            "mais le client FTP n'a rien enregistré : service rendu ou non, impossible de le dire"
+        )
     if not obs.restarted:
         if obs.still_started_unseen:  # the monitor never ran or never failed: Pacemaker still believes it runs
-            return Result.ko(f"Pacemaker n'a pas vu l'arrêt en {secs(obs.deadline)} : {rid} toujours « Started » sur {node}, "
-                             f"fail-count {obs.fail_count_before} inchangé ; {down_text}",
-                             cause=f"{rid} sans op monitor", fix=f"crm configure edit {rid} (op monitor interval=30s)")
+            return Result.ko(
+                f"Pacemaker n'a pas vu l'arrêt en {secs(obs.deadline)} : {rid} toujours « Started » sur {node}, "
+                f"fail-count {obs.fail_count_before} inchangé ; {down_text}",
+                cause=f"{rid} sans op monitor",
+                fix=f"crm configure edit {rid} (op monitor interval=30s)",
+            )
         if obs.settled:
-            return diagnosed(Result.ko(f"{rid} n'a pas été redémarré sur {node} : le cluster s'est stabilisé sans le "
-                                       f"relancer ({obs.settled}) : {obs.wait_error} ; {down_text}"), obs.evidence, inv, node)
-        return diagnosed(Result.ko(f"{rid} n'a pas été redémarré sur {node} : {obs.wait_error} ; {down_text}"),
-                         obs.evidence, inv, node)
+            return diagnosed(
+                Result.ko(
+                    f"{rid} n'a pas été redémarré sur {node} : le cluster s'est stabilisé sans le "
+                    f"relancer ({obs.settled}) : {obs.wait_error} ; {down_text}"
+                ),
+                obs.evidence,
+                inv,
+                node,
+            )
+        return diagnosed(
+            Result.ko(f"{rid} n'a pas été redémarré sur {node} : {obs.wait_error} ; {down_text}"),
+            obs.evidence,
+            inv,
+            node,
+        )
     windows = downtime_windows(evs, obs.probe)
     if windows and windows[-1].end is None:
         settled = f" ({obs.settled})" if obs.settled else ""
@@ -357,14 +476,22 @@ def service_restarted(obs: RestartSeen, events: list[Event], inv: Inventory) -> 
     last = node_named(host, inv)
     if last is not None and last != node:
         return Result.ko(f"{rid} relancé sur {node} mais le client FTP est servi par {last}")
-    back = (f" ; service de nouveau rendu {secs(windows[-1].end - obs.since)} après le kill" if windows
-            else " (aucune interruption vue par le client)")
-    return replace(Result.ok(f"{rid} redémarré sur {node} par Pacemaker (fail-count {obs.fail_count_before} → {obs.fail_count_after}) ; "
-                     f"{down_text}{back}"),
-                   figures=(Figure("indisponibilité FTP après kill -9 (s)", down),) if down is not None else ())
+    back = (
+        f" ; service de nouveau rendu {secs(windows[-1].end - obs.since)} après le kill"
+        if windows
+        else " (aucune interruption vue par le client)"
+    )
+    return replace(
+        Result.ok(
+            f"{rid} redémarré sur {node} par Pacemaker (fail-count {obs.fail_count_before} → {obs.fail_count_after}) ; "
+            f"{down_text}{back}"
+        ),
+        figures=(Figure("indisponibilité FTP après kill -9 (s)", down),) if down is not None else (),
+    )
 
 
 # --- the extra cases: cable, split brain -------------------------------------------------------
+
 
 def cable_taken_over(obs: CableTakeover, events: list[Event], inv: Inventory) -> Result:
     """After the master's cable is pulled, the slave serves the VIP: as the client sees it."""
@@ -376,16 +503,22 @@ def cable_taken_over(obs: CableTakeover, events: list[Event], inv: Inventory) ->
             views.append(f"{name} injoignable")
             continue
         st = parse_crm_mon(xml)
-        views.append(f"vu de {name} : {', '.join(st.online_nodes)} en ligne, ms-drbd0 promu sur "
-                     f"{'+'.join(st.promoted_on(inv.resources.ms)) or 'aucun'}")
+        views.append(
+            f"vu de {name} : {', '.join(st.online_nodes)} en ligne, ms-drbd0 promu sur "
+            f"{'+'.join(st.promoted_on(inv.resources.ms)) or 'aucun'}"
+        )
     answered, host = serving_at_end(evs, obs.probe)
     if node_named(host, inv) != obs.node:
         who = node_named(host, inv) or host or ("un nœud non identifié" if answered else "personne")
-        return Result.ko(f"le FTP n'est pas servi par {obs.node} après la coupure (servi par {who}) ; " + " ; ".join(views))
+        return Result.ko(
+            f"le FTP n'est pas servi par {obs.node} après la coupure (servi par {who}) ; " + " ; ".join(views)
+        )
     down, down_text = client_downtime(evs, obs.probe)
     t_switch = next((t for t, n in reversed(serving) if node_named(n, inv) == obs.node), obs.since) - obs.since
-    return Result.ok(f"FTP servi par {obs.node} {secs(t_switch)} après la coupure ({down_text}) ; " + " ; ".join(views),
-                     *move_anatomy(obs, events, inv))
+    return Result.ok(
+        f"FTP servi par {obs.node} {secs(t_switch)} après la coupure ({down_text}) ; " + " ; ".join(views),
+        *move_anatomy(obs, events, inv),
+    )
 
 
 def cable_outcome(obs: CableOutcome, events: list[Event], inv: Inventory) -> Result:
@@ -398,24 +531,32 @@ def cable_outcome(obs: CableOutcome, events: list[Event], inv: Inventory) -> Res
         return Result.unknown(f"DRBD ni connecté ni StandAlone : {obs.wait_error}")
     state_text = " ; ".join(f"DRBD {n} : {s.summary()}" for n, s in obs.drbd.items())
     if split_brain_seen(obs):
-        where = ", ".join(n for n, l in obs.new_split_brain_lines.items() if l) or "aucun journal"
-        line = next((l[0].split("]", 1)[-1].strip() for l in obs.new_split_brain_lines.values() if l),
-                    "pas de ligne dans le journal")
-        return Result.ok(f"Les deux nœuds se sont crus seuls et ont été primaires : split brain DRBD au rebranchement "
-                         f"(« {line} » sur {where}) ; {state_text}. "
-                         f"Sans STONITH c'est l'issue attendue : seul STONITH l'aurait évitée (document 3).")
+        where = ", ".join(n for n, ln in obs.new_split_brain_lines.items() if ln) or "aucun journal"
+        line = next(
+            (ln[0].split("]", 1)[-1].strip() for ln in obs.new_split_brain_lines.values() if ln),
+            "pas de ligne dans le journal",
+        )
+        return Result.ok(
+            f"Les deux nœuds se sont crus seuls et ont été primaires : split brain DRBD au rebranchement "
+            f"(« {line} » sur {where}) ; {state_text}. "
+            f"Sans STONITH c'est l'issue attendue : seul STONITH l'aurait évitée (document 3)."
+        )
     return Result.ok(f"Pas de split brain : DRBD s'est reconnecté ({state_text})")
 
 
 def split_brain_detected(obs: SplitBrainDetection, events: list[Event], inv: Inventory) -> Result:
     if not obs.detected:
-        return Result.ko(f"split brain non détecté : {obs.wait_error}",
-                         cause="DRBD règle seul le split brain (after-sb-*) ou la réplication n'a pas été coupée",
-                         fix=f"retirer les after-sb-* de la section net de /etc/drbd.d/{inv.drbd.resource}.res")
-    where = ", ".join(n for n, l in obs.new_lines.items() if l)
-    first = next(l for l in obs.new_lines.values() if l)[0].split("]", 1)[-1].strip()
-    return Result.ok(f"« {first} » sur {where} en {secs(obs.elapsed)} ; "
-                     + " ; ".join(f"DRBD {n} : {s.summary()}" for n, s in obs.drbd.items()))
+        return Result.ko(
+            f"split brain non détecté : {obs.wait_error}",
+            cause="DRBD règle seul le split brain (after-sb-*) ou la réplication n'a pas été coupée",
+            fix=f"retirer les after-sb-* de la section net de /etc/drbd.d/{inv.drbd.resource}.res",
+        )
+    where = ", ".join(n for n, ln in obs.new_lines.items() if ln)
+    first = next(ln for ln in obs.new_lines.values() if ln)[0].split("]", 1)[-1].strip()
+    return Result.ok(
+        f"« {first} » sur {where} en {secs(obs.elapsed)} ; "
+        + " ; ".join(f"DRBD {n} : {s.summary()}" for n, s in obs.drbd.items())
+    )
 
 
 def split_brain_resolved(obs: SplitBrainResolution, events: list[Event], inv: Inventory) -> Result:
@@ -429,11 +570,14 @@ def split_brain_resolved(obs: SplitBrainResolution, events: list[Event], inv: In
         problems.append(f"{dropped.name} (écrit sur l'esclave, écarté) est encore là")
     if problems:
         return Result.ko(" ; ".join(problems))
-    return Result.ok(f"DRBD UpToDate/UpToDate sur les deux nœuds ; {kept.name} présent (sha256 identique), "
-                     f"{dropped.name} disparu avec les données écartées de l'esclave")
+    return Result.ok(
+        f"DRBD UpToDate/UpToDate sur les deux nœuds ; {kept.name} présent (sha256 identique), "
+        f"{dropped.name} disparu avec les données écartées de l'esclave"
+    )
 
 
 # --- configuration: Q6/Q7 and conformance ------------------------------------------------------
+
 
 def save_complete(obs: SaveSeen, events: list[Event], inv: Inventory) -> Result:
     if not obs.ok:
@@ -444,15 +588,17 @@ def save_complete(obs: SaveSeen, events: list[Event], inv: Inventory) -> Result:
     if missing:
         return Result.ko(f"{SAVE_FILE} ne contient pas : {', '.join(missing)}")
     kinds: dict[str, int] = {}
-    for l in obs.saved_text.splitlines():
-        if l and not l.startswith(("\t", " ")):
-            kinds[l.split()[0]] = kinds.get(l.split()[0], 0) + 1
+    for ln in obs.saved_text.splitlines():
+        if ln and not ln.startswith(("\t", " ")):
+            kinds[ln.split()[0]] = kinds.get(ln.split()[0], 0) + 1
     return Result.ok(f"{SAVE_FILE} écrit : " + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())))
 
 
 def restore_identical(obs: RestoreSeen, events: list[Event], inv: Inventory) -> Result:
     if obs.still_there:
-        return Result.ko(f"suppression sans effet pour {', '.join(obs.still_there)} : la restauration n'est pas éprouvée")
+        return Result.ko(
+            f"suppression sans effet pour {', '.join(obs.still_there)} : la restauration n'est pas éprouvée"
+        )
     if not obs.load_ok:
         return Result.ko(f"crm configure load update a échoué : {obs.load_error}")
     diffs = config_differences(configuration_xml(obs.before_xml), configuration_xml(obs.restored_xml))
@@ -460,8 +606,11 @@ def restore_identical(obs: RestoreSeen, events: list[Event], inv: Inventory) -> 
         return Result.ko("configuration restaurée différente : " + " ; ".join(diffs[:6]))
     if obs.clone_back_after is None:
         return Result.ko(f"configuration identique mais {obs.clone} ne redémarre pas : {obs.clone_wait_error}")
-    return Result.ok(f"{', '.join(obs.deleted)} supprimés puis restaurés ; configuration identique à la sauvegarde "
-                     f"(ressources, contraintes, attributs) ; {obs.clone} redémarré sur les deux nœuds en {secs(obs.clone_back_after)}")
+    return Result.ok(
+        f"{', '.join(obs.deleted)} supprimés puis restaurés ; configuration identique à la sauvegarde "
+        f"(ressources, contraintes, attributs) ; {obs.clone} redémarré sur les deux nœuds en "
+        f"{secs(obs.clone_back_after)}"
+    )
 
 
 def configuration_line(obs: ConfigurationLine, events: list[Event], inv: Inventory) -> Result:
@@ -469,9 +618,27 @@ def configuration_line(obs: ConfigurationLine, events: list[Event], inv: Invento
 
 
 # Every check by name: how a saved run names the check that judged each of its rows.
-CHECKS: dict[str, Callable[..., Result]] = {f.__name__: f for f in (
-    start_state, audit, resources_active, home_accessible, duplicated, moved, taken_over, ftp_test,
-    witness_intact, service_restarted, cable_taken_over, cable_outcome, split_brain_detected,
-    split_brain_resolved, save_complete, restore_identical, configuration_line)}
+CHECKS: dict[str, Callable[..., Result]] = {
+    f.__name__: f
+    for f in (
+        start_state,
+        audit,
+        resources_active,
+        home_accessible,
+        duplicated,
+        moved,
+        taken_over,
+        ftp_test,
+        witness_intact,
+        service_restarted,
+        cable_taken_over,
+        cable_outcome,
+        split_brain_detected,
+        split_brain_resolved,
+        save_complete,
+        restore_identical,
+        configuration_line,
+    )
+}
 
 __all__ = ["Result", "Verdict", "guarded", "CHECKS", *CHECKS]

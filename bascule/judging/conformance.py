@@ -7,6 +7,7 @@ by what they do, not by their names. Pacemaker 2.1 writes Promoted where 1.1 wro
 read as Pacemaker reads them, whatever their case: the lab's `rule role=master` is stored as typed,
 lower case, and is the Promoted role (see `role_of`).
 """
+
 from __future__ import annotations
 
 import shlex
@@ -14,15 +15,19 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from bascule.facts.configuration import attributes, duration_seconds, find_primitive
-from bascule.judging.verdict import Result, Verdict
 from bascule.inventory import Inventory
+from bascule.judging.verdict import Result, Verdict
 
 INF = {"INFINITY", "+INFINITY", "inf", "+inf"}
 
 
-_ROLES = {"promoted": "Promoted", "master": "Promoted",
-          "unpromoted": "Unpromoted", "slave": "Unpromoted",
-          "started": "Started"}
+_ROLES = {
+    "promoted": "Promoted",
+    "master": "Promoted",
+    "unpromoted": "Unpromoted",
+    "slave": "Unpromoted",
+    "started": "Started",
+}
 
 
 def role_of(value: str | None) -> str | None:
@@ -64,7 +69,9 @@ def _check_drbd_primitive(line: str, cfg: ET.Element, inv: Inventory) -> Result:
         problems.append("pas de monitor pour le rôle Master")
     if "Unpromoted" not in roles:
         problems.append("pas de monitor pour le rôle Slave")
-    return Result.of(problems, f"{r.drbd} : ocf:linbit:drbd, drbd_resource={inv.drbd.resource}, monitor Master et Slave")
+    return Result.of(
+        problems, f"{r.drbd} : ocf:linbit:drbd, drbd_resource={inv.drbd.resource}, monitor Master et Slave"
+    )
 
 
 def _check_ms(line: str, cfg: ET.Element, inv: Inventory) -> Result:
@@ -80,8 +87,14 @@ def _check_ms(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     child = el.find("primitive")
     if child is None or child.get("id") != r.drbd:
         problems.append(f"{r.ms} ne contient pas {r.drbd}")
-    want = {"clone-max": "2", "clone-node-max": "1", "master-max": "1", "master-node-max": "1",
-            "globally-unique": "false", "notify": "true"}
+    want = {
+        "clone-max": "2",
+        "clone-node-max": "1",
+        "master-max": "1",
+        "master-node-max": "1",
+        "globally-unique": "false",
+        "notify": "true",
+    }
     # Pacemaker 2.1 names master-max promoted-max; a meta-attribute left out takes Pacemaker's default.
     alias = {"master-max": "promoted-max", "master-node-max": "promoted-node-max"}
     defaults = {"clone-node-max": "1", "master-max": "1", "master-node-max": "1", "globally-unique": "false"}
@@ -114,14 +127,19 @@ def _check_colocation(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     r = inv.resources
     dependent = r.fs if line.split()[3] == "fs0" else r.ftp
     for c in cfg.findall(".//rsc_colocation"):
-        if (c.get("rsc") == dependent and c.get("with-rsc") == r.ms
-                and role_of(c.get("with-rsc-role")) == "Promoted" and c.get("score") in INF):
+        if (
+            c.get("rsc") == dependent
+            and c.get("with-rsc") == r.ms
+            and role_of(c.get("with-rsc-role")) == "Promoted"
+            and c.get("score") in INF
+        ):
             return Result.ok(f"colocation {c.get('id')} : {dependent} avec {r.ms}:Master, score inf")
     return Result.ko(f"aucune colocation inf: {dependent} avec {r.ms}:Master")
 
 
 def _check_order(line: str, cfg: ET.Element, inv: Inventory) -> Result:
-    """Judge the lab's `order … ms_drbd0:promote fs0:start` and `order … fs0 ftp` lines: some mandatory order does that."""
+    """Judge the lab's `order … ms_drbd0:promote fs0:start` and `order … fs0 ftp` lines: some mandatory order does "
+    "that."""
     r = inv.resources
     if "promote" in line:
         first, first_action, then, then_action = r.ms, "promote", r.fs, "start"
@@ -132,9 +150,13 @@ def _check_order(line: str, cfg: ET.Element, inv: Inventory) -> Result:
         kind_ok = order_kind == "mandatory" and (o.get("score") in (None, *INF) or o.get("kind") is not None)
         got_first = _action(o.get("first-action"), "start")
         # then-action defaults to first-action, except that promoting is followed by starting
-        if (o.get("first") == first and o.get("then") == then
-                and got_first == first_action and _action(o.get("then-action"), got_first if got_first != "promote" else "start") == then_action
-                and kind_ok):
+        if (
+            o.get("first") == first
+            and o.get("then") == then
+            and got_first == first_action
+            and _action(o.get("then-action"), got_first if got_first != "promote" else "start") == then_action
+            and kind_ok
+        ):
             return Result.ok(f"ordre {o.get('id')} : {first}:{first_action} puis {then}:{then_action}")
     return Result.ko(f"aucun ordre obligatoire {first}:{first_action} puis {then}:{then_action}")
 
@@ -148,11 +170,15 @@ def _check_location(line: str, cfg: ET.Element, inv: Inventory) -> Result:
             continue
         for rule in loc.findall("rule"):
             exprs = rule.findall("expression")
-            if (role_of(rule.get("role")) == "Promoted" and any(e.get("attribute") == "#uname" and e.get("operation") == "eq"
-                                                      and e.get("value") == inv.preferred_master for e in exprs)):
+            if role_of(rule.get("role")) == "Promoted" and any(
+                e.get("attribute") == "#uname" and e.get("operation") == "eq" and e.get("value") == inv.preferred_master
+                for e in exprs
+            ):
                 score = rule.get("score", "")
                 if score in INF or (score.lstrip("+").isdigit() and int(score.lstrip("+")) > 0):
-                    return Result.ok(f"préférence {loc.get('id')} : {r.ms} maître sur {inv.preferred_master} (score {score})")
+                    return Result.ok(
+                        f"préférence {loc.get('id')} : {r.ms} maître sur {inv.preferred_master} (score {score})"
+                    )
                 problems.append(f"la préférence {loc.get('id')} a le score {score}")
     return Result.of(problems or [f"aucune préférence pour {r.ms} maître sur {inv.preferred_master}"], "")
 
@@ -197,7 +223,11 @@ def _check_ip_primitive(line: str, cfg: ET.Element, inv: Inventory) -> Result:
         problems.append(f"{r.ip} est de type {p.get('type')} au lieu de IPaddr2")
     if attributes(p).get("ip") != inv.vip:
         problems.append(f"ip={attributes(p).get('ip')} au lieu de {inv.vip}")
-    return Result.of(problems, f"{r.ip} : IPaddr2 ip={inv.vip} (cidr_netmask={attributes(p).get('cidr_netmask', '?')}, nic={attributes(p).get('nic', '?')})")
+    return Result.of(
+        problems,
+        f"{r.ip} : IPaddr2 ip={inv.vip} (cidr_netmask={attributes(p).get('cidr_netmask', '?')}, "
+        f"nic={attributes(p).get('nic', '?')})",
+    )
 
 
 def _check_mysql_clone(line: str, cfg: ET.Element, inv: Inventory) -> Result:
@@ -212,8 +242,10 @@ def _check_mysql_clone(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     if attributes(c, "meta_attributes").get("promotable", "false").casefold() == "true":
         # the student typed the lab's line: crmsh 4.5 and later make a clone of an agent that
         # can promote (mysql can) promotable of their own accord (crmsh 5 on Debian 13 does)
-        return Result.ok(f"clone {r.mysql_clone} de {p.get('id')} (mysql), promotable=true : crmsh (4.5 et "
-                         "suivants) l'ajoute de lui-même à la ligne du lab pour un agent qui sait promouvoir")
+        return Result.ok(
+            f"clone {r.mysql_clone} de {p.get('id')} (mysql), promotable=true : crmsh (4.5 et "
+            "suivants) l'ajoute de lui-même à la ligne du lab pour un agent qui sait promouvoir"
+        )
     return Result.ok(f"clone {r.mysql_clone} de {p.get('id')} (mysql)")
 
 
@@ -230,6 +262,7 @@ def _check_property(line: str, cfg: ET.Element, inv: Inventory) -> Result:
 
 
 # --- the lab's final `crm configure show`, line by line -------------------------------------------
+
 
 # crmsh names an OCF agent of the heartbeat provider by its type alone (`IPaddr2`); others in full
 def _agent(spec: str) -> tuple[str, str | None, str]:
@@ -249,6 +282,7 @@ def _agent_words(cls: str | None, provider: str | None, kind: str | None) -> str
 class LabLine:
     """A line of crmsh's configuration language, read as crmsh reads it: its kind, id, the words
     before its first section, and its params, meta and ops (each op: its name and its k=v)."""
+
     kind: str
     id: str
     head: tuple[str, ...]
@@ -291,8 +325,16 @@ def parse_lab_line(line: str) -> LabLine:
 def _lab_to_site(inv: Inventory) -> dict[str, str]:
     """The lab's resource names → this cluster's (the inventory's [resources] may rename them)."""
     r = inv.resources
-    return {"IPFailover": r.ip, "serviceWeb": r.web, "serviceFTP": r.ftp, "fs0": r.fs, "drbd0": r.drbd, "ms-drbd0": r.ms,
-            "servIntralab": r.group, "cServiceMySQL": r.mysql_clone}
+    return {
+        "IPFailover": r.ip,
+        "serviceWeb": r.web,
+        "serviceFTP": r.ftp,
+        "fs0": r.fs,
+        "drbd0": r.drbd,
+        "ms-drbd0": r.ms,
+        "servIntralab": r.group,
+        "cServiceMySQL": r.mysql_clone,
+    }
 
 
 def _site_params(rid: str, want: dict[str, str], inv: Inventory) -> tuple[dict[str, str], list[str]]:
@@ -306,13 +348,17 @@ def _site_params(rid: str, want: dict[str, str], inv: Inventory) -> tuple[dict[s
             said.append(f"ip={inv.vip} (la VIP de l'inventaire ; le texte du lab écrit {site['ip']})")
             # the text's netmask is that of its own network (10.22.0.0/16): another site's is its own
             if "cidr_netmask" in site:
-                said.append(f"cidr_netmask non comparé : celui du réseau de ce site (le texte écrit "
-                            f"{site.pop('cidr_netmask')} pour le sien)")
+                said.append(
+                    f"cidr_netmask non comparé : celui du réseau de ce site (le texte écrit "
+                    f"{site.pop('cidr_netmask')} pour le sien)"
+                )
         site["ip"] = inv.vip
         nic = next((n.cluster_interface for n in inv.nodes if n.name == inv.preferred_master), "") or site.get("nic")
         if "nic" in site and nic and nic != site["nic"]:
-            said.append(f"nic={nic} (l'interface du réseau du lab, nommée par l'inventaire ; le texte écrit "
-                        f"{site['nic']}, qui est dans les VM du lab embarqué le lien de gestion de Vagrant)")
+            said.append(
+                f"nic={nic} (l'interface du réseau du lab, nommée par l'inventaire ; le texte écrit "
+                f"{site['nic']}, qui est dans les VM du lab embarqué le lien de gestion de Vagrant)"
+            )
             site["nic"] = nic
     if rid == r.fs:
         site.update({k: v for k, v in (("device", d.device), ("directory", d.mount_point)) if k in site})
@@ -369,8 +415,12 @@ def _check_primitive_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> Resu
     problems += _check_ops(rid, p, lab.ops)
     said = ", ".join(f"{k}={v}" for k, v in want.items())
     ops = ", ".join(f"{n} " + " ".join(f"{k}={v}" for k, v in o.items()) for n, o in lab.ops)
-    ok = (f"{rid} : {_agent_words(*want_agent)}" + (f", {said}" if said else "") + (f" ; op {ops}" if ops else "")
-          + (" — adapté au site : " + " ; ".join(adapted) if adapted else ""))
+    ok = (
+        f"{rid} : {_agent_words(*want_agent)}"
+        + (f", {said}" if said else "")
+        + (f" ; op {ops}" if ops else "")
+        + (" — adapté au site : " + " ; ".join(adapted) if adapted else "")
+    )
     return Result.of(problems, ok)
 
 
@@ -395,11 +445,17 @@ def _check_node_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> Result:
     if node is None:
         return Result.ko(f"nœud {name} absent de la configuration du cluster")
     attrs = attributes(node)
-    problems = [f"{k}={attrs[k]} au lieu de {v}" for k, v in lab.params.items() if attrs.get(k, "off" if k == "standby"
-                                                                                           else None) != v]
+    problems = [
+        f"{k}={attrs[k]} au lieu de {v}"
+        for k, v in lab.params.items()
+        if attrs.get(k, "off" if k == "standby" else None) != v
+    ]
     shown = ", ".join(f"{k}={attrs.get(k, v + ' (absent, le défaut)')}" for k, v in lab.params.items())
-    return Result.of(problems, f"nœud {name} (id {node.get('id')} : celui de corosync sur ce site, pas {lab.id} du "
-                               f"texte)" + (f", {shown}" if shown else ""))
+    return Result.of(
+        problems,
+        f"nœud {name} (id {node.get('id')} : celui de corosync sur ce site, pas {lab.id} du "
+        f"texte)" + (f", {shown}" if shown else ""),
+    )
 
 
 def _check_location_node_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> Result:
@@ -411,8 +467,9 @@ def _check_location_node_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> 
         if loc.get("rsc") == rsc and loc.get("node") == node and role_of(loc.get("role")) in (None, role_of(role)):
             score = loc.get("score", "")
             if score in INF:
-                return Result.ok(f"préférence {loc.get('id')} : {rsc} sur {node}, score inf"
-                                 + (f", rôle {role}" if role else ""))
+                return Result.ok(
+                    f"préférence {loc.get('id')} : {rsc} sur {node}, score inf" + (f", rôle {role}" if role else "")
+                )
             return Result.ko(f"la préférence {loc.get('id')} de {rsc} pour {node} a le score {score} au lieu de inf")
     return Result.ko(f"aucune préférence inf: de {rsc} pour {node}")
 
@@ -432,8 +489,11 @@ def _check_property_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> Resul
     judged = {k: v for k, v in lab.params.items() if k not in WRITTEN_BY_PACEMAKER}
     problems = [f"{k}={props.get(k, '(défaut)')} au lieu de {v}" for k, v in judged.items() if props.get(k) != v]
     read = ", ".join(f"{k}={props.get(k, '?')}" for k in lab.params if k in WRITTEN_BY_PACEMAKER)
-    return Result.of(problems, ", ".join(f"{k}={v}" for k, v in judged.items())
-                     + (f" ; écrits par Pacemaker lui-même, lus sans être comparés : {read}" if read else ""))
+    return Result.of(
+        problems,
+        ", ".join(f"{k}={v}" for k, v in judged.items())
+        + (f" ; écrits par Pacemaker lui-même, lus sans être comparés : {read}" if read else ""),
+    )
 
 
 def _check_clone_line(lab: LabLine, cfg: ET.Element, inv: Inventory) -> Result:
@@ -463,7 +523,9 @@ def check_line(line: str, cfg: ET.Element, inv: Inventory) -> Result:
         return _check_clone_line(lab, cfg, inv)
     if kind == "property" and lab.id == "cib-bootstrap-options":
         return _check_property_line(lab, cfg, inv)
-    check = {"ms": _check_ms, "colocation": _check_colocation, "order": _check_order, "property": _check_property}.get(kind)
+    check = {"ms": _check_ms, "colocation": _check_colocation, "order": _check_order, "property": _check_property}.get(
+        kind
+    )
     if check is None:
         return Result.unknown(f"ligne du Coté Labo non reconnue par bascule : {line}")
     return check(line, cfg, inv)
@@ -473,8 +535,12 @@ def normalise(line: str, inv: Inventory) -> str:
     """The lab writes intralabXX, hdintralabXX and the VIP of its own network (and once intralabar, a
     typo for intralabXX): use this cluster's."""
     slave = next((n.name for n in inv.nodes if n.name != inv.preferred_master), "hdintralabXX")
-    return (line.replace("hdintralabXX", slave).replace("intralabXX", inv.preferred_master)
-            .replace("intralabar", inv.preferred_master).replace("<VIP>", inv.vip))
+    return (
+        line.replace("hdintralabXX", slave)
+        .replace("intralabXX", inv.preferred_master)
+        .replace("intralabar", inv.preferred_master)
+        .replace("<VIP>", inv.vip)
+    )
 
 
 def lab_lines(datatable: list[list[str]], inv: Inventory) -> list[str]:
@@ -483,4 +549,3 @@ def lab_lines(datatable: list[list[str]], inv: Inventory) -> list[str]:
 
 
 # --- comparing two configurations (Q7: the restored one against the saved one) ----------------
-

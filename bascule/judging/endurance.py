@@ -24,19 +24,33 @@ during a cut cable); KO for anything else (an unexplained loss, a corruption, a 
 not replicated, an unexpected file, a repair, a storage finding, a fault not recovered from); « inconnu »
 only when files could not be judged and no loss was seen.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from statistics import median
 from typing import Iterable
 
-from bascule.inventory import from_public
 from bascule.facts.placement import node_named
 from bascule.facts.storage import read_nothing, ruled_out, storage_findings
-from bascule.record.endurance import (CURL_UPLOADER, ENDURANCE, FTP_UPLOADER, PLANNED, READ_BACK, RECOVERED, REPLICA,
-                                      SPLIT_BRAIN, START, STOP, STORAGE, UPLOAD, VERIFY)
-from bascule.record.history import CLIENT, FAULT, INFO, OK, RUN, Event
 from bascule.facts.windows import downtime_windows
+from bascule.inventory import from_public
+from bascule.record.endurance import (
+    CURL_UPLOADER,
+    ENDURANCE,
+    FTP_UPLOADER,
+    PLANNED,
+    READ_BACK,
+    RECOVERED,
+    REPLICA,
+    SPLIT_BRAIN,
+    START,
+    STOP,
+    STORAGE,
+    UPLOAD,
+    VERIFY,
+)
+from bascule.record.history import CLIENT, FAULT, INFO, OK, RUN, Event
 
 INTACT, STALE, CORRUPTED, LOST = "intact", "lecture périmée", "corrompu", "perdu"
 DISCARDED, IN_CACHE = "écarté par le split brain", "perdu à la coupure de courant"
@@ -46,14 +60,20 @@ EXPLAINED_LOSSES = (DISCARDED, IN_CACHE)
 # verdicts, and what `bascule endurance` exits with for each (README, --help)
 OK_VERDICT, EXPLAINED, KO, UNKNOWN = "OK", "pertes expliquées", "KO", "inconnu"
 EXIT_CODES = {OK_VERDICT: 0, KO: 1, EXPLAINED: 3, UNKNOWN: 4}
-CACHE_WORDS = ("acquitté {ago:.1f} s avant la coupure de courant de son nœud, encore dans son cache : proftpd répond 226 "
-               "sans forcer l'écriture sur disque, et ce nœud n'écrit qu'après {window:.0f} s (vm.dirty_expire + "
-               "vm.dirty_writeback + le commit du journal, lus sur le nœud)")
-CACHE_FIX = ("pour qu'un envoi acquitté soit sur disque : monter /home avec l'option sync (crm configure edit de la "
-             "primitive du système de fichiers : options=sync) ; chaque écriture atteint alors le disque, et avec DRBD "
-             "en protocole C celui de l'autre nœud, avant le 226, au prix du débit")
-UNREPLICATED_WORDS = ("acquitté {ago:.1f} s avant la coupure du câble par le nœud écarté, encore dans son cache : jamais "
-                      "répliqué (ce nœud n'écrit qu'après {window:.0f} s)")
+CACHE_WORDS = (
+    "acquitté {ago:.1f} s avant la coupure de courant de son nœud, encore dans son cache : proftpd répond 226 "
+    "sans forcer l'écriture sur disque, et ce nœud n'écrit qu'après {window:.0f} s (vm.dirty_expire + "
+    "vm.dirty_writeback + le commit du journal, lus sur le nœud)"
+)
+CACHE_FIX = (
+    "pour qu'un envoi acquitté soit sur disque : monter /home avec l'option sync (crm configure edit de la "
+    "primitive du système de fichiers : options=sync) ; chaque écriture atteint alors le disque, et avec DRBD "
+    "en protocole C celui de l'autre nœud, avant le 226, au prix du débit"
+)
+UNREPLICATED_WORDS = (
+    "acquitté {ago:.1f} s avant la coupure du câble par le nœud écarté, encore dans son cache : jamais "
+    "répliqué (ce nœud n'écrit qu'après {window:.0f} s)"
+)
 SPLIT_FIX = "STONITH et deux liens réseau (document 3) évitent le split brain et donc cet écart"
 EMPTY_SHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # sha256 of no bytes
 POWER_CUT = "coupure de courant"  # the label of PowerLoss faults (bascule/cluster/faults.py)
@@ -92,6 +112,7 @@ class FailedUpload:
 @dataclass(frozen=True)
 class FaultLine:
     """One line of the run's table: a fault and what the clients lived through around it."""
+
     index: int
     kind: str
     label: str
@@ -137,8 +158,11 @@ class EnduranceVerdict:
 
     def lost(self, uploader: str | None = None) -> list[FileFate]:
         """The files lost without an explanation (corrupted and not replicated included)."""
-        return [f for f in self.files if f.fate in (LOST, CORRUPTED, NOT_REPLICATED, UNDECIDED)
-                and (uploader is None or f.uploader == uploader)]
+        return [
+            f
+            for f in self.files
+            if f.fate in (LOST, CORRUPTED, NOT_REPLICATED, UNDECIDED) and (uploader is None or f.uploader == uploader)
+        ]
 
     def of(self, fate: str) -> list[FileFate]:
         return [f for f in self.files if f.fate == fate]
@@ -168,13 +192,22 @@ def judge_endurance(events: Iterable[Event]) -> EnduranceVerdict:
     acked = {(_value(e).get("name")): e for e in uploads if e.outcome == OK and _value(e).get("name")}
     verifications = _run_events(events, VERIFY)
     ftp_acks = [e for e in uploads if e.outcome == OK and e.process == FTP_UPLOADER and _value(e).get("served_by")]
-    cuts = [e for e in events if e.source == FAULT and e.op == "start" and e.outcome == OK
-            and e.process.startswith(POWER_CUT + " ")]
+    cuts = [
+        e
+        for e in events
+        if e.source == FAULT and e.op == "start" and e.outcome == OK and e.process.startswith(POWER_CUT + " ")
+    ]
     reads = _reads(events, verifications)
-    context = _Context(_run_events(events, SPLIT_BRAIN), ftp_acks, cuts, start.get("writeback_s") or {},
-                       _split_windows(events), _must_read(verifications),
-                       tuple((e.t, _value(e).get("index")) for e in _run_events(events, PLANNED)),
-                       _inventory(start.get("cluster")))
+    context = _Context(
+        _run_events(events, SPLIT_BRAIN),
+        ftp_acks,
+        cuts,
+        start.get("writeback_s") or {},
+        _split_windows(events),
+        _must_read(verifications),
+        tuple((e.t, _value(e).get("index")) for e in _run_events(events, PLANNED)),
+        _inventory(start.get("cluster")),
+    )
     fates = {name: _fate(name, ack, reads.get(name, []), context) for name, ack in acked.items()}
     failed = _failed_uploads(uploads, acked, verifications)
     unexpected = _unexpected(uploads, verifications)
@@ -184,13 +217,27 @@ def judge_endurance(events: Iterable[Event]) -> EnduranceVerdict:
     drbd = _drbd_out_of_sync(events)
     verdict, why = _verdict(fates, verifications, events, unexpected, storage, drbd)
     cause, fix = _cause(events, fates, storage, drbd) if verdict == KO else ("", "")
-    return EnduranceVerdict(verdict, why, start.get("seed"), tuple(sorted(fates.values(), key=lambda f: f.acked_at)),
-                            tuple(failed), tuple(lines), totals, cause, fix, tuple(unexpected), _explanations(fates),
-                            _replica_words(events), _availability(events, lines), _time_spent(events),
-                            start.get("replay", ""))
+    return EnduranceVerdict(
+        verdict,
+        why,
+        start.get("seed"),
+        tuple(sorted(fates.values(), key=lambda f: f.acked_at)),
+        tuple(failed),
+        tuple(lines),
+        totals,
+        cause,
+        fix,
+        tuple(unexpected),
+        _explanations(fates),
+        _replica_words(events),
+        _availability(events, lines),
+        _time_spent(events),
+        start.get("replay", ""),
+    )
 
 
 # --- reads ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Read:
@@ -216,9 +263,15 @@ def _reads(events: list[Event], verifications: list[Event]) -> dict[str, list[_R
             for name, got in (v.get("read") or {}).items():
                 if name in (v.get("unreadable") or ()):
                     continue
-                out.setdefault(name, []).append(_Read(e, got, (v.get("sizes") or {}).get(name),
-                                                      v.get("after") != END and not v.get("replica"),
-                                                      bool(v.get("replica"))))
+                out.setdefault(name, []).append(
+                    _Read(
+                        e,
+                        got,
+                        (v.get("sizes") or {}).get(name),
+                        v.get("after") != END and not v.get("replica"),
+                        bool(v.get("replica")),
+                    )
+                )
     return out
 
 
@@ -286,28 +339,48 @@ def _fate(name: str, ack: Event, reads: list[_Read], ctx: _Context) -> FileFate:
     reads = [r for r in reads if r.at.t >= ack.end]
     anomalies = tuple(f"{_what_was_read(r, ack)} ({_where(r)})" for r in reads if r.got != sha)
 
-    def fate(kind: str, seen: str = "", where: _Read | None = None, note: str = "", explained: bool = False,
-             event: Event | None = None) -> FileFate:
+    def fate(
+        kind: str,
+        seen: str = "",
+        where: _Read | None = None,
+        note: str = "",
+        explained: bool = False,
+        event: Event | None = None,
+    ) -> FileFate:
         """`event`: the fault that explains the loss, whose line counts it (wherever it was first seen)."""
         v = _value(where.at) if where is not None and where.at.source == RUN else {}
         index = v.get("index") if not v.get("replica") else None
         if event is not None:
             index = ctx.fault_index(event.t) or index
-        return FileFate(name, ack.process, ack.end, node, kind, seen,
-                        (_where(where) if where is not None else ""), index, note, explained, anomalies)
+        return FileFate(
+            name,
+            ack.process,
+            ack.end,
+            node,
+            kind,
+            seen,
+            (_where(where) if where is not None else ""),
+            index,
+            note,
+            explained,
+            anomalies,
+        )
+
     primary = [r for r in reads if not r.replica]
     replica = [r for r in reads if r.replica]
     if not primary:
         return fate(NOT_CHECKED, "jamais relu")
     # other bytes than acknowledged (not nothing, not a prefix): no fault explains that, at any read
-    bad = next((r for r in reads if r.got not in (None, EMPTY_SHA, sha) and not _what_was_read(r, ack).startswith(
-        "tronqué")), None)
+    bad = next(
+        (r for r in reads if r.got not in (None, EMPTY_SHA, sha) and not _what_was_read(r, ack).startswith("tronqué")),
+        None,
+    )
     if bad is not None:
         later = " ; relu intact ensuite" if reads[-1].got == sha else ""
         return fate(CORRUPTED, _what_was_read(bad, ack), bad, note=f"à {_where(bad)}{later}")
     last = primary[-1]
     if last.got != sha:
-        first_bad = next(r for r in primary if r.got != sha and all(x.got != sha for x in primary[primary.index(r):]))
+        first_bad = next(r for r in primary if r.got != sha and all(x.got != sha for x in primary[primary.index(r) :]))
         # found at its first read that never came back, explained by what came before its last one (a
         # read-back during the cut sees the loss before document 3's recovery makes it final)
         return _explain_loss(name, ack, _what_was_read(first_bad, ack), first_bad, primary, ctx, fate)
@@ -318,13 +391,18 @@ def _fate(name: str, ack: Event, reads: list[_Read], ctx: _Context) -> FileFate:
         return fate(NOT_CHECKED, f"illisible à {where}", note="intact aux lectures précédentes")
     stale = [r for r in primary if r.got != sha]
     if replica and replica[-1].got != sha:
-        return fate(NOT_REPLICATED, _what_was_read(replica[-1], ack), replica[-1],
-                    note="intact sur le nœud qui servait, pas sur l'autre")
+        return fate(
+            NOT_REPLICATED,
+            _what_was_read(replica[-1], ack),
+            replica[-1],
+            note="intact sur le nœud qui servait, pas sur l'autre",
+        )
     if stale:
         first = stale[0]
         during_cut = all(any(a <= r.at.t <= b for a, b in ctx.split_windows) for r in stale)
-        note = (f"{_what_was_read(first, ack)} à {_where(first)}, relu intact ensuite"
-                + (" ; pendant une coupure de câble, quand les deux nœuds pouvaient servir" if during_cut else ""))
+        note = f"{_what_was_read(first, ack)} à {_where(first)}, relu intact ensuite" + (
+            " ; pendant une coupure de câble, quand les deux nœuds pouvaient servir" if during_cut else ""
+        )
         return fate(STALE, _what_was_read(first, ack), first, note=note, explained=during_cut)
     return fate(INTACT)
 
@@ -342,8 +420,9 @@ def _node_of(ack: Event, ftp_acks: list[Event]) -> tuple[str | None, str]:
     return _value(guess).get("served_by"), f"nœud déduit du client FTP à {abs(guess.end - ack.end):.1f} s près"
 
 
-def _explain_loss(name: str, ack: Event, seen: str, where: _Read, primary: list[_Read], ctx: _Context,
-                  fate) -> FileFate:
+def _explain_loss(
+    name: str, ack: Event, seen: str, where: _Read, primary: list[_Read], ctx: _Context, fate
+) -> FileFate:
     """A file gone at the end: discarded by document 3, lost in a power cut's page cache, or lost. An
     explanation holds only for a file never read intact after the event that explains it."""
     if not seen.startswith(("absent", "vide", "tronqué")):
@@ -353,6 +432,7 @@ def _explain_loss(name: str, ack: Event, seen: str, where: _Read, primary: list[
 
     def intact_after(t: float) -> bool:
         return any(r.got == sha and r.at.t >= t for r in primary)
+
     who, how = _node_of(ack, ctx.ftp_acks)
     who = ctx.node(who)
     also = f" ; {how}" if how else ""
@@ -369,23 +449,41 @@ def _explain_loss(name: str, ack: Event, seen: str, where: _Read, primary: list[
             return fate(UNDECIDED, seen, where, note="acquitté pendant le split brain par un nœud que curl ne dit pas")
         if who == discarded:
             if ack.end < cut_at:
-                return fate(DISCARDED, seen, where, UNREPLICATED_WORDS.format(ago=cut_at - ack.end, window=window) + also,
-                            explained=True, event=s)
+                return fate(
+                    DISCARDED,
+                    seen,
+                    where,
+                    UNREPLICATED_WORDS.format(ago=cut_at - ack.end, window=window) + also,
+                    explained=True,
+                    event=s,
+                )
             return fate(DISCARDED, seen, where, note=how, explained=True, event=s)
         if who is None and ack.end >= cut_at:
             return fate(UNDECIDED, seen, where, note="acquitté pendant la coupure par un nœud inconnu")
     for cut in ctx.cuts:
         # the node's page cache: what the kernel had not yet written when its power went (read on the node)
-        cut_node = cut.process[len(POWER_CUT) + 1:]
+        cut_node = cut.process[len(POWER_CUT) + 1 :]
         window = (ctx.writeback or {}).get(cut_node)
-        if window and who == ctx.node(cut_node) and cut.t - window <= ack.end <= cut.t and cut.t <= where.at.t \
-                and not intact_after(cut.t):
-            return fate(IN_CACHE, seen, where, CACHE_WORDS.format(ago=cut.t - ack.end, window=window) + also,
-                        explained=True, event=cut)
+        if (
+            window
+            and who == ctx.node(cut_node)
+            and cut.t - window <= ack.end <= cut.t
+            and cut.t <= where.at.t
+            and not intact_after(cut.t)
+        ):
+            return fate(
+                IN_CACHE,
+                seen,
+                where,
+                CACHE_WORDS.format(ago=cut.t - ack.end, window=window) + also,
+                explained=True,
+                event=cut,
+            )
     return fate(LOST, seen, where)
 
 
 # --- uploads, files and counts -----------------------------------------------------------------
+
 
 def _failed_uploads(uploads: list[Event], acked: dict, verifications: list[Event]) -> list[FailedUpload]:
     out = []
@@ -398,12 +496,19 @@ def _failed_uploads(uploads: list[Event], acked: dict, verifications: list[Event
         for ver in verifications:
             if ver.t >= e.end and name in (_value(ver).get("listed") or ()):
                 size = (_value(ver).get("sizes") or {}).get(name)
-                left = ("fichier complet malgré l'échec" if size == v.get("size")
-                        else f"fichier partiel ({size} octets sur {v.get('size')})" if size is not None
-                        else "un fichier à ce nom")
+                left = (
+                    "fichier complet malgré l'échec"
+                    if size == v.get("size")
+                    else f"fichier partiel ({size} octets sur {v.get('size')})"
+                    if size is not None
+                    else "un fichier à ce nom"
+                )
                 break
-        out.append(FailedUpload(name, e.process, e.t, e.error or e.outcome, left,
-                                "sans réponse" if e.outcome == INFO else "refusé"))
+        out.append(
+            FailedUpload(
+                name, e.process, e.t, e.error or e.outcome, left, "sans réponse" if e.outcome == INFO else "refusé"
+            )
+        )
     return out
 
 
@@ -419,15 +524,38 @@ def _unexpected(uploads: list[Event], verifications: list[Event]) -> list[str]:
     return list(seen)
 
 
-COUNTED = ("acked", "intact", "stale", "corrupted", "lost", "discarded", "in_cache", "not_replicated", "not_checked",
-           "failed", "refused", "timed_out", "recovered", "unexpected")
-_BY_FATE = {INTACT: "intact", STALE: "stale", CORRUPTED: "corrupted", LOST: "lost", DISCARDED: "discarded",
-            IN_CACHE: "in_cache", NOT_REPLICATED: "not_replicated", NOT_CHECKED: "not_checked",
-            UNDECIDED: "lost"}  # absent after a split brain, its node unnamed: a loss nothing explains
+COUNTED = (
+    "acked",
+    "intact",
+    "stale",
+    "corrupted",
+    "lost",
+    "discarded",
+    "in_cache",
+    "not_replicated",
+    "not_checked",
+    "failed",
+    "refused",
+    "timed_out",
+    "recovered",
+    "unexpected",
+)
+_BY_FATE = {
+    INTACT: "intact",
+    STALE: "stale",
+    CORRUPTED: "corrupted",
+    LOST: "lost",
+    DISCARDED: "discarded",
+    IN_CACHE: "in_cache",
+    NOT_REPLICATED: "not_replicated",
+    NOT_CHECKED: "not_checked",
+    UNDECIDED: "lost",
+}  # absent after a split brain, its node unnamed: a loss nothing explains
 
 
-def _totals(uploads: list[Event], fates: dict[str, FileFate], failed: list[FailedUpload],
-            unexpected: list[str]) -> dict[str, dict[str, int]]:
+def _totals(
+    uploads: list[Event], fates: dict[str, FileFate], failed: list[FailedUpload], unexpected: list[str]
+) -> dict[str, dict[str, int]]:
     totals = {}
     for up in (FTP_UPLOADER, CURL_UPLOADER):
         mine = [f for f in fates.values() if f.uploader == up]
@@ -450,6 +578,7 @@ def _totals(uploads: list[Event], fates: dict[str, FileFate], failed: list[Faile
 
 # --- the cluster's side: storage, DRBD, the replica ------------------------------------------------
 
+
 def _inventory(public: object):
     """The run's inventory, as its start event holds it; None when it holds none that can be read."""
     try:
@@ -460,7 +589,9 @@ def _inventory(public: object):
 
 def _sudden_faults(events: list[Event]) -> set[int]:
     """The numbers of the faults that cut a node off at once (power cut, cable), as the run planned them."""
-    return {_value(e).get("index") for e in _run_events(events, PLANNED) if _value(e).get("kind") in ("courant", "cable")}
+    return {
+        _value(e).get("index") for e in _run_events(events, PLANNED) if _value(e).get("kind") in ("courant", "cable")
+    }
 
 
 def _storage_findings(events: list[Event]) -> list:
@@ -480,8 +611,11 @@ def _storage_findings(events: list[Event]) -> list:
 def _drbd_out_of_sync(events: list[Event]) -> dict[str, int]:
     """Each node's out-of-sync count (KiB) as DRBD says it at the end, where it is not zero."""
     drbd = run_value(events, REPLICA).get("drbd") or {}
-    return {node: int(v["oos_kib"]) for node, v in sorted(drbd.items())
-            if isinstance(v, dict) and isinstance(v.get("oos_kib"), int) and v["oos_kib"] > 0}
+    return {
+        node: int(v["oos_kib"])
+        for node, v in sorted(drbd.items())
+        if isinstance(v, dict) and isinstance(v.get("oos_kib"), int) and v["oos_kib"] > 0
+    }
 
 
 def _replica_read(events: list[Event]) -> Event | None:
@@ -492,23 +626,31 @@ def _replica_words(events: list[Event]) -> str:
     check = run_value(events, REPLICA)
     read = _replica_read(events)
     drbd = check.get("drbd") or {}
-    oos = ", ".join(f"{n} {v['oos_kib']} Kio" if isinstance(v.get("oos_kib"), int) else f"{n} illisible"
-                    for n, v in sorted(drbd.items()) if isinstance(v, dict))
+    oos = ", ".join(
+        f"{n} {v['oos_kib']} Kio" if isinstance(v.get("oos_kib"), int) else f"{n} illisible"
+        for n, v in sorted(drbd.items())
+        if isinstance(v, dict)
+    )
     said = f"DRBD à la fin, blocs hors synchronisation (oos) : {oos}" if oos else ""
     if read is not None:
         v = _value(read)
         served = v.get("served_by")
         served = ", ".join(served) if isinstance(served, list) else served
-        said = (f"tout relu sur {served or '?'} après une bascule vers lui : {len(v.get('read') or {})} "
-                f"fichiers en {v.get('took_s', 0):.0f} s" + (f" ; {said}" if said else ""))
+        said = (
+            f"tout relu sur {served or '?'} après une bascule vers lui : {len(v.get('read') or {})} "
+            f"fichiers en {v.get('took_s', 0):.0f} s" + (f" ; {said}" if said else "")
+        )
         if check.get("error"):
             said += f" ; mais {check['error']}"
     elif check:
-        said = f"réplique non relue : {check.get('error') or 'la bascule vers elle a échoué'}" + (f" ; {said}" if said else "")
+        said = f"réplique non relue : {check.get('error') or 'la bascule vers elle a échoué'}" + (
+            f" ; {said}" if said else ""
+        )
     return said or "réplique non relue (série sans lecture de la réplique)"
 
 
 # --- the table's lines ----------------------------------------------------------------------------
+
 
 def _fault_lines(events: list[Event], fates: dict[str, FileFate]) -> list[FaultLine]:
     planned = _run_events(events, PLANNED)
@@ -548,16 +690,29 @@ def _fault_lines(events: list[Event], fates: dict[str, FileFate]) -> list[FaultL
         label = rv.get("label") if rv.get("index") == index and len(rv.get("chain") or ()) < 2 else None
         label = label or (own.process if own is not None else None) or pv.get("kind", "?")
         mine = [f for f in fates.values() if f.found_after_index == index]
-        lines.append(FaultLine(
-            index, pv.get("kind", "?"), label, t0, rec.t if rec is not None else end_of_run, own is not None,
-            bool(rv.get("recovered")), round(rec.t - t0, 1) if rec is not None and own is not None else None,
-            tuple(rv.get("repairs") or ()), outage, acked, failed,
-            sum(1 for f in mine if f.fate in (LOST, CORRUPTED, NOT_REPLICATED, UNDECIDED)),
-            sum(1 for f in mine if f.fate == DISCARDED),
-            rv.get("status", "") if rv.get("index") == index else ("" if own is not None else "non jouée"),
-            sum(1 for f in mine if f.fate == IN_CACHE),
-            f"{pv['node']} ({pv.get('target', '?')})" if pv.get("node") else pv.get("target", ""), pv.get("overlapped", ""),
-            sum(1 for f in mine if f.fate == STALE)))
+        lines.append(
+            FaultLine(
+                index,
+                pv.get("kind", "?"),
+                label,
+                t0,
+                rec.t if rec is not None else end_of_run,
+                own is not None,
+                bool(rv.get("recovered")),
+                round(rec.t - t0, 1) if rec is not None and own is not None else None,
+                tuple(rv.get("repairs") or ()),
+                outage,
+                acked,
+                failed,
+                sum(1 for f in mine if f.fate in (LOST, CORRUPTED, NOT_REPLICATED, UNDECIDED)),
+                sum(1 for f in mine if f.fate == DISCARDED),
+                rv.get("status", "") if rv.get("index") == index else ("" if own is not None else "non jouée"),
+                sum(1 for f in mine if f.fate == IN_CACHE),
+                f"{pv['node']} ({pv.get('target', '?')})" if pv.get("node") else pv.get("target", ""),
+                pv.get("overlapped", ""),
+                sum(1 for f in mine if f.fate == STALE),
+            )
+        )
     return lines
 
 
@@ -581,11 +736,16 @@ def _availability(events: list[Event], lines: list[FaultLine]) -> dict[str, dict
                 by_kind.setdefault(line.kind, []).append(s)
         span = max(last - first, 1e-9)
         acks = sorted(e.end - e.t for e in uploads if e.process == up and e.outcome == OK)
-        out[up] = {"served_pct": round(100 * (1 - down / span), 2), "down_s": round(down, 1),
-                   "latency_median_s": round(median(acks), 3) if acks else None,
-                   "latency_max_s": round(acks[-1], 3) if acks else None,
-                   "by_kind": {k: {"count": len(v), "min": min(v), "median": round(median(v), 1), "max": max(v)}
-                               for k, v in sorted(by_kind.items())}}
+        out[up] = {
+            "served_pct": round(100 * (1 - down / span), 2),
+            "down_s": round(down, 1),
+            "latency_median_s": round(median(acks), 3) if acks else None,
+            "latency_max_s": round(acks[-1], 3) if acks else None,
+            "by_kind": {
+                k: {"count": len(v), "min": min(v), "median": round(median(v), 1), "max": max(v)}
+                for k, v in sorted(by_kind.items())
+            },
+        }
     return out
 
 
@@ -596,7 +756,9 @@ def _time_spent(events: list[Event]) -> dict[str, float]:
         return {}
     total = events[-1].end
     pauses = sum(float(_value(e).get("pause") or 0) for e in _run_events(events, PLANNED))
-    verifying = sum(float(_value(e).get("took_s") or 0) for e in _run_events(events, VERIFY) if not _value(e).get("replica"))
+    verifying = sum(
+        float(_value(e).get("took_s") or 0) for e in _run_events(events, VERIFY) if not _value(e).get("replica")
+    )
     replica = float(run_value(events, REPLICA).get("took_s") or 0)
     # from each fault's start to the audit after it; a compound chain's two faults share one audit, so
     # the spans are merged (counted once)
@@ -619,31 +781,48 @@ def _time_spent(events: list[Event]) -> dict[str, float]:
 
 # --- verdict, cause, explanations ------------------------------------------------------------
 
-def _verdict(fates: dict[str, FileFate], verifications: list[Event], events: list[Event], unexpected: list[str],
-             storage: list, drbd: dict[str, int]) -> tuple[str, str]:
+
+def _verdict(
+    fates: dict[str, FileFate],
+    verifications: list[Event],
+    events: list[Event],
+    unexpected: list[str],
+    storage: list,
+    drbd: dict[str, int],
+) -> tuple[str, str]:
     count = lambda kind: sum(1 for f in fates.values() if f.fate == kind)  # noqa: E731
     not_back = [_value(e) for e in _run_events(events, RECOVERED) if not _value(e).get("recovered")]
     repaired = [_value(e) for e in _run_events(events, RECOVERED) if _value(e).get("repairs")]
     stop = run_value(events, STOP).get("reason", "")
     interrupted = f" ; {stop}" if stop.startswith("interrompue") else ""
     bad = []
-    for kind, words in ((LOST, "perdu(s) sans explication"), (CORRUPTED, "corrompu(s) (d'autres octets à une lecture)"),
-                        (NOT_REPLICATED, "absent(s) ou différent(s) sur la réplique"),
-                        (UNDECIDED, "absent(s) après un split brain, acquitté(s) par un nœud que rien ne nomme : une "
-                                    "perte que rien n'explique")):
+    for kind, words in (
+        (LOST, "perdu(s) sans explication"),
+        (CORRUPTED, "corrompu(s) (d'autres octets à une lecture)"),
+        (NOT_REPLICATED, "absent(s) ou différent(s) sur la réplique"),
+        (
+            UNDECIDED,
+            "absent(s) après un split brain, acquitté(s) par un nœud que rien ne nomme : une perte que rien n'explique",
+        ),
+    ):
         if count(kind):
             bad.append(f"{count(kind)} fichier(s) acquitté(s) {words}")
     stale = [f for f in fates.values() if f.fate == STALE and not f.explained]
     if stale:
-        bad.append(f"{len(stale)} lecture(s) périmée(s) : fichier acquitté absent ou vide à une relecture, service en marche")
+        bad.append(
+            f"{len(stale)} lecture(s) périmée(s) : fichier acquitté absent ou vide à une relecture, service en marche"
+        )
     if unexpected:
         bad.append(f"{len(unexpected)} fichier(s) inattendu(s) (présents, jamais envoyés)")
     if repaired:
-        bad.append("bascule a dû réparer le cluster : " + " ; ".join(
-            f"après {_after(v, False)}, " + ", ".join(v.get("repairs") or ()) for v in repaired))
+        bad.append(
+            "bascule a dû réparer le cluster : "
+            + " ; ".join(f"après {_after(v, False)}, " + ", ".join(v.get("repairs") or ()) for v in repaired)
+        )
     if not_back:
-        bad.append("le cluster n'est pas revenu à son état de référence après " +
-                   ", ".join(_after(v) for v in not_back))
+        bad.append(
+            "le cluster n'est pas revenu à son état de référence après " + ", ".join(_after(v) for v in not_back)
+        )
     if storage:
         bad.append("le stockage ne garde pas chaque envoi acquitté sur les deux nœuds (lu sur le cluster)")
     if drbd:
@@ -654,20 +833,30 @@ def _verdict(fates: dict[str, FileFate], verifications: list[Event], events: lis
         return KO, " ; ".join(bad) + (f" ; et {also}" if also else "") + interrupted
     unchecked = [f for f in fates.values() if f.fate == NOT_CHECKED]
     if explained:
-        return EXPLAINED, (also + (f" ; {len(unchecked)} fichier(s) sans verdict" if unchecked else "")
-                           + ("" if any(_value(v).get("after") == END for v in verifications)
-                              else " ; pas de vérification finale")
-                           + ("" if _replica_read(events) is not None else " ; réplique non relue") + interrupted)
+        return EXPLAINED, (
+            also
+            + (f" ; {len(unchecked)} fichier(s) sans verdict" if unchecked else "")
+            + ("" if any(_value(v).get("after") == END for v in verifications) else " ; pas de vérification finale")
+            + ("" if _replica_read(events) is not None else " ; réplique non relue")
+            + interrupted
+        )
     if not any(_value(v).get("after") == END for v in verifications):
         return UNKNOWN, "pas de vérification finale (série interrompue avant la fin ?)" + interrupted
     if unchecked:
-        return UNKNOWN, f"{len(unchecked)} fichier(s) acquitté(s) sans verdict : ils n'ont pas pu être relus" + interrupted
+        return (
+            UNKNOWN,
+            f"{len(unchecked)} fichier(s) acquitté(s) sans verdict : ils n'ont pas pu être relus" + interrupted,
+        )
     if not fates:
         return UNKNOWN, "aucun envoi acquitté : rien à vérifier" + interrupted
     if _replica_read(events) is None or run_value(events, REPLICA).get("error"):
-        return UNKNOWN, (f"{len(fates)} fichiers acquittés relus intacts sur le nœud qui servait, mais "
-                         f"{_replica_words(events)}") + interrupted
-    return OK_VERDICT, f"{len(fates)} fichiers acquittés, tous relus intacts sur les deux nœuds, aucune anomalie" + interrupted
+        return UNKNOWN, (
+            f"{len(fates)} fichiers acquittés relus intacts sur le nœud qui servait, mais {_replica_words(events)}"
+        ) + interrupted
+    return (
+        OK_VERDICT,
+        f"{len(fates)} fichiers acquittés, tous relus intacts sur les deux nœuds, aucune anomalie" + interrupted,
+    )
 
 
 def _after(recovered: dict, with_label: bool = True) -> str:
@@ -682,12 +871,21 @@ def _after(recovered: dict, with_label: bool = True) -> str:
 # each explanation: which files it covers, what the verdict's line says of them, and what would have
 # kept them (its fix), in the report's « perte expliquée » lines
 _EXPLAINED = (
-    (lambda f: f.fate == DISCARDED, f"fichier(s) acquitté(s) {SPLIT_BRAIN_WORDS}",
-     f"{SPLIT_BRAIN_WORDS} — pour les garder : {SPLIT_FIX}"),
-    (lambda f: f.fate == IN_CACHE, "fichier(s) acquitté(s) perdu(s) à une coupure de courant, encore dans le cache du "
-                                   "nœud coupé", f"perdu(s) à une coupure de courant avant l'écriture sur disque — {CACHE_FIX}"),
-    (lambda f: f.fate == STALE and f.explained, "lecture(s) périmée(s) pendant une coupure de câble (les deux nœuds "
-                                                "servaient)", f"lecture(s) périmée(s) pendant une coupure de câble — {SPLIT_FIX}"),
+    (
+        lambda f: f.fate == DISCARDED,
+        f"fichier(s) acquitté(s) {SPLIT_BRAIN_WORDS}",
+        f"{SPLIT_BRAIN_WORDS} — pour les garder : {SPLIT_FIX}",
+    ),
+    (
+        lambda f: f.fate == IN_CACHE,
+        "fichier(s) acquitté(s) perdu(s) à une coupure de courant, encore dans le cache du nœud coupé",
+        f"perdu(s) à une coupure de courant avant l'écriture sur disque — {CACHE_FIX}",
+    ),
+    (
+        lambda f: f.fate == STALE and f.explained,
+        "lecture(s) périmée(s) pendant une coupure de câble (les deux nœuds servaient)",
+        f"lecture(s) périmée(s) pendant une coupure de câble — {SPLIT_FIX}",
+    ),
 )
 
 
@@ -711,16 +909,24 @@ def _cause(events: list[Event], fates: dict[str, FileFate], storage: list, drbd:
     the audit's findings. A weak protocol explains only losses at a sudden fault (a clean move waits
     for DRBD's peer whatever the protocol): otherwise it is named as a risk, not as the losses' cause.
     Without evidence: « cause non identifiée », with what was ruled out."""
-    lost = [f for f in fates.values() if f.fate in (LOST, CORRUPTED, NOT_REPLICATED, STALE, UNDECIDED) and not f.explained]
+    lost = [
+        f for f in fates.values() if f.fate in (LOST, CORRUPTED, NOT_REPLICATED, STALE, UNDECIDED) and not f.explained
+    ]
     after_sudden = any(f.found_after_index in _sudden_faults(events) for f in lost)
     explaining = [f for f in storage if after_sudden or not f.sudden_only]
     causes: list[str] = [f.cause for f in explaining]
-    causes += [f"{f.cause} (un risque lu sur le cluster : aucune perte de cette nuit après une panne soudaine)"
-               for f in storage if f not in explaining]
+    causes += [
+        f"{f.cause} (un risque lu sur le cluster : aucune perte de cette nuit après une panne soudaine)"
+        for f in storage
+        if f not in explaining
+    ]
     fixes: list[str] = list(dict.fromkeys(f.fix for f in storage if f.fix))
     if drbd:
-        causes.append("DRBD compte des blocs hors synchronisation à la fin (" + ", ".join(
-            f"{n} : oos {k} Kio" for n, k in drbd.items()) + ", lu sur les nœuds) : la réplique n'a pas tout")
+        causes.append(
+            "DRBD compte des blocs hors synchronisation à la fin ("
+            + ", ".join(f"{n} : oos {k} Kio" for n, k in drbd.items())
+            + ", lu sur les nœuds) : la réplique n'a pas tout"
+        )
         fixes.append("drbdadm verify puis drbdadm disconnect/connect de la ressource pour resynchroniser")
     if lost and not explaining:
         readings = [_value(e) for e in _run_events(events, STORAGE)]
@@ -729,18 +935,21 @@ def _cause(events: list[Event], fates: dict[str, FileFate], storage: list, drbd:
         if inv is not None and usable:
             causes.insert(0, f"{UNIDENTIFIED} pour les fichiers perdus : {ruled_out(usable[-1], inv)}")
         elif not readings:
-            causes.insert(0, f"{UNIDENTIFIED} pour les fichiers perdus : aucune lecture du stockage dans cet "
-                             "historique (bascule antérieur)")
+            causes.insert(
+                0,
+                f"{UNIDENTIFIED} pour les fichiers perdus : aucune lecture du stockage dans cet "
+                "historique (bascule antérieur)",
+            )
         elif not usable:
             causes.insert(0, f"{UNIDENTIFIED} pour les fichiers perdus : le stockage n'a pas pu être lu sur le cluster")
         else:
-            causes.insert(0, f"{UNIDENTIFIED} pour les fichiers perdus : l'inventaire de la série manque à son "
-                             "historique")
+            causes.insert(
+                0, f"{UNIDENTIFIED} pour les fichiers perdus : l'inventaire de la série manque à son historique"
+            )
     for v in (_value(e) for e in _run_events(events, RECOVERED)):
         if not v.get("recovered"):
             left = " ; ".join(v.get("left") or []) or UNIDENTIFIED
             causes.append(f"après {_after(v)}, l'audit a trouvé : {left}")
         elif v.get("repairs"):
-            causes.append(f"après {_after(v)}, bascule a dû réparer : "
-                          + " ; ".join(v["repairs"]))
+            causes.append(f"après {_after(v)}, bascule a dû réparer : " + " ; ".join(v["repairs"]))
     return " ; ".join(causes), " ; ".join(fixes)

@@ -3,6 +3,7 @@
 Combined, KO beats inconnu beats OK; a check that raises gives inconnu, never OK (Jepsen's checker
 rules). Every check of bascule (bascule.judging.checks, bascule.judging.conformance) returns a Result.
 """
+
 from __future__ import annotations
 
 import enum
@@ -30,6 +31,7 @@ class Verdict(enum.Enum):
 @dataclass(frozen=True)
 class Figure:
     """A figure a row quotes, as Allure shows it beside the row's step."""
+
     name: str
     seconds: float
 
@@ -68,5 +70,3 @@ def guarded(check: Callable[..., Result], *args, **kwargs) -> Result:
         return check(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - any failure to judge is an unknown verdict
         return Result.unknown(f"impossible de conclure : {exc}")
-
-

@@ -4,6 +4,7 @@
 A box's name carries its release and a hash of its recipe, so that changing the recipe or the
 release builds a new box instead of booting a stale one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,12 +17,11 @@ from bascule.lab.hypervisor import BOX_PREFIX, INFRA
 from bascule.lab.release import Release
 
 
-
 class Box:
     def __init__(self, release: Release, state: Path, env, phase, out):
         self.release = release
         self.state = state
-        self._env = env      # () -> the environment Vagrant runs in
+        self._env = env  # () -> the environment Vagrant runs in
         self._phase = phase  # a context manager that times and announces a phase
         self._out = out
 
@@ -47,18 +47,30 @@ class Box:
             return
         boxfile = self.dir / f"{name}.box"
         if not boxfile.exists():
-            self._out(f"construction de la box {name} à partir des paquets de Debian {self.release.name} (environ 3 minutes)")
+            self._out(
+                f"construction de la box {name} à partir des paquets de Debian {self.release.name} (environ 3 minutes)"
+            )
             with self._phase("construction de la box"):
-                res = subprocess.run(["bash", str(INFRA / "box" / "build.sh"), str(self.dir), name, self.release.codename],
-                                     env=self._env())
+                res = subprocess.run(
+                    ["bash", str(INFRA / "box" / "build.sh"), str(self.dir), name, self.release.codename],
+                    env=self._env(),
+                )
             if res.returncode != 0:
-                raise LabError("la construction de la box a échoué (voir les lignes ci-dessus)",
-                               "corriger l'erreur, puis relancer `bascule lab up`")
+                raise LabError(
+                    "la construction de la box a échoué (voir les lignes ci-dessus)",
+                    "corriger l'erreur, puis relancer `bascule lab up`",
+                )
         with self._phase("ajout de la box"):
-            res = subprocess.run(["vagrant", "box", "add", "--force", "--name", name, str(boxfile)],
-                                 env=self._env(), capture_output=True, text=True)
+            res = subprocess.run(
+                ["vagrant", "box", "add", "--force", "--name", name, str(boxfile)],
+                env=self._env(),
+                capture_output=True,
+                text=True,
+            )
         if res.returncode != 0:
-            raise LabError(f"vagrant box add a échoué : {res.stderr.strip()[-300:]}", "lancer `bascule lab destroy` et réessayer")
+            raise LabError(
+                f"vagrant box add a échoué : {res.stderr.strip()[-300:]}", "lancer `bascule lab destroy` et réessayer"
+            )
         boxfile.unlink()  # vagrant keeps its own copy; the kernel and initrd stay for direct boot
 
 

@@ -13,6 +13,7 @@ connection. The snapshot is tied to what built the lab (the box, the provisionin
 password and key): when any of it changed, or the snapshot is missing, it is not used and the lab
 is built the full way, which takes a new one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,8 +49,12 @@ class BaselineCache:
     def _on_both(self, *args: str) -> list:
         # both domains at once: the two VMs must pause and resume within the same instant
         with ThreadPoolExecutor(max_workers=2) as pool:
-            return list(pool.map(lambda n: self.hv.virsh(*args[:1], self.hv.domain(n), *args[1:], check=False, timeout=300),
-                                 self.hv.node_names))
+            return list(
+                pool.map(
+                    lambda n: self.hv.virsh(*args[:1], self.hv.domain(n), *args[1:], check=False, timeout=300),
+                    self.hv.node_names,
+                )
+            )
 
     def present(self) -> bool:
         """Do both VMs hold a snapshot taken from what builds the lab now?"""
@@ -66,8 +71,10 @@ class BaselineCache:
         paused = self._on_both("suspend")
         if any(r.returncode != 0 for r in paused):  # one VM running on alone would break the pair's state
             self._on_both("resume")
-            self.out("instantané de l'état de référence non pris (une VM ne s'est pas mise en pause) : "
-                     "le prochain `lab up` refera tout")
+            self.out(
+                "instantané de l'état de référence non pris (une VM ne s'est pas mise en pause) : "
+                "le prochain `lab up` refera tout"
+            )
             return
         try:
             made = self._on_both("snapshot-create-as", "--name", SNAPSHOT, "--atomic")
@@ -75,7 +82,9 @@ class BaselineCache:
             self._on_both("resume")
         failed = [r.stderr.strip() for r in made if r.returncode != 0]
         if failed:
-            self.out(f"instantané de l'état de référence non pris ({failed[0][-120:]}) : le prochain `lab up` refera tout")
+            self.out(
+                f"instantané de l'état de référence non pris ({failed[0][-120:]}) : le prochain `lab up` refera tout"
+            )
             return
         self.file.parent.mkdir(parents=True, exist_ok=True)
         self.file.write_text(self.key + "\n")

@@ -6,6 +6,7 @@ power and cable faults). This module provisions the VMs into the lab's cluster a
 baseline. `up` is idempotent: on a lab already at its baseline it only checks it. Every wait polls
 with a deadline and says what it waits for.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,18 +16,19 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from bascule.lab import netns
 from bascule.cluster.cluster import Cluster
-from bascule.errors import BasculeError, LabError
-from bascule.record.history import History
-from bascule.lab.hypervisor import INFRA, NAMESPACE, Hypervisor
-from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
+from bascule.cluster.ftp import FTPClient
 from bascule.cluster.nodes import on_each
+from bascule.errors import BasculeError, LabError
+from bascule.inventory import FTPSpec, Inventory, NodeSpec, Secret, SSHSpec
+from bascule.lab import netns
 from bascule.lab.box import Box, remove_all_boxes
 from bascule.lab.cache import KEY_FILE, BaselineCache, build_key
-from bascule.lab.release import DEFAULT, RELEASES, Release, lab_commands, release as release_named
+from bascule.lab.hypervisor import INFRA, NAMESPACE, Hypervisor
+from bascule.lab.release import DEFAULT, RELEASES, Release, lab_commands
+from bascule.lab.release import release as release_named
+from bascule.record.history import History
 from bascule.waits import PROGRESS, heartbeat, wait_until
-from bascule.cluster.ftp import FTPClient
 
 VIP = "10.22.100.220"
 # has the lab's configuration been entered? Pacemaker's C tool, not crmsh: `crm configure show` costs a
@@ -66,10 +68,22 @@ class EmbeddedLab:
         """The lab's baseline snapshot, keyed on what builds the lab: the box, the Vagrantfile and
         the provisioning, the lab's FTP password and corosync key, its addresses."""
         # this module and release.py: provisioning written in Python, and each release's crm adaptations
-        files = [INFRA / "Vagrantfile", *sorted((INFRA / "provision").glob("*")), Path(__file__),
-                 Path(__file__).with_name("release.py")]
-        parts = [self.box.name, self.release.name, self.xx, VIP, *NODE_IPS, self.ftp_password(), self.authkey(),
-                 os.environ.get("BASCULE_LIBVIRT_DRIVER", "")]
+        files = [
+            INFRA / "Vagrantfile",
+            *sorted((INFRA / "provision").glob("*")),
+            Path(__file__),
+            Path(__file__).with_name("release.py"),
+        ]
+        parts = [
+            self.box.name,
+            self.release.name,
+            self.xx,
+            VIP,
+            *NODE_IPS,
+            self.ftp_password(),
+            self.authkey(),
+            os.environ.get("BASCULE_LIBVIRT_DRIVER", ""),
+        ]
         return BaselineCache(self.hypervisor, build_key(parts, files), self.out)
 
     # -- small helpers ----------------------------------------------------------------------------
@@ -106,23 +120,27 @@ class EmbeddedLab:
 
     def _env(self) -> dict:
         env = dict(os.environ)
-        env.update({
-            "VAGRANT_HOME": str(self.state / "vagrant.d"),
-            "VAGRANT_CHECKPOINT_DISABLE": "1",
-            "VAGRANT_DEFAULT_PROVIDER": "libvirt",
-            "BASCULE_XX": self.xx,
-            "BASCULE_BOX": self.box.name,
-            "BASCULE_BOX_DIR": str(self.box.dir),
-            "BASCULE_STATE": str(self.state),
-            "LIBVIRT_DEFAULT_URI": "qemu:///system",
-        })
+        env.update(
+            {
+                "VAGRANT_HOME": str(self.state / "vagrant.d"),
+                "VAGRANT_CHECKPOINT_DISABLE": "1",
+                "VAGRANT_DEFAULT_PROVIDER": "libvirt",
+                "BASCULE_XX": self.xx,
+                "BASCULE_BOX": self.box.name,
+                "BASCULE_BOX_DIR": str(self.box.dir),
+                "BASCULE_STATE": str(self.state),
+                "LIBVIRT_DEFAULT_URI": "qemu:///system",
+            }
+        )
         return env
 
     def running_cluster(self) -> Cluster:
         """The running lab's cluster, reached from inside its namespace (for status, break, heal);
         raises LabError when the lab is not up."""
         if not netns.exists(NAMESPACE):
-            raise LabError(f"le lab embarqué ne tourne pas (pas d'espace réseau {NAMESPACE})", "lancer `bascule lab up`")
+            raise LabError(
+                f"le lab embarqué ne tourne pas (pas d'espace réseau {NAMESPACE})", "lancer `bascule lab up`"
+            )
         netns.enter(NAMESPACE)
         return Cluster(self.inventory(), History())
 
@@ -130,30 +148,62 @@ class EmbeddedLab:
         key = self.state / "vagrant.d" / "insecure_private_key"  # what `vagrant ssh-config` names
         nodes = []
         for name in (self.master_name, self.slave_name):
-            nodes.append(NodeSpec(
-                name=name,
-                ssh=SSHSpec(host=self.hypervisor.management_address(name), port=22, user="vagrant", key=str(key),
-                            sudo=True, connect_timeout=15, command_timeout=120),
-                cluster_interface="eth1"))
-        return Inventory(nodes=tuple(nodes), preferred_master=self.master_name, vip=VIP,
-                         ftp=FTPSpec(user="user", password=Secret(self.ftp_password()), timeout=8.0),
-                         source="lab embarqué", embedded=True)
+            nodes.append(
+                NodeSpec(
+                    name=name,
+                    ssh=SSHSpec(
+                        host=self.hypervisor.management_address(name),
+                        port=22,
+                        user="vagrant",
+                        key=str(key),
+                        sudo=True,
+                        connect_timeout=15,
+                        command_timeout=120,
+                    ),
+                    cluster_interface="eth1",
+                )
+            )
+        return Inventory(
+            nodes=tuple(nodes),
+            preferred_master=self.master_name,
+            vip=VIP,
+            ftp=FTPSpec(user="user", password=Secret(self.ftp_password()), timeout=8.0),
+            source="lab embarqué",
+            embedded=True,
+        )
 
     def inventory_toml(self) -> str:
         """This running lab as an inventory file, as a teacher would write it for an existing lab;
         the FTP password is named through BASCULE_FTP_PASSWORD, never written."""
         inv = self.inventory()
-        lines = ["# inventaire bascule du lab embarqué (bascule lab inventaire) ; à joindre depuis son espace réseau :",
-                 "#   export BASCULE_FTP_PASSWORD=$(.venv/bin/bascule lab mot-de-passe-ftp)",
-                 "#   ip netns exec bascule .venv/bin/pytest features/ --bascule-inventaire CE_FICHIER", "",
-                 "[cluster]", f'vip = "{inv.vip}"', f'preferred_master = "{inv.preferred_master}"', "",
-                 "[ssh]", 'user = "vagrant"', f'key = "{inv.nodes[0].ssh.key}"', "sudo = true",
-                 "connect_timeout = 15", "command_timeout = 120", ""]
+        lines = [
+            "# inventaire bascule du lab embarqué (bascule lab inventaire) ; à joindre depuis son espace réseau :",
+            "#   export BASCULE_FTP_PASSWORD=$(.venv/bin/bascule lab mot-de-passe-ftp)",
+            "#   ip netns exec bascule .venv/bin/pytest features/ --bascule-inventaire CE_FICHIER",
+            "",
+            "[cluster]",
+            f'vip = "{inv.vip}"',
+            f'preferred_master = "{inv.preferred_master}"',
+            "",
+            "[ssh]",
+            'user = "vagrant"',
+            f'key = "{inv.nodes[0].ssh.key}"',
+            "sudo = true",
+            "connect_timeout = 15",
+            "command_timeout = 120",
+            "",
+        ]
         for n in inv.nodes:
             dom = self.hypervisor.domain(n.name)
-            lines += ["[[nodes]]", f'name = "{n.name}"', f'host = "{n.ssh.host}"', f'cluster_interface = "{n.cluster_interface}"',
-                      f'power_off = "virsh -c qemu:///system destroy {dom}"',
-                      f'power_on = "virsh -c qemu:///system start {dom}"', ""]
+            lines += [
+                "[[nodes]]",
+                f'name = "{n.name}"',
+                f'host = "{n.ssh.host}"',
+                f'cluster_interface = "{n.cluster_interface}"',
+                f'power_off = "virsh -c qemu:///system destroy {dom}"',
+                f'power_on = "virsh -c qemu:///system start {dom}"',
+                "",
+            ]
         lines += ["[ftp]", f'user = "{inv.ftp.user}"', 'password_env = "BASCULE_FTP_PASSWORD"', ""]
         return "\n".join(lines)
 
@@ -183,9 +233,13 @@ class EmbeddedLab:
             node.write_file("/root/bascule-authkey", self.authkey(), mode="400")
             node.write_file("/root/bascule-ftp-password", self.ftp_password(), mode="400")
             node.write_file("/root/node.sh", (INFRA / "provision" / "node.sh").read_text(), mode="755")
-            env = (f"NODE={node.name} MASTER={master.name} MASTER_IP={NODE_IPS[0]} SLAVE={slave.name} SLAVE_IP={NODE_IPS[1]} "
-                   "AUTHKEY_FILE=/root/bascule-authkey FTP_PASSWORD_FILE=/root/bascule-ftp-password")
+            env = (
+                f"NODE={node.name} MASTER={master.name} MASTER_IP={NODE_IPS[0]} SLAVE={slave.name} "
+                f"SLAVE_IP={NODE_IPS[1]} "
+                "AUTHKEY_FILE=/root/bascule-authkey FTP_PASSWORD_FILE=/root/bascule-ftp-password"
+            )
             node.run(f"{env} /root/node.sh", timeout=120)
+
         # Both nodes at once: each has its own CPU, and nothing in node.sh needs the peer.
         with self.phase("préparation des nœuds"):
             both(prepare, (master, slave))
@@ -199,10 +253,16 @@ class EmbeddedLab:
                 master.run("/root/drbd-init.sh")
                 both(lambda node: node.run("drbdadm down resftp"), (master, slave))
         with self.phase("démarrage du cluster"):
-            both(lambda node: node.run("systemctl enable --now corosync pacemaker >/dev/null 2>&1", timeout=120),
-                 (master, slave))
-            cluster.wait_state("les deux nœuds en ligne", lambda s: set(s.online_nodes) == {master.name, slave.name},
-                               deadline=240, interval=2)
+            both(
+                lambda node: node.run("systemctl enable --now corosync pacemaker >/dev/null 2>&1", timeout=120),
+                (master, slave),
+            )
+            cluster.wait_state(
+                "les deux nœuds en ligne",
+                lambda s: set(s.online_nodes) == {master.name, slave.name},
+                deadline=240,
+                interval=2,
+            )
         if not master.run(KNOWS_MS_DRBD0, check=False, timeout=60).ok:
             self.out("saisie de la configuration crm du lab (Q1, Q3, Q4)")
             with self.phase("crm configure"):
@@ -211,13 +271,18 @@ class EmbeddedLab:
                 entered = master.run("crm -f /root/lab.crm", timeout=300, check=False)
             # crm -f goes on after a refused line and its final `quit` exits 0: a line crmsh
             # refused (crmsh 5 and the lab's `ms`) would leave a lab without DRBD and no error
-            refused = [line.strip() for line in (entered.stdout + entered.stderr).splitlines()
-                       if line.lstrip().startswith("ERROR")]
+            refused = [
+                line.strip()
+                for line in (entered.stdout + entered.stderr).splitlines()
+                if line.lstrip().startswith("ERROR")
+            ]
             if refused or not entered.ok:
-                raise LabError(f"le crmsh de Debian {self.release.name} a refusé les commandes du lab : "
-                               + " | ".join(refused[:3] or [f"code de sortie {entered.exit_code}"]),
-                               "adapter la ligne dans bascule/lab/release.py (les adaptations crm de la version), puis "
-                               "`bascule lab down` et `bascule lab up`")
+                raise LabError(
+                    f"le crmsh de Debian {self.release.name} a refusé les commandes du lab : "
+                    + " | ".join(refused[:3] or [f"code de sortie {entered.exit_code}"]),
+                    "adapter la ligne dans bascule/lab/release.py (les adaptations crm de la version), puis "
+                    "`bascule lab down` et `bascule lab up`",
+                )
 
     def provisioned(self, cluster: Cluster) -> bool:
         """Has the lab's configuration been entered (pacemaker answers and knows ms-drbd0)?"""
@@ -231,8 +296,14 @@ class EmbeddedLab:
         return cluster.baseline_problems()
 
     def wait_baseline(self, cluster: Cluster, deadline: float = 420) -> float:
-        waited = wait_until(lambda: self.baseline(cluster), lambda p: not p, "l'état de référence du lab",
-                            deadline=deadline, interval=3, describe=lambda p: "; ".join(p))
+        waited = wait_until(
+            lambda: self.baseline(cluster),
+            lambda p: not p,
+            "l'état de référence du lab",
+            deadline=deadline,
+            interval=3,
+            describe=lambda p: "; ".join(p),
+        )
         return waited.elapsed
 
     # -- commands ---------------------------------------------------------------------------------
@@ -271,7 +342,7 @@ class EmbeddedLab:
         try:
             try:
                 problems = self.baseline(cluster)
-            except Exception as exc:  # not provisioned yet: pacemaker is not even running
+            except Exception as exc:  # noqa: BLE001 - not provisioned yet: pacemaker is not even running
                 problems = [str(exc)]
             fresh = bool(problems) and not self.provisioned(cluster)
             if fresh:
@@ -289,13 +360,17 @@ class EmbeddedLab:
                     try:
                         self.wait_baseline(cluster, deadline=300)
                     except BasculeError as exc:
-                        raise LabError(f"le lab n'est pas dans son état de référence : {exc.what}",
-                                       "`bascule lab heal NOM` si vous l'avez cassé exprès, sinon `bascule lab down` "
-                                       "puis `bascule lab up`") from None
+                        raise LabError(
+                            f"le lab n'est pas dans son état de référence : {exc.what}",
+                            "`bascule lab heal NOM` si vous l'avez cassé exprès, sinon `bascule lab down` "
+                            "puis `bascule lab up`",
+                        ) from None
             if fresh or check_ftp:
                 self._wait_ftp(inv)
             if fresh:
-                self.out("instantané de l'état de référence (le prochain `lab up` après `lab down` y revient en secondes)")
+                self.out(
+                    "instantané de l'état de référence (le prochain `lab up` après `lab down` y revient en secondes)"
+                )
                 with self.phase("instantané de l'état de référence"):
                     self.cache.take()
         finally:
@@ -305,8 +380,13 @@ class EmbeddedLab:
 
     def _wait_ftp(self, inv: Inventory) -> None:
         with self.phase("FTP sur la VIP"):
-            wait_until(lambda: FTPClient.for_inventory(inv).listing("."), lambda _: True,
-                       f"FTP sur {VIP}", deadline=120, interval=2)
+            wait_until(
+                lambda: FTPClient.for_inventory(inv).listing("."),
+                lambda _: True,
+                f"FTP sur {VIP}",
+                deadline=120,
+                interval=2,
+            )
 
     def _restore_cached(self) -> bool:
         """The VMs reverted to the baseline snapshot and checked at their baseline, FTP served: True.
@@ -317,7 +397,11 @@ class EmbeddedLab:
         if not defined:
             return False
         netns.enter(NAMESPACE)  # Vagrant, which removes stale VMs, works from the lab's namespace
-        why = "" if cache.present() else "pas d'instantané de l'état de référence pour ce qui construit le lab aujourd'hui"
+        why = (
+            ""
+            if cache.present()
+            else "pas d'instantané de l'état de référence pour ce qui construit le lab aujourd'hui"
+        )
         if not why:
             self.out("retour à l'instantané de l'état de référence")
             with self.phase("retour à l'instantané"):
@@ -332,7 +416,10 @@ class EmbeddedLab:
                 with self.phase("état de référence"):
                     # the snapshot's clock is the day it was taken: set to this machine's, so that
                     # the nodes' journals read as the run lived it
-                    both(lambda node: node.run(f"date -s @{time.time():.3f} >/dev/null", timeout=30), cluster.nodes.values())
+                    both(
+                        lambda node: node.run(f"date -s @{time.time():.3f} >/dev/null", timeout=30),
+                        cluster.nodes.values(),
+                    )
                     self.wait_baseline(cluster, deadline=90)
                 self._wait_ftp(inv)
                 return True
@@ -347,8 +434,10 @@ class EmbeddedLab:
         return False
 
     def _other_release(self, existing: str) -> LabError:
-        return LabError(f"un lab Debian {existing} existe (démarré ou arrêté), et Debian {self.release.name} est demandé",
-                        f"l'enlever d'abord (`bascule lab down`), puis `bascule lab up --debian {self.release.name}`")
+        return LabError(
+            f"un lab Debian {existing} existe (démarré ou arrêté), et Debian {self.release.name} est demandé",
+            f"l'enlever d'abord (`bascule lab down`), puis `bascule lab up --debian {self.release.name}`",
+        )
 
     def down(self, destroy_box: bool = False) -> bool:
         """Nothing left running. True when the VMs were kept, powered off, with their baseline

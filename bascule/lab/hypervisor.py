@@ -3,9 +3,11 @@ it, the two VMs (Vagrant, through python-vagrant) and the faults only a hypervis
 cut, cable pulled).
 
 Nothing here knows the Debian release or the cluster: the VMs boot whatever box the environment
-names (BASCULE_BOX, BASCULE_BOX_DIR), and the lab (bascule.lab.embedded) provisions them. Only the prefix of boxes' names is
+names (BASCULE_BOX, BASCULE_BOX_DIR), and the lab (bascule.lab.embedded) provisions them. Only the prefix of boxes'
+names is
 here (BOX_PREFIX), for `down` to remove their images from libvirt's pool.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,8 +15,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from bascule.lab import netns
+import vagrant  # python-vagrant
+
 from bascule.errors import BasculeError, LabError
+from bascule.lab import netns
 from bascule.waits import wait_until
 
 NAMESPACE = "bascule"
@@ -28,7 +32,7 @@ class Hypervisor:
     def __init__(self, state: Path, node_names: tuple[str, str], env, phase, out):
         self.state = state
         self.node_names = node_names
-        self._env = env      # () -> the environment Vagrant runs in
+        self._env = env  # () -> the environment Vagrant runs in
         self._phase = phase
         self._out = out
 
@@ -49,8 +53,10 @@ class Hypervisor:
     def check_tools(self) -> None:
         missing = [t for t in TOOLS if shutil.which(t) is None and not Path(f"/usr/sbin/{t}").exists()]
         if missing:
-            raise LabError(f"absent de cette machine : {', '.join(missing)}",
-                           "lancer infra/install-host.sh (en root) pour installer les paquets Debian du lab")
+            raise LabError(
+                f"absent de cette machine : {', '.join(missing)}",
+                "lancer infra/install-host.sh (en root) pour installer les paquets Debian du lab",
+            )
         if os.geteuid() != 0:
             raise LabError("le lab embarqué a besoin de root (espace réseau, libvirt)", "le lancer en root")
 
@@ -83,22 +89,33 @@ class Hypervisor:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         foreign = self._foreign_libvirtd()
         if foreign:
-            raise LabError(f"un libvirtd tourne hors de l'espace réseau {NAMESPACE} (pid {', '.join(map(str, foreign))})",
-                           "l'arrêter (kill, ou `systemctl stop libvirtd` sur un hôte systemd) pour que les réseaux "
-                           "du lab restent dans l'espace réseau de bascule")
+            raise LabError(
+                f"un libvirtd tourne hors de l'espace réseau {NAMESPACE} (pid {', '.join(map(str, foreign))})",
+                "l'arrêter (kill, ou `systemctl stop libvirtd` sur un hôte systemd) pour que les réseaux "
+                "du lab restent dans l'espace réseau de bascule",
+            )
         for daemon in ("virtlogd", "libvirtd"):
             pidfile = self.run_dir / f"{daemon}.pid"
             if self._pid_alive(pidfile):
                 continue
             binary = shutil.which(daemon) or f"/usr/sbin/{daemon}"
-            res = subprocess.run(["ip", "netns", "exec", NAMESPACE, binary, "-d", "-p", str(pidfile)],
-                                 capture_output=True, text=True)
+            res = subprocess.run(
+                ["ip", "netns", "exec", NAMESPACE, binary, "-d", "-p", str(pidfile)], capture_output=True, text=True
+            )
             if res.returncode != 0:
-                raise LabError(f"{daemon} n'a pas démarré : {res.stderr.strip()[-200:]}",
-                               "un autre libvirtd tourne peut-être hors de l'espace réseau de bascule : l'arrêter "
-                               "(pkill libvirtd) et réessayer")
-        wait_until(lambda: self.virsh("version", check=False, timeout=20), lambda r: r.returncode == 0,
-                   "la réponse de libvirtd", deadline=60, interval=0.5, describe=lambda r: r.stderr.strip()[-80:])
+                raise LabError(
+                    f"{daemon} n'a pas démarré : {res.stderr.strip()[-200:]}",
+                    "un autre libvirtd tourne peut-être hors de l'espace réseau de bascule : l'arrêter "
+                    "(pkill libvirtd) et réessayer",
+                )
+        wait_until(
+            lambda: self.virsh("version", check=False, timeout=20),
+            lambda r: r.returncode == 0,
+            "la réponse de libvirtd",
+            deadline=60,
+            interval=0.5,
+            describe=lambda r: r.stderr.strip()[-80:],
+        )
         if self.virsh("pool-info", "default", check=False).returncode != 0:
             images = "/var/lib/libvirt/images"
             Path(images).mkdir(parents=True, exist_ok=True)
@@ -107,7 +124,6 @@ class Hypervisor:
 
     # -- VMs --------------------------------------------------------------------------------------
     def vagrant(self):
-        import vagrant  # python-vagrant; imported here so that the plain test suite does not need it
         return vagrant.Vagrant(root=str(INFRA), quiet_stdout=True, quiet_stderr=True, env=self._env())
 
     def console_tail(self, node: str, lines: int = 15) -> str:
@@ -148,8 +164,10 @@ class Hypervisor:
                 v.up(provider="libvirt")
             except subprocess.CalledProcessError:
                 detail = "; ".join(f"{n}: {self.console_tail(n, 3)}" for n in self.node_names)
-                raise LabError(f"vagrant up a échoué ; fin des consoles : {detail}",
-                               f"lire {self.state}/console-*.log, puis `bascule lab destroy` et `bascule lab up`") from None
+                raise LabError(
+                    f"vagrant up a échoué ; fin des consoles : {detail}",
+                    f"lire {self.state}/console-*.log, puis `bascule lab destroy` et `bascule lab up`",
+                ) from None
 
     def management_address(self, node: str) -> str:
         """The VM's address on Vagrant's management network, from libvirt's DHCP lease: what
@@ -168,7 +186,7 @@ class Hypervisor:
         """The VMs and their volumes (with any snapshot in them), through Vagrant, else libvirt."""
         try:
             self.vagrant().destroy()
-        except Exception:
+        except Exception:  # noqa: BLE001 - Vagrant may know no VM: libvirt is cleaned up below all the same
             pass
         for n in self.node_names:  # what Vagrant left (a domain with snapshots, a failed destroy)
             if self.virsh("dominfo", self.domain(n), check=False).returncode == 0:
@@ -205,8 +223,13 @@ class Hypervisor:
                 pid = int(pidfile.read_text().strip())
                 os.kill(pid, 15)
                 try:
-                    wait_until(lambda: self._pid_alive(pidfile), lambda alive: not alive, f"l'arrêt de {daemon}",
-                               deadline=20, interval=0.2)
+                    wait_until(
+                        lambda: self._pid_alive(pidfile),
+                        lambda alive: not alive,
+                        f"l'arrêt de {daemon}",
+                        deadline=20,
+                        interval=0.2,
+                    )
                 except BasculeError:
                     os.kill(pid, 9)
             pidfile.unlink(missing_ok=True)
@@ -229,8 +252,10 @@ class Hypervisor:
             cols = line.split()
             if len(cols) >= 5 and cols[2] == "bascule-lab":
                 return cols[4]  # MAC: stable across reboots, unlike vnetN
-        raise LabError(f"{node} n'a pas de carte réseau sur le réseau bascule-lab",
-                       "lancer `bascule lab destroy` puis `bascule lab up`")
+        raise LabError(
+            f"{node} n'a pas de carte réseau sur le réseau bascule-lab",
+            "lancer `bascule lab destroy` puis `bascule lab up`",
+        )
 
     def set_link(self, node: str, up: bool) -> None:
         self.virsh("domif-setlink", self.domain(node), self.lab_interface(node), "up" if up else "down")

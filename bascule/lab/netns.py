@@ -5,6 +5,7 @@ has no route to anywhere else: nothing the lab or the suite sends can leave this
 process joins it (setns on its own network namespace, before it opens any socket) so SSH and FTP
 reach the VMs directly; an existing lab named by an inventory is reached without it.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -27,8 +28,10 @@ def create(name: str) -> bool:
         return False
     res = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
     if res.returncode != 0:
-        raise LabError(f"impossible de créer l'espace réseau {name} : {res.stderr.strip()}",
-                       "lancer bascule en root sur un hôte Linux avec iproute2")
+        raise LabError(
+            f"impossible de créer l'espace réseau {name} : {res.stderr.strip()}",
+            "lancer bascule en root sur un hôte Linux avec iproute2",
+        )
     subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
     return True
 
@@ -77,4 +80,3 @@ def enter(name: str) -> None:
         _setns(fd, f"l'espace réseau {name}")
     finally:
         os.close(fd)
-

@@ -4,16 +4,23 @@ crm_mon's XML (Pacemaker 2.x `crm_mon --output-as=xml`: Promoted/Unpromoted; Pac
 `crm_mon -X`, as in the lab's dc-version 1.1.14: Master/Slave) and DRBD's status (8.4: /proc/drbd;
 9: `drbdadm status`). No command is run here: bascule.cluster.nodes runs them, this module reads them.
 """
+
 from __future__ import annotations
 
+import ipaddress
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-import ipaddress
 
 # Pacemaker 1.1 names the roles of a multi-state resource Master/Slave, 2.1 Promoted/Unpromoted.
-_ROLE = {"Master": "Promoted", "Slave": "Unpromoted", "Promoted": "Promoted",
-         "Unpromoted": "Unpromoted", "Started": "Started", "Stopped": "Stopped"}
+_ROLE = {
+    "Master": "Promoted",
+    "Slave": "Unpromoted",
+    "Promoted": "Promoted",
+    "Unpromoted": "Unpromoted",
+    "Started": "Started",
+    "Stopped": "Stopped",
+}
 
 
 class StateParseError(ValueError):
@@ -121,7 +128,10 @@ class ClusterState:
             )
             parts.append(f"{key}: {desc or 'Stopped'}")
         if self.failed_actions:
-            parts.append("échecs: " + ", ".join(f"{f.resource} {f.task} sur {f.node} ({f.exit_status})" for f in self.failed_actions))
+            parts.append(
+                "échecs: "
+                + ", ".join(f"{f.resource} {f.task} sur {f.node} ({f.exit_status})" for f in self.failed_actions)
+            )
         return "; ".join(parts)
 
 
@@ -140,8 +150,15 @@ def _resource(el: ET.Element, parent: str | None) -> ResourceStatus:
     role = _ROLE.get(el.get("role", ""), el.get("role", "Unknown"))
     if not _bool(el, "active", default=bool(nodes)):
         nodes = ()
-    return ResourceStatus(id=el.get("id", "?"), agent=_agent(el), role=role, nodes=nodes,
-                          failed=_bool(el, "failed"), managed=_bool(el, "managed", True), parent=parent)
+    return ResourceStatus(
+        id=el.get("id", "?"),
+        agent=_agent(el),
+        role=role,
+        nodes=nodes,
+        failed=_bool(el, "failed"),
+        managed=_bool(el, "managed", True),
+        parent=parent,
+    )
 
 
 def _walk(container: ET.Element, parent: str | None, out: list[ResourceStatus]) -> None:
@@ -173,8 +190,14 @@ def parse_crm_mon(xml_text: str) -> ClusterState:
     maintenance_mode = _bool(options, "maintenance-mode") if options is not None else False
 
     nodes = tuple(
-        NodeStatus(name=n.get("name", "?"), online=_bool(n, "online"), standby=_bool(n, "standby"),
-                   is_dc=_bool(n, "is_dc"), unclean=_bool(n, "unclean"), maintenance=_bool(n, "maintenance"))
+        NodeStatus(
+            name=n.get("name", "?"),
+            online=_bool(n, "online"),
+            standby=_bool(n, "standby"),
+            is_dc=_bool(n, "is_dc"),
+            unclean=_bool(n, "unclean"),
+            maintenance=_bool(n, "maintenance"),
+        )
         for n in root.findall("nodes/node")
     )
     resources: list[ResourceStatus] = []
@@ -187,11 +210,17 @@ def parse_crm_mon(xml_text: str) -> ClusterState:
         op_key = f.get("op_key", "")
         # op_key is RESOURCE_TASK_INTERVAL; a clone instance may carry ":0"
         rsc = re.sub(r"_(start|stop|monitor|promote|demote|notify|migrate_to|migrate_from|reload)_\d+$", "", op_key)
-        failed.append(FailedAction(resource=rsc.split(":")[0], node=f.get("node", "?"),
-                                   task=f.get("task", "?"), exit_status=f.get("exitstatus", ""),
-                                   exit_code=int(f.get("exitcode", "-1") or -1),
-                                   # Pacemaker 1.1 prints exitreason="none" when the agent gave none
-                                   exit_reason=_reason(f.get("exitreason", ""))))
+        failed.append(
+            FailedAction(
+                resource=rsc.split(":")[0],
+                node=f.get("node", "?"),
+                task=f.get("task", "?"),
+                exit_status=f.get("exitstatus", ""),
+                exit_code=int(f.get("exitcode", "-1") or -1),
+                # Pacemaker 1.1 prints exitreason="none" when the agent gave none
+                exit_reason=_reason(f.get("exitreason", "")),
+            )
+        )
     counts = []
     for n in root.findall("node_history/node"):
         for rh in n.findall("resource_history"):
@@ -199,9 +228,17 @@ def parse_crm_mon(xml_text: str) -> ClusterState:
             if c and c not in ("0",):
                 value = 1000000 if c == "INFINITY" else int(c)
                 counts.append((n.get("name", "?"), rh.get("id", "?").split(":")[0], value))
-    return ClusterState(nodes=nodes, resources=tuple(resources), failed_actions=tuple(failed),
-                        fail_counts=tuple(counts), dc=dc, version=version, with_quorum=quorum,
-                        maintenance_mode=maintenance_mode, fail_counts_shown=root.find("node_history") is not None)
+    return ClusterState(
+        nodes=nodes,
+        resources=tuple(resources),
+        failed_actions=tuple(failed),
+        fail_counts=tuple(counts),
+        dc=dc,
+        version=version,
+        with_quorum=quorum,
+        maintenance_mode=maintenance_mode,
+        fail_counts_shown=root.find("node_history") is not None,
+    )
 
 
 def parse_crm_failcount(text: str) -> int | None:
@@ -219,9 +256,11 @@ def _reason(text: str) -> str:
 
 # --- DRBD --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DrbdStatus:
     """One node's view of one DRBD resource."""
+
     resource: str
     configured: bool
     role: str  # Primary | Secondary | Unknown
@@ -245,8 +284,7 @@ class DrbdStatus:
         return s
 
 
-_PROC_LINE = re.compile(
-    r"^\s*(?P<minor>\d+): cs:(?P<cs>\S+)(?: ro:(?P<ro>\S+))?(?: ds:(?P<ds>\S+))?", re.M)
+_PROC_LINE = re.compile(r"^\s*(?P<minor>\d+): cs:(?P<cs>\S+)(?: ro:(?P<ro>\S+))?(?: ds:(?P<ds>\S+))?", re.M)
 _SYNC = re.compile(r"sync'ed:\s*(?P<pct>[\d.]+)%")
 
 
@@ -268,12 +306,13 @@ def parse_proc_drbd(text: str, resource: str, minor: int = 0) -> DrbdStatus:
             return DrbdStatus(resource, False, "Unknown", "Unknown", cs, "Diskless", "DUnknown", version=version)
         role, peer_role = (line.group("ro").split("/") + ["Unknown"])[:2]
         disk, peer_disk = (line.group("ds").split("/") + ["DUnknown"])[:2]
-        rest = text[line.end():]
+        rest = text[line.end() :]
         nxt = _PROC_LINE.search(rest)
         block = rest[: nxt.start()] if nxt else rest
         sm = _SYNC.search(block)
-        return DrbdStatus(resource, True, role, peer_role, cs, disk, peer_disk,
-                          float(sm.group("pct")) if sm else None, version)
+        return DrbdStatus(
+            resource, True, role, peer_role, cs, disk, peer_disk, float(sm.group("pct")) if sm else None, version
+        )
     return DrbdStatus(resource, False, "Unknown", "Unknown", "Unconfigured", "Diskless", "DUnknown", version=version)
 
 
@@ -293,7 +332,7 @@ _REPL_TO_84 = {"Established": "Connected"}
 
 def parse_drbdadm_status(text: str, resource: str) -> DrbdStatus:
     """DRBD 9's `drbdadm status RESOURCE` (two nodes: one peer)."""
-    lines = [l for l in text.splitlines() if l.strip()]
+    lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
         return DrbdStatus(resource, False, "Unknown", "Unknown", "Unconfigured", "Diskless", "DUnknown")
     head = lines[0].split()
@@ -325,18 +364,27 @@ def parse_drbdadm_status(text: str, resource: str) -> DrbdStatus:
     else:
         connection = _REPL_TO_84.get(peer.get("replication", "Established"), peer.get("replication", ""))
     done = peer.get("done")
-    return DrbdStatus(resource, True, fields.get("role", "Unknown"), peer.get("role", "Unknown"),
-                      connection, fields.get("disk", "DUnknown"), peer.get("peer-disk", "DUnknown"),
-                      float(done) if done else None, version="9")
+    return DrbdStatus(
+        resource,
+        True,
+        fields.get("role", "Unknown"),
+        peer.get("role", "Unknown"),
+        connection,
+        fields.get("disk", "DUnknown"),
+        peer.get("peer-disk", "DUnknown"),
+        float(done) if done else None,
+        version="9",
+    )
 
 
 # --- the virtual IP on a node's interfaces (`ip -o -4 addr show`) -----------------------------
 
+
 @dataclass(frozen=True)
 class VipInterface:
-    interface: str            # "" when the VIP is on no interface
-    prefix: int | None        # the VIP's prefix length as configured (cidr_netmask)
-    on_network: bool          # does that interface carry another address of the VIP's network?
+    interface: str  # "" when the VIP is on no interface
+    prefix: int | None  # the VIP's prefix length as configured (cidr_netmask)
+    on_network: bool  # does that interface carry another address of the VIP's network?
     neighbours: tuple[str, ...] = ()  # the interface's other addresses, for the message
 
 
@@ -363,9 +411,11 @@ def parse_vip_interface(ip_addr_text: str, vip: str) -> VipInterface:
 
 # --- the cluster's own account of its operations (Pacemaker's controller, in the journal) --------
 
+
 @dataclass(frozen=True)
 class ClusterOperation:
     """One resource operation as the node's controller logged it, on the node's clock (epoch s)."""
+
     node: str
     resource: str
     task: str  # start, stop, promote, demote, notify, monitor
@@ -385,10 +435,14 @@ class ClusterOperation:
 
 # Pacemaker 2.x logs these two notices for every operation it runs on its node (1.1 logs other
 # words: nothing is parsed there, and the anatomy says so)
-_REQUEST = re.compile(r"^(\d+\.\d+) \S+ pacemaker-controld\[\d+\]:\s+\w+: Requesting local execution of (\w+) "
-                      r"operation for (\S+) on (\S+)")
-_RESULT = re.compile(r"^(\d+\.\d+) \S+ pacemaker-controld\[\d+\]:\s+\w+: Result of (\w+) operation for (\S+) "
-                     r"on (\S+): ([^|]+?)\s*(?:\||$)")
+_REQUEST = re.compile(
+    r"^(\d+\.\d+) \S+ pacemaker-controld\[\d+\]:\s+\w+: Requesting local execution of (\w+) "
+    r"operation for (\S+) on (\S+)"
+)
+_RESULT = re.compile(
+    r"^(\d+\.\d+) \S+ pacemaker-controld\[\d+\]:\s+\w+: Result of (\w+) operation for (\S+) "
+    r"on (\S+): ([^|]+?)\s*(?:\||$)"
+)
 
 
 def parse_controld_journal(text: str) -> list[ClusterOperation]:
@@ -418,9 +472,11 @@ def parse_controld_journal(text: str) -> list[ClusterOperation]:
 # controller's state (S_IDLE when no transition is in flight) and the CIB's version, which every
 # operation result and every change of configuration bumps (so that two idle readings with the
 # same version say that nothing happened between them).
-CONTROLLER_COMMAND = ("dc=$(crmadmin -D 2>/dev/null | sed -n 's/.*: *//p' | tail -1); echo \"dc=$dc\"; "
-                      "echo \"state=$(crmadmin -S \"$dc\" 2>&1 | grep -o 'S_[A-Z_]*' | head -1)\"; "
-                      "echo \"cib=$(cibadmin -Q 2>/dev/null | head -c 2000 | grep -o '<cib [^>]*>' | head -1)\"")
+CONTROLLER_COMMAND = (
+    "dc=$(crmadmin -D 2>/dev/null | sed -n 's/.*: *//p' | tail -1); echo \"dc=$dc\"; "
+    'echo "state=$(crmadmin -S "$dc" 2>&1 | grep -o \'S_[A-Z_]*\' | head -1)"; '
+    "echo \"cib=$(cibadmin -Q 2>/dev/null | head -c 2000 | grep -o '<cib [^>]*>' | head -1)\""
+)
 
 
 @dataclass(frozen=True)
@@ -436,7 +492,11 @@ class ControllerState:
 
 def parse_controller(text: str) -> ControllerState:
     """What CONTROLLER_COMMAND printed."""
-    values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line and line.split("=", 1)[0] in ("dc", "state", "cib"))
+    values = dict(
+        line.split("=", 1)
+        for line in text.splitlines()
+        if "=" in line and line.split("=", 1)[0] in ("dc", "state", "cib")
+    )
     root = values.get("cib", "")
     attrs = dict(re.findall(r'\b(admin_epoch|epoch|num_updates)="(\d+)"', root))
     version = ".".join(attrs[k] for k in ("admin_epoch", "epoch", "num_updates")) if len(attrs) == 3 else ""

@@ -14,12 +14,19 @@
   protocol} or {error}}, error}.
 - FAULT events of the faults themselves (start, end), as in every scenario.
 """
+
 from __future__ import annotations
 
 ENDURANCE = "endurance"
 FTP_UPLOADER, CURL_UPLOADER = "envois-ftp", "envois-curl"
 UPLOAD, READ_BACK = "envoi", "relecture"
 START, PLANNED, RECOVERED, SPLIT_BRAIN, VERIFY, STOP = (
-    "debut", "panne-prevue", "retour", "split-brain-resolu", "verification", "fin")
+    "debut",
+    "panne-prevue",
+    "retour",
+    "split-brain-resolu",
+    "verification",
+    "fin",
+)
 STORAGE = "stockage"
 REPLICA = "replique"

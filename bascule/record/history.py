@@ -7,6 +7,7 @@ observer of a node), what (op), and the outcome: ok, fail, or info when the outc
 (failover, failback, client downtime) are computed from this timeline, by bascule.facts: this module
 holds the record only.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,13 +55,23 @@ class History:
     def now(self) -> float:
         return self._clock() - self._t0
 
-    def append(self, source: str, process: str, op: str, outcome: str, value: Any = None,
-               error: str | None = None, t: float | None = None, end: float | None = None) -> Event:
+    def append(
+        self,
+        source: str,
+        process: str,
+        op: str,
+        outcome: str,
+        value: Any = None,
+        error: str | None = None,
+        t: float | None = None,
+        end: float | None = None,
+    ) -> Event:
         with self._lock:
             now = self.now()
             start = now if t is None else t
-            ev = Event(len(self._events), start, now if end is None else end, source, process, op,
-                       outcome, value, error)
+            ev = Event(
+                len(self._events), start, now if end is None else end, source, process, op, outcome, value, error
+            )
             self._events.append(ev)
             return ev
 

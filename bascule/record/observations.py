@@ -5,6 +5,7 @@ so that it can be written to the history and read back exactly: `bascule rejuger
 again, offline, from the very observations the live run judged. The live run itself judges the value
 read back from its JSON form (`roundtrip`), so that both judgements see the same bytes.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,12 +18,13 @@ from typing import Any
 
 from bascule.record.cluster_state import DrbdStatus
 
-
 # --- the cluster at the start and after a scenario -----------------------------------------------
+
 
 @dataclass(frozen=True)
 class FtpAccess:
     """The FTP account on the VIP, tried before any fault: log in, list, write in Documents."""
+
     logged_in: bool
     error: str = ""  # why it could not log in or list
     login_refused: bool = False  # 530: the account's password (or the server's user list) is wrong
@@ -35,6 +37,7 @@ class FtpAccess:
 class ClusterReading:
     """One reading of the whole cluster: crm_mon XML (None: unreadable), DRBD on each node, the
     location constraints of the CIB, the cluster's maintenance-mode property."""
+
     crm_mon_xml: str | None
     crm_mon_error: str = ""
     drbd: dict[str, DrbdStatus | None] = field(default_factory=dict)
@@ -47,6 +50,7 @@ class ClusterReading:
 @dataclass(frozen=True)
 class StartState:
     """« État du cluster au départ »: the cluster as bascule found it, before any row."""
+
     reading: ClusterReading
     ftp: FtpAccess | None  # None: not tried (the cluster was unreadable)
     ftp_side: FtpSide | None = None  # read on the master when the FTP account could not log in or write
@@ -55,6 +59,7 @@ class StartState:
 @dataclass(frozen=True)
 class Repair:
     """Something bascule did to the cluster after a scenario, and why."""
+
     what: str  # in the lab's words: « crm resource cleanup serviceFTP »
     why: str  # what was seen: « action en échec : serviceFTP monitor sur intralab01 »
     own: bool  # undoing bascule's own fault (or what that fault is expected to leave behind)
@@ -64,6 +69,7 @@ class Repair:
 class Audit:
     """After a scenario: what bascule undid, what else it had to repair, and whether the cluster
     came back to its baseline (CTS's audits)."""
+
     repairs: tuple[Repair, ...]
     baseline_after: tuple[str, ...]  # what still kept the cluster from its baseline ("": at baseline)
     error: str = ""  # the audit could not run (no node answered)
@@ -76,9 +82,11 @@ class Audit:
 
 # --- the rows of Q2 and Q5 ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class NodeSeen:
     """What a student checks by hand on one node: ifconfig, ps, the mount of /home."""
+
     node: str
     ip_addr: str  # `ip -o -4 addr show`
     proftpd: bool
@@ -89,6 +97,7 @@ class NodeSeen:
 @dataclass(frozen=True)
 class ResourcesSeen:
     """« vérifier que les ressources sont bien activées (crm status, ifconfig, ps, Filezilla) »."""
+
     crm_mon_xml: str
     nodes: dict[str, NodeSeen]
     ftp_listing: tuple[str, ...] | None  # the home as the FTP client lists it (None: failed)
@@ -100,6 +109,7 @@ class ResourcesSeen:
 @dataclass(frozen=True)
 class FileWrite:
     """The lab's `touch /home/user/Documents/essai1`, done as the user with known content."""
+
     node: str
     path: str
     sha256: str | None  # None: the write failed
@@ -112,6 +122,7 @@ class FileWrite:
 @dataclass(frozen=True)
 class FileRead:
     """A witness file read on a node, on the DRBD mount."""
+
     name: str
     node: str
     home_source: str
@@ -124,6 +135,7 @@ class FileRead:
 @dataclass(frozen=True)
 class FtpWitness:
     """A file written through the FTP client: where, and its checksum."""
+
     path: str
     sha256: str
 
@@ -131,6 +143,7 @@ class FtpWitness:
 @dataclass(frozen=True)
 class WitnessRead:
     """A witness file read back through the FTP client on the VIP."""
+
     path: str
     expected: str
     found: str | None
@@ -141,6 +154,7 @@ class WitnessRead:
 @dataclass(frozen=True)
 class FtpTest:
     """« Tester l'accès en écriture au serveur FTP »: upload, download, compare; earlier files too."""
+
     path: str
     sha256: str
     size: int
@@ -155,6 +169,7 @@ class FtpTest:
 class NodeJournal:
     """A node's controller journal over a move (journalctl -o short-unix -t pacemaker-controld), with
     how to put its clock on the history's: history t = node epoch - offset - t0."""
+
     node: str
     text: str
     offset: float  # node clock minus this machine's clock, seconds
@@ -167,6 +182,7 @@ class NodeJournal:
 class ConfigTest:
     """A daemon's own configuration test on a node (`apache2ctl configtest`, `proftpd -t`), run where
     its resource failed: its exit code and its last lines."""
+
     resource: str
     node: str
     command: str
@@ -180,6 +196,7 @@ class FtpSide:
     listens on the FTP port, whether the FTP server's own configuration test passes, the FTP account
     as the system sees it, and the file system behind its home. Passwords are compared, never kept:
     each node's hash is digested there, the digests compared in memory, only the answer kept."""
+
     node: str
     listening: tuple[str, ...] = ()  # local addresses listening on the FTP port (ss), e.g. "0.0.0.0:21"
     other_ftp_ports: tuple[str, ...] = ()  # addresses where an FTP server listens on another port
@@ -213,6 +230,7 @@ class Evidence:
     """What bascule read on the cluster when a wait ended without its outcome, for the diagnosis:
     crm_mon (failed actions, fail-counts, where things are), the daemons' configuration tests where
     their resources failed, the location constraints."""
+
     crm_mon_xml: str | None
     config_tests: tuple[ConfigTest, ...] = ()
     constraints_xml: str | None = None
@@ -224,6 +242,7 @@ class Evidence:
 class MoveSeen:
     """A move of the resources, judged from the history from `since` on: the crm_mon readings and
     the probe's operations are there."""
+
     since: float
     to: str  # the node that the Then step names
     cause: str
@@ -231,13 +250,16 @@ class MoveSeen:
     wait_error: str = ""  # the wait for the placement timed out: what was last seen
     unreachable: str = ""  # the cluster could not be read at all
     journals: tuple[NodeJournal, ...] = ()  # each node's controller journal over the move (its anatomy)
-    settled: str = ""  # the wait ended because the cluster settled without the move: why (« aucune transition depuis … »)
+    settled: str = (
+        ""  # the wait ended because the cluster settled without the move: why (« aucune transition depuis … »)
+    )
     evidence: Evidence | None = None  # read on the cluster when the move did not happen, for the diagnosis
 
 
 @dataclass(frozen=True)
 class Takeover:
     """The service moved away from a node whose FTP could not restart, with its data."""
+
     move: MoveSeen
     witnesses: tuple[WitnessRead, ...]
 
@@ -246,6 +268,7 @@ class Takeover:
 class RestartSeen:
     """proftpd killed: did Pacemaker restart it where it was (fail-count + 1), and when did the
     client get the service back?"""
+
     since: float
     resource: str
     node: str
@@ -261,6 +284,7 @@ class RestartSeen:
 
 
 # --- the extra cases: cable and split brain --------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CableTakeover:
@@ -298,6 +322,7 @@ class SplitBrainResolution:
 
 
 # --- configuration: Q6/Q7 and conformance -------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SaveSeen:

@@ -1,5 +1,6 @@
 """A row of the lab's table, as the history records it and the reports show it: the one row type of
 bascule, judged or not, live or re-judged."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -10,6 +11,7 @@ class Row:
     """One row of the lab's table: where it stands (its table, its scenario, the lab's « Actions à
     effectuer » and « Résultats attendus ») and what was found (« Résultats obtenus », « Statut »,
     and for a KO its likely cause and fix). A row about to be judged has no status yet."""
+
     table: str  # the feature (e.g. « Q2 — DRBD et système de fichiers »)
     scenario: str
     action: str

@@ -7,6 +7,7 @@ one summary page (md and html): one line per group, one column per row of the la
 status in each cell linked to that group's table, the move times and the cause of each KO in a
 word. An unreachable cluster or a bad inventory is a line of the summary, never the end of the run.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,11 +22,10 @@ from datetime import datetime
 from pathlib import Path
 
 from bascule.errors import BasculeError
-from bascule.reporting.table import COLOURS, render
-from bascule.reporting.trend import short_move
-from bascule.waits import PROGRESS, heartbeat
 from bascule.record.history import History
-from bascule.reporting.trend import record_of
+from bascule.reporting.table import COLOURS, render
+from bascule.reporting.trend import record_of, short_move
+from bascule.waits import PROGRESS, heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,10 @@ def groups_from(paths: list[str], out: Path) -> list[Group]:
         if path.is_dir():
             found = sorted(path.glob("*.toml"))
             if not found:
-                raise BasculeError(f"aucun inventaire (*.toml) dans le dossier {path}", "donner des fichiers d'inventaire, ou un dossier qui en contient")
+                raise BasculeError(
+                    f"aucun inventaire (*.toml) dans le dossier {path}",
+                    "donner des fichiers d'inventaire, ou un dossier qui en contient",
+                )
             files.extend(found)
         else:
             files.append(path)  # a missing file is that group's line of the summary
@@ -77,9 +80,20 @@ def run_group(group: Group, pytest_args: list[str], trend: Path | None) -> Group
     """The suite against one group's cluster, its output in the group's directory."""
     group.out.mkdir(parents=True, exist_ok=True)
     results = group.out / "allure-results"
-    command = [sys.executable, "-m", "pytest", str(ROOT / "features"), "-p", "no:cacheprovider", "-q",
-               f"--bascule-inventaire={group.inventory}", f"--bascule-rapports={group.out}", f"--alluredir={results}",
-               "--clean-alluredir", f"--bascule-groupe={group.name}"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(ROOT / "features"),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--bascule-inventaire={group.inventory}",
+        f"--bascule-rapports={group.out}",
+        f"--alluredir={results}",
+        "--clean-alluredir",
+        f"--bascule-groupe={group.name}",
+    ]
     if trend is not None:
         command.append(f"--bascule-tendance={trend}")
     start = time.monotonic()
@@ -98,8 +112,11 @@ def collect(group: Group, rc: int, seconds: float) -> GroupRun:
         data = json.loads(table.read_text(encoding="utf-8"))
         run.rows, run.stopped = data.get("rows", []), data.get("stopped", "")
     else:
-        lines = [line.strip() for line in (group.out / "pytest.log").read_text(encoding="utf-8").splitlines()
-                 if "bascule:" in line or "error:" in line]
+        lines = [
+            line.strip()
+            for line in (group.out / "pytest.log").read_text(encoding="utf-8").splitlines()
+            if "bascule:" in line or "error:" in line
+        ]
         said = lines[-1] if lines else ""
         said = said.split("bascule:", 1)[1] if "bascule:" in said else said.split("error:", 1)[-1]
         run.error = said.strip() or f"pytest exit code {rc}, no table written"
@@ -122,15 +139,32 @@ def render_allure(results: Path, group: Group) -> str:
         return ""
     name = f"Haute disponibilité d'un serveur FTP — {group.name}"
     for out, extra in (("allure-report", []), ("allure-rendu", ["--single-file"])):
-        subprocess.run([npx, "--no-install", "allure", "awesome", str(results), "-o", str(group.out / out),
-                        "--report-name", name, "--group-by", "feature", *extra],
-                       cwd=ROOT, capture_output=True, timeout=600)
+        subprocess.run(
+            [
+                npx,
+                "--no-install",
+                "allure",
+                "awesome",
+                str(results),
+                "-o",
+                str(group.out / out),
+                "--report-name",
+                name,
+                "--group-by",
+                "feature",
+                *extra,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=600,
+        )
     index = group.out / "allure-report" / "index.html"
     return f"{group.name}/allure-report/index.html" if index.is_file() else ""
 
 
-def run_class(groups: list[Group], parallel: int, pytest_args: list[str], trend: Path | None,
-              say=PROGRESS.say) -> list[GroupRun]:
+def run_class(
+    groups: list[Group], parallel: int, pytest_args: list[str], trend: Path | None, say=PROGRESS.say
+) -> list[GroupRun]:
     """Every group's run, `parallel` at a time; a line at least every 30 s says where the class is."""
     running: dict[str, float] = {}
     done: list[GroupRun] = []
@@ -155,6 +189,7 @@ def run_class(groups: list[Group], parallel: int, pytest_args: list[str], trend:
             now = time.monotonic()
             busy = ", ".join(f"{g} ({now - t:.0f} s)" for g, t in running.items())
             say(f"bascule classe: {len(done)}/{len(groups)} groupes terminés ; en cours : {busy or 'aucun'}")
+
     with heartbeat(progress), ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         return list(pool.map(one, groups))
 
@@ -203,15 +238,32 @@ def write_summary(runs: list[GroupRun], out: Path, title: str = "bascule — cla
 
     def line_of(run: GroupRun) -> dict:
         cells = [next((r for r in run.rows if (r["table"], r["scenario"], r["action"]) == col), None) for col in cols]
-        return {"name": run.group.name, "linked": bool(run.rows), "allure": run.allure, "verdict": verdict_of(run),
-                "cells": cells,  # the group's row for each column, None where its table has no such row
-                "moves": [f"{short_move(label)} : {fmt(took)} (FTP {fmt(down)})" for label, (took, down) in run.moves.items()],
-                "kos": [f"{i} : {cause_in_a_word(row)}" for i, row in zip(ids, cells)
-                        if row is not None and row["status"] in ("KO", "inconnu")]}
+        return {
+            "name": run.group.name,
+            "linked": bool(run.rows),
+            "allure": run.allure,
+            "verdict": verdict_of(run),
+            "cells": cells,  # the group's row for each column, None where its table has no such row
+            "moves": [
+                f"{short_move(label)} : {fmt(took)} (FTP {fmt(down)})" for label, (took, down) in run.moves.items()
+            ],
+            "kos": [
+                f"{i} : {cause_in_a_word(row)}"
+                for i, row in zip(ids, cells)
+                if row is not None and row["status"] in ("KO", "inconnu")
+            ],
+        }
 
-    context = {"title": title, "date": datetime.now().strftime("%Y-%m-%d %H:%M"), "lines": [line_of(r) for r in runs],
-               "ids": ids, "columns": list(zip(ids, cols)), "colours": COLOURS, "short": SHORT,
-               "trends": [p.name for p in sorted(out.glob("tendance/*.png"))]}
+    context = {
+        "title": title,
+        "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "lines": [line_of(r) for r in runs],
+        "ids": ids,
+        "columns": list(zip(ids, cols)),
+        "colours": COLOURS,
+        "short": SHORT,
+        "trends": [p.name for p in sorted(out.glob("tendance/*.png"))],
+    }
     out.mkdir(parents=True, exist_ok=True)
     paths = {"md": out / "classe.md", "html": out / "classe.html"}
     paths["md"].write_text(render("classe.md.j2", **context), encoding="utf-8")

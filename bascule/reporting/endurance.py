@@ -1,34 +1,58 @@
 """The endurance run's report: the table of its faults (Markdown, HTML, JSON), a timeline of the whole
 run (each client's uploads, the faults, the losses), and a record for the nights' trend."""
+
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
+from statistics import median
 
-from bascule.judging.endurance import (CORRUPTED, DISCARDED, IN_CACHE, LOST, NOT_CHECKED, NOT_REPLICATED,
-                                      SPLIT_BRAIN_WORDS, STALE, UNDECIDED, EnduranceVerdict, run_value)
+from bascule.judging.endurance import (
+    CORRUPTED,
+    DISCARDED,
+    IN_CACHE,
+    LOST,
+    NOT_CHECKED,
+    NOT_REPLICATED,
+    SPLIT_BRAIN_WORDS,
+    STALE,
+    UNDECIDED,
+    EnduranceVerdict,
+    run_value,
+)
 from bascule.record.endurance import FTP_UPLOADER, START, STOP, UPLOAD
 from bascule.record.history import CLIENT, OK, Event
 from bascule.reporting.table import render
-import uuid
-from statistics import median
 from bascule.reporting.trend import MoveFigures, RunRecord
 
-
-COLUMNS = (("acked", "envois acquittés"), ("intact", "relus intacts (les deux nœuds)"), ("stale", "lectures périmées"),
-           ("corrupted", "corrompus"), ("lost", "perdus sans explication"), ("not_replicated", "absents de la réplique"),
-           ("discarded", "écartés par le split brain"), ("in_cache", "perdus en cache à une coupure"),
-           ("not_checked", "sans verdict"), ("refused", "échoués : refusés"), ("timed_out", "échoués : sans réponse"),
-           ("recovered", "échoués mais présents"), ("unexpected", "inattendus"))
-SECTIONS = ((LOST, "Fichiers acquittés perdus sans explication"), (CORRUPTED, "Fichiers acquittés corrompus"),
-            (NOT_REPLICATED, "Fichiers acquittés absents ou différents sur la réplique"),
-            (STALE, "Lectures périmées (absent ou vide à une relecture, intact ensuite)"),
-            (DISCARDED, SPLIT_BRAIN_WORDS[0].upper() + SPLIT_BRAIN_WORDS[1:] + " (comptés)"),
-            (IN_CACHE, "Perdus à une coupure de courant, encore dans le cache du nœud coupé (comptés)"),
-            (NOT_CHECKED, "Sans verdict"),
-            (UNDECIDED, "Absents après un split brain, acquittés par un nœud que rien ne nomme (perte sans explication)"))
+COLUMNS = (
+    ("acked", "envois acquittés"),
+    ("intact", "relus intacts (les deux nœuds)"),
+    ("stale", "lectures périmées"),
+    ("corrupted", "corrompus"),
+    ("lost", "perdus sans explication"),
+    ("not_replicated", "absents de la réplique"),
+    ("discarded", "écartés par le split brain"),
+    ("in_cache", "perdus en cache à une coupure"),
+    ("not_checked", "sans verdict"),
+    ("refused", "échoués : refusés"),
+    ("timed_out", "échoués : sans réponse"),
+    ("recovered", "échoués mais présents"),
+    ("unexpected", "inattendus"),
+)
+SECTIONS = (
+    (LOST, "Fichiers acquittés perdus sans explication"),
+    (CORRUPTED, "Fichiers acquittés corrompus"),
+    (NOT_REPLICATED, "Fichiers acquittés absents ou différents sur la réplique"),
+    (STALE, "Lectures périmées (absent ou vide à une relecture, intact ensuite)"),
+    (DISCARDED, SPLIT_BRAIN_WORDS[0].upper() + SPLIT_BRAIN_WORDS[1:] + " (comptés)"),
+    (IN_CACHE, "Perdus à une coupure de courant, encore dans le cache du nœud coupé (comptés)"),
+    (NOT_CHECKED, "Sans verdict"),
+    (UNDECIDED, "Absents après un split brain, acquittés par un nœud que rien ne nomme (perte sans explication)"),
+)
 SHOWN = 200  # files listed per section in the table; the JSON has them all
 
 
@@ -57,16 +81,43 @@ def _fault_cells(verdict: EnduranceVerdict, start_date: str = "") -> list[dict]:
         if f.repairs:
             back += " ; réparé par bascule (KO) : " + " ; ".join(f.repairs)
         label = f.label + (f" — pendant le retour de la précédente ({f.overlapped})" if f.overlapped else "")
-        rows.append({"index": f.index, "kind": f.kind, "label": label, "start": f.start, "back": back,
-                     "start_words": _clock(start_date, f.start), "target": f.target or "",
-                     "outage": outage or "—", "uploads": uploads or "—", "lost": f.lost, "discarded": f.discarded,
-                     "in_cache": f.in_cache, "stale": f.anomalies, "recovered": (f.recovered and not f.repairs)
-                     or not f.played})
+        rows.append(
+            {
+                "index": f.index,
+                "kind": f.kind,
+                "label": label,
+                "start": f.start,
+                "back": back,
+                "start_words": _clock(start_date, f.start),
+                "target": f.target or "",
+                "outage": outage or "—",
+                "uploads": uploads or "—",
+                "lost": f.lost,
+                "discarded": f.discarded,
+                "in_cache": f.in_cache,
+                "stale": f.anomalies,
+                "recovered": (f.recovered and not f.repairs) or not f.played,
+            }
+        )
     if verdict.lost_outside_faults():
-        rows.append({"index": "—", "kind": "", "label": "fin de série, réplique ou relecture pendant la série",
-                     "start": None, "start_words": "", "target": "", "back": "", "outage": "", "uploads": "",
-                     "lost": verdict.lost_outside_faults(), "discarded": 0, "in_cache": 0, "stale": 0,
-                     "recovered": True})
+        rows.append(
+            {
+                "index": "—",
+                "kind": "",
+                "label": "fin de série, réplique ou relecture pendant la série",
+                "start": None,
+                "start_words": "",
+                "target": "",
+                "back": "",
+                "outage": "",
+                "uploads": "",
+                "lost": verdict.lost_outside_faults(),
+                "discarded": 0,
+                "in_cache": 0,
+                "stale": 0,
+                "recovered": True,
+            }
+        )
     return rows
 
 
@@ -87,35 +138,58 @@ def _sections(verdict: EnduranceVerdict, start_date: str) -> list[tuple[str, lis
                 items.append(f"… et {len(files) - SHOWN} autres (endurance.json les a tous)")
             out.append((f"{title} : {len(files)}", items))
     if verdict.unexpected:
-        out.append((f"Fichiers inattendus (présents, jamais envoyés) : {len(verdict.unexpected)}",
-                    list(verdict.unexpected[:SHOWN])))
+        out.append(
+            (
+                f"Fichiers inattendus (présents, jamais envoyés) : {len(verdict.unexpected)}",
+                list(verdict.unexpected[:SHOWN]),
+            )
+        )
     partial = [f for f in verdict.failed_uploads if f.left != "rien"]
     if partial:
-        out.append(("Envois échoués qui ont laissé un fichier (pas des pertes)",
-                    [f"{f.name} ({f.uploader}, {_clock(start_date, f.at)}, {f.how}) : {f.left} — {f.error}"
-                     for f in partial[:SHOWN]]))
+        out.append(
+            (
+                "Envois échoués qui ont laissé un fichier (pas des pertes)",
+                [
+                    f"{f.name} ({f.uploader}, {_clock(start_date, f.at)}, {f.how}) : {f.left} — {f.error}"
+                    for f in partial[:SHOWN]
+                ],
+            )
+        )
     return out
 
 
 def _availability_lines(verdict: EnduranceVerdict) -> list[str]:
     lines = []
     for up, a in verdict.availability.items():
-        kinds = " ; ".join(f"{k} : {v['count']} fois, {v['min']:.1f} / {v['median']:.1f} / {v['max']:.1f} s"
-                           for k, v in a["by_kind"].items())
-        latency = (f" ; envoi acquitté en {a['latency_median_s']:.2f} s (médiane), {a['latency_max_s']:.1f} s au pire"
-                   if a.get("latency_median_s") is not None else "")
-        lines.append(f"{up} : servi {a['served_pct']:.2f} % de la nuit ({a['down_s']:.0f} s sans service){latency}"
-                     + (f" ; indisponibilité par type de panne (min / médiane / max) : {kinds}" if kinds else ""))
+        kinds = " ; ".join(
+            f"{k} : {v['count']} fois, {v['min']:.1f} / {v['median']:.1f} / {v['max']:.1f} s"
+            for k, v in a["by_kind"].items()
+        )
+        latency = (
+            f" ; envoi acquitté en {a['latency_median_s']:.2f} s (médiane), {a['latency_max_s']:.1f} s au pire"
+            if a.get("latency_median_s") is not None
+            else ""
+        )
+        lines.append(
+            f"{up} : servi {a['served_pct']:.2f} % de la nuit ({a['down_s']:.0f} s sans service){latency}"
+            + (f" ; indisponibilité par type de panne (min / médiane / max) : {kinds}" if kinds else "")
+        )
     return lines or ["aucun envoi"]
 
 
 def _time_words(spent: dict[str, float]) -> str:
     if not spent:
         return "—"
-    names = (("pauses", "envois sur un cluster au repos"), ("faults", "pannes jusqu'au retour à l'état de référence"),
-             ("verifications", "vérifications"), ("replica", "lecture de la réplique"),
-             ("other", "le reste (départ, lectures du cluster)"))
-    return f"{spent['total'] / 60:.1f} min : " + ", ".join(f"{words} {spent.get(k, 0) / 60:.1f} min" for k, words in names)
+    names = (
+        ("pauses", "envois sur un cluster au repos"),
+        ("faults", "pannes jusqu'au retour à l'état de référence"),
+        ("verifications", "vérifications"),
+        ("replica", "lecture de la réplique"),
+        ("other", "le reste (départ, lectures du cluster)"),
+    )
+    return f"{spent['total'] / 60:.1f} min : " + ", ".join(
+        f"{words} {spent.get(k, 0) / 60:.1f} min" for k, words in names
+    )
 
 
 def write_report(verdict: EnduranceVerdict, events: list[Event], out: Path) -> dict[str, Path]:
@@ -124,28 +198,53 @@ def write_report(verdict: EnduranceVerdict, events: list[Event], out: Path) -> d
     date = start.get("date", "")
     played = (events[-1].end if events else 0) / 60
     context = {
-        "cluster": _cluster_words(start.get("cluster") or {}), "date": date, "seed": verdict.seed,
-        "replay": verdict.replay or f"bascule endurance --graine {verdict.seed} (série antérieure : ses pannes et sa "
-                                    "durée ne sont pas dans son historique)",
+        "cluster": _cluster_words(start.get("cluster") or {}),
+        "date": date,
+        "seed": verdict.seed,
+        "replay": verdict.replay
+        or f"bascule endurance --graine {verdict.seed} (série antérieure : ses pannes et sa "
+        "durée ne sont pas dans son historique)",
         "duration": f"{float(start.get('duration_s', 0)) / 60:.0f} min au plus, {played:.1f} min jouées",
         "stop": f"{stop.get('reason', 'série interrompue avant sa fin')} ({stop.get('faults', 0)} panne(s) jouée(s))",
-        "time_spent": _time_words(verdict.time_spent), "availability": _availability_lines(verdict),
-        "verdict": verdict, "faults": _fault_cells(verdict, date), "columns": [words for _, words in COLUMNS],
+        "time_spent": _time_words(verdict.time_spent),
+        "availability": _availability_lines(verdict),
+        "verdict": verdict,
+        "faults": _fault_cells(verdict, date),
+        "columns": [words for _, words in COLUMNS],
         "totals": [(up, [t.get(k, 0) for k, _ in COLUMNS]) for up, t in sorted(verdict.totals.items())],
-        "sections": _sections(verdict, date), "timeline": timeline.name if timeline is not None else ""}
+        "sections": _sections(verdict, date),
+        "timeline": timeline.name if timeline is not None else "",
+    }
     out.mkdir(parents=True, exist_ok=True)
     paths = {"md": out / "endurance.md", "html": out / "endurance.html", "json": out / "endurance.json"}
     paths["md"].write_text(render("endurance.md.j2", **context), encoding="utf-8")
     paths["html"].write_text(render("endurance.html.j2", **context), encoding="utf-8")
-    paths["json"].write_text(json.dumps({
-        "verdict": verdict.verdict, "exit_code": verdict.exit_code, "why": verdict.why, "cause": verdict.cause,
-        "fix": verdict.fix, "seed": verdict.seed, "replay": verdict.replay, "explanations": list(verdict.explanations),
-        "replica": verdict.replica, "availability": verdict.availability, "time_spent": verdict.time_spent,
-        "totals": verdict.totals, "faults": [asdict(f) for f in verdict.faults],
-        "losses": [asdict(f) for f in verdict.lost()],
-        "anomalies": {fate: [asdict(f) for f in verdict.of(fate)] for fate, _ in SECTIONS if verdict.of(fate)},
-        "unexpected": list(verdict.unexpected),
-        "failed_uploads": [asdict(f) for f in verdict.failed_uploads]}, ensure_ascii=False, indent=1), encoding="utf-8")
+    paths["json"].write_text(
+        json.dumps(
+            {
+                "verdict": verdict.verdict,
+                "exit_code": verdict.exit_code,
+                "why": verdict.why,
+                "cause": verdict.cause,
+                "fix": verdict.fix,
+                "seed": verdict.seed,
+                "replay": verdict.replay,
+                "explanations": list(verdict.explanations),
+                "replica": verdict.replica,
+                "availability": verdict.availability,
+                "time_spent": verdict.time_spent,
+                "totals": verdict.totals,
+                "faults": [asdict(f) for f in verdict.faults],
+                "losses": [asdict(f) for f in verdict.lost()],
+                "anomalies": {fate: [asdict(f) for f in verdict.of(fate)] for fate, _ in SECTIONS if verdict.of(fate)},
+                "unexpected": list(verdict.unexpected),
+                "failed_uploads": [asdict(f) for f in verdict.failed_uploads],
+            },
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     return paths
 
 
@@ -167,31 +266,64 @@ def write_allure(verdict: EnduranceVerdict, events: list[Event], directory: Path
 
     def result(name: str, status: str, message: str, t0: float, t1: float, parameters: dict, attachments: list) -> None:
         rid = str(uuid.uuid4())
-        (directory / f"{rid}-result.json").write_text(json.dumps({
-            "uuid": rid, "historyId": f"endurance {name}", "name": name, "fullName": f"Endurance — {name}",
-            "status": status, "statusDetails": {"message": message}, "stage": "finished", "start": ms(t0), "stop": ms(t1),
-            "labels": [{"name": "feature", "value": "Endurance"}, {"name": "suite", "value": f"Endurance — {cluster}"},
-                       {"name": "framework", "value": "bascule"}],
-            "parameters": [{"name": k, "value": str(v)} for k, v in parameters.items()],
-            "attachments": attachments}, ensure_ascii=False), encoding="utf-8")
+        (directory / f"{rid}-result.json").write_text(
+            json.dumps(
+                {
+                    "uuid": rid,
+                    "historyId": f"endurance {name}",
+                    "name": name,
+                    "fullName": f"Endurance — {name}",
+                    "status": status,
+                    "statusDetails": {"message": message},
+                    "stage": "finished",
+                    "start": ms(t0),
+                    "stop": ms(t1),
+                    "labels": [
+                        {"name": "feature", "value": "Endurance"},
+                        {"name": "suite", "value": f"Endurance — {cluster}"},
+                        {"name": "framework", "value": "bascule"},
+                    ],
+                    "parameters": [{"name": k, "value": str(v)} for k, v in parameters.items()],
+                    "attachments": attachments,
+                },
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
+
     for f in verdict.faults:
         ok = f.recovered and not (f.lost or f.discarded or f.in_cache or f.anomalies or f.repairs)
-        result(f"Panne {f.index} : {f.label}", "passed" if ok else "failed",
-               f"{f.lost} perte(s), {f.discarded} écarté(s) par le split brain, {f.in_cache} perdu(s) en cache, "
-               f"{f.anomalies} lecture(s) périmée(s) ; "
-               + ("cluster revenu" if f.recovered else "cluster PAS revenu à son état de référence"),
-               f.start, f.end, {"graine": verdict.seed, "type": f.kind, **{f"indisponibilité {k}": v
-                                                                          for k, v in f.outage_s.items()}}, [])
+        result(
+            f"Panne {f.index} : {f.label}",
+            "passed" if ok else "failed",
+            f"{f.lost} perte(s), {f.discarded} écarté(s) par le split brain, {f.in_cache} perdu(s) en cache, "
+            f"{f.anomalies} lecture(s) périmée(s) ; "
+            + ("cluster revenu" if f.recovered else "cluster PAS revenu à son état de référence"),
+            f.start,
+            f.end,
+            {"graine": verdict.seed, "type": f.kind, **{f"indisponibilité {k}": v for k, v in f.outage_s.items()}},
+            [],
+        )
     png = directory.parent / "chronologie-endurance.png"
     table = directory.parent / "endurance.md"
-    attachments = ([attach("chronologie", png.read_bytes(), "image/png", "png")] if png.is_file() else []) + \
-                  ([attach("tableau", table.read_bytes(), "text/markdown", "md")] if table.is_file() else [])
-    said = verdict.why + (f" — cause : {verdict.cause}" if verdict.cause else "") + \
-        (f" — à corriger : {verdict.fix}" if verdict.fix else "")
+    attachments = ([attach("chronologie", png.read_bytes(), "image/png", "png")] if png.is_file() else []) + (
+        [attach("tableau", table.read_bytes(), "text/markdown", "md")] if table.is_file() else []
+    )
+    said = (
+        verdict.why
+        + (f" — cause : {verdict.cause}" if verdict.cause else "")
+        + (f" — à corriger : {verdict.fix}" if verdict.fix else "")
+    )
     # « pertes expliquées » is no pass: files were lost
-    result("Bilan de la série", {"OK": "passed", "inconnu": "broken"}.get(verdict.verdict, "failed"),
-           f"{verdict.verdict} — {said}", 0.0, events[-1].end if events else 0.0,
-           {"graine": verdict.seed, "pour rejouer": verdict.replay}, attachments)
+    result(
+        "Bilan de la série",
+        {"OK": "passed", "inconnu": "broken"}.get(verdict.verdict, "failed"),
+        f"{verdict.verdict} — {said}",
+        0.0,
+        events[-1].end if events else 0.0,
+        {"graine": verdict.seed, "pour rejouer": verdict.replay},
+        attachments,
+    )
     return directory
 
 
@@ -206,23 +338,42 @@ def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | N
     uploads = [e for e in events if e.source == CLIENT and e.op == UPLOAD]
     if not uploads:
         return None
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 - matplotlib costs half a second and the plugin loads on every pytest run: imported to draw, after Agg is chosen
+
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after matplotlib.use
+
     clients = sorted({e.process for e in uploads})
-    fig, (ax, speed) = plt.subplots(2, 1, figsize=(14, 4.2 + 0.9 * len(clients)), sharex=True,
-                                    gridspec_kw={"height_ratios": [1.0 + 0.5 * len(clients), 1.6]})
+    fig, (ax, speed) = plt.subplots(
+        2,
+        1,
+        figsize=(14, 4.2 + 0.9 * len(clients)),
+        sharex=True,
+        gridspec_kw={"height_ratios": [1.0 + 0.5 * len(clients), 1.6]},
+    )
     for client, colour in zip(clients, ("#1565c0", "#ef6c00", "#6a1b9a")):
         acked = sorted((e for e in uploads if e.process == client and e.outcome == OK), key=lambda e: e.end)
-        speed.plot([e.end / 60 for e in acked], [e.end - e.t for e in acked], ".", ms=2, color=colour,
-                   label=f"{client} : durée d'un envoi acquitté (s)")
+        speed.plot(
+            [e.end / 60 for e in acked],
+            [e.end - e.t for e in acked],
+            ".",
+            ms=2,
+            color=colour,
+            label=f"{client} : durée d'un envoi acquitté (s)",
+        )
         per_minute: dict[int, int] = {}
         for e in acked:
             per_minute[int(e.end // 60)] = per_minute.get(int(e.end // 60), 0) + 1
         rate = speed.twinx() if client == (FTP_UPLOADER if FTP_UPLOADER in clients else clients[0]) else None
         if rate is not None:
-            rate.step([m + 0.5 for m in sorted(per_minute)], [per_minute[m] for m in sorted(per_minute)], where="mid",
-                      color="#2e7d32", lw=1, label=f"{client} : envois acquittés par minute")
+            rate.step(
+                [m + 0.5 for m in sorted(per_minute)],
+                [per_minute[m] for m in sorted(per_minute)],
+                where="mid",
+                color="#2e7d32",
+                lw=1,
+                label=f"{client} : envois acquittés par minute",
+            )
             rate.set_ylabel("envois / min", fontsize=8)
             rate.legend(fontsize=7, loc="upper right")
     speed.set_yscale("symlog", linthresh=1)
@@ -234,8 +385,14 @@ def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | N
         for ok, colour in ((True, "#2e7d32"), (False, "#c62828")):
             xs = [e.t / 60 for e in mine if (e.outcome == OK) == ok]
             ax.scatter(xs, [y] * len(xs), s=6, color=colour, marker="|")
-        for fate, marker, colour in ((LOST, "x", "black"), (CORRUPTED, "x", "#b71c1c"), (NOT_REPLICATED, "s", "black"),
-                                     (STALE, "o", "#f9a825"), (DISCARDED, "v", "#6a1b9a"), (IN_CACHE, "^", "#00838f")):
+        for fate, marker, colour in (
+            (LOST, "x", "black"),
+            (CORRUPTED, "x", "#b71c1c"),
+            (NOT_REPLICATED, "s", "black"),
+            (STALE, "o", "#f9a825"),
+            (DISCARDED, "v", "#6a1b9a"),
+            (IN_CACHE, "^", "#00838f"),
+        ):
             xs = [f.acked_at / 60 for f in verdict.files if f.uploader == client and f.fate == fate]
             ax.scatter(xs, [y + 0.25] * len(xs), s=40, color=colour, marker=marker)
     for line in verdict.faults:  # from the fault to the cluster back at its baseline
@@ -246,10 +403,13 @@ def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | N
     ax.set_yticks(range(len(clients)), clients)
     ax.set_ylim(-0.6, len(clients) + 0.4)
     speed.set_xlabel("minutes depuis le début de la série")
-    ax.set_title(f"Endurance, graine {verdict.seed} : envois acquittés (vert) ou échoués (rouge) ; du début de chaque "
-                 f"panne au retour à l'état de référence (orange ; rouge : pas revenu) ;\npertes (x), absents de la "
-                 f"réplique (■), lectures périmées (●), écartés par le split brain (▼), perdus en cache à une coupure "
-                 f"de courant (▲)", fontsize=9)
+    ax.set_title(
+        f"Endurance, graine {verdict.seed} : envois acquittés (vert) ou échoués (rouge) ; du début de chaque "
+        f"panne au retour à l'état de référence (orange ; rouge : pas revenu) ;\npertes (x), absents de la "
+        f"réplique (■), lectures périmées (●), écartés par le split brain (▼), perdus en cache à une coupure "
+        f"de courant (▲)",
+        fontsize=9,
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -268,12 +428,18 @@ def trend_record(verdict: EnduranceVerdict, events: list[Event]):
     for kind, lines in by_kind.items():
         took = [f.recovery_s for f in lines if f.recovery_s is not None and f.played]
         outs = [f.outage_s.get("envois-ftp") for f in lines if f.outage_s.get("envois-ftp") is not None]
-        moves[f"Endurance — {kind}"] = MoveFigures(round(median(took), 1) if took else None,
-                                                   round(median(outs), 1) if outs else None)
+        moves[f"Endurance — {kind}"] = MoveFigures(
+            round(median(took), 1) if took else None, round(median(outs), 1) if outs else None
+        )
     counts = {verdict.verdict: 1, "fichiers acquittés": len(verdict.files), "pertes": len(verdict.lost())}
-    for fate, words in ((STALE, "lectures périmées"), (CORRUPTED, "corrompus"), (NOT_REPLICATED, "absents de la réplique"),
-                        (DISCARDED, "écartés par le split brain"), (IN_CACHE, "perdus en cache"),
-                        (NOT_CHECKED, "sans verdict")):
+    for fate, words in (
+        (STALE, "lectures périmées"),
+        (CORRUPTED, "corrompus"),
+        (NOT_REPLICATED, "absents de la réplique"),
+        (DISCARDED, "écartés par le split brain"),
+        (IN_CACHE, "perdus en cache"),
+        (NOT_CHECKED, "sans verdict"),
+    ):
         counts[words] = len(verdict.of(fate))
     counts["inattendus"] = len(verdict.unexpected)
     return RunRecord(start.get("date", ""), _cluster_words(start.get("cluster") or {}), "endurance", counts, moves)

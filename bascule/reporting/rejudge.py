@@ -5,18 +5,19 @@ the typed observation it judged and the slice of the history it read (Jepsen's c
 function of the history). Re-judging calls the same checks on the same values, so the tables it
 writes (md, html, json) are those of the run, or show what a changed check now says of it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from bascule.errors import BasculeError
 from bascule.inventory import from_public
+from bascule.judging.endurance import judge_endurance
+from bascule.judging.judge import judge_again, saved_verdicts
 from bascule.record.endurance import ENDURANCE
 from bascule.record.history import RUN, Event, History
-from bascule.judging.judge import judge_again, saved_verdicts
-from bascule.reporting.table import CompletedTable
-from bascule.judging.endurance import judge_endurance
 from bascule.reporting.endurance import write_report
+from bascule.reporting.table import CompletedTable
 
 
 def rejudge_events(events: list[Event]) -> CompletedTable:
@@ -51,12 +52,16 @@ def rejudge(directory: str | Path, out: str | Path | None = None) -> dict[str, P
     d = Path(directory)
     path = d / "historique.jsonl" if d.is_dir() else d
     if not path.is_file():
-        raise BasculeError(f"aucune série enregistrée dans {directory} : {path} n'existe pas",
-                           "donner le dossier des rapports d'une série (il contient historique.jsonl)")
+        raise BasculeError(
+            f"aucune série enregistrée dans {directory} : {path} n'existe pas",
+            "donner le dossier des rapports d'une série (il contient historique.jsonl)",
+        )
     try:
         events = History.load_events(path)
     except (ValueError, TypeError, KeyError) as exc:
-        raise BasculeError(f"{path} n'est pas un historique de bascule ({exc})", "donner le historique.jsonl qu'une série a écrit") from None
+        raise BasculeError(
+            f"{path} n'est pas un historique de bascule ({exc})", "donner le historique.jsonl qu'une série a écrit"
+        ) from None
     target = Path(out) if out else path.parent / "rejuge"
     if any(e.source == "run" and e.process == ENDURANCE for e in events):  # an endurance run: its own checker
         target.mkdir(parents=True, exist_ok=True)

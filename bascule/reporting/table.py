@@ -4,23 +4,23 @@ Columns exactly as the lab prints them: « Actions à effectuer | Résultats att
 obtenus | Statut ». Rows come from the scenarios' steps (the When step is the action, the Then step
 the expected result), in the order they ran.
 """
+
 from __future__ import annotations
 
 import html
-import re
 import json
-from dataclasses import asdict, dataclass, field
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 
+import allure
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_eval_context, select_autoescape
 from markupsafe import Markup
 
 from bascule.record.rows import Row
-from dataclasses import replace
-import allure
-import unicodedata
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LINE_BREAK = re.compile(r"\r\n?|\n")
@@ -30,6 +30,7 @@ COLOURS = {"OK": "#d4edda", "KO": "#f8d7da", "inconnu": "#fff3cd", "non exécut�
 
 
 # --- the templates (bascule/reporting/templates) ---------------------------------------------------
+
 
 def markdown_cell(text) -> str:
     """Text for a Markdown table's cell: its pipes escaped, its line breaks made spaces (a row is one
@@ -49,9 +50,14 @@ def _escaped_as_ever(eval_ctx, value):
 
 @cache
 def _templates() -> Environment:
-    env = Environment(loader=PackageLoader("bascule.reporting", "templates"),
-                      autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-                      finalize=_escaped_as_ever, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("bascule.reporting", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        finalize=_escaped_as_ever,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["cell"] = markdown_cell
     return env
 
@@ -93,15 +99,31 @@ class CompletedTable:
     # -- Markdown and HTML: templates/table.md.j2 and table.html.j2 ------------------------------
     def _context(self) -> dict:
         """What both templates show: the run's facts, then each table with its rows."""
-        sections = [{"name": table, "rows": rows, "several_scenarios": len({r.scenario for r in rows}) > 1,
-                     "timelines": [(s, self.timelines[s]) for s in dict.fromkeys(r.scenario for r in rows)
-                                   if self.timelines.get(s)]}
-                    for table, rows in self.tables().items()]
-        return {"title": self.title, "cluster": self.cluster,
-                "date": self.date or datetime.now().strftime("%Y-%m-%d %H:%M"), "versions": self.versions,
-                "counts": sorted(self.counts().items()), "stopped": self.stopped, "repaired": self.repaired,
-                "columns": COLUMNS, "tables": sections, "figures": self.figures, "trends": self.trends,
-                "colours": COLOURS}
+        sections = [
+            {
+                "name": table,
+                "rows": rows,
+                "several_scenarios": len({r.scenario for r in rows}) > 1,
+                "timelines": [
+                    (s, self.timelines[s]) for s in dict.fromkeys(r.scenario for r in rows) if self.timelines.get(s)
+                ],
+            }
+            for table, rows in self.tables().items()
+        ]
+        return {
+            "title": self.title,
+            "cluster": self.cluster,
+            "date": self.date or datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "versions": self.versions,
+            "counts": sorted(self.counts().items()),
+            "stopped": self.stopped,
+            "repaired": self.repaired,
+            "columns": COLUMNS,
+            "tables": sections,
+            "figures": self.figures,
+            "trends": self.trends,
+            "colours": COLOURS,
+        }
 
     def markdown(self) -> str:
         return render("table.md.j2", **self._context())
@@ -112,25 +134,43 @@ class CompletedTable:
     def write(self, directory: str | Path) -> dict[str, Path]:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        paths = {"md": d / "tableau-de-tests.md", "html": d / "tableau-de-tests.html", "json": d / "tableau-de-tests.json"}
+        paths = {
+            "md": d / "tableau-de-tests.md",
+            "html": d / "tableau-de-tests.html",
+            "json": d / "tableau-de-tests.json",
+        }
         paths["md"].write_text(self.markdown(), encoding="utf-8")
         paths["html"].write_text(self.html(), encoding="utf-8")
-        paths["json"].write_text(json.dumps({"cluster": self.cluster, "date": self.date, "figures": self.figures, "stopped": self.stopped,
-                                             "repaired": self.repaired, "timelines": self.timelines,
-                                             "trends": self.trends, "versions": self.versions,
-                                             "rows": [asdict(r) for r in self.rows]}, ensure_ascii=False, indent=1),
-                                 encoding="utf-8")
+        paths["json"].write_text(
+            json.dumps(
+                {
+                    "cluster": self.cluster,
+                    "date": self.date,
+                    "figures": self.figures,
+                    "stopped": self.stopped,
+                    "repaired": self.repaired,
+                    "timelines": self.timelines,
+                    "trends": self.trends,
+                    "versions": self.versions,
+                    "rows": [asdict(r) for r in self.rows],
+                },
+                ensure_ascii=False,
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
         return paths
 
 
 # --- Allure ----------------------------------------------------------------------------------------
+
 
 def attach_text(name: str, text: str, xml: bool = False) -> None:
     """Attach text to the current Allure step (a no-op when Allure is not recording)."""
     try:
         kind = allure.attachment_type.XML if xml else allure.attachment_type.TEXT
         allure.attach(text, name=name, attachment_type=kind)
-    except Exception:
+    except Exception:  # noqa: BLE001 - outside a BDD test or without allure: nothing to attach to
         pass  # outside a BDD test or without allure: nothing to attach to
 
 
@@ -150,7 +190,7 @@ def allure_figure(figure) -> str:
 def allure_parameter(name: str, value: str) -> None:
     try:
         allure.dynamic.parameter(name, value)
-    except Exception:
+    except Exception:  # noqa: BLE001 - outside a BDD test or without allure: nothing to set
         pass
 
 

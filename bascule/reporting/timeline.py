@@ -7,18 +7,25 @@ One time axis (seconds from the scenario's start), with:
 - each node's resource operations on a lane of its own, from the controller journals that the
   moves read (the anatomy's source), coloured by task.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Iterable
 
+from bascule.facts.events import fault_spans
+from bascule.facts.windows import downtime_windows, write_refusals
 from bascule.record.cluster_state import parse_controld_journal
 from bascule.record.history import CLIENT, INFO, VERDICT, Event
-from bascule.facts.windows import downtime_windows, write_refusals
-from bascule.facts.events import fault_spans
 
-TASK_COLOURS = {"stop": "#d62728", "demote": "#ff7f0e", "promote": "#2ca02c", "start": "#1f77b4",
-                "notify": "#9467bd", "monitor": "#8c8c8c"}
+TASK_COLOURS = {
+    "stop": "#d62728",
+    "demote": "#ff7f0e",
+    "promote": "#2ca02c",
+    "start": "#1f77b4",
+    "notify": "#9467bd",
+    "monitor": "#8c8c8c",
+}
 
 
 def journals_in(events: Iterable[Event]) -> list[dict]:
@@ -48,10 +55,11 @@ def node_operations(events: Iterable[Event]) -> dict[str, list[tuple[float, floa
 
 def draw(events: list[Event], since: float, until: float, title: str, path: str | Path) -> Path:
     """Draw the timeline of the history between `since` and `until` into a PNG at `path`."""
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 - matplotlib costs half a second and the plugin loads on every pytest run: imported to draw, after Agg is chosen
+
     matplotlib.use("Agg")  # no display here: render to a file
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after matplotlib.use
+    from matplotlib.patches import Patch  # noqa: PLC0415 - after matplotlib.use
 
     span = [e for e in events if since <= e.t <= until]
     nodes = node_operations(span)
@@ -88,8 +96,13 @@ def draw(events: list[Event], since: float, until: float, title: str, path: str 
                 continue
             x0 = start - since
             width = (end if end is not None else until) - start
-            ax.broken_barh([(x0, max(width, 0.1))], (y - 0.3, 0.6), facecolors=TASK_COLOURS.get(task, "#17becf"),
-                           edgecolor="black", linewidth=0.3)
+            ax.broken_barh(
+                [(x0, max(width, 0.1))],
+                (y - 0.3, 0.6),
+                facecolors=TASK_COLOURS.get(task, "#17becf"),
+                edgecolor="black",
+                linewidth=0.3,
+            )
             if width >= 4.0 and task != "monitor":
                 ax.text(x0 + width / 2, y, f"{task} {resource}", fontsize=6, ha="center", va="center", color="white")
 
@@ -100,12 +113,22 @@ def draw(events: list[Event], since: float, until: float, title: str, path: str 
     ax.set_xlabel("secondes depuis le début du scénario")
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    legend = [Patch(color=colours["ok"], label="FTP utilisable"), Patch(color=colours["down"], label="FTP indisponible"),
-              Patch(color=colours["write"], label="envoi refusé"), Patch(color=colours["unknown"], label="sans réponse à temps"),
-              Patch(color="#ffd54f", alpha=0.4, label="panne injectée")]
+    legend = [
+        Patch(color=colours["ok"], label="FTP utilisable"),
+        Patch(color=colours["down"], label="FTP indisponible"),
+        Patch(color=colours["write"], label="envoi refusé"),
+        Patch(color=colours["unknown"], label="sans réponse à temps"),
+        Patch(color="#ffd54f", alpha=0.4, label="panne injectée"),
+    ]
     legend += [Patch(color=c, label=t) for t, c in TASK_COLOURS.items()]
-    ax.legend(handles=legend, fontsize=7, ncol=6, loc="upper center", bbox_to_anchor=(0.5, -0.25 - 0.05 * len(lanes) / 3),
-              frameon=False)
+    ax.legend(
+        handles=legend,
+        fontsize=7,
+        ncol=6,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.25 - 0.05 * len(lanes) / 3),
+        frameon=False,
+    )
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,21 +2,23 @@
 
 A record is one run of one cluster: when, which cluster (and group, in a class run), the verdicts
 counted, and for each move row the figures its check quoted, recomputed from the saved history
-(facts.moves.MoveFacts, carried on the row's result): how long the move took, and how long the FTP client was without service.
+(facts.moves.MoveFacts, carried on the row's result): how long the move took, and how long the FTP client was without
+service.
 The file is JSON lines, one record per run: an admin's nightly job appends to it, and the HTML
 table shows the last nights per move, so that a regression is seen.
 """
+
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from bascule.judging.judge import judge_again, run_inventory, saved_verdicts
 from bascule.record.history import RUN, Event
 from bascule.reporting.table import slug
-from bascule.judging.judge import judge_again, run_inventory, saved_verdicts
-import re
 
 MOVE_CHECKS = ("moved", "taken_over")
 
@@ -41,8 +43,13 @@ class RunRecord:
     @staticmethod
     def from_json(line: str) -> "RunRecord":
         d = json.loads(line)
-        return RunRecord(d["date"], d["cluster"], d.get("group", ""), d.get("counts", {}),
-                         {k: MoveFigures(**v) for k, v in d.get("moves", {}).items()})
+        return RunRecord(
+            d["date"],
+            d["cluster"],
+            d.get("group", ""),
+            d.get("counts", {}),
+            {k: MoveFigures(**v) for k, v in d.get("moves", {}).items()},
+        )
 
 
 def record_of(events: list[Event], group: str = "") -> RunRecord:
@@ -86,9 +93,10 @@ def load(path: str | Path) -> list[RunRecord]:
 def plot(records: Iterable[RunRecord], directory: str | Path, nights: int = 10) -> dict[str, Path]:
     """One small PNG per move: its last `nights` runs, one line per cluster (group), the move's time
     and the client's downtime. Returns move label -> PNG."""
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 - matplotlib costs half a second and the plugin loads on every pytest run: imported to draw, after Agg is chosen
+
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after matplotlib.use
 
     records = list(records)
     labels = list(dict.fromkeys(label for r in records for label in r.moves))

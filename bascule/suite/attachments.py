@@ -1,6 +1,7 @@
 """What a scenario shows in Allure beside its rows, beyond the rows themselves: the readings and texts
 its steps produced. The steps hand their typed values over (the `pieces_jointes` fixture); how each is
 shown is decided here, on the reporting side."""
+
 from __future__ import annotations
 
 from bascule.cluster.cluster import Cluster
@@ -22,8 +23,9 @@ class Attachments:
     def reference_state(self) -> None:
         """The reading that found the cluster at its baseline, when there was one (none in read-only
         runs: then one is taken)."""
-        attach_snapshot("état de référence",
-                        self._request.node.stash.get(BASELINE_SNAPSHOT, None) or self._cluster.snapshot())
+        attach_snapshot(
+            "état de référence", self._request.node.stash.get(BASELINE_SNAPSHOT, None) or self._cluster.snapshot()
+        )
 
     def saved(self, seen: SaveSeen) -> None:
         attach_text(SAVE_FILE.rsplit("/", 1)[-1], seen.saved_text or seen.error)

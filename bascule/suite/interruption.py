@@ -5,6 +5,7 @@ fixtures down at the end of the session); then the table says at its top that th
 interrupted and where, the row in progress is « inconnu (interrompu) », every row not reached is
 « non exécuté », and the tally counts them.
 """
+
 from __future__ import annotations
 
 import signal
@@ -21,10 +22,12 @@ NOT_RUN = "non exécuté (série interrompue)"
 def catch_interruptions(config) -> None:
     """Ctrl-C and SIGTERM both become a KeyboardInterrupt that pytest handles (fixtures torn down,
     session finished), with which one it was noted for the table."""
+
     def interrupted(signum, _frame):
         if INTERRUPTED_BY not in config.stash:  # a second signal interrupts the healing: let it
             config.stash[INTERRUPTED_BY] = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM : arrêt demandé"
         raise KeyboardInterrupt
+
     for signum in (signal.SIGINT, signal.SIGTERM):
         try:
             signal.signal(signum, interrupted)
@@ -43,15 +46,17 @@ def complete_the_table(session, report: CompletedTable, add_row) -> None:
         scenario = item.stash.get(SCENARIO, item.name)
         where = f"pendant « {scenario} »" + (f", à l'étape « {step.name} »" if step is not None else "")
         _rest_of_scenario(item, by, add_row, report)
-        remaining = remaining[remaining.index(item) + 1:] if item in remaining else []
+        remaining = remaining[remaining.index(item) + 1 :] if item in remaining else []
     for later in remaining:
         template = scenario_wrapper_template_registry.get(getattr(later, "obj", None))
         if template is None:
             continue
         for r in then_rows(template.steps, feature=template.feature.name, scenario=template.name):
             add_row(r.row.found(NOT_RUN, "non exécuté"))
-    report.stopped = (f"série interrompue ({by}) {where} ; bascule a défait ses propres pannes (ligne d'audit du "
-                      f"scénario interrompu) ; les lignes suivantes n'ont pas été exécutées")
+    report.stopped = (
+        f"série interrompue ({by}) {where} ; bascule a défait ses propres pannes (ligne d'audit du "
+        f"scénario interrompu) ; les lignes suivantes n'ont pas été exécutées"
+    )
 
 
 def _rest_of_scenario(item, by: str, add_row, report: CompletedTable) -> None:
@@ -67,7 +72,11 @@ def _rest_of_scenario(item, by: str, add_row, report: CompletedTable) -> None:
     feature = item.stash.get(FEATURE, "")
     then_texts = {r.row.expected for r in then_rows(steps, feature=feature)}  # not the audit's row, nor the start row
     thens_written = sum(1 for r in report.rows if r.scenario == scenario and r.expected in then_texts)
-    if current is not None and current.type == "then" and thens_written > sum(1 for s in steps[:start] if s.type == "then"):
+    if (
+        current is not None
+        and current.type == "then"
+        and thens_written > sum(1 for s in steps[:start] if s.type == "then")
+    ):
         start += 1  # its row was recorded before the interruption
     for n, r in enumerate(then_rows(steps[start:], item.stash.get(ACTION, ""), feature, scenario)):
         status, observed = ("inconnu", f"interrompu ({by}) pendant cette ligne") if n == 0 else ("non exécuté", NOT_RUN)

@@ -6,6 +6,7 @@ and « Résultats attendus » are copied here from the lab's text (« Haute disp
 FTP », Q2 and Q5), word for word, and what bascule saw goes in « Résultats obtenus ». The extra cases
 and bascule's own rows (start state, audit) have no lab text and keep the Gherkin's words.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,36 +27,57 @@ _FTP_OK = "les tests à partir du client FTP sont concluants"
 LAB_ROWS: dict[tuple[str, str, str], tuple[str, str]] = {
     ("Q2", _Q2_CHECK, _Q2_ACTIVE): (
         "Sur le serveur maître, vérifier que les ressources sont bien activées (crm status, ifconfig, ps, tests à "
-        "partir de Filezilla)", "Ressources activées"),
-    ("Q2", "on teste l'accès en écriture sur la partition du serveur maître avec le fichier \"essai1\"",
-     "« Home » est accessible sur le serveur maître"): (
-        "Tester l'accès en écriture sur la partition (touch /home/user/Documents/essai1)", "« Home » accessible"),
+        "partir de Filezilla)",
+        "Ressources activées",
+    ),
+    (
+        "Q2",
+        'on teste l\'accès en écriture sur la partition du serveur maître avec le fichier "essai1"',
+        "« Home » est accessible sur le serveur maître",
+    ): ("Tester l'accès en écriture sur la partition (touch /home/user/Documents/essai1)", "« Home » accessible"),
     ("Q2", _STANDBY, _MOVED): (
         "Mettre le serveur maître en « standby » (maintenance)",
-        "Les ressources sont arrêtées sur le serveur maître et activées sur le serveur esclave (crm status)"),
-    ("Q2", "on vérifie sur le serveur esclave la présence du fichier \"essai1\"",
-     "« essai1 » a bien été dupliqué sur le serveur esclave"): (
-        "Vérifier sur le serveur esclave la présence du fichier « essai1 »", "essai1 a bien été dupliqué"),
-    ("Q2", "on teste l'accès en écriture sur la partition du serveur esclave avec le fichier \"essai2\"",
-     "« Home » est accessible sur le serveur esclave"): (
+        "Les ressources sont arrêtées sur le serveur maître et activées sur le serveur esclave (crm status)",
+    ),
+    (
+        "Q2",
+        'on vérifie sur le serveur esclave la présence du fichier "essai1"',
+        "« essai1 » a bien été dupliqué sur le serveur esclave",
+    ): ("Vérifier sur le serveur esclave la présence du fichier « essai1 »", "essai1 a bien été dupliqué"),
+    (
+        "Q2",
+        'on teste l\'accès en écriture sur la partition du serveur esclave avec le fichier "essai2"',
+        "« Home » est accessible sur le serveur esclave",
+    ): (
         "Tester sur le serveur esclave l'accès en écriture sur la partition (touch /home/user/Documents/essai2)",
-        "« Home » accessible"),
+        "« Home » accessible",
+    ),
     ("Q2", _ONLINE, _BACK): (
         "Mettre le serveur maître « online »",
-        "Les ressources sont de nouveau activées sur le serveur maître (auto-failback)"),
-    ("Q2", "on vérifie sur le serveur maître la présence du fichier \"essai2\"",
-     "« essai2 » a bien été dupliqué sur le serveur maître"): (
-        "Vérifier sur le serveur maître la présence du fichier « essai2 »", "essai2 a bien été dupliqué"),
+        "Les ressources sont de nouveau activées sur le serveur maître (auto-failback)",
+    ),
+    (
+        "Q2",
+        'on vérifie sur le serveur maître la présence du fichier "essai2"',
+        "« essai2 » a bien été dupliqué sur le serveur maître",
+    ): ("Vérifier sur le serveur maître la présence du fichier « essai2 »", "essai2 a bien été dupliqué"),
     ("Q5", _Q2_CHECK, _Q2_ACTIVE): (
         "Sur le serveur maître, vérifier que les ressources sont bien activées (crm status, ifconfig, ps, tests à "
-        "partir de Filezilla).", "Ressources activées."),
+        "partir de Filezilla).",
+        "Ressources activées.",
+    ),
     ("Q5", _STANDBY, _MOVED): (
         "Mettre le serveur maître en « standby ».",
-        "Les ressources sont arrêtées sur le serveur maître et activées sur le serveur esclave (crm status)."),
-    ("Q5", _FTP_WRITE, _FTP_OK): ("Tester l'accès en écriture au serveur FTP.", "Tests à partir de Filezilla concluants."),
+        "Les ressources sont arrêtées sur le serveur maître et activées sur le serveur esclave (crm status).",
+    ),
+    ("Q5", _FTP_WRITE, _FTP_OK): (
+        "Tester l'accès en écriture au serveur FTP.",
+        "Tests à partir de Filezilla concluants.",
+    ),
     ("Q5", _ONLINE, _BACK): (
         "Mettre le serveur maître « online ».",
-        "Les ressources sont de nouveau activées sur le serveur maître (auto-failback)."),
+        "Les ressources sont de nouveau activées sur le serveur maître (auto-failback).",
+    ),
 }
 
 
@@ -73,6 +95,7 @@ def in_lab_words(feature: str, scenario: str, action: str, expected: str) -> Row
 @dataclass(frozen=True)
 class StepRow:
     """A Then step of a scenario, and its row of the table."""
+
     row: Row
     step: object  # pytest-bdd's Step
 

@@ -5,8 +5,10 @@
 end the run with one line (no traceback). After every scenario the cluster is brought back to its
 baseline, or the run stops saying what is left broken.
 """
+
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -22,16 +24,15 @@ from bascule.cluster.ftp import FTPClient
 from bascule.cluster.nodes import COMMAND_TIME, quote
 from bascule.errors import BasculeError, InventoryError
 from bascule.inventory import load, public
-from bascule.record.history import INFO, RUN, History
 from bascule.lab.embedded import EmbeddedLab
+from bascule.record.history import INFO, RUN, History
+from bascule.reporting import trend
 from bascule.reporting.table import CompletedTable, attach_snapshot, save_snapshot
-from bascule.suite.plan import Plan, keys_of
 from bascule.suite.interruption import catch_interruptions, complete_the_table
+from bascule.suite.plan import Plan, keys_of
 from bascule.suite.rows import write_row
 from bascule.suite.stash import HISTORY, INTERRUPTED_BY, INVENTORY, REPORT, STARTED, run_date, stop_run
 from bascule.waits import ACCOUNTING, PROGRESS
-import importlib.util
-from bascule.reporting import trend
 
 # the plugin's other parts: the rows of the table, and what surrounds each scenario
 pytest_plugins = ["bascule.suite.rows", "bascule.suite.scenario"]
@@ -66,30 +67,79 @@ def _add(group, name: str, alias: str | None, **kwargs) -> None:
 
 def pytest_addoption(parser):
     g = parser.getgroup("bascule", "bascule: tests de recette du lab « Haute disponibilité d'un serveur FTP »")
-    _add(g, "--bascule-inventaire", "--inventory", dest="bascule_inventaire", metavar="FICHIER", default=None,
-         help="inventaire TOML d'un cluster existant (sans lui : le lab embarqué à deux VM) ; aussi dans le "
-              "fichier ini : bascule_inventaire = lab.toml")
-    parser.addini("bascule_inventaire", "inventaire TOML du cluster à tester (comme --bascule-inventaire), "
-                  "relatif au fichier ini", default="")
-    _add(g, "--bascule-rapports", "--bascule-reports", dest="bascule_rapports", metavar="DOSSIER", default="reports",
-         help="où vont les tableaux de tests complétés et l'historique (par défaut reports/)")
-    _add(g, "--bascule-lab-xx", "--lab-xx", dest="bascule_lab_xx", metavar="XX", default="01",
-         help="numéro du lab embarqué : nœuds intralabXX et hdintralabXX (par défaut 01)")
-    _add(g, "--bascule-debian", "--debian", dest="bascule_debian", metavar="N", default=None,
-         help="version de Debian du lab embarqué : 12 ou 13 ; sans elle, celle du lab existant, sinon 12. "
-              "Un lab d'une autre version doit d'abord être arrêté (bascule lab arreter)")
-    g.addoption("--bascule-tendance", metavar="FICHIER", default=None,
-                help="ajoute les chiffres de la série (durées des bascules, indisponibilités FTP, verdicts) à FICHIER "
-                     "(lignes JSON) et montre les dernières nuits de chaque bascule dans le tableau HTML")
-    g.addoption("--bascule-groupe", metavar="NOM", default="",
-                help="le groupe d'étudiants de ce cluster (bascule classe le donne), dans le fichier de tendance")
-    g.addoption("--bascule-lecture-seule", action="store_true", default=False,
-                help="lit le cluster sans rien y changer (bascule verifier, avec -m conformite) : ni sonde, ni audit, "
-                     "ni remise en état après le scénario ; une ligne d'état de départ KO n'arrête pas la conformité")
-    _add(g, "--bascule-remettre-en-etat", "--remettre-en-etat", dest="bascule_remettre_en_etat", action="store_true",
-         default=False,
-         help="ramène à son état de référence un cluster trouvé ailleurs avant la première ligne (le tableau dit "
-              "ce qui a été réparé) ; sans elle, une telle série s'arrête après « État du cluster au départ »")
+    _add(
+        g,
+        "--bascule-inventaire",
+        "--inventory",
+        dest="bascule_inventaire",
+        metavar="FICHIER",
+        default=None,
+        help="inventaire TOML d'un cluster existant (sans lui : le lab embarqué à deux VM) ; aussi dans le "
+        "fichier ini : bascule_inventaire = lab.toml",
+    )
+    parser.addini(
+        "bascule_inventaire",
+        "inventaire TOML du cluster à tester (comme --bascule-inventaire), relatif au fichier ini",
+        default="",
+    )
+    _add(
+        g,
+        "--bascule-rapports",
+        "--bascule-reports",
+        dest="bascule_rapports",
+        metavar="DOSSIER",
+        default="reports",
+        help="où vont les tableaux de tests complétés et l'historique (par défaut reports/)",
+    )
+    _add(
+        g,
+        "--bascule-lab-xx",
+        "--lab-xx",
+        dest="bascule_lab_xx",
+        metavar="XX",
+        default="01",
+        help="numéro du lab embarqué : nœuds intralabXX et hdintralabXX (par défaut 01)",
+    )
+    _add(
+        g,
+        "--bascule-debian",
+        "--debian",
+        dest="bascule_debian",
+        metavar="N",
+        default=None,
+        help="version de Debian du lab embarqué : 12 ou 13 ; sans elle, celle du lab existant, sinon 12. "
+        "Un lab d'une autre version doit d'abord être arrêté (bascule lab arreter)",
+    )
+    g.addoption(
+        "--bascule-tendance",
+        metavar="FICHIER",
+        default=None,
+        help="ajoute les chiffres de la série (durées des bascules, indisponibilités FTP, verdicts) à FICHIER "
+        "(lignes JSON) et montre les dernières nuits de chaque bascule dans le tableau HTML",
+    )
+    g.addoption(
+        "--bascule-groupe",
+        metavar="NOM",
+        default="",
+        help="le groupe d'étudiants de ce cluster (bascule classe le donne), dans le fichier de tendance",
+    )
+    g.addoption(
+        "--bascule-lecture-seule",
+        action="store_true",
+        default=False,
+        help="lit le cluster sans rien y changer (bascule verifier, avec -m conformite) : ni sonde, ni audit, "
+        "ni remise en état après le scénario ; une ligne d'état de départ KO n'arrête pas la conformité",
+    )
+    _add(
+        g,
+        "--bascule-remettre-en-etat",
+        "--remettre-en-etat",
+        dest="bascule_remettre_en_etat",
+        action="store_true",
+        default=False,
+        help="ramène à son état de référence un cluster trouvé ailleurs avant la première ligne (le tableau dit "
+        "ce qui a été réparé) ; sans elle, une telle série s'arrête après « État du cluster au départ »",
+    )
 
 
 def inventory_path(config) -> str | None:
@@ -114,10 +164,15 @@ _CONFIG: dict = {}
 
 def pytest_configure(config):
     _CONFIG["config"] = config
-    for tag, what in (("q2", "tableau Q2 (DRBD + système de fichiers)"), ("q5", "tableau Q5 (FTP)"),
-                      ("supplementaire", "tests supplémentaires de la remarque après Q5"),
-                      ("splitbrain", "document 3"), ("sauvegarde", "Q6/Q7"), ("conformite", "configuration finale"),
-                      ("lent", "scénario long (redémarrage, coupure)")):
+    for tag, what in (
+        ("q2", "tableau Q2 (DRBD + système de fichiers)"),
+        ("q5", "tableau Q5 (FTP)"),
+        ("supplementaire", "tests supplémentaires de la remarque après Q5"),
+        ("splitbrain", "document 3"),
+        ("sauvegarde", "Q6/Q7"),
+        ("conformite", "configuration finale"),
+        ("lent", "scénario long (redémarrage, coupure)"),
+    ):
         config.addinivalue_line("markers", f"{tag}: {what}")
     config.stash[HISTORY] = History()
     config.stash[REPORT] = CompletedTable(date=run_date())
@@ -134,8 +189,13 @@ def _clear_last_run(config) -> None:
     run that will run scenarios clears them: listing them (--co), --help, --markers or --version keep
     the last night's reports, and so do the project's own tests, run meanwhile."""
     out = Path(config.getoption("bascule_rapports", "reports") or "reports")
-    for old in ("tableau-de-tests.md", "tableau-de-tests.html", "tableau-de-tests.json", "historique.jsonl",
-                "durees.json"):
+    for old in (
+        "tableau-de-tests.md",
+        "tableau-de-tests.html",
+        "tableau-de-tests.json",
+        "historique.jsonl",
+        "durees.json",
+    ):
         try:
             (out / old).unlink()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
@@ -153,7 +213,10 @@ def _runs_scenarios(config) -> bool:
 def _runs_features(config) -> bool:
     """Whether this pytest runs the lab's scenarios (features/), not the project's own tests."""
     return any("features" in Path(str(a).split("::")[0]).parts for a in config.args)
+
+
 # --- session fixtures --------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def labo_embarque(request):
@@ -161,7 +224,9 @@ def labo_embarque(request):
     if INVENTORY in request.config.stash:
         return None
     try:
-        return EmbeddedLab(xx=request.config.getoption("bascule_lab_xx"), debian=request.config.getoption("bascule_debian"))
+        return EmbeddedLab(
+            xx=request.config.getoption("bascule_lab_xx"), debian=request.config.getoption("bascule_debian")
+        )
     except BasculeError as exc:
         stop_run(exc, request.config)
 
@@ -196,6 +261,7 @@ def cluster(request, inventaire, historique):
     def keep_snapshot(label: str, snapshot) -> None:
         attach_snapshot(label, snapshot)
         save_snapshot(captures, label, snapshot)
+
     c = Cluster(inventaire, historique, keep_snapshot=keep_snapshot)
     try:
         for node in c.nodes.values():
@@ -205,8 +271,9 @@ def cluster(request, inventaire, historique):
         stop_run(exc, request.config)
     report = request.config.stash[REPORT]
     report.cluster = f"{c.master.name} (maître) + {c.slave.name}, VIP {c.inv.vip}"
-    historique.append(RUN, "bascule", "start", INFO, {"date": report.date, "cluster": report.cluster,
-                                                      "inventory": public(inventaire)})
+    historique.append(
+        RUN, "bascule", "start", INFO, {"date": report.date, "cluster": report.cluster, "inventory": public(inventaire)}
+    )
     yield c
     c.close()
 
@@ -218,12 +285,16 @@ def check_vip(cluster) -> None:
     res = cluster.master.run(quote("crm_resource", "--resource", rid, "--get-parameter", "ip"), timeout=60, check=False)
     configured = res.stdout.strip().splitlines()[-1].strip() if res.ok and res.stdout.strip() else None
     if configured is None:
-        raise InventoryError(f"inventaire {cluster.inv.source} : le cluster n'a pas de ressource {rid} avec un "
-                             "paramètre ip", "donner à ip dans [resources] l'id de la ressource IPaddr2 "
-                             "(crm configure show)")
+        raise InventoryError(
+            f"inventaire {cluster.inv.source} : le cluster n'a pas de ressource {rid} avec un paramètre ip",
+            "donner à ip dans [resources] l'id de la ressource IPaddr2 (crm configure show)",
+        )
     if configured != cluster.inv.vip:
-        raise InventoryError(f"inventaire {cluster.inv.source} : vip vaut {cluster.inv.vip} dans [cluster], mais "
-                             f"{rid} porte {configured}", f"mettre vip = \"{configured}\" dans [cluster]")
+        raise InventoryError(
+            f"inventaire {cluster.inv.source} : vip vaut {cluster.inv.vip} dans [cluster], mais "
+            f"{rid} porte {configured}",
+            f'mettre vip = "{configured}" dans [cluster]',
+        )
 
 
 @pytest.fixture(scope="session")
@@ -240,6 +311,7 @@ def tableau_de_tests(request):
 
 # --- pytest-bdd hooks: which step is the action, which is the expected result ------------------
 
+
 def pytest_sessionstart(session):
     session.config.stash[STARTED] = time.monotonic()
     config = session.config
@@ -249,9 +321,12 @@ def pytest_sessionstart(session):
     catch_interruptions(config)
     if INVENTORY not in config.stash:
         # the target must never be a surprise: without an inventory, bascule builds and starts VMs
-        _say(config, "bascule: pas d'inventaire (--bascule-inventaire) : la série porte sur le lab embarqué, ses "
-                     "deux VM sont démarrées ou réutilisées (bascule lab demarrer) ; pour un cluster existant : "
-                     "--bascule-inventaire mon-lab.toml")
+        _say(
+            config,
+            "bascule: pas d'inventaire (--bascule-inventaire) : la série porte sur le lab embarqué, ses "
+            "deux VM sont démarrées ou réutilisées (bascule lab demarrer) ; pour un cluster existant : "
+            "--bascule-inventaire mon-lab.toml",
+        )
 
 
 def _say(config, *lines: str) -> None:
@@ -269,8 +344,7 @@ def pytest_collection_finish(session):
     if not _runs_scenarios(config) or not session.items:
         return
     inv = config.stash.get(INVENTORY, None)
-    who = (f"{inv.master.name} (maître) + {inv.slave.name}, VIP {inv.vip}" if inv is not None
-           else "du lab embarqué")
+    who = f"{inv.master.name} (maître) + {inv.slave.name}, VIP {inv.vip}" if inv is not None else "du lab embarqué"
     words = []
     for item in session.items:
         template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))
@@ -288,13 +362,21 @@ def _write_durations(session) -> None:
     out = Path(session.config.getoption("bascule_rapports"))
     out.mkdir(parents=True, exist_ok=True)
     wall = time.monotonic() - session.config.stash[STARTED]
-    (out / "durees.json").write_text(json.dumps({
-        "wall_s": round(wall, 1), "waiting_on_cluster_s": round(ACCOUNTING.waited, 1),
-        "node_commands_outside_waits_s": round(COMMAND_TIME.seconds, 1),
-        "session_epoch": [round(time.time() - wall, 3), round(time.time(), 3)],
-        "figures": session.config.stash[REPORT].figures,
-        # every node command: [epoch start, end, node, first word, inside a wait]
-        "commands": COMMAND_TIME.spans}, ensure_ascii=False, indent=None))
+    (out / "durees.json").write_text(
+        json.dumps(
+            {
+                "wall_s": round(wall, 1),
+                "waiting_on_cluster_s": round(ACCOUNTING.waited, 1),
+                "node_commands_outside_waits_s": round(COMMAND_TIME.seconds, 1),
+                "session_epoch": [round(time.time() - wall, 3), round(time.time(), 3)],
+                "figures": session.config.stash[REPORT].figures,
+                # every node command: [epoch start, end, node, first word, inside a wait]
+                "commands": COMMAND_TIME.spans,
+            },
+            ensure_ascii=False,
+            indent=None,
+        )
+    )
 
 
 @pytest.hookimpl(trylast=True)  # after pytest has torn the fixtures down: faults healed, the last audit written

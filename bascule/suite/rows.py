@@ -3,20 +3,32 @@
 A KO row does not stop its scenario (the table is only useful complete); « inconnu » does; a step
 that fails leaves its row and the rows after it written (« non exécuté »), so the table stays whole.
 """
+
 from __future__ import annotations
 
+import allure
 import pytest
 
 from bascule.facts.client_view import SHOWN_PHASES, window_sequence
-from bascule.judging.judge import judge_live, record_row
 from bascule.facts.windows import downtime_windows
+from bascule.judging.judge import judge_live, record_row
 from bascule.judging.verdict import Result, Verdict
 from bascule.record.rows import Row
 from bascule.reporting.table import CompletedTable, allure_figure, allure_parameter, attach_text
 from bascule.suite.lab_words import in_lab_words, then_rows
-from bascule.suite.stash import (ACTION, FEATURE, HISTORY, KO_ROWS, NOW_RUNNING, REPORT, ROW_START, ROW_STEP, SCENARIO,
-                                 STEP, STEP_FAILED)
-import allure
+from bascule.suite.stash import (
+    ACTION,
+    FEATURE,
+    HISTORY,
+    KO_ROWS,
+    NOW_RUNNING,
+    REPORT,
+    ROW_START,
+    ROW_STEP,
+    SCENARIO,
+    STEP,
+    STEP_FAILED,
+)
 
 
 class RowJudge:
@@ -45,8 +57,17 @@ class RowJudge:
         scenario = "" if table is not None else stash.get(SCENARIO, getattr(item, "name", ""))
         return in_lab_words(feature, scenario, action if action is not None else stash.get(ACTION, ""), expected)
 
-    def judge(self, check, observation, since: float | None = None, expected: str | None = None, raise_: bool = True,
-              stop: bool = False, table: str | None = None, action: str | None = None) -> Result:
+    def judge(
+        self,
+        check,
+        observation,
+        since: float | None = None,
+        expected: str | None = None,
+        raise_: bool = True,
+        stop: bool = False,
+        table: str | None = None,
+        action: str | None = None,
+    ) -> Result:
         """Judge one row: check(observation, history since `since`, inventory). The check sees the
         observation and the events as a saved run will hold them (their JSON form)."""
         __tracebackhide__ = True
@@ -92,7 +113,11 @@ class RowJudge:
         could not be judged, what follows cannot be either."""
         __tracebackhide__ = True
         verdict = Verdict.combine(r.verdict for r in results)
-        result = next((r for r in results if r.verdict is verdict), results[0]) if results else Result.unknown("aucune ligne")
+        result = (
+            next((r for r in results if r.verdict is verdict), results[0])
+            if results
+            else Result.unknown("aucune ligne")
+        )
         if verdict is Verdict.INCONNU and not any(r.verdict is Verdict.KO for r in results):
             raise Inconnu(result.observed)
         bad = [r.observed for r in results if r.verdict is not Verdict.OK]
@@ -181,6 +206,7 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
 
     def write(row: Row, observed: str, status: str) -> None:
         write_row(report, history, row.found(observed, status))
+
     if isinstance(exception, pytest.exit.Exception):
         # the run was stopped (a cluster that starts broken, one that did not come back): the
         # reason heads the table; this scenario's rows were not run
@@ -191,15 +217,21 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     verdict = "inconnu" if not isinstance(exception, AssertionError) else "KO"
     # a Then step that raised before it recorded its row: the row is still written
     if step.type == "then" and request.node.stash.get(ROW_STEP, None) is not step:
-        write(in_lab_words(feature.name, scenario.name, action, step.name),
-              f"la vérification n'a pas pu aller au bout : {exception}", verdict)
+        write(
+            in_lab_words(feature.name, scenario.name, action, step.name),
+            f"la vérification n'a pas pu aller au bout : {exception}",
+            verdict,
+        )
     # a failure outside a Then step (the action itself failed): that row is KO or inconnu
     if step.type != "then":
-        nxt = next((s for s in steps[idx + 1:] if s.type == "then"), None)
-        write(in_lab_words(feature.name, scenario.name, step.name, nxt.name if nxt else ""),
-              f"l'action a échoué : {exception}", verdict)
+        nxt = next((s for s in steps[idx + 1 :] if s.type == "then"), None)
+        write(
+            in_lab_words(feature.name, scenario.name, step.name, nxt.name if nxt else ""),
+            f"l'action a échoué : {exception}",
+            verdict,
+        )
         idx = steps.index(nxt) if nxt else idx
-    for r in then_rows(steps[idx + 1:], action, feature.name, scenario.name):
+    for r in then_rows(steps[idx + 1 :], action, feature.name, scenario.name):
         write(r.row, "non exécuté (une ligne précédente a échoué)", "non exécuté")
 
 

@@ -2,43 +2,55 @@
 before the scenario, its faults healed and the audit after it, the FTP probe in between, and the
 scenario's timeline.
 """
+
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import allure
 import pytest
 
 from bascule.cluster.evidence import ftp_side, serving_node
 from bascule.cluster.faults import Faults
 from bascule.cluster.ftp import Probe
-from bascule.cluster.witnesses import FtpWitnesses, NodeWrites
 from bascule.cluster.recovery import audit_after, ftp_access, restore_baseline, settle
+from bascule.cluster.witnesses import FtpWitnesses, NodeWrites
 from bascule.errors import BasculeError, BaselineError, RepairIncomplete
+from bascule.facts.placement import baseline_problems
 from bascule.judging.checks import audit, audit_config_changes, start_state
+from bascule.judging.verdict import Verdict
 from bascule.record.history import INFO, RUN
 from bascule.record.observations import StartState
-from bascule.judging.verdict import Verdict
 from bascule.reporting.table import CompletedTable, attach_text, slug
+from bascule.reporting.timeline import draw
 from bascule.suite.attachments import Attachments
 from bascule.suite.rows import RowJudge
-from bascule.facts.placement import baseline_problems
-from bascule.suite.stash import (AUDITED_CONFIG, BASELINE_SNAPSHOT, FAULTS, INTERRUPTED_BY, ROW_START, SCENARIO,
-                                 AuditedConfig, stop_run)
-from bascule.reporting.timeline import draw
-import allure
-
+from bascule.suite.stash import (
+    AUDITED_CONFIG,
+    BASELINE_SNAPSHOT,
+    FAULTS,
+    INTERRUPTED_BY,
+    ROW_START,
+    SCENARIO,
+    AuditedConfig,
+    stop_run,
+)
 
 START_TABLE = "État du cluster au départ"
 CONFIG_STILL_FRESH = 30.0  # seconds after an audit during which its reading of the configuration stands
 
 
-START_ACTION = "Lire le cluster avant tout test : crm_mon, DRBD sur chaque nœud, contraintes, connexion et écriture FTP sur la VIP"
+START_ACTION = (
+    "Lire le cluster avant tout test : crm_mon, DRBD sur chaque nœud, contraintes, connexion et écriture FTP sur la VIP"
+)
 
 
-START_EXPECTED = ("Le cluster est dans son état de référence : deux nœuds en ligne, rien en maintenance, aucune action en "
-                  "échec, DRBD Connected UpToDate/UpToDate, ms-drbd0 promu et toutes les ressources sur le maître, aucune "
-                  "contrainte étrangère au lab, FTP utilisable sur la VIP")
+START_EXPECTED = (
+    "Le cluster est dans son état de référence : deux nœuds en ligne, rien en maintenance, aucune action en "
+    "échec, DRBD Connected UpToDate/UpToDate, ms-drbd0 promu et toutes les ressources sur le maître, aucune "
+    "contrainte étrangère au lab, FTP utilisable sur la VIP"
+)
 
 
 AUDIT_ACTION = "Après le scénario : bascule défait ses propres pannes et audite le cluster"
@@ -63,26 +75,41 @@ def etat_au_depart(request, cluster, historique, tableau_de_tests, inventaire):
         failed = access is not None and (not access.logged_in or not access.wrote)
         # why the account could not log in or write, read on the node that serves (read only)
         return StartState(reading, access, ftp_side(cluster, serving_node(cluster)) if failed else None)
+
     found = look()
-    first = table.judge(start_state, found, raise_=False, table=START_TABLE, action=START_ACTION,
-                        expected=START_EXPECTED)
-    attach_text(f"{START_TABLE} : {first.verdict.value}", first.observed + (f"\n\nPour corriger : {first.fix}" if first.fix else ""))
+    first = table.judge(
+        start_state, found, raise_=False, table=START_TABLE, action=START_ACTION, expected=START_EXPECTED
+    )
+    attach_text(
+        f"{START_TABLE} : {first.verdict.value}",
+        first.observed + (f"\n\nPour corriger : {first.fix}" if first.fix else ""),
+    )
     if first.verdict is Verdict.OK or request.config.getoption("bascule_lecture_seule"):
         return first  # read only: the configuration is judged all the same, nothing is repaired
     if found.ftp is not None and found.ftp.login_refused:
         # the inventory's password, not the cluster: no repair can mend it
-        stop_run(BaselineError(f"état du cluster au départ {first.verdict.value} : {first.observed}", first.fix),
-              request.config)
+        stop_run(
+            BaselineError(f"état du cluster au départ {first.verdict.value} : {first.observed}", first.fix),
+            request.config,
+        )
     if not request.config.getoption("bascule_remettre_en_etat"):
-        stop_run(BaselineError(f"état du cluster au départ {first.verdict.value} : {first.observed}",
-                            (first.fix + " ; ou relancer avec --bascule-remettre-en-etat" if first.fix
-                             else "réparer le cluster, ou relancer avec --bascule-remettre-en-etat")
-                            + " (les lignes du lab ne sont pas exécutées sur un cluster qui part cassé)"),
-              request.config)
+        stop_run(
+            BaselineError(
+                f"état du cluster au départ {first.verdict.value} : {first.observed}",
+                (
+                    first.fix + " ; ou relancer avec --bascule-remettre-en-etat"
+                    if first.fix
+                    else "réparer le cluster, ou relancer avec --bascule-remettre-en-etat"
+                )
+                + " (les lignes du lab ne sont pas exécutées sur un cluster qui part cassé)",
+            ),
+            request.config,
+        )
 
     def said(repairs) -> None:
         tableau_de_tests.repaired = [f"{r.what} (vu : {r.why})" for r in repairs]
         historique.append(RUN, "bascule", "repaired", INFO, tableau_de_tests.repaired)
+
     try:
         repairs, _ = restore_baseline(cluster, deadline=420)
     except RepairIncomplete as exc:
@@ -91,11 +118,23 @@ def etat_au_depart(request, cluster, historique, tableau_de_tests, inventaire):
     except BasculeError as exc:
         stop_run(BaselineError(f"--bascule-remettre-en-etat : {exc.what}", exc.fix), request.config)
     said(repairs)
-    again = table.judge(start_state, look(), raise_=False, table=START_TABLE,
-                        action="Après --bascule-remettre-en-etat : relire le cluster", expected=START_EXPECTED)
+    again = table.judge(
+        start_state,
+        look(),
+        raise_=False,
+        table=START_TABLE,
+        action="Après --bascule-remettre-en-etat : relire le cluster",
+        expected=START_EXPECTED,
+    )
     if again.verdict is not Verdict.OK:
-        stop_run(BaselineError(f"après --bascule-remettre-en-etat, le cluster n'est toujours pas dans son état de référence : "
-                            f"{again.observed}", again.fix or "réparer le cluster à la main"), request.config)
+        stop_run(
+            BaselineError(
+                f"après --bascule-remettre-en-etat, le cluster n'est toujours pas dans son état de référence : "
+                f"{again.observed}",
+                again.fix or "réparer le cluster à la main",
+            ),
+            request.config,
+        )
     return again
 
 
@@ -142,7 +181,9 @@ def ligne_de_base(request, cluster, etat_au_depart, tableau_de_tests, historique
     # one reading of the whole cluster (crm_mon and DRBD at once); it is the « état de référence »
     # attachment too. Only a cluster away from its baseline is waited for.
     found = cluster.snapshot()
-    problems = baseline_problems(found.state, found.drbd, inventaire) if found.state is not None else ["crm_mon illisible"]
+    problems = (
+        baseline_problems(found.state, found.drbd, inventaire) if found.state is not None else ["crm_mon illisible"]
+    )
     if problems:
         found = None
         try:
@@ -151,8 +192,13 @@ def ligne_de_base(request, cluster, etat_au_depart, tableau_de_tests, historique
             problems = [str(exc)]
     request.node.stash[BASELINE_SNAPSHOT] = found
     if problems:
-        stop_run(BaselineError("avant le scénario : le cluster n'est pas dans son état de référence : " + " ; ".join(problems),
-                            "voir la ligne d'audit du scénario précédent"), request.config)
+        stop_run(
+            BaselineError(
+                "avant le scénario : le cluster n'est pas dans son état de référence : " + " ; ".join(problems),
+                "voir la ligne d'audit du scénario précédent",
+            ),
+            request.config,
+        )
     # the configuration the previous scenario's audit has just read, unchanged, stands for this one's
     # « before » (one cibadmin less); otherwise it is read
     audited = request.config.stash.get(AUDITED_CONFIG, None)
@@ -166,17 +212,24 @@ def ligne_de_base(request, cluster, etat_au_depart, tableau_de_tests, historique
     seen = audit_after(cluster, injected, config_before)
     sonde.stop()
     result = RowJudge(request, tableau_de_tests, historique, inventaire).judge(
-        audit, seen, raise_=False, action=AUDIT_ACTION, expected=AUDIT_EXPECTED)
+        audit, seen, raise_=False, action=AUDIT_ACTION, expected=AUDIT_EXPECTED
+    )
     _timeline(request, tableau_de_tests, historique, begun)
     if INTERRUPTED_BY in request.config.stash:
         return  # the run ends here anyway: the audit row says what bascule undid, the table's top why it ended
     unchanged = not (seen.error or seen.baseline_after or audit_config_changes(seen))
-    request.config.stash[AUDITED_CONFIG] = AuditedConfig(seen.config_after, historique.now()) \
-        if unchanged and seen.config_after else None
+    request.config.stash[AUDITED_CONFIG] = (
+        AuditedConfig(seen.config_after, historique.now()) if unchanged and seen.config_after else None
+    )
     if not unchanged:
         # the next scenarios would judge another cluster than the one found
-        stop_run(BaselineError(f"après le scénario : {result.observed}",
-                            "le réparer à la main (crm status, cat /proc/drbd), puis relancer"), request.config)
+        stop_run(
+            BaselineError(
+                f"après le scénario : {result.observed}",
+                "le réparer à la main (crm status, cat /proc/drbd), puis relancer",
+            ),
+            request.config,
+        )
     if result.verdict is not Verdict.OK:
         pytest.fail(f"audit KO : {result.observed}", pytrace=False)
 
@@ -198,7 +251,7 @@ def _timeline(request, report: CompletedTable, history, since: float) -> None:
     history.append(RUN, "bascule", "timeline", "ok", {"scenario": scenario, "path": relative})
     try:
         allure.attach.file(str(path), name=f"chronologie — {scenario}", attachment_type=allure.attachment_type.PNG)
-    except Exception:
+    except Exception:  # noqa: BLE001 - outside a BDD test or without allure: nothing to attach to
         pass
 
 
@@ -210,8 +263,10 @@ def pannes(request, ligne_de_base, cluster):
     yield injected
     errors = injected.heal_all()
     if errors:
-        stop_run(BaselineError("une panne n'a pas pu être défaite : " + " ; ".join(errors), "réparer le cluster à la main"),
-              request.config)
+        stop_run(
+            BaselineError("une panne n'a pas pu être défaite : " + " ; ".join(errors), "réparer le cluster à la main"),
+            request.config,
+        )
 
 
 @pytest.fixture

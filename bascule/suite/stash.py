@@ -4,6 +4,7 @@ Keys on the session's config: the inventory, the history and the completed table
 scenario's item: which step is the action, which rows were KO, when the current row began, the
 scenario's faults.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ ACTION = pytest.StashKey[str]()  # the When step's text: the row's « Actions à
 STEP = pytest.StashKey[object]()  # the step running now
 KO_ROWS = pytest.StashKey[list]()  # observed results of the scenario's KO rows, failed at its end
 STEP_FAILED = pytest.StashKey[bool]()
-ROW_START = pytest.StashKey[float]()  # when the row being judged began: the end of the previous row, or the scenario's start
+ROW_START = pytest.StashKey[
+    float
+]()  # when the row being judged began: the end of the previous row, or the scenario's start
 ROW_STEP = pytest.StashKey[object]()  # the step whose row was recorded last
 FAULTS = pytest.StashKey[object]()  # the scenario's Faults
 BASELINE_SNAPSHOT = pytest.StashKey[object]()  # the Snapshot that found the cluster at its baseline, or None
@@ -40,6 +43,7 @@ INTERRUPTED_BY = pytest.StashKey[str]()  # set when Ctrl-C or SIGTERM interrupte
 class AuditedConfig:
     """The CIB's configuration as the last audit read it, when it found the cluster at its baseline
     with the configuration it started from, and when (history time)."""
+
     text: str
     at: float
 
