@@ -248,7 +248,8 @@ def _version() -> str:
         return "inconnue (non installé : pip install -e .)"
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """bascule's command line: one sub-command per area."""
     p = argparse.ArgumentParser(
         prog="bascule",
         description="bascule: tests de recette du lab « Haute disponibilité "
@@ -257,6 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--version", action="version", version=f"bascule {_version()}")
     sub = p.add_subparsers(dest="area", required=True, metavar="{lab,verifier,rejuger,classe,endurance}")
+    for add in (_add_lab, _add_rejuger, _add_verifier, _add_endurance, _add_classe):
+        add(sub)
+    return p
+
+
+def _add_lab(sub) -> None:
     lab = sub.add_parser("lab", help="le lab embarqué à deux VM")
     lab.add_argument("--xx", default="01", help="numéro du lab : nœuds intralabXX et hdintralabXX (par défaut 01)")
     labsub = lab.add_subparsers(dest="cmd", required=True, metavar="COMMANDE")
@@ -291,12 +298,18 @@ def main(argv: list[str] | None = None) -> int:
         func=cmd_ftp_password
     )
     add_commands(labsub)
+
+
+def _add_rejuger(sub) -> None:
     rj = sub.add_parser(
         "rejuger", help="juge de nouveau une série enregistrée à partir de son historique (sans cluster)"
     )
     rj.add_argument("dir", metavar="DOSSIER", help="le dossier des rapports de la série (il contient historique.jsonl)")
     rj.add_argument("--sortie", default=None, help="où écrire les tableaux (par défaut : DOSSIER/rejuge/)")
     rj.set_defaults(func=cmd_rejuger)
+
+
+def _add_verifier(sub) -> None:
     ve = sub.add_parser(
         "verifier",
         help="lecture seule : état de départ et conformité de la configuration, sans panne",
@@ -312,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ve.add_argument("--sortie", default="reports/verifier", help="où vont les tableaux (par défaut reports/verifier)")
     ve.set_defaults(func=cmd_verifier)
+
+
+def _add_endurance(sub) -> None:
     en = sub.add_parser(
         "endurance",
         help="pannes du lab tirées au hasard pendant une durée, envois FTP tout du long, "
@@ -361,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
         "la tendance sous SORTIE/tendance ; seule, trace la tendance",
     )
     en.set_defaults(func=cmd_endurance)
+
+
+def _add_classe(sub) -> None:
     cl = sub.add_parser(
         "classe",
         help="lance la série sur le cluster de chaque groupe et écrit une page de synthèse",
@@ -378,6 +397,10 @@ def main(argv: list[str] | None = None) -> int:
         "--nuits", type=int, default=10, help="combien de séries passées montrent les courbes (par défaut 10)"
     )
     cl.set_defaults(func=cmd_classe)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
     # `bascule classe … -- -k q2`: what follows -- goes to each group's pytest, untouched
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []

@@ -176,6 +176,12 @@ def main() -> int:
             )
         cluster.close()
     print()
+    _summary(rows)
+    return 0
+
+
+def _summary(rows: list[dict]) -> None:
+    """Each action's median outage, with and without bascule's probe."""
     for probing in sorted({r["probe"] for r in rows}):
         for action in ("standby", "online"):
             downs = [
@@ -193,7 +199,6 @@ def main() -> int:
                         else ""
                     )
                 )
-    return 0
 
 
 def bascule_probe(cluster: Cluster):

@@ -49,7 +49,9 @@ def test_the_cluster_never_imports_the_judge():
 
 def test_facts_stand_below_the_cluster_and_the_judge():
     floors = ("bascule.cluster", "bascule.judging", "bascule.suite", "bascule.reporting", "bascule.endurance")
-    wrong = [f"{p.relative_to(ROOT)} : {m}" for p in _modules("bascule/facts") for m in _imports(p) if m.startswith(floors)]
+    wrong = [
+        f"{p.relative_to(ROOT)} : {m}" for p in _modules("bascule/facts") for m in _imports(p) if m.startswith(floors)
+    ]
     assert not wrong, wrong
 
 

@@ -186,89 +186,94 @@ class Node:
             connect_timeout=ssh.connect_timeout,
             config=config,
         )
-        where = f"{ssh.user}@{ssh.host}:{ssh.port}"
         seen: dict = {}
-        how = f"la clé {ssh.key}" if ssh.key else "le mot de passe"
         try:
             self._open_or_close(conn, seen)
-        except paramiko.PasswordRequiredException:
-            raise NodeError(
-                f"nœud {self.name} : la clé SSH {ssh.key} est chiffrée (protégée par une phrase de passe)",
-                "donner une clé sans phrase de passe (bascule n'utilise pas d'agent SSH)",
-            ) from None
-        except paramiko.AuthenticationException as exc:
-            if _auth_timed_out(exc):
-                raise self._auth_timeout(where) from None
-            if _auth_cut(exc):
-                raise NodeError(
-                    f"nœud {self.name} : le serveur SSH de {where} a fermé la connexion pendant "
-                    f"l'authentification avec {how}",
-                    "vérifier l'utilisateur, la clé ou le mot de passe dans l'inventaire, et le journal de "
-                    "sshd sur le nœud (journalctl -u ssh)",
-                ) from None
-            raise NodeError(
-                f"nœud {self.name} : connexion SSH refusée pour {where} avec {how}",
-                "vérifier l'utilisateur, la clé ou le mot de passe dans l'inventaire",
-            ) from None
-        except paramiko.ssh_exception.NoValidConnectionsError:
-            raise NodeError(
-                f"nœud {self.name} : rien n'écoute en SSH sur {where}",
-                "vérifier host et port dans l'inventaire, et que sshd tourne sur le nœud",
-            ) from None
-        except (TimeoutError, socket.timeout):
-            raise NodeError(
-                f"nœud {self.name} : pas de réponse de {where} en {ssh.connect_timeout:.0f} s",
-                "vérifier que le nœud est allumé et que son adresse dans l'inventaire est la bonne",
-            ) from None
-        except socket.gaierror:
-            raise NodeError(
-                f"nœud {self.name} : le nom d'hôte {ssh.host} ne se résout pas",
-                "donner une adresse IP ou un nom que cette machine sait résoudre",
-            ) from None
-        except FileNotFoundError:
-            raise NodeError(
-                f"nœud {self.name} : la clé SSH {ssh.key} n'existe pas",
-                "corriger le chemin de la clé dans l'inventaire",
-            ) from None
-        except paramiko.SSHException as exc:
-            if _auth_timed_out(exc):
-                raise self._auth_timeout(where) from None
-            banner = seen.get("banner", "")
-            if "No existing session" in str(exc) and banner:
-                # the server sent its banner, then never completed the key exchange
-                raise NodeError(
-                    f"nœud {self.name} : le serveur SSH de {where} ({_shown_banner(banner)}) a répondu "
-                    f"mais n'a pas terminé la négociation en {ssh.connect_timeout:.0f} s",
-                    "vérifier que sshd fonctionne sur le nœud (systemctl status ssh) et que le port de "
-                    "l'inventaire est bien le sien",
-                ) from None
-            if "banner" in str(exc).lower() or "No existing session" in str(exc):
-                raise NodeError(
-                    f"nœud {self.name} : {where} accepte les connexions mais aucun serveur SSH n'y répond "
-                    f"en {ssh.connect_timeout:.0f} s",
-                    "vérifier le port dans l'inventaire (est-ce bien le sshd du nœud ?)",
-                ) from None
-            if ssh.key and "key" in str(exc).lower():
-                # paramiko tries every key type on a refused key and reports the last load error
-                raise NodeError(
-                    f"nœud {self.name} : connexion SSH refusée pour {where} avec la clé {ssh.key} "
-                    f"(ou la clé est illisible : {exc})",
-                    "vérifier que la moitié publique de cette clé est dans le authorized_keys de "
-                    "l'utilisateur sur le nœud",
-                ) from None
-            raise NodeError(
-                f"nœud {self.name} : échec de SSH vers {where} (SSHException : {exc})",
-                "vérifier que l'adresse est bien celle du serveur SSH du nœud",
-            ) from None
-        except (OSError, EOFError) as exc:
-            raise NodeError(
-                f"nœud {self.name} : échec de SSH vers {where} ({type(exc).__name__} : {exc})",
-                "vérifier que l'adresse est bien celle du serveur SSH du nœud",
-            ) from None
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise self._not_opened(exc, seen.get("banner", "")) from None
         # keepalives make a transport whose peer vanished (a node powered off, its cable pulled)
         # fail instead of waiting forever on a reply that cannot come
         conn.transport.set_keepalive(KEEPALIVE)
         return conn
+
+    def _not_opened(self, exc: BaseException, banner: str) -> NodeError:
+        """Why SSH to the node failed, in one line with its fix (checked in this order: the most
+        specific exceptions first)."""
+        ssh = self.spec.ssh
+        where = f"{ssh.user}@{ssh.host}:{ssh.port}"
+        how = f"la clé {ssh.key}" if ssh.key else "le mot de passe"
+        if isinstance(exc, paramiko.PasswordRequiredException):
+            return NodeError(
+                f"nœud {self.name} : la clé SSH {ssh.key} est chiffrée (protégée par une phrase de passe)",
+                "donner une clé sans phrase de passe (bascule n'utilise pas d'agent SSH)",
+            )
+        if isinstance(exc, paramiko.AuthenticationException):
+            if _auth_timed_out(exc):
+                return self._auth_timeout(where)
+            if _auth_cut(exc):
+                return NodeError(
+                    f"nœud {self.name} : le serveur SSH de {where} a fermé la connexion pendant "
+                    f"l'authentification avec {how}",
+                    "vérifier l'utilisateur, la clé ou le mot de passe dans l'inventaire, et le journal de "
+                    "sshd sur le nœud (journalctl -u ssh)",
+                )
+            return NodeError(
+                f"nœud {self.name} : connexion SSH refusée pour {where} avec {how}",
+                "vérifier l'utilisateur, la clé ou le mot de passe dans l'inventaire",
+            )
+        if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+            return NodeError(
+                f"nœud {self.name} : rien n'écoute en SSH sur {where}",
+                "vérifier host et port dans l'inventaire, et que sshd tourne sur le nœud",
+            )
+        if isinstance(exc, (TimeoutError, socket.timeout)):
+            return NodeError(
+                f"nœud {self.name} : pas de réponse de {where} en {ssh.connect_timeout:.0f} s",
+                "vérifier que le nœud est allumé et que son adresse dans l'inventaire est la bonne",
+            )
+        if isinstance(exc, socket.gaierror):
+            return NodeError(
+                f"nœud {self.name} : le nom d'hôte {ssh.host} ne se résout pas",
+                "donner une adresse IP ou un nom que cette machine sait résoudre",
+            )
+        if isinstance(exc, FileNotFoundError):
+            return NodeError(
+                f"nœud {self.name} : la clé SSH {ssh.key} n'existe pas",
+                "corriger le chemin de la clé dans l'inventaire",
+            )
+        if isinstance(exc, paramiko.SSHException):
+            if _auth_timed_out(exc):
+                return self._auth_timeout(where)
+            if "No existing session" in str(exc) and banner:
+                # the server sent its banner, then never completed the key exchange
+                return NodeError(
+                    f"nœud {self.name} : le serveur SSH de {where} ({_shown_banner(banner)}) a répondu "
+                    f"mais n'a pas terminé la négociation en {ssh.connect_timeout:.0f} s",
+                    "vérifier que sshd fonctionne sur le nœud (systemctl status ssh) et que le port de "
+                    "l'inventaire est bien le sien",
+                )
+            if "banner" in str(exc).lower() or "No existing session" in str(exc):
+                return NodeError(
+                    f"nœud {self.name} : {where} accepte les connexions mais aucun serveur SSH n'y répond "
+                    f"en {ssh.connect_timeout:.0f} s",
+                    "vérifier le port dans l'inventaire (est-ce bien le sshd du nœud ?)",
+                )
+            if ssh.key and "key" in str(exc).lower():
+                # paramiko tries every key type on a refused key and reports the last load error
+                return NodeError(
+                    f"nœud {self.name} : connexion SSH refusée pour {where} avec la clé {ssh.key} "
+                    f"(ou la clé est illisible : {exc})",
+                    "vérifier que la moitié publique de cette clé est dans le authorized_keys de "
+                    "l'utilisateur sur le nœud",
+                )
+            return NodeError(
+                f"nœud {self.name} : échec de SSH vers {where} (SSHException : {exc})",
+                "vérifier que l'adresse est bien celle du serveur SSH du nœud",
+            )
+        return NodeError(
+            f"nœud {self.name} : échec de SSH vers {where} ({type(exc).__name__} : {exc})",
+            "vérifier que l'adresse est bien celle du serveur SSH du nœud",
+        )
 
     def _auth_timeout(self, where: str) -> NodeError:
         ssh = self.spec.ssh
@@ -350,35 +355,17 @@ class Node:
             res = self._in_kept_shell(conn, command, timeout) if stdin is None else None
             if res is None:
                 res = self._run_with_deadline(conn, line, kwargs, timeout)
-        except _DeadTransport:
-            self._abandon(conn)
-            raise NodeLost(
-                f"nœud {self.name} : `{shown}` sans réponse en {hard_deadline(timeout):.0f} s (la connexion est morte)",
-                "le nœud est tombé, ou son réseau",
-            ) from None
-        except ShellGone as exc:
-            self._abandon(conn)
-            raise NodeLost(
-                f"nœud {self.name} : connexion perdue pendant `{shown}` ({exc})", "le nœud est tombé, ou son réseau"
-            ) from None
-        except ShellTimedOut:
-            self._abandon(conn)  # its transport may be dead too: closing it could wait on the peer
-            raise NodeLost(
-                f"nœud {self.name} : `{shown}` ne s'est pas terminée en {timeout:.0f} s",
-                "le nœud est peut-être surchargé ou bloqué ; l'examiner à la main",
-            ) from None
-        except invoke.exceptions.CommandTimedOut:
-            self.close()  # the channel may be stuck; the next command opens a fresh one
-            raise NodeLost(
-                f"nœud {self.name} : `{shown}` ne s'est pas terminée en {timeout:.0f} s",
-                "le nœud est peut-être surchargé ou bloqué ; l'examiner à la main",
-            ) from None
-        except (paramiko.SSHException, OSError, EOFError, invoke.exceptions.UnexpectedExit) as exc:
-            self.close()
-            raise NodeLost(
-                f"nœud {self.name} : connexion perdue pendant `{shown}` ({type(exc).__name__})",
-                "le nœud est tombé, ou son réseau",
-            ) from None
+        except (
+            _DeadTransport,
+            ShellGone,
+            ShellTimedOut,
+            invoke.exceptions.CommandTimedOut,
+            paramiko.SSHException,
+            OSError,
+            EOFError,
+            invoke.exceptions.UnexpectedExit,
+        ) as exc:
+            raise self._lost(exc, conn, shown, timeout) from None
         finally:
             COMMAND_TIME.span(began, time.time(), self.name, shown, ACCOUNTING.inside())
         result = CommandResult(
@@ -405,6 +392,34 @@ class Node:
         if check and not result.ok:
             raise CommandFailed(self.name, result)
         return result
+
+    def _lost(self, exc: BaseException, conn: Connection, shown: str, timeout: float) -> NodeLost:
+        """A command that got no answer: the connection dropped (and why, in one line)."""
+        if isinstance(exc, _DeadTransport):
+            self._abandon(conn)
+            return NodeLost(
+                f"nœud {self.name} : `{shown}` sans réponse en {hard_deadline(timeout):.0f} s (la connexion est morte)",
+                "le nœud est tombé, ou son réseau",
+            )
+        if isinstance(exc, ShellGone):
+            self._abandon(conn)
+            return NodeLost(
+                f"nœud {self.name} : connexion perdue pendant `{shown}` ({exc})", "le nœud est tombé, ou son réseau"
+            )
+        if isinstance(exc, (ShellTimedOut, invoke.exceptions.CommandTimedOut)):
+            if isinstance(exc, ShellTimedOut):
+                self._abandon(conn)  # its transport may be dead too: closing it could wait on the peer
+            else:
+                self.close()  # the channel may be stuck; the next command opens a fresh one
+            return NodeLost(
+                f"nœud {self.name} : `{shown}` ne s'est pas terminée en {timeout:.0f} s",
+                "le nœud est peut-être surchargé ou bloqué ; l'examiner à la main",
+            )
+        self.close()
+        return NodeLost(
+            f"nœud {self.name} : connexion perdue pendant `{shown}` ({type(exc).__name__})",
+            "le nœud est tombé, ou son réseau",
+        )
 
     def _in_kept_shell(self, conn: Connection, command: str, timeout: float):
         """The command's answer from the node's kept shell, or None when it should take a channel of

@@ -327,88 +327,106 @@ def read_back_all(
     complete listing of its directory lacks it; a file that cannot be read for another reason (the
     server went away mid-verification) is retried on a new session until the deadline, then left
     « unreadable », as is every file not reached by then."""
-    session = FtpSession(client, timeout=15)
-    read: dict[str, str | None] = {}
-    unreadable: list[str] = []
-    listed: list[str] = []
-    sizes: dict[str, int] = {}
-    complete: set[str] = set()  # directories listed to their end
-    served: dict[str, None] = {}  # the nodes that served the read, in order
-    end = time.monotonic() + deadline
+    reader = _ReadBack(FtpSession(client, timeout=15), time.monotonic() + deadline)
+    for directory in directories:
+        if reader.left() <= 0:
+            break
+        reader.list(directory)
+    for name, _expected in names:
+        reader.read(name)
+    reader.session.drop()
+    return {
+        "read": reader.found,
+        "unreadable": reader.unreadable,
+        "listed": reader.listed,
+        "sizes": reader.sizes,
+        "served_by": list(reader.served),
+    }
 
-    def left() -> float:
-        return end - time.monotonic()
 
-    def listing(directory: str):
+class _ReadBack:
+    """One verification's reads: what each file gave back, what each directory listed."""
+
+    def __init__(self, session: FtpSession, end: float):
+        self.session, self.end = session, end
+        self.found: dict[str, str | None] = {}
+        self.unreadable: list[str] = []
+        self.listed: list[str] = []
+        self.present: set[str] = set()  # the listed files, to look up
+        self.sizes: dict[str, int] = {}
+        self.complete: set[str] = set()  # directories listed to their end
+        self.served: dict[str, None] = {}  # the nodes that served the read, in order
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def _listing(self, directory: str):
         try:
             return [
-                (f"{directory}/{name}", facts) for name, facts in session.open().mlsd(directory, facts=["size", "type"])
+                (f"{directory}/{name}", facts)
+                for name, facts in self.session.open().mlsd(directory, facts=["size", "type"])
             ]
         except ftplib.error_perm as exc:
             return [] if _absent(exc) else None  # no such directory: nothing was ever written there
         except Exception:  # noqa: BLE001 - a session broken mid-listing: dropped, the listing is unknown
-            session.drop()
+            self.session.drop()
             return _RETRY
 
-    for directory in directories:
-        if left() <= 0:
-            break
+    def list(self, directory: str) -> None:
         try:
             found = wait_until(
-                lambda d=directory: listing(d),
+                lambda: self._listing(directory),
                 lambda r: r is not _RETRY,
                 f"la liste de {directory}",
-                deadline=left(),
+                deadline=self.left(),
                 interval=2,
                 describe=lambda r: "pas de réponse",
             ).value
         except WaitTimeout:
-            continue
+            return
         if found is None:
-            continue  # refused (not « absent »): its files are read one by one
-        complete.add(directory)
-        if session.served_by:
-            served.setdefault(session.served_by)
+            return  # refused (not « absent »): its files are read one by one
+        self.complete.add(directory)
+        if self.session.served_by:
+            self.served.setdefault(self.session.served_by)
         for path, facts in found:
             if facts.get("type") == "file":
-                listed.append(path)
+                self.listed.append(path)
+                self.present.add(path)
                 if facts.get("size", "").isdigit():
-                    sizes[path] = int(facts["size"])
-    present = set(listed)
+                    self.sizes[path] = int(facts["size"])
 
-    def reading(name: str):
+    def _reading(self, name: str):
         try:
-            return _sha(session.read(name))
+            return _sha(self.session.read(name))
         except ftplib.error_perm as exc:
             return None if _absent(exc) else _RETRY
         except Exception:  # noqa: BLE001 - a session broken mid-read: dropped, the read is tried again
-            session.drop()
+            self.session.drop()
             return _RETRY
 
-    for name, _expected in names:
-        if name.rsplit("/", 1)[0] in complete and name not in present:
-            read[name] = None  # a complete listing of its directory lacks it
-            continue
-        if left() <= 0:
-            read[name] = None
-            unreadable.append(name)
-            continue
+    def read(self, name: str) -> None:
+        if name.rsplit("/", 1)[0] in self.complete and name not in self.present:
+            self.found[name] = None  # a complete listing of its directory lacks it
+            return
+        if self.left() <= 0:
+            self.found[name] = None
+            self.unreadable.append(name)
+            return
         try:
-            read[name] = wait_until(
-                lambda n=name: reading(n),
+            self.found[name] = wait_until(
+                lambda: self._reading(name),
                 lambda r: r is not _RETRY,
                 f"la relecture de {name}",
-                deadline=left(),
+                deadline=self.left(),
                 interval=1,
                 describe=lambda r: "pas lisible",
             ).value
         except WaitTimeout:
-            read[name] = None
-            unreadable.append(name)
-        if session.served_by:
-            served.setdefault(session.served_by)
-    session.drop()
-    return {"read": read, "unreadable": unreadable, "listed": listed, "sizes": sizes, "served_by": list(served)}
+            self.found[name] = None
+            self.unreadable.append(name)
+        if self.session.served_by:
+            self.served.setdefault(self.session.served_by)
 
 
 def _absent(exc: ftplib.error_perm) -> bool:

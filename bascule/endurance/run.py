@@ -370,15 +370,7 @@ def _read_replica(cluster: Cluster, verifier: Verifier, history: History, say) -
 
 def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str], None] = print) -> EnduranceVerdict:
     began = time.monotonic()  # --duree bounds the whole night, its start included
-    try:  # an output folder that cannot be written is said before an hour of faults, not after
-        settings.out.mkdir(parents=True, exist_ok=True)
-        (settings.out / ".ecriture").write_text("")
-        (settings.out / ".ecriture").unlink()
-    except OSError as exc:
-        raise BasculeError(
-            f"--sortie {settings.out} : impossible d'y écrire ({exc.strerror or exc})",
-            "choisir un dossier où l'on peut écrire",
-        ) from None
+    _writable(settings.out)
     history = History()
     cluster = Cluster(inv, history)
     kinds = settings.kinds
@@ -389,36 +381,13 @@ def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str]
                 "le cluster n'est pas dans son état de référence : " + " ; ".join(problems),
                 "le réparer (ou bascule lab reparer), puis relancer l'endurance",
             )
-        unavailable = set()
-        if "courant" in kinds and power_switch(cluster.master, hypervisor) == (None, None):
-            unavailable.add("courant")
-            if set(kinds) <= unavailable:
-                raise BasculeError(
-                    "aucune coupure de courant possible sur ce cluster (power_off/power_on absents de l'inventaire)",
-                    "donner power_off et power_on au nœud, ou choisir d'autres --pannes",
-                )
-            say(
-                "bascule endurance: pas de coupure de courant possible sur ce cluster (power_off/power_on absents "
-                "de l'inventaire) : ces pannes du tirage ne seront pas jouées (le tirage reste celui de la graine)"
-            )
+        unavailable = _unavailable(cluster, kinds, hypervisor, say)
         # the schedule is drawn from the kinds asked, whatever this cluster can do: one seed, one schedule
         plan = schedule(settings.seed, kinds)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         base = f"{inv.ftp.documents}/bascule-endurance-{stamp}"
         directories = [f"{base}/ftp"]
-        say(
-            f"bascule endurance: graine {settings.seed}, {settings.duration_s / 60:.0f} min au plus, sur "
-            f"{cluster.master.name} (maître) + {cluster.slave.name}, VIP {inv.vip}"
-            + (", pannes composées" if settings.compound else "")
-        )
-        say(f"bascule endurance: pour rejouer ce tirage : {settings.replay}")
-        say("bascule endurance: pannes tirées parmi : " + ", ".join(f"{k} ({KINDS[k]})" for k in kinds))
-        say(
-            "bascule endurance: les premières : "
-            + ", ".join(_planned_words(p, settings.compound) for p in plan[:6])
-            + " … ; fichiers envoyés dans "
-            + base
-        )
+        _say_start(cluster, settings, plan, base, say)
         history.append(
             RUN,
             ENDURANCE,
@@ -466,6 +435,52 @@ def run(inv: Inventory, settings: Settings, hypervisor=None, say: Callable[[str]
     return _finish(history, settings, say)
 
 
+def _writable(out: Path) -> None:
+    """An output folder that cannot be written is said before an hour of faults, not after."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".ecriture").write_text("")
+        (out / ".ecriture").unlink()
+    except OSError as exc:
+        raise BasculeError(
+            f"--sortie {out} : impossible d'y écrire ({exc.strerror or exc})",
+            "choisir un dossier où l'on peut écrire",
+        ) from None
+
+
+def _unavailable(cluster: Cluster, kinds, hypervisor, say) -> set[str]:
+    """The kinds asked that this cluster cannot play (a power cut without a way to cut the power)."""
+    unavailable = set()
+    if "courant" in kinds and power_switch(cluster.master, hypervisor) == (None, None):
+        unavailable.add("courant")
+        if set(kinds) <= unavailable:
+            raise BasculeError(
+                "aucune coupure de courant possible sur ce cluster (power_off/power_on absents de l'inventaire)",
+                "donner power_off et power_on au nœud, ou choisir d'autres --pannes",
+            )
+        say(
+            "bascule endurance: pas de coupure de courant possible sur ce cluster (power_off/power_on absents "
+            "de l'inventaire) : ces pannes du tirage ne seront pas jouées (le tirage reste celui de la graine)"
+        )
+    return unavailable
+
+
+def _say_start(cluster: Cluster, settings: Settings, plan: list[Planned], base: str, say) -> None:
+    say(
+        f"bascule endurance: graine {settings.seed}, {settings.duration_s / 60:.0f} min au plus, sur "
+        f"{cluster.master.name} (maître) + {cluster.slave.name}, VIP {cluster.inv.vip}"
+        + (", pannes composées" if settings.compound else "")
+    )
+    say(f"bascule endurance: pour rejouer ce tirage : {settings.replay}")
+    say("bascule endurance: pannes tirées parmi : " + ", ".join(f"{k} ({KINDS[k]})" for k in settings.kinds))
+    say(
+        "bascule endurance: les premières : "
+        + ", ".join(_planned_words(p, settings.compound) for p in plan[:6])
+        + " … ; fichiers envoyés dans "
+        + base
+    )
+
+
 def _planned_words(p: Planned, compound: bool) -> str:
     return f"{p.index}. {p.kind} ({p.target}{f', {p.cable_s} s' if p.kind == 'cable' else ''})" + (
         " pendant le retour de la précédente" if compound and p.overlaps else f" après {p.pause} s"
@@ -489,76 +504,83 @@ def _loop(
     say,
     began: float,
 ) -> tuple[str, int]:
-    stop = threading.Event()
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    """Play the night: why it stopped, and how many faults were played."""
+    night = _Night(cluster, plan, unavailable, settings, hypervisor, history, uploaders, verifier, say, began)
+    return night.run()
 
-    def interrupted(signum, _frame):
-        first = not stop.is_set()
-        stop.set()
-        raise Interrupted("Ctrl-C" if signum == signal.SIGINT else "SIGTERM") if first else KeyboardInterrupt()
 
-    for s in previous:
-        signal.signal(s, interrupted)
-    for u in uploaders:
-        u.start()
-    end = began + settings.duration_s
-    done, reason = 0, "durée atteinte"
-    faults, current, chain = Faults(), None, []
-    seen: dict[str, float] = {}  # kind → the longest it took in this run, start to verification
-    verify_at_end = True
-    recovered_last = True  # the replica is read only on a cluster that came back to its baseline
+class _Night:
+    """One endurance night: the schedule played fault by fault within the night's time bound (a
+    compound chain's two faults sharing one audit), an interruption said and healed, then the final
+    reads of both nodes' data."""
 
-    def final_cost() -> float:  # the final read of everything, then the switchover and the replica's read
-        files = len(_acked(history)) + 120  # the uploads still to come while it runs
-        return 2 * verifier.cost(files) + REPLICA_EXPECTED_S
+    def __init__(self, cluster, plan, unavailable, settings, hypervisor, history, uploaders, verifier, say, began):
+        self.cluster, self.plan, self.unavailable, self.settings = cluster, plan, unavailable, settings
+        self.hypervisor, self.history, self.uploaders, self.verifier, self.say = (
+            hypervisor,
+            history,
+            uploaders,
+            verifier,
+            say,
+        )
+        self.stop = threading.Event()
+        self.end = began + settings.duration_s
+        self.done, self.reason = 0, "durée atteinte"
+        self.faults, self.current, self.chain = Faults(), None, []
+        self.seen: dict[str, float] = {}  # kind → the longest it took in this run, start to verification
+        self.verify_at_end = True
+        self.recovered_last = True  # the replica is read only on a cluster that came back to its baseline
 
-    try:
+    def run(self) -> tuple[str, int]:
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        def interrupted(signum, _frame):
+            first = not self.stop.is_set()
+            self.stop.set()
+            raise Interrupted("Ctrl-C" if signum == signal.SIGINT else "SIGTERM") if first else KeyboardInterrupt()
+
+        for s in previous:
+            signal.signal(s, interrupted)
+        for u in self.uploaders:
+            u.start()
+        try:
+            self._play()
+        except Interrupted as exc:
+            self._interrupted(exc)
+        finally:
+            for u in self.uploaders:
+                u.stop()
+            for u in self.uploaders:
+                u.join(timeout=60)
+            try:
+                if self.verify_at_end:
+                    self._final_reads()
+            except KeyboardInterrupt:
+                self.reason += " ; vérification finale interrompue"
+            finally:
+                for s, h in previous.items():
+                    signal.signal(s, h)
+        return self.reason, self.done
+
+    def _final_cost(self) -> float:
+        """The final read of everything, then the switchover and the replica's read."""
+        files = len(_acked(self.history)) + 120  # the uploads still to come while it runs
+        return 2 * self.verifier.cost(files) + REPLICA_EXPECTED_S
+
+    def _play(self) -> None:
         i = 0
-        while i < len(plan):
-            p = plan[i]
-            overlapping = bool(chain)  # the previous fault was healed, its audit left to this one's
+        while i < len(self.plan):
+            p = self.plan[i]
+            overlapping = bool(self.chain)  # the previous fault was healed, its audit left to this one's
             pause = 0 if overlapping else p.pause
-            left = end - time.monotonic()
-            need = (
-                pause
-                + (0 if p.kind in unavailable else _expected(p.kind, seen, p))
-                + verifier.cost(SAMPLE + 120)
-                + final_cost()
-            )
-            if need > left:
-                reason = (
-                    f"durée atteinte : la panne {p.index} ({p.kind}) demanderait environ {need:.0f} s avec la "
-                    f"vérification et la lecture finale des deux nœuds, il en restait {max(0.0, left):.0f}"
-                )
-                if chain:  # the fault already healed still gets its audit and its verification
-                    recovered_last = _close_chain(cluster, faults, chain, history, verifier, say)
-                    chain = []
-                break
-            current = p
+            if not self._fits(p, pause):
+                return
+            self.current = p
             if not overlapping:
-                faults = Faults()
-            overlapped = _recovering(cluster) if overlapping else ""
-            stop.wait(pause)  # the schedule's quiet time: uploads go on, on a cluster at rest
-            serving = _serving(cluster)  # the fault hits it, or its peer, as the schedule drew
-            node = serving if p.target == MASTER else cluster.peer(serving)
-            history.append(
-                RUN,
-                ENDURANCE,
-                PLANNED,
-                INFO,
-                {
-                    "index": p.index,
-                    "kind": p.kind,
-                    "pause": pause,
-                    "target": p.target,
-                    "node": node.name,
-                    "cable_s": p.cable_s,
-                    "overlaps": overlapping,
-                    "overlapped": overlapped,
-                },
-            )
-            if p.kind in unavailable:
-                history.append(
+                self.faults = Faults()
+            serving, node = self._announce(p, pause, overlapping)
+            if p.kind in self.unavailable:
+                self.history.append(
                     RUN,
                     ENDURANCE,
                     RECOVERED,
@@ -573,95 +595,144 @@ def _loop(
                 )
                 i += 1
                 continue
-            say(
-                f"bascule endurance: panne {p.index} : {p.kind} sur {node.name} ({p.target}) — {KINDS[p.kind]}"
-                + (" pendant le retour de la précédente" if overlapping else "")
-                + f" — {max(0, end - time.monotonic()) / 60:.0f} min restantes"
-            )
-            started = time.monotonic()
-            try:
-                label = _fault(cluster, p, node, serving, faults, hypervisor, history, say)
-                failure = ""
-            except Exception as exc:  # noqa: BLE001 - the fault could not be played or healed: heal what can be, then stop
-                why = str(exc) if isinstance(exc, BasculeError) else f"{type(exc).__name__} : {exc}"
-                label, failure = (faults_label(faults) or p.kind), f"la panne a échoué : {why}"
-                say(f"bascule endurance: panne {p.index} : {failure}")
-            chain.append((p, label, started))
-            done += 1
-            nxt = plan[i + 1] if i + 1 < len(plan) else None
+            label, failure = self._inject(p, node, serving, overlapping)
+            nxt = self.plan[i + 1] if i + 1 < len(self.plan) else None
             if (
-                settings.compound
+                self.settings.compound
                 and not failure
-                and len(chain) < 2
+                and len(self.chain) < 2
                 and nxt is not None
                 and nxt.overlaps
-                and nxt.kind not in unavailable
+                and nxt.kind not in self.unavailable
             ):
                 i += 1  # the next fault goes in now, while this one's recovery is under way
                 continue
-            recovered = recovered_last = _close_chain(cluster, faults, chain, history, verifier, say, failure)
-            if len(chain) == 1:  # a lone fault's whole cost (a chain's is two faults'); a cable's length apart
-                q, _, t0 = chain[0]
-                took = time.monotonic() - t0 - (q.cable_s if q.kind == "cable" else 0)
-                seen[q.kind] = max(seen.get(q.kind, 0.0), took)
-            chain, current = [], None
-            if failure or not recovered:
-                reason = f"arrêtée après la panne {p.index} ({label}) : " + (
-                    failure or "le cluster n'est pas revenu à son état de référence"
-                )
-                break
+            if not self._close(p, label, failure):
+                return
             i += 1
-    except Interrupted as exc:
-        where = f"pendant la panne {current.index} ({current.kind})" if current is not None else "entre deux pannes"
-        reason = f"interrompue ({exc}) {where}, après {done} panne(s) jouée(s)"
-        say(f"bascule endurance: {reason} ; bascule défait ses pannes, puis relit les fichiers")
-        try:
-            if chain:  # a compound chain's faults share the audit of its last one
-                current = chain[-1][0] if current is None else current
-            _audit(
-                cluster,
-                faults,
-                current,
-                f"interruption ({exc})",
-                history,
-                say,
-                chain=[c[0].index for c in chain]
-                + ([current.index] if current is not None and all(c[0] is not current for c in chain) else []),
+
+    def _fits(self, p: Planned, pause: float) -> bool:
+        """Whether the fault, its verification and the final reads fit in what is left of the night;
+        if not, the night stops here (a fault already healed still gets its audit)."""
+        left = self.end - time.monotonic()
+        need = (
+            pause
+            + (0 if p.kind in self.unavailable else _expected(p.kind, self.seen, p))
+            + self.verifier.cost(SAMPLE + 120)
+            + self._final_cost()
+        )
+        if need <= left:
+            return True
+        self.reason = (
+            f"durée atteinte : la panne {p.index} ({p.kind}) demanderait environ {need:.0f} s avec la "
+            f"vérification et la lecture finale des deux nœuds, il en restait {max(0.0, left):.0f}"
+        )
+        if self.chain:  # the fault already healed still gets its audit and its verification
+            self.recovered_last = _close_chain(
+                self.cluster, self.faults, self.chain, self.history, self.verifier, self.say
             )
-            recovered_last = False
-        except KeyboardInterrupt:
-            reason += " ; remise en état interrompue par un second signal : vérifier le cluster à la main"
-            verify_at_end = False
-    finally:
-        for u in uploaders:
-            u.stop()
-        for u in uploaders:
-            u.join(timeout=60)
+            self.chain = []
+        return False
+
+    def _announce(self, p: Planned, pause: float, overlapping: bool) -> tuple[Node, Node]:
+        """The schedule's quiet time, then the node the fault hits (the serving one, or its peer, as
+        drawn), on the history: (serving, hit)."""
+        overlapped = _recovering(self.cluster) if overlapping else ""
+        self.stop.wait(pause)  # the schedule's quiet time: uploads go on, on a cluster at rest
+        serving = _serving(self.cluster)
+        node = serving if p.target == MASTER else self.cluster.peer(serving)
+        self.history.append(
+            RUN,
+            ENDURANCE,
+            PLANNED,
+            INFO,
+            {
+                "index": p.index,
+                "kind": p.kind,
+                "pause": pause,
+                "target": p.target,
+                "node": node.name,
+                "cable_s": p.cable_s,
+                "overlaps": overlapping,
+                "overlapped": overlapped,
+            },
+        )
+        return serving, node
+
+    def _inject(self, p: Planned, node: Node, serving: Node, overlapping: bool) -> tuple[str, str]:
+        """Play one fault: its label, and why it failed ("" when it did not)."""
+        self.say(
+            f"bascule endurance: panne {p.index} : {p.kind} sur {node.name} ({p.target}) — {KINDS[p.kind]}"
+            + (" pendant le retour de la précédente" if overlapping else "")
+            + f" — {max(0, self.end - time.monotonic()) / 60:.0f} min restantes"
+        )
+        started = time.monotonic()
         try:
-            if verify_at_end:
-                verifier.verify(END, everything=True)
-                if reason.startswith("interrompue"):
-                    pass  # Ctrl-C: the user wants it over; the verdict says the replica was not read
-                elif recovered_last:
-                    _read_replica(cluster, verifier, history, say)
-                else:  # a switchover on a cluster out of its baseline would add a fault of bascule's own
-                    history.append(
-                        RUN,
-                        ENDURANCE,
-                        REPLICA,
-                        INFO,
-                        {
-                            "switched": False,
-                            "drbd": {},
-                            "error": "réplique non relue : le cluster n'était pas revenu à son état de référence",
-                        },
-                    )
+            label = _fault(self.cluster, p, node, serving, self.faults, self.hypervisor, self.history, self.say)
+            failure = ""
+        except Exception as exc:  # noqa: BLE001 - the fault could not be played or healed: heal what can be, then stop
+            why = str(exc) if isinstance(exc, BasculeError) else f"{type(exc).__name__} : {exc}"
+            label, failure = (faults_label(self.faults) or p.kind), f"la panne a échoué : {why}"
+            self.say(f"bascule endurance: panne {p.index} : {failure}")
+        self.chain.append((p, label, started))
+        self.done += 1
+        return label, failure
+
+    def _close(self, p: Planned, label: str, failure: str) -> bool:
+        """The chain's audit and verification; whether the night goes on."""
+        recovered = self.recovered_last = _close_chain(
+            self.cluster, self.faults, self.chain, self.history, self.verifier, self.say, failure
+        )
+        if len(self.chain) == 1:  # a lone fault's whole cost (a chain's is two faults'); a cable's length apart
+            q, _, t0 = self.chain[0]
+            took = time.monotonic() - t0 - (q.cable_s if q.kind == "cable" else 0)
+            self.seen[q.kind] = max(self.seen.get(q.kind, 0.0), took)
+        self.chain, self.current = [], None
+        if failure or not recovered:
+            self.reason = f"arrêtée après la panne {p.index} ({label}) : " + (
+                failure or "le cluster n'est pas revenu à son état de référence"
+            )
+            return False
+        return True
+
+    def _interrupted(self, exc: Interrupted) -> None:
+        """Ctrl-C or SIGTERM: said, the faults healed (a chain's share the audit of its last one)."""
+        current = self.current
+        where = f"pendant la panne {current.index} ({current.kind})" if current is not None else "entre deux pannes"
+        self.reason = f"interrompue ({exc}) {where}, après {self.done} panne(s) jouée(s)"
+        self.say(f"bascule endurance: {self.reason} ; bascule défait ses pannes, puis relit les fichiers")
+        try:
+            if self.chain:
+                current = self.chain[-1][0] if current is None else current
+            chain = [c[0].index for c in self.chain] + (
+                [current.index] if current is not None and all(c[0] is not current for c in self.chain) else []
+            )
+            _audit(self.cluster, self.faults, current, f"interruption ({exc})", self.history, self.say, chain=chain)
+            self.recovered_last = False
         except KeyboardInterrupt:
-            reason += " ; vérification finale interrompue"
-        finally:
-            for s, h in previous.items():
-                signal.signal(s, h)
-    return reason, done
+            self.reason += " ; remise en état interrompue par un second signal : vérifier le cluster à la main"
+            self.verify_at_end = False
+
+    def _final_reads(self) -> None:
+        """Every acknowledged file read back, then the replica's read (not after Ctrl-C: the user
+        wants it over; not on a cluster out of its baseline: the switchover would add a fault)."""
+        self.verifier.verify(END, everything=True)
+        if self.reason.startswith("interrompue"):
+            return
+        if self.recovered_last:
+            _read_replica(self.cluster, self.verifier, self.history, self.say)
+            return
+        self.history.append(
+            RUN,
+            ENDURANCE,
+            REPLICA,
+            INFO,
+            {
+                "switched": False,
+                "drbd": {},
+                "error": "réplique non relue : le cluster n'était pas revenu à son état de référence",
+            },
+        )
 
 
 def _recovering(cluster: Cluster) -> str:

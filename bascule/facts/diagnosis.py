@@ -134,10 +134,18 @@ FULL_KIB = 64  # a file system with less free space than this refuses any upload
 
 def _diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
     """Why a user's FTP session fails on a node, from what was read there; None when nothing read
-    there explains it."""
+    there explains it. The account first, then the server, the login, the storage."""
     if side.error:
         return None
-    node, user, port = side.node, inv.ftp.user, inv.ftp.port
+    for looked_at in (_account, _server, _login, _storage):
+        found = looked_at(side, inv)
+        if found is not None:
+            return found
+    return None
+
+
+def _account(side: FtpSide, inv: Inventory) -> Diagnosis | None:
+    node, user = side.node, inv.ftp.user
     # getent passwd answered and found no such account (an FtpSide read before this was recorded says
     # nothing: an account not read is not an account missing)
     if side.account_found is False and side.account_found_elsewhere:
@@ -157,6 +165,11 @@ def _diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
             f"vérifier le compte FTP de l'inventaire ([ftp] user = {user}), ou créer ce compte sur les "
             "deux nœuds avec le même uid et le même home",
         )
+    return None
+
+
+def _server(side: FtpSide, inv: Inventory) -> Diagnosis | None:
+    node, port = side.node, inv.ftp.port
     if not side.listening:
         elsewhere = f" (un serveur FTP y écoute sur {', '.join(side.other_ftp_ports)})" if side.other_ftp_ports else ""
         return Diagnosis(
@@ -179,6 +192,11 @@ def _diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
             f"{side.config_said or 'code ' + str(side.config_exit)})",
             f"corriger /etc/proftpd/proftpd.conf sur {node} (« proftpd -t » doit réussir)",
         )
+    return None
+
+
+def _login(side: FtpSide, inv: Inventory) -> Diagnosis | None:
+    node, user = side.node, inv.ftp.user
     if side.shell_allowed is False:
         return Diagnosis(
             f"le shell de {user} ({side.shell or 'aucun'}) n'est pas dans /etc/shells de {node} : proftpd "
@@ -203,6 +221,11 @@ def _diagnose_ftp(side: FtpSide, inv: Inventory) -> Diagnosis | None:
             f"le compte {user} diffère entre les deux nœuds (uid, home ou shell) (vu : getent passwd {user})",
             f"donner à {user} le même uid, home et shell sur les deux nœuds",
         )
+    return None
+
+
+def _storage(side: FtpSide, inv: Inventory) -> Diagnosis | None:
+    node, user = side.node, inv.ftp.user
     if side.home_options.split(",")[0] == "ro":
         return Diagnosis(
             f"{inv.drbd.mount_point} monté en lecture seule sur {node} (vu : findmnt : {side.home_source} "

@@ -332,25 +332,8 @@ def _cluster_words(public_inv: dict) -> str:
     return f"{' + '.join(nodes) or '?'}, VIP {public_inv.get('vip', '?')}"
 
 
-def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | None:
-    """The whole run on one picture: one row of dots per client (green acknowledged, red failed),
-    the faults as bands, the losses as black crosses at the moment they were acknowledged."""
-    uploads = [e for e in events if e.source == CLIENT and e.op == UPLOAD]
-    if not uploads:
-        return None
-    import matplotlib  # noqa: PLC0415 - matplotlib costs half a second and the plugin loads on every pytest run: imported to draw, after Agg is chosen
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415 - after matplotlib.use
-
-    clients = sorted({e.process for e in uploads})
-    fig, (ax, speed) = plt.subplots(
-        2,
-        1,
-        figsize=(14, 4.2 + 0.9 * len(clients)),
-        sharex=True,
-        gridspec_kw={"height_ratios": [1.0 + 0.5 * len(clients), 1.6]},
-    )
+def _speed_panel(speed, uploads: list[Event], clients: list[str]) -> None:
+    """The lower panel: each acknowledged upload's duration, and the upload rate per minute."""
     for client, colour in zip(clients, ("#1565c0", "#ef6c00", "#6a1b9a")):
         acked = sorted((e for e in uploads if e.process == client and e.outcome == OK), key=lambda e: e.end)
         speed.plot(
@@ -380,6 +363,10 @@ def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | N
     speed.set_ylabel("s", fontsize=8)
     speed.legend(fontsize=7, loc="upper left")
     speed.grid(alpha=0.3)
+
+
+def _uploads_panel(ax, verdict: EnduranceVerdict, uploads: list[Event], clients: list[str]) -> None:
+    """The upper panel: one row of dots per client, and each file's fate where it is not intact."""
     for y, client in enumerate(clients):
         mine = [e for e in uploads if e.process == client]
         for ok, colour in ((True, "#2e7d32"), (False, "#c62828")):
@@ -395,6 +382,29 @@ def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | N
         ):
             xs = [f.acked_at / 60 for f in verdict.files if f.uploader == client and f.fate == fate]
             ax.scatter(xs, [y + 0.25] * len(xs), s=40, color=colour, marker=marker)
+
+
+def draw(verdict: EnduranceVerdict, events: list[Event], path: Path) -> Path | None:
+    """The whole run on one picture: one row of dots per client (green acknowledged, red failed),
+    the faults as bands, the losses as black crosses at the moment they were acknowledged."""
+    uploads = [e for e in events if e.source == CLIENT and e.op == UPLOAD]
+    if not uploads:
+        return None
+    import matplotlib  # noqa: PLC0415 - matplotlib costs half a second and the plugin loads on every pytest run: imported to draw, after Agg is chosen
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after matplotlib.use
+
+    clients = sorted({e.process for e in uploads})
+    fig, (ax, speed) = plt.subplots(
+        2,
+        1,
+        figsize=(14, 4.2 + 0.9 * len(clients)),
+        sharex=True,
+        gridspec_kw={"height_ratios": [1.0 + 0.5 * len(clients), 1.6]},
+    )
+    _speed_panel(speed, uploads, clients)
+    _uploads_panel(ax, verdict, uploads, clients)
     for line in verdict.faults:  # from the fault to the cluster back at its baseline
         if not line.played:
             continue

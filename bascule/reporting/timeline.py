@@ -53,6 +53,46 @@ def node_operations(events: Iterable[Event]) -> dict[str, list[tuple[float, floa
     return {node: sorted(ops.values()) for node, ops in sorted(lanes.items())}
 
 
+COLOURS = {"ok": "#2ca02c", "write": "#e377c2", "down": "#d62728", "unknown": "#7f7f7f"}
+
+
+def _client_lane(ax, span: list[Event], since: float, y: float) -> None:
+    """The client's lane."""
+    ops = [e for e in span if e.source == CLIENT]
+    if ops:
+        # the service as the client lived it: usable (green), then each outage and each stretch of
+        # refused uploads over it; the operations left without an answer in time as grey ticks
+        first, last = min(op.t for op in ops), max(op.end for op in ops)
+        ax.broken_barh([(first - since, last - first)], (y - 0.25, 0.5), facecolors=COLOURS["ok"])
+        for windows, colour in ((write_refusals(ops), COLOURS["write"]), (downtime_windows(ops), COLOURS["down"])):
+            for w in windows:
+                end = w.end if w.end is not None else last
+                ax.broken_barh([(w.start - since, max(end - w.start, 0.1))], (y - 0.25, 0.5), facecolors=colour)
+        for op in ops:
+            if op.outcome == INFO:
+                ax.plot([op.t - since] * 2, [y - 0.35, y + 0.35], color=COLOURS["unknown"], lw=1)
+
+
+def _node_lanes(ax, nodes: dict, y_of: dict, since: float, until: float) -> None:
+    """Each node's lane: its journalled operations."""
+    for node, ops in nodes.items():
+        y = y_of[node]
+        for start, end, task, resource in ops:
+            if start > until or (end is not None and end < since):
+                continue
+            x0 = start - since
+            width = (end if end is not None else until) - start
+            ax.broken_barh(
+                [(x0, max(width, 0.1))],
+                (y - 0.3, 0.6),
+                facecolors=TASK_COLOURS.get(task, "#17becf"),
+                edgecolor="black",
+                linewidth=0.3,
+            )
+            if width >= 4.0 and task != "monitor":
+                ax.text(x0 + width / 2, y, f"{task} {resource}", fontsize=6, ha="center", va="center", color="white")
+
+
 def draw(events: list[Event], since: float, until: float, title: str, path: str | Path) -> Path:
     """Draw the timeline of the history between `since` and `until` into a PNG at `path`."""
     import matplotlib  # noqa: PLC0415 - matplotlib costs half a second and the plugin loads on every pytest run: imported to draw, after Agg is chosen
@@ -73,38 +113,8 @@ def draw(events: list[Event], since: float, until: float, title: str, path: str 
         ax.axvspan(x0, x1, color="#ffd54f", alpha=0.25, lw=0)
         ax.text(x0, len(lanes) - 0.45, start.process, fontsize=7, va="bottom", color="#7a5c00")
 
-    colours = {"ok": "#2ca02c", "write": "#e377c2", "down": "#d62728", "unknown": "#7f7f7f"}
-    y = y_of["client FTP (sonde)"]
-    ops = [e for e in span if e.source == CLIENT]
-    if ops:
-        # the service as the client lived it: usable (green), then each outage and each stretch of
-        # refused uploads over it; the operations left without an answer in time as grey ticks
-        first, last = min(op.t for op in ops), max(op.end for op in ops)
-        ax.broken_barh([(first - since, last - first)], (y - 0.25, 0.5), facecolors=colours["ok"])
-        for windows, colour in ((write_refusals(ops), colours["write"]), (downtime_windows(ops), colours["down"])):
-            for w in windows:
-                end = w.end if w.end is not None else last
-                ax.broken_barh([(w.start - since, max(end - w.start, 0.1))], (y - 0.25, 0.5), facecolors=colour)
-        for op in ops:
-            if op.outcome == INFO:
-                ax.plot([op.t - since] * 2, [y - 0.35, y + 0.35], color=colours["unknown"], lw=1)
-
-    for node, ops in nodes.items():
-        y = y_of[node]
-        for start, end, task, resource in ops:
-            if start > until or (end is not None and end < since):
-                continue
-            x0 = start - since
-            width = (end if end is not None else until) - start
-            ax.broken_barh(
-                [(x0, max(width, 0.1))],
-                (y - 0.3, 0.6),
-                facecolors=TASK_COLOURS.get(task, "#17becf"),
-                edgecolor="black",
-                linewidth=0.3,
-            )
-            if width >= 4.0 and task != "monitor":
-                ax.text(x0 + width / 2, y, f"{task} {resource}", fontsize=6, ha="center", va="center", color="white")
+    _client_lane(ax, span, since, y_of["client FTP (sonde)"])
+    _node_lanes(ax, nodes, y_of, since, until)
 
     ax.set_yticks(range(len(lanes)))
     ax.set_yticklabels(list(reversed(lanes)))
@@ -114,10 +124,10 @@ def draw(events: list[Event], since: float, until: float, title: str, path: str 
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     legend = [
-        Patch(color=colours["ok"], label="FTP utilisable"),
-        Patch(color=colours["down"], label="FTP indisponible"),
-        Patch(color=colours["write"], label="envoi refusé"),
-        Patch(color=colours["unknown"], label="sans réponse à temps"),
+        Patch(color=COLOURS["ok"], label="FTP utilisable"),
+        Patch(color=COLOURS["down"], label="FTP indisponible"),
+        Patch(color=COLOURS["write"], label="envoi refusé"),
+        Patch(color=COLOURS["unknown"], label="sans réponse à temps"),
         Patch(color="#ffd54f", alpha=0.4, label="panne injectée"),
     ]
     legend += [Patch(color=c, label=t) for t, c in TASK_COLOURS.items()]
