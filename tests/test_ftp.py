@@ -20,10 +20,12 @@ with warnings.catch_warnings():
     from pyftpdlib.ioloop import IOLoop
     from pyftpdlib.servers import FTPServer
 
+from test_history import total_downtime
+
 from bascule.cluster.ftp import FTPClient, FTPUnavailable, Probe, Transfer, describe_error, sha256
 from bascule.errors import BasculeError
 from bascule.facts.client_ops import served_by
-from bascule.facts.windows import downtime_windows, total_downtime, write_refusals
+from bascule.facts.windows import downtime_windows, write_refusals
 from bascule.inventory import Secret
 from bascule.record.history import CLIENT, CONNECT, FAIL, INFO, OK, READ, WRITE, History
 

@@ -124,13 +124,3 @@ def _window(before: Event | None, failures: list[Event], after: Event | None, go
         phases=tuple(phases),
         open_start=before is None,
     )
-
-
-def total_downtime(events: Iterable[Event], process: str | None = None) -> float | None:
-    """Seconds without service; None when the last window never closed."""
-    total = 0.0
-    for w in downtime_windows(events, process):
-        if w.duration is None:
-            return None
-        total += w.duration
-    return total

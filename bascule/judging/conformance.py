@@ -53,27 +53,6 @@ def _ms(cfg: ET.Element, rid: str) -> ET.Element | None:
     return el
 
 
-def _check_drbd_primitive(line: str, cfg: ET.Element, inv: Inventory) -> Result:
-    """Judge the lab's `primitive drbd0 ocf:linbit:drbd …` line: agent, drbd_resource, both monitors."""
-    r = inv.resources
-    problems: list[str] = []
-    p = find_primitive(cfg, r.drbd)
-    if p is None:
-        return Result.ko(f"primitive {r.drbd} absente")
-    if (p.get("class"), p.get("provider"), p.get("type")) != ("ocf", "linbit", "drbd"):
-        problems.append(f"{r.drbd} est {p.get('class')}:{p.get('provider')}:{p.get('type')} au lieu de ocf:linbit:drbd")
-    if attributes(p).get("drbd_resource") != inv.drbd.resource:
-        problems.append(f"drbd_resource={attributes(p).get('drbd_resource')} au lieu de {inv.drbd.resource}")
-    roles = {role_of(op.get("role")) for op in _ops(p) if op.get("name") == "monitor"}
-    if "Promoted" not in roles:
-        problems.append("pas de monitor pour le rôle Master")
-    if "Unpromoted" not in roles:
-        problems.append("pas de monitor pour le rôle Slave")
-    return Result.of(
-        problems, f"{r.drbd} : ocf:linbit:drbd, drbd_resource={inv.drbd.resource}, monitor Master et Slave"
-    )
-
-
 def _check_ms(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     """Judge the lab's `ms ms_drbd0 drbd0 meta …` line: a promotable clone of drbd0 and its meta-attributes."""
     r = inv.resources
@@ -103,23 +82,6 @@ def _check_ms(line: str, cfg: ET.Element, inv: Inventory) -> Result:
         if got != v:
             problems.append(f"{k}={got if got is not None else '(absent)'} au lieu de {v}")
     return Result.of(problems, f"{r.ms} multi-état sur {r.drbd}, méta-attributs conformes")
-
-
-def _check_fs_primitive(line: str, cfg: ET.Element, inv: Inventory) -> Result:
-    """Judge the lab's `primitive fs0 ocf:heartbeat:Filesystem …` line: type, fstype, directory, device."""
-    r = inv.resources
-    problems: list[str] = []
-    p = find_primitive(cfg, r.fs)
-    if p is None:
-        return Result.ko(f"primitive {r.fs} absente")
-    if p.get("type") != "Filesystem":
-        problems.append(f"{r.fs} est de type {p.get('type')} au lieu de Filesystem")
-    want = {"fstype": "ext4", "directory": inv.drbd.mount_point, "device": inv.drbd.device}
-    got = attributes(p)
-    for k, v in want.items():
-        if got.get(k, "").rstrip("/") != v.rstrip("/"):
-            problems.append(f"{k}={got.get(k, '(absent)')} au lieu de {v}")
-    return Result.of(problems, f"{r.fs} : Filesystem ext4 {inv.drbd.device} sur {inv.drbd.mount_point}")
 
 
 def _check_colocation(line: str, cfg: ET.Element, inv: Inventory) -> Result:
@@ -183,22 +145,6 @@ def _check_location(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     return Result.of(problems or [f"aucune préférence pour {r.ms} maître sur {inv.preferred_master}"], "")
 
 
-def _check_ftp_primitive(line: str, cfg: ET.Element, inv: Inventory) -> Result:
-    """Judge the lab's `primitive ftp lsb:proftpd op monitor …` line: agent and a monitor."""
-    r = inv.resources
-    problems: list[str] = []
-    p = find_primitive(cfg, r.ftp)
-    if p is None:
-        return Result.ko(f"primitive {r.ftp} absente")
-    if (p.get("class"), p.get("type")) != ("lsb", "proftpd"):
-        problems.append(f"{r.ftp} est {p.get('class')}:{p.get('type')} au lieu de lsb:proftpd")
-    mons = [op for op in _ops(p) if op.get("name") == "monitor"]
-    if not mons:
-        problems.append(f"{r.ftp} n'est pas surveillé (pas d'op monitor)")
-    interval = duration_seconds(mons[0].get("interval")) if mons else None
-    return Result.of(problems, f"{r.ftp} : lsb:proftpd surveillé toutes les {interval:g} s" if interval else "")
-
-
 def _check_group(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     """Judge the lab's `group … ip web ftp` line: the group holds those primitives, in that order."""
     r = inv.resources
@@ -210,24 +156,6 @@ def _check_group(line: str, cfg: ET.Element, inv: Inventory) -> Result:
     if members != want:
         return Result.ko(f"groupe {r.group} : {' '.join(members)} au lieu de {' '.join(want)}")
     return Result.ok(f"groupe {r.group} : {' '.join(members)}")
-
-
-def _check_ip_primitive(line: str, cfg: ET.Element, inv: Inventory) -> Result:
-    """Judge the lab's `primitive ip ocf:heartbeat:IPaddr2 params ip=<VIP> …` line: type and address."""
-    r = inv.resources
-    problems: list[str] = []
-    p = find_primitive(cfg, r.ip)
-    if p is None:
-        return Result.ko(f"primitive {r.ip} absente")
-    if p.get("type") != "IPaddr2":
-        problems.append(f"{r.ip} est de type {p.get('type')} au lieu de IPaddr2")
-    if attributes(p).get("ip") != inv.vip:
-        problems.append(f"ip={attributes(p).get('ip')} au lieu de {inv.vip}")
-    return Result.of(
-        problems,
-        f"{r.ip} : IPaddr2 ip={inv.vip} (cidr_netmask={attributes(p).get('cidr_netmask', '?')}, "
-        f"nic={attributes(p).get('nic', '?')})",
-    )
 
 
 def _check_mysql_clone(line: str, cfg: ET.Element, inv: Inventory) -> Result:

@@ -52,9 +52,9 @@ class RowJudge:
         step = item.stash.get(STEP, None)
         if expected is None:
             expected = step.name if step is not None else "?"
-        stash = item.stash if hasattr(item, "stash") else {}
+        stash = item.stash  # the scenario's item, or the session for the start-state row
         feature = table if table is not None else stash.get(FEATURE, "")
-        scenario = "" if table is not None else stash.get(SCENARIO, getattr(item, "name", ""))
+        scenario = "" if table is not None else stash.get(SCENARIO, item.name)
         return in_lab_words(feature, scenario, action if action is not None else stash.get(ACTION, ""), expected)
 
     def judge(
@@ -74,12 +74,11 @@ class RowJudge:
         if since is None:
             since = getattr(observation, "since", None)
         item = self.request.node
-        row_since = item.stash.get(ROW_START, None) if hasattr(item, "stash") else None
+        row_since = item.stash.get(ROW_START, None)
         row = self._where(table, action, expected)
         inventory = self.inventory or self.request.getfixturevalue("inventaire")
         result = judge_live(self.history, check, observation, since, row_since, inventory, row)
-        if hasattr(item, "stash"):
-            item.stash[ROW_START] = self.history.now()
+        item.stash[ROW_START] = self.history.now()
         for figure in result.figures:  # the very figures of the row's cell (its check computed them once)
             allure_parameter(figure.name, allure_figure(figure))
         if result.verdict != Verdict.OK:
@@ -103,8 +102,7 @@ class RowJudge:
     def _add(self, row: Row) -> None:
         self.report.add(row)
         item = self.request.node
-        if hasattr(item, "stash"):
-            item.stash[ROW_STEP] = item.stash.get(STEP, None)
+        item.stash[ROW_STEP] = item.stash.get(STEP, None)
 
     def conclude(self, results: list[Result], stop: bool = False) -> None:
         """A KO row does not stop the scenario: the table is only useful complete (a cluster that
