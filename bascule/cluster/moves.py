@@ -8,6 +8,7 @@ returns the typed observation that the row's check judges; what it saw on the wa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 from bascule.cluster.cluster import Cluster
@@ -197,6 +198,7 @@ def await_restart(cluster: Cluster, probe, kill: KillService, node: str, deadlin
     `node` (the kill's, where the row expects it) with a higher fail-count than before the kill,
     then for the client to be served again."""
     since, resource, fail_count_before = kill.started_at, kill.resource, kill.fail_count_before
+    seen = partial(RestartSeen, since, resource, node, fail_count_before, probe.name)  # then: restarted or not, and why
     watch = SettleWatch(
         cluster,
         since,
@@ -220,28 +222,14 @@ def await_restart(cluster: Cluster, probe, kill: KillService, node: str, deadlin
             settled=watch,
         ).value
         settled = ftp_back(cluster, probe, since, cluster.nodes.get(node))
-        return RestartSeen(
-            since,
-            resource,
-            node,
-            fail_count_before,
-            probe.name,
-            True,
-            cluster.fail_count(state, resource, node),
-            settled=settled,
-        )
+        return seen(True, cluster.fail_count(state, resource, node), settled=settled)
     except WaitTimeout as exc:
         try:
             now = cluster.state()
             unseen = now.started(resource) and cluster.fail_count(now, resource, node) <= fail_count_before
         except NodeError:
             unseen = False
-        return RestartSeen(
-            since,
-            resource,
-            node,
-            fail_count_before,
-            probe.name,
+        return seen(
             False,
             None,
             exc.last_seen,
