@@ -8,6 +8,7 @@ scenario's fixture heals every fault it injected in teardown, even when the scen
 from __future__ import annotations
 
 import subprocess
+import time
 from typing import Callable, Iterator, TypeVar
 
 from bascule.cluster.cluster import Cluster, Snapshot
@@ -201,13 +202,26 @@ class KillService(Fault):
 
     name = "kill"
 
-    def __init__(self, cluster: Cluster, node: Node, process: str = "proftpd", resource: str | None = None):
+    def __init__(
+        self,
+        cluster: Cluster,
+        node: Node,
+        process: str = "proftpd",
+        resource: str | None = None,
+        count_failures: bool = True,
+    ):
         super().__init__(cluster, node)
         self.process = process
         self.resource = resource or cluster.inv.resources.ftp
-        self.fail_count_before = 0  # the resource's fail-count on the node, read right before the kill
+        # the resource's fail-count on the node, read right before the kill: what a restart in place
+        # raises (a kill whose restart is prevented does not need it, and skips a crm call)
+        self.count_failures = count_failures
+        self.fail_count_before = 0
 
     def inject(self, before: Snapshot | None = None) -> None:
+        if not self.count_failures:
+            super().inject(before)
+            return
         # one reading gives the fail-count before and the kill's « avant » snapshot
         found = before or self.cluster.snapshot()
         state = found.state if found.state is not None else self.cluster.state()
@@ -280,9 +294,14 @@ class CablePull(Fault):
         self.seconds = seconds
         # document 3's line in each node's kernel log before the cut: only a split brain of this cut counts
         self.lines_before: dict[str, tuple[str, ...]] = {}
+        # when the cut was asked for, before its « avant » snapshot (history time, and monotonic for
+        # holding the cable out its drawn length): the endurance run's clients are judged from there
+        self.asked_at: float | None = None
+        self.asked_monotonic: float | None = None
 
     def inject(self, before: Snapshot | None = None) -> None:
         self.lines_before = logged_lines(self.cluster)  # read before the fault's time zero
+        self.asked_at, self.asked_monotonic = self.cluster.history.now(), time.monotonic()
         super().inject(before)
 
     def _inject(self):

@@ -116,7 +116,7 @@ def killed_and_blocked(cluster: Cluster, faults: Faults, node: Node) -> Movement
     ftp = cluster.inv.resources.ftp
     block = faults.start(BlockRestart(cluster, node, ftp))
     # a binary made non-executable shows neither in crm_mon nor in DRBD: the reading before it stands
-    kill = faults.start(KillService(cluster, node), before=block.snapshot_before)
+    kill = faults.start(KillService(cluster, node, count_failures=False), before=block.snapshot_before)
     return Movement(
         kill.started_at,
         cluster.peer(node).name,

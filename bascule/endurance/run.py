@@ -180,7 +180,7 @@ def _fault(
             pass  # the audit says whether the cluster came back
     elif p.kind == "kill-empeche":
         block = faults.start(BlockRestart(cluster, node, cluster.inv.resources.ftp))
-        f = faults.start(KillService(cluster, node))
+        f = faults.start(KillService(cluster, node, count_failures=False))
         _group_on(cluster, other, MOVE_DEADLINE)
         block.heal()
     elif p.kind == "redemarrage":
@@ -195,25 +195,19 @@ def _fault(
             _node_seen(cluster, node, f"{node.name} hors ligne", lambda n: not n.online, 120)
         f.heal()
     elif p.kind == "cable":
-        since = time.monotonic()
         f = faults.start(CablePull(cluster, node, cable_switch(node, hypervisor), seconds=p.cable_s))
-        _hold(p.cable_s, since)
+        _hold(p.cable_s, f.asked_monotonic)  # out its drawn length, from when the cut was asked for
         f.heal()
         outcome = await_cable_return(cluster, f.lines_before)
         if split_brain_seen(outcome):
-            keeper = split_brain_keeper(
-                history.since(f.started_at),
-                f.started_at,
-                f.heal_started_at or history.now(),
-                cluster.inv,
-                cluster.master.name,
-            )
+            cut = f.asked_at
+            until = f.heal_started_at or history.now()
+            keeper = split_brain_keeper(history.since(cut), cut, until, cluster.inv, cluster.master.name)
             keep = cluster.nodes[keeper.node]
             say(
-                f"bascule endurance: split brain après le câble ; document 3 : on garde {keep.name}, on écarte les "
-                f"données de {cluster.peer(keep).name} (envois acquittés pendant la coupure : "
-                + ", ".join(f"{n} {c}" for n, c in keeper.acks.items())
-                + ")"
+                f"bascule endurance: split brain après le câble ; document 3 : on garde {keep.name} "
+                f"({keeper.why}), on écarte les données de {cluster.peer(keep).name} (envois acquittés pendant "
+                "la coupure : " + ", ".join(f"{n} {c}" for n, c in keeper.acks.items()) + ")"
             )
             resolve_split_brain(cluster, keep=keep)
             history.append(
@@ -224,7 +218,7 @@ def _fault(
                 {
                     "kept": keep.name,
                     "discarded": cluster.peer(keep).name,
-                    "cut_at": f.started_at,
+                    "cut_at": cut,
                     "acks_during_cut": keeper.acks,
                 },
             )

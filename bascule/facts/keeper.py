@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from bascule.facts.client_ops import served_by
+from bascule.facts.client_ops import client_ops, served_by, tells_server
 from bascule.facts.placement import node_named
 from bascule.inventory import Inventory
 from bascule.record.endurance import UPLOAD
@@ -46,7 +46,12 @@ def split_brain_keeper(events: Iterable[Event], since: float, until: float, inv:
             acks[node] += 1
     if any(acks.values()):
         return Keeper(max(acks, key=lambda name: acks[name]), acks, "le plus d'envois acquittés pendant la coupure")
-    last = next((node_named(n, inv) for _, n in reversed(served_by(during)) if node_named(n, inv)), None)
-    if last is not None:
-        return Keeper(last, acks, "le dernier à servir le client pendant la coupure")
+    # reads that named the node serving them (an upload refused there does not say it served)
+    reads = [
+        op for op in client_ops(during) if tells_server(op) and isinstance(op.value, dict) and op.value.get("served_by")
+    ]
+    if reads:
+        last = node_named(served_by(reads)[-1][1], inv)
+        if last is not None:
+            return Keeper(last, acks, "le dernier à servir le client pendant la coupure")
     return Keeper(default, acks, "aucun client servi pendant la coupure : le maître préféré")

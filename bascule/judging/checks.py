@@ -435,7 +435,15 @@ def witness_intact(obs: WitnessRead, events: list[Event], inv: Inventory) -> Res
 
 def service_restarted(obs: RestartSeen, events: list[Event], inv: Inventory) -> Result:
     """proftpd killed, restart allowed: Pacemaker restarts it on the same node (fail-count + 1) and
-    the client is served again, by that node."""
+    the client is served again, by that node. Once restarted, the client's downtime is the row's figure."""
+    result = _restart_verdict(obs, events, inv)
+    down, _ = client_downtime([e for e in events if e.t >= obs.since], obs.probe)
+    if obs.restarted and down is not None:
+        return replace(result, figures=(Figure("indisponibilité FTP après kill -9 (s)", down),))
+    return result
+
+
+def _restart_verdict(obs: RestartSeen, events: list[Event], inv: Inventory) -> Result:
     evs = [e for e in events if e.t >= obs.since]
     rid, node = obs.resource, obs.node
     down, down_text = client_downtime(evs, obs.probe)
@@ -481,12 +489,9 @@ def service_restarted(obs: RestartSeen, events: list[Event], inv: Inventory) -> 
         if windows
         else " (aucune interruption vue par le client)"
     )
-    return replace(
-        Result.ok(
-            f"{rid} redémarré sur {node} par Pacemaker (fail-count {obs.fail_count_before} → {obs.fail_count_after}) ; "
-            f"{down_text}{back}"
-        ),
-        figures=(Figure("indisponibilité FTP après kill -9 (s)", down),) if down is not None else (),
+    return Result.ok(
+        f"{rid} redémarré sur {node} par Pacemaker (fail-count {obs.fail_count_before} → {obs.fail_count_after}) ; "
+        f"{down_text}{back}"
     )
 
 
