@@ -128,13 +128,18 @@ def heartbeat(say: Callable[[float], None], every: float | None = None):
         done.set()
 
 
+def _shown(value) -> str:
+    """A probe's value on a progress line: a yes/no probe still waiting says so, not « False »."""
+    return "pas encore" if value is False else repr(value)
+
+
 def wait_until(
     probe: Callable[[], T],
     ok: Callable[[T], bool],
     what: str,
     deadline: float,
     interval: float = 1.0,
-    describe: Callable[[T], str] = repr,
+    describe: Callable[[T], str] | None = None,
     stop: threading.Event | None = None,
     clock: Callable[[], float] = time.monotonic,
     settled: Callable[[], str | None] | None = None,
@@ -148,6 +153,7 @@ def wait_until(
     """
     start = clock()
     last = "rien encore"
+    describe = describe or _shown
     live = PROGRESS.live
     next_beat = HEARTBEAT
     waiter = stop or threading.Event()

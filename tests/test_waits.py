@@ -201,3 +201,9 @@ def test_a_lab_phase_says_it_still_runs(monkeypatch):
             time.sleep(0.01)
     assert said[:2] and all(s.startswith("construction de la box : toujours en cours (") for s in said)
     assert "construction de la box" in lab.timings
+
+
+def test_a_yes_no_wait_says_not_yet_rather_than_false():
+    with pytest.raises(WaitTimeout) as info:
+        wait_until(lambda: False, bool, "la réponse SSH de intralab01", deadline=0.2, interval=0.05)
+    assert "pas encore" in str(info.value) and "False" not in str(info.value)
