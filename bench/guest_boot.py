@@ -17,6 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from guest_costs import timed  # noqa: E402  (a command timed inside the guest, as there)
+
 from bascule.cluster.cluster import Cluster  # noqa: E402
 from bascule.errors import BasculeError  # noqa: E402
 from bascule.inventory import load as load_inventory  # noqa: E402
@@ -26,14 +29,6 @@ SLOWEST_UNITS = 8
 HEAVIEST_IMPORTS = 8
 # crmsh's own entry point, found on the node: `crm` is a Python script whose first line names it
 CRM_IMPORTS = "python3 -X importtime $(command -v crm) configure show 2>&1 >/dev/null"
-
-
-def timed(node, command: str) -> float:
-    """Seconds the command took on the node (`time` inside the guest: no SSH in the figure)."""
-    res = node.run(
-        f"/usr/bin/env TIMEFORMAT=%R bash -c 'time ( {command} ) 2>&1 >/dev/null' 2>&1 | tail -1", timeout=180
-    )
-    return float(res.stdout.strip().replace(",", "."))
 
 
 def boot(node) -> None:
