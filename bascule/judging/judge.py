@@ -167,6 +167,11 @@ def judge_live(
     return result
 
 
+def judged(row: Row, result: Result) -> Row:
+    """The row with what its check found: live (suite/rows.py) and re-judged (reporting/rejudge.py)."""
+    return row.found(result.observed, result.verdict.value, result.details, result.cause, result.fix)
+
+
 def record_row(history: History | None, row: Row) -> None:
     """A row whose verdict no check gave (an action that failed, a row not run: its status may be
     « non exécuté ») goes on the history as it is, so that a re-judged run has it too."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from bascule.errors import BasculeError
 from bascule.inventory import from_public
 from bascule.judging.endurance import judge_endurance
-from bascule.judging.judge import judge_again, saved_verdicts
+from bascule.judging.judge import judge_again, judged, saved_verdicts
 from bascule.record.endurance import ENDURANCE
 from bascule.record.history import RUN, Event, History
 from bascule.reporting.endurance import write_report
@@ -41,8 +41,7 @@ def rejudge_events(events: list[Event]) -> CompletedTable:
         if saved.check is None:
             report.add(saved.row)
             continue
-        result = judge_again(events, saved, inv)
-        report.add(saved.row.found(result.observed, result.verdict.value, result.details, result.cause, result.fix))
+        report.add(judged(saved.row, judge_again(events, saved, inv)))
     return report
 
 

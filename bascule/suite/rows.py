@@ -11,7 +11,7 @@ import pytest
 
 from bascule.facts.client_view import SHOWN_PHASES, window_sequence
 from bascule.facts.windows import downtime_windows
-from bascule.judging.judge import judge_live, record_row
+from bascule.judging.judge import judge_live, judged, record_row
 from bascule.judging.verdict import Result, Verdict
 from bascule.record.rows import Row
 from bascule.reporting.table import CompletedTable, allure_figure, allure_parameter, attach_text
@@ -134,11 +134,6 @@ def _attach_outage_sequences(history, since: float | None) -> None:
     events = history.since(since) if since is not None else list(history.events)
     for i, window in enumerate(w for w in downtime_windows(events) if len(w.phases) > SHOWN_PHASES):
         attach_text(f"indisponibilité {i + 1} : les {len(window.phases)} phases dans l'ordre", window_sequence(window))
-
-
-def judged(row: Row, result: Result) -> Row:
-    """The row with what its check found."""
-    return row.found(result.observed, result.verdict.value, result.details, result.cause, result.fix)
 
 
 def _failed_allure_step(text: str) -> None:
