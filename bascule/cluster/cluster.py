@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import shlex
-import time as _time
+import time
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
@@ -367,9 +367,9 @@ class Cluster:
         try:
             best = None
             for _ in range(2):  # the quicker of two readings bounds the offset better
-                before = _time.time()
+                before = time.time()
                 res = node.run("date +%s.%N", timeout=20)
-                after = _time.time()
+                after = time.time()
                 reading = (float(res.stdout.strip()) - (before + after) / 2, (after - before) / 2)
                 best = reading if best is None or reading[1] < best[1] else best
             offset, uncertainty = best
