@@ -29,8 +29,8 @@ from bascule.record.history import INFO, RUN, History
 from bascule.reporting import trend
 from bascule.reporting.table import CompletedTable, attach_snapshot, save_snapshot
 from bascule.suite.interruption import catch_interruptions, complete_the_table
+from bascule.suite.plain_rows import write_row
 from bascule.suite.plan import Plan, keys_of
-from bascule.suite.rows import write_row
 from bascule.suite.stash import HISTORY, INTERRUPTED_BY, INVENTORY, REPORT, STARTED, run_date, stop_run
 from bascule.waits import ACCOUNTING, PROGRESS
 

@@ -16,6 +16,7 @@ from bascule.judging.verdict import Result, Verdict
 from bascule.record.rows import Row
 from bascule.reporting.table import CompletedTable, allure_figure, allure_parameter, attach_text
 from bascule.suite.lab_words import in_lab_words, then_rows
+from bascule.suite.plain_rows import write_row
 from bascule.suite.stash import (
     ACTION,
     FEATURE,
@@ -226,10 +227,3 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
         idx = steps.index(nxt) if nxt else idx
     for r in then_rows(steps[idx + 1 :], action, feature.name, scenario.name):
         write(r.row, "non exécuté (une ligne précédente a échoué)", "non exécuté")
-
-
-def write_row(report: CompletedTable, history, row: Row) -> None:
-    """A row that no check judged (an action that failed, a row not run, one an interruption did
-    not reach): on the history as it is, and in the table."""
-    record_row(history, row)
-    report.add(row)
